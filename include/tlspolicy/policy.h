@@ -1,0 +1,400 @@
+/*
+ * policy.h - the public interface of the policy engine (policy/).
+ *
+ * The engine turns a YAML policy file into an immutable, reference-counted
+ * compiled policy, and a session's TLS facts plus an envelope into a
+ * verdict. It is pure: no libmilter, no syslog, no global state. Errors are
+ * returned as values carrying "file:line:col: message".
+ *
+ * Thread safety: a compiled policy is immutable once tlsp_policy_load()
+ * returns it; any number of threads may evaluate against it at once.
+ * tlsp_policy_ref()/tlsp_policy_unref() are atomic.
+ */
+#ifndef TLSPOLICY_POLICY_H
+#define TLSPOLICY_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- enums */
+
+/* Which MTA sent the macros; it decides how certificate facts are read. */
+enum tlsp_mta {
+	TLSP_MTA_UNKNOWN = 0,
+	TLSP_MTA_POSTFIX,
+	TLSP_MTA_SENDMAIL,
+};
+
+/* Protocol versions in increasing order of strength. */
+enum tlsp_version {
+	TLSP_VER_NONE = 0, /* plaintext: no {tls_version} */
+	TLSP_VER_UNKNOWN,  /* a {tls_version} we cannot order */
+	TLSP_VER_SSLV2,
+	TLSP_VER_SSLV3,
+	TLSP_VER_TLSV1,
+	TLSP_VER_TLSV1_1,
+	TLSP_VER_TLSV1_2,
+	TLSP_VER_TLSV1_3,
+};
+
+/*
+ * What the evidence says about the client certificate. Postfix sends
+ * {cert_subject} only for a trusted chain, so "no subject" there means
+ * "none or not verified" (NOT_VERIFIED); Sendmail sends the subject of any
+ * presented certificate and the verdict in {verify}, which an unconfigured
+ * Sendmail omits (PRESENTED_UNKNOWN).
+ */
+enum tlsp_cert_state {
+	TLSP_CERT_UNKNOWN = 0,	   /* nothing is known */
+	TLSP_CERT_NONE,		   /* no certificate presented */
+	TLSP_CERT_PRESENTED,	   /* presented, not verified */
+	TLSP_CERT_PRESENTED_UNKNOWN, /* presented; verification unknown */
+	TLSP_CERT_NOT_VERIFIED,	   /* none, or presented but not verified */
+	TLSP_CERT_VERIFIED,	   /* presented and verified */
+};
+
+/* Ordered by strictness: a larger value wins when rules combine. */
+enum tlsp_action {
+	TLSP_ACTION_ACCEPT = 0,
+	TLSP_ACTION_TAG,
+	TLSP_ACTION_QUARANTINE,
+	TLSP_ACTION_DEFER,
+	TLSP_ACTION_REJECT,
+};
+
+enum tlsp_mode {
+	TLSP_MODE_ENFORCE = 0,
+	TLSP_MODE_MONITOR,
+};
+
+/* The requirements a rule can state; a verdict names each one that failed. */
+enum tlsp_req {
+	TLSP_REQ_TLS = 0,	   /* tls: required */
+	TLSP_REQ_MIN_VERSION,
+	TLSP_REQ_MAX_VERSION,
+	TLSP_REQ_MIN_CIPHER_BITS,
+	TLSP_REQ_CIPHER_ALLOW,
+	TLSP_REQ_CIPHER_DENY,
+	TLSP_REQ_FORWARD_SECRECY,
+	TLSP_REQ_CLIENT_CERT,
+	TLSP_REQ_SUBJECT,
+	TLSP_REQ_ISSUER,
+	TLSP_REQ_FINGERPRINT,
+	TLSP_REQ_COUNT
+};
+
+/* The name<->enum tables (policy/names.c). Names are the YAML spellings;
+ * lookups return -1 when the name is unknown. Returned strings are static. */
+const char *tlsp_mta_name(enum tlsp_mta);
+const char *tlsp_version_name(enum tlsp_version);
+const char *tlsp_cert_state_name(enum tlsp_cert_state);
+const char *tlsp_action_name(enum tlsp_action);
+const char *tlsp_mode_name(enum tlsp_mode);
+const char *tlsp_req_name(enum tlsp_req);
+int tlsp_mta_lookup(const char *name);
+int tlsp_action_lookup(const char *name);
+int tlsp_mode_lookup(const char *name);
+int tlsp_req_lookup(const char *name);
+/* Accepts the MTA spellings (TLSv1, TLSv1.1, ..., SSLv3) and TLSv1.0. */
+int tlsp_version_lookup(const char *name);
+
+/* Copies `in` made printable for a log, a header or JSON: control
+ * characters (C0, DEL and C1), '"', '\' and invalid UTF-8 become \xHH;
+ * valid UTF-8 stays. Truncates at a character boundary; out is always
+ * NUL-terminated (outsz > 0). Returns 1 if `in` was truncated, else 0. */
+int tlsp_escape(const char *in, size_t inlen, char *out, size_t outsz);
+
+/* The candidate closest to `word` within a small edit distance, or NULL:
+ * for "did you mean ...?" in error messages. */
+const char *tlsp_suggest(const char *word, const char *const *cands,
+			 size_t n);
+
+/* ------------------------------------------------------------ diagnostics */
+
+/* One error or warning. file may be NULL for errors with no position. */
+struct tlsp_diag {
+	char *file;
+	unsigned line, col; /* 1-based; 0 when unknown */
+	char *msg;
+	int is_warning;
+};
+
+/* A growable list of diagnostics. Zero-initialise; free with
+ * tlsp_diags_free(). count stops growing at TLSP_DIAGS_MAX, after which
+ * `truncated` is set. */
+#define TLSP_DIAGS_MAX 100
+struct tlsp_diags {
+	struct tlsp_diag *v;
+	size_t count;
+	size_t errors;
+	int truncated;
+};
+void tlsp_diags_free(struct tlsp_diags *);
+/* Formats diagnostic i as "file:line:col: [warning: ]message" into buf
+ * (always NUL-terminated, truncated to bufsz). Returns buf. */
+char *tlsp_diag_format(const struct tlsp_diag *, char *buf, size_t bufsz);
+
+/* ---------------------------------------------------------------- facts */
+
+/*
+ * The raw macro values as the MTA sent them (NULL when absent). The milter
+ * fills this from smfi_getsymval(); the query mode from its arguments.
+ * Nothing here is trusted: every value is attacker-influenced.
+ */
+struct tlsp_macros {
+	const char *mta_version; /* "v": tells Postfix from Sendmail */
+	const char *tls_version; /* {tls_version} */
+	const char *cipher;	 /* {cipher} */
+	const char *cipher_bits; /* {cipher_bits} */
+	const char *cert_subject;
+	const char *cert_issuer;
+	const char *verify;  /* {verify}, Sendmail only */
+	const char *cert_fp; /* {cert_fp} or {cert_md5}, Sendmail only */
+	const char *auth_authen; /* {auth_authen} */
+	const char *daemon_name; /* {daemon_name} */
+	const char *client_addr; /* {client_addr} */
+	enum tlsp_mta mta;	 /* TLSP_MTA_UNKNOWN: derive from mta_version */
+};
+
+/* What we know about a cipher suite, from OpenSSL's table or its name. */
+struct tlsp_cipher_info {
+	int known;	     /* found in OpenSSL's table */
+	int bits;	     /* symmetric strength; -1 unknown */
+	int forward_secrecy; /* 1 yes, 0 no, -1 unknown */
+	int aead;	     /* 1 yes, 0 no, -1 unknown */
+	unsigned families;   /* TLSP_CF_* bits */
+};
+
+/* Cipher families usable in allow/deny lists. */
+#define TLSP_CF_RC4 (1u << 0)
+#define TLSP_CF_DES (1u << 1) /* single DES */
+#define TLSP_CF_3DES (1u << 2)
+#define TLSP_CF_CBC (1u << 3)
+#define TLSP_CF_NULL (1u << 4) /* no encryption */
+#define TLSP_CF_EXPORT (1u << 5)
+#define TLSP_CF_ANON (1u << 6) /* no authentication (aNULL) */
+#define TLSP_CF_MD5 (1u << 7)  /* MD5 MAC */
+#define TLSP_CF_SHA1 (1u << 8) /* SHA-1 MAC */
+#define TLSP_CF_AEAD (1u << 9)
+#define TLSP_CF_GCM (1u << 10)
+#define TLSP_CF_CCM (1u << 11)
+#define TLSP_CF_CHACHA20 (1u << 12)
+#define TLSP_CF_AES (1u << 13)
+#define TLSP_CF_CAMELLIA (1u << 14)
+#define TLSP_CF_ARIA (1u << 15)
+#define TLSP_CF_TLS13 (1u << 16) /* a TLS 1.3 suite */
+
+/* Family name <-> bit ("RC4", "3DES", ..., case-insensitive). 0: unknown. */
+unsigned tlsp_cipher_family_lookup(const char *name);
+const char *tlsp_cipher_family_name(unsigned bit);
+
+/* Classifies an OpenSSL cipher name. Thread-safe; the first call builds a
+ * table from OpenSSL (call tlsp_cipher_init() early to pay that up front). */
+void tlsp_cipher_classify(const char *name, struct tlsp_cipher_info *out);
+/* The OpenSSL name (what MTAs send in {cipher}) of a suite given by its
+ * OpenSSL or IANA name, case-insensitively; NULL if OpenSSL does not know
+ * it. The string is static. */
+const char *tlsp_cipher_openssl_name(const char *name);
+int tlsp_cipher_init(void);
+
+#define TLSP_DN_MAX 1024
+#define TLSP_FP_MAX 160
+#define TLSP_DOMAIN_MAX 255
+
+/* A session's TLS facts, normalised from either MTA's macro shape. */
+struct tlsp_facts {
+	enum tlsp_mta mta;
+	enum tlsp_version version;
+	char version_raw[32]; /* as sent, made printable; "" if absent */
+	char cipher[128];     /* "" if absent */
+	int cipher_bits;      /* -1 if absent or unparsable */
+	struct tlsp_cipher_info cipher_info;
+	enum tlsp_cert_state cert;
+	int verify_seen;	    /* {verify} was sent */
+	char verify[32];	    /* raw {verify}, printable */
+	int subject_seen;	    /* {cert_subject} was sent (even "") */
+	char subject_dn[TLSP_DN_MAX]; /* decoded full DN (Sendmail); "" */
+	char subject_cn[TLSP_DN_MAX]; /* CN (both MTAs); "" if none */
+	int issuer_seen;
+	char issuer_dn[TLSP_DN_MAX];
+	char issuer_cn[TLSP_DN_MAX];
+	char fingerprint[TLSP_FP_MAX]; /* lowercase hex, no colons; "" */
+	int authenticated;	       /* {auth_authen} non-empty */
+	char daemon_name[64];
+	char client_addr[64];
+	unsigned flags; /* TLSP_FACT_* */
+};
+#define TLSP_FACT_BAD_VERSION (1u << 0) /* {tls_version} unrecognised */
+#define TLSP_FACT_BAD_BITS (1u << 1)	/* {cipher_bits} not a number */
+#define TLSP_FACT_BAD_SUBJECT (1u << 2) /* bad xtext / DN / too long */
+#define TLSP_FACT_BAD_ISSUER (1u << 3)
+#define TLSP_FACT_BAD_FP (1u << 4)
+#define TLSP_FACT_BAD_CLIENT (1u << 5)
+#define TLSP_FACT_TRUNCATED (1u << 6) /* some value exceeded its buffer */
+
+/* Normalises raw macros into facts. Never fails: malformed values are
+ * recorded as absent/unknown and flagged. */
+void tlsp_facts_from_macros(const struct tlsp_macros *, struct tlsp_facts *);
+
+/* Decodes RFC 3461 xtext ("+HH") in place semantics: writes at most
+ * outsz-1 bytes plus NUL. Returns decoded length, or -1 on a malformed
+ * escape or overflow (out then holds a truncated prefix). */
+int tlsp_xtext_decode(const char *in, char *out, size_t outsz);
+
+/* Extracts the last CN= value of a "/C=../O=../CN=.." DN (Sendmail
+ * style) or, for a string with no "/" attribute syntax, the string itself
+ * (Postfix sends the CN only). Returns 0, or -1 if there is no CN. */
+int tlsp_dn_cn(const char *dn, char *out, size_t outsz);
+
+/* ------------------------------------------------------------- addresses */
+
+enum tlsp_addr_kind {
+	TLSP_ADDR_DOMAIN = 0, /* local@domain; domain normalised */
+	TLSP_ADDR_LITERAL,    /* local@[literal]; domain holds "[...]" */
+	TLSP_ADDR_NULL,	      /* <> */
+	TLSP_ADDR_NODOMAIN,   /* a local part only (e.g. <postmaster>) */
+	TLSP_ADDR_INVALID,    /* unparsable */
+};
+
+struct tlsp_addr {
+	enum tlsp_addr_kind kind;
+	char domain[TLSP_DOMAIN_MAX + 1]; /* lowercase A-labels, no dot */
+	const char *why; /* static reason when INVALID/NODOMAIN */
+};
+
+/* Parses an envelope address as sent in MAIL FROM/RCPT TO (with or
+ * without angle brackets, with ESMTP parameters already stripped by the
+ * MTA). Source routes are dropped, quoted local parts honoured, the last
+ * '@' outside quotes splits. Returns kind (also stored in out->kind). */
+enum tlsp_addr_kind tlsp_addr_parse(const char *raw, struct tlsp_addr *out);
+
+/* Normalises a domain name: lowercase, one trailing dot removed, U-labels
+ * converted to A-labels (IDNA2008 via libidn2). Returns 0, or -1 with
+ * *why set to a static reason. */
+int tlsp_domain_normalize(const char *in, char *out, size_t outsz,
+			  const char **why);
+
+/* ---------------------------------------------------------------- policy */
+
+struct tlsp_policy;
+struct tlsp_rule;
+
+/* Caps on input (documented in tlspolicy.yaml(5)). */
+#define TLSP_POLICY_MAX_BYTES (256u * 1024 * 1024)
+#define TLSP_POLICY_MAX_DEPTH 16
+
+/*
+ * Loads and compiles a policy file. Returns a new policy with a reference
+ * count of 1 (release with tlsp_policy_unref), or NULL with every error
+ * found appended to *diags. Warnings (e.g. unobservable requirements for
+ * `mta`) are appended too; TLSP_MTA_UNKNOWN gives Postfix's, the MTA that
+ * shows the least. The caller owns *diags either way.
+ */
+struct tlsp_policy *tlsp_policy_load(const char *path, enum tlsp_mta mta,
+				     struct tlsp_diags *diags);
+/* Same, from memory; `name` is used in messages in place of a path. */
+struct tlsp_policy *tlsp_policy_load_buffer(const char *name, const char *buf,
+					    size_t len, enum tlsp_mta mta,
+					    struct tlsp_diags *diags);
+
+struct tlsp_policy *tlsp_policy_ref(struct tlsp_policy *);
+void tlsp_policy_unref(struct tlsp_policy *); /* NULL is fine */
+
+/* The SHA-256 of the file's bytes, lowercase hex (64 chars). */
+const char *tlsp_policy_hash(const struct tlsp_policy *);
+const char *tlsp_policy_path(const struct tlsp_policy *);
+size_t tlsp_policy_rule_count(const struct tlsp_policy *);
+size_t tlsp_policy_profile_count(const struct tlsp_policy *);
+/* Bytes the compiled policy holds (for the benchmark and the logs). */
+size_t tlsp_policy_memory(const struct tlsp_policy *);
+
+/* A rule's identity, for logs and audit: "recipient:example.com",
+ * "sender:.example.org", "recipient:default", "sender:<>". */
+const char *tlsp_rule_name(const struct tlsp_rule *);
+enum tlsp_action tlsp_rule_action(const struct tlsp_rule *);
+enum tlsp_mode tlsp_rule_mode(const struct tlsp_rule *);
+
+/* ------------------------------------------------------------- verdicts */
+
+enum tlsp_status {
+	TLSP_PASS = 0,
+	TLSP_FAIL,
+	TLSP_UNKNOWN, /* the MTA could not show the evidence */
+};
+
+/* One failed or unknown requirement, with what was required and seen. */
+struct tlsp_failure {
+	enum tlsp_req req;
+	enum tlsp_status status; /* TLSP_FAIL or TLSP_UNKNOWN */
+	char required[128];
+	char observed[160]; /* printable; "(absent)" when not sent */
+};
+
+#define TLSP_MAX_FAILURES TLSP_REQ_COUNT
+
+/* The result of one rule against one session. */
+struct tlsp_rule_result {
+	const struct tlsp_rule *rule;
+	int exempt; /* the session is out of the rule's scope */
+	enum tlsp_status status; /* PASS when no requirement failed */
+	enum tlsp_action action; /* rule's action if it failed, else ACCEPT */
+	enum tlsp_mode mode;
+	size_t nfail;
+	struct tlsp_failure fail[TLSP_MAX_FAILURES];
+};
+
+#define TLSP_MAX_RULES_PER_VERDICT 4
+
+/*
+ * A verdict for one recipient (or, at MAIL, for the sender alone).
+ * `action` is what to enforce: the strictest action of the enforced rules
+ * that failed. `would_action` includes monitor-mode rules. `reply` is the
+ * SMTP reply for reject/defer ("550 5.7.1 ..."), "" otherwise; it holds
+ * policy values only, never a network string.
+ */
+struct tlsp_verdict {
+	size_t nrules;
+	struct tlsp_rule_result r[TLSP_MAX_RULES_PER_VERDICT];
+	enum tlsp_action action;
+	enum tlsp_action would_action;
+	const struct tlsp_rule *decided_by; /* rule whose action won; NULL */
+	char reply[1024];
+	unsigned flags; /* TLSP_V_* */
+};
+#define TLSP_V_SENDER_UNPARSABLE (1u << 0)
+#define TLSP_V_RCPT_UNPARSABLE (1u << 1)
+#define TLSP_V_NO_RULE (1u << 2)      /* no rule at all applied */
+#define TLSP_V_SESSION_EXEMPT (1u << 3)
+
+/*
+ * The sender stage (MAIL): evaluates only a specific (non-default) sender
+ * rule, which applies to every recipient of the transaction. Returns 1 and
+ * fills *v when such a rule exists, 0 when the decision waits for RCPT.
+ */
+int tlsp_evaluate_sender(const struct tlsp_policy *, const struct tlsp_facts *,
+			 const char *sender, struct tlsp_verdict *v);
+
+/*
+ * The recipient stage (RCPT): the verdict for one recipient, combining the
+ * sender's and the recipient's rules (see tlspolicy.yaml(5), "How rules
+ * combine"). Pure; thread-safe.
+ */
+void tlsp_evaluate(const struct tlsp_policy *, const struct tlsp_facts *,
+		   const char *sender, const char *recipient,
+		   struct tlsp_verdict *v);
+
+/* Strictness order for combining verdicts across recipients. */
+static inline enum tlsp_action
+tlsp_action_max(enum tlsp_action a, enum tlsp_action b)
+{
+	return a > b ? a : b;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,157 @@
+/*
+ * main.c - tlspolicy-milter: options and modes.
+ *
+ * -n checks a policy and exits; -q answers "what would happen to this
+ * session?". Both load the policy exactly as the daemon does, so what they
+ * say is what the daemon will do.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "config.h"
+#include "query.h"
+#include "tlspolicy/policy.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_POLICY SYSCONFDIR "/tlspolicy/tlspolicy.yaml"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tlspolicy-milter [-c policy.yaml] -n [--mta postfix|sendmail]\n"
+		"       tlspolicy-milter [-c policy.yaml] -q key=value ...\n"
+		"       tlspolicy-milter -V\n"
+		"\n"
+		"  -c FILE   policy file (default " DEFAULT_POLICY ")\n"
+		"  -n        check the policy and exit 0, or %d on errors\n"
+		"  --mta M   warn about requirements MTA M cannot show\n"
+		"  -q        print the verdict for a session described by\n"
+		"            mail_addr= rcpt_addr=... tls_version= cipher=\n"
+		"            cipher_bits= cert_subject= cert_issuer= verify=\n"
+		"            cert_fp= auth_authen= daemon_name= client_addr= mta=\n"
+		"  -V        print the version\n"
+		"See tlspolicy-milter(8) and tlspolicy.yaml(5).\n",
+		EX_CONFIG);
+}
+
+/* Prints every diagnostic; returns the number of errors. */
+static size_t
+print_diags(const struct tlsp_diags *d, FILE *out)
+{
+	char line[1400];
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		fprintf(out, "%s\n", tlsp_diag_format(&d->v[i], line, sizeof(line)));
+	if (d->truncated)
+		fprintf(out, "(further messages suppressed: %zu errors in all)\n",
+			d->errors);
+	return d->errors;
+}
+
+static struct tlsp_policy *
+load(const char *path, enum tlsp_mta mta, FILE *diag_out)
+{
+	struct tlsp_diags d = {0};
+	struct tlsp_policy *p = tlsp_policy_load(path, mta, &d);
+
+	print_diags(&d, diag_out);
+	tlsp_diags_free(&d);
+	return p;
+}
+
+static int
+check(const char *path, enum tlsp_mta mta)
+{
+	struct tlsp_policy *p = load(path, mta, stderr);
+
+	if (p == NULL) {
+		fprintf(stderr, "%s: policy not loaded\n", path);
+		return EX_CONFIG;
+	}
+	printf("%s: OK: %zu rule%s, %zu profile%s, sha256 %s\n", path,
+	       tlsp_policy_rule_count(p),
+	       tlsp_policy_rule_count(p) == 1 ? "" : "s",
+	       tlsp_policy_profile_count(p),
+	       tlsp_policy_profile_count(p) == 1 ? "" : "s", tlsp_policy_hash(p));
+	tlsp_policy_unref(p);
+	return EX_OK;
+}
+
+static int
+query(const char *path, enum tlsp_mta mta, int argc, char *const argv[])
+{
+	struct tlsp_query q;
+	struct tlsp_policy *p;
+	char err[256];
+
+	if (tlsp_query_parse(argc, argv, &q, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tlspolicy-milter: -q: %s\n", err);
+		return EX_USAGE;
+	}
+	if (q.m.mta == TLSP_MTA_UNKNOWN)
+		q.m.mta = mta;
+	p = load(path, q.m.mta, stderr);
+	if (p == NULL) {
+		fprintf(stderr, "%s: policy not loaded\n", path);
+		return EX_CONFIG;
+	}
+	tlsp_query_run(p, &q, stdout);
+	tlsp_policy_unref(p);
+	return EX_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+	    {"mta", required_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *path = DEFAULT_POLICY;
+	enum tlsp_mta mta = TLSP_MTA_UNKNOWN;
+	int ch, mode = 0, m;
+
+	while ((ch = getopt_long(argc, argv, "+c:nqVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+		case 'q':
+			mode = ch;
+			break;
+		case 'M':
+			m = tlsp_mta_lookup(optarg);
+			if (m < 0) {
+				fprintf(stderr, "tlspolicy-milter: --mta: expected "
+					"postfix or sendmail, not '%s'\n", optarg);
+				return EX_USAGE;
+			}
+			mta = (enum tlsp_mta)m;
+			break;
+		case 'V':
+			printf("tlspolicy-milter %s\n", PACKAGE_VERSION);
+			return EX_OK;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (mode == 'n' && optind == argc)
+		return check(path, mta);
+	if (mode == 'q')
+		return query(path, mta, argc - optind, argv + optind);
+	usage(stderr);
+	return EX_USAGE;
+}

@@ -1,0 +1,214 @@
+/*
+ * query.c - the query mode (see query.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query.h"
+
+static const char *const keys[] = {
+    "mail_addr",   "rcpt_addr",	   "tls_version", "cipher",
+    "cipher_bits", "cert_subject", "cert_issuer", "verify",
+    "cert_fp",	   "auth_authen",  "daemon_name", "client_addr",
+    "mta",	   "v",
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static int
+set_key(struct tlsp_query *q, size_t k, const char *val, char *err,
+	size_t errsz)
+{
+	const char **slot[] = {
+	    &q->sender,		  NULL,
+	    &q->m.tls_version,	  &q->m.cipher,
+	    &q->m.cipher_bits,	  &q->m.cert_subject,
+	    &q->m.cert_issuer,	  &q->m.verify,
+	    &q->m.cert_fp,	  &q->m.auth_authen,
+	    &q->m.daemon_name,	  &q->m.client_addr,
+	    NULL,		  &q->m.mta_version,
+	};
+	int mta;
+
+	if (k == 1) {
+		if (q->nrcpt == TLSP_QUERY_MAX_RCPT) {
+			snprintf(err, errsz, "at most %d rcpt_addr arguments",
+				 TLSP_QUERY_MAX_RCPT);
+			return -1;
+		}
+		q->rcpt[q->nrcpt++] = val;
+		return 0;
+	}
+	if (k == 12) {
+		mta = tlsp_mta_lookup(val);
+		if (mta < 0) {
+			snprintf(err, errsz, "mta=%.40s: expected postfix or "
+				 "sendmail", val);
+			return -1;
+		}
+		q->m.mta = (enum tlsp_mta)mta;
+		return 0;
+	}
+	if (*slot[k] != NULL) {
+		snprintf(err, errsz, "%s given twice", keys[k]);
+		return -1;
+	}
+	*slot[k] = val;
+	return 0;
+}
+
+int
+tlsp_query_parse(int argc, char *const argv[], struct tlsp_query *q,
+		 char *err, size_t errsz)
+{
+	int i;
+
+	memset(q, 0, sizeof(*q));
+	for (i = 0; i < argc; i++) {
+		const char *eq = strchr(argv[i], '='), *near;
+		char key[32];
+		size_t k, klen;
+
+		klen = eq ? (size_t)(eq - argv[i]) : 0;
+		if (eq == NULL || klen == 0 || klen >= sizeof(key)) {
+			snprintf(err, errsz, "'%.40s': expected key=value",
+				 argv[i]);
+			return -1;
+		}
+		memcpy(key, argv[i], klen);
+		key[klen] = '\0';
+		/* Accept the macro spelling too: {tls_version}=TLSv1.2. */
+		if (key[0] == '{' && key[klen - 1] == '}') {
+			memmove(key, key + 1, klen - 2);
+			key[klen - 2] = '\0';
+		}
+		for (k = 0; k < NKEYS; k++)
+			if (strcmp(key, keys[k]) == 0)
+				break;
+		if (k == NKEYS) {
+			near = tlsp_suggest(key, keys, NKEYS);
+			snprintf(err, errsz, "unknown key '%s'%s%s%s", key,
+				 near ? "; did you mean '" : "",
+				 near ? near : "", near ? "'?" : "");
+			return -1;
+		}
+		if (set_key(q, k, eq + 1, err, errsz) < 0)
+			return -1;
+	}
+	if (q->nrcpt == 0) {
+		snprintf(err, errsz, "give at least one rcpt_addr=ADDRESS");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+print_facts(const struct tlsp_facts *f, FILE *out)
+{
+	const struct tlsp_cipher_info *ci = &f->cipher_info;
+
+	fprintf(out, "session: mta=%s tls=%s", tlsp_mta_name(f->mta),
+		f->version == TLSP_VER_NONE ? "none" : f->version_raw);
+	if (f->version != TLSP_VER_NONE) {
+		fprintf(out, " cipher=%s", f->cipher[0] ? f->cipher : "(absent)");
+		if (f->cipher_bits >= 0)
+			fprintf(out, " bits=%d", f->cipher_bits);
+		else if (ci->bits >= 0)
+			fprintf(out, " bits=%d(from cipher)", ci->bits);
+		fprintf(out, " fs=%s", ci->forward_secrecy > 0	 ? "yes"
+				       : ci->forward_secrecy == 0 ? "no"
+								  : "unknown");
+		fprintf(out, " client_cert=\"%s\"", tlsp_cert_state_name(f->cert));
+	}
+	if (f->authenticated)
+		fprintf(out, " authenticated=yes");
+	fputc('\n', out);
+	if (f->flags)
+		fprintf(out, "note: some macro values were malformed and are "
+			     "treated as absent (flags 0x%x)\n", f->flags);
+}
+
+static void
+print_result(const struct tlsp_rule_result *r, FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "  rule %s: %s", tlsp_rule_name(r->rule),
+		r->exempt ? "exempt (out of scope)"
+			  : r->status == TLSP_PASS ? "pass" : "FAIL");
+	if (!r->exempt && r->status != TLSP_PASS)
+		fprintf(out, " -> %s%s", r->mode == TLSP_MODE_MONITOR ? "would " : "",
+			tlsp_action_name(tlsp_rule_action(r->rule)));
+	fputc('\n', out);
+	for (i = 0; i < r->nfail; i++) {
+		const struct tlsp_failure *x = &r->fail[i];
+
+		fprintf(out, "    %s %s: required %s, observed %s\n",
+			x->status == TLSP_UNKNOWN ? "unknown" : "failed",
+			tlsp_req_name(x->req), x->required, x->observed);
+	}
+}
+
+static void
+print_verdict(const char *who, const struct tlsp_verdict *v, FILE *out)
+{
+	size_t i;
+	char shown[600];
+
+	tlsp_escape(who, strlen(who), shown, sizeof(shown));
+	fprintf(out, "%s\n", shown);
+	if (v->flags & TLSP_V_SENDER_UNPARSABLE)
+		fprintf(out, "  note: sender address unparsable; sender default "
+			     "rules only\n");
+	if (v->flags & TLSP_V_RCPT_UNPARSABLE)
+		fprintf(out, "  note: recipient address unparsable; recipient "
+			     "default rule only\n");
+	if (v->flags & TLSP_V_NO_RULE)
+		fprintf(out, "  no rule applies\n");
+	for (i = 0; i < v->nrules; i++)
+		print_result(&v->r[i], out);
+	fprintf(out, "  verdict: %s", tlsp_action_name(v->action));
+	if (v->would_action != v->action)
+		fprintf(out, " (monitor: would %s)",
+			tlsp_action_name(v->would_action));
+	if (v->reply[0])
+		fprintf(out, " \"%s\"", v->reply);
+	fputc('\n', out);
+}
+
+enum tlsp_action
+tlsp_query_run(const struct tlsp_policy *p, const struct tlsp_query *q,
+	       FILE *out)
+{
+	enum tlsp_action worst = TLSP_ACTION_ACCEPT;
+	struct tlsp_verdict *v = malloc(sizeof(*v));
+	struct tlsp_facts f;
+	char who[600];
+	size_t i;
+
+	if (v == NULL) {
+		fprintf(out, "out of memory\n");
+		return TLSP_ACTION_DEFER;
+	}
+	tlsp_facts_from_macros(&q->m, &f);
+	fprintf(out, "policy: %s (sha256 %s)\n", tlsp_policy_path(p),
+		tlsp_policy_hash(p));
+	print_facts(&f, out);
+	if (q->sender && tlsp_evaluate_sender(p, &f, q->sender, v)) {
+		snprintf(who, sizeof(who), "MAIL FROM:%s%s%s",
+			 q->sender[0] == '<' ? "" : "<", q->sender,
+			 q->sender[0] == '<' ? "" : ">");
+		print_verdict(who, v, out);
+		worst = v->action;
+	}
+	for (i = 0; i < q->nrcpt; i++) {
+		tlsp_evaluate(p, &f, q->sender, q->rcpt[i], v);
+		snprintf(who, sizeof(who), "RCPT TO:%s%s%s",
+			 q->rcpt[i][0] == '<' ? "" : "<", q->rcpt[i],
+			 q->rcpt[i][0] == '<' ? "" : ">");
+		print_verdict(who, v, out);
+		worst = tlsp_action_max(worst, v->action);
+	}
+	free(v);
+	return worst;
+}

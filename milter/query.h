@@ -1,0 +1,36 @@
+/*
+ * query.h - the query mode: "what would happen to this session?"
+ *
+ * Policy editors ask before a reload, tests ask to check a verdict. The
+ * arguments are key=value pairs named after the macros the MTA sends, so
+ * what an admin sees in a log can be pasted back in.
+ */
+#ifndef TLSP_QUERY_H
+#define TLSP_QUERY_H
+
+#include <stdio.h>
+
+#include "tlspolicy/policy.h"
+
+#define TLSP_QUERY_MAX_RCPT 64
+
+struct tlsp_query {
+	struct tlsp_macros m;
+	const char *sender; /* NULL when not given */
+	const char *rcpt[TLSP_QUERY_MAX_RCPT];
+	size_t nrcpt;
+};
+
+/*
+ * Parses argv[0..argc-1] ("key=value") into q; values point into argv.
+ * Returns 0, or -1 with a message (naming the argument) in err.
+ */
+int tlsp_query_parse(int argc, char *const argv[], struct tlsp_query *q,
+		     char *err, size_t errsz);
+
+/* Prints the verdicts for every recipient to `out`. Returns the strictest
+ * enforced action. */
+enum tlsp_action tlsp_query_run(const struct tlsp_policy *,
+				const struct tlsp_query *, FILE *out);
+
+#endif

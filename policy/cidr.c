@@ -1,0 +1,198 @@
+/*
+ * cidr.c - IP addresses and client networks for rule scopes.
+ *
+ * Policies exempt client networks ("exempt_clients: [192.0.2.0/24]") and the
+ * MTA reports the client as {client_addr}; address literals in envelopes
+ * ("user@[192.0.2.1]") are parsed here too. Everything lives in IPv6 space,
+ * IPv4 mapped to ::ffff:a.b.c.d, so one comparison serves both families.
+ *
+ * Inputs may come from the network: every parser works on a bounded length,
+ * copies at most a short address into a local buffer, and never allocates.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+/* Longest text inet_pton(AF_INET6) can accept, plus the NUL. */
+#define IP6_TEXT_MAX 46
+
+static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0,
+					     0, 0, 0, 0, 0xff, 0xff};
+
+static int
+prefix_is_ipv6_tag(const char *s, size_t len)
+{
+	/* RFC 5321 spells the tag "IPv6", but tags compare case-insensitively
+	 * and MTAs pass through whatever the client sent. */
+	return len >= 5 && strncasecmp(s, "IPv6:", 5) == 0;
+}
+
+/*
+ * Strict dotted quad: four decimal parts of one to three digits, each at
+ * most 255. Leading zeros are read as decimal (RFC 5321's Snum allows
+ * them), never as octal the way inet_aton() would: "010" is ten, so the
+ * same text always means the same address here and in the MTA's logs.
+ */
+static int
+ipv4_parse(const char *s, size_t len, uint8_t out[4])
+{
+	size_t i = 0;
+
+	for (int part = 0; part < 4; part++) {
+		unsigned v = 0, digits = 0;
+
+		if (part > 0) {
+			if (i >= len || s[i] != '.')
+				return -1;
+			i++;
+		}
+		while (i < len && s[i] >= '0' && s[i] <= '9' && digits < 3) {
+			v = v * 10 + (unsigned)(s[i] - '0');
+			digits++;
+			i++;
+		}
+		if (digits == 0 || v > 255)
+			return -1;
+		out[part] = (uint8_t)v;
+	}
+	return i == len ? 0 : -1;
+}
+
+static int
+ipv6_parse(const char *s, size_t len, uint8_t out[16])
+{
+	char buf[IP6_TEXT_MAX];
+
+	/* The length bound keeps hostile megabyte inputs out of the copy;
+	 * the NUL check keeps inet_pton from seeing a shorter string than
+	 * the caller meant. */
+	if (len == 0 || len >= sizeof buf || memchr(s, '\0', len) != NULL)
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET6, buf, out) == 1 ? 0 : -1;
+}
+
+/*
+ * The common parser: s[0..len) is "a.b.c.d", an IPv6 address, "IPv6:..."
+ * or either of those in brackets. *is_v4 tells the caller which prefix
+ * range applies to a following "/n".
+ */
+static int
+ip_parse_n(const char *s, size_t len, uint8_t out[16], int *is_v4)
+{
+	uint8_t v4[4];
+
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+		s++;
+		len -= 2;
+	}
+	if (prefix_is_ipv6_tag(s, len)) {
+		*is_v4 = 0;
+		return ipv6_parse(s + 5, len - 5, out);
+	}
+	if (memchr(s, ':', len) != NULL) {
+		*is_v4 = 0;
+		return ipv6_parse(s, len, out);
+	}
+	if (ipv4_parse(s, len, v4) < 0)
+		return -1;
+	memcpy(out, v4_mapped_prefix, sizeof v4_mapped_prefix);
+	memcpy(out + 12, v4, sizeof v4);
+	*is_v4 = 1;
+	return 0;
+}
+
+int
+tlsp_ip_parse(const char *s, uint8_t out16[16])
+{
+	int is_v4;
+
+	if (s == NULL)
+		return -1;
+	return ip_parse_n(s, strlen(s), out16, &is_v4);
+}
+
+/* "/n": one to three digits and nothing after them. */
+static int
+prefix_parse(const char *s, unsigned max, unsigned *out)
+{
+	unsigned v = 0, digits = 0;
+
+	for (; *s >= '0' && *s <= '9' && digits < 3; s++, digits++)
+		v = v * 10 + (unsigned)(*s - '0');
+	if (digits == 0 || *s != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The top `bits` (0..7) bits of a byte. */
+static uint8_t
+high_bits(unsigned bits)
+{
+	return (uint8_t)(0xff00u >> bits);
+}
+
+/* Clears every bit past `prefix`, so that equal networks compare equal. */
+static void
+mask_host_bits(uint8_t addr[16], unsigned prefix)
+{
+	for (unsigned byte = 0; byte < 16; byte++) {
+		unsigned first_bit = byte * 8;
+
+		if (first_bit >= prefix)
+			addr[byte] = 0;
+		else if (prefix - first_bit < 8)
+			addr[byte] &= high_bits(prefix - first_bit);
+	}
+}
+
+/*
+ * Host bits set below the prefix ("192.0.2.1/24") are accepted and cleared:
+ * Postfix only warns about them, and refusing a policy over them would be
+ * harsher than useful.
+ */
+int
+tlsp_cidr_parse(const char *s, struct tlsp_cidr *out)
+{
+	const char *slash;
+	size_t alen;
+	unsigned prefix;
+	int is_v4;
+
+	if (s == NULL || out == NULL)
+		return -1;
+	slash = strchr(s, '/');
+	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	if (ip_parse_n(s, alen, out->addr, &is_v4) < 0)
+		return -1;
+	if (slash == NULL)
+		prefix = is_v4 ? 32 : 128;
+	else if (prefix_parse(slash + 1, is_v4 ? 32 : 128, &prefix) < 0)
+		return -1;
+	out->prefix = is_v4 ? prefix + 96 : prefix;
+	mask_host_bits(out->addr, out->prefix);
+	return 0;
+}
+
+int
+tlsp_cidr_match(const struct tlsp_cidr *net, const uint8_t addr16[16])
+{
+	unsigned whole, rest;
+
+	/* A prefix past 128 can only come from a caller bug; match nothing
+	 * rather than read past the address. */
+	if (net == NULL || addr16 == NULL || net->prefix > 128)
+		return 0;
+	whole = net->prefix / 8;
+	rest = net->prefix % 8;
+	if (memcmp(net->addr, addr16, whole) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	return ((net->addr[whole] ^ addr16[whole]) & high_bits(rest)) == 0;
+}

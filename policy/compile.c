@@ -1,0 +1,897 @@
+/*
+ * compile.c - turn a policy document (ytree) into a compiled policy.
+ *
+ * The walk reports every error it can in one pass, each with its position,
+ * and builds nothing that outlives a failure: the caller frees the arena.
+ * Profiles are resolved once (with cycle detection) into shared specs; a
+ * rule that only names a profile points at the profile's spec.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "compile.h"
+
+enum {
+	K_TLS, K_MIN_VERSION, K_MAX_VERSION, K_MIN_BITS, K_CIPHERS, K_FS,
+	K_CLIENT_CERT, K_SUBJECT, K_ISSUER, K_FP, K_ACTION, K_MODE, K_REPLY,
+	K_UNOBS, K_SCOPE, K_PROFILE, K_EXTENDS, K_COUNT
+};
+static const char *const body_keys[K_COUNT] = {
+    "tls",	  "min_version", "max_version", "min_cipher_bits",
+    "ciphers",	  "forward_secrecy", "client_cert", "subject",
+    "issuer",	  "fingerprints", "action", "mode",
+    "reply",	  "on_unobservable", "scope", "profile",
+    "extends",
+};
+static const char *const actions[] = {"accept", "tag", "quarantine", "defer",
+				      "reject"};
+static const char *const modes[] = {"enforce", "monitor"};
+static const char *const unobs[] = {"ignore", "fail"};
+static const char *const tls_words[] = {"optional", "required"};
+static const char *const cert_words[] = {"none", "presented", "verified"};
+
+/* Besides requirements, what a body can state. */
+#define O_ACTION (1u << 0)
+#define O_MODE (1u << 1)
+#define O_REPLY (1u << 2)
+#define O_UNOBS (1u << 3)
+#define O_SCOPE (1u << 4)
+
+/* What one rule or profile body says, before inheritance. */
+struct body {
+	const struct ynode *node;
+	unsigned stated, other, scope_set;
+	struct tlsp_reqs req;
+	struct tlsp_scope scope;
+	int action, mode, unobs_fail;
+	const struct ynode *reply;
+	const struct ynode *ref; /* profile: / extends: / bare name */
+	int only_ref;		 /* states nothing but its profile */
+};
+
+/* A spec being resolved through a profile chain. */
+struct rstate {
+	struct tlsp_spec spec;
+	struct tlsp_scope scope;
+	unsigned scope_set;
+	int tls_stated;
+	const struct ynode *reply_node;
+};
+
+struct profile {
+	const char *name;
+	const struct ynode *key;
+	struct body body;
+	int state; /* 0 new, 1 resolving, 2 done, 3 failed */
+	struct rstate rs;
+	struct tlsp_spec *spec;
+};
+
+struct walk {
+	struct cctx c;
+	struct tlsp_scope *global;
+	int unobs_fail;
+	struct profile *profs;
+	size_t nprofs;
+	struct tlsp_spec *empty_spec; /* a rule with no requirements */
+	struct rstate defaults;
+};
+
+/* A key or pattern made safe to quote in a message. */
+static const char *
+printable(const char *s, char *buf, size_t bufsz)
+{
+	size_t i, j = 0;
+
+	for (i = 0; s[i] && j + 1 < bufsz; i++)
+		buf[j++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?'
+								      : s[i];
+	buf[j] = '\0';
+	return buf;
+}
+
+static struct profile *
+find_profile(const struct walk *w, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < w->nprofs; i++)
+		if (strcmp(w->profs[i].name, name) == 0)
+			return &w->profs[i];
+	return NULL;
+}
+
+static void
+unknown_key(struct walk *w, const struct ynode *k, const char *where,
+	    int is_profile)
+{
+	const char *near;
+
+	if (strcmp(k->str, is_profile ? "profile" : "extends") == 0) {
+		cc_error(&w->c, k, where,
+			 is_profile ? "a profile inherits with 'extends', not "
+				      "'profile'"
+				    : "'extends' is for profiles; a rule names "
+				      "its profile with 'profile'");
+		return;
+	}
+	near = tlsp_suggest(k->str, body_keys, K_COUNT);
+	cc_error(&w->c, k, where, "unknown key '%.64s'%s%s%s", k->str,
+		 near ? "; did you mean '" : "", near ? near : "",
+		 near ? "'?" : "");
+}
+
+/* Reads one key of a body; returns -1 on a bad value (already reported). */
+static int
+body_key(struct walk *w, int key, const struct ynode *v, const char *where,
+	 struct body *b)
+{
+	struct cctx *c = &w->c;
+	long n;
+	int x;
+
+	switch (key) {
+	case K_TLS:
+		if (cc_word(c, v, where, "tls", tls_words, 2, &x) < 0)
+			return -1;
+		b->req.tls_required = x;
+		b->stated |= 1u << TLSP_REQ_TLS;
+		return 0;
+	case K_MIN_VERSION:
+		b->stated |= 1u << TLSP_REQ_MIN_VERSION;
+		return cc_version(c, v, where, "min_version", &b->req.min_version);
+	case K_MAX_VERSION:
+		b->stated |= 1u << TLSP_REQ_MAX_VERSION;
+		return cc_version(c, v, where, "max_version", &b->req.max_version);
+	case K_MIN_BITS:
+		if (cc_int(c, v, where, "min_cipher_bits", 0, 512, &n) < 0)
+			return -1;
+		b->req.min_cipher_bits = (int)n;
+		b->stated |= 1u << TLSP_REQ_MIN_CIPHER_BITS;
+		return 0;
+	case K_CIPHERS:
+		return cc_ciphers(c, v, where, &b->req, &b->stated);
+	case K_FS:
+		b->stated |= 1u << TLSP_REQ_FORWARD_SECRECY;
+		return cc_bool(c, v, where, "forward_secrecy",
+			       &b->req.forward_secrecy);
+	case K_CLIENT_CERT:
+		if (cc_word(c, v, where, "client_cert", cert_words, 3, &x) < 0)
+			return -1;
+		b->req.client_cert = x == 0   ? TLSP_CERT_NONE
+				     : x == 1 ? TLSP_CERT_PRESENTED
+					      : TLSP_CERT_VERIFIED;
+		b->stated |= 1u << TLSP_REQ_CLIENT_CERT;
+		return 0;
+	case K_SUBJECT:
+		b->stated |= 1u << TLSP_REQ_SUBJECT;
+		return cc_names(c, v, where, "subject", &b->req.subject,
+				&b->req.nsubject);
+	case K_ISSUER:
+		b->stated |= 1u << TLSP_REQ_ISSUER;
+		return cc_names(c, v, where, "issuer", &b->req.issuer,
+				&b->req.nissuer);
+	case K_FP:
+		b->stated |= 1u << TLSP_REQ_FINGERPRINT;
+		return cc_fingerprints(c, v, where, &b->req);
+	case K_ACTION:
+		b->other |= O_ACTION;
+		return cc_word(c, v, where, "action", actions, 5, &b->action);
+	case K_MODE:
+		b->other |= O_MODE;
+		return cc_word(c, v, where, "mode", modes, 2, &b->mode);
+	case K_REPLY:
+		b->other |= O_REPLY;
+		b->reply = v;
+		return cc_reply(c, v, where) < 0 ? -1 : 0;
+	case K_UNOBS:
+		b->other |= O_UNOBS;
+		return cc_word(c, v, where, "on_unobservable", unobs, 2,
+			       &b->unobs_fail);
+	case K_SCOPE:
+		b->other |= O_SCOPE;
+		return cc_scope(c, v, where, &b->scope, &b->scope_set);
+	default: /* K_PROFILE, K_EXTENDS */
+		if (v->type != YNODE_SCALAR || cc_is_empty(v)) {
+			cc_error(c, v, where, "'%s' expects a profile name, "
+				 "found %s", body_keys[key], tlsp_ynode_kind(v));
+			return -1;
+		}
+		b->ref = v;
+		return 0;
+	}
+}
+
+/* Reads a rule or profile body: a mapping, or a bare profile name. */
+static int
+parse_body(struct walk *w, const struct ynode *y, const char *where,
+	   int is_profile, struct body *b)
+{
+	size_t i;
+	int rc = 0;
+
+	memset(b, 0, sizeof(*b));
+	b->node = y;
+	if (cc_is_empty(y))
+		return 0;
+	if (y->type == YNODE_SCALAR && !is_profile) {
+		b->ref = y;
+		b->only_ref = 1;
+		return 0;
+	}
+	if (y->type != YNODE_MAP) {
+		cc_error(&w->c, y, where, "expected a mapping of requirements%s, "
+			 "found %s", is_profile ? "" : " or a profile name",
+			 tlsp_ynode_kind(y));
+		return -1;
+	}
+	for (i = 0; i < y->n; i++) {
+		const struct ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
+		int key;
+
+		for (key = 0; key < K_COUNT; key++)
+			if (k->type == YNODE_SCALAR &&
+			    strcmp(k->str, body_keys[key]) == 0)
+				break;
+		if (key == K_COUNT || key == (is_profile ? K_PROFILE : K_EXTENDS)) {
+			if (k->type == YNODE_SCALAR)
+				unknown_key(w, k, where, is_profile);
+			else
+				cc_error(&w->c, k, where, "a key must be a string");
+			rc = -1;
+			continue;
+		}
+		if (body_key(w, key, v, where, b) < 0)
+			rc = -1;
+	}
+	b->only_ref = b->ref && !b->stated && !b->other;
+	return rc;
+}
+
+/* Layers what a body states over an inherited spec. An empty value
+ * (client_cert: none, subject: [], min_cipher_bits: 0) lifts an
+ * inherited requirement. */
+static int
+apply(struct walk *w, struct rstate *rs, const struct body *b)
+{
+	struct tlsp_reqs *q = &rs->spec.req;
+	const struct tlsp_reqs *s = &b->req;
+	unsigned st = b->stated, on = 0, off = 0;
+
+#define BIT(r) (1u << (r))
+#define TAKE(r, cond) ((st & BIT(r)) ? ((cond) ? (on |= BIT(r)) : (off |= BIT(r))) : 0)
+	if (st & BIT(TLSP_REQ_TLS)) {
+		q->tls_required = s->tls_required;
+		rs->tls_stated = 1;
+	}
+	TAKE(TLSP_REQ_TLS, s->tls_required);
+	if (st & BIT(TLSP_REQ_MIN_VERSION))
+		q->min_version = s->min_version;
+	TAKE(TLSP_REQ_MIN_VERSION, 1);
+	if (st & BIT(TLSP_REQ_MAX_VERSION))
+		q->max_version = s->max_version;
+	TAKE(TLSP_REQ_MAX_VERSION, 1);
+	if (st & BIT(TLSP_REQ_MIN_CIPHER_BITS))
+		q->min_cipher_bits = s->min_cipher_bits;
+	TAKE(TLSP_REQ_MIN_CIPHER_BITS, s->min_cipher_bits > 0);
+	if (st & BIT(TLSP_REQ_CIPHER_ALLOW)) {
+		q->allow_names = s->allow_names;
+		q->nallow = s->nallow;
+		q->allow_families = s->allow_families;
+	}
+	TAKE(TLSP_REQ_CIPHER_ALLOW, s->nallow || s->allow_families);
+	if (st & BIT(TLSP_REQ_CIPHER_DENY)) {
+		q->deny_names = s->deny_names;
+		q->ndeny = s->ndeny;
+		q->deny_families = s->deny_families;
+	}
+	TAKE(TLSP_REQ_CIPHER_DENY, s->ndeny || s->deny_families);
+	if (st & BIT(TLSP_REQ_FORWARD_SECRECY))
+		q->forward_secrecy = s->forward_secrecy;
+	TAKE(TLSP_REQ_FORWARD_SECRECY, s->forward_secrecy);
+	if (st & BIT(TLSP_REQ_CLIENT_CERT))
+		q->client_cert = s->client_cert;
+	TAKE(TLSP_REQ_CLIENT_CERT, s->client_cert != TLSP_CERT_NONE);
+	if (st & BIT(TLSP_REQ_SUBJECT)) {
+		q->subject = s->subject;
+		q->nsubject = s->nsubject;
+	}
+	TAKE(TLSP_REQ_SUBJECT, s->nsubject > 0);
+	if (st & BIT(TLSP_REQ_ISSUER)) {
+		q->issuer = s->issuer;
+		q->nissuer = s->nissuer;
+	}
+	TAKE(TLSP_REQ_ISSUER, s->nissuer > 0);
+	if (st & BIT(TLSP_REQ_FINGERPRINT)) {
+		q->fingerprints = s->fingerprints;
+		q->nfp = s->nfp;
+	}
+	TAKE(TLSP_REQ_FINGERPRINT, s->nfp > 0);
+#undef TAKE
+	q->set = (q->set | on) & ~off;
+
+	if (b->other & O_ACTION)
+		rs->spec.action = (enum tlsp_action)b->action;
+	if (b->other & O_MODE)
+		rs->spec.mode = (enum tlsp_mode)b->mode;
+	if (b->other & O_UNOBS)
+		rs->spec.on_unobservable_fail = b->unobs_fail;
+	if (b->other & O_REPLY) {
+		rs->reply_node = b->reply;
+		rs->spec.reply = tlsp_arena_strndup(w->c.a, b->reply->str,
+						    b->reply->len);
+		if (rs->spec.reply == NULL)
+			return -1;
+	}
+	if (b->scope_set & SCOPE_AUTH)
+		rs->scope.exempt_authenticated = b->scope.exempt_authenticated;
+	if (b->scope_set & SCOPE_DAEMONS) {
+		rs->scope.daemons = b->scope.daemons;
+		rs->scope.ndaemons = b->scope.ndaemons;
+	}
+	if (b->scope_set & SCOPE_CLIENTS) {
+		rs->scope.exempt_clients = b->scope.exempt_clients;
+		rs->scope.nclients = b->scope.nclients;
+	}
+	rs->scope_set |= b->scope_set;
+	return 0;
+}
+
+/* Tells the policy editor which requirements an MTA cannot evidence. */
+static void
+warn_unobservable(struct walk *w, const struct tlsp_spec *sp,
+		  const struct ynode *at, const char *where)
+{
+	const struct tlsp_reqs *q = &sp->req;
+	const char *then = sp->on_unobservable_fail ? "fails" : "is ignored";
+	size_t i;
+
+	if (w->c.mta == TLSP_MTA_SENDMAIL) {
+		if (q->set & BIT(TLSP_REQ_CLIENT_CERT))
+			cc_warn(&w->c, at, where, "on Sendmail, 'client_cert' "
+				"needs {verify} in confMILTER_MACROS_HELO");
+		if (q->set & BIT(TLSP_REQ_FINGERPRINT))
+			cc_warn(&w->c, at, where, "on Sendmail, 'fingerprints' "
+				"needs {cert_fp} in confMILTER_MACROS_HELO");
+		return;
+	}
+	if ((q->set & BIT(TLSP_REQ_CLIENT_CERT)) &&
+	    q->client_cert == TLSP_CERT_PRESENTED)
+		cc_warn(&w->c, at, where, "on Postfix, 'client_cert: presented' "
+			"can only be seen as 'verified' (Postfix shows no "
+			"untrusted certificate); otherwise it %s", then);
+	for (i = 0; (q->set & BIT(TLSP_REQ_SUBJECT)) && i < q->nsubject; i++)
+		if (q->subject[i].full_dn)
+			cc_warn(&w->c, at, where, "on Postfix, subject '%.80s' "
+				"cannot be checked (Postfix sends only the CN); "
+				"it %s", q->subject[i].text, then);
+	for (i = 0; (q->set & BIT(TLSP_REQ_ISSUER)) && i < q->nissuer; i++)
+		if (q->issuer[i].full_dn)
+			cc_warn(&w->c, at, where, "on Postfix, issuer '%.80s' "
+				"cannot be checked (Postfix sends only the CN); "
+				"it %s", q->issuer[i].text, then);
+	if (q->set & BIT(TLSP_REQ_FINGERPRINT))
+		cc_warn(&w->c, at, where, "on Postfix, 'fingerprints' cannot be "
+			"checked (Postfix sends no fingerprint); it %s", then);
+}
+
+static int
+check_reply(struct walk *w, const struct rstate *rs, const struct body *b,
+	    const char *where)
+{
+	const struct ynode *at = b->node;
+	enum tlsp_action act = rs->spec.action;
+	const struct ynode *r = rs->reply_node;
+	char want;
+
+	if (r == NULL)
+		return 0;
+	if (act != TLSP_ACTION_REJECT && act != TLSP_ACTION_DEFER) {
+		if (b->other & O_REPLY)
+			cc_warn(&w->c, at, where, "'reply' is used only with "
+				"reject or defer; action is %s",
+				tlsp_action_name(act));
+		return 0;
+	}
+	want = act == TLSP_ACTION_REJECT ? '5' : '4';
+	/* An inherited mismatch was reported where it was made. */
+	if (r->str[0] == want || !(b->other & (O_REPLY | O_ACTION)))
+		return 0;
+	cc_error(&w->c, at, where, "action %s needs a %cxx reply, but the "
+		 "reply (line %u) is '%.3s'", tlsp_action_name(act), want,
+		 r->line, r->str);
+	return -1;
+}
+
+/* Makes the spec a resolved state describes, checking it as a whole. */
+static struct tlsp_spec *
+finalize(struct walk *w, struct rstate *rs, const struct body *b,
+	 const char *where)
+{
+	const struct ynode *at = b->node;
+	struct tlsp_reqs *q = &rs->spec.req;
+	struct tlsp_spec *sp;
+	int bad = 0;
+
+	if (!rs->tls_stated && (q->set & ~BIT(TLSP_REQ_TLS))) {
+		q->tls_required = 1; /* any TLS requirement implies TLS */
+		q->set |= BIT(TLSP_REQ_TLS);
+	}
+	if ((q->set & BIT(TLSP_REQ_MIN_VERSION)) &&
+	    (q->set & BIT(TLSP_REQ_MAX_VERSION)) &&
+	    q->min_version > q->max_version) {
+		cc_error(&w->c, at, where, "min_version %s is above max_version "
+			 "%s", tlsp_version_name(q->min_version),
+			 tlsp_version_name(q->max_version));
+		bad = 1;
+	}
+	if (check_reply(w, rs, b, where) < 0)
+		bad = 1;
+	sp = tlsp_arena_alloc(w->c.a, sizeof(*sp));
+	if (sp == NULL) {
+		w->c.oom = 1;
+		return NULL;
+	}
+	*sp = rs->spec;
+	if (rs->scope_set == 0) {
+		sp->scope = w->global;
+	} else {
+		struct tlsp_scope *s = tlsp_arena_alloc(w->c.a, sizeof(*s));
+
+		if (s == NULL) {
+			w->c.oom = 1;
+			return NULL;
+		}
+		*s = rs->scope;
+		sp->scope = s;
+	}
+	w->c.pol->nspecs++;
+	if (!bad)
+		warn_unobservable(w, sp, at, where);
+	return bad ? NULL : sp;
+}
+#undef BIT
+
+static struct profile *resolve_profile(struct walk *, struct profile *);
+
+/* Starts a state from the profile a body names, or from the defaults. */
+static int
+inherit(struct walk *w, const struct body *b, const char *where,
+	struct rstate *rs)
+{
+	struct profile *p;
+	const char *near;
+
+	*rs = w->defaults;
+	if (b->ref == NULL)
+		return 0;
+	p = find_profile(w, b->ref->str);
+	if (p == NULL) {
+		const char **names = malloc((w->nprofs + 1) * sizeof(*names));
+		size_t i;
+
+		for (i = 0; names && i < w->nprofs; i++)
+			names[i] = w->profs[i].name;
+		near = names ? tlsp_suggest(b->ref->str, names, w->nprofs) : NULL;
+		cc_error(&w->c, b->ref, where, "unknown profile '%.64s'%s%s%s",
+			 b->ref->str, near ? "; did you mean '" : "",
+			 near ? near : "", near ? "'?" : "");
+		free(names);
+		return -1;
+	}
+	if (resolve_profile(w, p) == NULL)
+		return -1;
+	*rs = p->rs;
+	rs->spec.profile = p->name;
+	return 0;
+}
+
+static struct profile *
+resolve_profile(struct walk *w, struct profile *p)
+{
+	char where[160], b[100];
+
+	if (p->state == 2)
+		return p;
+	if (p->state == 3)
+		return NULL;
+	snprintf(where, sizeof(where), "profiles: %s",
+		 printable(p->name, b, sizeof(b)));
+	if (p->state == 1) {
+		cc_error(&w->c, p->body.ref ? p->body.ref : p->key, where,
+			 "profile '%s' extends itself (a cycle through "
+			 "'extends')", b);
+		p->state = 3;
+		return NULL;
+	}
+	p->state = 1;
+	if (inherit(w, &p->body, where, &p->rs) < 0 ||
+	    apply(w, &p->rs, &p->body) < 0 ||
+	    (p->spec = finalize(w, &p->rs, &p->body, where)) == NULL) {
+		p->state = 3;
+		return NULL;
+	}
+	p->rs.spec.profile = p->name;
+	p->spec->profile = p->name;
+	p->state = 2;
+	return p;
+}
+
+static int
+read_profiles(struct walk *w, const struct ynode *y)
+{
+	size_t i;
+	int rc = 0;
+
+	if (cc_is_empty(y))
+		return 0;
+	if (y->type != YNODE_MAP) {
+		cc_error(&w->c, y, NULL, "'profiles' expects a mapping of "
+			 "profile names, found %s", tlsp_ynode_kind(y));
+		return -1;
+	}
+	w->profs = tlsp_arena_alloc(w->c.a, (y->n ? y->n : 1) * sizeof(*w->profs));
+	if (w->profs == NULL)
+		return w->c.oom = 1, -1;
+	for (i = 0; i < y->n; i++) {
+		const struct ynode *k = y->kids[2 * i];
+		struct profile *p = &w->profs[w->nprofs];
+		char where[160], b[100];
+
+		if (k->type != YNODE_SCALAR || k->len == 0 || k->len > 64 ||
+		    strspn(k->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
+				   "RSTUVWXYZ0123456789_.-") != k->len) {
+			cc_error(&w->c, k, "profiles", "a profile name is 1 to 64 "
+				 "letters, digits, '_', '.' or '-'");
+			rc = -1;
+			continue;
+		}
+		snprintf(where, sizeof(where), "profiles: %s",
+			 printable(k->str, b, sizeof(b)));
+		p->name = tlsp_arena_strndup(w->c.a, k->str, k->len);
+		p->key = k;
+		if (p->name == NULL)
+			return w->c.oom = 1, -1;
+		if (parse_body(w, y->kids[2 * i + 1], where, 1, &p->body) < 0) {
+			p->state = 3;
+			rc = -1;
+		}
+		if (p->body.node->type != YNODE_MAP)
+			p->body.node = k;
+		w->nprofs++;
+	}
+	for (i = 0; i < w->nprofs; i++)
+		if (resolve_profile(w, &w->profs[i]) == NULL)
+			rc = -1;
+	w->c.pol->nprofiles = w->nprofs;
+	return rc;
+}
+
+enum pat_kind { PAT_EXACT, PAT_SUB, PAT_DEFAULT, PAT_NULL };
+
+/* Normalises a rule's pattern into `out`; returns its kind or -1. */
+static int
+parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
+	      char *out, size_t outsz)
+{
+	const char *s = k->str, *why = NULL;
+	struct tlsp_addr addr;
+	char tmp[TLSP_DOMAIN_MAX + 8];
+	int kind = PAT_EXACT;
+
+	if (k->type == YNODE_SEQ) {
+		cc_error(&w->c, k, NULL, "a rule's key must be a domain pattern; "
+			 "quote address literals: \"[192.0.2.1]\"");
+		return -1;
+	}
+	if (k->type != YNODE_SCALAR || k->len == 0) {
+		cc_error(&w->c, k, NULL, "a rule's key must be a domain pattern");
+		return -1;
+	}
+	if (strcasecmp(s, "default") == 0)
+		return PAT_DEFAULT;
+	if (strcmp(s, "<>") == 0) {
+		if (dir == TLSP_DIR_SENDER)
+			return PAT_NULL;
+		cc_error(&w->c, k, "recipients", "'<>' is the null sender; it "
+			 "belongs under 'senders'");
+		return -1;
+	}
+	if (s[0] == '[') {
+		if (k->len < sizeof(tmp) - 3) {
+			snprintf(tmp, sizeof(tmp), "x@%s", s);
+			if (tlsp_addr_parse(tmp, &addr) == TLSP_ADDR_LITERAL) {
+				snprintf(out, outsz, "%s", addr.domain);
+				return PAT_EXACT;
+			}
+		}
+		why = "not an address literal like [192.0.2.1] or "
+		      "[IPv6:2001:db8::1]";
+	} else {
+		if (s[0] == '*' && s[1] == '.')
+			s += 2, kind = PAT_SUB;
+		else if (s[0] == '.')
+			s += 1, kind = PAT_SUB;
+		if (tlsp_domain_normalize(s, out, outsz, &why) == 0)
+			return kind;
+	}
+	{
+		char b[100];
+
+		cc_error(&w->c, k, dir == TLSP_DIR_SENDER ? "senders"
+							  : "recipients",
+			 "'%s' is not a domain pattern: %s",
+			 printable(k->str, b, sizeof(b)), why ? why : "invalid");
+	}
+	return -1;
+}
+
+/* Files a rule under its pattern, refusing a second rule for the same
+ * normalised pattern ("Example.COM." and "example.com" are one). */
+static int
+index_rule(struct walk *w, struct tlsp_ruleset *set, struct tlsp_rule *r,
+	   int kind, const struct ynode *k)
+{
+	const struct tlsp_rule **slot;
+	struct tlsp_domtab_entry *e;
+
+	if (kind == PAT_DEFAULT) {
+		slot = &set->deflt;
+	} else if (kind == PAT_NULL) {
+		slot = &set->null_sender;
+	} else {
+		e = tlsp_domtab_upsert(&set->tab, kind == PAT_SUB ? r->pattern + 1
+								  : r->pattern);
+		if (e == NULL)
+			return w->c.oom = 1, -1;
+		slot = kind == PAT_SUB ? &e->sub : &e->exact;
+	}
+	if (*slot) {
+		cc_error(&w->c, k, NULL, "duplicate pattern '%s' (the same as "
+			 "line %u, column %u)", r->pattern, (*slot)->line,
+			 (*slot)->col);
+		return -1;
+	}
+	*slot = r;
+	return 0;
+}
+
+/* Reply texts with %{rule} vary per rule: check each rendering fits. */
+static int
+check_rule_reply(struct walk *w, const struct tlsp_rule *r,
+		 const struct ynode *k)
+{
+	char buf[1024];
+	int len, pct = 0, i;
+
+	if (r->spec->reply == NULL)
+		return 0;
+	len = tlsp_reply_render(r, 0, buf, sizeof(buf));
+	for (i = 0; len > 0 && i < len; i++)
+		pct += buf[i] == '%';
+	/* libmilter takes the text as a format: each '%' goes out as "%%". */
+	if (len < 0 || len + pct > 980) {
+		cc_error(&w->c, k, r->name, "the reply is longer than 980 "
+			 "characters");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_rule(struct walk *w, const struct ynode *k, const struct ynode *v,
+	  enum tlsp_direction dir, struct tlsp_ruleset *set)
+{
+	const char *prefix = dir == TLSP_DIR_SENDER ? "sender:" : "recipient:";
+	char norm[TLSP_DOMAIN_MAX + 8], name[TLSP_DOMAIN_MAX + 32];
+	struct tlsp_rule *r = &w->c.pol->rules[w->c.pol->nrules];
+	struct body b;
+	struct rstate rs;
+	int kind;
+
+	kind = parse_pattern(w, k, dir, norm, sizeof(norm));
+	if (kind < 0)
+		return -1;
+	snprintf(name, sizeof(name), "%s%s%s", prefix, kind == PAT_SUB ? "." : "",
+		 kind == PAT_DEFAULT ? "default" : kind == PAT_NULL ? "<>" : norm);
+	r->name = tlsp_arena_strndup(w->c.a, name, strlen(name));
+	if (r->name == NULL)
+		return w->c.oom = 1, -1;
+	r->pattern = r->name + strlen(prefix);
+	r->line = k->line;
+	r->col = k->col;
+	r->dir = (uint8_t)dir;
+	r->is_default = kind == PAT_DEFAULT;
+	if (parse_body(w, v, r->name, 0, &b) < 0)
+		return -1;
+	if (b.node->type != YNODE_MAP)
+		b.node = k;
+	if (b.ref == NULL && !b.stated && !b.other) {
+		r->spec = w->empty_spec;
+	} else if (b.only_ref) {
+		struct profile *p;
+
+		if (inherit(w, &b, r->name, &rs) < 0)
+			return -1;
+		p = find_profile(w, b.ref->str);
+		r->spec = p->spec;
+	} else if (inherit(w, &b, r->name, &rs) < 0 || apply(w, &rs, &b) < 0 ||
+		   (r->spec = finalize(w, &rs, &b, r->name)) == NULL) {
+		return -1;
+	}
+	w->c.pol->nrules++;
+	if (index_rule(w, set, r, kind, k) < 0)
+		return -1;
+	return check_rule_reply(w, r, k);
+}
+
+static int
+read_rules(struct walk *w, const struct ynode *y, enum tlsp_direction dir,
+	   struct tlsp_ruleset *set)
+{
+	const char *what = dir == TLSP_DIR_SENDER ? "senders" : "recipients";
+	size_t i;
+	int rc = 0;
+
+	if (tlsp_domtab_init(&set->tab, y ? y->n : 0) < 0)
+		return w->c.oom = 1, -1;
+	if (cc_is_empty(y))
+		return 0;
+	if (y->type != YNODE_MAP) {
+		cc_error(&w->c, y, NULL, "'%s' expects a mapping of domain "
+			 "patterns to rules, found %s", what, tlsp_ynode_kind(y));
+		return -1;
+	}
+	for (i = 0; i < y->n && !w->c.oom; i++) {
+		if (read_rule(w, y->kids[2 * i], y->kids[2 * i + 1], dir, set) < 0)
+			rc = -1;
+		/* A million bad rules need not be reported a million times. */
+		if (w->c.d->truncated)
+			return -1;
+	}
+	return rc;
+}
+
+static const char *const top_keys[] = {
+    "version", "on_unobservable", "scope", "profiles",
+    "recipients", "senders", "milter", "audit",
+};
+#define NTOP (sizeof(top_keys) / sizeof(top_keys[0]))
+
+/* Sections reserved for the daemon and the audit log: read by them. */
+static void
+reserved_section(struct walk *w, const struct ynode *k, const struct ynode *v)
+{
+	size_t i;
+
+	if (cc_is_empty(v))
+		return;
+	if (v->type != YNODE_MAP) {
+		cc_error(&w->c, v, NULL, "'%s' expects a mapping, found %s",
+			 k->str, tlsp_ynode_kind(v));
+		return;
+	}
+	for (i = 0; i < v->n; i++)
+		cc_warn(&w->c, v->kids[2 * i], k->str, "'%.64s' is not used by "
+			"this version of tlspolicy", v->kids[2 * i]->str);
+}
+
+/* Reads the keys that shape every rule: version, on_unobservable, scope. */
+static int
+read_globals(struct walk *w, const struct ynode *root)
+{
+	const struct ynode *v = tlsp_ynode_get(root, "version");
+	unsigned set = 0;
+	int rc = 0;
+
+	if (v == NULL) {
+		tlsp_diags_add(w->c.d, 0, w->c.file, 1, 1,
+			       "missing 'version: 1' at the top of the file");
+		rc = -1;
+	} else if (v->type != YNODE_SCALAR || strcmp(v->str, "1") != 0) {
+		cc_error(&w->c, v, NULL, "unsupported 'version' %s; this "
+			 "tlspolicy reads version 1", v->type == YNODE_SCALAR
+			 ? v->str : tlsp_ynode_kind(v));
+		rc = -1;
+	}
+	w->unobs_fail = 1;
+	v = tlsp_ynode_get(root, "on_unobservable");
+	if (v && cc_word(&w->c, v, NULL, "on_unobservable", unobs, 2,
+			 &w->unobs_fail) < 0)
+		rc = -1;
+	w->global = tlsp_arena_alloc(w->c.a, sizeof(*w->global));
+	if (w->global == NULL)
+		return w->c.oom = 1, -1;
+	w->global->exempt_authenticated = 1;
+	v = tlsp_ynode_get(root, "scope");
+	if (v && !cc_is_empty(v) && cc_scope(&w->c, v, "scope", w->global, &set) < 0)
+		rc = -1;
+	w->c.pol->global_scope = w->global;
+
+	memset(&w->defaults, 0, sizeof(w->defaults));
+	w->defaults.spec.action = TLSP_ACTION_REJECT;
+	w->defaults.spec.mode = TLSP_MODE_ENFORCE;
+	w->defaults.spec.on_unobservable_fail = w->unobs_fail;
+	w->defaults.spec.scope = w->global;
+	w->defaults.scope = *w->global;
+	w->empty_spec = tlsp_arena_alloc(w->c.a, sizeof(*w->empty_spec));
+	if (w->empty_spec == NULL)
+		return w->c.oom = 1, -1;
+	*w->empty_spec = w->defaults.spec;
+	return rc;
+}
+
+static int
+check_top_keys(struct walk *w, const struct ynode *root)
+{
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < root->n; i++) {
+		const struct ynode *k = root->kids[2 * i];
+		const char *near;
+
+		for (j = 0; j < NTOP; j++)
+			if (k->type == YNODE_SCALAR && strcmp(k->str, top_keys[j]) == 0)
+				break;
+		if (j == NTOP) {
+			near = k->type == YNODE_SCALAR
+				   ? tlsp_suggest(k->str, top_keys, NTOP) : NULL;
+			cc_error(&w->c, k, NULL, "unknown top-level key '%.64s'%s%s%s",
+				 k->type == YNODE_SCALAR ? k->str : "?",
+				 near ? "; did you mean '" : "", near ? near : "",
+				 near ? "'?" : "");
+			rc = -1;
+		} else if (j >= 6) {
+			reserved_section(w, k, root->kids[2 * i + 1]);
+		}
+	}
+	return rc;
+}
+
+int
+tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,
+	     const char *file, enum tlsp_mta mta, struct tlsp_diags *diags)
+{
+	struct walk w;
+	const struct ynode *rcpt, *snd;
+	size_t n;
+	int rc = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.c.pol = pol;
+	w.c.a = pol->arena;
+	w.c.file = file;
+	w.c.d = diags;
+	w.c.mta = mta;
+	if (root->type != YNODE_MAP) {
+		cc_error(&w.c, root, NULL, "expected a mapping at the top of the "
+			 "file, found %s", tlsp_ynode_kind(root));
+		return -1;
+	}
+	rc |= check_top_keys(&w, root);
+	rc |= read_globals(&w, root);
+	if (w.c.oom)
+		goto oom;
+	rc |= read_profiles(&w, tlsp_ynode_get(root, "profiles"));
+	rcpt = tlsp_ynode_get(root, "recipients");
+	snd = tlsp_ynode_get(root, "senders");
+	n = (rcpt && rcpt->type == YNODE_MAP ? rcpt->n : 0) +
+	    (snd && snd->type == YNODE_MAP ? snd->n : 0);
+	pol->rules = tlsp_arena_alloc(pol->arena, (n ? n : 1) * sizeof(*pol->rules));
+	if (pol->rules == NULL || w.c.oom)
+		goto oom;
+	rc |= read_rules(&w, rcpt, TLSP_DIR_RECIPIENT, &pol->recipients);
+	rc |= read_rules(&w, snd, TLSP_DIR_SENDER, &pol->senders);
+	if (w.c.oom)
+		goto oom;
+	if (rc == 0 && pol->nrules == 0)
+		tlsp_diags_add(diags, 1, file, 0, 0, "the policy has no rules: "
+			       "every message is accepted");
+	return rc ? -1 : 0;
+oom:
+	tlsp_diags_add(diags, 0, file, 0, 0, "out of memory");
+	return -1;
+}

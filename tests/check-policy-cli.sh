@@ -1,0 +1,72 @@
+#!/bin/sh
+# check-policy-cli.sh - the policy checker (-n) and query mode (-q) as a
+# policy editor uses them: exit codes, messages and verdicts.
+set -u
+bin=${top_builddir:-.}/tlspolicy-milter
+src=${top_srcdir:-.}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+# expect NAME WANT_RC PATTERN -- command...: runs it, checks rc and output.
+expect() {
+	name=$1 want=$2 pattern=$3
+	shift 4
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" -eq "$want" ] && printf '%s\n' "$out" | grep -qF -- "$pattern"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		printf 'FAIL %s: rc %s (want %s), output:\n%s\n(wanted: %s)\n' \
+			"$name" "$rc" "$want" "$out" "$pattern"
+	fi
+}
+
+sample=$src/contrib/tlspolicy.yaml.sample
+expect "sample checks" 0 "OK: 8 rules, 3 profiles, sha256" -- \
+	"$bin" -c "$sample" -n
+expect "sample has no warnings for postfix" 0 "" -- \
+	sh -c "'$bin' -c '$sample' -n --mta postfix 2>&1 >/dev/null | grep -c . | grep -qx 0"
+
+printf 'version: 1\nrecipients:\n  a.example:\n    min_verison: TLSv1.2\n' >"$tmp/bad.yaml"
+expect "bad policy exits EX_CONFIG" 78 \
+	"$tmp/bad.yaml:4:5: recipient:a.example: unknown key 'min_verison'; did you mean 'min_version'?" -- \
+	"$bin" -c "$tmp/bad.yaml" -n
+expect "missing file" 78 "$tmp/none.yaml: cannot open: No such file or directory" -- \
+	"$bin" -c "$tmp/none.yaml" -n
+expect "directory" 78 "is a directory, not a file" -- "$bin" -c "$tmp" -n
+expect "bad --mta" 64 "--mta: expected postfix or sendmail" -- \
+	"$bin" -c "$sample" -n --mta exim
+
+expect "plaintext to a subdomain is refused with 530" 0 \
+	'verdict: reject "530 5.7.0 Must issue a STARTTLS command first"' -- \
+	"$bin" -c "$sample" -q rcpt_addr=a@mx.example.com mta=postfix
+expect "a custom reply covers plaintext too" 0 \
+	'verdict: reject "550 5.7.1 Mail to example.com requires TLSv1.2 or better"' -- \
+	"$bin" -c "$sample" -q rcpt_addr=a@example.com mta=postfix
+expect "TLSv1.2 + FS to example.com passes" 0 "verdict: accept" -- \
+	"$bin" -c "$sample" -q rcpt_addr=a@example.com mta=postfix \
+	tls_version=TLSv1.2 cipher=ECDHE-RSA-AES256-GCM-SHA384 cipher_bits=256
+expect "custom reply with placeholders" 0 \
+	'"550 5.7.1 Mail to example.com requires TLSv1.2 or better"' -- \
+	"$bin" -c "$sample" -q rcpt_addr=a@example.com mta=postfix \
+	tls_version=TLSv1.1 cipher=ECDHE-RSA-AES256-SHA cipher_bits=256
+expect "health.example defers below TLSv1.3" 0 "verdict: defer" -- \
+	"$bin" -c "$sample" -q rcpt_addr=a@health.example mta=postfix \
+	tls_version=TLSv1.2 cipher=ECDHE-RSA-AES256-GCM-SHA384
+expect "monitor mode only reports" 0 "verdict: accept (monitor: would reject)" -- \
+	"$bin" -c "$sample" -q rcpt_addr=a@newsletter.example mta=postfix
+expect "every failure is listed" 0 "failed forward_secrecy" -- \
+	"$bin" -c "$sample" -q rcpt_addr=a@example.com mta=postfix \
+	tls_version=TLSv1.1 cipher=AES128-SHA
+expect "hostile recipient is escaped" 0 'RCPT TO:<a\x0d\x0aX-Evil: 1@example.com>' -- \
+	"$bin" -c "$sample" -q "rcpt_addr=$(printf 'a\r\nX-Evil: 1@example.com')" mta=postfix
+expect "unknown query key" 64 "unknown key 'tls_verison'; did you mean 'tls_version'?" -- \
+	"$bin" -c "$sample" -q rcpt_addr=a@b.example tls_verison=TLSv1.2
+expect "query needs a recipient" 64 "give at least one rcpt_addr" -- \
+	"$bin" -c "$sample" -q mail_addr=a@b.example
+expect "version" 0 "tlspolicy-milter " -- "$bin" -V
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# run-stages.sh - the whole test suite, staged and fail-fast.
+#
+# Each stage runs under `timeout` in its own build directory (_build/NAME)
+# and prints its time; the first failure stops the run with the stage's
+# logs. Budget: about 45 minutes on 2 cores (today's stages take a few).
+#
+#   tests/run-stages.sh             every stage
+#   tests/run-stages.sh asan tsan   only these stages, in this order
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+top=${BUILD_ROOT:-$src/_build}
+jobs=$(nproc 2>/dev/null || echo 2)
+summary=()
+total_pass=0
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# configure_in DIR ARGS...: a fresh out-of-tree build directory.
+configure_in() {
+	local dir=$1
+	shift
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	(cd "$dir" && "$src"/configure -q "$@")
+}
+
+# check_in DIR [TESTS...]: make check, printing the logs of any failure.
+check_in() {
+	local dir=$1 rc=0
+	shift
+	if [ $# -gt 0 ]; then
+		make -C "$dir" -s -j"$jobs" check TESTS="$*" || rc=$?
+	else
+		make -C "$dir" -s -j"$jobs" check || rc=$?
+	fi
+	if [ -f "$dir/test-suite.log" ]; then
+		grep -E '^# (TOTAL|PASS|FAIL|ERROR)' "$dir/test-suite.log" || true
+		local n
+		n=$(awk '/^# PASS:/ {print $3}' "$dir/test-suite.log")
+		echo "${n:-0}" >"$dir/.passed"
+	fi
+	if [ $rc -ne 0 ]; then
+		find "$dir/tests" -name '*.log' -newer "$dir/Makefile" \
+			-exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null |
+			while read -r f; do
+				echo "----- $f"
+				tail -n 80 "$f"
+			done
+	fi
+	return $rc
+}
+
+stage_build() { # gcc, warnings as errors, every unit and CLI test
+	configure_in "$top/gcc" CC=gcc --enable-werror
+	check_in "$top/gcc"
+}
+
+stage_distcheck() { # the tarball builds and passes its own tests
+	make -C "$top/gcc" -s distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror
+}
+
+stage_asan() { # clang, AddressSanitizer + UndefinedBehaviorSanitizer
+	configure_in "$top/asan" CC=clang --enable-werror \
+		--enable-sanitizers=address,undefined
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		check_in "$top/asan"
+}
+
+stage_tsan() { # clang, ThreadSanitizer on the concurrency tests
+	configure_in "$top/tsan" CC=clang --enable-werror --enable-sanitizers=thread
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		check_in "$top/tsan" tests/unit/test_concurrency
+}
+
+stage_valgrind() { # memcheck on the loader, evaluator and query mode
+	local d=$top/gcc t
+	local vg=(valgrind -q --error-exitcode=99 --leak-check=full
+		--errors-for-leak-kinds=definite,indirect)
+	for t in test_load test_evaluate test_domtab; do
+		echo "valgrind $t"
+		CMOCKA_MESSAGE_OUTPUT=stdout "${vg[@]}" "$d/tests/unit/$t" >/dev/null
+	done
+	echo "valgrind tlspolicy-milter -q"
+	"${vg[@]}" "$d/tlspolicy-milter" -c "$src/contrib/tlspolicy.yaml.sample" \
+		-q mail_addr=a@partner.example rcpt_addr=b@example.com \
+		tls_version=TLSv1.2 cipher=AES128-SHA mta=sendmail verify=FAIL \
+		cert_subject=/CN=x >/dev/null
+	echo 4 >"$d/.passed.vg"
+}
+
+stage_fuzz() { # replay every corpus, then a bounded run with a fixed seed
+	local d=$top/fuzz f secs=${FUZZ_SECONDS:-30}
+	configure_in "$d" CC=clang --enable-fuzzing
+	make -C "$d" -s -j"$jobs" tests/fuzz/fuzz_policy tests/fuzz/fuzz_macros
+	for f in policy macros; do
+		local corpus=$src/tests/fuzz/corpus/$f work=$d/corpus-$f
+		echo "replay $f: $(find "$corpus" -type f | wc -l) inputs"
+		"$d/tests/fuzz/fuzz_$f" -runs=0 "$corpus" 2>&1 | tail -n 1
+		rm -rf "$work"
+		mkdir -p "$work"
+		echo "fuzz $f: ${secs}s, seed 1"
+		"$d/tests/fuzz/fuzz_$f" -seed=1 -max_total_time="$secs" \
+			-max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix="$d/crash-$f-" "$work" "$corpus" 2>&1 |
+			grep -E '^(#[0-9]+ +DONE|Done|==[0-9]+==|SUMMARY|artifact)' || true
+		if ls "$d"/crash-$f-* >/dev/null 2>&1; then
+			echo "fuzz $f found a crash: add it to $corpus and fix it"
+			return 1
+		fi
+	done
+}
+
+# stage NAME SECONDS: runs stage_NAME under timeout, fail-fast.
+stage() {
+	local name=$1 limit=$2 start rc=0
+	log "stage $name (limit ${limit}s)"
+	start=$(date +%s)
+	export -f configure_in check_in "stage_$name"
+	export src top jobs
+	timeout -k 30 "$limit" bash -c "set -euo pipefail; stage_$name" || rc=$?
+	local took=$(($(date +%s) - start))
+	if [ $rc -ne 0 ]; then
+		[ $rc -eq 124 ] && echo "stage $name timed out after ${limit}s"
+		summary+=("$(printf '%-10s FAILED  %5ss' "$name" "$took")")
+		printf '%s\n' "${summary[@]}"
+		echo "stages: ${#summary[@]} run, 1 failed"
+		exit 1
+	fi
+	summary+=("$(printf '%-10s ok      %5ss' "$name" "$took")")
+}
+
+cd "$src"
+if [ -f Makefile ] || [ -f config.status ]; then
+	echo "run-stages: the source tree is configured in place; run" \
+		"'make distclean' there first (stages build out of tree)" >&2
+	exit 1
+fi
+[ -x configure ] || ./autogen.sh >/dev/null 2>&1
+
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(build distcheck asan tsan valgrind fuzz)
+for s in "${stages[@]}"; do
+	case $s in
+	build) stage build 900 ;;
+	distcheck) stage distcheck 900 ;;
+	asan) stage asan 900 ;;
+	tsan) stage tsan 600 ;;
+	valgrind) stage valgrind 600 ;;
+	fuzz) stage fuzz 600 ;;
+	*) echo "run-stages: unknown stage '$s'" >&2; exit 64 ;;
+	esac
+done
+
+log "summary"
+printf '%s\n' "${summary[@]}"
+for f in "$top"/*/.passed "$top"/gcc/.passed.vg; do
+	[ -f "$f" ] && total_pass=$((total_pass + $(cat "$f")))
+done
+echo "tests: $total_pass passed, 0 failed"

@@ -40,15 +40,18 @@ usage(FILE *out)
 		EX_CONFIG);
 }
 
-/* Prints every diagnostic; returns the number of errors. */
+/* Prints the diagnostics (warnings too, if asked); returns the number of
+ * errors. */
 static size_t
-print_diags(const struct tlsp_diags *d, FILE *out)
+print_diags(const struct tlsp_diags *d, int warnings, FILE *out)
 {
 	char line[1400];
 	size_t i;
 
 	for (i = 0; i < d->count; i++)
-		fprintf(out, "%s\n", tlsp_diag_format(&d->v[i], line, sizeof(line)));
+		if (warnings || !d->v[i].is_warning)
+			fprintf(out, "%s\n",
+				tlsp_diag_format(&d->v[i], line, sizeof(line)));
 	if (d->truncated)
 		fprintf(out, "(further messages suppressed: %zu errors in all)\n",
 			d->errors);
@@ -56,12 +59,12 @@ print_diags(const struct tlsp_diags *d, FILE *out)
 }
 
 static struct tlsp_policy *
-load(const char *path, enum tlsp_mta mta, FILE *diag_out)
+load(const char *path, enum tlsp_mta mta, int warnings, FILE *diag_out)
 {
 	struct tlsp_diags d = {0};
 	struct tlsp_policy *p = tlsp_policy_load(path, mta, &d);
 
-	print_diags(&d, diag_out);
+	print_diags(&d, warnings || p == NULL, diag_out);
 	tlsp_diags_free(&d);
 	return p;
 }
@@ -69,7 +72,7 @@ load(const char *path, enum tlsp_mta mta, FILE *diag_out)
 static int
 check(const char *path, enum tlsp_mta mta)
 {
-	struct tlsp_policy *p = load(path, mta, stderr);
+	struct tlsp_policy *p = load(path, mta, 1, stderr);
 
 	if (p == NULL) {
 		fprintf(stderr, "%s: policy not loaded\n", path);
@@ -97,7 +100,7 @@ query(const char *path, enum tlsp_mta mta, int argc, char *const argv[])
 	}
 	if (q.m.mta == TLSP_MTA_UNKNOWN)
 		q.m.mta = mta;
-	p = load(path, q.m.mta, stderr);
+	p = load(path, q.m.mta, 0, stderr);
 	if (p == NULL) {
 		fprintf(stderr, "%s: policy not loaded\n", path);
 		return EX_CONFIG;

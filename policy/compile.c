@@ -760,24 +760,6 @@ static const char *const top_keys[] = {
 };
 #define NTOP (sizeof(top_keys) / sizeof(top_keys[0]))
 
-/* Sections reserved for the daemon and the audit log: read by them. */
-static void
-reserved_section(struct walk *w, const struct ynode *k, const struct ynode *v)
-{
-	size_t i;
-
-	if (cc_is_empty(v))
-		return;
-	if (v->type != YNODE_MAP) {
-		cc_error(&w->c, v, NULL, "'%s' expects a mapping, found %s",
-			 k->str, tlsp_ynode_kind(v));
-		return;
-	}
-	for (i = 0; i < v->n; i++)
-		cc_warn(&w->c, v->kids[2 * i], k->str, "'%.64s' is not used by "
-			"this version of tlspolicy", v->kids[2 * i]->str);
-}
-
 /* Reads the keys that shape every rule: version, on_unobservable, scope. */
 static int
 read_globals(struct walk *w, const struct ynode *root)
@@ -844,8 +826,6 @@ check_top_keys(struct walk *w, const struct ynode *root)
 				 near ? "; did you mean '" : "", near ? near : "",
 				 near ? "'?" : "");
 			rc = -1;
-		} else if (j >= 6) {
-			reserved_section(w, k, root->kids[2 * i + 1]);
 		}
 	}
 	return rc;
@@ -873,6 +853,8 @@ tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,
 	}
 	rc |= check_top_keys(&w, root);
 	rc |= read_globals(&w, root);
+	rc |= cc_settings(&w.c, tlsp_ynode_get(root, "milter"),
+			  tlsp_ynode_get(root, "audit"), &pol->settings);
 	if (w.c.oom)
 		goto oom;
 	rc |= read_profiles(&w, tlsp_ynode_get(root, "profiles"));
@@ -887,6 +869,9 @@ tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,
 	rc |= read_rules(&w, snd, TLSP_DIR_SENDER, &pol->senders);
 	if (w.c.oom)
 		goto oom;
+	for (n = 0; n < pol->nrules; n++)
+		if (pol->rules[n].spec->mode == TLSP_MODE_ENFORCE)
+			pol->actions |= 1u << pol->rules[n].spec->action;
 	if (rc == 0 && pol->nrules == 0)
 		tlsp_diags_add(diags, 1, file, 0, 0, "the policy has no rules: "
 			       "every message is accepted");

@@ -57,6 +57,10 @@ int cc_reply(struct cctx *, const struct ynode *, const char *where);
 
 
 
+/* Reads the `milter:` and `audit:` sections (either may be NULL). */
+int cc_settings(struct cctx *, const struct ynode *milter,
+		const struct ynode *audit, struct tlsp_settings *out);
+
 /* Compiles a document into `pol`, whose arena must be set. Returns 0, or
  * -1 with errors in *diags (the caller then frees pol). */
 int tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,

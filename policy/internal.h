@@ -136,7 +136,9 @@ struct tlsp_policy {
 	size_t nrules, nprofiles, nspecs;
 	struct tlsp_rule *rules; /* all rules, one array */
 	const struct tlsp_scope *global_scope;
-	size_t memory; /* bytes the compiled policy holds */
+	size_t memory;	 /* bytes the compiled policy holds */
+	unsigned actions; /* (1u << action) of every enforcing spec */
+	struct tlsp_settings settings;
 };
 
 /* Renders a spec's reply (or the default reply for the action, with the

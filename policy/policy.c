@@ -198,3 +198,15 @@ tlsp_policy_memory(const struct tlsp_policy *p)
 {
 	return p->memory;
 }
+
+const struct tlsp_settings *
+tlsp_policy_settings(const struct tlsp_policy *p)
+{
+	return &p->settings;
+}
+
+unsigned
+tlsp_policy_actions(const struct tlsp_policy *p)
+{
+	return p->actions;
+}

@@ -312,6 +312,35 @@ size_t tlsp_policy_profile_count(const struct tlsp_policy *);
 /* Bytes the compiled policy holds (for the benchmark and the logs). */
 size_t tlsp_policy_memory(const struct tlsp_policy *);
 
+/* What the milter does when it cannot decide or cannot record. */
+enum tlsp_on_error {
+	TLSP_ON_ERROR_TEMPFAIL = 0,
+	TLSP_ON_ERROR_REJECT,
+	TLSP_ON_ERROR_ACCEPT, /* fail open: only when asked for */
+};
+
+/* The daemon's settings from the `milter:` and `audit:` sections; NULL
+ * strings are unset (the daemon's defaults and command line apply). */
+struct tlsp_settings {
+	const char *socket;	     /* "unix:/path", "inet:port@host", ... */
+	unsigned socket_mode;	     /* unix socket permissions; 0: unset */
+	const char *user;	     /* "user" or "user:group" */
+	const char *pidfile;
+	const char *syslog_facility; /* "mail", "daemon", "local0".."local7" */
+	enum tlsp_on_error on_error;
+	const char *tag_header;	     /* default "X-TLS-Policy" */
+	const char *authserv_id;     /* default: the host name */
+	int strip_forged;	     /* -1 auto (when the policy tags), 0, 1 */
+	const char *audit_file;	     /* NULL: no audit log */
+	int audit_sync;		     /* enum tlsp_audit_sync (audit.h) */
+};
+const struct tlsp_settings *tlsp_policy_settings(const struct tlsp_policy *);
+
+/* The actions enforced rules of the policy can take, as a bit mask of
+ * (1u << enum tlsp_action): the milter asks the MTA only for what it
+ * can need (headers, quarantine). */
+unsigned tlsp_policy_actions(const struct tlsp_policy *);
+
 /* A rule's identity, for logs and audit: "recipient:example.com",
  * "sender:.example.org", "recipient:default", "sender:<>". */
 const char *tlsp_rule_name(const struct tlsp_rule *);

@@ -184,6 +184,17 @@ static const struct err_row err_rows[] = {
      "maybe}\n  b.example: {action: nope}\n  c.example: {mode: x}\n",
      "t.yaml:3:20: recipient:a.example: 'tls' expects optional or required, "
      "found 'maybe'", 3},
+    {"misspelt milter key", "version: 1\nmilter:\n  sockett: unix:/x\n",
+     "t.yaml:3:3: milter: unknown key 'sockett'; did you mean 'socket'?", 1},
+    {"bad socket", "version: 1\nmilter: {socket: /run/x.sock}\n",
+     "t.yaml:2:18: milter: 'socket' expects unix:/path, inet:port@address or "
+     "inet6:port@address, found '/run/x.sock'", 1},
+    {"relative audit file", "version: 1\naudit: {file: audit.log}\n",
+     "t.yaml:2:15: audit: 'file' must be an absolute path, found "
+     "'audit.log'", 1},
+    {"bad tag header", "version: 1\nmilter: {tag_header: \"X Bad\"}\n",
+     "t.yaml:2:22: milter: 'tag_header': 'X Bad' is not a header field name",
+     1},
     {"NUL in a value", "version: 1\nrecipients:\n  a.example: {reply: "
      "\"550 5.7.1 a\\0b\"}\n",
      "t.yaml:3:22: NUL character in a value", 1},
@@ -273,10 +284,10 @@ static const struct warn_row warn_rows[] = {
      {"t.yaml:3:33: warning: recipient:a.example: 'ciphers.allow': cipher "
       "'NOT-A-CIPHER' is not in this OpenSSL's table; it is compared by name "
       "only"}},
-    {"reserved sections", TLSP_MTA_UNKNOWN,
-     "version: 1\nmilter: {socket: x}\nrecipients: {a.example: {}}\n",
-     {"t.yaml:2:10: warning: milter: 'socket' is not used by this version "
-      "of tlspolicy"}},
+    {"failing open is allowed, loudly", TLSP_MTA_UNKNOWN,
+     "version: 1\nmilter: {on_error: accept}\nrecipients: {a.example: {}}\n",
+     {"t.yaml:2:20: warning: milter: 'on_error: accept' lets mail through "
+      "when the milter cannot decide or record"}},
     {"no rules", TLSP_MTA_UNKNOWN, "version: 1\n",
      {"t.yaml: warning: the policy has no rules: every message is accepted"}},
 };
@@ -427,6 +438,57 @@ test_inheritance(void **state)
 }
 
 static void
+test_settings(void **state)
+{
+	static const char yaml[] =
+	    "version: 1\n"
+	    "milter:\n"
+	    "  socket: unix:/run/tlspolicy/t.sock\n"
+	    "  socket_mode: \"0660\"\n"
+	    "  user: tlspolicy:mail\n"
+	    "  on_error: reject\n"
+	    "  tag_header: X-TLS-Check\n"
+	    "  authserv_id: mx.example\n"
+	    "  strip_forged_headers: always\n"
+	    "audit: {file: /var/log/tlspolicy/audit.log, sync: always}\n"
+	    "recipients:\n"
+	    "  a.example: {action: tag}\n"
+	    "  b.example: {action: quarantine, mode: monitor}\n"
+	    "  c.example: {action: defer}\n";
+	struct tlsp_diags d = {0};
+	struct tlsp_policy *p = load(yaml, &d);
+	const struct tlsp_settings *st;
+
+	(void)state;
+	assert_non_null(p);
+	st = tlsp_policy_settings(p);
+	assert_string_equal(st->socket, "unix:/run/tlspolicy/t.sock");
+	assert_int_equal(st->socket_mode, 0660);
+	assert_string_equal(st->user, "tlspolicy:mail");
+	assert_int_equal(st->on_error, TLSP_ON_ERROR_REJECT);
+	assert_string_equal(st->tag_header, "X-TLS-Check");
+	assert_string_equal(st->authserv_id, "mx.example");
+	assert_int_equal(st->strip_forged, 1);
+	assert_string_equal(st->audit_file, "/var/log/tlspolicy/audit.log");
+	assert_int_equal(st->audit_sync, 1);
+	/* Monitor-mode rules never act, so they ask for nothing. */
+	assert_int_equal(tlsp_policy_actions(p),
+			 (1u << TLSP_ACTION_TAG) | (1u << TLSP_ACTION_DEFER));
+	tlsp_policy_unref(p);
+	tlsp_diags_free(&d);
+
+	p = load("version: 1\n", &d);
+	assert_non_null(p);
+	st = tlsp_policy_settings(p);
+	assert_null(st->socket);
+	assert_int_equal(st->on_error, TLSP_ON_ERROR_TEMPFAIL);
+	assert_int_equal(st->strip_forged, -1);
+	assert_null(st->audit_file);
+	tlsp_policy_unref(p);
+	tlsp_diags_free(&d);
+}
+
+static void
 test_error_cap(void **state)
 {
 	size_t i, len = 0, cap = 64 * 1024;
@@ -505,6 +567,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_errors),	 cmocka_unit_test(test_warnings),
 	    cmocka_unit_test(test_sample_loads), cmocka_unit_test(test_inheritance),
+	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_error_cap),	 cmocka_unit_test(test_file_errors),
 	    cmocka_unit_test(test_hash_and_refs),
 	};

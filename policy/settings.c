@@ -1,0 +1,234 @@
+/*
+ * settings.c - the daemon's sections of the policy file: `milter:` and
+ * `audit:`.
+ *
+ * They live in the policy file so that one file describes the whole
+ * service, and they are read here so that the milter never touches YAML.
+ * Settings that only take effect at start (socket, user, pidfile) are
+ * still checked on every load, so a reload reports a typo at once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "compile.h"
+
+static const char *const milter_keys[] = {
+    "socket",	     "socket_mode", "user",	   "pidfile",
+    "syslog_facility", "on_error",  "tag_header", "authserv_id",
+    "strip_forged_headers",
+};
+static const char *const audit_keys[] = {"file", "sync"};
+static const char *const on_error_words[] = {"tempfail", "reject", "accept"};
+static const char *const strip_words[] = {"auto", "never", "always"};
+static const char *const sync_words[] = {"batch", "always", "none"};
+static const char *const facilities[] = {
+    "mail",   "daemon", "user",	  "local0", "local1", "local2",
+    "local3", "local4", "local5", "local6", "local7",
+};
+
+/* A scalar copied into the policy's arena, with no control characters. */
+static const char *
+text(struct cctx *c, const struct ynode *v, const char *where,
+     const char *key, size_t max)
+{
+	size_t i;
+
+	if (v->type != YNODE_SCALAR || cc_is_empty(v) || v->len > max) {
+		cc_error(c, v, where, "'%s' expects a string of 1 to %zu "
+			 "characters, found %s", key, max, tlsp_ynode_kind(v));
+		return NULL;
+	}
+	for (i = 0; i < v->len; i++)
+		if ((unsigned char)v->str[i] < 0x20 || v->str[i] == 0x7f) {
+			cc_error(c, v, where, "'%s' must not contain control "
+				 "characters", key);
+			return NULL;
+		}
+	return tlsp_arena_strndup(c->a, v->str, v->len);
+}
+
+static const char *
+path(struct cctx *c, const struct ynode *v, const char *where,
+     const char *key)
+{
+	const char *s = text(c, v, where, key, 4000);
+
+	if (s && s[0] != '/') {
+		cc_error(c, v, where, "'%s' must be an absolute path, found "
+			 "'%.80s'", key, s);
+		return NULL;
+	}
+	return s;
+}
+
+static const char *
+socket_spec(struct cctx *c, const struct ynode *v, const char *where)
+{
+	static const char *const kinds[] = {"unix:", "local:", "inet:",
+					    "inet6:"};
+	const char *s = text(c, v, where, "socket", 4000);
+	size_t i;
+
+	for (i = 0; s && i < 4; i++)
+		if (strncmp(s, kinds[i], strlen(kinds[i])) == 0 &&
+		    s[strlen(kinds[i])] != '\0')
+			return s;
+	if (s)
+		cc_error(c, v, where, "'socket' expects unix:/path, "
+			 "inet:port@address or inet6:port@address, found "
+			 "'%.80s'", s);
+	return NULL;
+}
+
+/* A header field name (RFC 5322: printable ASCII except ':'). */
+static const char *
+header_name(struct cctx *c, const struct ynode *v, const char *where)
+{
+	const char *s = text(c, v, where, "tag_header", 64);
+	size_t i;
+
+	for (i = 0; s && s[i]; i++)
+		if (s[i] <= ' ' || s[i] == ':' || (unsigned char)s[i] > 126) {
+			cc_error(c, v, where, "'tag_header': '%.64s' is not a "
+				 "header field name", s);
+			return NULL;
+		}
+	return s;
+}
+
+/* The authserv-id goes into a header: a token, like a host name. */
+static const char *
+token(struct cctx *c, const struct ynode *v, const char *where,
+      const char *key)
+{
+	const char *s = text(c, v, where, key, 255);
+
+	if (s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
+			   "YZ0123456789.-_") != strlen(s)) {
+		cc_error(c, v, where, "'%s': '%.64s' may hold only letters, "
+			 "digits, '.', '-' and '_'", key, s);
+		return NULL;
+	}
+	return s;
+}
+
+static int
+milter_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *st)
+{
+	const char *w = "milter";
+	long mode;
+	int x;
+
+	switch (k) {
+	case 0:
+		return (st->socket = socket_spec(c, v, w)) ? 0 : -1;
+	case 1:
+		/* Octal, as chmod takes it: "0660" or 660. */
+		if (v->type != YNODE_SCALAR || v->len > 4 ||
+		    strspn(v->str, "01234567") != v->len || v->len < 3) {
+			cc_error(c, v, w, "'socket_mode' expects an octal mode "
+				 "like 0660");
+			return -1;
+		}
+		mode = strtol(v->str, NULL, 8);
+		st->socket_mode = (unsigned)mode;
+		return 0;
+	case 2:
+		return (st->user = text(c, v, w, "user", 128)) ? 0 : -1;
+	case 3:
+		return (st->pidfile = path(c, v, w, "pidfile")) ? 0 : -1;
+	case 4:
+		if (cc_word(c, v, w, "syslog_facility", facilities, 11, &x) < 0)
+			return -1;
+		st->syslog_facility = facilities[x];
+		return 0;
+	case 5:
+		if (cc_word(c, v, w, "on_error", on_error_words, 3, &x) < 0)
+			return -1;
+		st->on_error = (enum tlsp_on_error)x;
+		if (x == TLSP_ON_ERROR_ACCEPT)
+			cc_warn(c, v, w, "'on_error: accept' lets mail through "
+				"when the milter cannot decide or record");
+		return 0;
+	case 6:
+		return (st->tag_header = header_name(c, v, w)) ? 0 : -1;
+	case 7:
+		return (st->authserv_id = token(c, v, w, "authserv_id")) ? 0 : -1;
+	default:
+		if (cc_word(c, v, w, "strip_forged_headers", strip_words, 3,
+			    &x) < 0)
+			return -1;
+		st->strip_forged = x == 0 ? -1 : x == 2;
+		return 0;
+	}
+}
+
+/* Walks one section, dispatching each known key to `fn`. */
+static int
+section(struct cctx *c, const struct ynode *y, const char *name,
+	const char *const *keys, size_t nkeys,
+	int (*fn)(struct cctx *, int, const struct ynode *,
+		  struct tlsp_settings *),
+	struct tlsp_settings *st)
+{
+	size_t i, k;
+	int rc = 0;
+
+	if (cc_is_empty(y))
+		return 0;
+	if (y->type != YNODE_MAP) {
+		cc_error(c, y, NULL, "'%s' expects a mapping, found %s", name,
+			 tlsp_ynode_kind(y));
+		return -1;
+	}
+	for (i = 0; i < y->n; i++) {
+		const struct ynode *key = y->kids[2 * i];
+
+		for (k = 0; k < nkeys; k++)
+			if (key->type == YNODE_SCALAR && strcmp(key->str, keys[k]) == 0)
+				break;
+		if (k == nkeys) {
+			const char *near = key->type == YNODE_SCALAR
+					       ? tlsp_suggest(key->str, keys, nkeys)
+					       : NULL;
+
+			cc_error(c, key, name, "unknown key '%.64s'%s%s%s",
+				 key->type == YNODE_SCALAR ? key->str : "?",
+				 near ? "; did you mean '" : "", near ? near : "",
+				 near ? "'?" : "");
+			rc = -1;
+		} else if (fn(c, (int)k, y->kids[2 * i + 1], st) < 0) {
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+static int
+audit_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *st)
+{
+	int x;
+
+	if (k == 0)
+		return (st->audit_file = path(c, v, "audit", "file")) ? 0 : -1;
+	if (cc_word(c, v, "audit", "sync", sync_words, 3, &x) < 0)
+		return -1;
+	st->audit_sync = x;
+	return 0;
+}
+
+int
+cc_settings(struct cctx *c, const struct ynode *milter,
+	    const struct ynode *audit, struct tlsp_settings *st)
+{
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->strip_forged = -1;
+	rc |= section(c, milter, "milter", milter_keys,
+		      sizeof(milter_keys) / sizeof(milter_keys[0]), milter_key, st);
+	rc |= section(c, audit, "audit", audit_keys, 2, audit_key, st);
+	return rc;
+}

@@ -12,6 +12,7 @@
 #include <sysexits.h>
 
 #include "config.h"
+#include "milter.h"
 #include "query.h"
 #include "tlspolicy/policy.h"
 
@@ -24,11 +25,18 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"usage: tlspolicy-milter [-c policy.yaml] -n [--mta postfix|sendmail]\n"
+		"usage: tlspolicy-milter [-c policy.yaml] [-p socket] [-u user[:group]]\n"
+		"                        [-P pidfile] [-f] [-v]\n"
+		"       tlspolicy-milter [-c policy.yaml] -n [--mta postfix|sendmail]\n"
 		"       tlspolicy-milter [-c policy.yaml] -q key=value ...\n"
 		"       tlspolicy-milter -V\n"
 		"\n"
 		"  -c FILE   policy file (default " DEFAULT_POLICY ")\n"
+		"  -p SOCK   milter socket: unix:/path, inet:port@host, inet6:...\n"
+		"  -u USER   run as USER[:GROUP] once the socket is open\n"
+		"  -P FILE   write the process id to FILE\n"
+		"  -f        stay in the foreground, log to stderr\n"
+		"  -v        log every decision step (debug)\n"
 		"  -n        check the policy and exit 0, or %d on errors\n"
 		"  --mta M   warn about requirements MTA M cannot show\n"
 		"  -q        print the verdict for a session described by\n"
@@ -118,14 +126,31 @@ main(int argc, char *argv[])
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct tlspm_options o = {.policy_path = DEFAULT_POLICY};
 	const char *path = DEFAULT_POLICY;
 	enum tlsp_mta mta = TLSP_MTA_UNKNOWN;
 	int ch, mode = 0, m;
 
-	while ((ch = getopt_long(argc, argv, "+c:nqVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:nqVhp:u:P:fv", longopts,
+				 NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'p':
+			o.socket = optarg;
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
+		case 'P':
+			o.pidfile = optarg;
+			break;
+		case 'f':
+			o.foreground = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
 			break;
 		case 'n':
 		case 'q':
@@ -155,6 +180,10 @@ main(int argc, char *argv[])
 		return check(path, mta);
 	if (mode == 'q')
 		return query(path, mta, argc - optind, argv + optind);
+	if (mode == 0 && optind == argc) {
+		o.policy_path = path;
+		return tlspm_daemon_run(&o);
+	}
 	usage(stderr);
 	return EX_USAGE;
 }

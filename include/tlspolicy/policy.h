@@ -376,7 +376,8 @@ struct tlsp_rule_result {
 	struct tlsp_failure fail[TLSP_MAX_FAILURES];
 };
 
-#define TLSP_MAX_RULES_PER_VERDICT 4
+/* At most a sender rule and a recipient rule apply to one recipient. */
+#define TLSP_MAX_RULES_PER_VERDICT 2
 
 /*
  * A verdict for one recipient (or, at MAIL, for the sender alone).

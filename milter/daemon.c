@@ -1,0 +1,344 @@
+/*
+ * daemon.c - start, reload and stop, the way admins expect a milter to.
+ *
+ * Order matters: signals are blocked before any thread exists (so only
+ * the reload thread ever receives SIGUSR1/SIGUSR2), the socket and the
+ * audit log are opened before privileges are dropped, and the process
+ * forks before it starts a thread. libmilter treats SIGHUP, SIGTERM and
+ * SIGINT as "stop"; SIGUSR1 reloads the policy, SIGUSR2 reopens the
+ * audit log for logrotate.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "milter.h"
+
+#define DEFAULT_SOCKET "unix:/run/tlspolicy/tlspolicy.sock"
+#define THREAD_STACK (256u * 1024)
+
+static atomic_int stopping;
+
+/* SIGUSR1 reloads, SIGUSR2 reopens the audit log; sigwait, not handlers,
+ * so the work runs on an ordinary thread. */
+static void *
+signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	char err[256];
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0 || atomic_load(&stopping))
+			break;
+		if (sig == SIGUSR1) {
+			tlspm_log(LOG_INFO, "SIGUSR1: reloading %s",
+				  tlspm.policy_path);
+			(void)tlspm_policy_reload();
+		} else if (sig == SIGUSR2 && tlspm.audit) {
+			if (tlsp_audit_reopen(tlspm.audit) < 0)
+				tlspm_log(LOG_ERR, "audit: reopen failed: %s",
+					  tlsp_audit_last_error(tlspm.audit, err,
+								sizeof(err)));
+			else
+				tlspm_log(LOG_INFO, "audit: log reopened");
+		}
+	}
+	return NULL;
+}
+
+/* Looks up "user" or "user:group" before anything is opened, so a typo
+ * fails at once. */
+static int
+lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name, size_t namesz)
+{
+	char buf[256], *colon;
+	struct passwd *pw;
+	struct group *gr;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	colon = strchr(buf, ':');
+	if (colon)
+		*colon++ = '\0';
+	pw = getpwnam(buf);
+	if (pw == NULL) {
+		fprintf(stderr, "tlspolicy-milter: unknown user '%s'\n", buf);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	snprintf(name, namesz, "%s", pw->pw_name);
+	if (colon) {
+		gr = getgrnam(colon);
+		if (gr == NULL) {
+			fprintf(stderr, "tlspolicy-milter: unknown group '%s'\n",
+				colon);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+static int
+drop_privileges(const char *name, uid_t uid, gid_t gid)
+{
+	if (initgroups(name, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+		tlspm_log(LOG_ERR, "cannot become %s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) { /* paranoia: the drop must be permanent */
+		tlspm_log(LOG_ERR, "privileges could be regained; stopping");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		tlspm_log(LOG_ERR, "pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(EX_OK);
+	if (setsid() < 0 || chdir("/") < 0)
+		return -1;
+	fd = open("/dev/null", O_RDWR);
+	if (fd < 0)
+		return -1;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+static const char *
+unix_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return NULL;
+}
+
+/* Opens the milter socket with the configured mode, owned by the user
+ * the daemon will run as. */
+static int
+open_socket(const char *spec, unsigned mode, const char *user, uid_t uid,
+	    gid_t gid)
+{
+	const char *path = unix_path(spec);
+	char conn[4096];
+	mode_t old;
+	int rc;
+
+	snprintf(conn, sizeof(conn), "%s", spec); /* libmilter copies it */
+	if (smfi_setconn(conn) != MI_SUCCESS ||
+	    smfi_register(tlspm_desc) != MI_SUCCESS) {
+		fprintf(stderr, "tlspolicy-milter: cannot use socket %s\n", spec);
+		return -1;
+	}
+	old = umask(~(mode_t)mode & 0777);
+	rc = smfi_opensocket(1);
+	umask(old);
+	if (rc != MI_SUCCESS) {
+		fprintf(stderr, "tlspolicy-milter: cannot open socket %s: %s\n",
+			spec, strerror(errno));
+		return -1;
+	}
+	if (path && user && chown(path, uid, gid) < 0) {
+		fprintf(stderr, "tlspolicy-milter: chown %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static struct tlsp_policy *
+load_policy(const char *path)
+{
+	struct tlsp_diags d = {0};
+	struct tlsp_policy *p = tlsp_policy_load(path, TLSP_MTA_UNKNOWN, &d);
+	char line[1400];
+	size_t i;
+
+	for (i = 0; i < d.count; i++)
+		fprintf(stderr, "%s\n", tlsp_diag_format(&d.v[i], line, sizeof(line)));
+	tlsp_diags_free(&d);
+	if (p == NULL)
+		fprintf(stderr, "%s: policy not loaded\n", path);
+	return p;
+}
+
+/* Everything that can fail with a message on the terminal happens before
+ * the fork. */
+static int
+prepare(const struct tlspm_options *o, struct tlsp_policy *p, uid_t *uid,
+	gid_t *gid, char *uname, size_t unamesz)
+{
+	const struct tlsp_settings *st = tlsp_policy_settings(p);
+	const char *user = o->user ? o->user : st->user;
+	const char *sock = o->socket ? o->socket : st->socket;
+	char err[512];
+
+	if (user && lookup_user(user, uid, gid, uname, unamesz) < 0)
+		return EX_NOUSER;
+	if (st->audit_file) {
+		tlspm.audit = tlsp_audit_open(st->audit_file, tlspm.hostname,
+					      (enum tlsp_audit_sync)st->audit_sync,
+					      err, sizeof(err));
+		if (tlspm.audit == NULL) {
+			fprintf(stderr, "tlspolicy-milter: audit log %s: %s\n",
+				st->audit_file, err);
+			return EX_CANTCREAT;
+		}
+	}
+	if (open_socket(sock ? sock : DEFAULT_SOCKET,
+			st->socket_mode ? st->socket_mode : 0660, user, *uid,
+			*gid) < 0)
+		return EX_OSERR;
+	return EX_OK;
+}
+
+static void
+set_thread_stack(void)
+{
+	pthread_attr_t attr;
+
+	/* libmilter's threads would otherwise get 8 MiB of stack each. */
+	if (pthread_attr_init(&attr) == 0) {
+		pthread_attr_setstacksize(&attr, THREAD_STACK);
+		if (pthread_setattr_default_np(&attr) != 0)
+			tlspm_log(LOG_WARNING, "cannot set the thread stack size");
+		pthread_attr_destroy(&attr);
+	}
+}
+
+/* The socket spec may live in the policy: unlink before it is freed. */
+static void
+shutdown_daemon(pthread_t thr, const char *pidfile, const char *sock)
+{
+	struct tlsp_policy *p;
+
+	if (sock && unix_path(sock))
+		(void)unlink(unix_path(sock));
+	if (pidfile)
+		(void)unlink(pidfile);
+	atomic_store(&stopping, 1);
+	pthread_kill(thr, SIGUSR2);
+	pthread_join(thr, NULL);
+	p = tlspm_policy_get();
+	tlspm_record_lifecycle(TLSP_EV_STOP, p, NULL);
+	tlspm_log(LOG_INFO, "stopped");
+	tlsp_policy_unref(p);
+	tlspm_policy_set(NULL);
+	tlsp_audit_close(tlspm.audit);
+	tlspm.audit = NULL;
+}
+
+int
+tlspm_daemon_run(const struct tlspm_options *o)
+{
+	static sigset_t set;
+	sigset_t stop;
+	struct tlsp_policy *p;
+	const struct tlsp_settings *st;
+	char host[256] = "localhost", uname[64] = "", detail[128];
+	char *pidfile, *sock;
+	const char *pf;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	pthread_t thr;
+	int rc, facility;
+
+	tlspm.policy_path = o->policy_path;
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	tlspm.hostname = strdup(host);
+	p = load_policy(o->policy_path);
+	if (p == NULL || tlspm.hostname == NULL)
+		return EX_CONFIG;
+	st = tlsp_policy_settings(p);
+	/* Copies: a reload may free the policy these strings live in. */
+	pf = o->pidfile ? o->pidfile : st->pidfile;
+	pidfile = pf ? strdup(pf) : NULL;
+	sock = strdup(o->socket ? o->socket : st->socket ? st->socket : DEFAULT_SOCKET);
+	if (sock == NULL)
+		return EX_OSERR;
+	facility = tlspm_log_facility(st->syslog_facility ? st->syslog_facility
+							  : "mail");
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN); /* a full log gives EFBIG, handled */
+	/* Blocked in every thread from here on: libmilter's signal thread
+	 * sigwaits for the stop signals, ours for USR1 and USR2. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	rc = prepare(o, p, &uid, &gid, uname, sizeof(uname));
+	if (rc != EX_OK) {
+		tlsp_policy_unref(p);
+		return rc;
+	}
+	if (!o->foreground && daemonize() < 0) {
+		fprintf(stderr, "tlspolicy-milter: cannot daemonize: %s\n",
+			strerror(errno));
+		return EX_OSERR;
+	}
+	tlspm_log_open("tlspolicy-milter", facility, o->foreground, o->verbose);
+	if ((pidfile && write_pidfile(pidfile) < 0) ||
+	    (uname[0] && drop_privileges(uname, uid, gid) < 0))
+		return EX_OSERR;
+	if (!uname[0] && getuid() == 0)
+		tlspm_log(LOG_WARNING, "running as root: use -u or milter.user");
+	set_thread_stack();
+	tlspm_policy_set(p);
+	if (pthread_create(&thr, NULL, signal_thread, &set) != 0) {
+		tlspm_log(LOG_ERR, "cannot start the signal thread");
+		return EX_OSERR;
+	}
+	snprintf(detail, sizeof(detail), "tlspolicy-milter %s", PACKAGE_VERSION);
+	tlspm_record_lifecycle(TLSP_EV_START, p, detail);
+	tlspm_log(LOG_INFO, "started %s: policy=%s rules=%zu sha256=%s audit=%s",
+		  PACKAGE_VERSION, o->policy_path, tlsp_policy_rule_count(p),
+		  tlsp_policy_hash(p), st->audit_file ? st->audit_file : "off");
+	rc = smfi_main() == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
+	shutdown_daemon(thr, pidfile, sock);
+	free(pidfile);
+	free(sock);
+	return rc;
+}

@@ -1,0 +1,114 @@
+/*
+ * holder.c - the published policy, and reloading it.
+ *
+ * A connection takes a reference at its start and keeps that policy for
+ * its whole life, so one session never sees two policies. A reload parses
+ * outside any lock (a large policy takes a while) and only swaps the
+ * pointer under the mutex; the old policy is freed by whichever thread
+ * drops its last reference.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "milter.h"
+
+struct tlspm_daemon tlspm;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tlsp_policy *current;
+
+struct tlsp_policy *
+tlspm_policy_get(void)
+{
+	struct tlsp_policy *p;
+
+	pthread_mutex_lock(&lock);
+	p = tlsp_policy_ref(current);
+	pthread_mutex_unlock(&lock);
+	return p;
+}
+
+void
+tlspm_policy_set(struct tlsp_policy *p)
+{
+	struct tlsp_policy *old;
+
+	pthread_mutex_lock(&lock);
+	old = current;
+	current = p;
+	pthread_mutex_unlock(&lock);
+	tlsp_policy_unref(old);
+}
+
+/* Settings read only at start cannot change by a reload: say so. */
+static void
+warn_start_only(const struct tlsp_policy *old, const struct tlsp_policy *new)
+{
+	const struct tlsp_settings *a = tlsp_policy_settings(old);
+	const struct tlsp_settings *b = tlsp_policy_settings(new);
+	const char *const keys[] = {"milter.socket", "milter.user",
+				    "milter.pidfile", "audit.file"};
+	const char *va[] = {a->socket, a->user, a->pidfile, a->audit_file};
+	const char *vb[] = {b->socket, b->user, b->pidfile, b->audit_file};
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if ((va[i] == NULL) != (vb[i] == NULL) ||
+		    (va[i] && strcmp(va[i], vb[i]) != 0))
+			tlspm_log(LOG_WARNING, "reload: %s changed; it takes "
+				  "effect at the next restart", keys[i]);
+}
+
+/* Joins the errors into one line for the reload_failed record. */
+static void
+join_errors(const struct tlsp_diags *d, char *buf, size_t bufsz)
+{
+	char line[1400];
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < d->count && len + 3 < bufsz; i++) {
+		if (d->v[i].is_warning)
+			continue;
+		tlsp_diag_format(&d->v[i], line, sizeof(line));
+		len += (size_t)snprintf(buf + len, bufsz - len, "%s%s",
+					len ? "; " : "", line);
+	}
+}
+
+int
+tlspm_policy_reload(void)
+{
+	struct tlsp_diags d = {0};
+	struct tlsp_policy *p, *old;
+	char errors[4096], line[1400];
+	size_t i;
+
+	p = tlsp_policy_load(tlspm.policy_path, TLSP_MTA_UNKNOWN, &d);
+	for (i = 0; i < d.count; i++)
+		tlspm_log(d.v[i].is_warning ? LOG_WARNING : LOG_ERR, "reload: %s",
+			  tlsp_diag_format(&d.v[i], line, sizeof(line)));
+	if (p == NULL) {
+		join_errors(&d, errors, sizeof(errors));
+		old = tlspm_policy_get();
+		tlspm_log(LOG_ERR, "reload failed: %zu errors; keeping policy "
+			  "sha256=%s", d.errors, old ? tlsp_policy_hash(old) : "-");
+		tlspm_record_lifecycle(TLSP_EV_RELOAD_FAILED, old, errors);
+		tlsp_policy_unref(old);
+		tlsp_diags_free(&d);
+		return -1;
+	}
+	tlsp_diags_free(&d);
+	old = tlspm_policy_get();
+	if (old)
+		warn_start_only(old, p);
+	tlsp_policy_unref(old);
+	tlspm_log(LOG_INFO, "reloaded policy %s: rules=%zu profiles=%zu "
+		  "sha256=%s", tlsp_policy_path(p), tlsp_policy_rule_count(p),
+		  tlsp_policy_profile_count(p), tlsp_policy_hash(p));
+	tlspm_record_lifecycle(TLSP_EV_RELOAD, p, NULL);
+	tlspm_policy_set(p);
+	return 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * log.c - the daemon's log: syslog, or stderr in the foreground.
+ *
+ * Lines are key=value; anything from the network is escaped by the caller
+ * with tlsp_escape() before it gets here.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "milter.h"
+
+static int use_stderr, verbose;
+
+void
+tlspm_log_open(const char *ident, int facility, int to_stderr, int v)
+{
+	use_stderr = to_stderr;
+	verbose = v;
+	/* In the foreground libmilter's own messages (it logs through
+	 * syslog) are copied to stderr too, so they are not lost. */
+	openlog(ident, LOG_PID | LOG_NDELAY | (to_stderr ? LOG_PERROR : 0),
+		facility);
+}
+
+int
+tlspm_log_verbose(void)
+{
+	return verbose;
+}
+
+void
+tlspm_log(int prio, const char *fmt, ...)
+{
+	static const char *const names[] = {"emerg", "alert", "crit", "error",
+					    "warning", "notice", "info", "debug"};
+	char line[4096];
+	va_list ap;
+
+	if (prio == LOG_DEBUG && !verbose)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (!use_stderr) {
+		syslog(prio, "%s", line);
+		return;
+	}
+	/* One fprintf per line: stdio locks the stream, so lines from
+	 * several threads never interleave. */
+	fprintf(stderr, "tlspolicy-milter: %s: %s\n", names[prio & 7], line);
+}
+
+int
+tlspm_log_facility(const char *name)
+{
+	static const struct {
+		const char *name;
+		int facility;
+	} t[] = {
+	    {"mail", LOG_MAIL},	    {"daemon", LOG_DAEMON}, {"user", LOG_USER},
+	    {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},
+	    {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+	    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+	};
+	size_t i;
+
+	for (i = 0; name && i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(name, t[i].name) == 0)
+			return t[i].facility;
+	return -1;
+}

@@ -1,0 +1,111 @@
+/*
+ * session.c - per-connection and per-transaction state.
+ *
+ * Everything a connection needs lives here and is reached only through
+ * smfi_getpriv(): libmilter may run each callback of one connection on a
+ * different thread, so nothing per-connection may be thread-local.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "milter.h"
+
+struct tlspm_session *
+tlspm_session_new(void)
+{
+	struct tlspm_session *s = calloc(1, sizeof(*s));
+	unsigned char r[6] = {0};
+	unsigned long n;
+
+	if (s == NULL)
+		return NULL;
+	s->policy = tlspm_policy_get();
+	if (s->policy == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->st = tlsp_policy_settings(s->policy);
+	/* Random, so ids from two daemons or two runs never collide; the
+	 * counter keeps them unique within this run even if getrandom
+	 * fails. */
+	n = atomic_fetch_add(&tlspm.conn_seq, 1) + 1;
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		memset(r, 0, sizeof(r));
+	snprintf(s->conn_id, sizeof(s->conn_id), "%02x%02x%02x%02x%02x%02x%lx",
+		 r[0], r[1], r[2], r[3], r[4], r[5], n & 0xfff);
+	return s;
+}
+
+void
+tlspm_session_reset_tx(struct tlspm_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nrcpts; i++)
+		free(s->rcpts[i].addr);
+	free(s->rcpts);
+	free(s->sender);
+	s->rcpts = NULL;
+	s->nrcpts = s->cap = 0;
+	s->sender = NULL;
+	s->in_tx = 0;
+	s->txid[0] = '\0';
+	s->queue_id[0] = '\0';
+	s->forged = 0;
+	memset(&s->facts, 0, sizeof(s->facts));
+}
+
+void
+tlspm_session_free(struct tlspm_session *s)
+{
+	if (s == NULL)
+		return;
+	tlspm_session_reset_tx(s);
+	tlsp_policy_unref(s->policy);
+	free(s);
+}
+
+void
+tlspm_session_begin_tx(struct tlspm_session *s)
+{
+	tlspm_session_reset_tx(s);
+	s->in_tx = 1;
+	snprintf(s->txid, sizeof(s->txid), "%s.%u", s->conn_id, ++s->ntx);
+}
+
+int
+tlspm_session_add_rcpt(struct tlspm_session *s, const char *addr,
+		       const struct tlsp_verdict *v)
+{
+	struct tlspm_rcpt *r;
+
+	if (s->nrcpts == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4;
+
+		r = realloc(s->rcpts, cap * sizeof(*r));
+		if (r == NULL)
+			return -1;
+		s->rcpts = r;
+		s->cap = cap;
+	}
+	r = &s->rcpts[s->nrcpts];
+	r->addr = strdup(addr);
+	if (r->addr == NULL)
+		return -1;
+	r->action = v->action;
+	r->would = v->would_action;
+	r->decided_by = v->decided_by;
+	s->nrcpts++;
+	return 0;
+}
+
+const char *
+tlspm_session_logid(const struct tlspm_session *s)
+{
+	if (s->queue_id[0])
+		return s->queue_id;
+	return s->txid[0] ? s->txid : s->conn_id;
+}

@@ -1,0 +1,358 @@
+/*
+ * test_callbacks.c - the milter callbacks without an MTA.
+ *
+ * tlspm_smfi is pointed at a fake table that serves macros and records
+ * every reply, header change and quarantine, so each row checks what the
+ * MTA would have been told at each stage, including the on_error paths
+ * (an audit log that cannot be written, macros the MTA did not send).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "milter.h"
+
+/* The fake MTA side of one connection. */
+struct fake {
+	const char *const *macros; /* name, value, name, value, ..., NULL */
+	void *priv;
+	char reply[2200];
+	char headers[4][1024]; /* inserted "name: value" */
+	int nheaders, nremoved;
+	char quarantine[1024];
+};
+
+static const char *
+f_getsymval(SMFICTX *ctx, const char *name)
+{
+	struct fake *f = (struct fake *)(void *)ctx;
+	size_t i;
+
+	for (i = 0; f->macros && f->macros[i]; i += 2)
+		if (strcmp(f->macros[i], name) == 0)
+			return f->macros[i + 1];
+	return NULL;
+}
+
+static int
+f_setreply(SMFICTX *ctx, const char *code, const char *x, const char *t)
+{
+	struct fake *f = (struct fake *)(void *)ctx;
+
+	snprintf(f->reply, sizeof(f->reply), "%s %s %s", code, x ? x : "-", t);
+	return MI_SUCCESS;
+}
+
+static int
+f_insheader(SMFICTX *ctx, int idx, const char *name, const char *value)
+{
+	struct fake *f = (struct fake *)(void *)ctx;
+
+	(void)idx;
+	if (f->nheaders < 4)
+		snprintf(f->headers[f->nheaders++], 1024, "%s: %s", name, value);
+	return MI_SUCCESS;
+}
+
+static int
+f_chgheader(SMFICTX *ctx, const char *name, int idx, const char *value)
+{
+	struct fake *f = (struct fake *)(void *)ctx;
+
+	(void)name;
+	(void)idx;
+	if (value == NULL)
+		f->nremoved++;
+	return MI_SUCCESS;
+}
+
+static int
+f_quarantine(SMFICTX *ctx, const char *reason)
+{
+	struct fake *f = (struct fake *)(void *)ctx;
+
+	snprintf(f->quarantine, sizeof(f->quarantine), "%s", reason);
+	return MI_SUCCESS;
+}
+
+static void *
+f_getpriv(SMFICTX *ctx)
+{
+	return ((struct fake *)(void *)ctx)->priv;
+}
+
+static int
+f_setpriv(SMFICTX *ctx, void *p)
+{
+	((struct fake *)(void *)ctx)->priv = p;
+	return MI_SUCCESS;
+}
+
+static int
+f_setsymlist(SMFICTX *ctx, int stage, const char *list)
+{
+	(void)ctx;
+	(void)stage;
+	(void)list;
+	return MI_SUCCESS;
+}
+
+static const struct tlspm_smfi fake_table = {
+    f_getsymval, f_setreply, f_insheader, f_chgheader,
+    f_quarantine, f_getpriv, f_setpriv, f_setsymlist,
+};
+
+static const char policy[] =
+    "version: 1\n"
+    "milter: {authserv_id: mx.test.example}\n"
+    "recipients:\n"
+    "  strict.example: {min_version: TLSv1.2, action: reject}\n"
+    "  later.example: {min_version: TLSv1.3, action: defer}\n"
+    "  tag.example: {min_version: TLSv1.3, action: tag}\n"
+    "  hold.example: {min_version: TLSv1.3, action: quarantine}\n"
+    "  watch.example: {min_version: TLSv1.3, mode: monitor}\n"
+    "  default: {}\n"
+    "senders:\n"
+    "  bank.example: {min_version: TLSv1.3, reply: \"550 5.7.1 Bank mail "
+    "needs TLS 1.3 (100%% sure)\"}\n";
+
+static void
+use_policy(const char *yaml)
+{
+	struct tlsp_diags d = {0};
+	struct tlsp_policy *p = tlsp_policy_load_buffer("t.yaml", yaml,
+							strlen(yaml), 0, &d);
+
+	assert_non_null(p);
+	tlsp_diags_free(&d);
+	tlspm_policy_set(p);
+}
+
+static SMFICTX *
+ctx_of(struct fake *f)
+{
+	return (SMFICTX *)(void *)f;
+}
+
+/* negotiate + connect + helo, as the MTA does. */
+static void
+open_conn(struct fake *f)
+{
+	unsigned long a, p, x, y;
+
+	assert_int_equal(tlspm_desc.xxfi_negotiate(ctx_of(f), 0x1ff, 0x1fffff, 0,
+						   0, &a, &p, &x, &y),
+			 SMFIS_CONTINUE);
+	assert_non_null(f->priv);
+	assert_int_equal(tlspm_desc.xxfi_connect(ctx_of(f), "client.example",
+						 NULL),
+			 SMFIS_NOREPLY);
+	assert_int_equal(tlspm_desc.xxfi_helo(ctx_of(f), "client.example"),
+			 SMFIS_NOREPLY);
+}
+
+static sfsistat
+mail(struct fake *f, const char *from)
+{
+	char *argv[] = {(char *)(uintptr_t)from, NULL};
+
+	return tlspm_desc.xxfi_envfrom(ctx_of(f), argv);
+}
+
+static sfsistat
+rcpt(struct fake *f, const char *to)
+{
+	char *argv[] = {(char *)(uintptr_t)to, NULL};
+
+	f->reply[0] = '\0';
+	return tlspm_desc.xxfi_envrcpt(ctx_of(f), argv);
+}
+
+#define TLS12 "{tls_version}", "TLSv1.2", "{cipher}", "ECDHE-RSA-AES256-GCM-SHA384"
+#define SENT "{mail_addr}", "x", "{rcpt_addr}", "x", "v", "Postfix 3.7.11"
+
+static void
+test_per_recipient(void **state)
+{
+	static const char *const macros[] = {TLS12, SENT, "i", "4AB12C", NULL};
+	struct fake f = {.macros = macros};
+
+	(void)state;
+	use_policy(policy);
+	open_conn(&f);
+	assert_int_equal(mail(&f, "<a@sender.example>"), SMFIS_CONTINUE);
+	/* Each recipient gets its own answer; none is ACCEPT at RCPT. */
+	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<c@later.example>"), SMFIS_TEMPFAIL);
+	assert_string_equal(f.reply, "450 4.7.1 TLS policy for the recipient "
+				     "domain not met, try again later");
+	assert_int_equal(rcpt(&f, "<d@tag.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<e@hold.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<f@watch.example>"), SMFIS_CONTINUE);
+	/* Tag and quarantine need the message: no early accept. */
+	assert_int_equal(tlspm_desc.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_desc.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
+	assert_int_equal(f.nheaders, 1);
+	assert_string_equal(f.headers[0],
+			    "X-TLS-Policy: mx.test.example; tls-policy=fail "
+			    "action=quarantine rules=recipient:tag.example,"
+			    "recipient:hold.example failed=min_version; "
+			    "tls=TLSv1.2 cipher=ECDHE-RSA-AES256-GCM-SHA384 "
+			    "bits=256 cert=not-verified");
+	assert_string_equal(f.quarantine, "tlspolicy: rules recipient:tag.example,"
+					  "recipient:hold.example failed min_version");
+	/* No recipient address reaches the header (it would leak Bcc). */
+	assert_null(strstr(f.headers[0], "@"));
+	tlspm_desc.xxfi_close(ctx_of(&f));
+	assert_null(f.priv);
+}
+
+static void
+test_accept_at_data(void **state)
+{
+	static const char *const macros[] = {TLS12, SENT, NULL};
+	struct fake f = {.macros = macros};
+	const char *yaml = "version: 1\nmilter: {strip_forged_headers: never}\n"
+			   "recipients: {strict.example: {min_version: TLSv1.2}}\n";
+
+	(void)state;
+	use_policy(yaml);
+	open_conn(&f);
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_desc.xxfi_data(ctx_of(&f)), SMFIS_ACCEPT);
+	tlspm_desc.xxfi_close(ctx_of(&f));
+}
+
+static void
+test_sender_rule_refuses_at_mail(void **state)
+{
+	static const char *const macros[] = {TLS12, SENT, NULL};
+	struct fake f = {.macros = macros};
+
+	(void)state;
+	use_policy(policy);
+	open_conn(&f);
+	assert_int_equal(mail(&f, "<x@bank.example>"), SMFIS_REJECT);
+	/* libmilter takes the text as a format: '%' goes out doubled. */
+	assert_string_equal(f.reply, "550 5.7.1 Bank mail needs TLS 1.3 "
+				     "(100%% sure)");
+	tlspm_desc.xxfi_abort(ctx_of(&f));
+	tlspm_desc.xxfi_close(ctx_of(&f));
+}
+
+static void
+test_forged_headers_removed(void **state)
+{
+	static const char *const macros[] = {TLS12, SENT, NULL};
+	struct fake f = {.macros = macros};
+
+	(void)state;
+	use_policy(policy); /* it tags, so headers are watched */
+	open_conn(&f);
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_desc.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_desc.xxfi_header(ctx_of(&f), "x-tls-policy",
+						"forged; pass"),
+			 SMFIS_NOREPLY);
+	assert_int_equal(tlspm_desc.xxfi_header(ctx_of(&f), "X-TLS-Policy",
+						"forged again"),
+			 SMFIS_NOREPLY);
+	assert_int_equal(tlspm_desc.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
+	assert_int_equal(f.nremoved, 2);
+	assert_int_equal(f.nheaders, 0); /* the message passed: no tag */
+	tlspm_desc.xxfi_close(ctx_of(&f));
+}
+
+/* Without {rcpt_addr} the MTA is not sending our macro list: the TLS
+ * state is unknown and on_error (tempfail) applies, never accept. */
+static void
+test_blind_milter(void **state)
+{
+	static const char *const macros[] = {TLS12, "{mail_addr}", "x", NULL};
+	struct fake f = {.macros = macros};
+
+	(void)state;
+	use_policy(policy);
+	open_conn(&f);
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<b@default.example>"), SMFIS_TEMPFAIL);
+	assert_string_equal(f.reply, "451 4.7.0 TLS policy check unavailable, "
+				     "try again later");
+	tlspm_desc.xxfi_close(ctx_of(&f));
+}
+
+/* A refusal that cannot be recorded is not given: on_error is. */
+static void
+test_unwritable_audit(void **state)
+{
+	static const char *const macros[] = {"{mail_addr}", "x", "{rcpt_addr}",
+					     "x", NULL}; /* plaintext */
+	struct fake f = {.macros = macros};
+	char err[256], dir[] = "/tmp/tlsp-cb-XXXXXX", path[64];
+	struct rlimit old, full = {0, 0};
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	use_policy("version: 1\nmilter: {on_error: reject}\n"
+		   "recipients: {strict.example: {tls: required}}\n");
+	tlspm.audit = tlsp_audit_open(path, "h", TLSP_SYNC_ALWAYS, err,
+				      sizeof(err));
+	assert_non_null(tlspm.audit);
+	open_conn(&f);
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	/* The log cannot grow: EFBIG, as a full disk gives ENOSPC. */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	full.rlim_max = old.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &full), 0);
+	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_REJECT);
+	assert_string_equal(f.reply, "550 5.7.0 TLS policy could not be applied");
+	/* The fault gone, the same refusal is recorded and given. */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_REJECT);
+	assert_string_equal(f.reply, "530 5.7.0 Must issue a STARTTLS command "
+				     "first");
+	tlspm_desc.xxfi_close(ctx_of(&f));
+	tlsp_audit_close(tlspm.audit);
+	tlspm.audit = NULL;
+	unlink(path);
+	rmdir(dir);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	tlspm_policy_set(NULL);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_per_recipient, teardown),
+	    cmocka_unit_test_teardown(test_accept_at_data, teardown),
+	    cmocka_unit_test_teardown(test_sender_rule_refuses_at_mail, teardown),
+	    cmocka_unit_test_teardown(test_forged_headers_removed, teardown),
+	    cmocka_unit_test_teardown(test_blind_milter, teardown),
+	    cmocka_unit_test_teardown(test_unwritable_audit, teardown),
+	};
+
+	tlspm_smfi = &fake_table;
+	tlspm.hostname = "host.test";
+	tlspm_log_open("test", 0, 1, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

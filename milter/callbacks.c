@@ -69,8 +69,10 @@ request_macros(SMFICTX *ctx)
 		int stage;
 		const char *list;
 	} lists[] = {
-	    {SMFIM_ENVFROM, "i {mail_addr} {auth_authen} " TLS_MACROS},
-	    {SMFIM_ENVRCPT, "i {rcpt_addr} " TLS_MACROS},
+	    /* v tells Postfix from Sendmail, whose stock connect list
+	     * lacks it; the certificate macros are read by MTA shape. */
+	    {SMFIM_ENVFROM, "i v {mail_addr} {auth_authen} " TLS_MACROS},
+	    {SMFIM_ENVRCPT, "i v {rcpt_addr} " TLS_MACROS},
 	    {SMFIM_DATA, "i"},
 	    {SMFIM_EOM, "i"},
 	};
@@ -97,7 +99,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	}
 	acts = want_actions(s);
 	proto = want_protocol(s);
-	if ((f0 & acts) != acts)
+	if ((f0 & acts) != acts && tlspm_rate_ok(&tlspm.warned_actions))
 		tlspm_log(LOG_WARNING, "the MTA does not offer every action "
 			  "the policy needs (offered 0x%lx, wanted 0x%lx): tag, "
 			  "quarantine or header removal will fail", f0, acts);

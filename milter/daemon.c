@@ -140,6 +140,20 @@ daemonize(void)
 	return 0;
 }
 
+/* A copy of path made absolute against the current directory. */
+static char *
+absolute(const char *path)
+{
+	char cwd[4096], *out;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return strdup(path);
+	out = malloc(strlen(cwd) + strlen(path) + 2);
+	if (out)
+		sprintf(out, "%s/%s", cwd, path);
+	return out;
+}
+
 static const char *
 unix_path(const char *spec)
 {
@@ -280,17 +294,25 @@ tlspm_daemon_run(const struct tlspm_options *o)
 	pthread_t thr;
 	int rc, facility;
 
-	tlspm.policy_path = o->policy_path;
+	/* Absolute: the daemon chdirs to / and reloads by this path. */
+	tlspm.policy_path = realpath(o->policy_path, NULL);
+	if (tlspm.policy_path == NULL) {
+		fprintf(stderr, "tlspolicy-milter: %s: %s\n", o->policy_path,
+			strerror(errno));
+		return EX_CONFIG;
+	}
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	tlspm.hostname = strdup(host);
-	p = load_policy(o->policy_path);
-	if (p == NULL || tlspm.hostname == NULL)
+	if (tlspm.hostname == NULL)
+		return EX_OSERR;
+	p = load_policy(tlspm.policy_path);
+	if (p == NULL)
 		return EX_CONFIG;
 	st = tlsp_policy_settings(p);
 	/* Copies: a reload may free the policy these strings live in. */
 	pf = o->pidfile ? o->pidfile : st->pidfile;
-	pidfile = pf ? strdup(pf) : NULL;
+	pidfile = pf ? absolute(pf) : NULL;
 	sock = strdup(o->socket ? o->socket : st->socket ? st->socket : DEFAULT_SOCKET);
 	if (sock == NULL)
 		return EX_OSERR;
@@ -334,7 +356,7 @@ tlspm_daemon_run(const struct tlspm_options *o)
 	snprintf(detail, sizeof(detail), "tlspolicy-milter %s", PACKAGE_VERSION);
 	tlspm_record_lifecycle(TLSP_EV_START, p, detail);
 	tlspm_log(LOG_INFO, "started %s: policy=%s rules=%zu sha256=%s audit=%s",
-		  PACKAGE_VERSION, o->policy_path, tlsp_policy_rule_count(p),
+		  PACKAGE_VERSION, tlspm.policy_path, tlsp_policy_rule_count(p),
 		  tlsp_policy_hash(p), st->audit_file ? st->audit_file : "off");
 	rc = smfi_main() == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
 	shutdown_daemon(thr, pidfile, sock);

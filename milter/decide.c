@@ -21,9 +21,8 @@ sym(SMFICTX *ctx, const char *name)
 	return tlspm_smfi->getsymval(ctx, name);
 }
 
-/* At most one warning per hour per kind, across all threads. */
-static int
-rate_ok(_Atomic(long) *last)
+int
+tlspm_rate_ok(_Atomic(long) *last)
 {
 	long now = (long)time(NULL), prev = atomic_load(last);
 
@@ -33,7 +32,7 @@ rate_ok(_Atomic(long) *last)
 static void
 warn_blind(const char *sentinel)
 {
-	if (!rate_ok(&tlspm.warned_blind))
+	if (!tlspm_rate_ok(&tlspm.warned_blind))
 		return;
 	tlspm_log(LOG_WARNING,
 		  "the MTA sent no %s: the TLS macros of this stage cannot be "
@@ -52,7 +51,7 @@ static void
 warn_config(const struct tlsp_facts *f)
 {
 	if (f->mta == TLSP_MTA_SENDMAIL && f->subject_seen && !f->verify_seen &&
-	    rate_ok(&tlspm.warned_verify))
+	    tlspm_rate_ok(&tlspm.warned_verify))
 		tlspm_log(LOG_WARNING, "Sendmail sends {cert_subject} but not "
 			  "{verify}: add {verify} to confMILTER_MACROS_HELO, or "
 			  "certificate verification stays unknown");
@@ -192,6 +191,34 @@ tlspm_decide_mail(SMFICTX *ctx, struct tlspm_session *s, const char *sender)
 			   : SMFIS_CONTINUE;
 }
 
+/* Certificate rules that keep failing on TLS sessions which never show
+ * a certificate: Postfix does not ask for one unless told to. */
+static void
+watch_certificates(const struct tlspm_session *s, const struct tlsp_verdict *v)
+{
+	unsigned long n;
+	size_t i, j;
+
+	if (s->facts.version == TLSP_VER_NONE)
+		return;
+	if (s->facts.subject_seen && s->facts.subject_cn[0])
+		atomic_fetch_add(&tlspm.certs_seen, 1);
+	for (i = 0; i < v->nrules; i++)
+		for (j = 0; j < v->r[i].nfail; j++)
+			if (v->r[i].fail[j].req == TLSP_REQ_CLIENT_CERT)
+				goto counted;
+	return;
+counted:
+	n = atomic_fetch_add(&tlspm.tls_cert_rule_sessions, 1) + 1;
+	if (n >= 20 && atomic_load(&tlspm.certs_seen) == 0 &&
+	    tlspm_rate_ok(&tlspm.warned_nocert))
+		tlspm_log(LOG_WARNING, "client certificate rules have failed %lu "
+			  "TLS sessions and no client certificate was ever seen: "
+			  "Postfix needs smtpd_tls_ask_ccert = yes and "
+			  "smtpd_tls_CAfile; Sendmail needs {cert_subject} and "
+			  "{verify} in its macro lists", n);
+}
+
 sfsistat
 tlspm_decide_rcpt(SMFICTX *ctx, struct tlspm_session *s, const char *rcpt)
 {
@@ -201,11 +228,16 @@ tlspm_decide_rcpt(SMFICTX *ctx, struct tlspm_session *s, const char *rcpt)
 	if (tlspm_read_facts(ctx, s, "{rcpt_addr}") < 0)
 		return tlspm_on_error(ctx, s, "TLS state unknown at RCPT");
 	tlsp_evaluate(s->policy, &s->facts, s->sender, rcpt, &v);
-	if (s->facts.subject_seen && s->facts.subject_cn[0])
-		atomic_fetch_add(&tlspm.certs_seen, 1);
+	watch_certificates(s, &v);
 	tlspm_log_decision(s, "rcpt", rcpt, &v, v.reply);
-	if (refuses(&v))
-		return refuse(ctx, s, TLSP_EV_RCPT, rcpt, &v);
+	if (refuses(&v)) {
+		sfsistat rc = refuse(ctx, s, TLSP_EV_RCPT, rcpt, &v);
+
+		/* on_error: accept let it through unrecorded: it must still
+		 * count in the message's record and actions. */
+		if (rc != SMFIS_CONTINUE)
+			return rc;
+	}
 	if (tlspm_session_add_rcpt(s, rcpt, &v) < 0)
 		return tlspm_on_error(ctx, s, "out of memory at RCPT");
 	return SMFIS_CONTINUE;
@@ -264,9 +296,11 @@ tlspm_decide_data(SMFICTX *ctx, struct tlspm_session *s)
 	if (tlspm_record_message(s, vs, act, would) < 0)
 		rc = tlspm_on_error(ctx, s, "audit: cannot record the message");
 	free(vs);
+	if (rc == SMFIS_CONTINUE) /* on_error: accept */
+		rc = SMFIS_ACCEPT;
 	if (rc == SMFIS_ACCEPT)
 		tlspm_session_reset_tx(s);
-	return rc == SMFIS_CONTINUE ? SMFIS_ACCEPT : rc;
+	return rc;
 }
 
 /* Copies a value into a header as a token: anything else becomes '?'. */
@@ -295,14 +329,37 @@ list_add(char *buf, size_t bufsz, const char *word)
 		snprintf(buf + len, bufsz - len, "%s%s", len ? "," : "", word);
 }
 
-/* The rules that marked the message and what they found wanting. */
+/* Whether every verdict evaluated rule r (so naming it tells no
+ * recipient about another: a Bcc recipient's domain stays hidden). */
+static int
+shared_by_all(const struct tlsp_rule *r, const struct tlsp_verdict *vs, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < vs[i].nrules && vs[i].r[j].rule != r; j++)
+			;
+		if (j == vs[i].nrules)
+			return 0;
+	}
+	return 1;
+}
+
+/* The rules that marked the message and what they found wanting. A rule
+ * not shared by every recipient is withheld from the header (the audit
+ * record has it); its failures are still listed. */
+struct marks {
+	char all[512];	  /* every rule: for the quarantine reason */
+	char shown[512];  /* the rules every recipient shares: the header */
+	char failed[256];
+};
+
 static void
-marks(const struct tlsp_verdict *vs, size_t n, char *rules, size_t rsz,
-      char *failed, size_t fsz)
+marks(const struct tlsp_verdict *vs, size_t n, struct marks *m)
 {
 	size_t i, j, k;
 
-	rules[0] = failed[0] = '\0';
+	m->all[0] = m->shown[0] = m->failed[0] = '\0';
 	for (i = 0; i < n; i++)
 		for (j = 0; j < vs[i].nrules; j++) {
 			const struct tlsp_rule_result *r = &vs[i].r[j];
@@ -310,9 +367,13 @@ marks(const struct tlsp_verdict *vs, size_t n, char *rules, size_t rsz,
 			if (r->status != TLSP_FAIL || r->mode != TLSP_MODE_ENFORCE ||
 			    r->action < TLSP_ACTION_TAG)
 				continue;
-			list_add(rules, rsz, tlsp_rule_name(r->rule));
+			list_add(m->all, sizeof(m->all), tlsp_rule_name(r->rule));
+			if (shared_by_all(r->rule, vs, n))
+				list_add(m->shown, sizeof(m->shown),
+					 tlsp_rule_name(r->rule));
 			for (k = 0; k < r->nfail; k++)
-				list_add(failed, fsz, tlsp_req_name(r->fail[k].req));
+				list_add(m->failed, sizeof(m->failed),
+					 tlsp_req_name(r->fail[k].req));
 		}
 }
 
@@ -323,20 +384,27 @@ tag_value(const struct tlspm_session *s, const char *rules, const char *failed,
 	  enum tlsp_action act, char *buf, size_t bufsz)
 {
 	const struct tlsp_facts *f = &s->facts;
-	char ver[40], cipher[130], cert[40];
+	static const char *const cert_tokens[] = {
+	    [TLSP_CERT_UNKNOWN] = "unknown",
+	    [TLSP_CERT_NONE] = "none",
+	    [TLSP_CERT_PRESENTED] = "presented",
+	    [TLSP_CERT_PRESENTED_UNKNOWN] = "presented-unchecked",
+	    [TLSP_CERT_NOT_VERIFIED] = "not-verified",
+	    [TLSP_CERT_VERIFIED] = "verified",
+	};
+	char ver[40], cipher[130], bits[16] = "unknown";
 	const char *id = s->st->authserv_id ? s->st->authserv_id : tlspm.hostname;
+	int b = f->cipher_bits >= 0 ? f->cipher_bits : f->cipher_info.bits;
 
 	token(ver, sizeof(ver), f->version == TLSP_VER_NONE ? "none" : f->version_raw);
 	token(cipher, sizeof(cipher), f->cipher[0] ? f->cipher : "none");
-	token(cert, sizeof(cert), tlsp_cert_state_name(f->cert));
-	for (char *p = cert; *p; p++)
-		if (*p == '?')
-			*p = '-';
+	if (b >= 0)
+		snprintf(bits, sizeof(bits), "%d", b);
 	snprintf(buf, bufsz, "%s; tls-policy=fail action=%s rules=%s "
-		 "failed=%s; tls=%s cipher=%s bits=%d cert=%s", id,
-		 tlsp_action_name(act), rules, failed[0] ? failed : "none", ver,
-		 cipher, f->cipher_bits >= 0 ? f->cipher_bits : f->cipher_info.bits,
-		 cert);
+		 "failed=%s; tls=%s cipher=%s bits=%s cert=%s", id,
+		 tlsp_action_name(act), rules[0] ? rules : "withheld",
+		 failed[0] ? failed : "none", ver, cipher, bits,
+		 cert_tokens[f->cert]);
 }
 
 /* Removes incoming copies of our header, so a sender cannot forge one. */
@@ -360,17 +428,18 @@ static int
 mark_message(SMFICTX *ctx, struct tlspm_session *s, const struct tlsp_verdict *vs,
 	     enum tlsp_action act)
 {
-	char rules[512], failed[256], value[900], reason[700];
+	struct marks m;
+	char value[900], reason[800];
 
-	marks(vs, s->nrcpts, rules, sizeof(rules), failed, sizeof(failed));
-	tag_value(s, rules, failed, act, value, sizeof(value));
+	marks(vs, s->nrcpts, &m);
+	tag_value(s, m.shown, m.failed, act, value, sizeof(value));
 	if (tlspm_smfi->insheader(ctx, 0, tlspm_tag_header(s), value) !=
 	    MI_SUCCESS)
 		return -1;
 	if (act != TLSP_ACTION_QUARANTINE)
 		return 0;
-	snprintf(reason, sizeof(reason), "tlspolicy: rules %s failed %s", rules,
-		 failed[0] ? failed : "none");
+	snprintf(reason, sizeof(reason), "tlspolicy: rules %s failed %s", m.all,
+		 m.failed[0] ? m.failed : "none");
 	return tlspm_smfi->quarantine(ctx, reason) == MI_SUCCESS ? 0 : -1;
 }
 
@@ -396,8 +465,12 @@ tlspm_decide_eom(SMFICTX *ctx, struct tlspm_session *s)
 		rc = tlspm_on_error(ctx, s, "the MTA refused to remove a header");
 	else if (act >= TLSP_ACTION_TAG && mark_message(ctx, s, vs, act) < 0)
 		rc = tlspm_on_error(ctx, s, "the MTA refused to tag or quarantine");
-	else if (tlspm_record_message(s, vs, act, would) < 0)
-		rc = tlspm_on_error(ctx, s, "audit: cannot record the message");
+	/* Whatever went out (on_error: accept included) is recorded. */
+	if (rc == SMFIS_ACCEPT || rc == SMFIS_CONTINUE) {
+		if (tlspm_record_message(s, vs, act, would) < 0)
+			rc = tlspm_on_error(ctx, s, "audit: cannot record the "
+						    "message");
+	}
 	if (rc == SMFIS_ACCEPT && act >= TLSP_ACTION_TAG)
 		tlspm_log(LOG_INFO, "%s: message %s", tlspm_session_logid(s),
 			  act == TLSP_ACTION_QUARANTINE ? "quarantined" : "tagged");

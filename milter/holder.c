@@ -42,23 +42,38 @@ tlspm_policy_set(struct tlsp_policy *p)
 	tlsp_policy_unref(old);
 }
 
+static int
+differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
 /* Settings read only at start cannot change by a reload: say so. */
 static void
 warn_start_only(const struct tlsp_policy *old, const struct tlsp_policy *new)
 {
 	const struct tlsp_settings *a = tlsp_policy_settings(old);
 	const struct tlsp_settings *b = tlsp_policy_settings(new);
-	const char *const keys[] = {"milter.socket", "milter.user",
-				    "milter.pidfile", "audit.file"};
-	const char *va[] = {a->socket, a->user, a->pidfile, a->audit_file};
-	const char *vb[] = {b->socket, b->user, b->pidfile, b->audit_file};
-	size_t i;
+	const char *changed[8];
+	size_t n = 0, i;
 
-	for (i = 0; i < 4; i++)
-		if ((va[i] == NULL) != (vb[i] == NULL) ||
-		    (va[i] && strcmp(va[i], vb[i]) != 0))
-			tlspm_log(LOG_WARNING, "reload: %s changed; it takes "
-				  "effect at the next restart", keys[i]);
+	if (differs(a->socket, b->socket))
+		changed[n++] = "milter.socket";
+	if (a->socket_mode != b->socket_mode)
+		changed[n++] = "milter.socket_mode";
+	if (differs(a->user, b->user))
+		changed[n++] = "milter.user";
+	if (differs(a->pidfile, b->pidfile))
+		changed[n++] = "milter.pidfile";
+	if (differs(a->syslog_facility, b->syslog_facility))
+		changed[n++] = "milter.syslog_facility";
+	if (differs(a->audit_file, b->audit_file))
+		changed[n++] = "audit.file";
+	if (a->audit_sync != b->audit_sync)
+		changed[n++] = "audit.sync";
+	for (i = 0; i < n; i++)
+		tlspm_log(LOG_WARNING, "reload: %s changed; it takes effect at "
+			  "the next restart", changed[i]);
 }
 
 /* Joins the errors into one line for the reload_failed record. */

@@ -36,13 +36,13 @@ usage(FILE *out)
 		"  -u USER   run as USER[:GROUP] once the socket is open\n"
 		"  -P FILE   write the process id to FILE\n"
 		"  -f        stay in the foreground, log to stderr\n"
-		"  -v        log every decision step (debug)\n"
+		"  -v        also log each connection (debug)\n"
 		"  -n        check the policy and exit 0, or %d on errors\n"
 		"  --mta M   warn about requirements MTA M cannot show\n"
 		"  -q        print the verdict for a session described by\n"
 		"            mail_addr= rcpt_addr=... tls_version= cipher=\n"
 		"            cipher_bits= cert_subject= cert_issuer= verify=\n"
-		"            cert_fp= auth_authen= daemon_name= client_addr= mta=\n"
+		"            cert_fp= auth_authen= daemon_name= client_addr= mta= v=\n"
 		"  -V        print the version\n"
 		"See tlspolicy-milter(8) and tlspolicy.yaml(5).\n",
 		EX_CONFIG);

@@ -53,7 +53,7 @@ struct tlspm_daemon {
 	const char *hostname;
 	_Atomic(unsigned long) conn_seq;
 	/* Blind-milter and configuration warnings, rate-limited. */
-	_Atomic(long) warned_blind, warned_verify, warned_nocert;
+	_Atomic(long) warned_blind, warned_verify, warned_actions, warned_nocert;
 	_Atomic(unsigned long) tls_cert_rule_sessions, certs_seen;
 };
 extern struct tlspm_daemon tlspm;
@@ -145,6 +145,9 @@ int tlspm_record_message(const struct tlspm_session *,
  * header's name. */
 int tlspm_strips_headers(const struct tlspm_session *);
 const char *tlspm_tag_header(const struct tlspm_session *);
+
+/* At most once an hour per kind, across all threads. */
+int tlspm_rate_ok(_Atomic(long) *last);
 
 /* What on_error says, with a reply, and a loud log line naming `why`. */
 sfsistat tlspm_on_error(SMFICTX *, const struct tlspm_session *,

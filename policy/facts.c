@@ -121,13 +121,54 @@ dn_boundary(const char *p)
 	return n > 0 && p[n + 1] == '=' ? n : 0;
 }
 
+/* The next "/TYPE=" that is not escaped ("\/" is a slash in a value). */
 static const char *
 dn_next(const char *p)
 {
-	for (; *p != '\0'; p++)
-		if (*p == '/' && dn_boundary(p) > 0)
+	for (; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == '/' && dn_boundary(p) > 0)
 			return p;
+	}
 	return NULL;
+}
+
+/*
+ * Undoes OpenSSL's escapes in a DN: "\xHH" becomes the byte (a UTF-8 name
+ * then compares with Postfix's UTF-8 CN), "\C" becomes C, except that
+ * "\/" stays escaped when keep_slash is set (it would end a value).
+ * Returns the length written, or (size_t)-1 if it did not fit.
+ */
+static size_t
+dn_unescape(const char *in, size_t len, char *out, size_t outsz,
+	    int keep_slash)
+{
+	size_t i = 0, j = 0;
+
+	while (i < len) {
+		int hi, lo, keep = keep_slash && in[i] == '\\' && i + 1 < len &&
+				   in[i + 1] == '/';
+
+		if (j + 1 + (size_t)keep >= outsz) /* the byte(s) and the NUL */
+			return (size_t)-1;
+		if (in[i] != '\\' || i + 1 >= len) {
+			out[j++] = in[i++];
+		} else if (in[i + 1] == 'x' && i + 3 < len &&
+			   (hi = hexval((unsigned char)in[i + 2])) >= 0 &&
+			   (lo = hexval((unsigned char)in[i + 3])) >= 0) {
+			out[j++] = (char)(hi << 4 | lo);
+			i += 4;
+		} else if (keep) {
+			out[j++] = in[i++];
+			out[j++] = in[i++];
+		} else {
+			out[j++] = in[i + 1];
+			i += 2;
+		}
+	}
+	out[j] = '\0';
+	return j;
 }
 
 static int
@@ -142,10 +183,10 @@ dn_is_cn(const char *type, size_t len)
 }
 
 /*
- * Sendmail writes X509_NAME_oneline() output, which does not escape '/'
- * inside a value, so a value ends only where "/TYPE=" begins. A value
- * that itself contains "/X=" cannot be told apart; that is Sendmail's
- * format, not ours. An empty CN counts as no CN.
+ * Sendmail writes OpenSSL's one-line DN, which escapes '/' and '+' inside
+ * a value ("\/", "\+") and non-ASCII bytes as "\xHH" (seen on Sendmail
+ * 8.17 with OpenSSL 3), so a value ends where an unescaped "/TYPE="
+ * begins; the CN comes back unescaped. An empty CN counts as no CN.
  */
 int
 tlsp_dn_cn(const char *dn, char *out, size_t outsz)
@@ -175,8 +216,15 @@ tlsp_dn_cn(const char *dn, char *out, size_t outsz)
 	len = val != NULL ? (size_t)(end - val) : 0;
 	if (len == 0 || len >= outsz)
 		return -1;
-	memcpy(out, val, len);
-	out[len] = '\0';
+	if (dn[0] != '/') { /* a plain CN, as Postfix sends it */
+		memcpy(out, val, len);
+		out[len] = '\0';
+		return 0;
+	}
+	if (dn_unescape(val, len, out, outsz, 0) == (size_t)-1 || out[0] == '\0') {
+		out[0] = '\0';
+		return -1;
+	}
 	return 0;
 }
 
@@ -269,10 +317,14 @@ facts_cert_name(const char *v, enum tlsp_mta mta, char *dn, char *cn,
 	if (v == NULL || *v == '\0')
 		return;
 	if (mta == TLSP_MTA_SENDMAIL || (mta == TLSP_MTA_UNKNOWN && *v == '/')) {
-		st = xtext_decode(v, dn, TLSP_DN_MAX, &len);
+		char raw[TLSP_DN_MAX];
+
+		st = xtext_decode(v, raw, sizeof(raw), &len);
 		if (st == XT_OVERFLOW)
 			*flags |= TLSP_FACT_TRUNCATED;
-		if (st != XT_OK || has_control(dn, len)) {
+		if (st == XT_OK) /* then OpenSSL's own escapes, "/" kept */
+			len = dn_unescape(raw, len, dn, TLSP_DN_MAX, 1);
+		if (st != XT_OK || len == (size_t)-1 || has_control(dn, len)) {
 			*flags |= bad;
 			dn[0] = '\0';
 			return;

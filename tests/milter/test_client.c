@@ -694,6 +694,29 @@ test_inet(void **state)
 	mt_close(c);
 }
 
+/* Polls /proc until the process is in state T (bounded: 2 s). */
+static int
+wait_stopped(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	for (i = 0; i < 200; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't'))
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
 /* A stopped milter makes calls fail after the timeout, not hang. */
 static void
 test_hung_milter(void **state)
@@ -710,6 +733,9 @@ test_hung_milter(void **state)
 	CALL(c, mt_connect(c, "client.example", SMFIA_INET, 1, "192.0.2.7",
 			   &r));
 	assert_int_equal(kill(fx->pid, SIGSTOP), 0);
+	/* kill() returns before the process has stopped: wait until it has,
+	 * or it may still answer. */
+	assert_true(wait_stopped(fx->pid));
 	mt_set_timeout(c, 300);
 	t0 = now_ms();
 	assert_int_equal(mt_helo(c, "client.example", &r), -1);

@@ -304,8 +304,8 @@ test_postfix_per_recipient(void **state)
 	assert_non_null(m);
 	assert_string_equal(m->value,
 			    "mx.test.example; tls-policy=fail action=quarantine "
-			    "rules=recipient:tag.example,recipient:hold.example "
-			    "failed=min_version; tls=TLSv1.2 cipher=ECDHE-RSA-"
+			    "rules=withheld failed=min_version; tls=TLSv1.2 "
+			    "cipher=ECDHE-RSA-"
 			    "AES256-GCM-SHA384 bits=256 cert=not-verified");
 	m = mt_reply_find(r, SMFIR_QUARANTINE, NULL);
 	assert_non_null(m);

@@ -204,8 +204,8 @@ test_per_recipient(void **state)
 	assert_int_equal(f.nheaders, 1);
 	assert_string_equal(f.headers[0],
 			    "X-TLS-Policy: mx.test.example; tls-policy=fail "
-			    "action=quarantine rules=recipient:tag.example,"
-			    "recipient:hold.example failed=min_version; "
+			    "action=quarantine rules=withheld "
+			    "failed=min_version; "
 			    "tls=TLSv1.2 cipher=ECDHE-RSA-AES256-GCM-SHA384 "
 			    "bits=256 cert=not-verified");
 	assert_string_equal(f.quarantine, "tlspolicy: rules recipient:tag.example,"

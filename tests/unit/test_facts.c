@@ -311,6 +311,13 @@ static const struct dn_row dn_rows[] = {
 	{"slash without =", "/CN", 64, -1, ""},
 	{"empty attribute type", "/=x", 64, -1, ""},
 	{"exact fit", "/CN=abc", 4, 0, "abc"},
+	/* OpenSSL's escapes, as Sendmail 8.17 passes them on. */
+	{"escaped slash stays in the value", "/O=A\\/B/CN=a\\/CN=b", 64, 0,
+	 "a/CN=b"},
+	{"escaped plus", "/CN=mx\\+1.example", 64, 0, "mx+1.example"},
+	{"non-ASCII as \\xHH", "/O=X/CN=M\\xC3\\xBCller", 64, 0,
+	 "M\xc3\xbcller"},
+	{"escaped backslash", "/CN=a\\\\b", 64, 0, "a\\b"},
 	{"overflow", "/CN=abcdef", 4, -1, ""},
 	{"Postfix CN overflow", "abcdef", 4, -1, ""},
 };

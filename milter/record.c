@@ -53,7 +53,8 @@ tlspm_log_decision(const struct tlspm_session *s, const char *stage,
 {
 	const struct tlsp_facts *f = &s->facts;
 	char eaddr[600], esender[600], ename[300], rules[600];
-	char failed[300], unknown[300], ereply[1100];
+	char failed[300], unknown[300], ereply[1100], bits[16] = "-";
+	int b = f->cipher_bits >= 0 ? f->cipher_bits : f->cipher_info.bits;
 
 	tlsp_escape(addr, strlen(addr), eaddr, sizeof(eaddr));
 	tlsp_escape(s->sender ? s->sender : "", s->sender ? strlen(s->sender) : 0,
@@ -61,18 +62,19 @@ tlspm_log_decision(const struct tlspm_session *s, const char *stage,
 	tlsp_escape(s->client_name, strlen(s->client_name), ename, sizeof(ename));
 	tlsp_escape(reply ? reply : "", reply ? strlen(reply) : 0, ereply,
 		    sizeof(ereply));
+	if (b >= 0)
+		snprintf(bits, sizeof(bits), "%d", b);
 	rule_list(v, rules, sizeof(rules));
 	failure_list(v, TLSP_FAIL, failed, sizeof(failed));
 	failure_list(v, TLSP_UNKNOWN, unknown, sizeof(unknown));
 	tlspm_log(LOG_INFO,
 		  "%s: %s=%s from=%s client=%s[%s] tls=%s cipher=%s "
-		  "bits=%d cert=\"%s\" rules=%s action=%s%s%s failed=%s "
+		  "bits=%s cert=\"%s\" rules=%s action=%s%s%s failed=%s "
 		  "unknown=%s reply=\"%s\"",
 		  tlspm_session_logid(s), stage, eaddr, esender, ename,
 		  s->client_addr,
 		  f->version == TLSP_VER_NONE ? "none" : f->version_raw,
-		  f->cipher[0] ? f->cipher : "-",
-		  f->cipher_bits >= 0 ? f->cipher_bits : f->cipher_info.bits,
+		  f->cipher[0] ? f->cipher : "-", bits,
 		  tlsp_cert_state_name(f->cert), rules[0] ? rules : "-",
 		  tlsp_action_name(v->action),
 		  v->would_action != v->action ? " monitor=would-" : "",

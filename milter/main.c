@@ -37,7 +37,7 @@ usage(FILE *out)
 		"  -P FILE   write the process id to FILE\n"
 		"  -f        stay in the foreground, log to stderr\n"
 		"  -v        also log each connection (debug)\n"
-		"  -n        check the policy and exit 0, or %d on errors\n"
+		"  -n, -t    check the policy and exit 0, or %d on errors\n"
 		"  --mta M   warn about requirements MTA M cannot show\n"
 		"  -q        print the verdict for a session described by\n"
 		"            mail_addr= rcpt_addr=... tls_version= cipher=\n"
@@ -131,7 +131,7 @@ main(int argc, char *argv[])
 	enum tlsp_mta mta = TLSP_MTA_UNKNOWN;
 	int ch, mode = 0, m;
 
-	while ((ch = getopt_long(argc, argv, "+c:nqVhp:u:P:fv", longopts,
+	while ((ch = getopt_long(argc, argv, "+c:nqtVhp:u:P:fv", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -153,6 +153,9 @@ main(int argc, char *argv[])
 			o.verbose = 1;
 			break;
 		case 'n':
+		case 't': /* as opendkim and postfix users expect */
+			mode = 'n';
+			break;
 		case 'q':
 			mode = ch;
 			break;

@@ -26,6 +26,8 @@ expect() {
 sample=$src/contrib/tlspolicy.yaml.sample
 expect "sample checks" 0 "OK: 8 rules, 3 profiles, sha256" -- \
 	"$bin" -c "$sample" -n
+expect "-t is -n" 0 "OK: 8 rules, 3 profiles, sha256" -- \
+	"$bin" -c "$sample" -t
 expect "sample has no warnings for postfix" 0 "" -- \
 	sh -c "'$bin' -c '$sample' -n --mta postfix 2>&1 >/dev/null | grep -c . | grep -qx 0"
 

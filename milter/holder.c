@@ -120,10 +120,12 @@ tlspm_policy_reload(void)
 	if (old)
 		warn_start_only(old, p);
 	tlsp_policy_unref(old);
+	/* Swap first: once the record says so, new connections get it. */
+	tlspm_policy_set(tlsp_policy_ref(p));
 	tlspm_log(LOG_INFO, "reloaded policy %s: rules=%zu profiles=%zu "
 		  "sha256=%s", tlsp_policy_path(p), tlsp_policy_rule_count(p),
 		  tlsp_policy_profile_count(p), tlsp_policy_hash(p));
 	tlspm_record_lifecycle(TLSP_EV_RELOAD, p, NULL);
-	tlspm_policy_set(p);
+	tlsp_policy_unref(p);
 	return 0;
 }

@@ -69,10 +69,11 @@ stage_asan() { # clang, AddressSanitizer + UndefinedBehaviorSanitizer
 		check_in "$top/asan"
 }
 
-stage_tsan() { # clang, ThreadSanitizer on the concurrency tests
+stage_tsan() { # clang, ThreadSanitizer: policy swaps, audit writers, the daemon
 	configure_in "$top/tsan" CC=clang --enable-werror --enable-sanitizers=thread
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-		check_in "$top/tsan" tests/unit/test_concurrency
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$src/tests/tsan.supp" \
+		check_in "$top/tsan" tests/unit/test_concurrency \
+		tests/unit/test_audit tests/milter/test_daemon
 }
 
 stage_valgrind() { # memcheck on the loader, evaluator and query mode
@@ -88,7 +89,36 @@ stage_valgrind() { # memcheck on the loader, evaluator and query mode
 		-q mail_addr=a@partner.example rcpt_addr=b@example.com \
 		tls_version=TLSv1.2 cipher=AES128-SHA mta=sendmail verify=FAIL \
 		cert_subject=/CN=x >/dev/null
-	echo 4 >"$d/.passed.vg"
+	# The daemon itself, through the whole milter-level suite.
+	echo "valgrind: the daemon under tests/milter/test_daemon"
+	(cd "$d" && TLSPOLICY_MILTER="$src/tests/valgrind-milter.sh" \
+		VALGRIND_LOG="$d/valgrind-milter.log" top_builddir="$d" \
+		tests/milter/test_daemon >"$d/valgrind-daemon.out" 2>&1) || {
+		tail -n 40 "$d/valgrind-daemon.out" "$d/valgrind-milter.log"
+		return 1
+	}
+	if [ -s "$d/valgrind-milter.log" ]; then
+		cat "$d/valgrind-milter.log"
+		return 1
+	fi
+	echo 5 >"$d/.passed.vg"
+}
+
+stage_e2e() { # real Postfix and Sendmail on loopback, real SMTP clients
+	local d=$top/gcc t rc=0 out
+	for t in postfix-selftest postfix-e2e sendmail-selftest sendmail-e2e; do
+		out=$d/$t.out
+		echo "e2e: $t"
+		(cd "$d" && top_builddir="$d" top_srcdir="$src" \
+			timeout 600 bash "$src/tests/e2e/$t.sh" >"$out" 2>&1) || rc=$?
+		tail -n 1 "$out"
+		if [ "$rc" -ne 0 ]; then
+			grep -E 'FAIL|not ok' "$out" | head -n 40
+			[ "$rc" -eq 77 ] && echo "e2e: $t was skipped: it must run as root with its packages"
+			return 1
+		fi
+	done
+	echo 4 >"$d/.passed.e2e"
 }
 
 stage_fuzz() { # replay every corpus, then a bounded run with a fixed seed
@@ -141,14 +171,15 @@ fi
 [ -x configure ] || ./autogen.sh >/dev/null 2>&1
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(build distcheck asan tsan valgrind fuzz)
+[ ${#stages[@]} -gt 0 ] || stages=(build distcheck asan tsan valgrind e2e fuzz)
 for s in "${stages[@]}"; do
 	case $s in
 	build) stage build 900 ;;
 	distcheck) stage distcheck 900 ;;
 	asan) stage asan 900 ;;
 	tsan) stage tsan 600 ;;
-	valgrind) stage valgrind 600 ;;
+	valgrind) stage valgrind 900 ;;
+	e2e) stage e2e 1800 ;;
 	fuzz) stage fuzz 600 ;;
 	*) echo "run-stages: unknown stage '$s'" >&2; exit 64 ;;
 	esac
@@ -156,7 +187,7 @@ done
 
 log "summary"
 printf '%s\n' "${summary[@]}"
-for f in "$top"/*/.passed "$top"/gcc/.passed.vg; do
+for f in "$top"/*/.passed "$top"/gcc/.passed.vg "$top"/gcc/.passed.e2e; do
 	[ -f "$f" ] && total_pass=$((total_pass + $(cat "$f")))
 done
 echo "tests: $total_pass passed, 0 failed"

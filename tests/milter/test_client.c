@@ -317,9 +317,11 @@ stats_match(const struct mt_stats *s, const int want[S_N])
 		trips += want[i] != SK && want[i] != NR;
 		cmds += want[i] != SK;
 	}
+	/* one send() per round trip, plus QUIT: no-reply commands ride along
+	 * with the next command that waits */
 	return s->commands == cmds && s->round_trips == trips &&
 	       s->no_reply == nr && s->not_sent == skipped &&
-	       s->macro_packets == 0;
+	       s->macro_packets == 0 && s->writes == trips + 1;
 }
 
 static int
@@ -694,25 +696,23 @@ test_inet(void **state)
 	mt_close(c);
 }
 
-/* Polls /proc until the process is in state T (bounded: 2 s). */
+/*
+ * kill() returns before the child has stopped: SIGSTOP waits in the shared
+ * queue until one thread takes it and starts the group stop, and meanwhile
+ * a worker woken by our command still answers it. waitpid(WUNTRACED)
+ * reports the child only once every thread has stopped. Bounded: 2 s.
+ */
 static int
-wait_stopped(pid_t pid)
+stop_child(pid_t pid)
 {
-	char path[64], buf[256], *p;
-	int i;
+	int i, st;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (kill(pid, SIGSTOP) < 0)
+		return 0;
 	for (i = 0; i < 200; i++) {
-		FILE *f = fopen(path, "r");
-		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-		if (f)
-			fclose(f);
-		buf[n] = '\0';
-		p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't'))
-			return 1;
-		usleep(10000);
+		if (waitpid(pid, &st, WUNTRACED | WNOHANG) == pid)
+			return WIFSTOPPED(st);
+		sleep_ms(10);
 	}
 	return 0;
 }
@@ -732,10 +732,7 @@ test_hung_milter(void **state)
 	assert_non_null(c);
 	CALL(c, mt_connect(c, "client.example", SMFIA_INET, 1, "192.0.2.7",
 			   &r));
-	assert_int_equal(kill(fx->pid, SIGSTOP), 0);
-	/* kill() returns before the process has stopped: wait until it has,
-	 * or it may still answer. */
-	assert_true(wait_stopped(fx->pid));
+	assert_true(stop_child(fx->pid));
 	mt_set_timeout(c, 300);
 	t0 = now_ms();
 	assert_int_equal(mt_helo(c, "client.example", &r), -1);
@@ -813,6 +810,9 @@ struct fake {
 	int lfd;
 	const struct pkt *say[FAKE_STEPS];
 	int hold_ms;
+	int echo; /* after the script, answer every command with continue */
+	unsigned char rec[4096]; /* what the client sent, as sent */
+	size_t reclen;
 	pthread_t tid;
 };
 
@@ -832,21 +832,32 @@ read_full(int fd, void *buf, size_t n, int ms)
 	return 0;
 }
 
+/* Reads (and records) one packet; returns its command or -1. */
 static int
-fake_read_packet(int fd)
+fake_read_packet(struct fake *f, int fd)
 {
-	unsigned char hdr[4], buf[512];
+	unsigned char hdr[5], buf[512];
 	uint32_t n;
+	size_t k;
 
-	if (read_full(fd, hdr, 4, TIMEOUT_MS) < 0)
+	if (read_full(fd, hdr, 5, TIMEOUT_MS) < 0)
 		return -1;
 	n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
 	    (uint32_t)hdr[2] << 8 | hdr[3];
-	for (; n > 0; n -= n < sizeof buf ? n : sizeof buf)
-		if (read_full(fd, buf, n < sizeof buf ? n : sizeof buf,
-			      TIMEOUT_MS) < 0)
+	if (f->reclen + 5 <= sizeof f->rec) {
+		memcpy(f->rec + f->reclen, hdr, 5);
+		f->reclen += 5;
+	}
+	for (n = n > 0 ? n - 1 : 0; n > 0; n -= (uint32_t)k) {
+		k = n < sizeof buf ? n : sizeof buf;
+		if (read_full(fd, buf, k, TIMEOUT_MS) < 0)
 			return -1;
-	return 0;
+		if (f->reclen + k <= sizeof f->rec) {
+			memcpy(f->rec + f->reclen, buf, k);
+			f->reclen += k;
+		}
+	}
+	return hdr[4];
 }
 
 static void
@@ -896,7 +907,7 @@ fake_run(void *arg)
 	if (poll(&pf, 1, TIMEOUT_MS) != 1 || (fd = accept(f->lfd, 0, 0)) < 0)
 		return NULL;
 	for (i = 0; i < FAKE_STEPS && f->say[i] != NULL; i++) {
-		if (fake_read_packet(fd) < 0)
+		if (fake_read_packet(f, fd) < 0)
 			break;
 		if (f->say[i]->code == 0) {
 			fake_drain(fd, f->hold_ms);
@@ -905,6 +916,9 @@ fake_run(void *arg)
 		}
 		fake_say(fd, f->say[i]);
 	}
+	while (f->echo && (i = fake_read_packet(f, fd)) != -1)
+		if (strchr("DAKQ", i) == NULL) /* those get no reply */
+			fake_say(fd, (const struct pkt[]){PK('c', ""), {0}});
 	fake_drain(fd, TIMEOUT_MS);
 	close(fd);
 	return NULL;
@@ -1151,6 +1165,92 @@ test_fake_mods(void **state)
 	fake_stop(&f);
 }
 
+/* The bytes on the wire, packet by packet, against hand-made packets. */
+static const struct pkt wire_want[] = {
+	PK('O', V6 "\0\0\x01\xff" "\0\x1f\xff\xff"),
+	PK('D', "C{daemon_name}\0smtpd\0j\0mx.example\0"),
+	PK('C', "client.example\0" "4\x62\x1f" "192.0.2.7\0"),
+	PK('H', "client.example\0"),
+	PK('M', "<alice@example.org>\0SIZE=100\0"),
+	PK('R', "<bob@example.net>\0"),
+	PK('T', ""),
+	PK('L', "Subject\0 wire\0"),
+	PK('N', ""),
+	PK('B', "hello\r\n"),
+	PK('D', "E{i}\0" "4Q1AbC\0"),
+	PK('E', ""),
+	PK('U', "HELP\0"),
+	PK('A', ""),
+	PK('K', ""),
+	PK('C', "h\0U"),
+	PK('C', "h\0" "6\x01\xbb" "2001:db8::1\0"),
+	PK('C', "h\0" "L\0\0" "/run/smtp\0"),
+	PK('Q', ""),
+};
+
+static size_t
+wire_expected(unsigned char *buf, size_t size)
+{
+	size_t i, n = 0;
+	uint32_t len;
+
+	for (i = 0; i < sizeof wire_want / sizeof wire_want[0]; i++) {
+		len = (uint32_t)wire_want[i].len + 1;
+		assert_true(n + 5 + wire_want[i].len <= size);
+		buf[n++] = (unsigned char)(len >> 24);
+		buf[n++] = (unsigned char)(len >> 16);
+		buf[n++] = (unsigned char)(len >> 8);
+		buf[n++] = (unsigned char)len;
+		buf[n++] = (unsigned char)wire_want[i].code;
+		memcpy(buf + n, wire_want[i].data, wire_want[i].len);
+		n += wire_want[i].len;
+	}
+	return n;
+}
+
+static void
+test_wire_format(void **state)
+{
+	const struct pkt opt[] = {OPT_OK, {0}};
+	const struct mt_macro conn[] = {{"{daemon_name}", "smtpd"},
+					{"j", "mx.example"}};
+	const struct mt_macro eom[] = {{"{i}", "4Q1AbC"}};
+	struct fake f = {.say = {opt}, .echo = 1};
+	unsigned char want[2048];
+	size_t n = wire_expected(want, sizeof want), i;
+	struct mt_conn *c;
+
+	assert_int_equal(fake_start(*state, &f), 0);
+	c = connect_to(f.path, MT_ALL_ACTIONS, MT_ALL_PROTOCOL);
+	assert_non_null(c);
+	assert_int_equal(mt_macros(c, SMFIC_CONNECT, conn, 2), 2);
+	CALL(c, mt_connect(c, "client.example", SMFIA_INET, 25119,
+			   "192.0.2.7", NULL));
+	CALL(c, mt_helo(c, "client.example", NULL));
+	CALL(c, mt_mail(c, sender, 2, NULL));
+	CALL(c, mt_rcpt(c, rcpt_ok, 1, NULL));
+	CALL(c, mt_data(c, NULL));
+	CALL(c, mt_header(c, "Subject", " wire", NULL));
+	CALL(c, mt_eoh(c, NULL));
+	CALL(c, mt_body(c, "hello\r\n", 7, NULL));
+	assert_int_equal(mt_macros(c, SMFIC_BODYEOB, eom, 1), 1);
+	CALL(c, mt_eom(c, NULL));
+	CALL(c, mt_unknown(c, "HELP", NULL));
+	CALL(c, mt_abort(c));
+	CALL(c, mt_quit_nc(c));
+	CALL(c, mt_connect(c, "h", SMFIA_UNKNOWN, 0, NULL, NULL));
+	CALL(c, mt_connect(c, "h", SMFIA_INET6, 443, "2001:db8::1", NULL));
+	CALL(c, mt_connect(c, "h", SMFIA_UNIX, 0, "/run/smtp", NULL));
+	CALL(c, mt_quit(c));
+	mt_close(c);
+	fake_stop(&f);
+	for (i = 0; i < n && i < f.reclen && f.rec[i] == want[i]; i++)
+		continue;
+	if (i < n || f.reclen != n)
+		fail_msg("wire bytes differ at offset %zu (sent %zu, want %zu)",
+			 i, f.reclen, n);
+}
+
 /* --------------------------------------------------------- threads */
 
 struct worker {
@@ -1230,7 +1330,8 @@ main(void)
 		T(test_body),         T(test_skip_not_offered),
 		T(test_inet),         T(test_hung_milter),
 		T(test_usage),        T(test_fake_replies),
-		T(test_fake_mods),    T(test_threads),
+		T(test_fake_mods),    T(test_wire_format),
+		T(test_threads),
 #undef T
 	};
 

@@ -24,44 +24,6 @@
 
 static const char hexdig[] = "0123456789abcdef";
 
-/*
- * Decodes the UTF-8 sequence at s (n bytes available). Returns its length
- * (1..4) and the code point, or 0 when s does not start a valid, shortest
- * form sequence of a scalar value (no overlong forms, no surrogates, no
- * code points past U+10FFFF).
- */
-static size_t
-utf8_decode(const unsigned char *s, size_t n, unsigned *cpp)
-{
-	static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
-	size_t len, i;
-	unsigned cp;
-
-	if (s[0] < 0x80) {
-		*cpp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0)
-		len = 2, cp = s[0] & 0x1fu;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, cp = s[0] & 0x0fu;
-	else if ((s[0] & 0xf8) == 0xf0)
-		len = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if (cp < min[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	*cpp = cp;
-	return len;
-}
-
 /* Writes "\uXXXX" (lowercase hex) at out; returns 6. */
 static size_t
 put_u(char *out, unsigned u)
@@ -108,7 +70,7 @@ static size_t
 escape_one(const unsigned char *s, size_t n, char *out, size_t *used)
 {
 	unsigned cp;
-	size_t len = utf8_decode(s, n, &cp);
+	size_t len = tlsp_utf8_decode(s, n, &cp);
 	char e;
 
 	*used = len > 0 ? len : 1;

@@ -273,13 +273,30 @@ message_action(const struct tlspm_session *s, enum tlsp_action *act,
 	}
 }
 
+/*
+ * The verdict of every accepted recipient, again: evaluation is pure, so
+ * the same pinned policy and facts give what each got at RCPT, without
+ * storing a verdict per recipient. The caller frees the array; NULL when
+ * out of memory.
+ */
+static struct tlsp_verdict *
+evaluate_all(const struct tlspm_session *s)
+{
+	struct tlsp_verdict *vs = calloc(s->nrcpts ? s->nrcpts : 1, sizeof(*vs));
+	size_t i;
+
+	for (i = 0; vs && i < s->nrcpts; i++)
+		tlsp_evaluate(s->policy, &s->facts, s->sender, s->rcpts[i].addr,
+			      &vs[i]);
+	return vs;
+}
+
 sfsistat
 tlspm_decide_data(SMFICTX *ctx, struct tlspm_session *s)
 {
 	enum tlsp_action act, would;
 	struct tlsp_verdict *vs;
 	sfsistat rc = SMFIS_ACCEPT;
-	size_t i;
 
 	update_queue_id(ctx, s);
 	message_action(s, &act, &would);
@@ -287,12 +304,9 @@ tlspm_decide_data(SMFICTX *ctx, struct tlspm_session *s)
 		return SMFIS_CONTINUE;
 	/* Nothing left to do: record the message and leave the rest of the
 	 * transaction to the MTA. */
-	vs = calloc(s->nrcpts ? s->nrcpts : 1, sizeof(*vs));
+	vs = evaluate_all(s);
 	if (vs == NULL)
 		return tlspm_on_error(ctx, s, "out of memory at DATA");
-	for (i = 0; i < s->nrcpts; i++)
-		tlsp_evaluate(s->policy, &s->facts, s->sender, s->rcpts[i].addr,
-			      &vs[i]);
 	if (tlspm_record_message(s, vs, act, would) < 0)
 		rc = tlspm_on_error(ctx, s, "audit: cannot record the message");
 	free(vs);
@@ -449,18 +463,12 @@ tlspm_decide_eom(SMFICTX *ctx, struct tlspm_session *s)
 	enum tlsp_action act, would;
 	struct tlsp_verdict *vs;
 	sfsistat rc = SMFIS_ACCEPT;
-	size_t i;
 
 	update_queue_id(ctx, s);
 	message_action(s, &act, &would);
-	vs = calloc(s->nrcpts ? s->nrcpts : 1, sizeof(*vs));
+	vs = evaluate_all(s);
 	if (vs == NULL)
 		return tlspm_on_error(ctx, s, "out of memory at end of message");
-	/* Evaluation is pure: the same pinned policy and facts give the
-	 * verdicts the recipients got at RCPT, without storing them. */
-	for (i = 0; i < s->nrcpts; i++)
-		tlsp_evaluate(s->policy, &s->facts, s->sender, s->rcpts[i].addr,
-			      &vs[i]);
 	if (tlspm_strips_headers(s) && strip(ctx, s) < 0)
 		rc = tlspm_on_error(ctx, s, "the MTA refused to remove a header");
 	else if (act >= TLSP_ACTION_TAG && mark_message(ctx, s, vs, act) < 0)

@@ -10,21 +10,25 @@
 
 #include "tlspolicy/policy.h"
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
+size_t
+tlsp_utf8_decode(const unsigned char *s, size_t n, unsigned *cpp)
 {
+	static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
 	size_t len, i;
 	unsigned cp;
 
-	if (s[0] < 0x80)
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cpp = s[0];
 		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
+	}
+	if ((s[0] & 0xe0) == 0xc0)
+		len = 2, cp = s[0] & 0x1fu;
+	else if ((s[0] & 0xf0) == 0xe0)
+		len = 3, cp = s[0] & 0x0fu;
+	else if ((s[0] & 0xf8) == 0xf0)
+		len = 4, cp = s[0] & 0x07u;
 	else
 		return 0;
 	if (n < len)
@@ -32,12 +36,12 @@ utf8_len(const unsigned char *s, size_t n)
 	for (i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
+		cp = cp << 6 | (s[i] & 0x3fu);
 	}
 	/* No overlong forms, surrogates or code points past U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+	if (cp < min[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;
+	*cpp = cp;
 	return len;
 }
 
@@ -57,7 +61,8 @@ tlsp_escape(const char *in, size_t inlen, char *out, size_t outsz)
 	if (outsz == 0)
 		return inlen > 0;
 	while (i < inlen) {
-		size_t n = utf8_len(s + i, inlen - i);
+		unsigned cp;
+		size_t n = tlsp_utf8_decode(s + i, inlen - i, &cp);
 		int plain = (n > 1 && !is_c1(s + i, n)) || (n == 1 && s[i] >= 0x20 && s[i] != 0x7f &&
 				      s[i] != '"' && s[i] != '\\');
 

@@ -108,6 +108,12 @@ int tlsp_version_lookup(const char *name);
  * NUL-terminated (outsz > 0). Returns 1 if `in` was truncated, else 0. */
 int tlsp_escape(const char *in, size_t inlen, char *out, size_t outsz);
 
+/* Decodes the UTF-8 character at s (n bytes available): returns its
+ * length (1..4) and sets *cp, or returns 0 when s does not start a valid
+ * shortest-form scalar value (no overlong forms, surrogates, or code
+ * points past U+10FFFF). Shared by every escaper. */
+size_t tlsp_utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
+
 /* The candidate closest to `word` within a small edit distance, or NULL:
  * for "did you mean ...?" in error messages. */
 const char *tlsp_suggest(const char *word, const char *const *cands,

@@ -94,6 +94,10 @@ lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name, size_t namesz)
 static int
 drop_privileges(const char *name, uid_t uid, gid_t gid)
 {
+	/* Already that user (systemd's User=): nothing to drop, and a
+	 * process without privileges could not call initgroups(). */
+	if (getuid() == uid && geteuid() == uid && getgid() == gid)
+		return 0;
 	if (initgroups(name, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
 		tlspm_log(LOG_ERR, "cannot become %s: %s", name, strerror(errno));
 		return -1;

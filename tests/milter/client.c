@@ -55,7 +55,8 @@ struct mt_conn {
 	unsigned char *in;
 	size_t inpos, inlen, incap;
 	struct mt_stats stats;
-	struct mt_reply scratch; /* for callers that pass no reply */
+	struct mt_reply *scratch; /* for callers that pass no reply; ~70 KB,
+				    * so only made when needed */
 	char err[512];
 };
 
@@ -619,7 +620,9 @@ open_inet(struct mt_conn *c, const char *rest, int v6, const char *spec,
 		rc = connect_wait(c, ai->ai_addr, ai->ai_addrlen, deadline,
 				  spec);
 	freeaddrinfo(ai);
-	/* Small packets each way: without this, Nagle + delayed ACK. */
+	/* Nagle would hold a command behind an unacknowledged one. (The
+	 * milter's side is its own: libmilter does not set TCP_NODELAY, so
+	 * several replies at end of message can stall ~40 ms on inet.) */
 	if (rc == 0 && setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
 				  sizeof one) < 0)
 		rc = fail_errno(c, errno, "setting TCP_NODELAY on", spec);
@@ -679,6 +682,7 @@ mt_close(struct mt_conn *c)
 		close(c->fd);
 	for (i = 0; i <= SMFIM_LAST; i++)
 		free(c->symlist[i]);
+	free(c->scratch);
 	free(c->out);
 	free(c->in);
 	free(c);
@@ -905,6 +909,20 @@ mt_macros(struct mt_conn *c, int cmd, const struct mt_macro *m, size_t n)
 }
 
 /* ---------------------------------------------------------- replies */
+
+/* Where a reply goes: the caller's, or c's scratch one. */
+static struct mt_reply *
+reply_for(struct mt_conn *c, struct mt_reply *r)
+{
+	if (r != NULL)
+		return r;
+	if (c->scratch == NULL &&
+	    (c->scratch = malloc(sizeof *c->scratch)) == NULL) {
+		usage(c, "out of memory");
+		return NULL;
+	}
+	return c->scratch;
+}
 
 static void
 reply_reset(struct mt_reply *r)
@@ -1172,10 +1190,8 @@ static int
 event_begin(struct mt_conn *c, int cmd, struct mt_reply **r,
 	    const struct event **ev)
 {
-	if (usable(c, 1) < 0)
+	if (usable(c, 1) < 0 || (*r = reply_for(c, *r)) == NULL)
 		return -1;
-	if (*r == NULL)
-		*r = &c->scratch;
 	reply_reset(*r);
 	*ev = event_of(cmd);
 	if ((c->protocol & (*ev)->no) != 0 || c->skip_cmd == cmd) {
@@ -1416,10 +1432,10 @@ wait_eof(struct mt_conn *c)
 }
 
 /*
- * libmilter honours QUIT only after end of message (or an unknown
- * command) and ignores it elsewhere; but it always ends the session at
- * EOF, running the close callback first. So: QUIT, half-close, wait for
- * the milter to close.
+ * libmilter ends the session at QUIT in any state (out of order it skips
+ * the command, but still leaves its loop) and at EOF, and runs the close
+ * callback before it closes the socket. The half-close makes the EOF
+ * certain for milters that would wait for more; then wait for theirs.
  */
 int
 mt_quit(struct mt_conn *c)
@@ -1465,10 +1481,8 @@ mt_read_reply(struct mt_conn *c, int cmd, struct mt_reply *r)
 	struct timespec t0, t1;
 	int rc;
 
-	if (c == NULL || usable(c, 0) < 0)
+	if (c == NULL || usable(c, 0) < 0 || (r = reply_for(c, r)) == NULL)
 		return -1;
-	if (r == NULL)
-		r = &c->scratch;
 	reply_reset(r);
 	if (flush_out(c, "buffered commands") < 0)
 		return -1;

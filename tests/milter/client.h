@@ -195,14 +195,20 @@ int mt_abort(struct mt_conn *c);
 /*
  * SMFIC_QUIT_NC: ends the SMTP session but keeps the milter connection for
  * the next one, which starts with mt_connect() (no new negotiation).
+ * Postfix never sends it (it connects anew per SMTP session). libmilter
+ * takes it only where its state table allows: right after an end of
+ * message the milter answered with continue. After ACCEPT (at any stage)
+ * libmilter is back in its HELO state and silently drops both QUIT_NC and
+ * the CONNECT after it: with NR_CONN that goes unnoticed.
  */
 int mt_quit_nc(struct mt_conn *c);
 
 /*
  * SMFIC_QUIT, then waits (bounded) until the milter closes its end, so that
- * on return its close callback has run. Data after QUIT, such as a reply to
- * a command that was negotiated as no-reply, is a protocol violation. The
- * caller still calls mt_close().
+ * on return its close callback has run (libmilter runs it before closing,
+ * in every state). Data after QUIT, such as a reply to a command that was
+ * negotiated as no-reply, is a protocol violation. The caller still calls
+ * mt_close().
  */
 int mt_quit(struct mt_conn *c);
 

@@ -5,14 +5,15 @@
  *
  * By default it negotiates like a lean policy milter: it wants connect,
  * HELO, MAIL (without replies) and RCPT, skips DATA, headers, EOH, body and
- * unknown commands, and accepts at end of message. -f picks other protocol
- * flags, so that the client's handling of each SMFIP_NO* and SMFIP_NR_*
- * flag can be tested against real libmilter. Options add work at end of
- * message (a header, a quarantine, a progress report, the values of named
- * macros) and ask for macro lists (smfi_setsymlist). Some addresses trigger
- * replies: a recipient containing "+reject" gets "550 5.7.1", "+tempfail"
- * a plain tempfail; a sender containing "+reject" a plain reject; a body
- * chunk containing "SKIP" gets SMFIS_SKIP when "skip" was negotiated.
+ * unknown commands, and accepts at end of message (-E picks another
+ * answer). -f picks other protocol flags, so that the client's handling of
+ * each SMFIP_NO* and SMFIP_NR_* flag can be tested against real libmilter.
+ * Options add work at end of message (a header, a quarantine, a progress
+ * report, the values of named macros) and ask for macro lists
+ * (smfi_setsymlist). Some addresses trigger replies: a recipient
+ * containing "+reject" gets "550 5.7.1", one containing "+tempfail" a plain
+ * tempfail; a sender containing "+reject" a plain reject; a body chunk
+ * containing "SKIP" gets SMFIS_SKIP when "skip" was negotiated.
  *
  * Configuration is read-only once smfi_main() starts, so the callbacks
  * share it without locks.
@@ -46,6 +47,7 @@ struct config {
 	int nmacro;
 	char *quarantine;
 	int progress;
+	sfsistat eom; /* the answer at end of message */
 };
 
 static struct config cfg;
@@ -74,6 +76,15 @@ static const struct name_flag pflag_names[] = {
 	{"nr", SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
 		   SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH |
 		   SMFIP_NR_BODY | SMFIP_NR_UNKN},
+};
+
+static const struct {
+	const char *name;
+	sfsistat code;
+} eom_names[] = {
+	{"accept", SMFIS_ACCEPT},   {"continue", SMFIS_CONTINUE},
+	{"reject", SMFIS_REJECT},   {"tempfail", SMFIS_TEMPFAIL},
+	{"discard", SMFIS_DISCARD},
 };
 
 static const char *const stage_names[SMFIM_LAST + 1] = {
@@ -228,7 +239,7 @@ nm_eom(SMFICTX *ctx)
 			return SMFIS_TEMPFAIL;
 	if (report_macros(ctx) < 0)
 		return SMFIS_TEMPFAIL;
-	return SMFIS_ACCEPT;
+	return cfg.eom;
 }
 
 static sfsistat
@@ -267,7 +278,9 @@ usage(void)
 		"      eom eoh, e.g. -m 'envrcpt:{tls_version} {cipher}'\n"
 		"  -M  report a macro's value in an X-Nullmilter-Macro header\n"
 		"  -q  quarantine at end of message\n"
-		"  -g  send a progress report at end of message\n",
+		"  -g  send a progress report at end of message\n"
+		"  -E  answer at end of message: accept (default), continue,\n"
+		"      reject, tempfail or discard\n",
 		MAX_HEADERS);
 	exit(EX_USAGE);
 }
@@ -328,6 +341,18 @@ parse_header(char *arg)
 	cfg.aflags |= SMFIF_ADDHDRS;
 }
 
+static void
+parse_eom(const char *arg)
+{
+	size_t i, n = sizeof eom_names / sizeof eom_names[0];
+
+	for (i = 0; i < n && strcmp(arg, eom_names[i].name); i++)
+		continue;
+	if (i == n)
+		usage();
+	cfg.eom = eom_names[i].code;
+}
+
 static char *
 parse_args(int argc, char **argv)
 {
@@ -335,7 +360,8 @@ parse_args(int argc, char **argv)
 	int ch, backlog = 0;
 
 	cfg.pflags = parse_flags("lean");
-	while ((ch = getopt(argc, argv, "p:f:a:m:M:q:gb:")) != -1) {
+	cfg.eom = SMFIS_ACCEPT;
+	while ((ch = getopt(argc, argv, "p:f:a:m:M:q:gb:E:")) != -1) {
 		switch (ch) {
 		case 'p': sock = optarg; break;
 		case 'f': cfg.pflags = parse_flags(optarg); break;
@@ -353,6 +379,7 @@ parse_args(int argc, char **argv)
 			break;
 		case 'g': cfg.progress = 1; break;
 		case 'b': backlog = atoi(optarg); break;
+		case 'E': parse_eom(optarg); break;
 		default: usage();
 		}
 	}

@@ -38,6 +38,9 @@
 # The PF_* result variables are read by the sourcing test, not here.
 # shellcheck disable=SC2034
 
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
 # Settings a test may change before calling pf_start / pf_send.
 : "${PF_SMTP_TIMEOUT:=15}"   # seconds per SMTP step; >= 10 by design
 : "${PF_START_TIMEOUT:=20}"  # seconds for Postfix to answer after start
@@ -819,19 +822,7 @@ pf_delivered_header() {
 	local f
 	f=$(_pf_delivered_files "$1" "${3-}" | head -n 1)
 	[ -n "$f" ] || return 1
-	awk -v want="$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')" '
-		function flush() { if (hit) { print val; found = 1 }; hit = 0 }
-		{ sub(/\r$/, "") }
-		/^$/ { exit }
-		/^[ \t]/ { if (hit) { v = $0; sub(/^[ \t]+/, "", v); val = val " " v }; next }
-		{
-			flush()
-			n = index($0, ":")
-			if (n > 0 && tolower(substr($0, 1, n - 1)) == want) {
-				hit = 1; val = substr($0, n + 1); sub(/^[ \t]+/, "", val)
-			}
-		}
-		END { flush(); exit !found }' "$f"
+	e2e_header_values "$f" "$2"
 }
 
 # pf_wait_log REGEX [TIMEOUT=5]: wait until the maillog has a line matching

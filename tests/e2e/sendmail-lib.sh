@@ -40,6 +40,9 @@
 # The SM_* result variables are read by the sourcing test, not here.
 # shellcheck disable=SC2034
 
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
 SM_CACHE=${SM_CACHE:-/var/tmp/tlspolicy-sendmail}
 # The packages whose files we run, and the libraries sendmail-bin links
 # against (only those not installed are unpacked, e.g. libwrap0).
@@ -748,16 +751,5 @@ sm_delivered_header() {
 	local f
 	f=$(sm_delivered_files "$1" "${3:-}" | head -n 1)
 	[ -n "$f" ] || return 1
-	awk -v want="$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')" '
-		function flush() { if (hit) { print val; found = 1 }; hit = 0 }
-		/^$/ { exit }
-		/^[ \t]/ { if (hit) { v = $0; sub(/^[ \t]+/, "", v); val = val " " v }; next }
-		{
-			flush()
-			n = index($0, ":")
-			if (n > 0 && tolower(substr($0, 1, n - 1)) == want) {
-				hit = 1; val = substr($0, n + 1); sub(/^[ \t]+/, "", val)
-			}
-		}
-		END { flush(); exit !found }' "$f"
+	e2e_header_values "$f" "$2"
 }

@@ -49,35 +49,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-ok() {
-	passed=$((passed + 1))
-	printf 'ok   %s\n' "$1"
-}
-
-not_ok() {
-	failed=$((failed + 1))
-	printf 'FAIL %s\n' "$1"
-	[ $# -gt 1 ] && printf '     %s\n' "$2"
-	return 0
-}
-
-# check_eq NAME GOT WANT
-check_eq() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		not_ok "$1" "got [$2], want [$3]"
-	fi
-}
-
-# check_re NAME GOT REGEX (extended)
-check_re() {
-	if printf '%s' "$2" | grep -Eq -- "$3"; then
-		ok "$1"
-	else
-		not_ok "$1" "got [$2], want /$3/"
-	fi
-}
+# ok, not_ok, check_eq, check_re: tests/e2e/common.sh (via sendmail-lib.sh)
 
 milter_start() {
 	local dump=$1

@@ -1,325 +1,135 @@
 /*
- * writer.c - the audit sink: one JSON line per event, appended to a file.
+ * writer.c - the audit sink: a bounded queue, one writer thread, group
+ * commit.
  *
- * A record is built in two steps. The body (host, type, envelope, TLS
- * facts, verdicts, action) depends only on the event, so it is built by
- * the calling thread without any lock. The line is then finished under the
- * sink's mutex, which assigns the next sequence number and the time, and
- * is written with one write(2) to a descriptor opened O_APPEND, so lines
- * are never interleaved and sequence numbers are contiguous in file order.
- * A later writer (hash chain, group commit on a thread of its own) keeps
- * the body builder and replaces only log_append().
+ * Milter threads build a record's body themselves (body.c), without any
+ * lock, and queue it. The writer thread takes everything queued at once,
+ * numbers each record, stamps its time, links it into the hash chain
+ * (chain.c), and appends the whole batch with one write(2); then one
+ * fdatasync covers every record in it. Under load many decisions share a
+ * sync; idle, a record waits no longer than its own write.
  *
- * Failure is an answer, not a crash: a write or sync error returns -1 and
- * keeps its text for tlsp_audit_last_error(). A record that was only
- * partly written is cut off again (ftruncate to the old size), so the file
- * never holds half a line followed by a whole one; if even that fails the
- * next line starts with a newline of its own. Each submit tries afresh, so
- * the sink recovers by itself once the disk has room again.
+ * sync: always - submit returns when the record is on disk.
+ * sync: batch  - submit returns once queued; the writer syncs at most
+ *                50 ms after a write.
+ * sync: none   - syncing is left to the kernel.
  *
- * Signals: a regular file never raises SIGPIPE. A write past
- * RLIMIT_FSIZE raises SIGXFSZ, which kills a process that does not
- * ignore it; the daemon ignores it, and write(2) then fails with EFBIG,
- * handled here like ENOSPC.
+ * Failure is an answer, not a crash. A batch that cannot be written is
+ * cut back out of the file (or, if even that fails, the complete records
+ * that reached it are kept and the chain continues after them). Records
+ * whose submitters already returned stay queued and are retried every
+ * second, in order; while the log is failing, every new submit waits for
+ * its own record and gets -1 if it could not be written, so the caller
+ * follows on_error and nothing is reported recorded that is not. The
+ * writer tells the caller (notify) when the log starts failing, every
+ * minute while it does, and when it recovers. A file removed or replaced
+ * under us is reopened by path; the new file begins with a rotate record.
  *
- * The file is locked with flock(2) while open, so a second daemon cannot
- * append to the same log and reuse its sequence numbers.
+ * Locking: `lock` guards the queue, the flags and `err`; the log file
+ * and the buffers under "writer thread only" belong to the writer thread
+ * once it runs (to open and close otherwise).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "body.h"
+#include "chain.h"
 #include "json.h"
+#include "logfile.h"
 #include "tlspolicy/audit.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define BATCH_NS 50000000L     /* sync: batch - longest unsynced time */
+#define RETRY_NS 1000000000L   /* while failing, retry this often */
+#define ROOM_WAIT_NS 1000000000L /* how long submit waits for room */
+#define NAG_SECS 60	       /* "still failing" at most this often */
+#define QUEUE_DEFAULT 4096
 
-/* BATCH: at most one fdatasync per this many nanoseconds. */
-#define BATCH_NS 50000000L
-/* How far back from the end open looks for the last sequence number. */
-#define TAIL_MAX ((off_t)16 << 20)
+struct entry {
+	struct entry *next;
+	struct tlsp_jbuf body;
+	int wait;    /* the submitter waits for the result and frees */
+	int durable; /* synced before it counts as done */
+	int written; /* complete in the file (set by the writer) */
+	int done, rc;
+};
 
 struct tlsp_audit {
-	pthread_mutex_t lock; /* guards everything below */
-	char *path;	      /* owned */
-	char *host;	      /* owned */
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* the writer waits for entries and requests */
+	pthread_cond_t done; /* submitters wait for their entry */
+	pthread_cond_t room; /* submitters wait for space in the queue */
+	struct entry *head, **tailp;
+	size_t qlen, qmax;
+	int stop;	   /* close: write what is queued, then end */
+	int failing;	   /* the last write failed */
+	int kick;	   /* a submit arrived while failing: retry now */
+	uint64_t reopen_req, reopen_done;
+	int reopen_rc;
+	char err[512]; /* the last error; "" if none */
+	pthread_t thread;
+	int started;
+
+	/* set by open, read-only afterwards */
+	char *path, *host;
 	enum tlsp_audit_sync sync;
-	int fd;			   /* -1 after a failed reopen */
-	dev_t dev;		   /* identity of the open file */
-	ino_t ino;
-	uint64_t seq;		   /* of the last record written */
-	int torn;		   /* the file may end inside a line */
-	int unsynced;		   /* written since the last fdatasync */
-	struct timespec last_sync; /* CLOCK_MONOTONIC */
-	struct tlsp_jbuf line;	   /* the line being written */
-	char err[512];		   /* the last error; "" if none */
+	struct tlsp_chain_key key, pkey;
+	struct tlsp_body_opts bo;
+	unsigned checkpoint_secs;
+	void (*notify)(void *, int, const char *);
+	void *notify_arg;
+
+	/* writer thread only */
+	struct tlsp_logfile lf;
+	struct tlsp_jbuf out, line, scratch;
+	const char *rotate_why; /* a rotate record is due */
+	struct timespec last_checkpoint, retry_at, last_nag;
+	uint64_t checkpoint_seq;
+	unsigned long failures;
+	char werr[512];
 };
 
-static const char *const event_names[] = {
-	[TLSP_EV_START] = "start",	   [TLSP_EV_RELOAD] = "reload",
-	[TLSP_EV_RELOAD_FAILED] = "reload_failed",
-	[TLSP_EV_STOP] = "stop",	   [TLSP_EV_MAIL] = "mail",
-	[TLSP_EV_RCPT] = "rcpt",	   [TLSP_EV_MESSAGE] = "message",
-	[TLSP_EV_ABORT] = "abort",
-};
+/* ============================================================ helpers */
 
-const char *
-tlsp_event_type_name(enum tlsp_event_type t)
+static void
+say(struct tlsp_audit *a, int pri, const char *fmt, ...)
 {
-	return (unsigned)t < NELEM(event_names) ? event_names[t] : NULL;
+	char msg[1024];
+	va_list ap;
+
+	if (a->notify == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	a->notify(a->notify_arg, pri, msg);
 }
 
-/* ======================================================== the record */
-
-static const char *
-status_name(enum tlsp_status st)
+static long long
+ns_since(const struct timespec *t)
 {
-	switch (st) {
-	case TLSP_PASS:
-		return "pass";
-	case TLSP_FAIL:
-		return "fail";
-	case TLSP_UNKNOWN:
-		return "unknown";
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - t->tv_sec) * 1000000000LL +
+	       (now.tv_nsec - t->tv_nsec);
+}
+
+static void
+ts_add_ns(struct timespec *t, long long ns)
+{
+	t->tv_sec += (time_t)(ns / 1000000000LL);
+	t->tv_nsec += (long)(ns % 1000000000LL);
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
 	}
-	return NULL;
-}
-
-static void
-record_failure(struct tlsp_jbuf *jb, const struct tlsp_failure *fl)
-{
-	tlsp_jb_open(jb, '{');
-	tlsp_jb_kstr(jb, "requirement", tlsp_req_name(fl->req));
-	tlsp_jb_kstr(jb, "status", status_name(fl->status));
-	tlsp_jb_kstr(jb, "required", fl->required);
-	tlsp_jb_kstr(jb, "observed", fl->observed);
-	tlsp_jb_close(jb, '}');
-}
-
-static void
-record_rule(struct tlsp_jbuf *jb, const struct tlsp_rule_result *r)
-{
-	size_t i;
-
-	tlsp_jb_open(jb, '{');
-	tlsp_jb_kstr(jb, "rule", r->rule != NULL ? tlsp_rule_name(r->rule)
-						 : NULL);
-	tlsp_jb_kbool(jb, "exempt", r->exempt);
-	tlsp_jb_kstr(jb, "status", status_name(r->status));
-	tlsp_jb_kstr(jb, "action", tlsp_action_name(r->action));
-	tlsp_jb_kstr(jb, "mode", tlsp_mode_name(r->mode));
-	tlsp_jb_key(jb, "failures");
-	tlsp_jb_open(jb, '[');
-	for (i = 0; i < r->nfail && i < TLSP_MAX_FAILURES; i++)
-		record_failure(jb, &r->fail[i]);
-	tlsp_jb_close(jb, ']');
-	tlsp_jb_close(jb, '}');
-}
-
-static void
-record_verdict(struct tlsp_jbuf *jb, const struct tlsp_verdict *v)
-{
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} flags[] = {
-		{TLSP_V_SENDER_UNPARSABLE, "sender_unparsable"},
-		{TLSP_V_RCPT_UNPARSABLE, "rcpt_unparsable"},
-		{TLSP_V_NO_RULE, "no_rule"},
-		{TLSP_V_SESSION_EXEMPT, "session_exempt"},
-	};
-	size_t i;
-
-	tlsp_jb_open(jb, '{');
-	tlsp_jb_kstr(jb, "action", tlsp_action_name(v->action));
-	tlsp_jb_kstr(jb, "would_action", tlsp_action_name(v->would_action));
-	tlsp_jb_kstr(jb, "decided_by", v->decided_by != NULL
-					   ? tlsp_rule_name(v->decided_by)
-					   : NULL);
-	tlsp_jb_key(jb, "flags");
-	tlsp_jb_open(jb, '[');
-	for (i = 0; i < NELEM(flags); i++)
-		if (v->flags & flags[i].bit)
-			tlsp_jb_str(jb, flags[i].name);
-	tlsp_jb_close(jb, ']');
-	tlsp_jb_key(jb, "rules");
-	tlsp_jb_open(jb, '[');
-	for (i = 0; i < v->nrules && i < TLSP_MAX_RULES_PER_VERDICT; i++)
-		record_rule(jb, &v->r[i]);
-	tlsp_jb_close(jb, ']');
-	tlsp_jb_close(jb, '}');
-}
-
-/*
- * The macros the MTA sent, as far as the facts can tell: a value sent
- * empty ("" for {tls_version}) reads as absent, and a malformed one
- * counts as sent (its flag says so).
- */
-static void
-record_observed(struct tlsp_jbuf *jb, const struct tlsp_facts *f)
-{
-	const struct {
-		int sent;
-		const char *name;
-	} m[] = {
-		{f->version_raw[0] != '\0', "{tls_version}"},
-		{f->cipher[0] != '\0', "{cipher}"},
-		{f->cipher_bits >= 0 || (f->flags & TLSP_FACT_BAD_BITS),
-		 "{cipher_bits}"},
-		{f->subject_seen, "{cert_subject}"},
-		{f->issuer_seen, "{cert_issuer}"},
-		{f->verify_seen, "{verify}"},
-		{f->fingerprint[0] != '\0' || (f->flags & TLSP_FACT_BAD_FP),
-		 "{cert_fp}"},
-		{f->authenticated, "{auth_authen}"},
-		{f->daemon_name[0] != '\0', "{daemon_name}"},
-		{f->client_addr[0] != '\0', "{client_addr}"},
-	};
-	size_t i;
-
-	tlsp_jb_open(jb, '[');
-	for (i = 0; i < NELEM(m); i++)
-		if (m[i].sent)
-			tlsp_jb_str(jb, m[i].name);
-	tlsp_jb_close(jb, ']');
-}
-
-/* A certificate name: the full DN (Sendmail) or the CN (Postfix); null
- * when the macro was not sent. */
-static const char *
-cert_name(int seen, const char *dn, const char *cn)
-{
-	if (!seen)
-		return NULL;
-	return dn[0] != '\0' ? dn : cn;
-}
-
-static void
-record_tls(struct tlsp_jbuf *jb, const struct tlsp_facts *f)
-{
-	tlsp_jb_key(jb, "tls");
-	tlsp_jb_open(jb, '{');
-	tlsp_jb_kstr(jb, "version",
-		     f->version == TLSP_VER_NONE ? NULL : f->version_raw);
-	tlsp_jb_kstr(jb, "cipher", f->cipher[0] != '\0' ? f->cipher : NULL);
-	tlsp_jb_key(jb, "bits");
-	if (f->cipher_bits >= 0)
-		tlsp_jb_int(jb, f->cipher_bits);
-	else
-		tlsp_jb_null(jb);
-	tlsp_jb_key(jb, "forward_secrecy");
-	if (f->cipher_info.forward_secrecy >= 0)
-		tlsp_jb_bool(jb, f->cipher_info.forward_secrecy);
-	else
-		tlsp_jb_null(jb);
-	tlsp_jb_kstr(jb, "cert", tlsp_cert_state_name(f->cert));
-	tlsp_jb_kstr(jb, "subject",
-		     cert_name(f->subject_seen, f->subject_dn, f->subject_cn));
-	tlsp_jb_kstr(jb, "issuer",
-		     cert_name(f->issuer_seen, f->issuer_dn, f->issuer_cn));
-	tlsp_jb_kstr(jb, "verify", f->verify_seen ? f->verify : NULL);
-	tlsp_jb_kstr(jb, "fingerprint",
-		     f->fingerprint[0] != '\0' ? f->fingerprint : NULL);
-	tlsp_jb_key(jb, "observed");
-	record_observed(jb, f);
-	tlsp_jb_close(jb, '}');
-}
-
-static void
-record_rcpts(struct tlsp_jbuf *jb, const struct tlsp_audit_event *ev)
-{
-	size_t i;
-
-	tlsp_jb_key(jb, "recipients");
-	tlsp_jb_open(jb, '[');
-	for (i = 0; i < ev->nrcpts; i++) {
-		const struct tlsp_event_rcpt *r = &ev->rcpts[i];
-
-		tlsp_jb_open(jb, '{');
-		tlsp_jb_kstr(jb, "addr", r->addr);
-		tlsp_jb_key(jb, "verdict");
-		if (r->v != NULL)
-			record_verdict(jb, r->v);
-		else
-			tlsp_jb_null(jb);
-		tlsp_jb_kstr(jb, "reply", r->reply);
-		tlsp_jb_close(jb, '}');
-	}
-	tlsp_jb_close(jb, ']');
-}
-
-/* Adds "key": s, unless s is NULL. */
-static void
-record_opt(struct tlsp_jbuf *jb, const char *key, const char *s)
-{
-	if (s != NULL)
-		tlsp_jb_kstr(jb, key, s);
-}
-
-static void
-record_envelope(struct tlsp_jbuf *jb, const struct tlsp_audit_event *ev)
-{
-	record_opt(jb, "txid", ev->txid);
-	record_opt(jb, "queue_id", ev->queue_id);
-	if (ev->client_addr != NULL || ev->client_name != NULL) {
-		tlsp_jb_key(jb, "client");
-		tlsp_jb_open(jb, '{');
-		tlsp_jb_kstr(jb, "addr", ev->client_addr);
-		tlsp_jb_kstr(jb, "name", ev->client_name);
-		tlsp_jb_close(jb, '}');
-	}
-	record_opt(jb, "helo", ev->helo);
-	record_opt(jb, "sender", ev->sender);
-}
-
-static int
-is_decision(enum tlsp_event_type t)
-{
-	return t == TLSP_EV_MAIL || t == TLSP_EV_RCPT ||
-	       t == TLSP_EV_MESSAGE || t == TLSP_EV_ABORT;
-}
-
-/*
- * The record without "seq" and "time", as one JSON object: {"host":...}.
- * Fields that are absent from the event are left out; "action", "mode"
- * and "would_action" are written for decision events only, where they
- * mean something. On allocation failure jb->oom is set.
- */
-static void
-record_body(struct tlsp_jbuf *jb, const char *host,
-	    const struct tlsp_audit_event *ev)
-{
-	tlsp_jb_open(jb, '{');
-	tlsp_jb_kstr(jb, "host", host);
-	tlsp_jb_kstr(jb, "type", tlsp_event_type_name(ev->type));
-	record_envelope(jb, ev);
-	if (ev->facts != NULL) {
-		tlsp_jb_kstr(jb, "mta", tlsp_mta_name(ev->facts->mta));
-		record_tls(jb, ev->facts);
-	}
-	if (ev->sender_verdict != NULL) {
-		tlsp_jb_key(jb, "sender_verdict");
-		record_verdict(jb, ev->sender_verdict);
-	}
-	if (ev->rcpts != NULL && ev->nrcpts > 0)
-		record_rcpts(jb, ev);
-	if (is_decision(ev->type)) {
-		tlsp_jb_kstr(jb, "action", tlsp_action_name(ev->action));
-		tlsp_jb_kstr(jb, "mode", tlsp_mode_name(ev->mode));
-		tlsp_jb_kstr(jb, "would_action",
-			     tlsp_action_name(ev->would_action));
-	}
-	record_opt(jb, "reply", ev->reply);
-	record_opt(jb, "policy", ev->policy_hash);
-	record_opt(jb, "detail", ev->detail);
-	tlsp_jb_close(jb, '}');
 }
 
 /* RFC 3339, UTC, milliseconds: "2024-05-01T12:34:56.789Z". */
@@ -336,354 +146,364 @@ rfc3339_now(char *buf, size_t bufsz)
 	snprintf(buf + n, bufsz - n, ".%03ldZ", ts.tv_nsec / 1000000L);
 }
 
-/*
- * The whole line: {"seq":N,"time":"T", then the body's fields, then a
- * newline (preceded by one when the file may end inside a line).
- */
 static void
-record_line(struct tlsp_jbuf *line, uint64_t seq, int torn,
-	    const struct tlsp_jbuf *body)
+entry_free(struct entry *e)
 {
-	char now[40];
+	if (e == NULL)
+		return;
+	tlsp_jb_free(&e->body);
+	free(e);
+}
+
+/* A record the writer makes itself (rotate, checkpoint). */
+static struct entry *
+own_entry(struct tlsp_audit *a, enum tlsp_event_type type, const char *detail)
+{
+	struct tlsp_audit_event ev = {.type = type, .detail = detail};
+	struct entry *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	if (tlsp_body_build(&e->body, &a->bo, &ev) < 0) {
+		entry_free(e);
+		return NULL;
+	}
+	e->durable = 1;
+	return e;
+}
+
+/* ====================================================== the batch */
+
+/*
+ * Appends the line of one record to a->out: {"seq":N,"time":"T", the
+ * body's members, "prev", and "hash" computed over the rest. *seq and
+ * hash advance to this record. -1 on out of memory.
+ */
+static int
+append_record(struct tlsp_audit *a, const struct tlsp_jbuf *body,
+	      uint64_t *seq, char hash[TLSP_HASH_HEX + 1])
+{
+	char head[96], now[40], h[TLSP_HASH_HEX + 1];
+	int n;
 
 	rfc3339_now(now, sizeof(now));
-	tlsp_jb_reset(line);
-	if (torn)
-		tlsp_jb_raw(line, "\n", 1);
-	tlsp_jb_raw(line, "{", 1);
-	tlsp_jb_key(line, "seq");
-	tlsp_jb_uint(line, seq);
-	tlsp_jb_kstr(line, "time", now);
-	tlsp_jb_raw(line, ",", 1);
-	tlsp_jb_raw(line, body->p + 1, body->len - 1);
-	tlsp_jb_raw(line, "\n", 1);
+	n = snprintf(head, sizeof(head), "{\"seq\":%llu,\"time\":\"%s\",",
+		     (unsigned long long)(*seq + 1), now);
+	tlsp_jb_reset(&a->line);
+	tlsp_jb_raw(&a->line, head, (size_t)n);
+	tlsp_jb_raw(&a->line, body->p + 1, body->len - 2);
+	tlsp_jb_raw(&a->line, ",\"prev\":\"", 9);
+	tlsp_jb_raw(&a->line, hash, TLSP_HASH_HEX);
+	tlsp_jb_raw(&a->line, "\"}", 2);
+	if (a->line.oom ||
+	    tlsp_chain_hash(a->line.p, a->line.len, &a->key, &a->scratch, h) < 0)
+		return -1;
+	a->line.len--; /* the closing brace: the hash goes before it */
+	tlsp_jb_raw(&a->line, ",\"hash\":\"", 9);
+	tlsp_jb_raw(&a->line, h, TLSP_HASH_HEX);
+	tlsp_jb_raw(&a->line, "\"}\n", 3);
+	tlsp_jb_raw(&a->out, a->line.p, a->line.len);
+	if (a->line.oom || a->out.oom)
+		return -1;
+	(*seq)++;
+	memcpy(hash, h, TLSP_HASH_HEX + 1);
+	return 0;
 }
 
-/* ========================================================== the file */
-
-/* Formats "path: what: strerror(errnum)" into err. */
+/* After a failed write that left `kept` bytes of a->out in the file:
+ * the complete records among them count as written. */
 static void
-set_err(char *err, size_t errsz, const char *path, const char *what,
-	int errnum)
+adopt_partial(struct tlsp_audit *a, struct entry *batch, size_t kept,
+	      const size_t *ends, const uint64_t *seqs, char (*hashes)[65],
+	      size_t n)
 {
-	if (err != NULL && errsz > 0)
-		snprintf(err, errsz, "%s: %s: %s", path, what,
-			 strerror(errnum));
-}
+	size_t i;
+	struct entry *e = batch;
 
-/*
- * Reads the sequence number at the start of the line at off, if that
- * line begins {"seq":N, as ours do. Returns 1 and sets *seq, else 0.
- */
-static int
-line_seq(int fd, off_t off, uint64_t *seq)
-{
-	static const char pfx[] = "{\"seq\":";
-	char buf[48];
-	ssize_t n;
-	uint64_t v = 0;
-	size_t i = sizeof(pfx) - 1;
-
-	do
-		n = pread(fd, buf, sizeof(buf), off);
-	while (n < 0 && errno == EINTR);
-	if (n <= (ssize_t)i || memcmp(buf, pfx, i) != 0)
-		return 0;
-	if (buf[i] < '0' || buf[i] > '9')
-		return 0;
-	for (; i < (size_t)n && buf[i] >= '0' && buf[i] <= '9'; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return 0;
-		v = v * 10 + (uint64_t)(buf[i] - '0');
+	for (i = 0; i < n && ends[i] <= kept; i++, e = e->next) {
+		e->written = 1;
+		a->lf.seq = seqs[i];
+		memcpy(a->lf.hash, hashes[i], sizeof(a->lf.hash));
 	}
-	if (i == (size_t)n || buf[i] != ',')
-		return 0;
-	*seq = v;
-	return 1;
+	a->lf.torn = i == 0 ? kept > 0 : ends[i - 1] < kept;
+	if (i < n && kept > 0)
+		a->lf.torn = 1;
+}
+
+/* A checkpoint is due every checkpoint_secs when records were written
+ * since the last one (or are about to be). */
+static int
+checkpoint_due(const struct tlsp_audit *a, int more)
+{
+	return a->checkpoint_secs > 0 &&
+	       (a->lf.seq > a->checkpoint_seq || more) &&
+	       ns_since(&a->last_checkpoint) >=
+		       (long long)a->checkpoint_secs * 1000000000LL;
 }
 
 /*
- * Finds the sequence number of the last line (within TAIL_MAX of the
- * end) that starts like one of ours; a torn or foreign last line is
- * skipped. Returns 1 if found, 0 if not, -1 on a read error.
+ * Writes the batch (a rotate record first when one is due, a checkpoint
+ * last when one is due) and syncs when the batch or the mode asks for it.
+ * Returns 0 when every record is in the file (and synced where needed),
+ * -1 otherwise, with e->written telling which ones made it.
  */
 static int
-tail_seq(int fd, off_t size, uint64_t *seq)
+write_batch(struct tlsp_audit *a, struct entry **batchp)
 {
-	char buf[8192];
-	off_t end = size, lo;
-	off_t limit = size > TAIL_MAX ? size - TAIL_MAX : 0;
-	ssize_t n;
+	struct entry *e, *r, *c = NULL, *batch;
+	size_t n = 0, i, kept, *ends = NULL;
+	uint64_t seq, *seqs = NULL;
+	char hash[TLSP_HASH_HEX + 1], (*hashes)[65] = NULL;
+	int need_sync = 0, switched = 0, rc = -1;
+	off_t size;
 
-	while (end > limit) {
-		lo = end - limit > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf)
-						      : limit;
-		do
-			n = pread(fd, buf, (size_t)(end - lo), lo);
-		while (n < 0 && errno == EINTR);
-		if (n != end - lo) {
-			if (n >= 0)
-				errno = EIO;
+	if (tlsp_logfile_removed(&a->lf)) {
+		if (tlsp_logfile_reopen(&a->lf, &switched, a->werr,
+					sizeof(a->werr)) < 0)
 			return -1;
-		}
-		while (n-- > 0)
-			if (buf[n] == '\n' && lo + n + 1 < size &&
-			    line_seq(fd, lo + n + 1, seq))
-				return 1;
-		end = lo;
+		if (switched)
+			a->rotate_why = "the log file was removed or replaced";
 	}
-	return limit == 0 && size > 0 && line_seq(fd, 0, seq);
-}
-
-/* What log_open() found. */
-struct log_file {
-	int fd;
-	dev_t dev;
-	ino_t ino;
-	uint64_t seq; /* last sequence number in the file; 0 if none */
-	int torn;     /* the file does not end with a newline */
-};
-
-/*
- * Reads where the log left off, through a read-only descriptor of its
- * own (the log's is write-only), checked to be the same file. An empty
- * file is a new log; a non-empty one must end in our records.
- */
-static int
-log_read_tail(struct log_file *lf, const char *path, off_t size, char *err,
-	      size_t errsz)
-{
-	struct stat st;
-	char last = '\n';
-	int fd, found = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		set_err(err, errsz, path, "open for reading", errno);
-		return -1;
+	if (a->rotate_why != NULL) {
+		if ((r = own_entry(a, TLSP_EV_ROTATE, a->rotate_why)) == NULL)
+			goto oom;
+		r->next = *batchp;
+		*batchp = r;
+		a->rotate_why = NULL;
 	}
-	if (fstat(fd, &st) < 0) {
-		set_err(err, errsz, path, "fstat", errno);
-	} else if (st.st_dev != lf->dev || st.st_ino != lf->ino) {
-		snprintf(err, errsz, "%s: replaced while being opened", path);
-	} else {
-		errno = EIO;
-		found = tail_seq(fd, size, &lf->seq);
-		if (found >= 0 && pread(fd, &last, 1, size - 1) != 1)
-			found = -1;
-		if (found < 0)
-			set_err(err, errsz, path, "reading the last record",
-				errno);
-		else if (found == 0)
-			snprintf(err, errsz, "%s: not an audit log (no record "
-				 "with a \"seq\" near its end)", path);
-	}
-	close(fd);
-	lf->torn = last != '\n';
-	return found > 0 ? 0 : -1;
-}
-
-/* Checks an open log: a regular file, ours alone, and either empty or
- * ending in our records. 0, or -1 with err set. */
-static int
-log_inspect(struct log_file *lf, const char *path, char *err, size_t errsz)
-{
-	struct stat st;
-
-	if (fstat(lf->fd, &st) < 0) {
-		set_err(err, errsz, path, "fstat", errno);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errsz, "%s: not a regular file", path);
-		return -1;
-	}
-	if (flock(lf->fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			snprintf(err, errsz, "%s: locked: another process "
-				 "writes this log", path);
+	if (checkpoint_due(a, *batchp != NULL)) {
+		if ((c = own_entry(a, TLSP_EV_CHECKPOINT, NULL)) == NULL)
+			goto oom;
+		for (e = *batchp; e != NULL && e->next != NULL; e = e->next)
+			;
+		if (e != NULL)
+			e->next = c;
 		else
-			set_err(err, errsz, path, "flock", errno);
-		return -1;
+			*batchp = c;
 	}
-	lf->dev = st.st_dev;
-	lf->ino = st.st_ino;
-	lf->seq = 0;
-	lf->torn = 0;
-	if (st.st_size == 0)
+	batch = *batchp;
+	if (batch == NULL) {
+		if (a->lf.unsynced && a->sync == TLSP_SYNC_BATCH &&
+		    ns_since(&a->lf.last_sync) >= BATCH_NS)
+			return tlsp_logfile_sync(&a->lf, a->werr,
+						 sizeof(a->werr));
 		return 0;
-	return log_read_tail(lf, path, st.st_size, err, errsz);
+	}
+	for (e = batch; e != NULL; e = e->next)
+		n++;
+	ends = calloc(n, sizeof(*ends));
+	seqs = calloc(n, sizeof(*seqs));
+	hashes = calloc(n, sizeof(*hashes));
+	if (ends == NULL || seqs == NULL || hashes == NULL)
+		goto oom;
+	tlsp_jb_reset(&a->out);
+	if (a->lf.torn)
+		tlsp_jb_raw(&a->out, "\n", 1);
+	seq = a->lf.seq;
+	memcpy(hash, a->lf.hash, sizeof(hash));
+	for (e = batch, i = 0; e != NULL; e = e->next, i++) {
+		if (append_record(a, &e->body, &seq, hash) < 0)
+			goto oom;
+		ends[i] = a->out.len;
+		seqs[i] = seq;
+		memcpy(hashes[i], hash, sizeof(hashes[i]));
+		need_sync |= e->durable;
+	}
+	if ((size = tlsp_logfile_size(&a->lf, a->werr, sizeof(a->werr))) < 0)
+		goto out;
+	if (tlsp_logfile_write(&a->lf, size, a->out.p, a->out.len, &kept,
+			       a->werr, sizeof(a->werr)) < 0) {
+		if (kept > 0)
+			adopt_partial(a, batch, kept, ends, seqs, hashes, n);
+		goto out;
+	}
+	if (a->sync == TLSP_SYNC_ALWAYS ||
+	    (a->sync == TLSP_SYNC_BATCH && ns_since(&a->lf.last_sync) >= BATCH_NS))
+		need_sync = 1;
+	if (need_sync &&
+	    tlsp_logfile_sync(&a->lf, a->werr, sizeof(a->werr)) < 0) {
+		/* Not on disk for sure: take the batch back if we can. If we
+		 * cannot, the records stay and count as written, but those
+		 * whose submitters wait still get -1 (see finish()). */
+		if (tlsp_logfile_truncate(&a->lf, size) == 0)
+			goto out;
+		adopt_partial(a, batch, a->out.len, ends, seqs, hashes, n);
+		goto out;
+	}
+	for (e = batch; e != NULL; e = e->next)
+		e->written = 1;
+	a->lf.seq = seq;
+	memcpy(a->lf.hash, hash, sizeof(a->lf.hash));
+	a->lf.torn = 0;
+	if (c != NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &a->last_checkpoint);
+		a->checkpoint_seq = seq;
+		say(a, LOG_INFO, "audit checkpoint seq=%llu hash=%s",
+		    (unsigned long long)seq, hash);
+	}
+	rc = 0;
+	goto out;
+oom:
+	snprintf(a->werr, sizeof(a->werr), "%s: out of memory", a->path);
+out:
+	free(ends);
+	free(seqs);
+	free(hashes);
+	return rc;
 }
 
 /*
- * Opens the log at path for appending, creating it 0640. O_NONBLOCK only
- * keeps a FIFO at that path from hanging us; a regular file ignores it.
- * On success the caller owns lf->fd.
- */
-static int
-log_open(struct log_file *lf, const char *path, char *err, size_t errsz)
-{
-	lf->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-				O_NONBLOCK, 0640);
-	if (lf->fd < 0) {
-		set_err(err, errsz, path, "open", errno);
-		return -1;
-	}
-	if (log_inspect(lf, path, err, errsz) < 0) {
-		close(lf->fd);
-		lf->fd = -1;
-		return -1;
-	}
-	return 0;
-}
-
-/* Syncs what was written since the last sync. Lock held. */
-static int
-log_sync(struct tlsp_audit *a)
-{
-	if (fdatasync(a->fd) < 0) {
-		set_err(a->err, sizeof(a->err), a->path, "fdatasync", errno);
-		return -1;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &a->last_sync);
-	a->unsynced = 0;
-	return 0;
-}
-
-/*
- * Switches to the file now at the path. The sequence continues (from the
- * new file's last record if that is further on). The old file is synced
- * first, so nothing written to it is left in the page cache only; if
- * that sync fails the error is kept but the switch still happens. Lock
- * held. 0, or -1 with the old file kept.
- */
-static int
-log_reopen(struct tlsp_audit *a)
-{
-	struct log_file lf;
-	struct stat st;
-
-	if (a->fd >= 0 && stat(a->path, &st) == 0 && st.st_dev == a->dev &&
-	    st.st_ino == a->ino)
-		return 0; /* still the same file */
-	if (log_open(&lf, a->path, a->err, sizeof(a->err)) < 0)
-		return -1;
-	if (a->fd >= 0) {
-		if (a->unsynced)
-			(void)log_sync(a);
-		close(a->fd);
-	}
-	a->fd = lf.fd;
-	a->dev = lf.dev;
-	a->ino = lf.ino;
-	a->torn = lf.torn;
-	a->unsynced = 0;
-	if (lf.seq > a->seq)
-		a->seq = lf.seq;
-	return 0;
-}
-
-/* One write(2) of the whole buffer, continued after a short write. Returns
- * 0, or -1 with errno set and *done the bytes that did reach the file. */
-static int
-write_all(int fd, const char *p, size_t n, size_t *done)
-{
-	ssize_t w;
-
-	*done = 0;
-	while (*done < n) {
-		w = write(fd, p + *done, n - *done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		*done += (size_t)w;
-	}
-	return 0;
-}
-
-/*
- * Cuts off a record that failed, so the file ends where it did. If that
- * fails too, what was written stays: its number counts as used (numbers
- * never repeat in a file), and a line cut short is ended by the next.
+ * Hands out the results of a batch (lock held). A record that reached
+ * the file is done; one that did not goes back to the head of the queue
+ * if nobody waits for it (its decision was already taken), else its
+ * submitter gets -1. Own records (rotate, checkpoint) count as nobody's.
  */
 static void
-log_unwrite(struct tlsp_audit *a, off_t size, size_t written, size_t len)
+finish(struct tlsp_audit *a, struct entry *batch, int ok)
 {
-	if (ftruncate(a->fd, size) == 0)
+	struct entry *e, *next, *retry = NULL, **rt = &retry;
+
+	for (e = batch; e != NULL; e = next) {
+		next = e->next;
+		e->next = NULL;
+		if (e->wait) {
+			e->rc = ok ? 0 : -1;
+			e->done = 1;
+		} else if (ok || e->written) {
+			entry_free(e);
+		} else {
+			*rt = e;
+			rt = &e->next;
+			a->qlen++;
+		}
+	}
+	if (retry != NULL) {
+		*rt = a->head;
+		if (a->head == NULL)
+			a->tailp = rt;
+		a->head = retry;
+	}
+	pthread_cond_broadcast(&a->done);
+}
+
+/* Loud on the way down, quiet while down (once a minute), loud on the
+ * way up. Lock held. */
+static void
+track_health(struct tlsp_audit *a, int ok)
+{
+	if (!ok) {
+		snprintf(a->err, sizeof(a->err), "%s", a->werr);
+		clock_gettime(CLOCK_MONOTONIC, &a->retry_at);
+		ts_add_ns(&a->retry_at, RETRY_NS);
+		if (!a->failing || ns_since(&a->last_nag) >=
+					   (long long)NAG_SECS * 1000000000LL) {
+			say(a, LOG_ERR, "audit: %s; %s", a->werr,
+			    a->failing ? "still failing"
+				       : "decisions follow on_error until the "
+					 "log can be written again");
+			clock_gettime(CLOCK_MONOTONIC, &a->last_nag);
+		}
+		a->failures++;
+		a->failing = 1;
+	} else if (a->failing) {
+		say(a, LOG_NOTICE, "audit: %s writable again after %lu failed "
+		    "attempts", a->path, a->failures);
+		a->failing = 0;
+		a->failures = 0;
+	}
+	a->kick = 0;
+}
+
+/* ================================================== the writer thread */
+
+/* The time the writer must wake up by without new work (lock held). */
+static void
+next_deadline(const struct tlsp_audit *a, struct timespec *dl)
+{
+	clock_gettime(CLOCK_MONOTONIC, dl);
+	if (a->failing && a->head != NULL) {
+		*dl = a->retry_at;
 		return;
-	a->seq++;
-	a->torn = written < len;
+	}
+	if (a->lf.unsynced && a->sync == TLSP_SYNC_BATCH) {
+		*dl = a->lf.last_sync;
+		ts_add_ns(dl, BATCH_NS);
+		return;
+	}
+	if (a->checkpoint_secs > 0 && a->lf.seq > a->checkpoint_seq) {
+		*dl = a->last_checkpoint;
+		dl->tv_sec += (time_t)a->checkpoint_secs;
+		return;
+	}
+	dl->tv_sec += 3600;
 }
 
+/* Is there something to do now? (lock held) */
 static int
-sync_due(const struct tlsp_audit *a, int durable)
+has_work(const struct tlsp_audit *a)
 {
-	struct timespec now;
-	long long ns;
-
-	if (durable || a->sync == TLSP_SYNC_ALWAYS)
+	if (a->stop || a->reopen_req != a->reopen_done || a->rotate_why)
 		return 1;
-	if (a->sync == TLSP_SYNC_NONE)
-		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (long long)(now.tv_sec - a->last_sync.tv_sec) * 1000000000LL +
-	     (now.tv_nsec - a->last_sync.tv_nsec);
-	return ns >= BATCH_NS;
-}
-
-/* Makes sure a->fd is the file at the path (it may have been removed
- * under us) and returns its size, or -1. Lock held. */
-static off_t
-log_ready(struct tlsp_audit *a)
-{
-	struct stat st;
-
-	if (a->fd < 0 || (fstat(a->fd, &st) == 0 && st.st_nlink == 0)) {
-		if (log_reopen(a) < 0)
-			return -1;
-	}
-	if (fstat(a->fd, &st) < 0) {
-		set_err(a->err, sizeof(a->err), a->path, "fstat", errno);
-		return -1;
-	}
-	return st.st_size;
-}
-
-/*
- * Appends one record: numbers it, writes it, syncs if due. On any error
- * the record is taken back out of the file (best effort) and its number
- * is not used. Lock held.
- */
-static int
-log_append(struct tlsp_audit *a, const struct tlsp_jbuf *body, int durable)
-{
-	off_t size = log_ready(a);
-	size_t done;
-
-	if (size < 0)
-		return -1;
-	record_line(&a->line, a->seq + 1, a->torn, body);
-	if (a->line.oom) {
-		snprintf(a->err, sizeof(a->err), "%s: out of memory", a->path);
-		return -1;
-	}
-	if (write_all(a->fd, a->line.p, a->line.len, &done) < 0) {
-		set_err(a->err, sizeof(a->err), a->path, "write", errno);
-		if (done > 0)
-			log_unwrite(a, size, done, a->line.len);
-		return -1;
-	}
-	a->torn = 0;
-	a->unsynced = 1;
-	if (sync_due(a, durable) && log_sync(a) < 0) {
-		log_unwrite(a, size, done, done);
-		return -1;
-	}
-	a->seq++;
+	if (a->head != NULL && (!a->failing || a->kick))
+		return 1;
 	return 0;
+}
+
+static void
+reopen_now(struct tlsp_audit *a)
+{
+	uint64_t req = a->reopen_req;
+	int switched = 0, rc;
+
+	pthread_mutex_unlock(&a->lock);
+	rc = tlsp_logfile_reopen(&a->lf, &switched, a->werr, sizeof(a->werr));
+	if (rc == 0 && switched)
+		a->rotate_why = "reopened on request (log rotation)";
+	pthread_mutex_lock(&a->lock);
+	if (rc < 0)
+		snprintf(a->err, sizeof(a->err), "%s", a->werr);
+	a->reopen_rc = rc;
+	a->reopen_done = req;
+	pthread_cond_broadcast(&a->done);
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct tlsp_audit *a = arg;
+	struct entry *batch;
+	struct timespec dl;
+	int ok, stop;
+
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		while (!has_work(a)) {
+			next_deadline(a, &dl);
+			if (pthread_cond_timedwait(&a->work, &a->lock, &dl) ==
+			    ETIMEDOUT)
+				break;
+		}
+		batch = a->head;
+		a->head = NULL;
+		a->tailp = &a->head;
+		a->qlen = 0;
+		pthread_cond_broadcast(&a->room);
+		stop = a->stop;
+		pthread_mutex_unlock(&a->lock);
+		ok = write_batch(a, &batch) == 0;
+		pthread_mutex_lock(&a->lock);
+		finish(a, batch, ok);
+		if (batch != NULL || !ok)
+			track_health(a, ok);
+		/* after the batch: what was queued before it belongs in the
+		 * old file */
+		if (a->reopen_req != a->reopen_done)
+			reopen_now(a);
+		if (stop && (a->head == NULL || !ok))
+			break;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
 }
 
 /* ========================================================= interface */
@@ -699,16 +519,77 @@ default_host(void)
 	return strdup(buf);
 }
 
-/*
- * The sink owns copies of path and host. A log that exists must end in
- * our records: its last sequence number is where this sink continues.
- */
-struct tlsp_audit *
-tlsp_audit_open(const char *path, const char *host,
-		enum tlsp_audit_sync sync, char *err, size_t errsz)
+static void
+audit_free(struct tlsp_audit *a)
 {
-	struct tlsp_audit *a = NULL;
-	struct log_file lf = {.fd = -1};
+	struct entry *e, *next;
+
+	for (e = a->head; e != NULL; e = next) {
+		next = e->next;
+		entry_free(e);
+	}
+	tlsp_chain_key_free(&a->key);
+	tlsp_chain_key_free(&a->pkey);
+	tlsp_jb_free(&a->out);
+	tlsp_jb_free(&a->line);
+	tlsp_jb_free(&a->scratch);
+	free(a->path);
+	free(a->host);
+	free(a);
+}
+
+static int
+sync_init(struct tlsp_audit *a)
+{
+	pthread_condattr_t ca;
+	int rc = -1;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+	    pthread_mutex_init(&a->lock, NULL) == 0) {
+		if (pthread_cond_init(&a->work, &ca) == 0) {
+			if (pthread_cond_init(&a->done, &ca) == 0) {
+				if (pthread_cond_init(&a->room, &ca) == 0)
+					rc = 0;
+				else
+					pthread_cond_destroy(&a->done);
+			}
+			if (rc < 0)
+				pthread_cond_destroy(&a->work);
+		}
+		if (rc < 0)
+			pthread_mutex_destroy(&a->lock);
+	}
+	pthread_condattr_destroy(&ca);
+	return rc;
+}
+
+static int
+load_keys(struct tlsp_audit *a, const struct tlsp_audit_options *o,
+	  char *err, size_t errsz)
+{
+	if (o->key_file != NULL &&
+	    tlsp_chain_key_load(o->key_file, &a->key, err, errsz) < 0)
+		return -1;
+	if (o->addresses == TLSP_AUDIT_ADDR_PSEUDONYMIZE) {
+		if (o->pseudonym_key_file == NULL) {
+			snprintf(err, errsz, "%s: addresses: pseudonymize "
+				 "needs a pseudonym key file", a->path);
+			return -1;
+		}
+		if (tlsp_chain_key_load(o->pseudonym_key_file, &a->pkey, err,
+					errsz) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct tlsp_audit *
+tlsp_audit_open_with(const char *path, const struct tlsp_audit_options *o,
+		     char *err, size_t errsz)
+{
+	struct tlsp_audit *a;
 
 	if (path == NULL || *path == '\0') {
 		snprintf(err, errsz, "audit log: no path given");
@@ -716,69 +597,151 @@ tlsp_audit_open(const char *path, const char *host,
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
 	    (a->path = strdup(path)) == NULL ||
-	    (a->host = host != NULL ? strdup(host) : default_host()) == NULL) {
+	    (a->host = o->host != NULL ? strdup(o->host) : default_host()) ==
+		    NULL) {
 		snprintf(err, errsz, "%s: out of memory", path);
-		goto fail;
+		if (a != NULL)
+			audit_free(a);
+		return NULL;
 	}
-	if (log_open(&lf, path, err, errsz) < 0)
+	a->lf.fd = -1;
+	a->tailp = &a->head;
+	a->sync = o->sync;
+	a->qmax = o->queue_max > 0 ? o->queue_max : QUEUE_DEFAULT;
+	a->checkpoint_secs = o->checkpoint_secs;
+	a->notify = o->notify;
+	a->notify_arg = o->notify_arg;
+	if (load_keys(a, o, err, errsz) < 0)
 		goto fail;
-	if (pthread_mutex_init(&a->lock, NULL) != 0) {
+	a->bo.host = a->host;
+	a->bo.addresses = o->addresses;
+	a->bo.pkey = a->pkey.k;
+	a->bo.pkeylen = a->pkey.len;
+	if (tlsp_logfile_open(&a->lf, a->path, err, errsz) < 0)
+		goto fail;
+	clock_gettime(CLOCK_MONOTONIC, &a->last_checkpoint);
+	a->checkpoint_seq = a->lf.seq;
+	if (sync_init(a) < 0) {
 		snprintf(err, errsz, "%s: cannot create a mutex", path);
 		goto fail;
 	}
-	a->sync = sync;
-	a->fd = lf.fd;
-	a->dev = lf.dev;
-	a->ino = lf.ino;
-	a->seq = lf.seq;
-	a->torn = lf.torn;
-	clock_gettime(CLOCK_MONOTONIC, &a->last_sync);
 	return a;
 fail:
-	if (lf.fd >= 0)
-		close(lf.fd);
-	if (a != NULL) {
-		free(a->path);
-		free(a->host);
-		free(a);
-	}
+	tlsp_logfile_close(&a->lf);
+	audit_free(a);
 	return NULL;
 }
 
-/* The body is built before the lock is taken; only numbering, writing
- * and syncing happen under it. */
+struct tlsp_audit *
+tlsp_audit_open(const char *path, const char *host, enum tlsp_audit_sync sync,
+		char *err, size_t errsz)
+{
+	struct tlsp_audit_options o = {.host = host, .sync = sync};
+
+	return tlsp_audit_open_with(path, &o, err, errsz);
+}
+
+/*
+ * The writer thread starts with the first record, not at open, so that
+ * a daemon can open its log before it forks into the background (fork
+ * keeps only the calling thread). Lock held.
+ */
+static int
+ensure_started(struct tlsp_audit *a)
+{
+	if (a->started)
+		return 0;
+	if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
+		snprintf(a->err, sizeof(a->err), "%s: cannot start the writer "
+			 "thread", a->path);
+		return -1;
+	}
+	a->started = 1;
+	return 0;
+}
+
+/* Waits for room in the queue for up to a second (lock held). */
+static int
+wait_room(struct tlsp_audit *a)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	ts_add_ns(&dl, ROOM_WAIT_NS);
+	while (a->qlen >= a->qmax && !a->stop)
+		if (pthread_cond_timedwait(&a->room, &a->lock, &dl) ==
+		    ETIMEDOUT) {
+			snprintf(a->err, sizeof(a->err),
+				 "%s: queue full (%zu records waiting for the "
+				 "disk)", a->path, a->qlen);
+			return -1;
+		}
+	return 0;
+}
+
 int
 tlsp_audit_submit(struct tlsp_audit *a, const struct tlsp_audit_event *ev,
 		  int durable)
 {
-	struct tlsp_jbuf body;
+	struct entry *e;
 	int rc;
 
 	if (a == NULL || ev == NULL)
 		return -1;
-	tlsp_jb_init(&body);
-	record_body(&body, a->host, ev);
-	pthread_mutex_lock(&a->lock);
-	if (body.oom) {
+	if ((e = calloc(1, sizeof(*e))) == NULL ||
+	    tlsp_body_build(&e->body, &a->bo, ev) < 0) {
+		entry_free(e);
+		pthread_mutex_lock(&a->lock);
 		snprintf(a->err, sizeof(a->err), "%s: out of memory", a->path);
-		rc = -1;
-	} else {
-		rc = log_append(a, &body, durable);
+		pthread_mutex_unlock(&a->lock);
+		return -1;
 	}
+	e->durable = durable || a->sync == TLSP_SYNC_ALWAYS;
+	pthread_mutex_lock(&a->lock);
+	e->wait = e->durable || a->failing;
+	if (a->failing)
+		a->kick = 1;
+	if (a->stop || ensure_started(a) < 0 || wait_room(a) < 0) {
+		if (a->stop)
+			snprintf(a->err, sizeof(a->err), "%s: closing", a->path);
+		pthread_mutex_unlock(&a->lock);
+		entry_free(e);
+		return -1;
+	}
+	*a->tailp = e;
+	a->tailp = &e->next;
+	a->qlen++;
+	pthread_cond_signal(&a->work);
+	if (!e->wait) {
+		pthread_mutex_unlock(&a->lock);
+		return 0;
+	}
+	while (!e->done)
+		pthread_cond_wait(&a->done, &a->lock);
+	rc = e->rc;
 	pthread_mutex_unlock(&a->lock);
-	tlsp_jb_free(&body);
+	entry_free(e);
 	return rc;
 }
 
 int
 tlsp_audit_reopen(struct tlsp_audit *a)
 {
+	uint64_t req;
 	int rc;
 
 	if (a == NULL)
 		return -1;
 	pthread_mutex_lock(&a->lock);
-	rc = log_reopen(a);
+	if (ensure_started(a) < 0) {
+		pthread_mutex_unlock(&a->lock);
+		return -1;
+	}
+	req = ++a->reopen_req;
+	pthread_cond_signal(&a->work);
+	while (a->reopen_done < req && a->started)
+		pthread_cond_wait(&a->done, &a->lock);
+	rc = a->reopen_rc;
 	pthread_mutex_unlock(&a->lock);
 	return rc;
 }
@@ -799,21 +762,39 @@ tlsp_audit_last_error(struct tlsp_audit *a, char *buf, size_t bufsz)
 	return buf;
 }
 
-/* No other thread may use the sink any more. A sync error here has no
- * one to report to: the records were already acknowledged. */
+/* No other thread may use the sink any more. */
 void
 tlsp_audit_close(struct tlsp_audit *a)
 {
+	size_t lost = 0;
+	struct entry *e;
+	char err[512];
+
 	if (a == NULL)
 		return;
-	if (a->fd >= 0) {
-		if (a->unsynced)
-			(void)fdatasync(a->fd);
-		close(a->fd);
+	pthread_mutex_lock(&a->lock);
+	a->stop = 1;
+	pthread_cond_signal(&a->work);
+	pthread_mutex_unlock(&a->lock);
+	if (a->started)
+		pthread_join(a->thread, NULL);
+	for (e = a->head; e != NULL; e = e->next)
+		lost++;
+	if (lost > 0)
+		say(a, LOG_ERR, "audit: %zu records could not be written "
+		    "before stopping: %s", lost, a->err);
+	if (a->lf.fd >= 0 && a->lf.unsynced)
+		(void)tlsp_logfile_sync(&a->lf, err, sizeof(err));
+	if (a->lf.fd >= 0 && a->lf.seq > 0) {
+		if (tlsp_logfile_save_head(&a->lf, err, sizeof(err)) < 0)
+			say(a, LOG_ERR, "audit: %s", err);
+		say(a, LOG_INFO, "audit checkpoint seq=%llu hash=%s (closed)",
+		    (unsigned long long)a->lf.seq, a->lf.hash);
 	}
+	tlsp_logfile_close(&a->lf);
+	pthread_cond_destroy(&a->room);
+	pthread_cond_destroy(&a->done);
+	pthread_cond_destroy(&a->work);
 	pthread_mutex_destroy(&a->lock);
-	tlsp_jb_free(&a->line);
-	free(a->path);
-	free(a->host);
-	free(a);
+	audit_free(a);
 }

@@ -219,6 +219,15 @@ load_policy(const char *path)
 
 /* Everything that can fail with a message on the terminal happens before
  * the fork. */
+/* What the audit writer has to say goes to syslog: checkpoints (a copy
+ * of the chain's state outside the file), failures, recoveries. */
+static void
+audit_notify(void *arg, int priority, const char *msg)
+{
+	(void)arg;
+	tlspm_log(priority, "%s", msg);
+}
+
 static int
 prepare(const struct tlspm_options *o, struct tlsp_policy *p, uid_t *uid,
 	gid_t *gid, char *uname, size_t unamesz)
@@ -231,9 +240,18 @@ prepare(const struct tlspm_options *o, struct tlsp_policy *p, uid_t *uid,
 	if (user && lookup_user(user, uid, gid, uname, unamesz) < 0)
 		return EX_NOUSER;
 	if (st->audit_file) {
-		tlspm.audit = tlsp_audit_open(st->audit_file, tlspm.hostname,
-					      (enum tlsp_audit_sync)st->audit_sync,
-					      err, sizeof(err));
+		struct tlsp_audit_options ao = {
+			.host = tlspm.hostname,
+			.sync = (enum tlsp_audit_sync)st->audit_sync,
+			.addresses = (enum tlsp_audit_addresses)st->audit_addresses,
+			.key_file = st->audit_key_file,
+			.pseudonym_key_file = st->audit_pseudonym_key_file,
+			.checkpoint_secs = (unsigned)st->audit_checkpoint,
+			.notify = audit_notify,
+		};
+
+		tlspm.audit = tlsp_audit_open_with(st->audit_file, &ao, err,
+						   sizeof(err));
 		if (tlspm.audit == NULL) {
 			fprintf(stderr, "tlspolicy-milter: audit log %s: %s\n",
 				st->audit_file, err);

@@ -54,7 +54,7 @@ warn_start_only(const struct tlsp_policy *old, const struct tlsp_policy *new)
 {
 	const struct tlsp_settings *a = tlsp_policy_settings(old);
 	const struct tlsp_settings *b = tlsp_policy_settings(new);
-	const char *changed[8];
+	const char *changed[12];
 	size_t n = 0, i;
 
 	if (differs(a->socket, b->socket))
@@ -71,6 +71,13 @@ warn_start_only(const struct tlsp_policy *old, const struct tlsp_policy *new)
 		changed[n++] = "audit.file";
 	if (a->audit_sync != b->audit_sync)
 		changed[n++] = "audit.sync";
+	if (differs(a->audit_key_file, b->audit_key_file))
+		changed[n++] = "audit.key_file";
+	if (a->audit_addresses != b->audit_addresses ||
+	    differs(a->audit_pseudonym_key_file, b->audit_pseudonym_key_file))
+		changed[n++] = "audit.addresses";
+	if (a->audit_checkpoint != b->audit_checkpoint)
+		changed[n++] = "audit.checkpoint";
 	for (i = 0; i < n; i++)
 		tlspm_log(LOG_WARNING, "reload: %s changed; it takes effect at "
 			  "the next restart", changed[i]);

@@ -19,7 +19,11 @@ static const char *const milter_keys[] = {
     "syslog_facility", "on_error",  "tag_header", "authserv_id",
     "strip_forged_headers",
 };
-static const char *const audit_keys[] = {"file", "sync"};
+static const char *const audit_keys[] = {
+    "file", "sync", "key_file", "addresses", "pseudonym_key_file",
+    "checkpoint",
+};
+static const char *const address_words[] = {"full", "pseudonymize", "domain"};
 static const char *const on_error_words[] = {"tempfail", "reject", "accept"};
 static const char *const strip_words[] = {"auto", "never", "always"};
 static const char *const sync_words[] = {"batch", "always", "none"};
@@ -209,14 +213,38 @@ section(struct cctx *c, const struct ynode *y, const char *name,
 static int
 audit_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *st)
 {
+	long n;
 	int x;
 
-	if (k == 0)
+	switch (k) {
+	case 0:
 		return (st->audit_file = path(c, v, "audit", "file")) ? 0 : -1;
-	if (cc_word(c, v, "audit", "sync", sync_words, 3, &x) < 0)
-		return -1;
-	st->audit_sync = x;
-	return 0;
+	case 1:
+		if (cc_word(c, v, "audit", "sync", sync_words, 3, &x) < 0)
+			return -1;
+		st->audit_sync = x;
+		return 0;
+	case 2:
+		return (st->audit_key_file = path(c, v, "audit", "key_file"))
+			       ? 0
+			       : -1;
+	case 3:
+		if (cc_word(c, v, "audit", "addresses", address_words, 3, &x) < 0)
+			return -1;
+		st->audit_addresses = x;
+		st->audit_addresses_node = v;
+		return 0;
+	case 4:
+		return (st->audit_pseudonym_key_file =
+				path(c, v, "audit", "pseudonym_key_file"))
+			       ? 0
+			       : -1;
+	default:
+		if (cc_int(c, v, "audit", "checkpoint", 0, 86400, &n) < 0)
+			return -1;
+		st->audit_checkpoint = (int)n;
+		return 0;
+	}
 }
 
 int
@@ -229,6 +257,15 @@ cc_settings(struct cctx *c, const struct ynode *milter,
 	st->strip_forged = -1;
 	rc |= section(c, milter, "milter", milter_keys,
 		      sizeof(milter_keys) / sizeof(milter_keys[0]), milter_key, st);
-	rc |= section(c, audit, "audit", audit_keys, 2, audit_key, st);
+	st->audit_checkpoint = 60;
+	rc |= section(c, audit, "audit", audit_keys,
+		      sizeof(audit_keys) / sizeof(audit_keys[0]), audit_key, st);
+	if (st->audit_addresses == 1 && st->audit_pseudonym_key_file == NULL) {
+		cc_error(c, st->audit_addresses_node, "audit",
+			 "'addresses: pseudonymize' needs 'pseudonym_key_file' "
+			 "(a file of 16 to 4096 secret bytes)");
+		rc = -1;
+	}
+	st->audit_addresses_node = NULL;
 	return rc;
 }

@@ -5,9 +5,9 @@
  * reload, reload_failed, stop), passes tlsp_audit_submit() as one typed
  * event. The sink turns it into one JSON line and says whether it was
  * recorded; a caller that gets -1 follows on_error. This interface is
- * what the callbacks see: the writer behind it (today a simple JSON Lines
- * file; later a hash-chained, group-committed log) can change without
- * touching them.
+ * what the callbacks see: behind it, one writer thread appends the
+ * records to a hash-chained JSON Lines file (audit/FORMAT.md), batching
+ * write + fdatasync (group commit).
  *
  * Thread safety: tlsp_audit_submit() may be called from any number of
  * threads at once; records are never interleaved and sequence numbers are
@@ -34,6 +34,8 @@ enum tlsp_event_type {
 	TLSP_EV_RCPT,	 /* a recipient refused at RCPT (may never reach DATA) */
 	TLSP_EV_MESSAGE, /* the message's verdict at DATA or end of message */
 	TLSP_EV_ABORT,	 /* a transaction that ended without a message */
+	TLSP_EV_ROTATE,	 /* first record of a new file (written by the sink) */
+	TLSP_EV_CHECKPOINT, /* periodic, its hash also sent to syslog */
 };
 
 /* One recipient of a message record, or the recipient of a RCPT record. */
@@ -67,46 +69,85 @@ struct tlsp_audit_event {
 };
 
 enum tlsp_audit_sync {
-	TLSP_SYNC_BATCH = 0, /* fdatasync at most every 50 ms (default); with
-				no writer thread yet, the tail waits for the
-				next submit or close */
-	TLSP_SYNC_ALWAYS,    /* a record is on disk before submit returns */
+	TLSP_SYNC_BATCH = 0, /* fdatasync at most every 50 ms (default);
+				submit returns once the record is queued */
+	TLSP_SYNC_ALWAYS,    /* submit returns once the record is on disk */
 	TLSP_SYNC_NONE,	     /* left to the kernel */
+};
+
+/* What the log keeps of envelope addresses. */
+enum tlsp_audit_addresses {
+	TLSP_AUDIT_ADDR_FULL = 0,     /* as sent */
+	TLSP_AUDIT_ADDR_PSEUDONYMIZE, /* "hmac:<16 hex>@domain" */
+	TLSP_AUDIT_ADDR_DOMAIN,	      /* "@domain" */
+};
+
+struct tlsp_audit_options {
+	const char *host; /* recorded in every line; NULL: gethostname */
+	enum tlsp_audit_sync sync;
+	enum tlsp_audit_addresses addresses;
+	const char *key_file;	       /* HMAC key of the chain, or NULL */
+	const char *pseudonym_key_file; /* required for PSEUDONYMIZE */
+	unsigned checkpoint_secs;      /* 0: no checkpoints */
+	size_t queue_max;	       /* records waiting; 0: 4096 */
+	/*
+	 * Called on the writer thread with a syslog priority and a line to
+	 * log: checkpoints ("audit checkpoint seq=N hash=H"), write errors
+	 * and recoveries. NULL: nothing is said.
+	 */
+	void (*notify)(void *arg, int priority, const char *msg);
+	void *notify_arg;
 };
 
 struct tlsp_audit;
 
 /*
  * Opens (creating, mode 0640) or appends to the log at `path`, continuing
- * its sequence numbers, and locks it (flock) so no second writer shares
- * it. Refuses anything but a regular file, and a non-empty file that is
- * not an audit log. Returns a sink, or NULL with a message in err. `host`
- * (NULL: gethostname) is recorded in every line. The caller ignores
- * SIGXFSZ (a size limit then gives EFBIG, which is handled) and closes the
- * sink with tlsp_audit_close().
+ * its hash chain and sequence numbers (from its last record, or from
+ * `path`.head when the file is new or empty), locks it (flock) so no
+ * second writer shares it, and starts the writer thread. Refuses anything
+ * but a regular file, and a non-empty file that is not an audit log. Key
+ * files are read here (so they may be readable by root only). Returns a
+ * sink, or NULL with a message in err. The writer thread starts with the
+ * first submit (so the sink may be opened before fork) and inherits that
+ * caller's signal mask. The caller
+ * ignores SIGXFSZ (a size limit then gives EFBIG, which is handled) and
+ * closes the sink with tlsp_audit_close().
  */
+struct tlsp_audit *tlsp_audit_open_with(const char *path,
+					const struct tlsp_audit_options *o,
+					char *err, size_t errsz);
+
+/* tlsp_audit_open_with() with only host and sync set. */
 struct tlsp_audit *tlsp_audit_open(const char *path, const char *host,
 				   enum tlsp_audit_sync sync, char *err,
 				   size_t errsz);
 
 /*
  * Records one event. With `durable` (or sync: always) the record is on
- * disk (written and fdatasync'ed) when this returns 0. Returns -1 when the
- * record could not be written: it is then not in the log and its sequence
- * number is not used (the error is kept for tlsp_audit_last_error); the
- * caller must follow on_error.
+ * disk (written and fdatasync'ed) when this returns 0; otherwise it is
+ * queued, and the writer thread writes it within 50 ms (batch) or leaves
+ * syncing to the kernel (none). Returns -1 when the record could not be
+ * recorded (the queue stayed full for a second, or, while the log is
+ * failing, the write failed): it is then not in the log (the error is
+ * kept for tlsp_audit_last_error); the caller must follow on_error.
+ * While writes fail, every submit waits for its own record, so nothing
+ * is reported recorded that is not.
  */
 int tlsp_audit_submit(struct tlsp_audit *, const struct tlsp_audit_event *,
 		      int durable);
 
-/* Reopens the log by path (after logrotate moved it). 0 or -1. */
+/* Reopens the log by path (after logrotate moved it); when the path now
+ * names another file, its first record is a "rotate" record linking the
+ * chain to the old file. Waits for the writer thread. 0 or -1. */
 int tlsp_audit_reopen(struct tlsp_audit *);
 
 /* The text of the last write error, for logging; static or owned. */
 const char *tlsp_audit_last_error(struct tlsp_audit *, char *buf,
 				  size_t bufsz);
 
-/* Flushes, syncs and closes; NULL is fine. */
+/* Writes what is queued, syncs, writes `path`.head, reports the last
+ * hash through notify, stops the writer thread and closes; NULL is fine. */
 void tlsp_audit_close(struct tlsp_audit *);
 
 /*

@@ -339,6 +339,11 @@ struct tlsp_settings {
 	int strip_forged;	     /* -1 auto (when the policy tags), 0, 1 */
 	const char *audit_file;	     /* NULL: no audit log */
 	int audit_sync;		     /* enum tlsp_audit_sync (audit.h) */
+	const char *audit_key_file;  /* HMAC key of the chain, or NULL */
+	int audit_addresses;	     /* enum tlsp_audit_addresses (audit.h) */
+	const char *audit_pseudonym_key_file;
+	int audit_checkpoint;	     /* seconds; 0: none; default 60 */
+	const void *audit_addresses_node; /* private to the compiler */
 };
 const struct tlsp_settings *tlsp_policy_settings(const struct tlsp_policy *);
 

@@ -32,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "chain.h"
 #include "json.h"
 #include "tlspolicy/audit.h"
 #include "tlspolicy/policy.h"
@@ -779,6 +780,7 @@ test_event_names(void **state)
 	static const char *const want[] = {
 		"start", "reload", "reload_failed", "stop",
 		"mail",	 "rcpt",   "message",	    "abort",
+		"rotate", "checkpoint",
 	};
 	size_t i;
 
@@ -1245,7 +1247,7 @@ test_writer_fields(void **state)
 	assert_seqs(&lv, 1);
 	rec = &lv.v[0];
 	assert_string_equal(jv_keys(rec, keys, sizeof(keys)),
-			    "seq,time,host,type,policy,detail");
+			    "seq,time,host,type,policy,detail,prev,hash");
 	check_time(jv_str(rec, "time"));
 	assert_string_equal(jv_str(rec, "host"), "mx1.test");
 	assert_string_equal(jv_str(rec, "type"), "start");
@@ -1253,9 +1255,10 @@ test_writer_fields(void **state)
 
 	rec = &lv.v[1];
 	assert_string_equal(jv_keys(rec, keys, sizeof(keys)),
-			    "seq,time,host,type,txid,queue_id,client,helo,"
-			    "sender,mta,tls,sender_verdict,recipients,action,"
-			    "mode,would_action,reply,policy,detail");
+			    "seq,time,host,type,salt,txid,queue_id,client,"
+			    "helo,sender,mta,tls,sender_verdict,recipients,"
+			    "action,mode,would_action,reply,policy,detail,"
+			    "prev,hash");
 	assert_string_equal(jv_str(rec, "type"), "message");
 	assert_string_equal(jv_str(rec, "txid"), "T0001");
 	assert_string_equal(jv_str(rec, "queue_id"), "4Xyz1");
@@ -1301,8 +1304,8 @@ test_writer_plaintext(void **state)
 	logv_load(path, &lv);
 	assert_int_equal(lv.n, 1);
 	assert_string_equal(jv_keys(&lv.v[0], keys, sizeof(keys)),
-			    "seq,time,host,type,client,mta,tls,recipients,"
-			    "action,mode,would_action");
+			    "seq,time,host,type,salt,client,mta,tls,"
+			    "recipients,action,mode,would_action,prev,hash");
 	client = jv_get(&lv.v[0], "client");
 	assert_null_at(client, "addr");
 	assert_string_equal(jv_str(client, "name"), "unknown");
@@ -1572,7 +1575,7 @@ test_writer_restart(void **state)
 }
 
 /* A crash can leave half a line. The next record starts on a line of its
- * own and takes a number after any that the half line claimed. */
+ * own and continues the chain after the last complete record. */
 static void
 test_writer_torn_tail(void **state)
 {
@@ -1597,9 +1600,9 @@ test_writer_torn_tail(void **state)
 
 	raw = read_all(path, &len);
 	assert_non_null(raw);
-	assert_non_null(strstr(raw, "}\n{\"seq\":7,\"ti\n{\"seq\":8,"));
+	assert_non_null(strstr(raw, "}\n{\"seq\":7,\"ti\n{\"seq\":2,"));
 	assert_non_null(strstr(raw, "}\ngarbage without a number\n"
-				    "{\"seq\":9,"));
+				    "{\"seq\":3,"));
 	assert_true(raw[len - 1] == '\n');
 	free(raw);
 }
@@ -1615,7 +1618,7 @@ test_writer_not_a_log(void **state)
 	assert_null(tlsp_audit_open(path, "h", TLSP_SYNC_NONE, err,
 				    sizeof(err)));
 	assert_non_null(strstr(err, path));
-	assert_non_null(strstr(err, "not an audit log"));
+	assert_non_null(strstr(err, "not a tlspolicy audit log"));
 }
 
 /* Errors name the path and say what went wrong. */
@@ -1687,9 +1690,10 @@ test_writer_removed(void **state)
 	submit_detail(a, "third");
 	tlsp_audit_close(a);
 	logv_load(path, &lv);
-	assert_int_equal(lv.n, 2);
+	assert_int_equal(lv.n, 3);
 	assert_seqs(&lv, 2);
-	assert_string_equal(jv_str(&lv.v[0], "detail"), "second");
+	assert_string_equal(jv_str(&lv.v[0], "type"), "rotate");
+	assert_string_equal(jv_str(&lv.v[1], "detail"), "second");
 	logv_free(&lv);
 }
 
@@ -1719,8 +1723,10 @@ test_writer_rotate(void **state)
 	assert_seqs(&lv, 1);
 	logv_free(&lv);
 	logv_load(path, &lv);
-	assert_int_equal(lv.n, 2);
+	assert_int_equal(lv.n, 3);
 	assert_seqs(&lv, 4);
+	assert_string_equal(jv_str(&lv.v[0], "type"), "rotate");
+	assert_string_equal(jv_str(&lv.v[1], "detail"), "d");
 	logv_free(&lv);
 }
 
@@ -1819,6 +1825,318 @@ test_writer_sync_modes(void **state)
 	tlsp_audit_close(NULL);
 }
 
+
+/* ===================================================== the hash chain */
+
+/*
+ * Checks every line of the files (in order) with the chain code: each
+ * hash right, each prev the hash before it, sequence numbers contiguous.
+ * The first prev must be `first_prev` (genesis for a new log). Returns
+ * the number of records and leaves the last hash in last.
+ */
+static size_t
+check_chain(const char *const *paths, size_t npaths,
+	    const struct tlsp_chain_key *key, const char *first_prev,
+	    char last[TLSP_HASH_HEX + 1])
+{
+	struct tlsp_jbuf scratch = {0};
+	struct tlsp_chain_rec rec;
+	char prev[TLSP_HASH_HEX + 1];
+	uint64_t seq = 0;
+	size_t i, n = 0, len;
+	char *raw, *p, *nl;
+
+	snprintf(prev, sizeof(prev), "%s", first_prev);
+	for (i = 0; i < npaths; i++) {
+		raw = read_all(paths[i], &len);
+		assert_non_null(raw);
+		for (p = raw; (nl = memchr(p, '\n', len - (size_t)(p - raw)));
+		     p = nl + 1) {
+			assert_int_equal(tlsp_chain_verify(p, (size_t)(nl - p),
+							   key, &scratch, &rec),
+					 1);
+			assert_string_equal(rec.prev, prev);
+			if (seq != 0)
+				assert_int_equal(rec.seq, seq + 1);
+			seq = rec.seq;
+			memcpy(prev, rec.hash, sizeof(prev));
+			n++;
+		}
+		free(raw);
+	}
+	tlsp_jb_free(&scratch);
+	memcpy(last, prev, TLSP_HASH_HEX + 1);
+	return n;
+}
+
+/* Restart, rotation and removal: one chain across all the files. */
+static void
+test_chain_continues(void **state)
+{
+	char p0[512], p1[512], p2[512], last[TLSP_HASH_HEX + 1];
+	const char *paths[3] = {p2, p1, p0};
+	struct tlsp_audit *a;
+
+	(void)state;
+	path_in(p0, sizeof(p0), "chain.log");
+	path_in(p1, sizeof(p1), "chain.log.1");
+	path_in(p2, sizeof(p2), "chain.log.2");
+	a = open_log(p0, TLSP_SYNC_BATCH);
+	submit_detail(a, "a");
+	tlsp_audit_close(a);
+	a = open_log(p0, TLSP_SYNC_ALWAYS); /* restart: from the tail */
+	submit_detail(a, "b");
+	assert_int_equal(rename(p0, p2), 0);
+	assert_int_equal(tlsp_audit_reopen(a), 0); /* rotate record */
+	submit_detail(a, "c");
+	tlsp_audit_close(a);
+	/* rotated while the daemon is down: path.head links the new file */
+	assert_int_equal(rename(p0, p1), 0);
+	a = open_log(p0, TLSP_SYNC_NONE);
+	submit_detail(a, "d");
+	tlsp_audit_close(a);
+	assert_int_equal(check_chain(paths, 3, NULL, tlsp_chain_genesis, last),
+			 5);
+
+	/* a changed byte breaks the record it is in */
+	{
+		struct tlsp_jbuf scratch = {0};
+		struct tlsp_chain_rec rec;
+		size_t len;
+		char *raw = read_all(p0, &len), *d = strstr(raw, "\"d\"");
+
+		assert_non_null(d);
+		d[1] = 'e';
+		assert_int_equal(tlsp_chain_verify(raw, len - 1, NULL, &scratch,
+						   &rec),
+				 0);
+		free(raw);
+		tlsp_jb_free(&scratch);
+	}
+}
+
+static void
+test_chain_head_file(void **state)
+{
+	char path[512], head[600], err[512];
+
+	(void)state;
+	path_in(path, sizeof(path), "head.log");
+	snprintf(head, sizeof(head), "%s.head", path);
+	write_file(head, "not a head\n", "w");
+	assert_null(tlsp_audit_open(path, "h", TLSP_SYNC_NONE, err,
+				    sizeof(err)));
+	assert_non_null(strstr(err, head));
+	assert_non_null(strstr(err, "remove the file"));
+	unlink(head);
+	tlsp_audit_close(open_log(path, TLSP_SYNC_NONE)); /* no record */
+	assert_int_equal(access(head, F_OK), -1); /* nothing to continue */
+}
+
+static void
+test_chain_keyed(void **state)
+{
+	char path[512], keyf[512], err[512], last[TLSP_HASH_HEX + 1];
+	const char *paths[1] = {path};
+	struct tlsp_audit_options o = {.host = "h", .sync = TLSP_SYNC_NONE};
+	struct tlsp_chain_key key;
+	struct tlsp_audit *a;
+	struct tlsp_jbuf scratch = {0};
+	struct tlsp_chain_rec rec;
+	size_t len;
+	char *raw;
+
+	(void)state;
+	path_in(path, sizeof(path), "keyed.log");
+	path_in(keyf, sizeof(keyf), "key");
+	write_file(keyf, "short", "w");
+	o.key_file = keyf;
+	assert_null(tlsp_audit_open_with(path, &o, err, sizeof(err)));
+	assert_non_null(strstr(err, "16 to 4096 bytes"));
+	write_file(keyf, "0123456789abcdef0123456789abcdef", "w");
+	a = tlsp_audit_open_with(path, &o, err, sizeof(err));
+	assert_non_null(a);
+	submit_detail(a, "keyed");
+	tlsp_audit_close(a);
+	assert_int_equal(tlsp_chain_key_load(keyf, &key, err, sizeof(err)), 0);
+	assert_int_equal(check_chain(paths, 1, &key, tlsp_chain_genesis, last),
+			 1);
+	raw = read_all(path, &len);
+	assert_int_equal(tlsp_chain_verify(raw, len - 1, NULL, &scratch, &rec),
+			 0); /* without the key it does not verify */
+	free(raw);
+	tlsp_jb_free(&scratch);
+	tlsp_chain_key_free(&key);
+}
+
+/* addresses: pseudonymize | domain */
+static void
+test_privacy_modes(void **state)
+{
+	static const struct {
+		enum tlsp_audit_addresses mode;
+		const char *sender, *rcpt;
+	} rows[] = {
+		{TLSP_AUDIT_ADDR_FULL, "Alice@Example.ORG", "bob@example.com"},
+		{TLSP_AUDIT_ADDR_DOMAIN, "@example.org", "@example.com"},
+		{TLSP_AUDIT_ADDR_PSEUDONYMIZE, "hmac:", "hmac:"},
+	};
+	char path[512], keyf[512], err[512], name[32];
+	struct tlsp_event_rcpt r = {"bob@example.com", NULL, NULL};
+	struct tlsp_audit_event ev = {.type = TLSP_EV_RCPT,
+				      .sender = "Alice@Example.ORG",
+				      .rcpts = &r,
+				      .nrcpts = 1};
+	struct tlsp_audit_options o = {.host = "h", .sync = TLSP_SYNC_NONE};
+	struct tlsp_audit *a;
+	struct logv lv;
+	const char *s1, *s2;
+	size_t i;
+
+	(void)state;
+	path_in(keyf, sizeof(keyf), "pkey");
+	write_file(keyf, "pseudonym key, 32 bytes or so..", "w");
+	path_in(path, sizeof(path), "pseudo-nokey.log");
+	o.addresses = TLSP_AUDIT_ADDR_PSEUDONYMIZE;
+	assert_null(tlsp_audit_open_with(path, &o, err, sizeof(err)));
+	assert_non_null(strstr(err, "pseudonym key"));
+	o.pseudonym_key_file = keyf;
+	for (i = 0; i < NELEM(rows); i++) {
+		snprintf(name, sizeof(name), "privacy%zu.log", i);
+		path_in(path, sizeof(path), name);
+		o.addresses = rows[i].mode;
+		a = tlsp_audit_open_with(path, &o, err, sizeof(err));
+		assert_non_null(a);
+		submit_ok(a, &ev, 0);
+		ev.sender = "alice@example.org"; /* same mailbox, other case */
+		submit_ok(a, &ev, 0);
+		ev.sender = "Alice@Example.ORG";
+		tlsp_audit_close(a);
+		logv_load(path, &lv);
+		assert_int_equal(lv.n, 2);
+		s1 = jv_str(&lv.v[0], "sender");
+		s2 = jv_str(jv_at(jv_get(&lv.v[0], "recipients"), 0), "addr");
+		assert_non_null(strstr(s1, rows[i].sender));
+		assert_non_null(strstr(s2, rows[i].rcpt));
+		if (rows[i].mode == TLSP_AUDIT_ADDR_PSEUDONYMIZE) {
+			assert_int_equal(strlen(s1), strlen("hmac:") + 16 +
+							 strlen("@example.org"));
+			assert_null(strstr(s1, "lice"));
+			assert_string_equal(s1, jv_str(&lv.v[1], "sender"));
+		}
+		logv_free(&lv);
+	}
+}
+
+struct heard {
+	pthread_mutex_t lock;
+	char msgs[16][256];
+	int n;
+};
+
+static void
+hear(void *arg, int pri, const char *msg)
+{
+	struct heard *h = arg;
+
+	(void)pri;
+	pthread_mutex_lock(&h->lock);
+	if (h->n < 16)
+		snprintf(h->msgs[h->n++], sizeof(h->msgs[0]), "%s", msg);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* A checkpoint record every checkpoint_secs, its hash said aloud. */
+static void
+test_checkpoints(void **state)
+{
+	struct heard h = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct tlsp_audit_options o = {.host = "h", .sync = TLSP_SYNC_BATCH,
+				       .checkpoint_secs = 1,
+				       .notify = hear, .notify_arg = &h};
+	char path[512], err[512], want[200], last[TLSP_HASH_HEX + 1];
+	const char *paths[1] = {path};
+	struct tlsp_audit *a;
+	struct logv lv;
+
+	(void)state;
+	path_in(path, sizeof(path), "checkpoint.log");
+	a = tlsp_audit_open_with(path, &o, err, sizeof(err));
+	assert_non_null(a);
+	submit_detail(a, "x");
+	usleep(1300 * 1000);
+	tlsp_audit_close(a);
+	logv_load(path, &lv);
+	assert_int_equal(lv.n, 2);
+	assert_string_equal(jv_str(&lv.v[1], "type"), "checkpoint");
+	snprintf(want, sizeof(want), "audit checkpoint seq=2 hash=%s",
+		 jv_str(&lv.v[1], "hash"));
+	assert_true(h.n >= 2);
+	assert_string_equal(h.msgs[0], want);
+	assert_non_null(strstr(h.msgs[h.n - 1], want)); /* at close */
+	assert_non_null(strstr(h.msgs[h.n - 1], "(closed)"));
+	assert_int_equal(check_chain(paths, 1, NULL, tlsp_chain_genesis, last),
+			 2);
+	logv_free(&lv);
+}
+
+/*
+ * sync: batch while the disk refuses: a record already acknowledged is
+ * kept and written once the disk takes it again, before anything newer;
+ * a record submitted while the log is failing waits and gets -1; the
+ * notify hook hears the failure and the recovery.
+ */
+static void
+test_writer_batch_failure(void **state)
+{
+	struct heard h = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct tlsp_audit_options o = {.host = "h", .sync = TLSP_SYNC_BATCH,
+				       .notify = hear, .notify_arg = &h};
+	char path[512], err[512], last[TLSP_HASH_HEX + 1];
+	const char *paths[1] = {path};
+	struct rlimit old, lim;
+	struct tlsp_audit *a;
+	struct logv lv;
+	int i, rc;
+
+	(void)state;
+	signal(SIGXFSZ, SIG_IGN);
+	path_in(path, sizeof(path), "batchfail.log");
+	a = tlsp_audit_open_with(path, &o, err, sizeof(err));
+	assert_non_null(a);
+	submit_ok(a, &(struct tlsp_audit_event){.type = TLSP_EV_START}, 1);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)file_size(path) + 20;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	submit_detail(a, "acknowledged"); /* queued: returns 0 */
+	for (i = 0; i < 500 && !tlsp_audit_last_error(a, err, sizeof(err))[0];
+	     i++)
+		usleep(2000);
+	assert_non_null(strstr(err, strerror(EFBIG)));
+	rc = tlsp_audit_submit(a, &(struct tlsp_audit_event){
+					  .type = TLSP_EV_RELOAD,
+					  .detail = "refused"},
+			       0);
+	assert_int_equal(rc, -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	submit_ok(a, &(struct tlsp_audit_event){.type = TLSP_EV_RELOAD,
+						 .detail = "after"},
+		  0);
+	tlsp_audit_close(a);
+	logv_load(path, &lv);
+	assert_int_equal(lv.n, 3);
+	assert_string_equal(jv_str(&lv.v[1], "detail"), "acknowledged");
+	assert_string_equal(jv_str(&lv.v[2], "detail"), "after");
+	logv_free(&lv);
+	assert_int_equal(check_chain(paths, 1, NULL, tlsp_chain_genesis, last),
+			 3);
+	assert_true(h.n >= 2);
+	assert_non_null(strstr(h.msgs[0], strerror(EFBIG)));
+	assert_non_null(strstr(h.msgs[0], "on_error"));
+	assert_non_null(strstr(h.msgs[1], "writable again"));
+}
+
 /* ===================================================== setup */
 
 static int
@@ -1883,6 +2201,12 @@ main(void)
 		cmocka_unit_test(test_writer_rotate),
 		cmocka_unit_test(test_writer_efbig),
 		cmocka_unit_test(test_writer_sync_modes),
+		cmocka_unit_test(test_chain_continues),
+		cmocka_unit_test(test_chain_head_file),
+		cmocka_unit_test(test_chain_keyed),
+		cmocka_unit_test(test_privacy_modes),
+		cmocka_unit_test(test_checkpoints),
+		cmocka_unit_test(test_writer_batch_failure),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -192,6 +192,18 @@ static const struct err_row err_rows[] = {
     {"relative audit file", "version: 1\naudit: {file: audit.log}\n",
      "t.yaml:2:15: audit: 'file' must be an absolute path, found "
      "'audit.log'", 1},
+    {"pseudonymize without a key",
+     "version: 1\naudit: {file: /l, addresses: pseudonymize}\n",
+     "t.yaml:2:30: audit: 'addresses: pseudonymize' needs "
+     "'pseudonym_key_file' (a file of 16 to 4096 secret bytes)", 1},
+    {"bad addresses word", "version: 1\naudit: {addresses: hashed}\n",
+     "t.yaml:2:20: audit: 'addresses' expects full, pseudonymize or domain, "
+     "found 'hashed'", 1},
+    {"checkpoint out of range", "version: 1\naudit: {checkpoint: -5}\n",
+     "t.yaml:2:21: audit: 'checkpoint' expects a whole number from 0 to "
+     "86400, found '-5'", 1},
+    {"relative key file", "version: 1\naudit: {key_file: k}\n",
+     "t.yaml:2:19: audit: 'key_file' must be an absolute path, found 'k'", 1},
     {"bad tag header", "version: 1\nmilter: {tag_header: \"X Bad\"}\n",
      "t.yaml:2:22: milter: 'tag_header': 'X Bad' is not a header field name",
      1},
@@ -450,7 +462,10 @@ test_settings(void **state)
 	    "  tag_header: X-TLS-Check\n"
 	    "  authserv_id: mx.example\n"
 	    "  strip_forged_headers: always\n"
-	    "audit: {file: /var/log/tlspolicy/audit.log, sync: always}\n"
+	    "audit: {file: /var/log/tlspolicy/audit.log, sync: always,\n"
+	    "        key_file: /etc/tlspolicy/audit.key, addresses: "
+	    "pseudonymize,\n"
+	    "        pseudonym_key_file: /etc/tlspolicy/p.key, checkpoint: 0}\n"
 	    "recipients:\n"
 	    "  a.example: {action: tag}\n"
 	    "  b.example: {action: quarantine, mode: monitor}\n"
@@ -471,6 +486,10 @@ test_settings(void **state)
 	assert_int_equal(st->strip_forged, 1);
 	assert_string_equal(st->audit_file, "/var/log/tlspolicy/audit.log");
 	assert_int_equal(st->audit_sync, 1);
+	assert_string_equal(st->audit_key_file, "/etc/tlspolicy/audit.key");
+	assert_int_equal(st->audit_addresses, 1);
+	assert_string_equal(st->audit_pseudonym_key_file, "/etc/tlspolicy/p.key");
+	assert_int_equal(st->audit_checkpoint, 0);
 	/* Monitor-mode rules never act, so they ask for nothing. */
 	assert_int_equal(tlsp_policy_actions(p),
 			 (1u << TLSP_ACTION_TAG) | (1u << TLSP_ACTION_DEFER));
@@ -484,6 +503,9 @@ test_settings(void **state)
 	assert_int_equal(st->on_error, TLSP_ON_ERROR_TEMPFAIL);
 	assert_int_equal(st->strip_forged, -1);
 	assert_null(st->audit_file);
+	assert_null(st->audit_key_file);
+	assert_int_equal(st->audit_addresses, 0);
+	assert_int_equal(st->audit_checkpoint, 60);
 	tlsp_policy_unref(p);
 	tlsp_diags_free(&d);
 }

@@ -1,0 +1,402 @@
+/*
+ * body.c - the event-dependent part of an audit record.
+ *
+ * Everything here runs on the submitting thread, without a lock: the
+ * envelope, the TLS facts and whether each macro was seen, the verdicts
+ * with every failed or unknown requirement, and the action. Addresses
+ * pass the privacy setting first (full, pseudonymized with a keyed
+ * digest of the local part, or only the domain), and each decision record
+ * gets a random salt for the field digests of the hash chain
+ * (audit/FORMAT.md section 2).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "body.h"
+#include "chain.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const event_names[] = {
+	[TLSP_EV_START] = "start",	   [TLSP_EV_RELOAD] = "reload",
+	[TLSP_EV_RELOAD_FAILED] = "reload_failed",
+	[TLSP_EV_STOP] = "stop",	   [TLSP_EV_MAIL] = "mail",
+	[TLSP_EV_RCPT] = "rcpt",	   [TLSP_EV_MESSAGE] = "message",
+	[TLSP_EV_ABORT] = "abort",	   [TLSP_EV_ROTATE] = "rotate",
+	[TLSP_EV_CHECKPOINT] = "checkpoint",
+};
+
+const char *
+tlsp_event_type_name(enum tlsp_event_type t)
+{
+	return (unsigned)t < NELEM(event_names) ? event_names[t] : NULL;
+}
+
+/* ======================================================== the record */
+
+static const char *
+status_name(enum tlsp_status st)
+{
+	switch (st) {
+	case TLSP_PASS:
+		return "pass";
+	case TLSP_FAIL:
+		return "fail";
+	case TLSP_UNKNOWN:
+		return "unknown";
+	}
+	return NULL;
+}
+
+static void
+record_failure(struct tlsp_jbuf *jb, const struct tlsp_failure *fl)
+{
+	tlsp_jb_open(jb, '{');
+	tlsp_jb_kstr(jb, "requirement", tlsp_req_name(fl->req));
+	tlsp_jb_kstr(jb, "status", status_name(fl->status));
+	tlsp_jb_kstr(jb, "required", fl->required);
+	tlsp_jb_kstr(jb, "observed", fl->observed);
+	tlsp_jb_close(jb, '}');
+}
+
+static void
+record_rule(struct tlsp_jbuf *jb, const struct tlsp_rule_result *r)
+{
+	size_t i;
+
+	tlsp_jb_open(jb, '{');
+	tlsp_jb_kstr(jb, "rule", r->rule != NULL ? tlsp_rule_name(r->rule)
+						 : NULL);
+	tlsp_jb_kbool(jb, "exempt", r->exempt);
+	tlsp_jb_kstr(jb, "status", status_name(r->status));
+	tlsp_jb_kstr(jb, "action", tlsp_action_name(r->action));
+	tlsp_jb_kstr(jb, "mode", tlsp_mode_name(r->mode));
+	tlsp_jb_key(jb, "failures");
+	tlsp_jb_open(jb, '[');
+	for (i = 0; i < r->nfail && i < TLSP_MAX_FAILURES; i++)
+		record_failure(jb, &r->fail[i]);
+	tlsp_jb_close(jb, ']');
+	tlsp_jb_close(jb, '}');
+}
+
+static void
+record_verdict(struct tlsp_jbuf *jb, const struct tlsp_verdict *v)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} flags[] = {
+		{TLSP_V_SENDER_UNPARSABLE, "sender_unparsable"},
+		{TLSP_V_RCPT_UNPARSABLE, "rcpt_unparsable"},
+		{TLSP_V_NO_RULE, "no_rule"},
+		{TLSP_V_SESSION_EXEMPT, "session_exempt"},
+	};
+	size_t i;
+
+	tlsp_jb_open(jb, '{');
+	tlsp_jb_kstr(jb, "action", tlsp_action_name(v->action));
+	tlsp_jb_kstr(jb, "would_action", tlsp_action_name(v->would_action));
+	tlsp_jb_kstr(jb, "decided_by", v->decided_by != NULL
+					   ? tlsp_rule_name(v->decided_by)
+					   : NULL);
+	tlsp_jb_key(jb, "flags");
+	tlsp_jb_open(jb, '[');
+	for (i = 0; i < NELEM(flags); i++)
+		if (v->flags & flags[i].bit)
+			tlsp_jb_str(jb, flags[i].name);
+	tlsp_jb_close(jb, ']');
+	tlsp_jb_key(jb, "rules");
+	tlsp_jb_open(jb, '[');
+	for (i = 0; i < v->nrules && i < TLSP_MAX_RULES_PER_VERDICT; i++)
+		record_rule(jb, &v->r[i]);
+	tlsp_jb_close(jb, ']');
+	tlsp_jb_close(jb, '}');
+}
+
+/*
+ * The macros the MTA sent, as far as the facts can tell: a value sent
+ * empty ("" for {tls_version}) reads as absent, and a malformed one
+ * counts as sent (its flag says so).
+ */
+static void
+record_observed(struct tlsp_jbuf *jb, const struct tlsp_facts *f)
+{
+	const struct {
+		int sent;
+		const char *name;
+	} m[] = {
+		{f->version_raw[0] != '\0', "{tls_version}"},
+		{f->cipher[0] != '\0', "{cipher}"},
+		{f->cipher_bits >= 0 || (f->flags & TLSP_FACT_BAD_BITS),
+		 "{cipher_bits}"},
+		{f->subject_seen, "{cert_subject}"},
+		{f->issuer_seen, "{cert_issuer}"},
+		{f->verify_seen, "{verify}"},
+		{f->fingerprint[0] != '\0' || (f->flags & TLSP_FACT_BAD_FP),
+		 "{cert_fp}"},
+		{f->authenticated, "{auth_authen}"},
+		{f->daemon_name[0] != '\0', "{daemon_name}"},
+		{f->client_addr[0] != '\0', "{client_addr}"},
+	};
+	size_t i;
+
+	tlsp_jb_open(jb, '[');
+	for (i = 0; i < NELEM(m); i++)
+		if (m[i].sent)
+			tlsp_jb_str(jb, m[i].name);
+	tlsp_jb_close(jb, ']');
+}
+
+/* A certificate name: the full DN (Sendmail) or the CN (Postfix); null
+ * when the macro was not sent. */
+static const char *
+cert_name(int seen, const char *dn, const char *cn)
+{
+	if (!seen)
+		return NULL;
+	return dn[0] != '\0' ? dn : cn;
+}
+
+static void
+record_tls(struct tlsp_jbuf *jb, const struct tlsp_facts *f)
+{
+	tlsp_jb_key(jb, "tls");
+	tlsp_jb_open(jb, '{');
+	tlsp_jb_kstr(jb, "version",
+		     f->version == TLSP_VER_NONE ? NULL : f->version_raw);
+	tlsp_jb_kstr(jb, "cipher", f->cipher[0] != '\0' ? f->cipher : NULL);
+	tlsp_jb_key(jb, "bits");
+	if (f->cipher_bits >= 0)
+		tlsp_jb_int(jb, f->cipher_bits);
+	else
+		tlsp_jb_null(jb);
+	tlsp_jb_key(jb, "forward_secrecy");
+	if (f->cipher_info.forward_secrecy >= 0)
+		tlsp_jb_bool(jb, f->cipher_info.forward_secrecy);
+	else
+		tlsp_jb_null(jb);
+	tlsp_jb_kstr(jb, "cert", tlsp_cert_state_name(f->cert));
+	tlsp_jb_kstr(jb, "subject",
+		     cert_name(f->subject_seen, f->subject_dn, f->subject_cn));
+	tlsp_jb_kstr(jb, "issuer",
+		     cert_name(f->issuer_seen, f->issuer_dn, f->issuer_cn));
+	tlsp_jb_kstr(jb, "verify", f->verify_seen ? f->verify : NULL);
+	tlsp_jb_kstr(jb, "fingerprint",
+		     f->fingerprint[0] != '\0' ? f->fingerprint : NULL);
+	tlsp_jb_key(jb, "observed");
+	record_observed(jb, f);
+	tlsp_jb_close(jb, '}');
+}
+
+static void
+record_rcpts(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
+	     const struct tlsp_audit_event *ev)
+{
+	char buf[TLSP_DOMAIN_MAX + 64];
+	size_t i;
+
+	tlsp_jb_key(jb, "recipients");
+	tlsp_jb_open(jb, '[');
+	for (i = 0; i < ev->nrcpts; i++) {
+		const struct tlsp_event_rcpt *r = &ev->rcpts[i];
+
+		tlsp_jb_open(jb, '{');
+		tlsp_jb_kstr(jb, "addr", r->addr != NULL
+					     ? tlsp_body_address(o, r->addr, buf,
+								 sizeof(buf))
+					     : NULL);
+		tlsp_jb_key(jb, "verdict");
+		if (r->v != NULL)
+			record_verdict(jb, r->v);
+		else
+			tlsp_jb_null(jb);
+		tlsp_jb_kstr(jb, "reply", r->reply);
+		tlsp_jb_close(jb, '}');
+	}
+	tlsp_jb_close(jb, ']');
+}
+
+/* Adds "key": s, unless s is NULL. */
+static void
+record_opt(struct tlsp_jbuf *jb, const char *key, const char *s)
+{
+	if (s != NULL)
+		tlsp_jb_kstr(jb, key, s);
+}
+
+static void
+record_envelope(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
+		const struct tlsp_audit_event *ev)
+{
+	char buf[TLSP_DOMAIN_MAX + 64];
+
+	record_opt(jb, "txid", ev->txid);
+	record_opt(jb, "queue_id", ev->queue_id);
+	if (ev->client_addr != NULL || ev->client_name != NULL) {
+		tlsp_jb_key(jb, "client");
+		tlsp_jb_open(jb, '{');
+		tlsp_jb_kstr(jb, "addr", ev->client_addr);
+		tlsp_jb_kstr(jb, "name", ev->client_name);
+		tlsp_jb_close(jb, '}');
+	}
+	record_opt(jb, "helo", ev->helo);
+	if (ev->sender != NULL)
+		tlsp_jb_kstr(jb, "sender", tlsp_body_address(o, ev->sender, buf,
+							      sizeof(buf)));
+}
+
+static int
+is_decision(enum tlsp_event_type t)
+{
+	return t == TLSP_EV_MAIL || t == TLSP_EV_RCPT ||
+	       t == TLSP_EV_MESSAGE || t == TLSP_EV_ABORT;
+}
+
+/* The salt of a record with redactable fields: 16 random bytes in hex. */
+static int
+record_salt(struct tlsp_jbuf *jb)
+{
+	unsigned char b[TLSP_SALT_HEX / 2];
+	char hex[TLSP_SALT_HEX + 1];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return -1;
+	tlsp_chain_hex(b, sizeof(b), hex);
+	tlsp_jb_kstr(jb, "salt", hex);
+	return 0;
+}
+
+/*
+ * Fields that are absent from the event are left out; "action", "mode"
+ * and "would_action" are written for decision events only, where they
+ * mean something.
+ */
+int
+tlsp_body_build(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
+		const struct tlsp_audit_event *ev)
+{
+	tlsp_jb_open(jb, '{');
+	tlsp_jb_kstr(jb, "host", o->host);
+	tlsp_jb_kstr(jb, "type", tlsp_event_type_name(ev->type));
+	if (is_decision(ev->type) && record_salt(jb) < 0)
+		return -1;
+	record_envelope(jb, o, ev);
+	if (ev->facts != NULL) {
+		tlsp_jb_kstr(jb, "mta", tlsp_mta_name(ev->facts->mta));
+		record_tls(jb, ev->facts);
+	}
+	if (ev->sender_verdict != NULL) {
+		tlsp_jb_key(jb, "sender_verdict");
+		record_verdict(jb, ev->sender_verdict);
+	}
+	if (ev->rcpts != NULL && ev->nrcpts > 0)
+		record_rcpts(jb, o, ev);
+	if (is_decision(ev->type)) {
+		tlsp_jb_kstr(jb, "action", tlsp_action_name(ev->action));
+		tlsp_jb_kstr(jb, "mode", tlsp_mode_name(ev->mode));
+		tlsp_jb_kstr(jb, "would_action",
+			     tlsp_action_name(ev->would_action));
+	}
+	record_opt(jb, "reply", ev->reply);
+	record_opt(jb, "policy", ev->policy_hash);
+	record_opt(jb, "detail", ev->detail);
+	tlsp_jb_close(jb, '}');
+	return jb->oom ? -1 : 0;
+}
+
+/* The local part of a bracket-stripped address: up to the last '@'
+ * outside quotes, after any source route. */
+static void
+local_part(const char *a, size_t n, const char **lp, size_t *lplen)
+{
+	size_t i, at = n;
+	int q = 0;
+
+	if (n > 0 && a[0] == '@') {
+		const char *colon = memchr(a, ':', n);
+
+		if (colon != NULL) {
+			n -= (size_t)(colon + 1 - a);
+			a = colon + 1;
+			at = n;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (a[i] == '\\' && q && i + 1 < n)
+			i++;
+		else if (a[i] == '"')
+			q = !q;
+		else if (a[i] == '@' && !q)
+			at = i;
+	}
+	*lp = a;
+	*lplen = at;
+}
+
+/* 16 hex digits of HMAC-SHA-256(key, lowercase(s)). */
+static void
+pseudonym(const struct tlsp_body_opts *o, const char *s, size_t n,
+	  char hex[17])
+{
+	unsigned char low[512], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t i;
+
+	if (n > sizeof(low))
+		n = sizeof(low);
+	for (i = 0; i < n; i++)
+		low[i] = (unsigned char)(s[i] >= 'A' && s[i] <= 'Z'
+						 ? s[i] - 'A' + 'a'
+						 : s[i]);
+	if (HMAC(EVP_sha256(), o->pkey, (int)o->pkeylen, low, n, md, &mdlen) ==
+		    NULL ||
+	    mdlen < 8)
+		memset(md, 0, 8);
+	tlsp_chain_hex(md, 8, hex);
+}
+
+const char *
+tlsp_body_address(const struct tlsp_body_opts *o, const char *addr,
+		  char *out, size_t outsz)
+{
+	struct tlsp_addr pa;
+	const char *a = addr, *lp;
+	size_t n = strlen(addr), lplen;
+	char hex[17];
+
+	if (o->addresses == TLSP_AUDIT_ADDR_FULL)
+		return addr;
+	tlsp_addr_parse(addr, &pa);
+	if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
+		a++;
+		n -= 2;
+	}
+	local_part(a, n, &lp, &lplen);
+	switch (pa.kind) {
+	case TLSP_ADDR_NULL:
+		snprintf(out, outsz, "%s", "");
+		break;
+	case TLSP_ADDR_DOMAIN:
+	case TLSP_ADDR_LITERAL:
+		if (o->addresses == TLSP_AUDIT_ADDR_DOMAIN) {
+			snprintf(out, outsz, "@%s", pa.domain);
+		} else {
+			pseudonym(o, lp, lplen, hex);
+			snprintf(out, outsz, "hmac:%s@%s", hex, pa.domain);
+		}
+		break;
+	default: /* no domain, or unparsable: nothing of it is kept */
+		if (o->addresses == TLSP_AUDIT_ADDR_DOMAIN) {
+			snprintf(out, outsz, "%s", "@");
+		} else {
+			pseudonym(o, a, n, hex);
+			snprintf(out, outsz, "hmac:%s", hex);
+		}
+		break;
+	}
+	return out;
+}

@@ -1,0 +1,374 @@
+/*
+ * chain.c - canonical bytes and hashes of audit records (audit/FORMAT.md).
+ *
+ * A record's hash covers the previous record's hash and the record's own
+ * bytes, except that each redactable value (an address, a host name) is
+ * replaced by a salted digest of itself, so the value can later be
+ * redacted without breaking the chain. Finding those values needs a
+ * tokenizer, not a parser: records are written without whitespace, and a
+ * string token followed by ':' is a key.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "chain.h"
+
+const char tlsp_chain_genesis[TLSP_HASH_HEX + 1] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+static const char *const redactable[] = {"sender", "addr", "name", "helo"};
+
+#define KEY_MIN 16
+#define KEY_MAX 4096
+
+void
+tlsp_chain_hex(const unsigned char *b, size_t n, char *out)
+{
+	static const char hexdig[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hexdig[b[i] >> 4];
+		out[2 * i + 1] = hexdig[b[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* 1 if s[0..n) is lowercase hex. */
+static int
+is_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (hexval(s[i]) < 0)
+			return 0;
+	return 1;
+}
+
+int
+tlsp_chain_redactable(const char *key, size_t klen)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(redactable) / sizeof(redactable[0]); i++)
+		if (strlen(redactable[i]) == klen &&
+		    memcmp(redactable[i], key, klen) == 0)
+			return 1;
+	return 0;
+}
+
+/* The index of the quote that closes the string opened at p[i], or
+ * (size_t)-1. A backslash always escapes the byte after it. */
+static size_t
+str_end(const char *p, size_t len, size_t i)
+{
+	for (i++; i < len; i++) {
+		if (p[i] == '\\')
+			i++;
+		else if (p[i] == '"')
+			return i;
+	}
+	return (size_t)-1;
+}
+
+/* The value of the top-level "salt" member, if any: *salt and *n. */
+static int
+find_salt(const char *p, size_t len, const char **salt, size_t *n)
+{
+	size_t i, e;
+	int depth = 0;
+
+	*salt = NULL;
+	*n = 0;
+	for (i = 0; i < len; i++) {
+		if (p[i] == '{' || p[i] == '[') {
+			depth++;
+		} else if (p[i] == '}' || p[i] == ']') {
+			depth--;
+		} else if (p[i] == '"') {
+			if ((e = str_end(p, len, i)) == (size_t)-1)
+				return -1;
+			if (depth == 1 && e - i - 1 == 4 &&
+			    memcmp(p + i + 1, "salt", 4) == 0 && e + 2 < len &&
+			    p[e + 1] == ':' && p[e + 2] == '"') {
+				size_t ve = str_end(p, len, e + 2);
+
+				if (ve == (size_t)-1)
+					return -1;
+				*salt = p + e + 3;
+				*n = ve - e - 3;
+				return 0;
+			}
+			i = e;
+		}
+	}
+	return 0;
+}
+
+void
+tlsp_chain_field_digest(const char *salt, size_t saltlen, const char *k,
+			const char *v, size_t vlen, char hex[TLSP_HASH_HEX + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	static const unsigned char zero = 0;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, salt, saltlen) != 1 ||
+	    EVP_DigestUpdate(ctx, &zero, 1) != 1 ||
+	    EVP_DigestUpdate(ctx, k, strlen(k)) != 1 ||
+	    EVP_DigestUpdate(ctx, &zero, 1) != 1 ||
+	    EVP_DigestUpdate(ctx, v, vlen) != 1 ||
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
+		/* Only out of memory gets here; a digest that matches
+		 * nothing makes the record fail verification loudly. */
+		memset(md, 0xff, 32);
+	}
+	EVP_MD_CTX_free(ctx);
+	tlsp_chain_hex(md, 32, hex);
+}
+
+/* Appends the canonical bytes of p to out. */
+static int
+canon_append(const char *p, size_t len, struct tlsp_jbuf *out)
+{
+	const char *salt;
+	size_t saltlen, i, e, ve, last = 0;
+	char hex[TLSP_HASH_HEX + 1], key[8];
+
+	if (find_salt(p, len, &salt, &saltlen) < 0)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (p[i] != '"')
+			continue;
+		if ((e = str_end(p, len, i)) == (size_t)-1)
+			return -1;
+		if (e + 2 < len && p[e + 1] == ':' && p[e + 2] == '"' &&
+		    tlsp_chain_redactable(p + i + 1, e - i - 1)) {
+			if ((ve = str_end(p, len, e + 2)) == (size_t)-1)
+				return -1;
+			memcpy(key, p + i + 1, e - i - 1);
+			key[e - i - 1] = '\0';
+			tlsp_chain_field_digest(salt, saltlen, key, p + e + 3,
+						ve - e - 3, hex);
+			tlsp_jb_raw(out, p + last, e + 2 - last);
+			tlsp_jb_raw(out, "{\"sha256\":\"", 11);
+			tlsp_jb_raw(out, hex, TLSP_HASH_HEX);
+			tlsp_jb_raw(out, "\"}", 2);
+			last = ve + 1;
+			i = ve;
+		} else {
+			i = e;
+		}
+	}
+	tlsp_jb_raw(out, p + last, len - last);
+	return 0;
+}
+
+int
+tlsp_chain_canon(const char *p, size_t len, struct tlsp_jbuf *out)
+{
+	tlsp_jb_reset(out);
+	return canon_append(p, len, out);
+}
+
+/* Decodes 64 hex digits into 32 bytes; -1 if they are not hex. */
+static int
+unhex32(const char *s, unsigned char *b)
+{
+	size_t i;
+
+	if (!is_hex(s, TLSP_HASH_HEX))
+		return -1;
+	for (i = 0; i < 32; i++)
+		b[i] = (unsigned char)(hexval(s[2 * i]) << 4 | hexval(s[2 * i + 1]));
+	return 0;
+}
+
+/* If s (len) ends with ,"<name>":"<64 hex>"} returns a pointer to the hex. */
+static const char *
+suffix_hex(const char *s, size_t len, const char *name)
+{
+	char pfx[16];
+	int n = snprintf(pfx, sizeof(pfx), ",\"%s\":\"", name);
+	const char *h;
+
+	if (n != 9 || len < TLSP_CHAIN_SUFFIX)
+		return NULL;
+	h = s + len - TLSP_CHAIN_SUFFIX;
+	if (memcmp(h, pfx, 9) != 0 || h[73] != '"' || h[74] != '}' ||
+	    !is_hex(h + 9, TLSP_HASH_HEX))
+		return NULL;
+	return h + 9;
+}
+
+int
+tlsp_chain_hash(const char *l, size_t len, const struct tlsp_chain_key *key,
+		struct tlsp_jbuf *scratch, char hex[TLSP_HASH_HEX + 1])
+{
+	const char *prev = suffix_hex(l, len, "prev");
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int ok;
+
+	if (prev == NULL)
+		return -1;
+	tlsp_jb_reset(scratch);
+	tlsp_jb_raw(scratch, "................................", 32);
+	if (scratch->oom || unhex32(prev, (unsigned char *)scratch->p) < 0)
+		return -1;
+	if (canon_append(l, len, scratch) < 0 || scratch->oom)
+		return -1;
+	if (key != NULL && key->k != NULL)
+		ok = HMAC(EVP_sha256(), key->k, (int)key->len,
+			  (const unsigned char *)scratch->p, scratch->len, md,
+			  &mdlen) != NULL;
+	else
+		ok = EVP_Digest(scratch->p, scratch->len, md, &mdlen,
+				EVP_sha256(), NULL) == 1;
+	if (!ok || mdlen != 32)
+		return -1;
+	tlsp_chain_hex(md, 32, hex);
+	return 0;
+}
+
+int
+tlsp_chain_parse(const char *line, size_t len, struct tlsp_chain_rec *rec)
+{
+	static const char pfx[] = "{\"seq\":";
+	const char *h, *p;
+	size_t i = sizeof(pfx) - 1;
+	uint64_t v = 0;
+
+	if (len < i + 2 * TLSP_CHAIN_SUFFIX || memcmp(line, pfx, i) != 0 ||
+	    line[i] < '1' || line[i] > '9')
+		return -1;
+	for (; i < len && line[i] >= '0' && line[i] <= '9'; i++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(line[i] - '0');
+	}
+	if (i == len || line[i] != ',')
+		return -1;
+	if ((h = suffix_hex(line, len, "hash")) == NULL)
+		return -1;
+	/* ,"prev":"<64 hex>" sits just before ,"hash":"...."} */
+	p = line + len - TLSP_CHAIN_SUFFIX - 74;
+	if (memcmp(p, ",\"prev\":\"", 9) != 0 || p[73] != '"' ||
+	    !is_hex(p + 9, TLSP_HASH_HEX))
+		return -1;
+	p += 9;
+	rec->seq = v;
+	memcpy(rec->hash, h, TLSP_HASH_HEX);
+	rec->hash[TLSP_HASH_HEX] = '\0';
+	memcpy(rec->prev, p, TLSP_HASH_HEX);
+	rec->prev[TLSP_HASH_HEX] = '\0';
+	return 0;
+}
+
+/* The record without its hash member is line[0 .. len-75) + '}'. */
+int
+tlsp_chain_verify(const char *line, size_t len, const struct tlsp_chain_key *key,
+		  struct tlsp_jbuf *scratch, struct tlsp_chain_rec *rec)
+{
+	char hex[TLSP_HASH_HEX + 1];
+	struct tlsp_jbuf l = {0};
+	int rc;
+
+	if (tlsp_chain_parse(line, len, rec) < 0)
+		return -1;
+	tlsp_jb_raw(&l, line, len - TLSP_CHAIN_SUFFIX);
+	tlsp_jb_raw(&l, "}", 1);
+	if (l.oom)
+		rc = -1;
+	else if (tlsp_chain_hash(l.p, l.len, key, scratch, hex) < 0)
+		rc = -1;
+	else
+		rc = memcmp(hex, rec->hash, TLSP_HASH_HEX) == 0;
+	tlsp_jb_free(&l);
+	return rc;
+}
+
+int
+tlsp_chain_key_load(const char *path, struct tlsp_chain_key *key, char *err,
+		    size_t errsz)
+{
+	unsigned char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	key->k = NULL;
+	key->len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (st.st_size < KEY_MIN || st.st_size > KEY_MAX) {
+		snprintf(err, errsz, "%s: a key must hold %d to %d bytes "
+			 "(has %lld; head -c 32 /dev/urandom makes one)", path,
+			 KEY_MIN, KEY_MAX, (long long)st.st_size);
+		goto fail;
+	}
+	if ((buf = malloc((size_t)st.st_size)) == NULL) {
+		snprintf(err, errsz, "%s: out of memory", path);
+		goto fail;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errsz, "%s: read: %s", path,
+				 n < 0 ? strerror(errno) : "file shrank");
+			goto fail;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	key->k = buf;
+	key->len = got;
+	return 0;
+fail:
+	free(buf);
+	close(fd);
+	return -1;
+}
+
+void
+tlsp_chain_key_free(struct tlsp_chain_key *key)
+{
+	if (key == NULL)
+		return;
+	if (key->k != NULL) {
+		OPENSSL_cleanse(key->k, key->len);
+		free(key->k);
+	}
+	key->k = NULL;
+	key->len = 0;
+}

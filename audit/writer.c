@@ -97,6 +97,9 @@ struct tlsp_audit {
 
 /* ============================================================ helpers */
 
+static void say(struct tlsp_audit *a, int pri, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static void
 say(struct tlsp_audit *a, int pri, const char *fmt, ...)
 {

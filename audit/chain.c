@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,16 +125,37 @@ find_salt(const char *p, size_t len, const char **salt, size_t *n)
 	return 0;
 }
 
-void
-tlsp_chain_field_digest(const char *salt, size_t saltlen, const char *k,
-			const char *v, size_t vlen, char hex[TLSP_HASH_HEX + 1])
+/*
+ * SHA-256, fetched once: OpenSSL 3 otherwise looks the algorithm up on
+ * every digest, which cost more than the hashing of a short field.
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *
+sha256(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_md != NULL ? sha256_md : EVP_sha256();
+}
+
+/* The field digest with a context the caller reuses (NULL: one of its
+ * own). */
+static void
+field_digest(EVP_MD_CTX *ctx, const char *salt, size_t saltlen, const char *k,
+	     const char *v, size_t vlen, char hex[TLSP_HASH_HEX + 1])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	static const unsigned char zero = 0;
 
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, sha256(), NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, salt, saltlen) != 1 ||
 	    EVP_DigestUpdate(ctx, &zero, 1) != 1 ||
 	    EVP_DigestUpdate(ctx, k, strlen(k)) != 1 ||
@@ -144,8 +166,17 @@ tlsp_chain_field_digest(const char *salt, size_t saltlen, const char *k,
 		 * nothing makes the record fail verification loudly. */
 		memset(md, 0xff, 32);
 	}
-	EVP_MD_CTX_free(ctx);
 	tlsp_chain_hex(md, 32, hex);
+}
+
+void
+tlsp_chain_field_digest(const char *salt, size_t saltlen, const char *k,
+			const char *v, size_t vlen, char hex[TLSP_HASH_HEX + 1])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	field_digest(ctx, salt, saltlen, k, v, vlen, hex);
+	EVP_MD_CTX_free(ctx);
 }
 
 /* Appends the canonical bytes of p to out. */
@@ -155,6 +186,7 @@ canon_append(const char *p, size_t len, struct tlsp_jbuf *out)
 	const char *salt;
 	size_t saltlen, i, e, ve, last = 0;
 	char hex[TLSP_HASH_HEX + 1], key[8];
+	EVP_MD_CTX *ctx = NULL;
 
 	if (find_salt(p, len, &salt, &saltlen) < 0)
 		return -1;
@@ -162,15 +194,17 @@ canon_append(const char *p, size_t len, struct tlsp_jbuf *out)
 		if (p[i] != '"')
 			continue;
 		if ((e = str_end(p, len, i)) == (size_t)-1)
-			return -1;
+			goto fail;
 		if (e + 2 < len && p[e + 1] == ':' && p[e + 2] == '"' &&
 		    tlsp_chain_redactable(p + i + 1, e - i - 1)) {
 			if ((ve = str_end(p, len, e + 2)) == (size_t)-1)
-				return -1;
+				goto fail;
+			if (ctx == NULL)
+				ctx = EVP_MD_CTX_new();
 			memcpy(key, p + i + 1, e - i - 1);
 			key[e - i - 1] = '\0';
-			tlsp_chain_field_digest(salt, saltlen, key, p + e + 3,
-						ve - e - 3, hex);
+			field_digest(ctx, salt, saltlen, key, p + e + 3,
+				     ve - e - 3, hex);
 			tlsp_jb_raw(out, p + last, e + 2 - last);
 			tlsp_jb_raw(out, "{\"sha256\":\"", 11);
 			tlsp_jb_raw(out, hex, TLSP_HASH_HEX);
@@ -182,7 +216,11 @@ canon_append(const char *p, size_t len, struct tlsp_jbuf *out)
 		}
 	}
 	tlsp_jb_raw(out, p + last, len - last);
+	EVP_MD_CTX_free(ctx);
 	return 0;
+fail:
+	EVP_MD_CTX_free(ctx);
+	return -1;
 }
 
 int
@@ -240,12 +278,12 @@ tlsp_chain_hash(const char *l, size_t len, const struct tlsp_chain_key *key,
 	if (canon_append(l, len, scratch) < 0 || scratch->oom)
 		return -1;
 	if (key != NULL && key->k != NULL)
-		ok = HMAC(EVP_sha256(), key->k, (int)key->len,
+		ok = HMAC(sha256(), key->k, (int)key->len,
 			  (const unsigned char *)scratch->p, scratch->len, md,
 			  &mdlen) != NULL;
 	else
 		ok = EVP_Digest(scratch->p, scratch->len, md, &mdlen,
-				EVP_sha256(), NULL) == 1;
+				sha256(), NULL) == 1;
 	if (!ok || mdlen != 32)
 		return -1;
 	tlsp_chain_hex(md, 32, hex);

@@ -1357,24 +1357,30 @@ worker_run(void *arg)
 
 /* Every record of every thread is there once, whole, in its thread's
  * order, and the file numbers them 1..N without a gap. */
+static size_t check_chain(const char *const *paths, size_t npaths,
+			  const struct tlsp_chain_key *key,
+			  const char *first_prev, char last[TLSP_HASH_HEX + 1]);
+
+/* Queued (batch) and group-committed (always) alike: every record once,
+ * each thread's in its order, one unbroken chain. */
 static void
-test_writer_threads(void **state)
+writer_threads(enum tlsp_audit_sync mode, const char *name)
 {
 	struct fixture *fx = fixture_new();
 	struct worker w[THREADS];
 	pthread_t tid[THREADS];
 	int next[THREADS] = {0};
-	char path[512];
+	char path[512], last[TLSP_HASH_HEX + 1];
+	const char *paths[1] = {path};
 	struct logv lv;
 	unsigned t, k;
 	size_t i;
 
-	(void)state;
-	path_in(path, sizeof(path), "threads.log");
+	path_in(path, sizeof(path), name);
 	for (t = 0; t < THREADS; t++) {
 		w[t] = (struct worker){NULL, fx, t, 0};
 		if (t == 0)
-			w[t].a = open_log(path, TLSP_SYNC_BATCH);
+			w[t].a = open_log(path, mode);
 		else
 			w[t].a = w[0].a;
 	}
@@ -1399,7 +1405,17 @@ test_writer_threads(void **state)
 		check_rcpts(jv_get(&lv.v[i], "recipients"), fx);
 	}
 	logv_free(&lv);
+	assert_int_equal(check_chain(paths, 1, NULL, tlsp_chain_genesis, last),
+			 THREADS * PER_THREAD);
 	free(fx);
+}
+
+static void
+test_writer_threads(void **state)
+{
+	(void)state;
+	writer_threads(TLSP_SYNC_BATCH, "threads-batch.log");
+	writer_threads(TLSP_SYNC_ALWAYS, "threads-always.log");
 }
 
 /* ===================================================== hostile input */

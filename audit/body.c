@@ -118,37 +118,40 @@ record_verdict(struct tlsp_jbuf *jb, const struct tlsp_verdict *v)
 }
 
 /*
- * The macros the MTA sent, as far as the facts can tell: a value sent
- * empty ("" for {tls_version}) reads as absent, and a malformed one
- * counts as sent (its flag says so).
+ * Which macros the MTA sent and which it did not: "observed" lists the
+ * ones sent (even empty, or malformed: the facts' flags say so), "absent"
+ * the ones it did not send. {cert_fp} stands for {cert_md5} too.
  */
 static void
 record_observed(struct tlsp_jbuf *jb, const struct tlsp_facts *f)
 {
-	const struct {
-		int sent;
+	static const struct {
+		unsigned bit;
 		const char *name;
 	} m[] = {
-		{f->version_raw[0] != '\0', "{tls_version}"},
-		{f->cipher[0] != '\0', "{cipher}"},
-		{f->cipher_bits >= 0 || (f->flags & TLSP_FACT_BAD_BITS),
-		 "{cipher_bits}"},
-		{f->subject_seen, "{cert_subject}"},
-		{f->issuer_seen, "{cert_issuer}"},
-		{f->verify_seen, "{verify}"},
-		{f->fingerprint[0] != '\0' || (f->flags & TLSP_FACT_BAD_FP),
-		 "{cert_fp}"},
-		{f->authenticated, "{auth_authen}"},
-		{f->daemon_name[0] != '\0', "{daemon_name}"},
-		{f->client_addr[0] != '\0', "{client_addr}"},
+		{TLSP_SENT_MTA_VERSION, "v"},
+		{TLSP_SENT_TLS_VERSION, "{tls_version}"},
+		{TLSP_SENT_CIPHER, "{cipher}"},
+		{TLSP_SENT_CIPHER_BITS, "{cipher_bits}"},
+		{TLSP_SENT_CERT_SUBJECT, "{cert_subject}"},
+		{TLSP_SENT_CERT_ISSUER, "{cert_issuer}"},
+		{TLSP_SENT_VERIFY, "{verify}"},
+		{TLSP_SENT_CERT_FP, "{cert_fp}"},
+		{TLSP_SENT_AUTH_AUTHEN, "{auth_authen}"},
+		{TLSP_SENT_DAEMON_NAME, "{daemon_name}"},
+		{TLSP_SENT_CLIENT_ADDR, "{client_addr}"},
 	};
 	size_t i;
+	int sent;
 
-	tlsp_jb_open(jb, '[');
-	for (i = 0; i < NELEM(m); i++)
-		if (m[i].sent)
-			tlsp_jb_str(jb, m[i].name);
-	tlsp_jb_close(jb, ']');
+	for (sent = 1; sent >= 0; sent--) {
+		tlsp_jb_key(jb, sent ? "observed" : "absent");
+		tlsp_jb_open(jb, '[');
+		for (i = 0; i < NELEM(m); i++)
+			if (((f->sent & m[i].bit) != 0) == sent)
+				tlsp_jb_str(jb, m[i].name);
+		tlsp_jb_close(jb, ']');
+	}
 }
 
 /* A certificate name: the full DN (Sendmail) or the CN (Postfix); null
@@ -187,7 +190,6 @@ record_tls(struct tlsp_jbuf *jb, const struct tlsp_facts *f)
 	tlsp_jb_kstr(jb, "verify", f->verify_seen ? f->verify : NULL);
 	tlsp_jb_kstr(jb, "fingerprint",
 		     f->fingerprint[0] != '\0' ? f->fingerprint : NULL);
-	tlsp_jb_key(jb, "observed");
 	record_observed(jb, f);
 	tlsp_jb_close(jb, '}');
 }

@@ -439,6 +439,17 @@ tlsp_facts_from_macros(const struct tlsp_macros *m, struct tlsp_facts *f)
 	facts_reset(f);
 	if (m == NULL)
 		m = &none;
+	f->sent = (m->mta_version ? TLSP_SENT_MTA_VERSION : 0) |
+		  (m->tls_version ? TLSP_SENT_TLS_VERSION : 0) |
+		  (m->cipher ? TLSP_SENT_CIPHER : 0) |
+		  (m->cipher_bits ? TLSP_SENT_CIPHER_BITS : 0) |
+		  (m->cert_subject ? TLSP_SENT_CERT_SUBJECT : 0) |
+		  (m->cert_issuer ? TLSP_SENT_CERT_ISSUER : 0) |
+		  (m->verify ? TLSP_SENT_VERIFY : 0) |
+		  (m->cert_fp ? TLSP_SENT_CERT_FP : 0) |
+		  (m->auth_authen ? TLSP_SENT_AUTH_AUTHEN : 0) |
+		  (m->daemon_name ? TLSP_SENT_DAEMON_NAME : 0) |
+		  (m->client_addr ? TLSP_SENT_CLIENT_ADDR : 0);
 	f->mta = facts_mta(m);
 	facts_version(m->tls_version, f);
 	copy_field(f->cipher, sizeof(f->cipher), m->cipher, &f->flags);

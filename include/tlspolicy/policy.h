@@ -233,7 +233,20 @@ struct tlsp_facts {
 	char daemon_name[64];
 	char client_addr[64];
 	unsigned flags; /* TLSP_FACT_* */
+	unsigned sent;	/* TLSP_SENT_*: the macros the MTA sent (even "") */
 };
+/* One bit per macro of struct tlsp_macros, in its order. */
+#define TLSP_SENT_MTA_VERSION (1u << 0)
+#define TLSP_SENT_TLS_VERSION (1u << 1)
+#define TLSP_SENT_CIPHER (1u << 2)
+#define TLSP_SENT_CIPHER_BITS (1u << 3)
+#define TLSP_SENT_CERT_SUBJECT (1u << 4)
+#define TLSP_SENT_CERT_ISSUER (1u << 5)
+#define TLSP_SENT_VERIFY (1u << 6)
+#define TLSP_SENT_CERT_FP (1u << 7)
+#define TLSP_SENT_AUTH_AUTHEN (1u << 8)
+#define TLSP_SENT_DAEMON_NAME (1u << 9)
+#define TLSP_SENT_CLIENT_ADDR (1u << 10)
 #define TLSP_FACT_BAD_VERSION (1u << 0) /* {tls_version} unrecognised */
 #define TLSP_FACT_BAD_BITS (1u << 1)	/* {cipher_bits} not a number */
 #define TLSP_FACT_BAD_SUBJECT (1u << 2) /* bad xtext / DN / too long */

@@ -1118,16 +1118,22 @@ check_tls(const struct jv *tls, const struct tlsp_facts *f)
 {
 	char keys[512];
 	const struct jv *obs = jv_get(tls, "observed");
+	const struct jv *abs = jv_get(tls, "absent");
 	static const char *const want_obs[] = {
-		"{tls_version}", "{cipher}",  "{cipher_bits}",
+		"v", "{tls_version}", "{cipher}",  "{cipher_bits}",
 		"{cert_subject}", "{cert_issuer}", "{verify}",
 		"{cert_fp}",	   "{client_addr}",
 	};
+	static const char *const want_abs[] = {"{auth_authen}",
+					       "{daemon_name}"};
 	size_t i;
 
 	assert_string_equal(jv_keys(tls, keys, sizeof(keys)),
 			    "version,cipher,bits,forward_secrecy,cert,subject,"
-			    "issuer,verify,fingerprint,observed");
+			    "issuer,verify,fingerprint,observed,absent");
+	assert_int_equal(abs->n, NELEM(want_abs));
+	for (i = 0; i < NELEM(want_abs); i++)
+		assert_string_equal(jv_at(abs, i)->s, want_abs[i]);
 	assert_string_equal(jv_str(tls, "version"), "TLSv1.1");
 	assert_string_equal(jv_str(tls, "cipher"), "ECDHE-RSA-AES128-SHA");
 	assert_int_equal(jv_get(tls, "bits")->i, 128);
@@ -1320,6 +1326,7 @@ test_writer_plaintext(void **state)
 	assert_null_at(tls, "verify");
 	assert_null_at(tls, "fingerprint");
 	assert_int_equal(jv_get(tls, "observed")->n, 0);
+	assert_int_equal(jv_get(tls, "absent")->n, 11); /* none was sent */
 	check_verdict(jv_get(jv_at(jv_get(&lv.v[0], "recipients"), 0),
 			     "verdict"),
 		      &v);

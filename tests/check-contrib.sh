@@ -5,7 +5,7 @@
 # for the macros the milter really requests.
 #
 # A part whose tool is missing (systemd-analyze, systemd-tmpfiles,
-# logrotate, postconf, m4 with Sendmail's cf tree, pgrep) is skipped with
+# systemd-sysusers, logrotate, postconf, m4 with Sendmail's cf tree, pgrep) is skipped with
 # a line saying so; exit 0 when every part that ran passed, 1 on any
 # failure, 77 when nothing could run. Reads top_srcdir and top_builddir
 # like the other tests; writes only below a temporary directory.
@@ -17,6 +17,7 @@ src=${top_srcdir:-.}
 bin=${top_builddir:-.}/tlspolicy-milter
 unit=$src/contrib/systemd/tlspolicy-milter.service
 tmpfiles=$src/contrib/systemd/tlspolicy-milter.tmpfiles
+sysusers=$src/contrib/systemd/tlspolicy.sysusers
 defaults=$src/contrib/default/tlspolicy-milter
 rotate=$src/contrib/logrotate/tlspolicy-milter
 pfsnip=$src/contrib/postfix/main.cf.snippet
@@ -69,7 +70,7 @@ ours() {
 	printf '%s\n' "$list"
 }
 
-for f in "$unit" "$tmpfiles" "$defaults" "$rotate" "$pfsnip" "$smsnip"; do
+for f in "$unit" "$tmpfiles" "$sysusers" "$defaults" "$rotate" "$pfsnip" "$smsnip"; do
 	[ -f "$f" ] || { bad "missing $f"; }
 done
 [ "$fail" -eq 0 ] || exit 1
@@ -153,6 +154,48 @@ else
 	skip "tmpfiles: systemd-tmpfiles not installed (lines checked by pattern only)"
 	check "tmpfiles: every line is a comment or 'd PATH MODE USER GROUP AGE'" \
 		sh -c "! grep -vE '^(#.*|$|d /[^ ]+ 0[0-7]{3} [a-z_][a-z0-9_-]* [a-z_][a-z0-9_-]* -)$' '$tmpfiles'"
+fi
+
+# --------------------------------------------------------------- sysusers
+# The account the unit runs as and the tmpfiles lines give the
+# directories to is the one the sysusers file creates.
+check "unit: Group=tlspolicy" [ "$(value Group "$unit")" = tlspolicy ]
+check "sysusers: one active line, 'u tlspolicy -'" \
+	[ "$(grep -vE '^[[:space:]]*(#|$)' "$sysusers" | awk '{print $1, $2, $3}')" = "u tlspolicy -" ]
+check "tmpfiles: every directory is tlspolicy's" \
+	sh -c "! grep -E '^#?d ' '$tmpfiles' | grep -vqE ' tlspolicy tlspolicy -\$'"
+if have systemd-sysusers; then
+	# Apply the file to an empty root: it must make exactly the user and
+	# the group "tlspolicy", a system account that cannot log in. The
+	# file is read from stdin: with --root a path is looked up inside it.
+	root=$tmp/root-sysusers
+	mkdir -p "$root/etc"
+	out=$(systemd-sysusers --root="$root" - <"$sysusers" 2>&1)
+	rc=$?
+	check "systemd-sysusers (rc $rc): $out" sh -c \
+		"[ $rc -eq 0 ] && ! printf '%s\n' \"\$1\" | grep -v -e '^Creating ' -e '^$'" _ "$out"
+	pw=$(cat "$root/etc/passwd" 2>/dev/null)
+	gr=$(cat "$root/etc/group" 2>/dev/null)
+	uid=$(printf '%s\n' "$pw" | awk -F: '$1 == "tlspolicy" {print $3}')
+	gid=$(printf '%s\n' "$pw" | awk -F: '$1 == "tlspolicy" {print $4}')
+	check "sysusers: passwd has only tlspolicy ($pw)" \
+		[ "$(printf '%s\n' "$pw" | cut -d: -f1)" = tlspolicy ]
+	check "sysusers: group has only tlspolicy, gid $gid, no members ($gr)" \
+		[ "$gr" = "tlspolicy:x:$gid:" ]
+	check "sysusers: a system uid ($uid) and its own group" \
+		sh -c "[ -n '$uid' ] && [ '$uid' -lt 1000 ] && [ '$uid' = '$gid' ]"
+	check "sysusers: home /nonexistent, shell nologin" \
+		sh -c "printf '%s\n' '$pw' | grep -q ':/nonexistent:/usr/sbin/nologin\$'"
+	check "sysusers: the password is locked" \
+		grep -qE '^tlspolicy:!' "$root/etc/shadow"
+	# The commented line for Postfix works once uncommented.
+	rm -rf "$root" && mkdir -p "$root/etc"
+	sed 's/^#m postfix tlspolicy$/m postfix tlspolicy/' "$sysusers" |
+		systemd-sysusers --root="$root" - >/dev/null 2>&1
+	check "sysusers: '#m postfix tlspolicy' puts postfix in the group" \
+		grep -qx "tlspolicy:x:[0-9]*:postfix" "$root/etc/group"
+else
+	skip "sysusers: systemd-sysusers not installed (line checked by pattern only)"
 fi
 
 # ------------------------------------------------- the milter's own options
@@ -353,6 +396,62 @@ if have m4 && [ -n "$cf" ]; then
 		grep -qx 'O CertFingerprintAlgorithm=sha256' "$tmp/t.cf"
 else
 	skip "sendmail: m4 or Sendmail's cf tree not found (set SM_CACHE; the e2e tests unpack it)"
+fi
+
+# ------------------------------------------------------------ the README
+# Its five-minute setup quotes the snippets: the quotes must not drift.
+readme=$src/README.md
+if [ -f "$readme" ]; then
+	n=0
+	while IFS= read -r l; do
+		n=$((n + 1))
+		check "README's sendmail.mc line is the snippet's: $l" grep -qxF -- "$l" "$smsnip"
+	done <<EOF
+$(grep -E '^(define|INPUT_MAIL_FILTER)\(' "$readme")
+EOF
+	check "README quotes the sendmail.mc lines ($n)" [ "$n" -ge 5 ]
+	n=0
+	for kv in $(grep -o "'[A-Za-z_]* =[^']*'" "$readme" | tr -d "'" | sed 's/ = */=/; s/ =$/=/'); do
+		n=$((n + 1))
+		k=${kv%%=*}
+		check "README's postconf $k = ${kv#*=} is the snippet's" [ "${kv#*=}" = "$(pf_value "$k")" ]
+	done
+	check "README quotes the main.cf settings ($n)" [ "$n" -ge 5 ]
+	# Its sed edits of installed copies still find their lines in the
+	# files as shipped, and give what the README says they give.
+	n=0
+	while IFS= read -r l; do
+		expr=${l#"sudo sed -i '"}
+		expr=${expr%%"' "*}
+		target=${l##* }
+		case $target in
+		/etc/tmpfiles.d/tlspolicy-milter.conf) f=$tmpfiles want='^d /var/spool/postfix/tlspolicy ' ;;
+		/etc/default/tlspolicy-milter) f=$defaults want='^DAEMON_OPTS="-p unix:/var/spool/postfix/tlspolicy/tlspolicy.sock"$' ;;
+		/etc/tlspolicy/tlspolicy.yaml) f=$src/contrib/tlspolicy.yaml.sample want='^  key_file: /etc/tlspolicy/audit.key ' ;;
+		*) continue ;;
+		esac
+		n=$((n + 1))
+		sed "$expr" "$f" >"$tmp/readme-sed" 2>&1
+		check "README's sed of $target finds its line ($expr)" grep -q "$want" "$tmp/readme-sed"
+		case $target in
+		*.yaml)
+			check "README's sed of $target turns audit.file on" \
+				grep -qx '  file: /var/log/tlspolicy/audit.log' "$tmp/readme-sed"
+			check "README's audit key is the policy's key_file" \
+				grep -q 'install .*/dev/stdin /etc/tlspolicy/audit.key$' "$readme"
+			if [ -x "$bin" ]; then
+				cp "$tmp/readme-sed" "$tmp/readme-policy.yaml"
+				check "the policy of README step 4 loads" \
+					"$bin" -c "$tmp/readme-policy.yaml" -n >/dev/null
+			fi
+			;;
+		esac
+	done <<EOF
+$(grep -E "^sudo sed -i '[^']*' /etc/[^ ]*$" "$readme")
+EOF
+	check "README's sed edits checked ($n)" [ "$n" -eq 3 ]
+else
+	skip "README: $readme not found"
 fi
 
 # ------------------------------------------------------ system call filter

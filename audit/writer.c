@@ -749,6 +749,16 @@ tlsp_audit_reopen(struct tlsp_audit *a)
 	return rc;
 }
 
+int
+tlsp_audit_chown(struct tlsp_audit *a, uid_t uid, gid_t gid)
+{
+	if (a == NULL || a->started || a->lf.fd < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return fchown(a->lf.fd, uid, gid);
+}
+
 /* Copies the text into buf (always NUL-terminated when bufsz > 0) and
  * returns buf; "" when nothing has failed yet. */
 const char *

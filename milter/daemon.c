@@ -257,6 +257,14 @@ prepare(const struct tlspm_options *o, struct tlsp_policy *p, uid_t *uid,
 				st->audit_file, err);
 			return EX_CANTCREAT;
 		}
+		/* Ours from now on: the same daemon started later as that
+		 * user (by systemd, say) must still be able to append. */
+		if (user && getuid() == 0 &&
+		    tlsp_audit_chown(tlspm.audit, *uid, *gid) < 0) {
+			fprintf(stderr, "tlspolicy-milter: chown %s: %s\n",
+				st->audit_file, strerror(errno));
+			return EX_CANTCREAT;
+		}
 	}
 	if (open_socket(sock ? sock : DEFAULT_SOCKET,
 			st->socket_mode ? st->socket_mode : 0660, user, *uid,

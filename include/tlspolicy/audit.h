@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "tlspolicy/policy.h"
 
@@ -141,6 +142,11 @@ int tlsp_audit_submit(struct tlsp_audit *, const struct tlsp_audit_event *,
  * names another file, its first record is a "rotate" record linking the
  * chain to the old file. Waits for the writer thread. 0 or -1. */
 int tlsp_audit_reopen(struct tlsp_audit *);
+
+/* Gives the open log file to uid:gid (fchown), for a daemon that opens it
+ * as root before dropping privileges. Call before the first submit.
+ * 0, or -1 with errno set. */
+int tlsp_audit_chown(struct tlsp_audit *, uid_t uid, gid_t gid);
 
 /* The text of the last write error, for logging; static or owned. */
 const char *tlsp_audit_last_error(struct tlsp_audit *, char *buf,

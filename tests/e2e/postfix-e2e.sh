@@ -420,6 +420,8 @@ check "daemon: socket owned by postfix" \
 check "daemon: runs as postfix" \
 	test "$(ps -o user= -p "$milter_pid" | tr -d ' ')" = postfix
 check "daemon: \"start\" audit record" audit_wait start 1 5
+check "daemon: audit log (created as root) given to postfix, mode 0640" \
+	test "$(stat -c '%U %a' "$audit")" = "postfix 640"
 
 if pf_start "$work/pf" "unix:$sock"; then
 	ok "postfix: started on 127.0.0.1:$PF_PORT with smtpd_milters = unix:$sock"

@@ -217,8 +217,6 @@ load_policy(const char *path)
 	return p;
 }
 
-/* Everything that can fail with a message on the terminal happens before
- * the fork. */
 /* What the audit writer has to say goes to syslog: checkpoints (a copy
  * of the chain's state outside the file), failures, recoveries. */
 static void
@@ -228,6 +226,8 @@ audit_notify(void *arg, int priority, const char *msg)
 	tlspm_log(priority, "%s", msg);
 }
 
+/* Everything that can fail with a message on the terminal happens before
+ * the fork. */
 static int
 prepare(const struct tlspm_options *o, struct tlsp_policy *p, uid_t *uid,
 	gid_t *gid, char *uname, size_t unamesz)

@@ -81,6 +81,36 @@ fail:
 	return NULL;
 }
 
+/*
+ * Whoever can write the policy decides what mail gets through: warn when
+ * any user can, through the file's mode or by replacing it in a directory
+ * that others may write to without the sticky bit.
+ */
+static void
+warn_writable(const char *path, const struct stat *st,
+	      struct tlsp_diags *diags)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat ds;
+
+	if (st->st_mode & S_IWOTH)
+		tlsp_diags_add(diags, 1, path, 0, 0,
+			       "writable by any user, who could change what "
+			       "mail is accepted (chmod o-w)");
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s",
+			 (int)(slash == path ? 1 : slash - path), path);
+	if (stat(dir, &ds) == 0 && (ds.st_mode & S_IWOTH) &&
+	    !(ds.st_mode & S_ISVTX))
+		tlsp_diags_add(diags, 1, path, 0, 0,
+			       "its directory %s is writable by any user, who "
+			       "could replace the policy (chmod o-w %s)",
+			       dir, dir);
+}
+
 /* Reads a whole regular file; refuses directories, devices and files
  * over the size cap before reading them. */
 static char *
@@ -113,6 +143,7 @@ read_file(const char *path, size_t *len, struct tlsp_diags *diags)
 			       TLSP_POLICY_MAX_BYTES >> 20);
 		goto fail;
 	}
+	warn_writable(path, &st, diags);
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL) {
 		tlsp_diags_add(diags, 0, path, 0, 0, "out of memory");

@@ -559,6 +559,62 @@ test_file_errors(void **state)
 	tlsp_diags_free(&d);
 }
 
+/* A policy anyone can change is loaded, with a warning that says why. */
+static void
+test_writable_warning(void **state)
+{
+	static const struct {
+		mode_t dir, file;
+		int want; /* 0 none, 1 the file, 2 the directory */
+	} rows[] = {
+		{0755, 0644, 0},
+		{0755, 0666, 1},
+		{0777, 0644, 2},
+		{01777, 0644, 0}, /* sticky, like /tmp */
+	};
+	char dir[] = "/tmp/tlsp-load-XXXXXX", path[64], got[1400], want[600];
+	struct tlsp_diags d = {0};
+	struct tlsp_policy *p;
+	size_t i;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/p.yaml", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("version: 1\nrecipients: {a.example: {}}\n", f);
+	fclose(f);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(chmod(dir, rows[i].dir), 0);
+		assert_int_equal(chmod(path, rows[i].file), 0);
+		p = tlsp_policy_load(path, 0, &d);
+		assert_non_null(p);
+		if (rows[i].want == 0) {
+			assert_int_equal(d.count, 0);
+		} else {
+			assert_int_equal(d.count, 1);
+			if (rows[i].want == 1)
+				snprintf(want, sizeof(want),
+					 "%s: warning: writable by any user, "
+					 "who could change what mail is "
+					 "accepted (chmod o-w)", path);
+			else
+				snprintf(want, sizeof(want),
+					 "%s: warning: its directory %s is "
+					 "writable by any user, who could "
+					 "replace the policy (chmod o-w %s)",
+					 path, dir, dir);
+			assert_string_equal(
+			    tlsp_diag_format(&d.v[0], got, sizeof(got)), want);
+		}
+		tlsp_policy_unref(p);
+		tlsp_diags_free(&d);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 static void
 test_hash_and_refs(void **state)
 {
@@ -592,6 +648,7 @@ main(void)
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_error_cap),	 cmocka_unit_test(test_file_errors),
 	    cmocka_unit_test(test_hash_and_refs),
+	    cmocka_unit_test(test_writable_warning),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

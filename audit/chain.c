@@ -302,7 +302,8 @@ tlsp_chain_parse(const char *line, size_t len, struct tlsp_chain_rec *rec)
 	    line[i] < '1' || line[i] > '9')
 		return -1;
 	for (; i < len && line[i] >= '0' && line[i] <= '9'; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
+		/* Every uint64_t fits, 18446744073709551615 included. */
+		if (v > (UINT64_MAX - (uint64_t)(line[i] - '0')) / 10)
 			return -1;
 		v = v * 10 + (uint64_t)(line[i] - '0');
 	}

@@ -63,9 +63,16 @@ last_record(const char *buf, size_t n, int whole, struct tlsp_chain_rec *rec)
 {
 	size_t end = n, start;
 
-	/* a last line without its newline is torn: skip it */
+	/*
+	 * A last line without its newline is torn, unless only the newline
+	 * is missing: the next write begins with a newline, which makes it
+	 * a whole record, so the chain must continue from it.
+	 */
 	while (end > 0 && buf[end - 1] != '\n')
 		end--;
+	if (end < n && (end > 0 || whole) &&
+	    tlsp_chain_parse(buf + end, n - end, rec) == 0)
+		return 1;
 	while (end > 0) {
 		start = end - 1;
 		while (start > 0 && buf[start - 1] != '\n')

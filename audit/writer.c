@@ -223,14 +223,14 @@ adopt_partial(struct tlsp_audit *a, struct entry *batch, size_t kept,
 	size_t i;
 	struct entry *e = batch;
 
-	for (i = 0; i < n && ends[i] <= kept; i++, e = e->next) {
+	/* A record that lacks only its newline counts: the next write's
+	 * leading newline completes it. */
+	for (i = 0; i < n && ends[i] - 1 <= kept; i++, e = e->next) {
 		e->written = 1;
 		a->lf.seq = seqs[i];
 		memcpy(a->lf.hash, hashes[i], sizeof(a->lf.hash));
 	}
-	a->lf.torn = i == 0 ? kept > 0 : ends[i - 1] < kept;
-	if (i < n && kept > 0)
-		a->lf.torn = 1;
+	a->lf.torn = kept > 0 && (i == 0 || ends[i - 1] != kept);
 }
 
 /* A checkpoint is due every checkpoint_secs when records were written

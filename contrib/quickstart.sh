@@ -19,7 +19,7 @@ PACKAGES=(
 	libssl-dev libyaml-dev libidn2-dev libmilter-dev libcmocka-dev
 	clang libclang-rt-14-dev llvm valgrind mandoc groff-base
 	postfix swaks libnet-ssleay-perl libio-socket-ssl-perl m4 openssl
-	python3 procps util-linux systemd logrotate strace
+	python3 python3-jsonschema procps util-linux systemd logrotate strace
 )
 
 log() { printf '==> %s\n' "$*"; }

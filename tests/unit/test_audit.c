@@ -1938,6 +1938,34 @@ test_chain_continues(void **state)
 	}
 }
 
+/* A crash that cut off only the newline of the last record: that record
+ * is whole once the next write supplies the newline, so the chain goes on
+ * from it. */
+static void
+test_chain_missing_newline(void **state)
+{
+	char path[512], last[TLSP_HASH_HEX + 1];
+	const char *paths[1] = {path};
+	struct tlsp_audit *a;
+	size_t len;
+	char *raw;
+
+	(void)state;
+	path_in(path, sizeof(path), "nolf.log");
+	a = open_log(path, TLSP_SYNC_NONE);
+	submit_detail(a, "one");
+	submit_detail(a, "two");
+	tlsp_audit_close(a);
+	raw = read_all(path, &len);
+	assert_int_equal(truncate(path, (off_t)len - 1), 0);
+	free(raw);
+	a = open_log(path, TLSP_SYNC_NONE);
+	submit_detail(a, "three");
+	tlsp_audit_close(a);
+	assert_int_equal(check_chain(paths, 1, NULL, tlsp_chain_genesis, last),
+			 3);
+}
+
 static void
 test_chain_head_file(void **state)
 {
@@ -2225,6 +2253,7 @@ main(void)
 		cmocka_unit_test(test_writer_efbig),
 		cmocka_unit_test(test_writer_sync_modes),
 		cmocka_unit_test(test_chain_continues),
+		cmocka_unit_test(test_chain_missing_newline),
 		cmocka_unit_test(test_chain_head_file),
 		cmocka_unit_test(test_chain_keyed),
 		cmocka_unit_test(test_privacy_modes),

@@ -77,10 +77,9 @@ tlsp_chain_redactable(const char *key, size_t klen)
 	return 0;
 }
 
-/* The index of the quote that closes the string opened at p[i], or
- * (size_t)-1. A backslash always escapes the byte after it. */
-static size_t
-str_end(const char *p, size_t len, size_t i)
+/* A backslash always escapes the byte after it. */
+size_t
+tlsp_chain_str_end(const char *p, size_t len, size_t i)
 {
 	for (i++; i < len; i++) {
 		if (p[i] == '\\')
@@ -91,9 +90,8 @@ str_end(const char *p, size_t len, size_t i)
 	return (size_t)-1;
 }
 
-/* The value of the top-level "salt" member, if any: *salt and *n. */
-static int
-find_salt(const char *p, size_t len, const char **salt, size_t *n)
+int
+tlsp_chain_salt(const char *p, size_t len, const char **salt, size_t *n)
 {
 	size_t i, e;
 	int depth = 0;
@@ -106,12 +104,12 @@ find_salt(const char *p, size_t len, const char **salt, size_t *n)
 		} else if (p[i] == '}' || p[i] == ']') {
 			depth--;
 		} else if (p[i] == '"') {
-			if ((e = str_end(p, len, i)) == (size_t)-1)
+			if ((e = tlsp_chain_str_end(p, len, i)) == (size_t)-1)
 				return -1;
 			if (depth == 1 && e - i - 1 == 4 &&
 			    memcmp(p + i + 1, "salt", 4) == 0 && e + 2 < len &&
 			    p[e + 1] == ':' && p[e + 2] == '"') {
-				size_t ve = str_end(p, len, e + 2);
+				size_t ve = tlsp_chain_str_end(p, len, e + 2);
 
 				if (ve == (size_t)-1)
 					return -1;
@@ -188,16 +186,16 @@ canon_append(const char *p, size_t len, struct tlsp_jbuf *out)
 	char hex[TLSP_HASH_HEX + 1], key[8];
 	EVP_MD_CTX *ctx = NULL;
 
-	if (find_salt(p, len, &salt, &saltlen) < 0)
+	if (tlsp_chain_salt(p, len, &salt, &saltlen) < 0)
 		return -1;
 	for (i = 0; i < len; i++) {
 		if (p[i] != '"')
 			continue;
-		if ((e = str_end(p, len, i)) == (size_t)-1)
+		if ((e = tlsp_chain_str_end(p, len, i)) == (size_t)-1)
 			goto fail;
 		if (e + 2 < len && p[e + 1] == ':' && p[e + 2] == '"' &&
 		    tlsp_chain_redactable(p + i + 1, e - i - 1)) {
-			if ((ve = str_end(p, len, e + 2)) == (size_t)-1)
+			if ((ve = tlsp_chain_str_end(p, len, e + 2)) == (size_t)-1)
 				goto fail;
 			if (ctx == NULL)
 				ctx = EVP_MD_CTX_new();

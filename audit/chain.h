@@ -78,6 +78,15 @@ void tlsp_chain_field_digest(const char *salt, size_t saltlen, const char *k,
 			     const char *v, size_t vlen,
 			     char hex[TLSP_HASH_HEX + 1]);
 
+/* The index of the quote that closes the string token opened at p[i],
+ * or (size_t)-1 when the line ends first. */
+size_t tlsp_chain_str_end(const char *p, size_t len, size_t i);
+
+/* The record's salt: the value token of its first top-level "salt"
+ * member, as written (*salt, *n; NULL and 0 when there is none). Returns
+ * 0, or -1 if the line cannot be tokenized. */
+int tlsp_chain_salt(const char *p, size_t len, const char **salt, size_t *n);
+
 /* 1 if key (klen bytes) names a redactable member. */
 int tlsp_chain_redactable(const char *key, size_t klen);
 

@@ -351,6 +351,14 @@ def main(outdir):
     bad["detail"] = Raw(b'"line 7:\tunknown key"')
     files["not-json.jsonl"] = lines(chain(good_bodies()[:7] + [bad] +
                                           good_bodies()[8:]))
+    # A record that names a member twice (right hash, forged): readers
+    # would disagree on its detail.
+    dup = lifecycle("reload_failed")
+    dup["detail"] = Raw(b'"line 7: unknown key","detail":"nothing wrong"')
+    files["duplicate-member.jsonl"] = lines(chain(good_bodies()[:7] + [dup] +
+                                                  good_bodies()[8:]))
+    # Killed after the last record but before its LF: the record counts.
+    files["no-final-lf.jsonl"] = G[:-1] + [G[-1][:-1]]
     # A chain whose first record has the genesis prev but seq 3.
     files["genesis-seq.jsonl"] = lines(chain(good_bodies()[:4], seq=3))
     # The last three records cut off (caught only with an anchor).
@@ -405,6 +413,8 @@ def readme(H, R):
         ("genesis-restart.jsonl", "", 1, "genesis-restart.jsonl:7"),
         ("seq-gap.jsonl", "", 1, "seq-gap.jsonl:6"),
         ("not-json.jsonl", "", 1, "not-json.jsonl:8"),
+        ("duplicate-member.jsonl", "", 1, "duplicate-member.jsonl:8"),
+        ("no-final-lf.jsonl", "--anchor 11:" + H[11], 0, "ok"),
         ("genesis-seq.jsonl", "", 1, "genesis-seq.jsonl:1"),
         ("good-unkeyed.jsonl", "--anchor 5:" + bad, 1,
          "good-unkeyed.jsonl:5"),
@@ -477,6 +487,11 @@ What the files are:
   right hash (forged): a line shaped like a record is checked as one, so
   this is a break (not JSON), not a torn line. audit/chain.c alone, which
   checks only the bytes of the hash, finds its hash right.
+- duplicate-member.jsonl: record 8 names "detail" twice, with a right
+  hash (forged): JSON readers would disagree on its value, so a break.
+- no-final-lf.jsonl: good-unkeyed.jsonl whose last record lacks only its
+  LF (killed between the record and its newline): still a record, so the
+  anchor on it holds.
 - genesis-seq.jsonl: a chain whose first record has the genesis prev
   but seq 3 (FORMAT.md section 1: a new chain starts at 1).
 - tail-cut.jsonl: good-unkeyed.jsonl without its last 3 records;

@@ -697,6 +697,52 @@ if [ "$rc" -eq 0 ]; then
 else
 	fail "audit log: every line is JSON, seq contiguous, chain linked" "$out"
 fi
+
+# ------------------------------------------- 6. the compliance officer's tools
+
+# The checkpoint the daemon logged at stop anchors the end of the chain.
+audit_tool=$top_builddir/tlspolicy-audit
+verifier=$top_srcdir/contrib/audit/tlspolicy-verify.py
+anchor=$(sed -n 's/.*audit checkpoint seq=\([0-9]*\) hash=\([0-9a-f]*\) (closed).*/\1:\2/p' \
+	"$work/milter.log" | tail -n 1)
+check "stop: checkpoint logged for the last record" test -n "$anchor"
+c_out=$("$audit_tool" verify --anchor "$anchor" "$audit" 2>&1)
+c_rc=$?
+p_out=$("$py" "$verifier" --anchor "$anchor" "$audit" 2>&1)
+p_rc=$?
+check "tlspolicy-audit verify --anchor: chain holds ($c_out)" test "$c_rc" = 0
+check "tlspolicy-verify.py --anchor: chain holds" test "$p_rc" = 0
+check "both verifiers say the same" test "$c_out" = "$p_out"
+
+# One recipient changed in one record: both name the same line.
+cp "$audit" "$work/tampered.log"
+line=$(grep -n '"addr":"<\?a@strict.example' "$work/tampered.log" | head -n 1 | cut -d: -f1)
+sed -i "${line}s/a@strict.example/z@strict.example/" "$work/tampered.log"
+c_out=$("$audit_tool" verify "$work/tampered.log" 2>&1)
+c_rc=$?
+p_out=$("$py" "$verifier" "$work/tampered.log" 2>&1)
+p_rc=$?
+if [ "$c_rc" = 1 ] && [ "$p_rc" = 1 ] && has "tampered.log:$line: record changed" "$c_out" &&
+	has "tampered.log:$line: record changed" "$p_out"; then
+	ok "tampered record: both verifiers fail at line $line"
+else
+	fail "tampered record: both verifiers fail at line $line" "C rc=$c_rc '$c_out'; Python rc=$p_rc '$p_out'"
+fi
+# The tail cut off: only the anchor shows it.
+head -n -3 "$audit" >"$work/cut.log"
+check "tail cut: verify without an anchor still holds" "$audit_tool" verify -q "$work/cut.log"
+check "tail cut: --anchor detects it" \
+	sh -c '! "$1" verify -q --anchor "$2" "$3"' - "$audit_tool" "$anchor" "$work/cut.log"
+
+report=$("$audit_tool" report --domain strict.example "$audit" 2>&1)
+if has "strict.example" "$report" && has "min_version" "$report" && has "reject" "$report"; then
+	ok "report --domain strict.example: per-domain refusals by requirement"
+else
+	fail "report --domain strict.example" "$report"
+fi
+shown=$("$audit_tool" show --recipient a@strict.example "$audit" 2>&1)
+check "show --recipient a@strict.example: its rcpt record" has "a@strict.example" "$shown"
+
 check "milter.log: no error lines" no_errors "$work/milter.log"
 
 # cleanup (the EXIT trap) prints the summary and sets the exit status.

@@ -555,6 +555,19 @@ else
 	not_ok "h audit: check-audit.py ran" "$(tail -n 5 "$work/check-audit.out")"
 fi
 
+# The chain, by both verifiers, anchored at the checkpoint logged at stop.
+anchor=$(sed -n 's/.*audit checkpoint seq=\([0-9]*\) hash=\([0-9a-f]*\) (closed).*/\1:\2/p' \
+	"$work/milter.log" | tail -n 1)
+c_out=$("${top_builddir:-.}/tlspolicy-audit" verify --anchor "$anchor" "$audit" 2>&1)
+c_rc=$?
+p_out=$(python3 "${top_srcdir:-.}/contrib/audit/tlspolicy-verify.py" --anchor "$anchor" "$audit" 2>&1)
+p_rc=$?
+if [ -n "$anchor" ] && [ "$c_rc" = 0 ] && [ "$p_rc" = 0 ] && [ "$c_out" = "$p_out" ]; then
+	ok "h audit: chain verified by tlspolicy-audit and tlspolicy-verify.py ($c_out)"
+else
+	not_ok "h audit: chain verified by both verifiers" "anchor '$anchor'; C rc=$c_rc '$c_out'; Python rc=$p_rc '$p_out'"
+fi
+
 sm_stop
 if kill -0 "$(cat "$smdir/sendmail.runpid")" 2>/dev/null; then
 	not_ok "sendmail stopped"

@@ -1,0 +1,773 @@
+/*
+ * report.c - tlspolicy-audit report: what the policy did, in numbers.
+ *
+ * One pass over the records, in constant memory: every decision (each
+ * recipient of a rcpt or message record, and each mail record, whose
+ * verdict is the sender's) is added to the totals, to its recipient
+ * domain, to each rule that judged it and to the client that sent it.
+ * The tables are bounded hash tables: past TABLE_MAX distinct keys a
+ * table takes no new ones and counts what it could not place, which the
+ * output then says ("N more not shown"). Text is for a terminal, csv has
+ * one row per total/domain/rule/client with the same columns, json holds
+ * everything, and tlsrpt writes one RFC 8460-shaped report per day.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ====================================================== the buckets */
+
+const char *const tlspa_ver_names[NVER] = {"TLSv1.3", "TLSv1.2", "TLSv1.1",
+					   "TLSv1", "SSL", "other", "none"};
+const char *const tlspa_bits_names[NBITS] = {"no TLS", "unknown",
+					     "below 128", "128-255", "256+"};
+const char *const tlspa_fs_names[NFS] = {"yes", "no", "unknown"};
+const char *const tlspa_cert_names[NCERT] = {
+	"none", "presented", "presented (verification unknown)",
+	"not verified", "verified", "unknown", "other"};
+const char *const tlspa_act_names[NACT] = {"accept", "tag", "quarantine",
+					   "defer", "reject", "other"};
+const char *const tlspa_req_names[NREQ] = {
+	"tls", "min_version", "max_version", "min_cipher_bits",
+	"ciphers.allow", "ciphers.deny", "forward_secrecy", "client_cert",
+	"subject", "issuer", "fingerprints", "other"};
+const char *const tlspa_status_names[NSTATUS] = {"pass", "fail", "unknown"};
+const char *const tlspa_type_names[NTYPE] = {
+	"message", "rcpt", "mail", "abort", "start", "stop", "reload",
+	"reload_failed", "rotate", "checkpoint", "other"};
+
+/* The index of v's string among names (the last name is "other"), or
+ * `absent` when v is not a string. */
+static int
+bucket(const struct tlspa_jv *v, const char *const *names, int n, int absent)
+{
+	int i;
+
+	if (v == NULL || v->type != TLSPA_J_STR)
+		return absent;
+	for (i = 0; i < n - 1; i++)
+		if (tlspa_jv_is(v, names[i]))
+			return i;
+	return n - 1;
+}
+
+/* ========================================================= the tally */
+
+/* What a record says about the session, worked out once per record. */
+struct session {
+	uint64_t recno;
+	int type, ver, bits, fs, cert;
+	const struct tlspa_jv *rec, *client;
+	int64_t ms;
+};
+
+/* One decision: a verdict about one recipient, or the sender. */
+struct decision {
+	const struct session *ss;
+	const struct tlspa_jv *verdict;
+	int act, would, failed;
+	char domain[256]; /* "" for a sender verdict */
+};
+
+static void
+tally_failures(struct tally *t, const struct tlspa_jv *rule)
+{
+	const struct tlspa_jv *f = tlspa_jv_get(rule, "failures");
+	int st;
+
+	for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL; f;
+	     f = f->next) {
+		st = tlspa_jv_is(tlspa_jv_get(f, "status"), "unknown");
+		t->req[bucket(tlspa_jv_get(f, "requirement"), tlspa_req_names, NREQ,
+			      NREQ - 1)][st]++;
+	}
+}
+
+static int
+is_true(const struct tlspa_jv *v)
+{
+	return v != NULL && v->type == TLSPA_J_TRUE;
+}
+
+/* The rules of a verdict, as a list (NULL-terminated walk). */
+static const struct tlspa_jv *
+rules_of(const struct tlspa_jv *verdict)
+{
+	const struct tlspa_jv *r = tlspa_jv_get(verdict, "rules");
+
+	return r != NULL && r->type == TLSPA_J_ARR ? r->kids : NULL;
+}
+
+static void
+tally_session(struct tally *t, const struct decision *d)
+{
+	t->n++;
+	t->ver[d->ss->ver]++;
+	t->bits[d->ss->bits]++;
+	t->fs[d->ss->fs]++;
+	t->cert[d->ss->cert]++;
+	if (d->ss->type == T_MESSAGE && t->last_rec != d->ss->recno)
+		t->messages++;
+	t->last_rec = d->ss->recno;
+}
+
+/* Adds a decision to the totals, a domain or a client. */
+static void
+tally_add(struct tally *t, const struct decision *d)
+{
+	const struct tlspa_jv *r;
+
+	tally_session(t, d);
+	t->refused += d->act == A_REJECT || d->act == A_DEFER;
+	t->passed += !d->failed;
+	t->failed += d->failed;
+	t->action[d->act]++;
+	if (d->would != d->act)
+		t->would[d->would]++;
+	for (r = rules_of(d->verdict); r != NULL; r = r->next)
+		if (!is_true(tlspa_jv_get(r, "exempt")))
+			tally_failures(t, r);
+}
+
+/* Adds one rule's judgement of a decision to the rule's tally. */
+static void
+tally_rule(struct tally *t, const struct decision *d, const struct tlspa_jv *r)
+{
+	int act = bucket(tlspa_jv_get(r, "action"), tlspa_act_names, NACT, A_ACCEPT);
+	int st = bucket(tlspa_jv_get(r, "status"), tlspa_status_names, 3, S_UNKNOWN);
+
+	tally_session(t, d);
+	t->status[st]++;
+	if (is_true(tlspa_jv_get(r, "exempt")))
+		t->exempt++;
+	if (tlspa_jv_is(tlspa_jv_get(r, "mode"), "monitor")) {
+		t->monitor++;
+		if (act != A_ACCEPT)
+			t->would[act]++;
+	} else {
+		t->action[act]++;
+		t->refused += act == A_REJECT || act == A_DEFER;
+	}
+	if (st == S_PASS)
+		t->passed++;
+	else
+		t->failed++;
+	tally_failures(t, r);
+}
+
+/* ====================================================== the tables */
+
+static uint64_t
+hash_key(const char *k, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (n--) {
+		h ^= (unsigned char)*k++;
+		h *= 1099511628211ULL;
+	}
+	return h | 1; /* 0 marks an empty slot */
+}
+
+static int
+table_grow(struct table *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 1024, i, j;
+	struct slot *ns = calloc(ncap, sizeof(*ns));
+
+	if (ns == NULL)
+		return -1;
+	for (i = 0; i < t->cap; i++) {
+		if (t->s[i].h == 0)
+			continue;
+		for (j = t->s[i].h & (ncap - 1); ns[j].h != 0; j = (j + 1) & (ncap - 1))
+			;
+		ns[j] = t->s[i];
+	}
+	free(t->s);
+	t->s = ns;
+	t->cap = ncap;
+	return 0;
+}
+
+/* The value for key, created zeroed if new; NULL (counted) when the
+ * table is full or memory ran out. */
+static void *
+table_get(struct table *t, const char *k, size_t kn)
+{
+	uint64_t h = hash_key(k, kn);
+	struct ent *e;
+	size_t j;
+
+	if (t->cap > 0)
+		for (j = h & (t->cap - 1); t->s[j].h != 0; j = (j + 1) & (t->cap - 1))
+			if (t->s[j].h == h && t->s[j].e->klen == kn &&
+			    memcmp(t->s[j].e->key, k, kn) == 0)
+				return t->s[j].e;
+	if (t->n >= TABLE_MAX || ((t->n + 1) * 2 > t->cap && table_grow(t) < 0) ||
+	    (e = calloc(1, t->valsz + kn + 1)) == NULL) {
+		t->dropped++;
+		return NULL;
+	}
+	memcpy((char *)e + t->valsz, k, kn);
+	e->key = (char *)e + t->valsz;
+	e->klen = kn;
+	for (j = h & (t->cap - 1); t->s[j].h != 0; j = (j + 1) & (t->cap - 1))
+		;
+	t->s[j].h = h;
+	t->s[j].e = e;
+	t->n++;
+	return e;
+}
+
+/* The values in an array (caller frees), sorted with cmp. */
+struct ent **
+tlspa_table_sorted(const struct table *t, int (*cmp)(const void *, const void *))
+{
+	struct ent **v = malloc((t->n ? t->n : 1) * sizeof(*v));
+	size_t i, n = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < t->cap; i++)
+		if (t->s[i].h != 0)
+			v[n++] = t->s[i].e;
+	qsort(v, n, sizeof(*v), cmp);
+	return v;
+}
+
+static void
+table_free(struct table *t, void (*free_val)(struct ent *))
+{
+	size_t i;
+
+	for (i = 0; i < t->cap; i++)
+		if (t->s[i].h != 0) {
+			if (free_val != NULL)
+				free_val(t->s[i].e);
+			free(t->s[i].e);
+		}
+	free(t->s);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ========================================================= the report */
+
+static int
+report_format(struct report *r, const char *s)
+{
+	static const char *const names[] = {"text", "csv", "json", "tlsrpt"};
+	size_t i;
+
+	for (i = 0; i < NELEM(names); i++)
+		if (strcmp(s, names[i]) == 0) {
+			r->format = (enum tlspa_format)i;
+			return 0;
+		}
+	fprintf(stderr, "tlspolicy-audit: --format %s: expected text, csv, "
+		"json or tlsrpt\n", s);
+	return -1;
+}
+
+static int
+add_arg(char ***v, size_t *n, char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (nv == NULL)
+		return -1;
+	nv[(*n)++] = s;
+	*v = nv;
+	return 0;
+}
+
+static int
+report_time(struct report *r, const char *since, const char *until)
+{
+	r->since = since;
+	r->until = until;
+	r->scan.since = TLSPA_TIME_MIN;
+	r->scan.until = TLSPA_TIME_MAX;
+	if (tlspa_tz_set(r->tz) < 0) {
+		fprintf(stderr, "tlspolicy-audit: --tz %s: unknown time zone\n",
+			r->tz);
+		return -1;
+	}
+	if (since != NULL && tlspa_time_arg(since, 0, &r->scan.since) < 0) {
+		fprintf(stderr, "tlspolicy-audit: --since %s: expected "
+			"YYYY-MM-DD or RFC 3339\n", since);
+		return -1;
+	}
+	if (until != NULL && tlspa_time_arg(until, 1, &r->scan.until) < 0) {
+		fprintf(stderr, "tlspolicy-audit: --until %s: expected "
+			"YYYY-MM-DD or RFC 3339\n", until);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+report_options(struct report *r, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"since", required_argument, NULL, 'S'},
+		{"until", required_argument, NULL, 'U'},
+		{"tz", required_argument, NULL, 'z'},
+		{"domain", required_argument, NULL, 'd'},
+		{"rule", required_argument, NULL, 'r'},
+		{"format", required_argument, NULL, 'f'},
+		{"top", required_argument, NULL, 'n'},
+		{"contact", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *since = NULL, *until = NULL;
+	char *end;
+	int c;
+
+	r->top = 20;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'S')
+			since = optarg;
+		else if (c == 'U')
+			until = optarg;
+		else if (c == 'z')
+			r->tz = optarg;
+		else if (c == 'c')
+			r->contact = optarg;
+		else if (c == 'd' && add_arg(&r->domains, &r->ndomains, optarg) < 0)
+			return TLSPA_EX_ERROR;
+		else if (c == 'r' && add_arg(&r->rulef, &r->nrulef, optarg) < 0)
+			return TLSPA_EX_ERROR;
+		else if (c == 'f' && report_format(r, optarg) < 0)
+			return TLSPA_EX_ERROR;
+		else if (c == 'n' && ((r->top = strtoul(optarg, &end, 10)) == 0 ||
+				      *end != '\0'))
+			return tlspa_usage("report");
+		else if (c == '?' || c == ':')
+			return tlspa_usage("report");
+	}
+	if (report_time(r, since, until) < 0)
+		return TLSPA_EX_ERROR;
+	if (optind >= argc) {
+		fprintf(stderr, "tlspolicy-audit report: no FILE given\n");
+		return tlspa_usage("report");
+	}
+	return 0;
+}
+
+/* ========================================================== counting */
+
+static void
+session_tls(struct session *ss, const struct tlspa_jv *tls)
+{
+	const struct tlspa_jv *v = tlspa_jv_get(tls, "version");
+	const struct tlspa_jv *b = tlspa_jv_get(tls, "bits");
+	const struct tlspa_jv *fs = tlspa_jv_get(tls, "forward_secrecy");
+
+	if (v == NULL || v->type != TLSPA_J_STR) {
+		ss->ver = V_NONE;
+	} else if (tlspa_jv_is(v, "TLSv1.0")) {
+		ss->ver = V_TLS10;
+	} else {
+		ss->ver = bucket(v, tlspa_ver_names, NVER - 1, V_OTHER);
+		if (ss->ver == V_OTHER && v->len >= 3 && memcmp(v->s, "SSL", 3) == 0)
+			ss->ver = V_SSL;
+	}
+	if (ss->ver == V_NONE)
+		ss->bits = B_NOTLS;
+	else if (b == NULL || b->type != TLSPA_J_NUM || !b->is_int)
+		ss->bits = B_UNKNOWN;
+	else
+		ss->bits = b->i < 128 ? B_LOW : b->i < 256 ? B_128 : B_256;
+	ss->fs = fs == NULL || fs->type == TLSPA_J_NULL ? FS_UNKNOWN
+		 : fs->type == TLSPA_J_TRUE		 ? FS_YES
+							 : FS_NO;
+	ss->cert = bucket(tlspa_jv_get(tls, "cert"), tlspa_cert_names, NCERT, C_UNKNOWN);
+}
+
+static int
+domain_wanted(const struct report *r, const char *domain)
+{
+	size_t i;
+
+	if (r->ndomains == 0)
+		return 1;
+	for (i = 0; i < r->ndomains; i++)
+		if (domain[0] != '\0' && tlspa_domain_match(domain, r->domains[i]))
+			return 1;
+	return 0;
+}
+
+static int
+rule_wanted(const struct report *r, const struct tlspa_jv *rule)
+{
+	size_t i;
+
+	if (r->nrulef == 0)
+		return 1;
+	for (i = 0; i < r->nrulef; i++)
+		if (tlspa_jv_is(rule, r->rulef[i]))
+			return 1;
+	return 0;
+}
+
+static int
+verdict_wanted(const struct report *r, const struct tlspa_jv *verdict)
+{
+	const struct tlspa_jv *x;
+
+	if (r->nrulef == 0)
+		return 1;
+	for (x = rules_of(verdict); x != NULL; x = x->next)
+		if (rule_wanted(r, tlspa_jv_get(x, "rule")))
+			return 1;
+	return 0;
+}
+
+/* The key of a value that may be redacted: its text, or "sha256:..." */
+static const char *
+value_key(const struct tlspa_jv *v, size_t *n, char buf[80])
+{
+	const char *d = tlspa_jv_digest(v);
+
+	if (v != NULL && v->type == TLSPA_J_STR) {
+		*n = v->len;
+		return v->s;
+	}
+	if (d != NULL) {
+		*n = (size_t)snprintf(buf, 80, "sha256:%.16s", d);
+		return buf;
+	}
+	*n = 1;
+	return "-";
+}
+
+static void
+count_client(struct report *r, const struct decision *d)
+{
+	const struct tlspa_jv *name = tlspa_jv_get(d->ss->client, "name");
+	char buf[80], nbuf[80];
+	const char *k, *nk;
+	size_t n, nn;
+	struct row *row;
+
+	k = value_key(tlspa_jv_get(d->ss->client, "addr"), &n, buf);
+	if ((row = table_get(&r->client, k, n)) == NULL)
+		return;
+	tally_add(&row->t, d);
+	if (row->name == NULL && name != NULL) {
+		nk = value_key(name, &nn, nbuf);
+		if (nn > 255)
+			nn = 255;
+		if ((row->name = malloc(nn + 1)) != NULL) {
+			memcpy(row->name, nk, nn);
+			row->name[nn] = '\0';
+		}
+	}
+}
+
+/* RFC 8460 result types, from our requirement names where they fit. */
+static const char *
+rpt_result(int req)
+{
+	if (req == R_TLS)
+		return "starttls-not-supported";
+	if (req == R_SUBJECT)
+		return "certificate-host-mismatch";
+	if (req >= R_CLIENT_CERT)
+		return "certificate-not-trusted";
+	return "validation-failure";
+}
+
+static struct pol *
+rpt_policy(struct report *r, const struct decision *d)
+{
+	char key[300];
+	struct pol *p;
+	int n;
+
+	if (d->ss->ms < r->day_start || d->ss->ms >= r->day_end)
+		tlspa_time_day(d->ss->ms, r->day, &r->day_start, &r->day_end);
+	n = snprintf(key, sizeof(key), "%s%c%s", r->day, 0, d->domain);
+	if ((p = table_get(&r->pol, key, (size_t)n)) == NULL)
+		return NULL;
+	if (p->day[0] == '\0') {
+		memcpy(p->day, r->day, sizeof(p->day));
+		p->start = r->day_start;
+		p->end = r->day_end;
+		snprintf(p->host, sizeof(p->host), "%s",
+			 tlspa_jv_str(tlspa_jv_get(d->ss->rec, "host"))
+				 ? tlspa_jv_str(tlspa_jv_get(d->ss->rec, "host"))
+				 : "-");
+	}
+	return p;
+}
+
+static void
+rpt_rule(struct pol *p, const struct tlspa_jv *name)
+{
+	int i;
+
+	if (name == NULL || name->type != TLSPA_J_STR || name->len >= 128)
+		return;
+	for (i = 0; i < p->nrules; i++)
+		if (strcmp(p->rules[i], name->s) == 0)
+			return;
+	if (p->nrules < 4)
+		memcpy(p->rules[p->nrules++], name->s, name->len + 1);
+}
+
+static void
+rpt_detail(struct report *r, struct pol *p, const struct decision *d,
+	   const struct tlspa_jv *f)
+{
+	int req = bucket(tlspa_jv_get(f, "requirement"), tlspa_req_names, NREQ,
+			 NREQ - 1);
+	int unknown = tlspa_jv_is(tlspa_jv_get(f, "status"), "unknown");
+	char key[400], buf[80];
+	const char *ip;
+	size_t ipn;
+	struct det *x;
+	int n;
+
+	ip = value_key(tlspa_jv_get(d->ss->client, "addr"), &ipn, buf);
+	if (ipn > 79)
+		ipn = 79;
+	n = snprintf(key, sizeof(key), "%p%c%d%c%d%c%.*s", (void *)p, 0, req,
+		     0, unknown, 0, (int)ipn, ip);
+	if ((x = table_get(&r->det, key, (size_t)n)) == NULL)
+		return;
+	if (x->result == NULL) {
+		x->result = rpt_result(req);
+		x->reason = tlspa_req_names[req];
+		x->unknown = unknown;
+		memcpy(x->ip, ip, ipn);
+		x->next = p->details;
+		p->details = x;
+	}
+	x->count++;
+}
+
+static void
+count_tlsrpt(struct report *r, const struct decision *d)
+{
+	const struct tlspa_jv *rule, *f;
+	struct pol *p;
+
+	if (d->domain[0] == '\0' || d->ss->ms == TLSPA_TIME_MIN ||
+	    (p = rpt_policy(r, d)) == NULL)
+		return;
+	p->ok += !d->failed;
+	p->failed += d->failed;
+	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
+		rpt_rule(p, tlspa_jv_get(rule, "rule"));
+		if (is_true(tlspa_jv_get(rule, "exempt")))
+			continue;
+		f = tlspa_jv_get(rule, "failures");
+		for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL; f;
+		     f = f->next)
+			rpt_detail(r, p, d, f);
+	}
+}
+
+static void
+count_decision(struct report *r, struct decision *d)
+{
+	const struct tlspa_jv *rule;
+	struct row *row;
+
+	tally_add(&r->total, d);
+	if (d->domain[0] != '\0' &&
+	    (row = table_get(&r->dom, d->domain, strlen(d->domain))) != NULL)
+		tally_add(&row->t, d);
+	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
+		const struct tlspa_jv *name = tlspa_jv_get(rule, "rule");
+		char buf[80];
+		const char *k;
+		size_t n;
+
+		if (!rule_wanted(r, name))
+			continue;
+		k = value_key(name, &n, buf);
+		if ((row = table_get(&r->rule, k, n)) != NULL)
+			tally_rule(&row->t, d, rule);
+	}
+	count_client(r, d);
+	if (r->format == F_TLSRPT)
+		count_tlsrpt(r, d);
+}
+
+/* Fills d from a verdict (a recipient's or the sender's). */
+static void
+decide(struct decision *d, const struct session *ss,
+       const struct tlspa_jv *verdict)
+{
+	const struct tlspa_jv *rule, *src;
+
+	d->ss = ss;
+	d->verdict = verdict != NULL && verdict->type == TLSPA_J_OBJ ? verdict
+								       : NULL;
+	src = d->verdict != NULL ? d->verdict : ss->rec;
+	d->act = bucket(tlspa_jv_get(src, "action"), tlspa_act_names, NACT, A_ACCEPT);
+	d->would = bucket(tlspa_jv_get(src, "would_action"), tlspa_act_names, NACT,
+			  d->act);
+	d->failed = 0;
+	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next)
+		if (!is_true(tlspa_jv_get(rule, "exempt")) &&
+		    !tlspa_jv_is(tlspa_jv_get(rule, "status"), "pass"))
+			d->failed = 1;
+}
+
+static void
+count_recipients(struct report *r, const struct session *ss)
+{
+	const struct tlspa_jv *rc = tlspa_jv_get(ss->rec, "recipients");
+	const struct tlspa_jv *addr;
+	struct decision d;
+
+	for (rc = rc != NULL && rc->type == TLSPA_J_ARR ? rc->kids : NULL; rc;
+	     rc = rc->next) {
+		addr = tlspa_jv_get(rc, "addr");
+		if (addr != NULL && addr->type == TLSPA_J_STR) {
+			if (tlspa_domain(addr->s, addr->len, d.domain,
+					 sizeof(d.domain)) == 0)
+				snprintf(d.domain, sizeof(d.domain), "(none)");
+		} else {
+			snprintf(d.domain, sizeof(d.domain), "%s",
+				 tlspa_jv_digest(addr) ? "(redacted)" : "(none)");
+		}
+		if (!domain_wanted(r, d.domain))
+			continue;
+		decide(&d, ss, tlspa_jv_get(rc, "verdict"));
+		if (verdict_wanted(r, d.verdict))
+			count_decision(r, &d);
+	}
+}
+
+static void
+count_record(struct report *r, const struct tlspa_jv *rec, int64_t ms)
+{
+	struct session ss;
+	struct decision d;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.rec = rec;
+	ss.ms = ms;
+	ss.recno = r->scan.records;
+	ss.type = bucket(tlspa_jv_get(rec, "type"), tlspa_type_names, NTYPE, NTYPE - 1);
+	r->types[ss.type]++;
+	if (ms != TLSPA_TIME_MIN) {
+		if (ms < r->first_ms)
+			r->first_ms = ms;
+		if (ms > r->last_ms)
+			r->last_ms = ms;
+	}
+	if (ss.type != T_MESSAGE && ss.type != T_RCPT && ss.type != T_MAIL)
+		return;
+	ss.client = tlspa_jv_get(rec, "client");
+	session_tls(&ss, tlspa_jv_get(rec, "tls"));
+	if (ss.type != T_MAIL) {
+		count_recipients(r, &ss);
+		return;
+	}
+	if (r->ndomains > 0)
+		return; /* a sender verdict has no recipient domain */
+	d.domain[0] = '\0';
+	decide(&d, &ss, tlspa_jv_get(rec, "sender_verdict"));
+	if (verdict_wanted(r, d.verdict)) {
+		r->mail_n++;
+		count_decision(r, &d);
+	}
+}
+
+/* ============================================================ sorting */
+
+int
+tlspa_row_by_count(const void *a, const void *b)
+{
+	const struct row *x = *(const struct row *const *)a;
+	const struct row *y = *(const struct row *const *)b;
+	size_t n = x->e.klen < y->e.klen ? x->e.klen : y->e.klen;
+	int c;
+
+	if (x->t.n != y->t.n)
+		return x->t.n > y->t.n ? -1 : 1;
+	if ((c = memcmp(x->e.key, y->e.key, n)) != 0)
+		return c;
+	return x->e.klen < y->e.klen ? -1 : x->e.klen > y->e.klen;
+}
+
+int
+tlspa_row_by_failed(const void *a, const void *b)
+{
+	const struct row *x = *(const struct row *const *)a;
+	const struct row *y = *(const struct row *const *)b;
+
+	if (x->t.failed != y->t.failed)
+		return x->t.failed > y->t.failed ? -1 : 1;
+	return tlspa_row_by_count(a, b);
+}
+
+int
+tlspa_ent_by_key(const void *a, const void *b)
+{
+	const struct ent *x = *(const struct ent *const *)a;
+	const struct ent *y = *(const struct ent *const *)b;
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(x->key, y->key, n);
+
+	return c != 0 ? c : (x->klen < y->klen ? -1 : x->klen > y->klen);
+}
+
+static void
+free_row(struct ent *e)
+{
+	free(((struct row *)e)->name);
+}
+
+
+static void
+report_free(struct report *r)
+{
+	table_free(&r->dom, free_row);
+	table_free(&r->rule, free_row);
+	table_free(&r->client, free_row);
+	table_free(&r->pol, NULL);
+	table_free(&r->det, NULL);
+	tlspa_scan_close(&r->scan);
+	free(r->domains);
+	free(r->rulef);
+}
+
+int
+tlspa_report_main(int argc, char **argv)
+{
+	struct report r;
+	int rc, got;
+
+	memset(&r, 0, sizeof(r));
+	r.dom.valsz = r.rule.valsz = r.client.valsz = sizeof(struct row);
+	r.pol.valsz = sizeof(struct pol);
+	r.det.valsz = sizeof(struct det);
+	r.first_ms = TLSPA_TIME_MAX;
+	r.last_ms = TLSPA_TIME_MIN;
+	if ((rc = report_options(&r, argc, argv)) != 0)
+		goto done;
+	r.scan.files = argv + optind;
+	r.scan.nfiles = argc - optind;
+	while ((got = tlspa_scan_next(&r.scan)) > 0)
+		count_record(&r, r.scan.rec, r.scan.ms);
+	if (got < 0)
+		rc = TLSPA_EX_ERROR;
+	else
+		rc = tlspa_report_write(&r);
+done:
+	report_free(&r);
+	return rc;
+}

@@ -1,0 +1,132 @@
+/*
+ * report.h - the counters of tlspolicy-audit report, shared by the
+ * counting (report.c) and the writers of its formats (report_out.c).
+ * Private to the tool.
+ */
+#ifndef TLSPOLICY_AUDIT_REPORT_H
+#define TLSPOLICY_AUDIT_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tool.h"
+
+#define TABLE_MAX 100000 /* distinct keys per table */
+
+/* Buckets: each list of names ends with the one that takes the rest. */
+enum { V_TLS13, V_TLS12, V_TLS11, V_TLS10, V_SSL, V_OTHER, V_NONE, NVER };
+enum { B_NOTLS, B_UNKNOWN, B_LOW, B_128, B_256, NBITS };
+enum { FS_YES, FS_NO, FS_UNKNOWN, NFS };
+enum { C_UNKNOWN = 5, NCERT = 7 };
+enum { A_ACCEPT, A_TAG, A_QUARANTINE, A_DEFER, A_REJECT, NACT = 6 };
+enum { R_TLS = 0, R_CLIENT_CERT = 7, R_SUBJECT = 8, NREQ = 12 };
+enum { S_PASS, S_FAIL, S_UNKNOWN, NSTATUS };
+enum { T_MESSAGE, T_RCPT, T_MAIL, T_ABORT, NTYPE = 11 };
+
+extern const char *const tlspa_ver_names[NVER];
+extern const char *const tlspa_bits_names[NBITS];
+extern const char *const tlspa_fs_names[NFS];
+extern const char *const tlspa_cert_names[NCERT];
+extern const char *const tlspa_act_names[NACT];
+extern const char *const tlspa_req_names[NREQ];
+extern const char *const tlspa_status_names[NSTATUS];
+extern const char *const tlspa_type_names[NTYPE];
+
+/* What a set of decisions looked like. */
+struct tally {
+	uint64_t n;		 /* decisions (rules: evaluations) */
+	uint64_t messages;	 /* message records with such a decision */
+	uint64_t refused;	 /* refused: reject or defer (enforced) */
+	uint64_t passed, failed; /* every rule passed, or not */
+	uint64_t ver[NVER], bits[NBITS], fs[NFS], cert[NCERT];
+	uint64_t action[NACT];	/* enforced */
+	uint64_t would[NACT];	/* monitor: would-be action, where it differs */
+	uint64_t status[NSTATUS], exempt, monitor; /* rules only */
+	uint64_t req[NREQ][2];	/* failures: [status fail, status unknown] */
+	uint64_t last_rec;	/* private: the record counted last */
+};
+
+/* Every table value begins with its key. */
+struct ent {
+	const char *key;
+	size_t klen;
+};
+
+struct slot {
+	uint64_t h;
+	struct ent *e;
+};
+
+/* A bounded hash table of values of valsz bytes (set before use). */
+struct table {
+	struct slot *s;
+	size_t n, cap, valsz;
+	uint64_t dropped; /* additions that found the table full */
+};
+
+/* A domain, rule or client. */
+struct row {
+	struct ent e;
+	struct tally t;
+	char *name; /* clients: the host name first seen; owned */
+};
+
+struct det;
+
+/* A TLS-RPT policy: one recipient domain on one day (key day\0domain). */
+struct pol {
+	struct ent e;
+	char day[16];
+	int64_t start, end; /* the day, in ms */
+	uint64_t ok, failed;
+	char host[256];
+	char rules[4][128];
+	int nrules;
+	struct det *details;
+};
+
+/* A TLS-RPT failure detail of a policy. */
+struct det {
+	struct ent e;
+	struct det *next;
+	const char *result; /* RFC 8460 result-type; static */
+	const char *reason; /* our requirement name; static */
+	int unknown;	    /* the requirement could not be checked */
+	char ip[80];
+	uint64_t count;
+};
+
+enum tlspa_format { F_TEXT, F_CSV, F_JSON, F_TLSRPT };
+
+struct report {
+	enum tlspa_format format;
+	size_t top;
+	const char *tz, *contact;
+	char **domains, **rulef; /* --domain, --rule */
+	size_t ndomains, nrulef;
+	const char *since, *until; /* as given */
+	struct tlspa_scan scan;
+	int64_t first_ms, last_ms; /* of the records counted */
+	uint64_t types[NTYPE];
+	struct tally total;
+	uint64_t mail_n; /* decisions that are sender verdicts (mail) */
+	struct table dom, rule, client, pol, det;
+	char day[16]; /* the day of the last record (tlsrpt) */
+	int64_t day_start, day_end;
+};
+
+/* The values of t (caller frees the array) sorted with cmp; NULL when
+ * out of memory. */
+struct ent **tlspa_table_sorted(const struct table *t,
+				int (*cmp)(const void *, const void *));
+
+/* qsort comparators of struct row *: most decisions first; most failed
+ * first; of struct ent *: by key. */
+int tlspa_row_by_count(const void *, const void *);
+int tlspa_row_by_failed(const void *, const void *);
+int tlspa_ent_by_key(const void *, const void *);
+
+/* Writes the report in r->format to stdout. 0, or an exit status. */
+int tlspa_report_write(struct report *r);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * tool.h - what the commands of tlspolicy-audit share (private to it).
+ *
+ * tool.c holds main(), the helpers every command needs (warnings that
+ * say where, time arguments and time zones, recipient domains, printing
+ * hostile strings safely) and the record scanner that report and show
+ * read their input through. Each command lives in a file of its own and
+ * returns an exit status.
+ */
+#ifndef TLSPOLICY_AUDIT_TOOL_H
+#define TLSPOLICY_AUDIT_TOOL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "reader.h"
+
+/*
+ * Exit statuses, as the independent verifier (contrib/audit) and the
+ * test vectors have them, rather than <sysexits.h>: scripts of auditors
+ * test for 1 (like diff(1) and grep(1), 1 is an answer, not an error).
+ */
+#define TLSPA_EX_BROKEN 1 /* verify: the chain does not hold */
+#define TLSPA_EX_ERROR 2  /* usage, unreadable input, out of memory */
+
+#define TLSPA_TIME_MIN INT64_MIN
+#define TLSPA_TIME_MAX INT64_MAX
+
+/* The commands: argv[0] is the command's name. Each returns an exit
+ * status and frees what it allocated. */
+int tlspa_verify_main(int argc, char **argv);
+int tlspa_report_main(int argc, char **argv);
+int tlspa_show_main(int argc, char **argv);
+int tlspa_redact_main(int argc, char **argv);
+
+/* Prints "usage: ..." for one command (NULL: all) to stderr and returns
+ * TLSPA_EX_ERROR. */
+int tlspa_usage(const char *command);
+
+/* ------------------------------------------------------------ warnings */
+
+/* "PATH:LINE: warning: ..." on stderr; after the first 100, only
+ * counted. Not thread-safe (the tool has one thread). */
+void tlspa_warn(const char *path, unsigned long long lineno, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+/* Says how many warnings were not shown, if any. */
+void tlspa_warn_summary(void);
+extern int tlspa_quiet; /* -q: no warnings */
+
+/* ---------------------------------------------------------------- time */
+
+/* Sets the time zone of day boundaries and of dates without a zone:
+ * NULL or "UTC" for UTC, else a zone name (Europe/Berlin) or a POSIX TZ
+ * string. 0, or -1 if the zone is unknown. */
+int tlspa_tz_set(const char *zone);
+
+/*
+ * A --since/--until argument: RFC 3339 (2026-11-01T08:00:00Z, offsets,
+ * fractions), a local date-time without zone, or a date YYYY-MM-DD
+ * (local midnight; for --until, the midnight after, so the day counts).
+ * Milliseconds since the epoch into *ms. 0, or -1.
+ */
+int tlspa_time_arg(const char *s, int is_until, int64_t *ms);
+
+/* A record's "time" (RFC 3339 with a zone) in ms; 0, or -1. */
+int tlspa_time_rfc3339(const char *s, size_t len, int64_t *ms);
+
+/* ms as RFC 3339 UTC without fraction: "2026-11-01T08:00:00Z". */
+void tlspa_time_format(int64_t ms, char buf[32]);
+
+/* The local day of ms in the zone set: "YYYY-MM-DD", and the day's
+ * bounds [*start, *end) in ms. */
+void tlspa_time_day(int64_t ms, char day[16], int64_t *start, int64_t *end);
+
+/* ----------------------------------------------------- addresses, text */
+
+/* The domain of an envelope address: after the last '@', without a
+ * closing '>' or a trailing dot, ASCII lowercased, into out (always
+ * NUL-terminated). Returns its length; 0 when there is no '@'. */
+size_t tlspa_domain(const char *addr, size_t len, char *out, size_t outsz);
+
+/* 1 if domain d matches pattern p: equal (case-insensitive), or p starts
+ * with '.' and d is a subdomain of p. */
+int tlspa_domain_match(const char *d, const char *p);
+
+/* Writes s so that it cannot drive a terminal: valid printable UTF-8
+ * stays, a backslash doubles, and every other byte (controls, DEL, C1,
+ * invalid UTF-8, line and paragraph separators, bidi overrides) is
+ * written as \xHH. */
+void tlspa_put_safe(FILE *f, const char *s, size_t len);
+
+/* The same into out (outsz > 4), cut short with "..." if it does not
+ * fit. Returns out. */
+char *tlspa_safe(const char *s, size_t len, char *out, size_t outsz);
+
+/* A value for people: the string, "[redacted sha256:1234abcd...]",
+ * a number as written, "null", or "-" when absent. Written safely. */
+void tlspa_put_value(FILE *f, const struct tlspa_jv *v);
+
+/* ------------------------------------------------------ record scanning */
+
+/*
+ * Reads records for report and show: every line that parses as a JSON
+ * object with a "seq" member and falls in [since, until) by its "time".
+ * Other lines are warned about and counted. Zero-initialise, set files,
+ * nfiles, since and until (TLSPA_TIME_MIN/MAX for none); free with
+ * tlspa_scan_close.
+ */
+struct tlspa_scan {
+	char *const *files;
+	int nfiles;
+	int64_t since, until;
+
+	struct tlspa_lines lines;
+	struct tlspa_json json;
+	struct tlspa_line line;		/* the current line */
+	const struct tlspa_jv *rec;	/* its tree */
+	int64_t ms;			/* its time; TLSPA_TIME_MIN if none */
+	unsigned long long records;	/* read, in the window */
+	unsigned long long outside;	/* read, outside the window */
+	unsigned long long bad;		/* lines that are not records */
+	int started;
+};
+
+/* 1 with s->line, s->rec and s->ms set; 0 at the end; -1 on a read error
+ * (reported on stderr). */
+int tlspa_scan_next(struct tlspa_scan *s);
+void tlspa_scan_close(struct tlspa_scan *s);
+
+#endif

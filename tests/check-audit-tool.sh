@@ -1,0 +1,389 @@
+#!/bin/sh
+# check-audit-tool.sh - tlspolicy-audit as a compliance officer uses it:
+# verify against the shared test vectors and against logs tampered with
+# here, report and show with their real output, redact, gzip input, and
+# a log written by the daemon's own writer.
+#
+# Logs are made by tests/audit/mklog (records chained by audit/chain.c)
+# from bodies written below, so every expected FILE:LINE is known.
+# Exit 0 when all passed, 1 on any failure.
+set -u
+bin=${top_builddir:-.}/tlspolicy-audit
+mklog=${top_builddir:-.}/tests/audit/mklog
+src=$(cd "${top_srcdir:-.}" && pwd) || exit 1
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+mklog=$(cd "$(dirname "$mklog")" && pwd)/$(basename "$mklog")
+vec=$src/tests/audit/vectors
+tmp=$(mktemp -d /tmp/tlsp-audittool.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() {
+	fail=$((fail + 1))
+	printf 'FAIL %s\n' "$*"
+	[ -s "$tmp/out" ] && head -n 20 "$tmp/out" | sed 's/^/    /'
+}
+
+# run ARGS...: the tool; standard output in $tmp/stdout, both streams
+# in $tmp/out, the status in $rc.
+run() {
+	"$bin" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+	rc=$?
+	cat "$tmp/stdout" "$tmp/stderr" >"$tmp/out"
+}
+
+# expect NAME WANT_RC PATTERN ARGS...: runs the tool; the status must be
+# WANT_RC and the output hold PATTERN (a fixed string; "" for any).
+expect() {
+	name=$1 want=$2 pattern=$3
+	shift 3
+	run "$@"
+	if [ "$rc" -eq "$want" ] && grep -qF -- "$pattern" "$tmp/out"; then
+		ok
+	else
+		bad "$name: exit $rc (want $want), wanted '$pattern' in:"
+	fi
+}
+
+# lacks NAME PATTERN: the last output must not hold PATTERN.
+lacks() {
+	if grep -qF -- "$2" "$tmp/out"; then
+		bad "$1: '$2' should not be there"
+	else
+		ok
+	fi
+}
+
+# ===================================================== the test vectors
+trim() { printf '%s' "$1" | sed 's/^ *//; s/ *$//'; }
+rows=0
+while IFS='|' read -r _ files args code where _; do
+	files=$(trim "$files") args=$(trim "$args") code=$(trim "$code")
+	where=$(trim "$where")
+	case $code in [0-9]) ;; *) continue ;; esac
+	rows=$((rows + 1))
+	[ "$args" = - ] && args=
+	# shellcheck disable=SC2086
+	(cd "$vec" && "$bin" verify $args $files) >"$tmp/out" 2>&1
+	rc=$?
+	name="vector: verify $args $files"
+	if [ "$rc" != "$code" ]; then
+		bad "$name: exit $rc, want $code"
+	elif [ "$where" = ok ]; then
+		grep -q '^OK: ' "$tmp/out" && ok || bad "$name: no OK line"
+	elif [ "$where" != - ]; then
+		got=$(grep -v ': warning: \|: note: ' "$tmp/out" | head -n 1)
+		case $got in
+		"$where: "*) ok ;;
+		*) bad "$name: reported '$got', want $where" ;;
+		esac
+	else
+		ok
+	fi
+done <"$vec/README"
+[ "$rows" -ge 30 ] && ok || bad "vectors README: only $rows rows read"
+
+# ============================================================ the bodies
+# One day of decisions with known numbers, and hostile strings. Written
+# as the daemon writes them: salt after type, redactable values anywhere.
+body() { printf '%s\n' "$*" >>"$tmp/bodies"; }
+: >"$tmp/bodies"
+T1='"tls":{"version":"TLSv1.3","cipher":"TLS_AES_256_GCM_SHA384","bits":256,"forward_secrecy":true,"cert":"verified","subject":"CN=mx.sender.example","issuer":"CN=CA","verify":"OK","fingerprint":null,"observed":["{tls_version}"]}'
+T2='"tls":{"version":"TLSv1.2","cipher":"AES128-SHA","bits":128,"forward_secrecy":false,"cert":"none","subject":null,"issuer":null,"verify":null,"fingerprint":null,"observed":["{tls_version}"]}'
+T0='"tls":{"version":null,"cipher":null,"bits":null,"forward_secrecy":null,"cert":"none","subject":null,"issuer":null,"verify":null,"fingerprint":null,"observed":[]}'
+PASS='{"action":"accept","would_action":"accept","decided_by":null,"flags":[],"rules":[{"rule":"strict","exempt":false,"status":"pass","action":"accept","mode":"enforce","failures":[]}]}'
+FAILV='{"action":"reject","would_action":"reject","decided_by":"strict","flags":[],"rules":[{"rule":"strict","exempt":false,"status":"fail","action":"reject","mode":"enforce","failures":[{"requirement":"min_version","status":"fail","required":"TLSv1.3","observed":"TLSv1.2"}]}]}'
+MON='{"action":"accept","would_action":"defer","decided_by":null,"flags":[],"rules":[{"rule":"watch","exempt":false,"status":"fail","action":"defer","mode":"monitor","failures":[{"requirement":"tls","status":"fail","required":"yes","observed":"none"}]}]}'
+ENV='"txid":"c0a8.1","client":{"addr":"192.0.2.7","name":"mx.sender.example"},"helo":"mx.sender.example","sender":"<alice@sender.example>","mta":"postfix"'
+body '{"time":"2026-11-01T08:00:00.000Z","host":"mx.test","type":"start","detail":"tlspolicy 0.1.0","policy":"ab12"}'
+# 2: a message to two recipients of example.com, TLSv1.3, passes
+body '{"time":"2026-11-01T08:00:01.000Z","host":"mx.test","type":"message","salt":"00112233445566778899aabbccddeeff","queue_id":"Q1",'"$ENV,$T1"',"recipients":[{"addr":"<bob@example.com>","verdict":'"$PASS"',"reply":null},{"addr":"<carol@Example.COM>","verdict":'"$PASS"',"reply":null}],"action":"accept","mode":"enforce","would_action":"accept","policy":"ab12"}'
+# 3: a recipient of example.com refused at RCPT over TLSv1.2
+body '{"time":"2026-11-01T08:00:02.000Z","host":"mx.test","type":"rcpt","salt":"0123456789abcdef0123456789abcdef","queue_id":"Q2","txid":"c0a8.2","client":{"addr":"198.51.100.9","name":"weak.example"},"helo":"weak.example","sender":"<x@weak.example>","mta":"postfix",'"$T2"',"recipients":[{"addr":"<dave@example.com>","verdict":'"$FAILV"',"reply":"550 5.7.1 TLSv1.3 required"}],"action":"reject","mode":"enforce","would_action":"reject","reply":"550 5.7.1 TLSv1.3 required","policy":"ab12"}'
+# 4: plaintext to other.example, a monitor rule would defer
+body '{"time":"2026-11-01T08:00:03.000Z","host":"mx.test","type":"message","salt":"fedcba9876543210fedcba9876543210","queue_id":"Q3","txid":"c0a8.3","client":{"addr":"203.0.113.5","name":"plain.example"},"helo":"plain\u001b[31mRED\u0007","sender":"<evil\u001b]0;pwned\u0007@plain.example>","mta":"postfix",'"$T0"',"recipients":[{"addr":"<eve@other.example>","verdict":'"$MON"',"reply":null}],"action":"accept","mode":"monitor","would_action":"defer","policy":"ab12"}'
+# 5: a torn line (the daemon was killed), then the chain goes on
+printf '%s\n' '#raw {"seq":5,"time":"2026-11-01T08:00:04.000Z","host":"mx.te' >>"$tmp/bodies"
+body '{"time":"2026-11-01T08:00:05.000Z","host":"mx.test","type":"checkpoint"}'
+# 7: the next day (clock stepped back a little first: a warning)
+body '{"time":"2026-11-01T07:59:59.000Z","host":"mx.test","type":"abort","salt":"00000000000000000000000000000001",'"$ENV,$T1"',"action":"accept","mode":"enforce","would_action":"accept"}'
+body '{"time":"2026-11-02T09:00:00.000Z","host":"mx.test","type":"message","salt":"00000000000000000000000000000002","queue_id":"Q4",'"$ENV,$T1"',"recipients":[{"addr":"<bob@example.com>","verdict":'"$PASS"',"reply":null}],"action":"accept","mode":"enforce","would_action":"accept"}'
+body '{"time":"2026-11-02T10:00:00.000Z","host":"mx.test","type":"stop","detail":"SIGTERM"}'
+"$mklog" <"$tmp/bodies" >"$tmp/log" 2>"$tmp/head" || bad "mklog failed"
+last=$(cut -d' ' -f2 "$tmp/head")
+[ "$(wc -l <"$tmp/log")" -eq 9 ] && ok || bad "mklog: want 9 lines"
+
+# ================================================================ verify
+expect "untouched log holds" 0 "OK: 8 records, seq 1..8, files 1, last hash $last" \
+	verify "$tmp/log"
+expect "torn line warned with its place" 0 "$tmp/log:5: warning: torn line skipped" \
+	verify "$tmp/log"
+expect "clock step warned" 0 "$tmp/log:7: warning: clock stepped back" \
+	verify "$tmp/log"
+run verify -q "$tmp/log"
+[ "$rc" = 0 ] && [ ! -s "$tmp/out" ] && ok || bad "-q: not quiet"
+expect "anchor of the last record" 0 "OK: 8 records" \
+	verify --anchor "8:$last" "$tmp/log"
+expect "anchor as syslog says it" 0 "OK: 8 records" \
+	verify --anchor "audit checkpoint seq=8 hash=$last" "$tmp/log"
+
+# tamper FILE LINE SED: a copy of the log changed by a sed script.
+tamper() { sed "$2" "$tmp/log" >"$tmp/$1"; }
+tamper byte.log '3s/dave@/dav3@/'
+expect "a changed byte" 1 "$tmp/byte.log:3: record changed" verify "$tmp/byte.log"
+tamper action.log '3s/"action":"reject","mode"/"action":"accept","mode"/'
+expect "a changed action" 1 "$tmp/action.log:3: record changed" \
+	verify "$tmp/action.log"
+tamper deleted.log '3d'
+expect "a deleted line" 1 \
+	"$tmp/deleted.log:3: does not link to the previous record (deleted, inserted or reordered records?)" \
+	verify "$tmp/deleted.log"
+tamper swapped.log '2{h;d};3{G}'
+expect "two lines swapped" 1 "$tmp/swapped.log:2: does not link" \
+	verify "$tmp/swapped.log"
+tamper copied.log '2{h};4{G}'
+expect "a copied line inserted" 1 "$tmp/copied.log:5: does not link" \
+	verify "$tmp/copied.log"
+head -n 6 "$tmp/log" >"$tmp/cut.log"
+expect "a cut tail found by its anchor" 1 \
+	"$tmp/cut.log:6: anchor 8 not found: the log ends at seq 5" \
+	verify --anchor "8:$last" "$tmp/cut.log"
+expect "a cut tail holds without an anchor" 0 "OK: 5 records" \
+	verify "$tmp/cut.log"
+expect "a wrong anchor hash" 1 "$tmp/log:9: anchor 8: hash differs" \
+	verify --anchor "8:$(printf '%064d' 0 | tr 0 a)" "$tmp/log"
+{ sed -n '1,4p' "$tmp/bodies"; echo '#genesis'; sed -n '6,$p' "$tmp/bodies"; } |
+	"$mklog" >"$tmp/genesis.log" 2>/dev/null
+expect "a new chain in the middle" 1 "$tmp/genesis.log:5: new chain started" \
+	verify "$tmp/genesis.log"
+{ sed -n '1,4p' "$tmp/bodies"; echo '#seq 9'; sed -n '6,$p' "$tmp/bodies"; } |
+	"$mklog" >"$tmp/gap.log" 2>/dev/null
+expect "a sequence gap" 1 "$tmp/gap.log:5: sequence gap: seq 9 after 4" \
+	verify "$tmp/gap.log"
+
+# Rotated files, oldest first, one of them compressed.
+sed -n '1,3p' "$tmp/log" >"$tmp/audit.log.2"
+sed -n '4,7p' "$tmp/log" >"$tmp/audit.log.1"
+sed -n '8,$p' "$tmp/log" >"$tmp/audit.log"
+gzip -c "$tmp/audit.log.2" >"$tmp/audit.log.2.gz"
+expect "rotated files oldest first" 0 "OK: 8 records, seq 1..8, files 3" \
+	verify "$tmp/audit.log.2.gz" "$tmp/audit.log.1" "$tmp/audit.log"
+expect "rotated files in the wrong order" 1 "$tmp/audit.log.2.gz:1: " \
+	verify "$tmp/audit.log.1" "$tmp/audit.log.2.gz" "$tmp/audit.log"
+expect "a missing middle file" 1 "$tmp/audit.log:1: does not link" \
+	verify "$tmp/audit.log.2.gz" "$tmp/audit.log"
+expect "the newest file alone: start unchecked" 0 \
+	"$tmp/audit.log:1: note: the chain starts at seq 7" verify "$tmp/audit.log"
+a6=$(sed -n '7s/.*"hash":"\([0-9a-f]*\)"}$/\1/p' "$tmp/log")
+expect "the newest file with the anchor before it" 0 "OK: 2 records" \
+	verify --anchor "6:$a6" "$tmp/audit.log"
+lacks "an anchored start needs no note" "note:"
+run verify - <"$tmp/log"
+[ "$rc" = 0 ] && grep -q '^OK: 8 records' "$tmp/out" && ok || bad "stdin"
+if gzip -c "$tmp/log" | "$bin" verify - >"$tmp/out" 2>&1 &&
+	grep -q '^OK: 8 records' "$tmp/out"; then
+	ok
+else
+	bad "gzip on stdin"
+fi
+head -c 100 "$tmp/audit.log.2.gz" >"$tmp/trunc.gz"
+expect "a truncated .gz is an error" 2 "corrupt or truncated" verify "$tmp/trunc.gz"
+
+# An HMAC key.
+printf '0123456789abcdef0123456789abcdef' >"$tmp/key"
+"$mklog" -k "$tmp/key" <"$tmp/bodies" >"$tmp/keyed.log" 2>/dev/null
+expect "keyed log with its key" 0 "OK: 8 records" verify --key "$tmp/key" "$tmp/keyed.log"
+expect "keyed log without its key" 1 "$tmp/keyed.log:1: record changed (or the log is keyed: give --key)" \
+	verify "$tmp/keyed.log"
+printf 'short' >"$tmp/short.key"
+expect "a short key" 2 "a key must hold" verify --key "$tmp/short.key" "$tmp/keyed.log"
+
+# Hostile input: nothing may crash, and forged records must not pass.
+cp "$tmp/log" "$tmp/hostile.log"
+head -c $((17 * 1024 * 1024)) /dev/zero | tr '\0' 'x' >>"$tmp/hostile.log"
+printf '\n{"seq":3,\0\0\0\n' >>"$tmp/hostile.log"
+expect "an overlong line is skipped as torn" 0 \
+	"$tmp/hostile.log:10: warning: torn line skipped (longer than 16 MiB)" \
+	verify "$tmp/hostile.log"
+expect "NUL bytes are a torn line" 0 "$tmp/hostile.log:11: warning: torn line skipped" \
+	verify "$tmp/hostile.log"
+deep=$(printf '%070d' 0 | tr 0 '[')$(printf '%070d' 0 | tr 0 ']')
+printf '{"time":"2026-11-01T08:00:00.000Z","host":"h","type":"start","x":%s}\n' "$deep" |
+	"$mklog" >"$tmp/deep.log" 2>/dev/null
+expect "a forged record nested too deeply" 1 \
+	"$tmp/deep.log:1: record is not valid JSON (nested too deeply" verify "$tmp/deep.log"
+expect "report survives hostile lines" 0 "not records  1 lines" \
+	report "$tmp/deep.log"
+
+# Usage and I/O errors: 2.
+expect "no arguments" 2 "usage:"
+expect "unknown command" 2 "unknown command" frobnicate
+expect "verify without files" 2 "no FILE" verify
+expect "a malformed anchor" 2 "expected SEQ:HASH" verify --anchor 5:xyz "$tmp/log"
+expect "a missing file" 2 "cannot open" verify "$tmp/none.log"
+expect "a directory" 2 "is a directory" verify "$tmp"
+expect "-V" 0 "tlspolicy-audit " -V
+
+# ================================================================ report
+# csv_col FILE SECTION NAME COLUMN: one cell of the csv report.
+csv_col() {
+	awk -F, -v s="$2" -v n="$3" -v c="$4" '
+		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$1 == s && $2 == n { print $(col[c]) }' "$1"
+}
+# check NAME WANT GOT
+check() {
+	if [ "$2" = "$3" ]; then ok; else bad "$1: got '$3', want '$2'"; fi
+}
+run report --format csv "$tmp/log"
+cp "$tmp/stdout" "$tmp/csv"
+check "csv: decisions" 5 "$(csv_col "$tmp/csv" total "" decisions)"
+check "csv: messages" 3 "$(csv_col "$tmp/csv" total "" messages)"
+check "csv: refused" 1 "$(csv_col "$tmp/csv" total "" refused)"
+check "csv: example.com recipients" 4 "$(csv_col "$tmp/csv" domain example.com decisions)"
+check "csv: example.com messages" 2 "$(csv_col "$tmp/csv" domain example.com messages)"
+check "csv: example.com TLSv1.3" 3 "$(csv_col "$tmp/csv" domain example.com version_TLSv1.3)"
+check "csv: example.com TLSv1.2" 1 "$(csv_col "$tmp/csv" domain example.com version_TLSv1.2)"
+check "csv: example.com rejected" 1 "$(csv_col "$tmp/csv" domain example.com action_reject)"
+check "csv: example.com min_version failures" 1 \
+	"$(csv_col "$tmp/csv" domain example.com fail_min_version)"
+check "csv: other.example no TLS" 1 "$(csv_col "$tmp/csv" domain other.example version_none)"
+check "csv: other.example would defer" 1 "$(csv_col "$tmp/csv" domain other.example would_defer)"
+check "csv: rule strict evaluations" 4 "$(csv_col "$tmp/csv" rule strict decisions)"
+check "csv: rule strict failed" 1 "$(csv_col "$tmp/csv" rule strict status_fail)"
+check "csv: rule watch monitor" 1 "$(csv_col "$tmp/csv" rule watch monitor)"
+check "csv: client failed" 1 "$(csv_col "$tmp/csv" client 198.51.100.9 failed)"
+check "csv: client name" weak.example "$(csv_col "$tmp/csv" client 198.51.100.9 client_name)"
+check "csv: cert verified" 3 "$(csv_col "$tmp/csv" total "" cert_verified)"
+check "csv: 128-bit ciphers" 1 "$(csv_col "$tmp/csv" total "" bits_128_255)"
+
+expect "text report: records by type" 0 \
+	"records      8 (message 3, rcpt 1, abort 1, start 1, stop 1, checkpoint 1)" \
+	report "$tmp/log"
+grep -q '^  example.com  *4  *2  *3  *1 ' "$tmp/out" && ok ||
+	bad "text report: the example.com row"
+grep -q 'strict  *4  *3  *1  *0  *0  *1  *0  min_version' "$tmp/out" && ok ||
+	bad "text report: the rule row"
+grep -q '198.51.100.9  *weak.example  *1  *1  *1' "$tmp/out" && ok ||
+	bad "text report: the failing client"
+expect "report: one day" 0 "decisions    1: 1 recipients" \
+	report --since 2026-11-02 "$tmp/log"
+expect "report: until a date includes the day" 0 "decisions    4: 4 recipients" \
+	report --until 2026-11-01 "$tmp/log"
+expect "report: RFC 3339 bounds" 0 "decisions    3: 3 recipients" \
+	report --since 2026-11-01T08:00:01Z --until 2026-11-01T08:00:02.5Z "$tmp/log"
+expect "report: --tz moves the day" 0 "decisions    1: 1 recipients" \
+	report --tz Pacific/Honolulu --since 2026-11-01 "$tmp/log"
+expect "report: a bad --tz" 2 "unknown time zone" report --tz Mars/Olympus "$tmp/log"
+expect "report: a bad --since" 2 "--since" report --since yesterday "$tmp/log"
+expect "report: --domain" 0 "decisions    1: 1 recipients" \
+	report --domain other.example "$tmp/log"
+expect "report: --rule" 0 "decisions    4: 4 recipients" report --rule strict "$tmp/log"
+if command -v python3 >/dev/null 2>&1; then
+	run report --format json "$tmp/log"
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["total"]["decisions"] == 5, r["total"]; assert [d["domain"] for d in r["domains"]] == ["example.com", "other.example"]; assert r["rules"][0]["status"]["fail"] == 1' "$tmp/stdout" &&
+		ok || bad "json report"
+	run report --format tlsrpt "$tmp/log"
+	python3 - "$tmp/stdout" <<'EOF' && ok || bad "tlsrpt report"
+import json, sys
+days = [json.loads(l) for l in open(sys.argv[1])]
+assert [d["date-range"]["start-datetime"] for d in days] == \
+    ["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"], days
+d = days[0]
+assert d["organization-name"] == "mx.test"
+assert d["date-range"]["end-datetime"] == "2026-11-01T23:59:59Z"
+p = {x["policy"]["policy-domain"]: x for x in d["policies"]}
+s = p["example.com"]["summary"]
+assert s == {"total-successful-session-count": 2,
+             "total-failure-session-count": 1}, s
+f = p["example.com"]["failure-details"]
+assert f == [{"result-type": "validation-failure",
+              "sending-mta-ip": "198.51.100.9",
+              "receiving-mx-hostname": "mx.test",
+              "failed-session-count": 1,
+              "failure-reason-code": "min_version"}], f
+assert p["other.example"]["failure-details"][0]["result-type"] == \
+    "starttls-not-supported"
+EOF
+fi
+run report --format tlsrpt --tz Europe/Berlin "$tmp/log"
+grep -q '"start-datetime":"2026-10-31T23:00:00Z"' "$tmp/out" && ok ||
+	bad "tlsrpt: --tz Europe/Berlin day boundary"
+
+# ================================================================== show
+expect "show by queue id" 0 "queue id     Q2" show --queue-id Q2 "$tmp/log"
+lacks "show by queue id: nothing else" "queue id     Q1"
+grep -q "^$tmp/log:3: seq 3 2026-11-01T08:00:02.000Z rcpt on mx.test\$" "$tmp/out" &&
+	ok || bad "show: the header line"
+grep -q 'min_version: fail (required TLSv1.3, observed TLSv1.2)' "$tmp/out" && ok ||
+	bad "show: the failed requirement"
+expect "show escapes terminal controls" 0 'plain\x1b[31mRED\x07' \
+	show --queue-id Q3 "$tmp/log"
+if grep -q "$(printf '\033')" "$tmp/out" || grep -q "$(printf '\007')" "$tmp/out"; then
+	bad "show: a raw control character reached the terminal"
+else
+	ok
+fi
+expect "show --json prints the line as it is" 0 "" show --json --queue-id Q3 "$tmp/log"
+sed -n 4p "$tmp/log" | cmp -s - "$tmp/stdout" && ok || bad "show --json: not the raw line"
+run show --json --domain example.com "$tmp/log"
+check "show --domain" 3 "$(wc -l <"$tmp/stdout")"
+run show --json --recipient carol@example.com "$tmp/log"
+check "show --recipient (brackets, case)" 1 "$(wc -l <"$tmp/stdout")"
+run show --json --sender '<alice@sender.example>' "$tmp/log"
+check "show --sender" 3 "$(wc -l <"$tmp/stdout")"
+run show --json --action reject "$tmp/log"
+check "show --action" 1 "$(wc -l <"$tmp/stdout")"
+run show --json --txid c0a8 "$tmp/log"
+check "show --txid: a connection's transactions" 5 "$(wc -l <"$tmp/stdout")"
+run show --json --txid c0a8.2 "$tmp/log"
+check "show --txid: one transaction" 1 "$(wc -l <"$tmp/stdout")"
+run show --json --type message --type rcpt "$tmp/log"
+check "show --type, twice" 4 "$(wc -l <"$tmp/stdout")"
+run show --json --since 2026-11-02 "$tmp/log"
+check "show --since" 2 "$(wc -l <"$tmp/stdout")"
+run show --json --queue-id Q1 --queue-id Q2 --action reject "$tmp/log"
+check "show: options of different kinds all match" 1 "$(wc -l <"$tmp/stdout")"
+expect "show: nothing matched" 0 "no record matched" show --queue-id nope "$tmp/log"
+expect "show: a warning for a torn line" 0 "$tmp/log:5: warning: not a record" \
+	show --queue-id Q1 "$tmp/log"
+
+# ================================================================ redact
+"$bin" redact --value alice@sender.example "$tmp/log" >"$tmp/red.log" 2>"$tmp/out"
+check "redact: status" 0 $?
+grep -q 'redacted 3 values in 3 records' "$tmp/out" && ok || bad "redact: count"
+grep -q 'alice@sender' "$tmp/red.log" && bad "redact: the value is still there" || ok
+expect "redacted log still holds" 0 "OK: 8 records, seq 1..8, files 1, last hash $last" \
+	verify "$tmp/red.log"
+expect "a redacted value shows as its digest" 0 "sender       [redacted sha256:" \
+	show --queue-id Q1 "$tmp/red.log"
+"$bin" redact --value mx.sender.example --key-name helo "$tmp/log" >"$tmp/red2.log" 2>/dev/null
+check "redact --key-name helo" 3 "$(grep -c '"helo":{"sha256":"' "$tmp/red2.log")"
+check "redact --key-name leaves name" 3 "$(grep -c '"name":"mx.sender.example"' "$tmp/red2.log")"
+expect "redact --key-name: still holds" 0 "OK: 8 records" verify "$tmp/red2.log"
+"$bin" redact --value alice@sender.example --key "$tmp/key" "$tmp/keyed.log" \
+	>"$tmp/red3.log" 2>/dev/null
+expect "redact a keyed log" 0 "OK: 8 records" verify --key "$tmp/key" "$tmp/red3.log"
+"$bin" redact --value alice@sender.example "$tmp/red.log" >"$tmp/red4.log" 2>"$tmp/out"
+grep -q 'redacted 0 values' "$tmp/out" && cmp -s "$tmp/red.log" "$tmp/red4.log" &&
+	ok || bad "redact twice: the second changes nothing"
+expect "redact: a bad key name" 2 "--key-name" redact --value x --key-name seq "$tmp/log"
+
+# ======================================== the daemon's writer, end to end
+if "$mklog" -w "$tmp/w.log" 2>"$tmp/w.say"; then
+	anchor=$(sed -n 's/^audit checkpoint \(seq=[0-9]* hash=[0-9a-f]*\).*/\1/p' \
+		"$tmp/w.say" | tail -n 1)
+	expect "the writer's log, rotated, with its last checkpoint" 0 \
+		"OK: 9 records, seq 1..9, files 2" \
+		verify --anchor "$anchor" "$tmp/w.log.1" "$tmp/w.log"
+	expect "the writer's rotate record" 0 "rotate on mx.test" \
+		show --type rotate "$tmp/w.log"
+	expect "the writer's surrogate escapes decoded and shown safely" 0 \
+		'client       bad\xffname\x1b[31m [192.0.2.1]' show --queue-id QW1 "$tmp/w.log.1"
+else
+	bad "mklog -w: the writer failed: $(cat "$tmp/w.say")"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

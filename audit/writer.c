@@ -57,6 +57,7 @@ struct entry {
 	int wait;    /* the submitter waits for the result and frees */
 	int durable; /* synced before it counts as done */
 	int written; /* complete in the file (set by the writer) */
+	int droppable; /* a checkpoint: made again when due, never retried */
 	int done, rc;
 };
 
@@ -175,6 +176,20 @@ own_entry(struct tlsp_audit *a, enum tlsp_event_type type, const char *detail)
 	return e;
 }
 
+/*
+ * path.head lets a log rotated while the daemon is down continue the
+ * chain; it is refreshed at every checkpoint, reopen and stop, so after a
+ * crash it is at most one checkpoint interval behind.
+ */
+static void
+save_head(struct tlsp_audit *a)
+{
+	char err[512];
+
+	if (a->lf.seq > 0 && tlsp_logfile_save_head(&a->lf, err, sizeof(err)) < 0)
+		say(a, LOG_ERR, "audit: %s", err);
+}
+
 /* ====================================================== the batch */
 
 /*
@@ -264,8 +279,11 @@ write_batch(struct tlsp_audit *a, struct entry **batchp)
 		if (tlsp_logfile_reopen(&a->lf, &switched, a->werr,
 					sizeof(a->werr)) < 0)
 			return -1;
-		if (switched)
+		if (switched) {
 			a->rotate_why = "the log file was removed or replaced";
+			say(a, LOG_WARNING, "audit: %s was removed; the chain "
+			    "continues in a new file at that path", a->path);
+		}
 	}
 	if (a->rotate_why != NULL) {
 		if ((r = own_entry(a, TLSP_EV_ROTATE, a->rotate_why)) == NULL)
@@ -277,6 +295,7 @@ write_batch(struct tlsp_audit *a, struct entry **batchp)
 	if (checkpoint_due(a, *batchp != NULL)) {
 		if ((c = own_entry(a, TLSP_EV_CHECKPOINT, NULL)) == NULL)
 			goto oom;
+		c->droppable = 1;
 		for (e = *batchp; e != NULL && e->next != NULL; e = e->next)
 			;
 		if (e != NULL)
@@ -343,6 +362,7 @@ write_batch(struct tlsp_audit *a, struct entry **batchp)
 		a->checkpoint_seq = seq;
 		say(a, LOG_INFO, "audit checkpoint seq=%llu hash=%s",
 		    (unsigned long long)seq, hash);
+		save_head(a);
 	}
 	rc = 0;
 	goto out;
@@ -372,7 +392,7 @@ finish(struct tlsp_audit *a, struct entry *batch, int ok)
 		if (e->wait) {
 			e->rc = ok ? 0 : -1;
 			e->done = 1;
-		} else if (ok || e->written) {
+		} else if (ok || e->written || e->droppable) {
 			entry_free(e);
 		} else {
 			*rt = e;
@@ -460,8 +480,10 @@ reopen_now(struct tlsp_audit *a)
 
 	pthread_mutex_unlock(&a->lock);
 	rc = tlsp_logfile_reopen(&a->lf, &switched, a->werr, sizeof(a->werr));
-	if (rc == 0 && switched)
+	if (rc == 0 && switched) {
 		a->rotate_why = "reopened on request (log rotation)";
+		save_head(a);
+	}
 	pthread_mutex_lock(&a->lock);
 	if (rc < 0)
 		snprintf(a->err, sizeof(a->err), "%s", a->werr);
@@ -799,8 +821,7 @@ tlsp_audit_close(struct tlsp_audit *a)
 	if (a->lf.fd >= 0 && a->lf.unsynced)
 		(void)tlsp_logfile_sync(&a->lf, err, sizeof(err));
 	if (a->lf.fd >= 0 && a->lf.seq > 0) {
-		if (tlsp_logfile_save_head(&a->lf, err, sizeof(err)) < 0)
-			say(a, LOG_ERR, "audit: %s", err);
+		save_head(a);
 		say(a, LOG_INFO, "audit checkpoint seq=%llu hash=%s (closed)",
 		    (unsigned long long)a->lf.seq, a->lf.hash);
 	}

@@ -147,19 +147,27 @@ tlspm_on_error(SMFICTX *ctx, const struct tlspm_session *s, const char *why)
 	}
 }
 
+/* A decision that could not be recorded: on_error, with the audit
+ * sink's own error in the log line. */
+static sfsistat
+unrecorded(SMFICTX *ctx, struct tlspm_session *s, const char *what)
+{
+	char why[400], err[256];
+
+	snprintf(why, sizeof(why), "audit: cannot record %s: %s", what,
+		 tlsp_audit_last_error(tlspm.audit, err, sizeof(err)));
+	return tlspm_on_error(ctx, s, why);
+}
+
 /* Refuses with the verdict's reply once the refusal is recorded. */
 static sfsistat
 refuse(SMFICTX *ctx, struct tlspm_session *s, enum tlsp_event_type type,
        const char *addr, const struct tlsp_verdict *v)
 {
-	char why[300], err[256];
-
-	if (tlspm_record_refusal(s, type, addr, v, v->reply) < 0) {
-		snprintf(why, sizeof(why), "audit: cannot record a %s: %s",
-			 tlsp_action_name(v->action),
-			 tlsp_audit_last_error(tlspm.audit, err, sizeof(err)));
-		return tlspm_on_error(ctx, s, why);
-	}
+	if (tlspm_record_refusal(s, type, addr, v, v->reply) < 0)
+		return unrecorded(ctx, s, v->action == TLSP_ACTION_REJECT
+						  ? "a reject"
+						  : "a defer");
 	if (set_reply(ctx, v->reply) < 0)
 		tlspm_log(LOG_ERR, "%s: the MTA refused the reply \"%s\"",
 			  tlspm_session_logid(s), v->reply);
@@ -308,7 +316,7 @@ tlspm_decide_data(SMFICTX *ctx, struct tlspm_session *s)
 	if (vs == NULL)
 		return tlspm_on_error(ctx, s, "out of memory at DATA");
 	if (tlspm_record_message(s, vs, act, would) < 0)
-		rc = tlspm_on_error(ctx, s, "audit: cannot record the message");
+		rc = unrecorded(ctx, s, "the message");
 	free(vs);
 	if (rc == SMFIS_CONTINUE) /* on_error: accept */
 		rc = SMFIS_ACCEPT;
@@ -476,8 +484,7 @@ tlspm_decide_eom(SMFICTX *ctx, struct tlspm_session *s)
 	/* Whatever went out (on_error: accept included) is recorded. */
 	if (rc == SMFIS_ACCEPT || rc == SMFIS_CONTINUE) {
 		if (tlspm_record_message(s, vs, act, would) < 0)
-			rc = tlspm_on_error(ctx, s, "audit: cannot record the "
-						    "message");
+			rc = unrecorded(ctx, s, "the message");
 	}
 	if (rc == SMFIS_ACCEPT && act >= TLSP_ACTION_TAG)
 		tlspm_log(LOG_INFO, "%s: message %s", tlspm_session_logid(s),

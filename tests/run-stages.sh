@@ -69,11 +69,12 @@ stage_asan() { # clang, AddressSanitizer + UndefinedBehaviorSanitizer
 		check_in "$top/asan"
 }
 
-stage_tsan() { # clang, ThreadSanitizer: policy swaps, audit writers, the daemon
+stage_tsan() { # clang, ThreadSanitizer: policy swaps, audit writers and faults, the daemon
 	configure_in "$top/tsan" CC=clang --enable-werror --enable-sanitizers=thread
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$src/tests/tsan.supp" \
 		check_in "$top/tsan" tests/unit/test_concurrency \
-		tests/unit/test_audit tests/milter/test_daemon
+		tests/unit/test_audit tests/milter/test_daemon \
+		tests/milter/test_audit_kill tests/milter/test_audit_faults
 }
 
 stage_valgrind() { # memcheck on the loader, evaluator and query mode

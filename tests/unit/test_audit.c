@@ -2131,6 +2131,48 @@ test_checkpoints(void **state)
 	logv_free(&lv);
 }
 
+/* A checkpoint that cannot be written is dropped, not queued again: an
+ * outage must not pile up one checkpoint per retry. */
+static void
+test_checkpoint_outage(void **state)
+{
+	struct heard h = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct tlsp_audit_options o = {.host = "h", .sync = TLSP_SYNC_ALWAYS,
+				       .checkpoint_secs = 1,
+				       .notify = hear, .notify_arg = &h};
+	char path[512], err[512], last[TLSP_HASH_HEX + 1];
+	const char *paths[1] = {path};
+	struct rlimit old, lim;
+	struct tlsp_audit *a;
+	struct logv lv;
+	size_t i, checkpoints = 0, after = 0;
+
+	(void)state;
+	signal(SIGXFSZ, SIG_IGN);
+	path_in(path, sizeof(path), "cpoutage.log");
+	a = tlsp_audit_open_with(path, &o, err, sizeof(err));
+	assert_non_null(a);
+	submit_detail(a, "before");
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)file_size(path) + 20;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	usleep(3500 * 1000); /* three checkpoint intervals, all failing */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	submit_detail(a, "after");
+	tlsp_audit_close(a);
+	logv_load(path, &lv);
+	for (i = 0; i < lv.n; i++) {
+		checkpoints += strcmp(jv_str(&lv.v[i], "type"), "checkpoint") == 0;
+		after += strcmp(jv_str(&lv.v[i], "detail"), "after") == 0;
+	}
+	assert_true(checkpoints <= 2);
+	assert_int_equal(after, 1);
+	assert_int_equal(check_chain(paths, 1, NULL, tlsp_chain_genesis, last),
+			 lv.n);
+	logv_free(&lv);
+}
+
 /*
  * sync: batch while the disk refuses: a record already acknowledged is
  * kept and written once the disk takes it again, before anything newer;
@@ -2259,6 +2301,7 @@ main(void)
 		cmocka_unit_test(test_privacy_modes),
 		cmocka_unit_test(test_checkpoints),
 		cmocka_unit_test(test_writer_batch_failure),
+		cmocka_unit_test(test_checkpoint_outage),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -26,6 +26,9 @@ check "install runs" inst
 check "daemon in sbindir" "test -x '$root/sbin/tlspolicy-milter'"
 check "policy(5) page" "test -f '$root/share/man/man5/tlspolicy.yaml.5'"
 check "milter(8) page" "test -f '$root/share/man/man8/tlspolicy-milter.8'"
+check "audit tool in bindir" "test -x '$root/bin/tlspolicy-audit'"
+check "audit(1) page" "test -f '$root/share/man/man1/tlspolicy-audit.1'"
+check "installed audit tool runs" "'$root/bin/tlspolicy-audit' -V >/dev/null"
 check "sample policy" "test -f '$dest$sysconf/tlspolicy/tlspolicy.yaml.sample'"
 check "policy installed" "test -f '$dest$sysconf/tlspolicy/tlspolicy.yaml'"
 check "installed policy checks" \

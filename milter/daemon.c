@@ -361,6 +361,15 @@ tlspm_daemon_run(const struct tlspm_options *o)
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (geteuid() == 0 && !o->run_as_root && !o->user && !st->user) {
+		/* A milter parses what the internet sends: not as root. */
+		fprintf(stderr, "tlspolicy-milter: refusing to serve as root: "
+			"give -u USER (or milter.user), to which it drops once its "
+			"socket and log are open, or --run-as-root if you mean "
+			"it\n");
+		tlsp_policy_unref(p);
+		return EX_USAGE;
+	}
 	rc = prepare(o, p, &uid, &gid, uname, sizeof(uname));
 	if (rc != EX_OK) {
 		tlsp_policy_unref(p);
@@ -376,7 +385,8 @@ tlspm_daemon_run(const struct tlspm_options *o)
 	    (uname[0] && drop_privileges(uname, uid, gid) < 0))
 		return EX_OSERR;
 	if (!uname[0] && getuid() == 0)
-		tlspm_log(LOG_WARNING, "running as root: use -u or milter.user");
+		tlspm_log(LOG_WARNING, "running as root (--run-as-root): use -u "
+			  "or milter.user");
 	set_thread_stack();
 	tlspm_policy_set(p);
 	if (pthread_create(&thr, NULL, signal_thread, &set) != 0) {

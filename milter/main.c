@@ -26,7 +26,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: tlspolicy-milter [-c policy.yaml] [-p socket] [-u user[:group]]\n"
-		"                        [-P pidfile] [-f] [-v]\n"
+		"                        [-P pidfile] [-f] [-v] [--run-as-root]\n"
 		"       tlspolicy-milter [-c policy.yaml] -n [--mta postfix|sendmail]\n"
 		"       tlspolicy-milter [-c policy.yaml] -q key=value ...\n"
 		"       tlspolicy-milter -V\n"
@@ -37,6 +37,7 @@ usage(FILE *out)
 		"  -P FILE   write the process id to FILE\n"
 		"  -f        stay in the foreground, log to stderr\n"
 		"  -v        also log each connection (debug)\n"
+		"  --run-as-root  serve as root (refused without -u or milter.user)\n"
 		"  -n, -t    check the policy and exit 0, or %d on errors\n"
 		"  --mta M   warn about requirements MTA M cannot show\n"
 		"  -q        print the verdict for a session described by\n"
@@ -124,6 +125,7 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 	    {"mta", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"run-as-root", no_argument, NULL, 'R'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct tlspm_options o = {.policy_path = DEFAULT_POLICY};
@@ -167,6 +169,9 @@ main(int argc, char *argv[])
 				return EX_USAGE;
 			}
 			mta = (enum tlsp_mta)m;
+			break;
+		case 'R':
+			o.run_as_root = 1;
 			break;
 		case 'V':
 			printf("tlspolicy-milter %s\n", PACKAGE_VERSION);

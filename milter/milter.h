@@ -164,6 +164,7 @@ extern struct smfiDesc tlspm_desc;
 struct tlspm_options {
 	const char *policy_path, *socket, *user, *pidfile;
 	int foreground, verbose;
+	int run_as_root; /* --run-as-root: no -u or milter.user needed */
 };
 int tlspm_daemon_run(const struct tlspm_options *);
 

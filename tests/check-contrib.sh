@@ -227,6 +227,9 @@ if [ -x "$bin" ]; then
 	done
 	shift # the program's path
 	daemon_args=$* # no blanks in them: $tmp comes from mktemp
+	# The unit starts it as User=tlspolicy; run as root here, it must be
+	# told that serving as root is meant.
+	[ "$(id -u)" -ne 0 ] || set -- --run-as-root "$@"
 	"$bin" "$@" >"$tmp/daemon.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 100); do

@@ -38,6 +38,16 @@ expect "bad policy exits EX_CONFIG" 78 \
 expect "missing file" 78 "$tmp/none.yaml: cannot open: No such file or directory" -- \
 	"$bin" -c "$tmp/none.yaml" -n
 expect "directory" 78 "is a directory, not a file" -- "$bin" -c "$tmp" -n
+
+# Serving as root without a user to drop to is refused (EX_USAGE) before
+# anything is opened; checking and querying are not serving.
+if [ "$(id -u)" -eq 0 ]; then
+	expect "root without -u is refused" 64 \
+		"refusing to serve as root: give -u USER (or milter.user)" -- \
+		"$bin" -f -c "$sample" -p "unix:$tmp/root.sock"
+	expect "and nothing was opened" 0 "" -- test ! -e "$tmp/root.sock"
+	expect "root may check a policy" 0 "OK: 8 rules" -- "$bin" -c "$sample" -n
+fi
 expect "bad --mta" 64 "--mta: expected postfix or sendmail" -- \
 	"$bin" -c "$sample" -n --mta exim
 

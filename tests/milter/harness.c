@@ -162,7 +162,7 @@ exec_args(const char *path, const char *const *args)
 static void
 child_exec(const struct hn_daemon *d)
 {
-	const char *argv[10];
+	const char *argv[12];
 	int fd, i = 0;
 
 	/* a test that dies takes its milter with it */
@@ -173,6 +173,7 @@ child_exec(const struct hn_daemon *d)
 	dup2(fd, 1);
 	dup2(fd, 2);
 	argv[i++] = "tlspolicy-milter";
+	argv[i++] = "--run-as-root"; /* tests run as root in CI */
 	argv[i++] = "-f";
 	argv[i++] = "-c";
 	argv[i++] = d->policy;

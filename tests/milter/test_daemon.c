@@ -108,7 +108,8 @@ start_daemon(void **state)
 	daemon_pid = fork();
 	if (daemon_pid == 0) {
 		freopen(logfile, "w", stderr);
-		execl(daemon_path(), "tlspolicy-milter", "-f", "-c", policy, "-p",
+		execl(daemon_path(), "tlspolicy-milter", "--run-as-root", "-f",
+		      "-c", policy, "-p",
 		      spec, (char *)NULL);
 		_exit(127);
 	}

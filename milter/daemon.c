@@ -368,6 +368,8 @@ tlspm_daemon_run(const struct tlspm_options *o)
 			"socket and log are open, or --run-as-root if you mean "
 			"it\n");
 		tlsp_policy_unref(p);
+		free(pidfile);
+		free(sock);
 		return EX_USAGE;
 	}
 	rc = prepare(o, p, &uid, &gid, uname, sizeof(uname));

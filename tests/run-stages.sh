@@ -62,11 +62,33 @@ stage_distcheck() { # the tarball builds and passes its own tests
 }
 
 stage_asan() { # clang, AddressSanitizer + UndefinedBehaviorSanitizer
-	configure_in "$top/asan" CC=clang --enable-werror \
+	local d=$top/asan t rc=0 out
+	configure_in "$d" CC=clang --enable-werror \
 		--enable-sanitizers=address,undefined
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		check_in "$top/asan"
+	# A report ends the process with status 1 (not a core dump), its
+	# text on stderr: a test fails on the status.
+	export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1
+	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+	check_in "$d"
+	# End to end with this daemon and tlspolicy-audit: a report kills
+	# the daemon (its sessions fail), makes its exit status at SIGTERM
+	# non-zero (leaks are found then) and lands in milter.log, which
+	# both scripts check for sanitizer lines. ASAN_E2E=0 skips this
+	# (it needs root, Postfix, Sendmail, swaks).
+	[ "${ASAN_E2E:-1}" = 0 ] && return 0
+	for t in postfix-e2e sendmail-e2e; do
+		out=$d/$t.out
+		echo "asan e2e: $t"
+		(cd "$d" && top_builddir="$d" top_srcdir="$src" \
+			timeout 600 bash "$src/tests/e2e/$t.sh" >"$out" 2>&1) || rc=$?
+		tail -n 1 "$out"
+		if [ "$rc" -ne 0 ]; then
+			grep -E 'FAIL|not ok|Sanitizer|runtime error' "$out" | head -n 40
+			[ "$rc" -eq 77 ] && echo "asan e2e: $t was skipped: run as root with its packages, or ASAN_E2E=0"
+			return 1
+		fi
+	done
+	echo 2 >"$d/.passed.e2e"
 }
 
 stage_tsan() { # clang, ThreadSanitizer: policy swaps, audit writers and faults, the daemon
@@ -74,7 +96,8 @@ stage_tsan() { # clang, ThreadSanitizer: policy swaps, audit writers and faults,
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$src/tests/tsan.supp" \
 		check_in "$top/tsan" tests/unit/test_concurrency \
 		tests/unit/test_audit tests/milter/test_daemon \
-		tests/milter/test_audit_kill tests/milter/test_audit_faults
+		tests/milter/test_audit_kill tests/milter/test_audit_faults \
+		tests/milter/test_policy_faults
 }
 
 stage_valgrind() { # memcheck on the loader, evaluator and query mode
@@ -123,22 +146,41 @@ stage_e2e() { # real Postfix and Sendmail on loopback, real SMTP clients
 }
 
 stage_fuzz() { # replay every corpus, then a bounded run with a fixed seed
-	local d=$top/fuzz f secs=${FUZZ_SECONDS:-30}
+	local d=$top/fuzz f secs=${FUZZ_SECONDS:-30} rc max
+	local targets=(policy macros audit_reader audit_verify query_args)
 	configure_in "$d" CC=clang --enable-fuzzing
-	make -C "$d" -s -j"$jobs" tests/fuzz/fuzz_policy tests/fuzz/fuzz_macros
-	for f in policy macros; do
+	make -C "$d" -s -j"$jobs" "${targets[@]/#/tests/fuzz/fuzz_}"
+	mkdir -p "$d/tmp"
+	for f in "${targets[@]}"; do
 		local corpus=$src/tests/fuzz/corpus/$f work=$d/corpus-$f
+		# The audit logs of the verifier's seeds are up to 10 KiB.
+		case $f in audit_*) max=16384 ;; *) max=4096 ;; esac
 		echo "replay $f: $(find "$corpus" -type f | wc -l) inputs"
-		"$d/tests/fuzz/fuzz_$f" -runs=0 "$corpus" 2>&1 | tail -n 1
+		rc=0
+		TMPDIR=$d/tmp "$d/tests/fuzz/fuzz_$f" -runs=0 -max_len=$max \
+			-close_fd_mask=3 -artifact_prefix="$d/crash-$f-" \
+			"$corpus" >"$d/replay-$f.log" 2>&1 || rc=$?
+		tail -n 1 "$d/replay-$f.log"
+		if [ $rc -ne 0 ]; then
+			tail -n 40 "$d/replay-$f.log"
+			echo "replay $f failed (exit $rc): fix it; the input is in $corpus"
+			return 1
+		fi
 		rm -rf "$work"
 		mkdir -p "$work"
 		echo "fuzz $f: ${secs}s, seed 1"
-		"$d/tests/fuzz/fuzz_$f" -seed=1 -max_total_time="$secs" \
-			-max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-			-artifact_prefix="$d/crash-$f-" "$work" "$corpus" 2>&1 |
-			grep -E '^(#[0-9]+ +DONE|Done|==[0-9]+==|SUMMARY|artifact)' || true
-		if ls "$d"/crash-$f-* >/dev/null 2>&1; then
-			echo "fuzz $f found a crash: add it to $corpus and fix it"
+		rc=0
+		TMPDIR=$d/tmp "$d/tests/fuzz/fuzz_$f" -seed=1 -max_total_time="$secs" \
+			-max_len=$max -timeout=10 -rss_limit_mb=2048 -close_fd_mask=3 \
+			-print_final_stats=1 -artifact_prefix="$d/crash-$f-" \
+			"$work" "$corpus" >"$d/fuzz-$f.log" 2>&1 || rc=$?
+		grep -E '^(#[0-9]+ +DONE|Done|stat::(number_of_executed_units|average_exec_per_sec)|==[0-9]+==|SUMMARY|artifact)' \
+			"$d/fuzz-$f.log" || true
+		# A crash, leak, timeout or out-of-memory leaves an artifact;
+		# any other failure (the target could not start) has none.
+		if [ $rc -ne 0 ] || ls "$d"/crash-$f-* >/dev/null 2>&1; then
+			tail -n 60 "$d/fuzz-$f.log"
+			echo "fuzz $f failed (exit $rc): add the artifact to $corpus and fix it"
 			return 1
 		fi
 	done
@@ -188,7 +230,7 @@ done
 
 log "summary"
 printf '%s\n' "${summary[@]}"
-for f in "$top"/*/.passed "$top"/gcc/.passed.vg "$top"/gcc/.passed.e2e; do
+for f in "$top"/*/.passed "$top"/gcc/.passed.vg "$top"/*/.passed.e2e; do
 	[ -f "$f" ] && total_pass=$((total_pass + $(cat "$f")))
 done
 echo "tests: $total_pass passed, 0 failed"

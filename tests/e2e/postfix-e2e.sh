@@ -126,10 +126,11 @@ has() { # has NEEDLE HAYSTACK
 	return 1
 }
 
-# The daemon's log (-f: stderr) has no line at err or above.
+# The daemon's log (-f: stderr) has no line at err or above, and no
+# report of a sanitizer (an ASan/UBSan build; tests/run-stages.sh asan).
 # shellcheck disable=SC2317 # called through check
 no_errors() {
-	! grep -E 'tlspolicy-milter: (err|crit|alert|emerg):' "$1"
+	! grep -E 'tlspolicy-milter: (err|crit|alert|emerg):|Sanitizer|runtime error:' "$1"
 }
 
 # Remember every recipient the last session had refused: each 4xx/5xx

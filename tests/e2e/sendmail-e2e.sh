@@ -434,8 +434,9 @@ fi
 milter_stop
 check_eq "tlspolicy-milter exits 0 on SIGTERM" "$milter_rc" 0
 if [ -e "$sock" ]; then not_ok "socket removed at stop"; else ok "socket removed at stop"; fi
-if grep -Eq 'crit|Segmentation|AddressSanitizer|out of memory' "$work/milter.log"; then
-	not_ok "milter log has no crit/crash lines" "$(grep -E 'crit|Segmentation|AddressSanitizer|out of memory' "$work/milter.log" | head -n 3)"
+crash='crit|Segmentation|Sanitizer|runtime error:|out of memory'
+if grep -Eq "$crash" "$work/milter.log"; then
+	not_ok "milter log has no crit/crash lines" "$(grep -E "$crash" "$work/milter.log" | head -n 3)"
 else
 	ok "milter log has no crit/crash lines"
 fi

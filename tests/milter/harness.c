@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -453,6 +454,13 @@ macros(struct mt_conn *c, int cmd, const char *qid, const char *name,
 }
 
 int
+hn_mta_macros(struct mt_conn *c, int cmd, const char *qid, const char *name,
+	      const char *value)
+{
+	return macros(c, cmd, qid, name, value);
+}
+
+int
 hn_mta_open(struct hn_mta *m, const char *spec, int timeout_ms)
 {
 	char err[256];
@@ -612,4 +620,106 @@ hn_mta_tx(struct hn_mta *m, const char *qid, int tagged,
 		return -1;
 	(*n)++;
 	return 0;
+}
+
+/* ============================================================ /proc */
+
+/* The number after "name:" in /proc/PID/status, or -1. */
+static long
+proc_status(pid_t pid, const char *name)
+{
+	char path[64], line[256];
+	size_t len = strlen(name);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, name, len) == 0 && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+long
+hn_proc_rss_kb(pid_t pid)
+{
+	return proc_status(pid, "VmRSS");
+}
+
+long
+hn_proc_threads(pid_t pid)
+{
+	return proc_status(pid, "Threads");
+}
+
+long
+hn_proc_cpu_ms(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || hz <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* after "(comm)": state is field 3, utime 14, stime 15 */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+		   &ut, &st) != 2)
+		return -1;
+	return (long)((ut + st) * 1000 / (unsigned long long)hz);
+}
+
+long
+hn_proc_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	long n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+int
+hn_alive(const struct hn_daemon *d)
+{
+	char path[64], buf[512], *p;
+	siginfo_t si = {0};
+	ssize_t n;
+	int fd;
+
+	/* WNOWAIT: a daemon that died stays for hn_stop to reap and report */
+	if (d->pid <= 0 ||
+	    waitid(P_PID, (id_t)d->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	    si.si_pid != 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)d->pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }

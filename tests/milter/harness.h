@@ -104,6 +104,12 @@ struct hn_mta {
 
 /* Connects, negotiates, connect and HELO. 0, or -1 with m->err. */
 int hn_mta_open(struct hn_mta *m, const char *spec, int timeout_ms);
+/* Queues the macros hn_mta_open and hn_mta_tx send for event cmd: a
+ * Postfix session over TLSv1.2, with queue id qid (unless NULL) and
+ * name=value (unless name is NULL). 0 or -1. For tests that drive a
+ * transaction their own way. */
+int hn_mta_macros(struct mt_conn *c, int cmd, const char *qid,
+		  const char *name, const char *value);
 /* Ends the session with SMFIC_QUIT, closes, frees; NULL members fine. */
 void hn_mta_close(struct hn_mta *m);
 
@@ -129,5 +135,18 @@ int hn_tool_verify(const char *const *files, size_t nfiles, const char *key);
 
 /* Time since an arbitrary start, in milliseconds. */
 long hn_now_ms(void);
+
+/*
+ * What /proc says about a process (the daemon, for the fault tests):
+ * resident set in KiB (VmRSS), user + system CPU time in milliseconds,
+ * threads, open descriptors. -1 when it cannot be read.
+ */
+long hn_proc_rss_kb(pid_t pid);
+long hn_proc_cpu_ms(pid_t pid);
+long hn_proc_threads(pid_t pid);
+long hn_proc_fds(pid_t pid);
+
+/* Whether the daemon is still running (not exited, not a zombie). */
+int hn_alive(const struct hn_daemon *d);
 
 #endif

@@ -1,0 +1,618 @@
+/*
+ * test_policy_faults.c - the policy file broken under a running daemon,
+ * during reload storms, under load.
+ *
+ * Four connections run transactions throughout while the policy file is
+ * replaced, atomically (rename) and in place (truncating writes), by
+ * every kind of bad file in the table below, and SIGUSR1 is sent 200
+ * times in about three seconds. Then a 100 MiB file, and one over the
+ * 256 MiB cap. Promised: the daemon stays up; every transaction is
+ * decided by the old policy (refused where it refuses, tagged where it
+ * tags; nothing tempfailed or failed); each failed reload is in the log
+ * and in the audit trail as reload_failed; memory stays flat; a good
+ * policy then loads and takes effect; the daemon stops cleanly and the
+ * audit chain holds.
+ *
+ * As root the daemon runs as nobody (-u), so that a file with mode 000
+ * is unreadable to it; without a user nobody that row is skipped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "auditlog.h"
+#include "harness.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+#define THREADS 4
+#define SIGNALS 200
+#define SIGNAL_GAP_US 15000 /* 200 signals in about 3 s */
+#define MAX_TX 2000	    /* per connection: a bound, not a target */
+#define BIG_MIB 100
+/* RSS growth allowed over the storm: the allocator may keep a few
+ * arenas' worth; a leak per reload (200 of them, each parsing a file)
+ * would exceed it. Sanitizers keep freed memory in quarantine: the
+ * number is printed, not asserted. */
+#define RSS_SLACK_KB (20 * 1024)
+
+struct fx {
+	struct hn_daemon d;
+	char *good;   /* the harness's policy, as written */
+	size_t goodlen;
+	char tmp[HN_PATH + 8];
+	int as_nobody;
+	int isdir;    /* the policy path is a directory now */
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	FILE *in;
+	long n;
+
+	if (f == NULL)
+		return -1;
+	*state = f;
+	if (hn_init(&f->d, "always", 0) < 0)
+		return -1;
+	snprintf(f->tmp, sizeof(f->tmp), "%s.new", f->d.policy);
+	if ((in = fopen(f->d.policy, "re")) == NULL)
+		return -1;
+	fseek(in, 0, SEEK_END);
+	n = ftell(in);
+	rewind(in);
+	f->good = malloc((size_t)n + 1);
+	if (f->good == NULL || fread(f->good, 1, (size_t)n, in) != (size_t)n) {
+		fclose(in);
+		return -1;
+	}
+	f->good[n] = '\0';
+	f->goodlen = (size_t)n;
+	return fclose(in);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (f == NULL)
+		return 0;
+	hn_cleanup(&f->d);
+	free(f->good);
+	free(f);
+	return 0;
+}
+
+/* ================================================= the bad files */
+
+struct bad {
+	const char *name;
+	/* fills buf (cap bytes), returns the length; mode for the file */
+	size_t (*make)(const struct fx *f, char *buf, size_t cap);
+	mode_t mode;
+	int in_place_ok; /* every prefix is also refused */
+};
+
+static size_t
+garbage(const struct fx *f, char *buf, size_t cap)
+{
+	size_t i, n = cap < 4096 ? cap : 4096;
+	unsigned x = 2463534242u;
+
+	(void)f;
+	for (i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		buf[i] = (char)(x & 0xff);
+	}
+	buf[0] = (char)0xff; /* not UTF-8 from the first byte */
+	return n;
+}
+
+/* cut inside a flow mapping: no prefix of a policy is taken for it */
+static size_t
+truncated(const struct fx *f, char *buf, size_t cap)
+{
+	const char *cut = strstr(f->good, "refuse.example: {min_version: TLS");
+	size_t n;
+
+	assert_non_null(cut);
+	n = (size_t)(cut - f->good) + strlen("refuse.example: {min_version: TLS");
+	assert_true(n < cap);
+	memcpy(buf, f->good, n);
+	return n;
+}
+
+static size_t
+deep(const struct fx *f, char *buf, size_t cap)
+{
+	size_t n = 0, i;
+
+	(void)f;
+	for (i = 0; i < 40; i++)
+		buf[n++] = '[';
+	for (i = 0; i < 40; i++)
+		buf[n++] = ']';
+	buf[n++] = '\n';
+	assert_true(n < cap);
+	return n;
+}
+
+/* deep nesting after a valid start: the depth limit, not a syntax error */
+static size_t
+deep_in_policy(const struct fx *f, char *buf, size_t cap)
+{
+	size_t n = (size_t)snprintf(buf, cap, "version: 1\nrecipients:\n  x.example: ");
+	size_t i;
+
+	(void)f;
+	for (i = 0; i < 30; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "{a: ");
+	buf[n++] = '1';
+	for (i = 0; i < 30; i++)
+		buf[n++] = '}';
+	buf[n++] = '\n';
+	return n;
+}
+
+static size_t
+alias_bomb(const struct fx *f, char *buf, size_t cap)
+{
+	(void)f;
+	return (size_t)snprintf(buf, cap,
+	    "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+	    "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+	    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+	    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+	    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+	    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+	    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+	    "version: 1\nrecipients: {x.example: *g}\n");
+}
+
+/* an anchor inside an otherwise good policy */
+static size_t
+anchored(const struct fx *f, char *buf, size_t cap)
+{
+	const char *at = strstr(f->good, "{min_version: TLSv1.3, action: tag}");
+	size_t n = (size_t)(at - f->good);
+
+	assert_non_null(at);
+	return (size_t)snprintf(buf, cap, "%.*s&t %s", (int)n, f->good, at);
+}
+
+static size_t
+empty(const struct fx *f, char *buf, size_t cap)
+{
+	(void)f;
+	(void)buf;
+	(void)cap;
+	return 0;
+}
+
+/* the good policy, but the daemon may not read it */
+static size_t
+good_copy(const struct fx *f, char *buf, size_t cap)
+{
+	assert_true(f->goodlen < cap);
+	memcpy(buf, f->good, f->goodlen);
+	return f->goodlen;
+}
+
+static const struct bad bads[] = {
+    {"garbage bytes", garbage, 0644, 1},
+    {"truncated YAML", truncated, 0644, 0},
+    {"a directory", NULL, 0755, 0},
+    {"unreadable (mode 000)", good_copy, 0000, 0},
+    {"nesting 40 deep", deep, 0644, 1},
+    {"nesting 30 deep in a policy", deep_in_policy, 0644, 0},
+    {"alias bomb", alias_bomb, 0644, 1},
+    {"an anchor", anchored, 0644, 0},
+    {"empty", empty, 0644, 1},
+};
+#define NBAD (sizeof(bads) / sizeof(bads[0]))
+
+static void
+write_all(int fd, const char *buf, size_t len, size_t chunk)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		w = write(fd, buf, len < chunk ? len : chunk);
+		assert_true(w > 0);
+		buf += w;
+		len -= (size_t)w;
+		sched_yield(); /* let a reload see it half written */
+	}
+}
+
+/* Puts bad file b in place of the policy: atomically by rename, or (when
+ * every prefix of it is also bad) by truncating and rewriting the file
+ * the daemon reads. */
+static void
+install_bad(struct fx *f, const struct bad *b, int in_place)
+{
+	static char buf[8192];
+	size_t len;
+	int fd;
+
+	if (f->isdir) {
+		assert_int_equal(rmdir(f->d.policy), 0);
+		f->isdir = 0;
+	}
+	if (b->make == NULL) { /* a directory */
+		(void)unlink(f->d.policy);
+		assert_int_equal(mkdir(f->d.policy, b->mode), 0);
+		f->isdir = 1;
+		return;
+	}
+	len = b->make(f, buf, sizeof(buf));
+	if (in_place && b->in_place_ok && access(f->d.policy, F_OK) == 0) {
+		fd = open(f->d.policy, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_int_equal(fchmod(fd, b->mode), 0);
+		write_all(fd, buf, len, 64);
+		assert_int_equal(close(fd), 0);
+		return;
+	}
+	fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	write_all(fd, buf, len, len ? len : 1);
+	assert_int_equal(fchmod(fd, b->mode), 0);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(rename(f->tmp, f->d.policy), 0);
+}
+
+/* Replaces the policy atomically with text. */
+static void
+install_text(struct fx *f, const char *text, size_t len)
+{
+	int fd;
+
+	if (f->isdir) {
+		assert_int_equal(rmdir(f->d.policy), 0);
+		f->isdir = 0;
+	}
+	fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	write_all(fd, text, len, 1 << 20);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(rename(f->tmp, f->d.policy), 0);
+}
+
+/* ====================================================== the load */
+
+struct worker {
+	struct fx *f;
+	atomic_int *stop;
+	unsigned id, tx, decisions;
+	char err[1100];
+};
+
+/* Transactions until told to stop: every one decided by the old policy
+ * (hn_mta_tx checks refusal and tag), none answered with on_error. */
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct hn_mta m = {0};
+	struct hn_decision told[2];
+	char qid[32];
+	size_t n, i;
+
+	while (!atomic_load(w->stop) && w->tx < MAX_TX) {
+		if (m.c == NULL && hn_mta_open(&m, w->f->d.spec, 10000) < 0) {
+			snprintf(w->err, sizeof(w->err), "%s", m.err);
+			break;
+		}
+		snprintf(qid, sizeof(qid), "P%uT%05u", w->id, w->tx);
+		if (hn_mta_tx(&m, qid, w->tx++ % 2, told, &n) < 0) {
+			snprintf(w->err, sizeof(w->err), "%s", m.err);
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			w->decisions++;
+			if (told[i].on_error) {
+				snprintf(w->err, sizeof(w->err), "%s: on_error "
+					 "(%s) during the storm", told[i].key,
+					 told[i].reply);
+				goto out;
+			}
+		}
+		/* a new session now and then: it takes the current policy */
+		if (w->tx % 8 == 0)
+			hn_mta_close(&m);
+	}
+out:
+	hn_mta_close(&m);
+	return NULL;
+}
+
+/* ===================================================== the checks */
+
+static long
+count_lines(const struct hn_daemon *d, long from, const char *a)
+{
+	FILE *f = fopen(d->errlog, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	long n = 0;
+
+	if (f == NULL)
+		return -1;
+	fseek(f, from, SEEK_SET);
+	while (getline(&line, &cap, f) > 0)
+		n += strstr(line, a) != NULL;
+	free(line);
+	fclose(f);
+	return n;
+}
+
+/* Waits until the reload thread has handled everything sent: one more
+ * SIGUSR1, and its "reload failed" line. */
+static void
+drain(struct fx *f, long *off)
+{
+	*off = hn_errlog_size(&f->d);
+	assert_int_equal(kill(f->d.pid, SIGUSR1), 0);
+	if (!hn_errlog_wait(&f->d, *off, "reload failed", NULL, 60000)) {
+		hn_errlog_dump(&f->d, *off);
+		fail_msg("no \"reload failed\" within 60 s of SIGUSR1");
+	}
+}
+
+static void
+run_as_nobody(struct fx *f)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if ((pw = getpwnam("nobody")) == NULL) {
+		print_message("root, and no user nobody: the mode 000 row reads "
+			      "the file anyway (it then reloads the old "
+			      "policy's twin, which counts as a reload)\n");
+		return;
+	}
+	assert_int_equal(chown(f->d.logdir, pw->pw_uid, pw->pw_gid), 0);
+	assert_int_equal(chmod(f->d.dir, 0711), 0);
+	assert_int_equal(chmod(f->d.policy, 0644), 0);
+	f->d.user = "nobody";
+	f->as_nobody = 1;
+}
+
+/* The storm: load on THREADS connections, the file replaced by every
+ * bad kind in turn, SIGUSR1 in a tight loop. */
+static void
+test_reload_storm(void **state)
+{
+	struct fx *f = *state;
+	pthread_t t[THREADS];
+	struct worker w[THREADS];
+	atomic_int stop = 0;
+	long off0, off, rss0, rss1, failed, reloaded, t0, sent = 0;
+	unsigned i, k, started = 0, decisions = 0, txs = 0;
+	int rc = 0;
+
+	run_as_nobody(f);
+	assert_int_equal(hn_start(&f->d), 0);
+	/* warm up: every bad kind once, then measure */
+	for (k = 0; k < NBAD; k++) {
+		install_bad(f, &bads[k], 0);
+		drain(f, &off);
+	}
+	rss0 = hn_proc_rss_kb(f->d.pid);
+	off0 = hn_errlog_size(&f->d);
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < THREADS; i++) {
+		w[i].f = f;
+		w[i].stop = &stop;
+		w[i].id = i;
+		if (pthread_create(&t[i], NULL, work, &w[i]) != 0)
+			break;
+		started++;
+	}
+	t0 = hn_now_ms();
+	for (i = 0; i < SIGNALS && started == THREADS; i++) {
+		if (i % 3 == 0)
+			install_bad(f, &bads[(i / 3) % NBAD], (i / 3 / NBAD) % 2);
+		if (kill(f->d.pid, SIGUSR1) < 0) {
+			rc = -1;
+			break;
+		}
+		sent++;
+		usleep(SIGNAL_GAP_US);
+	}
+	atomic_store(&stop, 1);
+	for (i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(started, THREADS);
+	assert_int_equal(rc, 0);
+	for (i = 0; i < THREADS; i++) {
+		if (w[i].err[0] != '\0') {
+			hn_errlog_dump(&f->d, off0);
+			fail_msg("connection %u: %s", i, w[i].err);
+		}
+		txs += w[i].tx;
+		decisions += w[i].decisions;
+	}
+	drain(f, &off);
+	assert_true(hn_alive(&f->d));
+	rss1 = hn_proc_rss_kb(f->d.pid);
+	failed = count_lines(&f->d, off0, "reload failed");
+	reloaded = count_lines(&f->d, off0, "reloaded policy");
+	print_message("storm: %ld SIGUSR1 in %ld ms, %u transactions (%u "
+		      "decisions, all by the old policy) on %d connections; "
+		      "%ld reloads failed, %ld succeeded; RSS %ld -> %ld KiB "
+		      "(%+ld)%s\n", sent, hn_now_ms() - t0, txs, decisions,
+		      THREADS, failed, reloaded, rss0, rss1, rss1 - rss0,
+		      f->as_nobody ? "; daemon as nobody" : "");
+	assert_true(txs >= THREADS);
+	assert_true(failed >= (long)NBAD); /* signals coalesce: not 200 */
+	if (f->as_nobody || geteuid() != 0)
+		assert_int_equal(reloaded, 0);
+	if (!SANITIZED && rss1 - rss0 > RSS_SLACK_KB)
+		fail_msg("RSS grew by %ld KiB over the storm", rss1 - rss0);
+	/* the log says why, per kind (the last ones installed) */
+	assert_true(hn_errlog_has(&f->d, 0, "reload: ", "aliases are not allowed") ||
+		    hn_errlog_has(&f->d, 0, "reload: ", "anchors are not allowed"));
+	assert_true(hn_errlog_has(&f->d, 0, "reload: ", "is a directory"));
+	assert_true(hn_errlog_has(&f->d, 0, "keeping policy sha256=", NULL));
+	if (f->as_nobody)
+		assert_true(hn_errlog_has(&f->d, 0, "reload: ",
+					  "Permission denied"));
+
+	/* A file of 100 MiB: a valid start, comments, a syntax error at
+	 * the very end, so that all of it is read and scanned. */
+	{
+		size_t big = (size_t)BIG_MIB << 20, n;
+		char *text = malloc(big);
+		long t1, took, rss2;
+
+		assert_non_null(text);
+		n = (size_t)snprintf(text, big, "%s", f->good);
+		static const char pad[] = "# padding padding padding padding "
+					  "padding padding padding padding\n";
+
+		while (n + sizeof(pad) + 32 < big) {
+			memcpy(text + n, pad, sizeof(pad) - 1);
+			n += sizeof(pad) - 1;
+		}
+		n += (size_t)snprintf(text + n, big - n, "recipients: [\n");
+		install_text(f, text, n);
+		free(text);
+		t1 = hn_now_ms();
+		drain(f, &off);
+		took = hn_now_ms() - t1;
+		rss2 = hn_proc_rss_kb(f->d.pid);
+		print_message("%d MiB policy: refused in %ld ms; RSS after %ld "
+			      "KiB\n", BIG_MIB, took, rss2);
+		if (!SANITIZED && rss2 - rss0 > RSS_SLACK_KB)
+			fail_msg("RSS grew by %ld KiB after the %d MiB file",
+				 rss2 - rss0, BIG_MIB);
+	}
+	/* over the cap: refused before it is read (a sparse file) */
+	{
+		int fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			      0644);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, f->good, f->goodlen),
+				 (ssize_t)f->goodlen);
+		assert_int_equal(ftruncate(fd, (off_t)300 << 20), 0);
+		assert_int_equal(close(fd), 0);
+		assert_int_equal(rename(f->tmp, f->d.policy), 0);
+		drain(f, &off);
+		assert_true(hn_errlog_has(&f->d, off, "larger than 256 MiB", NULL));
+	}
+	/* the old policy still decides */
+	{
+		struct worker one = {.f = f, .stop = &stop, .id = 9};
+		atomic_int go = 0;
+
+		one.stop = &go;
+		one.tx = MAX_TX - 4;
+		work(&one);
+		if (one.err[0] != '\0')
+			fail_msg("after the storm: %s", one.err);
+	}
+}
+
+/* After the storm a good policy loads and takes effect: refuse.example
+ * accepted at RCPT now. Then the daemon stops cleanly and the audit
+ * trail has the failures, the one reload, and an intact chain. */
+static void
+test_good_policy_after_storm(void **state)
+{
+	struct fx *f = *state;
+	const char *files[] = {f->d.audit};
+	const char *from = "<s@sender.example>", *to = "<x@refuse.example>";
+	struct hn_mta m = {0};
+	struct al_log log = {0};
+	char *text, *p;
+	long off;
+	size_t nfail;
+
+	test_reload_storm(state);
+	text = strdup(f->good);
+	assert_non_null(text);
+	p = strstr(text, "refuse.example: {min_version: TLSv1.3");
+	assert_non_null(p);
+	memcpy(p + strlen("refuse.example: {min_version: TLSv1."), "2", 1);
+	off = hn_errlog_size(&f->d);
+	install_text(f, text, strlen(text));
+	free(text);
+	assert_int_equal(kill(f->d.pid, SIGUSR1), 0);
+	if (!hn_errlog_wait(&f->d, off, "reloaded policy", NULL, 30000)) {
+		hn_errlog_dump(&f->d, off);
+		fail_msg("the good policy was not loaded");
+	}
+	if (hn_mta_open(&m, f->d.spec, 10000) < 0)
+		fail_msg("%s", m.err);
+	assert_int_equal(hn_mta_macros(m.c, SMFIC_MAIL, "GOOD", "{mail_addr}",
+				       "s@sender.example"), 0);
+	assert_int_equal(mt_mail(m.c, &from, 1, m.r), 0);
+	assert_int_equal(m.r->code, SMFIR_CONTINUE);
+	assert_int_equal(hn_mta_macros(m.c, SMFIC_RCPT, "GOOD", "{rcpt_addr}",
+				       "x@refuse.example"), 0);
+	assert_int_equal(mt_rcpt(m.c, &to, 1, m.r), 0);
+	if (m.r->code != SMFIR_CONTINUE)
+		fail_msg("the new policy did not take effect: RCPT got %s %s",
+			 mt_code_name(m.r->code), m.r->text);
+	hn_mta_close(&m);
+	assert_int_equal(hn_stop(&f->d), 0);
+	if (al_load(&log, files, 1, NULL) < 0) {
+		print_error("%s\n", log.err);
+		al_free(&log);
+		fail_msg("audit chain broken");
+	}
+	nfail = al_count_type(&log, "reload_failed");
+	print_message("audit: %zu records, %zu reload_failed, %zu reload\n",
+		      log.n, nfail, al_count_type(&log, "reload"));
+	assert_int_equal(log.torn, 0);
+	assert_true(nfail >= NBAD);
+	assert_int_equal(al_count_type(&log, "reload"),
+			 f->as_nobody || geteuid() != 0 ? 1 : al_count_type(&log, "reload"));
+	assert_string_equal(log.v[log.n - 1].type, "stop");
+	al_free(&log);
+	if (hn_tool_verify(files, 1, NULL) == 0)
+		fail_msg("tlspolicy-audit verify failed on the log");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_good_policy_after_storm,
+					    setup, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	alarm(300); /* a hung run fails; the daemons die with us */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

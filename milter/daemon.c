@@ -11,12 +11,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <sysexits.h>
@@ -27,6 +30,7 @@
 
 #define DEFAULT_SOCKET "unix:/run/tlspolicy/tlspolicy.sock"
 #define THREAD_STACK (256u * 1024)
+#define FD_SCAN 1024 /* descriptors looked at for the listening socket */
 
 static atomic_int stopping;
 
@@ -168,6 +172,51 @@ unix_path(const char *spec)
 	return NULL;
 }
 
+/* Which of the first FD_SCAN descriptors are open. */
+static void
+open_fds(unsigned char *open)
+{
+	int fd;
+
+	for (fd = 0; fd < FD_SCAN; fd++)
+		open[fd] = fcntl(fd, F_GETFD) != -1;
+}
+
+/*
+ * libmilter does not set TCP_NODELAY, so over TCP a reply sent in two
+ * writes (the tag header, then accept) waits for the MTA's delayed ACK:
+ * ~40 ms per tagged message on loopback. Accepted sockets inherit the
+ * option from the listening socket (Linux, the BSDs), which libmilter
+ * keeps to itself: it is the one TCP listener that smfi_opensocket()
+ * added to the descriptors open before.
+ */
+static void
+set_nodelay(const unsigned char *before)
+{
+	int fd, one = 1, v, done = 0;
+	socklen_t len;
+
+	for (fd = 0; fd < FD_SCAN; fd++) {
+		if (before[fd] || fcntl(fd, F_GETFD) == -1)
+			continue;
+		len = sizeof(v);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0 ||
+		    v == 0)
+			continue;
+		len = sizeof(v);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 ||
+		    (v != AF_INET && v != AF_INET6))
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			       sizeof(one)) == 0)
+			done++;
+	}
+	if (done == 0)
+		fprintf(stderr, "tlspolicy-milter: warning: cannot set "
+			"TCP_NODELAY on the listening socket: tagged messages "
+			"may wait ~40 ms for the MTA's delayed ACK\n");
+}
+
 /* Opens the milter socket with the configured mode, owned by the user
  * the daemon will run as. */
 static int
@@ -175,6 +224,7 @@ open_socket(const char *spec, unsigned mode, const char *user, uid_t uid,
 	    gid_t gid)
 {
 	const char *path = unix_path(spec);
+	unsigned char before[FD_SCAN];
 	char conn[4096];
 	mode_t old;
 	int rc;
@@ -185,6 +235,7 @@ open_socket(const char *spec, unsigned mode, const char *user, uid_t uid,
 		fprintf(stderr, "tlspolicy-milter: cannot use socket %s\n", spec);
 		return -1;
 	}
+	open_fds(before);
 	old = umask(~(mode_t)mode & 0777);
 	rc = smfi_opensocket(1);
 	umask(old);
@@ -193,6 +244,8 @@ open_socket(const char *spec, unsigned mode, const char *user, uid_t uid,
 			spec, strerror(errno));
 		return -1;
 	}
+	if (strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0)
+		set_nodelay(before);
 	if (path && user && chown(path, uid, gid) < 0) {
 		fprintf(stderr, "tlspolicy-milter: chown %s: %s\n", path,
 			strerror(errno));

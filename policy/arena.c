@@ -11,7 +11,17 @@
 #include "internal.h"
 
 #define CHUNK_MIN (64u * 1024)
+#define CHUNK_MAX (4u * 1024 * 1024)
+/* Pointers, size_t and 64-bit integers: nothing in a policy needs more,
+ * and 16 would pad every 40-byte YAML node to 48. */
+#define ALIGN 8
 
+/*
+ * Chunks come zeroed from calloc, so objects need no memset of their own
+ * (for a large chunk the kernel's fresh pages already are). Chunk sizes
+ * double from 64 KiB to 4 MiB: a small policy stays small, a million
+ * rules cost a few hundred allocations, not tens of thousands.
+ */
 struct chunk {
 	struct chunk *next;
 	size_t size, used;
@@ -21,6 +31,7 @@ struct chunk {
 struct tlsp_arena {
 	struct chunk *head;
 	size_t reserved;
+	size_t next_size; /* of the next ordinary chunk */
 };
 
 struct tlsp_arena *
@@ -29,45 +40,56 @@ tlsp_arena_new(void)
 	return calloc(1, sizeof(struct tlsp_arena));
 }
 
-void *
-tlsp_arena_alloc(struct tlsp_arena *a, size_t n)
+/* n bytes at the given alignment (a power of two), zeroed. */
+static void *
+arena_take(struct tlsp_arena *a, size_t n, size_t align)
 {
-	const size_t align = _Alignof(max_align_t);
 	struct chunk *c = a->head;
+	size_t at;
 	void *p;
 
-	n = (n + align - 1) & ~(align - 1);
 	if (n == 0)
-		n = align;
-	if (c == NULL || c->size - c->used < n) {
-		size_t size = n > CHUNK_MIN ? n : CHUNK_MIN;
+		n = 1;
+	at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+	if (c == NULL || at > c->size || c->size - at < n) {
+		size_t size;
 
+		if (a->next_size < CHUNK_MIN)
+			a->next_size = CHUNK_MIN;
+		size = n > a->next_size ? n : a->next_size;
 		/* Large objects get a chunk of their own, behind the head,
 		 * so the current chunk's free space is not wasted. */
-		c = malloc(sizeof(*c) + size);
+		c = calloc(1, sizeof(*c) + size);
 		if (c == NULL)
 			return NULL;
 		c->size = size;
-		c->used = 0;
-		if (a->head && size > CHUNK_MIN) {
+		if (a->head && size > a->next_size) {
 			c->next = a->head->next;
 			a->head->next = c;
 		} else {
 			c->next = a->head;
 			a->head = c;
+			if (a->next_size < CHUNK_MAX)
+				a->next_size *= 2;
 		}
 		a->reserved += size;
+		at = 0;
 	}
-	p = c->data + c->used;
-	c->used += n;
-	memset(p, 0, n);
+	p = c->data + at;
+	c->used = at + n;
 	return p;
+}
+
+void *
+tlsp_arena_alloc(struct tlsp_arena *a, size_t n)
+{
+	return arena_take(a, n, ALIGN);
 }
 
 char *
 tlsp_arena_strndup(struct tlsp_arena *a, const char *s, size_t n)
 {
-	char *p = tlsp_arena_alloc(a, n + 1);
+	char *p = arena_take(a, n + 1, 1);
 
 	if (p) {
 		memcpy(p, s, n);

@@ -77,6 +77,10 @@ struct walk {
 	size_t nprofs;
 	struct tlsp_spec *empty_spec; /* a rule with no requirements */
 	struct rstate defaults;
+	/* Plain specs already made, for sharing (open addressing; heap,
+	 * freed at the end of tlsp_compile). */
+	struct tlsp_spec **shared;
+	size_t shared_cap, shared_used;
 };
 
 /* A key or pattern made safe to quote in a message. */
@@ -406,6 +410,98 @@ check_reply(struct walk *w, const struct rstate *rs, const struct body *b,
 }
 
 /* Makes the spec a resolved state describes, checking it as a whole. */
+/*
+ * Rules whose resolved requirements are plain values (no cipher names,
+ * subjects, issuers, fingerprints or reply; the global scope) and equal
+ * share one spec: a million "{min_version: TLSv1.2, action: reject}"
+ * rules keep one copy, not a million (160 bytes each).
+ */
+static int
+plain_spec(const struct tlsp_spec *s)
+{
+	const struct tlsp_reqs *q = &s->req;
+
+	return q->nallow == 0 && q->ndeny == 0 && q->nsubject == 0 &&
+	       q->nissuer == 0 && q->nfp == 0 && s->reply == NULL;
+}
+
+static int
+same_spec(const struct tlsp_spec *a, const struct tlsp_spec *b)
+{
+	const struct tlsp_reqs *x = &a->req, *y = &b->req;
+
+	return x->set == y->set && x->tls_required == y->tls_required &&
+	       x->min_version == y->min_version &&
+	       x->max_version == y->max_version &&
+	       x->min_cipher_bits == y->min_cipher_bits &&
+	       x->allow_families == y->allow_families &&
+	       x->deny_families == y->deny_families &&
+	       x->forward_secrecy == y->forward_secrecy &&
+	       x->client_cert == y->client_cert && a->scope == b->scope &&
+	       a->action == b->action && a->mode == b->mode &&
+	       a->on_unobservable_fail == b->on_unobservable_fail &&
+	       a->profile == b->profile;
+}
+
+static size_t
+spec_hash(const struct tlsp_spec *s)
+{
+	const struct tlsp_reqs *q = &s->req;
+	size_t h = q->set;
+
+	h = h * 31 + (size_t)q->min_version * 7 + (size_t)q->max_version;
+	h = h * 31 + (size_t)q->min_cipher_bits + (size_t)q->client_cert;
+	h = h * 31 + q->allow_families + q->deny_families * 3u;
+	h = h * 31 + (size_t)s->action * 5 + (size_t)s->mode;
+	h = h * 31 + (size_t)(uintptr_t)s->profile / 8;
+	return h * 2654435761u;
+}
+
+/* The spec already made that equals s, or NULL. */
+static struct tlsp_spec *
+share_spec(struct walk *w, const struct tlsp_spec *s)
+{
+	size_t i;
+
+	if (!plain_spec(s) || w->shared_cap == 0)
+		return NULL;
+	for (i = spec_hash(s) & (w->shared_cap - 1); w->shared[i];
+	     i = (i + 1) & (w->shared_cap - 1))
+		if (same_spec(w->shared[i], s))
+			return w->shared[i];
+	return NULL;
+}
+
+static void
+remember_spec(struct walk *w, struct tlsp_spec *s)
+{
+	size_t i;
+
+	if ((w->shared_used + 1) * 2 > w->shared_cap) {
+		size_t cap = w->shared_cap ? w->shared_cap * 2 : 64, j;
+		struct tlsp_spec **t = calloc(cap, sizeof(*t));
+
+		if (t == NULL)
+			return; /* not shared: only memory is lost */
+		for (j = 0; j < w->shared_cap; j++) {
+			if (w->shared[j] == NULL)
+				continue;
+			for (i = spec_hash(w->shared[j]) & (cap - 1); t[i];
+			     i = (i + 1) & (cap - 1))
+				;
+			t[i] = w->shared[j];
+		}
+		free(w->shared);
+		w->shared = t;
+		w->shared_cap = cap;
+	}
+	for (i = spec_hash(s) & (w->shared_cap - 1); w->shared[i];
+	     i = (i + 1) & (w->shared_cap - 1))
+		;
+	w->shared[i] = s;
+	w->shared_used++;
+}
+
 static struct tlsp_spec *
 finalize(struct walk *w, struct rstate *rs, const struct body *b,
 	 const char *where)
@@ -429,6 +525,16 @@ finalize(struct walk *w, struct rstate *rs, const struct body *b,
 	}
 	if (check_reply(w, rs, b, where) < 0)
 		bad = 1;
+	if (rs->scope_set == 0) {
+		struct tlsp_spec cand = rs->spec, *same;
+
+		cand.scope = w->global;
+		if ((same = share_spec(w, &cand)) != NULL) {
+			if (!bad)
+				warn_unobservable(w, same, at, where);
+			return bad ? NULL : same;
+		}
+	}
 	sp = tlsp_arena_alloc(w->c.a, sizeof(*sp));
 	if (sp == NULL) {
 		w->c.oom = 1;
@@ -437,6 +543,8 @@ finalize(struct walk *w, struct rstate *rs, const struct body *b,
 	*sp = rs->spec;
 	if (rs->scope_set == 0) {
 		sp->scope = w->global;
+		if (plain_spec(sp))
+			remember_spec(w, sp);
 	} else {
 		struct tlsp_scope *s = tlsp_arena_alloc(w->c.a, sizeof(*s));
 
@@ -508,13 +616,17 @@ resolve_profile(struct walk *w, struct profile *p)
 	}
 	p->state = 1;
 	if (inherit(w, &p->body, where, &p->rs) < 0 ||
-	    apply(w, &p->rs, &p->body) < 0 ||
-	    (p->spec = finalize(w, &p->rs, &p->body, where)) == NULL) {
+	    apply(w, &p->rs, &p->body) < 0) {
 		p->state = 3;
 		return NULL;
 	}
+	/* Named before finalize: a finished spec may be shared, and is
+	 * never written again. */
 	p->rs.spec.profile = p->name;
-	p->spec->profile = p->name;
+	if ((p->spec = finalize(w, &p->rs, &p->body, where)) == NULL) {
+		p->state = 3;
+		return NULL;
+	}
 	p->state = 2;
 	return p;
 }
@@ -694,12 +806,20 @@ read_rule(struct walk *w, const struct ynode *k, const struct ynode *v,
 	kind = parse_pattern(w, k, dir, norm, sizeof(norm));
 	if (kind < 0)
 		return -1;
-	snprintf(name, sizeof(name), "%s%s%s", prefix, kind == PAT_SUB ? "." : "",
-		 kind == PAT_DEFAULT ? "default" : kind == PAT_NULL ? "<>" : norm);
-	r->name = tlsp_arena_strndup(w->c.a, name, strlen(name));
-	if (r->name == NULL)
-		return w->c.oom = 1, -1;
-	r->pattern = r->name + strlen(prefix);
+	{ /* "recipient:" ["."] pattern, without snprintf: a million rules */
+		const char *pat = kind == PAT_DEFAULT ? "default"
+				: kind == PAT_NULL    ? "<>"
+						      : norm;
+		size_t pl = strlen(prefix), dl = kind == PAT_SUB, nl = strlen(pat);
+
+		memcpy(name, prefix, pl);
+		memcpy(name + pl, ".", dl);
+		memcpy(name + pl + dl, pat, nl + 1);
+		r->name = tlsp_arena_strndup(w->c.a, name, pl + dl + nl);
+		if (r->name == NULL)
+			return w->c.oom = 1, -1;
+		r->pattern = r->name + pl;
+	}
 	r->line = k->line;
 	r->col = k->col;
 	r->dir = (uint8_t)dir;
@@ -875,8 +995,10 @@ tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,
 	if (rc == 0 && pol->nrules == 0)
 		tlsp_diags_add(diags, 1, file, 0, 0, "the policy has no rules: "
 			       "every message is accepted");
+	free(w.shared);
 	return rc ? -1 : 0;
 oom:
+	free(w.shared);
 	tlsp_diags_add(diags, 0, file, 0, 0, "out of memory");
 	return -1;
 }

@@ -154,15 +154,17 @@ cc_word(struct cctx *c, const struct ynode *y, const char *where,
 	const char *near;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (y->type == YNODE_SCALAR && strcmp(y->str, words[i]) == 0) {
 			*out = (int)i;
 			return 0;
 		}
+	/* The list of choices only for the message: a million rules that
+	 * say "action: reject" should not each format it. */
+	for (i = 0; i < n; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list),
 			 "%s%s", i ? (i + 1 == n ? " or " : ", ") : "",
 			 words[i]);
-	}
 	if (y->type != YNODE_SCALAR || cc_is_empty(y)) {
 		cc_error(c, y, where, "'%s' expects %s, found %s", key, list,
 			 tlsp_ynode_kind(y));

@@ -80,52 +80,56 @@ attach(struct reader *r, struct ynode *y)
 	return push_kid(&r->stack[r->depth - 1], y);
 }
 
-static int
-key_cmp(const void *a, const void *b)
+static uint32_t
+key_hash(const char *s)
 {
-	const struct ynode *x = *(struct ynode *const *)a;
-	const struct ynode *y = *(struct ynode *const *)b;
-	int c;
+	uint32_t h = 2166136261u; /* FNV-1a */
 
-	if (x->type != YNODE_SCALAR || y->type != YNODE_SCALAR)
-		return (int)x->type - (int)y->type;
-	c = strcmp(x->str, y->str);
-	if (c == 0) /* later position last, so the duplicate is reported */
-		c = x->line != y->line ? (x->line < y->line ? -1 : 1)
-				       : (x->col < y->col ? -1 : 1);
-	return c;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
 }
 
 /* Duplicate keys are errors: YAML says so, and silently taking the last
- * one would hide a policy editor's mistake. */
+ * one would hide a policy editor's mistake. A hash set of the keys seen,
+ * in document order, so a million-domain map costs O(n), and each
+ * duplicate is reported against the first occurrence of its key. */
 static void
 check_duplicates(struct reader *r, const struct ynode *map)
 {
-	struct ynode **keys;
-	size_t i;
+	const struct ynode **seen;
+	size_t i, j, cap = 16;
 
 	if (map->n < 2)
 		return;
-	keys = malloc(map->n * sizeof(*keys));
-	if (keys == NULL) {
+	while (cap < map->n * 2)
+		cap <<= 1;
+	seen = calloc(cap, sizeof(*seen));
+	if (seen == NULL) {
 		r->failed = 1;
 		return;
 	}
-	for (i = 0; i < map->n; i++)
-		keys[i] = map->kids[2 * i];
-	qsort(keys, map->n, sizeof(*keys), key_cmp);
-	for (i = 1; i < map->n; i++) {
-		if (keys[i]->type != YNODE_SCALAR ||
-		    keys[i - 1]->type != YNODE_SCALAR ||
-		    strcmp(keys[i]->str, keys[i - 1]->str) != 0)
+	for (i = 0; i < map->n; i++) {
+		const struct ynode *k = map->kids[2 * i];
+
+		if (k->type != YNODE_SCALAR)
 			continue;
-		tlsp_diags_add(r->diags, 0, r->name, keys[i]->line,
-			       keys[i]->col,
-			       "duplicate key '%s' (first at line %u)",
-			       keys[i]->str, keys[i - 1]->line);
+		for (j = key_hash(k->str) & (cap - 1); seen[j];
+		     j = (j + 1) & (cap - 1))
+			if (strcmp(seen[j]->str, k->str) == 0)
+				break;
+		if (seen[j] == NULL) {
+			seen[j] = k;
+			continue;
+		}
+		tlsp_diags_add(r->diags, 0, r->name, k->line, k->col,
+			       "duplicate key '%s' (first at line %u)", k->str,
+			       seen[j]->line);
 		r->failed = 1;
 	}
-	free(keys);
+	free(seen);
 }
 
 static int
@@ -158,7 +162,7 @@ close_container(struct reader *r)
 	}
 	if (f->n)
 		memcpy(y->kids, f->kids, f->n * sizeof(*y->kids));
-	y->n = y->type == YNODE_MAP ? f->n / 2 : f->n;
+	y->n = (uint32_t)(y->type == YNODE_MAP ? f->n / 2 : f->n);
 	free(f->kids);
 	f->kids = NULL;
 	if (y->type == YNODE_MAP)
@@ -182,7 +186,7 @@ scalar(struct reader *r, yaml_event_t *ev)
 				    len);
 	if (y->str == NULL)
 		return -1;
-	y->len = len;
+	y->len = (uint32_t)len;
 	y->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	return attach(r, y);
 }

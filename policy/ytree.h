@@ -19,13 +19,15 @@ enum ynode_type {
 	YNODE_SEQ,
 };
 
+/* 40 bytes: a million-rule policy is some seven million of these. Sizes
+ * fit 32 bits, as a policy is at most TLSP_POLICY_MAX_BYTES. */
 struct ynode {
 	enum ynode_type type;
 	unsigned line, col; /* 1-based */
 	int plain;	    /* an unquoted scalar (so `true` is a boolean) */
 	const char *str;    /* scalar text, NUL-terminated */
-	size_t len;
-	size_t n;	     /* map: pairs; seq: items */
+	uint32_t len;
+	uint32_t n;	     /* map: pairs; seq: items */
 	struct ynode **kids; /* map: key0, val0, key1, val1...; seq: items */
 };
 

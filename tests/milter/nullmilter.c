@@ -8,6 +8,13 @@
  * unknown commands, and accepts at end of message (-E picks another
  * answer). -f picks other protocol flags, so that the client's handling of
  * each SMFIP_NO* and SMFIP_NR_* flag can be tested against real libmilter.
+ *
+ * The load benchmark (tests/bench/run.sh) uses it twice as a baseline:
+ * "-f policy -D accept" (plus tlspolicy-milter's macro lists) negotiates
+ * exactly what tlspolicy-milter does and accepts at DATA, as it does for
+ * a message it need not mark: the cost of the milter protocol alone (the
+ * lean null milter); "-f all" registers every callback and answers at
+ * every stage, as most milters do (the naive null milter).
  * Options add work at end of message (a header, a quarantine, a progress
  * report, the values of named macros) and ask for macro lists
  * (smfi_setsymlist). Some addresses trigger replies: a recipient
@@ -47,7 +54,8 @@ struct config {
 	int nmacro;
 	char *quarantine;
 	int progress;
-	sfsistat eom; /* the answer at end of message */
+	sfsistat eom;  /* the answer at end of message */
+	sfsistat data; /* the answer at DATA (continue unless -D) */
 };
 
 static struct config cfg;
@@ -73,6 +81,12 @@ static const struct name_flag pflag_names[] = {
 	{"lean", SMFIP_NODATA | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
 		     SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO |
 		     SMFIP_NR_MAIL},
+	/* what tlspolicy-milter negotiates (milter/callbacks.c), without
+	 * and with removal of forged headers */
+	{"policy", SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
+		       SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NOHDRS},
+	{"policy-hdrs", SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
+			    SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR},
 	{"nr", SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
 		   SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH |
 		   SMFIP_NR_BODY | SMFIP_NR_UNKN},
@@ -159,6 +173,8 @@ static sfsistat
 nm_data(SMFICTX *ctx)
 {
 	(void)ctx;
+	if (cfg.data != SMFIS_CONTINUE)
+		return cfg.data;
 	return go_on(SMFIP_NR_DATA);
 }
 
@@ -269,8 +285,9 @@ usage(void)
 		"usage: nullmilter -p socket [-f flag,...] [-a name:value]\n"
 		"                  [-m stage:macros] [-M macro] [-q reason] "
 		"[-g] [-b backlog]\n"
-		"  -f  protocol flags: lean (default), all, nr, or names such "
-		"as\n"
+		"                  [-E answer] [-D answer]\n"
+		"  -f  protocol flags: lean (default), all, nr, policy,\n"
+		"      policy-hdrs, or names such as\n"
 		"      nohdrs,nr_rcpt,skip (see SMFIP_* in mfdef.h)\n"
 		"  -a  add a header at end of message (up to %d)\n"
 		"  -m  ask for macros at a stage: connect helo envfrom "
@@ -280,7 +297,8 @@ usage(void)
 		"  -q  quarantine at end of message\n"
 		"  -g  send a progress report at end of message\n"
 		"  -E  answer at end of message: accept (default), continue,\n"
-		"      reject, tempfail or discard\n",
+		"      reject, tempfail or discard\n"
+		"  -D  answer at DATA: continue (default), accept, ...\n",
 		MAX_HEADERS);
 	exit(EX_USAGE);
 }
@@ -341,8 +359,8 @@ parse_header(char *arg)
 	cfg.aflags |= SMFIF_ADDHDRS;
 }
 
-static void
-parse_eom(const char *arg)
+static sfsistat
+parse_answer(const char *arg)
 {
 	size_t i, n = sizeof eom_names / sizeof eom_names[0];
 
@@ -350,7 +368,7 @@ parse_eom(const char *arg)
 		continue;
 	if (i == n)
 		usage();
-	cfg.eom = eom_names[i].code;
+	return eom_names[i].code;
 }
 
 static char *
@@ -361,7 +379,8 @@ parse_args(int argc, char **argv)
 
 	cfg.pflags = parse_flags("lean");
 	cfg.eom = SMFIS_ACCEPT;
-	while ((ch = getopt(argc, argv, "p:f:a:m:M:q:gb:E:")) != -1) {
+	cfg.data = SMFIS_CONTINUE;
+	while ((ch = getopt(argc, argv, "p:f:a:m:M:q:gb:E:D:")) != -1) {
 		switch (ch) {
 		case 'p': sock = optarg; break;
 		case 'f': cfg.pflags = parse_flags(optarg); break;
@@ -379,7 +398,8 @@ parse_args(int argc, char **argv)
 			break;
 		case 'g': cfg.progress = 1; break;
 		case 'b': backlog = atoi(optarg); break;
-		case 'E': parse_eom(optarg); break;
+		case 'E': cfg.eom = parse_answer(optarg); break;
+		case 'D': cfg.data = parse_answer(optarg); break;
 		default: usage();
 		}
 	}

@@ -1,0 +1,53 @@
+# shellcheck shell=bash
+# tests/bench/reload.sh - sourced by run.sh (section "reload"): reloads of
+# a 100,000-rule policy (SIGUSR1, one after the other: each waits for the
+# daemon's "reloaded policy" line) while 64 connections send mail, against
+# the same daemon's steady state just before. Sessions are short (-k 5),
+# so connections keep pinning new policies and dropping old ones. Every
+# reply is checked against the policy (-e): a failed or tempfailed
+# transaction the policy did not ask for counts as unexpected.
+
+rl_rounds=$(( rounds < 3 ? rounds : 3 ))
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null; }
+say ""
+say "== reload: $reloads reloads of a 100,000-rule policy (SIGUSR1) under 64 connections, $rl_rounds rounds"
+say "round  steady: tx/s  p99    max   | reloading: tx/s  p99    max    errors unexpected | p99 ratio  reload_s  RSS before/after KiB"
+for r in $(seq 1 "$rl_rounds"); do
+	start ours-100k "unix:$work/m.sock"
+	steady=$("$mtbench" -s "unix:$work/m.sock" -c 64 -t "$secs" "${shape[@]}" -e 2>"$work/mtbench.err" | head -1)
+	printf 'reload\t%s\t64\tsteady\t%s\n' "$r" "$steady" >>"$runs"
+	rss0=$(rss)
+	"$mtbench" -s "unix:$work/m.sock" -c 64 -t 900 "${shape[@]}" -e >"$work/rl.out" 2>"$work/rl.err" &
+	loadpid=$!
+	sleep 0.5
+	n0=$(grep -c "reloaded policy" "$work/ours-100k.log")
+	t0=$(date +%s.%N) ok=1
+	for i in $(seq 1 "$reloads"); do
+		kill -USR1 "$pid"
+		for _ in $(seq 1 1200); do # 60 s per reload at most
+			[ "$(grep -c "reloaded policy" "$work/ours-100k.log")" -ge $((n0 + i)) ] && break
+			sleep 0.05
+		done
+		[ "$(grep -c "reloaded policy" "$work/ours-100k.log")" -ge $((n0 + i)) ] || { ok=0; break; }
+	done
+	t1=$(date +%s.%N)
+	kill -INT "$loadpid"
+	wait "$loadpid"
+	loadpid=
+	rss1=$(rss)
+	line=$(head -1 "$work/rl.out")
+	printf 'reload\t%s\t64\treloading\t%s\n' "$r" "$line" >>"$runs"
+	stop
+	if [ "$ok" != 1 ] || [ "$(kv errors "$line")" != 0 ] || [ "$(kv unexpected "$line")" != 0 ] ||
+		[ "$(kv errors "$steady")" != 0 ]; then
+		echo "bench: reload round $r: reloads done=$ok $line" >&2
+		head -5 "$work/rl.err" >&2
+		fails=$((fails + 1))
+	fi
+	say "$(printf '%-6s %11.0f %6.0f %7.0f | %15.0f %6.0f %7.0f %6s %6s     | %9s %9.3f  %s/%s' "$r" \
+		"$(kv tps "$steady")" "$(kv p99_us "$steady")" "$(kv max_us "$steady")" \
+		"$(kv tps "$line")" "$(kv p99_us "$line")" "$(kv max_us "$line")" \
+		"$(kv errors "$line")" "$(kv unexpected "$line")" \
+		"$(ratio "$(kv p99_us "$line")" "$(kv p99_us "$steady")")" \
+		"$(awk -v a="$t0" -v b="$t1" -v n="$reloads" 'BEGIN {print (b - a) / n}')" "$rss0" "$rss1")"
+done

@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh - the load benchmark of tlspolicy-milter (make bench).
+#
+# Every number is a ratio against baselines measured in the same run, in
+# interleaved rounds (A B C A B C ...), each milter started fresh and the
+# same way: in its own session (setsid), because this kernel schedules by
+# autogroup and a milter left in the load generator's session runs at
+# ~0.7x of itself at concurrency 64. Medians over the rounds; the lean
+# null milter runs twice per round so that the A/A spread (what the
+# machine's noise alone does to a ratio) is reported next to the ratios.
+#
+# Sections (BENCH_ONLY picks some, in this order):
+#   policy      compile time, memory and lookup time for 10..1M rules
+#   throughput  10,000 rules, audit sync: batch, vs the lean and the naive
+#               null milter, at each concurrency of BENCH_CONC
+#   strip       removal of forged tag headers on and off, vs lean
+#   sync        audit sync: always vs batch at concurrency 64, and
+#               bench_audit's fdatasync-per-record writer
+#   reload      100 reloads of a 100,000-rule policy under 64 connections
+#   conns       1,000 open connections: failures, RSS, threads
+#   stalls      long-lived connections: max latency, where it was spent
+#   inet        a tagged message over inet: vs unix: (the Nagle stall)
+#   postfix     end to end through a private Postfix (tests/bench/postfix.sh)
+#
+# Knobs (environment): BENCH_ROUNDS (7), BENCH_SECS (10), BENCH_QUICK=1
+# (3 rounds of 2 s, fewer sizes), BENCH_CONC ("1 8 64"), BENCH_ONLY,
+# BENCH_DIR (audit logs: a real disk, /var/tmp), BENCH_OUT (results
+# directory). Every run is bounded by count and by time.
+set -u
+build=${top_builddir:-$(pwd)}
+src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+	rounds=${BENCH_ROUNDS:-3} secs=${BENCH_SECS:-2}
+	sizes=10,1000,100000 reloads=${BENCH_RELOADS:-20}
+else
+	rounds=${BENCH_ROUNDS:-7} secs=${BENCH_SECS:-10}
+	sizes=10,1000,100000,1000000 reloads=${BENCH_RELOADS:-100}
+fi
+concs=${BENCH_CONC:-"1 8 64"}
+only=${BENCH_ONLY:-"policy throughput strip sync reload conns stalls inet postfix"}
+diskdir=${BENCH_DIR:-/var/tmp}
+out=${BENCH_OUT:-$build/bench-results}
+mtbench=$build/tests/milter/mtbench null=$build/tests/milter/nullmilter
+milter=$build/tlspolicy-milter policybench=$build/tests/bench/policybench
+benchaudit=$build/tests/audit/bench_audit
+# Load shape: sessions of 5 transactions (a new milter connection each,
+# as Postfix opens one per SMTP session), 1-2 recipients, 10 headers.
+shape=(-k 5 -r 2 -H 10 -b 2000 -D 10000 -n 10000000)
+
+for b in "$mtbench" "$null" "$milter" "$policybench" "$benchaudit"; do
+	[ -x "$b" ] || { echo "bench: $b is not built (make bench builds it)" >&2; exit 1; }
+done
+work=$(mktemp -d /tmp/tlsp-bench.XXXXXX)
+audit_dir=$(mktemp -d "$diskdir/tlsp-bench-audit.XXXXXX")
+mkdir -p "$out"
+results=$out/results.txt runs=$out/runs.tsv
+: >"$runs"
+pid= loadpid=
+cleanup() {
+	[ -n "$loadpid" ] && kill "$loadpid" 2>/dev/null
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$work" "$audit_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+say() { printf '%s\n' "$*" | tee -a "$results"; }
+kv() { sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p" <<<" $2" | head -1; }
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+
+# ------------------------------------------------------------ the milters
+
+# The macro lists tlspolicy-milter asks for (milter/callbacks.c), so that
+# the lean null milter receives exactly the same bytes.
+TLSM="{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify} {cert_fp} {cert_md5}"
+LEANM=(-m "envfrom:i v {mail_addr} {auth_authen} $TLSM" -m "envrcpt:i v {rcpt_addr} $TLSM"
+	-m "data:i" -m "eom:i")
+
+# policy FILE RULES AUDIT_SYNC STRIP: the mix's policy with daemon settings.
+policy() {
+	"$mtbench" -P "$2" >"$1"
+	printf 'milter: {strip_forged_headers: %s}\naudit: {file: %s/%s.log, sync: %s}\n' \
+		"$4" "$audit_dir" "$(basename "$1" .yaml)" "$3" >>"$1"
+}
+
+# start NAME SOCKET: each milter the same way, fresh, in its own session.
+# setsid execs the milter (this script's jobs lead no process group), so
+# $! is the milter itself.
+start() {
+	local name=$1 sock=$2 path=${2#unix:} port=${2#inet:} cmd i
+	case $sock in unix:*) rm -f "$path" ;; esac
+	rm -f "$audit_dir"/*
+	case $name in
+	lean | lean2) cmd=("$null" -p "$sock" -f policy -D accept "${LEANM[@]}") ;;
+	lean-hdrs) cmd=("$null" -p "$sock" -f policy-hdrs "${LEANM[@]}") ;;
+	naive) cmd=("$null" -p "$sock" -f all) ;;
+	null-tag) cmd=("$null" -p "$sock" -f policy -a "X-TLS-Policy:tagged") ;;
+	*) cmd=("$milter" --run-as-root -f -c "$work/$name.yaml" -p "$sock") ;;
+	esac
+	setsid "${cmd[@]}" >"$work/$name.log" 2>&1 </dev/null &
+	pid=$!
+	for i in $(seq 1 1200); do
+		case $sock in
+		unix:*) [ -S "$path" ] && return 0 ;;
+		inet:*) ss -Hltn "sport = :${port%%@*}" 2>/dev/null | grep -q . && return 0 ;;
+		esac
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "bench: $name did not start:" >&2
+	cat "$work/$name.log" >&2
+	exit 1
+}
+
+# cpu: the milter's CPU time so far (all its threads), in clock ticks.
+cpu() { awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null; }
+
+# stop: SIGTERM, then (libmilter checks every few seconds) wait up to 15 s.
+stop() {
+	local i
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null
+	for i in $(seq 1 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+}
+
+# run SECTION ROUND CONC NAME [mtbench args]: one measurement, recorded.
+run() {
+	local sec=$1 r=$2 c=$3 name=$4 line expect=
+	shift 4
+	case $name in lean* | naive | null*) ;; *) expect=-e ;; esac
+	start "$name" "unix:$work/m.sock"
+	c0=$(cpu)
+	line=$("$mtbench" -s "unix:$work/m.sock" -c "$c" -t "$secs" "${shape[@]}" \
+		$expect "$@" 2>"$work/mtbench.err" | head -1)
+	# the milter's CPU per transaction, in microseconds: less noisy
+	# than tx/s when other work shares the machine
+	line="$line cpu_us=$(awk -v a="$c0" -v b="$(cpu)" -v t="$(kv tx "$line")" \
+		-v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", (t > 0 ? (b - a) * 1e6 / hz / t : 0)}')"
+	stop
+	if [ -z "$line" ] || [ "$(kv errors "$line")" != 0 ] ||
+		[ "$(kv unexpected "$line")" != 0 ]; then
+		echo "bench: $sec $name c=$c: ${line:-no result}" >&2
+		head -5 "$work/mtbench.err" >&2
+		fails=$((fails + 1))
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\n' "$sec" "$r" "$c" "$name" "$line" >>"$runs"
+	printf '  %-10s r%-2s c=%-3s %-12s %s\n' "$sec" "$r" "$c" "$name" \
+		"$(cut -d' ' -f1-9 <<<"$line")"
+}
+
+# med SECTION CONC NAME KEY: the median of KEY over the rounds.
+med() {
+	awk -F'\t' -v s="$1" -v c="$2" -v n="$3" '$1 == s && $3 == c && $4 == n {print $5}' "$runs" |
+		while read -r l; do kv "$4" "$l"; done | median
+}
+# paired SECTION CONC A B: per-round ratios A/B of tx/s, "min median max".
+paired() {
+	awk -F'\t' -v s="$1" -v c="$2" -v a="$3" -v b="$4" '
+		$1 == s && $3 == c && ($4 == a || $4 == b) {
+			match($5, /tps=[0-9.]+/); v = substr($5, RSTART + 4, RLENGTH - 4)
+			if ($4 == a) x[$2] = v; else y[$2] = v
+		}
+		END { for (r in x) if (y[r] > 0) print x[r] / y[r] }' "$runs" |
+		sort -g | awk '{a[NR]=$1} END {if (NR) printf "%.2f %.2f %.2f", a[1], a[int((NR+1)/2)], a[NR]; else print "- - -"}'
+}
+
+fails=0
+: >"$results"
+say "tlspolicy-milter load benchmark: $(date -u +%Y-%m-%dT%H:%MZ) on $(uname -nrm)"
+say "  $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), autogroup=$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null), load $(cut -d' ' -f1-3 /proc/loadavg)"
+say "  rounds=$rounds secs=$secs load shape: ${shape[*]}; audit logs in $diskdir"
+
+policy "$work/ours.yaml" 10000 batch never
+policy "$work/ours-strip.yaml" 10000 batch auto
+policy "$work/ours-always.yaml" 10000 always never
+policy "$work/ours-100k.yaml" 100000 batch never
+
+for section in $only; do
+	case $section in
+	policy)
+		say ""
+		say "== policy: compile, memory, lookup (tlsp_evaluate per recipient)"
+		"$policybench" -s "$sizes" | tee -a "$results"
+		;;
+	throughput)
+		for r in $(seq 1 "$rounds"); do
+			for c in $concs; do
+				# lean2: lean again, the A/A control
+				for m in lean ours naive lean2; do
+					run throughput "$r" "$c" "$m"
+				done
+			done
+		done
+		say ""
+		say "== throughput: 10,000 rules, audit sync: batch, medians of $rounds x ${secs}s"
+		say "   tx/s, latency (us) and the milter's CPU per transaction (us, all threads);"
+		say "   ratios of tx/s: of the medians, and (min med max) of the per-round pairs"
+		say "conc milter    tx/s    p50    p99     max  cpu/tx | vs lean (paired)        vs naive | A/A"
+		for c in $concs; do
+			l=$(med throughput "$c" lean tps) n=$(med throughput "$c" naive tps)
+			for m in lean ours naive lean2; do
+				t=$(med throughput "$c" $m tps)
+				say "$(printf '%-4s %-7s %7.0f %6.0f %6.0f %7.0f %7.1f | %5s (%-14s)  %5s | %s' "$c" "$m" "$t" \
+					"$(med throughput "$c" $m p50_us)" "$(med throughput "$c" $m p99_us)" \
+					"$(med throughput "$c" $m max_us)" "$(med throughput "$c" $m cpu_us)" \
+					"$(ratio "$t" "$l")" "$(paired throughput "$c" $m lean)" "$(ratio "$t" "$n")" \
+					"$([ $m = lean2 ] && echo "lean2/lean per round: $(paired throughput "$c" lean2 lean)")")"
+			done
+		done
+		;;
+	strip)
+		for r in $(seq 1 "$rounds"); do
+			for m in lean-hdrs ours ours-strip; do
+				run strip "$r" 8 "$m"
+			done
+		done
+		say ""
+		say "== strip: removal of forged tag headers (header callbacks on every message), c=8"
+		lh=$(med strip 8 lean-hdrs tps) o=$(med strip 8 ours tps) s=$(med strip 8 ours-strip tps)
+		say "$(printf 'lean null, headers negotiated   %7.0f tx/s' "$lh")"
+		say "$(printf 'tlspolicy, strip never          %7.0f tx/s' "$o")"
+		say "$(printf 'tlspolicy, strip auto (tagging) %7.0f tx/s  %sx of strip never (paired %s), %sx of lean-hdrs' \
+			"$s" "$(ratio "$s" "$o")" "$(paired strip 8 ours-strip ours)" "$(ratio "$s" "$lh")")"
+		;;
+	sync)
+		for r in $(seq 1 "$rounds"); do
+			for m in ours ours-always; do
+				run sync "$r" 64 "$m"
+			done
+		done
+		naive=$("$benchaudit" -d "$diskdir" -n 3000 2>/dev/null | sed -n 's/.*naive: write + fdatasync per record *\([0-9]*\).*/\1/p')
+		b=$(med sync 64 ours tps) a=$(med sync 64 ours-always tps)
+		say ""
+		say "== sync: audit sync: always (group commit) vs batch, c=64"
+		say "$(printf 'sync: batch   %7.0f tx/s  p99 %6.0f us' "$b" "$(med sync 64 ours p99_us)")"
+		say "$(printf 'sync: always  %7.0f tx/s  p99 %6.0f us  %sx of batch (paired %s)' "$a" \
+			"$(med sync 64 ours-always p99_us)" "$(ratio "$a" "$b")" "$(paired sync 64 ours-always ours)")"
+		say "$(printf 'write + fdatasync per record (bench_audit, same disk): %s records/s; always is %sx of it' \
+			"${naive:-?}" "$(ratio "$a" "${naive:-0}")")"
+		;;
+	reload)
+		. "$src/tests/bench/reload.sh"
+		;;
+	conns)
+		. "$src/tests/bench/conns.sh"
+		;;
+	stalls)
+		for r in $(seq 1 "$rounds"); do
+			for m in lean ours; do
+				run stalls "$r" 8 "$m" -k 0
+			done
+		done
+		say ""
+		say "== stalls: 8 long-lived connections (one milter connection each for the whole run)"
+		for m in lean ours; do
+			say "$(printf '%-5s %7.0f tx/s  p99 %5.0f us  p99.9 %6.0f us  max (median, worst) %7.0f %7.0f us  >100ms: %s' \
+				$m "$(med stalls 8 $m tps)" "$(med stalls 8 $m p99_us)" "$(med stalls 8 $m p999_us)" \
+				"$(med stalls 8 $m max_us)" \
+				"$(awk -F'\t' -v n=$m '$1 == "stalls" && $4 == n {print $5}' "$runs" | while read -r l; do kv max_us "$l"; done | sort -g | tail -1)" \
+				"$(awk -F'\t' -v n=$m '$1 == "stalls" && $4 == n {print $5}' "$runs" | while read -r l; do kv over_100ms "$l"; done | paste -sd+ | bc)")"
+		done
+		;;
+	inet)
+		. "$src/tests/bench/inet.sh"
+		;;
+	postfix)
+		if command -v postfix >/dev/null && command -v smtp-source >/dev/null && [ "$(id -u)" = 0 ]; then
+			say ""
+			say "== postfix: end to end through a private Postfix on loopback"
+			top_builddir=$build top_srcdir=$src BENCH_QUICK=$quick \
+				"$src/tests/bench/postfix.sh" 2>&1 | tee -a "$results"
+		else
+			say "== postfix: skipped (needs root, postfix and smtp-source)"
+		fi
+		;;
+	*) echo "bench: unknown section $section" >&2; exit 64 ;;
+	esac
+done
+say ""
+say "results in $results, every run in $runs; $fails failed runs"
+[ "$fails" = 0 ]

@@ -17,7 +17,7 @@ for m in lean ours naive; do
 	expect=()
 	[ "$m" = ours ] && expect=(-e)
 	"$mtbench" "${expect[@]}" -s "unix:$work/m.sock" -c "$nconns" -k 0 -t "$secs" -W "$secs" \
-		-F "$work/ready" -T 30000 -r 2 -H 10 -b 2000 -D 10000 -n 10000000 \
+		-F "$work/ready" -T 30000 -r 2 -H 20 -b 10000 -D 10000 -n 10000000 \
 		>"$work/conns.out" 2>"$work/conns.err" &
 	loadpid=$!
 	for _ in $(seq 1 2400); do [ -s "$work/ready" ] && break; sleep 0.05; done

@@ -17,7 +17,7 @@ for m in null-tag ours-tag ours-notag; do
 	for r in $(seq 1 "$rounds"); do
 		for s in "unix:$work/m.sock" "inet:$port@127.0.0.1"; do
 			start "$m" "$s"
-			line=$("$mtbench" -s "$s" -c 1 -k 0 -n 100 -t "$secs" -D 0 -r 1 -H 10 -b 2000 \
+			line=$("$mtbench" -s "$s" -c 1 -k 0 -n 100 -t "$secs" -D 0 -r 1 -H 20 -b 10000 \
 				2>"$work/mtbench.err" | head -1)
 			stop
 			[ "$(kv errors "$line")" = 0 ] || { echo "bench: inet $m $s: $line" >&2; fails=$((fails + 1)); }

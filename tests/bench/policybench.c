@@ -14,7 +14,8 @@
  * rule names (the walk up every parent to the default). The lookup ratio
  * against the smallest policy is the "independent of size" check.
  *
- * Every loop is bounded: lookups run for at most LOOKUP_SECS per size.
+ * Every loop is bounded: each lookup measurement runs for at most
+ * LOOKUP_SECS.
  *
  *   policybench [-s size,size,...] [-q queries]
  */
@@ -34,7 +35,7 @@
 
 #include "tlspolicy/policy.h"
 
-#define LOOKUP_SECS 2.0
+#define LOOKUP_SECS 1.0 /* per measurement; three of each per size */
 #define NQ 4096 /* distinct recipients per size, cycled */
 
 static double
@@ -191,8 +192,25 @@ one_size(long n, long maxq)
 		snprintf(miss[i], sizeof(miss[i]), "<user@a.b.u%u.example.net>",
 			 (unsigned)(rnd(&s) % 1000000));
 	}
-	hit = lookup_ns(p, &f, rcpt, maxq);
-	nohit = lookup_ns(p, &f, miss, maxq);
+	{ /* the median of three: other work on the machine hits big
+	   * tables (cache, TLB) harder than small ones */
+		double h[3], m[3], t;
+		int k, j;
+
+		for (k = 0; k < 3; k++) {
+			h[k] = lookup_ns(p, &f, rcpt, maxq / 3);
+			m[k] = lookup_ns(p, &f, miss, maxq / 3);
+		}
+		for (k = 0; k < 3; k++)
+			for (j = k + 1; j < 3; j++) {
+				if (h[j] < h[k])
+					t = h[j], h[j] = h[k], h[k] = t;
+				if (m[j] < m[k])
+					t = m[j], m[j] = m[k], m[k] = t;
+			}
+		hit = h[1];
+		nohit = m[1];
+	}
 	printf("%ld %.4f %.1f %.1f %.1f %.0f %.0f\n", n, secs,
 	       (double)(m1.uordblks - m0.uordblks) / (double)n,
 	       (double)tlsp_policy_memory(p) / (double)n,

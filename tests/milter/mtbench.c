@@ -14,7 +14,8 @@
  * message's events.
  *
  * The TLS facts (per session: -k sets how many transactions a session
- * carries), senders and recipients come from a built-in mix that
+ * carries, default 5; -k 0 keeps one session, and one milter connection,
+ * for the whole run), senders and recipients come from a built-in mix that
  * makes every action happen against the policy `mtbench -P RULES` prints
  * (reject, defer, tag, quarantine, accept, monitor, subdomain and default
  * rules); with -e every reply is checked against what that policy must

@@ -212,7 +212,8 @@ one_size(long n, long maxq)
 		nohit = m[1];
 	}
 	printf("%ld %.4f %.1f %.1f %.1f %.0f %.0f\n", n, secs,
-	       (double)(m1.uordblks - m0.uordblks) / (double)n,
+	       (double)((m1.uordblks + m1.hblkhd) - (m0.uordblks + m0.hblkhd)) /
+		   (double)n,
 	       (double)tlsp_policy_memory(p) / (double)n,
 	       (double)(status_kb("VmHWM:") - rss0) * 1024.0 / (double)n, hit,
 	       nohit);

@@ -237,11 +237,19 @@ tlsp_logfile_moved(const struct tlsp_logfile *lf)
 }
 
 int
-tlsp_logfile_removed(const struct tlsp_logfile *lf)
+tlsp_logfile_check(const struct tlsp_logfile *lf, off_t *size, char *err,
+		   size_t errsz)
 {
 	struct stat st;
 
-	return lf->fd < 0 || (fstat(lf->fd, &st) == 0 && st.st_nlink == 0);
+	if (lf->fd < 0)
+		return 1;
+	if (fstat(lf->fd, &st) < 0) {
+		set_err(err, errsz, lf->path, "fstat", errno);
+		return -1;
+	}
+	*size = st.st_size;
+	return st.st_nlink == 0;
 }
 
 int
@@ -268,18 +276,6 @@ tlsp_logfile_reopen(struct tlsp_logfile *lf, int *switched, char *err,
 	*lf = nf;
 	*switched = 1;
 	return 0;
-}
-
-off_t
-tlsp_logfile_size(struct tlsp_logfile *lf, char *err, size_t errsz)
-{
-	struct stat st;
-
-	if (fstat(lf->fd, &st) < 0) {
-		set_err(err, errsz, lf->path, "fstat", errno);
-		return -1;
-	}
-	return st.st_size;
 }
 
 int

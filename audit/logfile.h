@@ -39,10 +39,12 @@ int tlsp_logfile_open(struct tlsp_logfile *, const char *path, char *err,
  * or no file is open. */
 int tlsp_logfile_moved(const struct tlsp_logfile *);
 
-/* 1 if the open file was removed (no name left) or none is open: the
- * writer then reopens by itself. A file renamed by logrotate is still
- * written to until the reopen signal. */
-int tlsp_logfile_removed(const struct tlsp_logfile *);
+/* The open file's size in *size, 0; 1 if it was removed (no name left)
+ * or none is open: the writer then reopens by itself (a file renamed by
+ * logrotate is still written to until the reopen signal); -1 if fstat
+ * fails. One fstat(2): the writer calls it for every batch. */
+int tlsp_logfile_check(const struct tlsp_logfile *, off_t *size, char *err,
+		       size_t errsz);
 
 /*
  * Switches to the file now at the path; the chain continues from the
@@ -52,9 +54,6 @@ int tlsp_logfile_removed(const struct tlsp_logfile *);
  */
 int tlsp_logfile_reopen(struct tlsp_logfile *, int *switched, char *err,
 			size_t errsz);
-
-/* The file's size now, or -1. */
-off_t tlsp_logfile_size(struct tlsp_logfile *, char *err, size_t errsz);
 
 /*
  * Appends len bytes. Returns 0, or -1 after a failed write: the file is

@@ -46,6 +46,8 @@
 #include "tlspolicy/audit.h"
 
 #define BATCH_NS 50000000L     /* sync: batch - longest unsynced time */
+#define WRITE_NS 5000000L      /* batch, none - longest time queued */
+#define WAKE_QLEN 256	       /* ... or this many records waiting */
 #define RETRY_NS 1000000000L   /* while failing, retry this often */
 #define ROOM_WAIT_NS 1000000000L /* how long submit waits for room */
 #define NAG_SECS 60	       /* "still failing" at most this often */
@@ -71,6 +73,10 @@ struct tlsp_audit {
 	int stop;	   /* close: write what is queued, then end */
 	int failing;	   /* the last write failed */
 	int kick;	   /* a submit arrived while failing: retry now */
+	int urgent;	   /* someone waits for the queue: write it now */
+	struct timespec write_at; /* the queue is written by then */
+	int sleeping;	   /* the writer waits, until sleep_until */
+	struct timespec sleep_until;
 	uint64_t reopen_req, reopen_done;
 	int reopen_rc;
 	char err[512]; /* the last error; "" if none */
@@ -123,6 +129,13 @@ ns_since(const struct timespec *t)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (long long)(now.tv_sec - t->tv_sec) * 1000000000LL +
 	       (now.tv_nsec - t->tv_nsec);
+}
+
+static int
+ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
 static void
@@ -275,16 +288,24 @@ write_batch(struct tlsp_audit *a, struct entry **batchp)
 	int need_sync = 0, switched = 0, rc = -1;
 	off_t size;
 
-	if (tlsp_logfile_removed(&a->lf)) {
-		if (tlsp_logfile_reopen(&a->lf, &switched, a->werr,
-					sizeof(a->werr)) < 0)
+	if ((rc = tlsp_logfile_check(&a->lf, &size, a->werr,
+				     sizeof(a->werr))) != 0) {
+		if (rc < 0 || tlsp_logfile_reopen(&a->lf, &switched, a->werr,
+						  sizeof(a->werr)) < 0)
 			return -1;
+		if (tlsp_logfile_check(&a->lf, &size, a->werr,
+				       sizeof(a->werr)) != 0) {
+			snprintf(a->werr, sizeof(a->werr), "%s: removed again "
+				 "as it was reopened", a->path);
+			return -1;
+		}
 		if (switched) {
 			a->rotate_why = "the log file was removed or replaced";
 			say(a, LOG_WARNING, "audit: %s was removed; the chain "
 			    "continues in a new file at that path", a->path);
 		}
 	}
+	rc = -1;
 	if (a->rotate_why != NULL) {
 		if ((r = own_entry(a, TLSP_EV_ROTATE, a->rotate_why)) == NULL)
 			goto oom;
@@ -331,8 +352,6 @@ write_batch(struct tlsp_audit *a, struct entry **batchp)
 		memcpy(hashes[i], hash, sizeof(hashes[i]));
 		need_sync |= e->durable;
 	}
-	if ((size = tlsp_logfile_size(&a->lf, a->werr, sizeof(a->werr))) < 0)
-		goto out;
 	if (tlsp_logfile_write(&a->lf, size, a->out.p, a->out.len, &kept,
 			       a->werr, sizeof(a->werr)) < 0) {
 		if (kept > 0)
@@ -451,25 +470,38 @@ next_deadline(const struct tlsp_audit *a, struct timespec *dl)
 	if (a->lf.unsynced && a->sync == TLSP_SYNC_BATCH) {
 		*dl = a->lf.last_sync;
 		ts_add_ns(dl, BATCH_NS);
-		return;
-	}
-	if (a->checkpoint_secs > 0 && a->lf.seq > a->checkpoint_seq) {
+	} else if (a->checkpoint_secs > 0 && a->lf.seq > a->checkpoint_seq) {
 		*dl = a->last_checkpoint;
 		dl->tv_sec += (time_t)a->checkpoint_secs;
-		return;
+	} else {
+		dl->tv_sec += 3600;
 	}
-	dl->tv_sec += 3600;
+	if (a->head != NULL && ts_before(&a->write_at, dl))
+		*dl = a->write_at;
 }
 
-/* Is there something to do now? (lock held) */
+/*
+ * Is there something to do now? (lock held) Records nobody waits for
+ * are written in batches: WRITE_NS after the first of them was queued,
+ * or at once when WAKE_QLEN are waiting. Waking the writer for each
+ * record cost a context switch per message, a third of the milter's
+ * time at concurrency 1 (see README, Performance).
+ */
 static int
 has_work(const struct tlsp_audit *a)
 {
+	struct timespec now;
+
 	if (a->stop || a->reopen_req != a->reopen_done || a->rotate_why)
 		return 1;
-	if (a->head != NULL && (!a->failing || a->kick))
+	if (a->head == NULL)
+		return 0;
+	if (a->failing)
+		return a->kick;
+	if (a->urgent)
 		return 1;
-	return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return !ts_before(&now, &a->write_at);
 }
 
 static void
@@ -498,20 +530,24 @@ writer_main(void *arg)
 	struct tlsp_audit *a = arg;
 	struct entry *batch;
 	struct timespec dl;
-	int ok, stop;
+	int ok, stop, rc;
 
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		while (!has_work(a)) {
 			next_deadline(a, &dl);
-			if (pthread_cond_timedwait(&a->work, &a->lock, &dl) ==
-			    ETIMEDOUT)
+			a->sleeping = 1;
+			a->sleep_until = dl;
+			rc = pthread_cond_timedwait(&a->work, &a->lock, &dl);
+			a->sleeping = 0;
+			if (rc == ETIMEDOUT)
 				break;
 		}
 		batch = a->head;
 		a->head = NULL;
 		a->tailp = &a->head;
 		a->qlen = 0;
+		a->urgent = 0;
 		pthread_cond_broadcast(&a->room);
 		stop = a->stop;
 		pthread_mutex_unlock(&a->lock);
@@ -733,10 +769,21 @@ tlsp_audit_submit(struct tlsp_audit *a, const struct tlsp_audit_event *ev,
 		entry_free(e);
 		return -1;
 	}
+	if (a->head == NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &a->write_at);
+		ts_add_ns(&a->write_at, WRITE_NS);
+	}
 	*a->tailp = e;
 	a->tailp = &e->next;
 	a->qlen++;
-	pthread_cond_signal(&a->work);
+	if (e->wait || a->failing || a->qlen >= WAKE_QLEN) {
+		a->urgent = 1;
+		pthread_cond_signal(&a->work);
+	} else if (a->sleeping && ts_before(&a->write_at, &a->sleep_until)) {
+		/* asleep until later than this record may wait */
+		a->sleeping = 0;
+		pthread_cond_signal(&a->work);
+	}
 	if (!e->wait) {
 		pthread_mutex_unlock(&a->lock);
 		return 0;

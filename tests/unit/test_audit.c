@@ -1720,6 +1720,47 @@ test_writer_removed(void **state)
 	logv_free(&lv);
 }
 
+/*
+ * Records nobody waits for are written in batches a few milliseconds
+ * after they are queued, never left for the next sync or checkpoint
+ * deadline (60 s here): a lone record is in the file well within 2 s.
+ */
+static void
+test_writer_lone_record(void **state)
+{
+	static const enum tlsp_audit_sync modes[] = {TLSP_SYNC_NONE,
+						     TLSP_SYNC_BATCH};
+	char path[512];
+	struct tlsp_audit *a;
+	struct timespec t0, t;
+	size_t i, len;
+	char *raw;
+	int found;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/lone%zu.log", tmpdir, i);
+		a = open_log(path, modes[i]);
+		usleep(20000); /* the writer is asleep when it comes */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		submit_detail(a, "lone");
+		do {
+			usleep(1000);
+			raw = read_all(path, &len);
+			found = strstr(raw, "\"detail\":\"lone\"") != NULL;
+			free(raw);
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while (!found && t.tv_sec - t0.tv_sec < 3);
+		if (!found)
+			print_error("sync mode %zu: the record was not written "
+				    "within 2 s\n", i);
+		assert_true(found);
+		assert_true((t.tv_sec - t0.tv_sec) * 1000000000L +
+				    (t.tv_nsec - t0.tv_nsec) < 2000000000L);
+		tlsp_audit_close(a);
+	}
+}
+
 /* logrotate: rename, then reopen on a signal. */
 static void
 test_writer_rotate(void **state)
@@ -2291,6 +2332,7 @@ main(void)
 		cmocka_unit_test(test_writer_unwritable),
 		cmocka_unit_test(test_writer_locked),
 		cmocka_unit_test(test_writer_removed),
+		cmocka_unit_test(test_writer_lone_record),
 		cmocka_unit_test(test_writer_rotate),
 		cmocka_unit_test(test_writer_efbig),
 		cmocka_unit_test(test_writer_sync_modes),

@@ -9,11 +9,13 @@
  * gets a random salt for the field digests of the hash chain
  * (audit/FORMAT.md section 2).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "body.h"
@@ -258,6 +260,53 @@ is_decision(enum tlsp_event_type t)
 	       t == TLSP_EV_MESSAGE || t == TLSP_EV_ABORT;
 }
 
+/*
+ * Random bytes for salts, drawn from OpenSSL 4 KiB at a time: each
+ * RAND_bytes() call costs a getpid(2) (OpenSSL's fork check), which is
+ * a measurable share of a message's cost on a virtual machine. Bytes
+ * are handed out once and wiped as they go; a forked child starts with
+ * an empty pool, so that it never repeats its parent's salts.
+ */
+static pthread_mutex_t salt_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t salt_once = PTHREAD_ONCE_INIT;
+static unsigned char salt_pool[4096];
+static size_t salt_left;
+
+static void
+salt_forget(void)
+{
+	OPENSSL_cleanse(salt_pool, sizeof(salt_pool));
+	salt_left = 0;
+}
+
+static void
+salt_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, salt_forget);
+}
+
+static int
+salt_bytes(unsigned char *b, size_t n)
+{
+	int rc = 0;
+
+	(void)pthread_once(&salt_once, salt_init);
+	pthread_mutex_lock(&salt_lock);
+	if (salt_left < n) {
+		if (RAND_bytes(salt_pool, sizeof(salt_pool)) != 1)
+			rc = -1;
+		else
+			salt_left = sizeof(salt_pool);
+	}
+	if (rc == 0) {
+		salt_left -= n;
+		memcpy(b, salt_pool + salt_left, n);
+		OPENSSL_cleanse(salt_pool + salt_left, n);
+	}
+	pthread_mutex_unlock(&salt_lock);
+	return rc;
+}
+
 /* The salt of a record with redactable fields: 16 random bytes in hex. */
 static int
 record_salt(struct tlsp_jbuf *jb)
@@ -265,7 +314,7 @@ record_salt(struct tlsp_jbuf *jb)
 	unsigned char b[TLSP_SALT_HEX / 2];
 	char hex[TLSP_SALT_HEX + 1];
 
-	if (RAND_bytes(b, sizeof(b)) != 1)
+	if (salt_bytes(b, sizeof(b)) < 0)
 		return -1;
 	tlsp_chain_hex(b, sizeof(b), hex);
 	tlsp_jb_kstr(jb, "salt", hex);

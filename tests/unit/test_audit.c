@@ -27,11 +27,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "body.h"
 #include "chain.h"
 #include "json.h"
 #include "tlspolicy/audit.h"
@@ -1284,6 +1286,71 @@ test_writer_fields(void **state)
 	free(fx);
 }
 
+/* The salt of one body built from ev, into salt (33 bytes). */
+static void
+body_salt(const struct tlsp_audit_event *ev, char *salt)
+{
+	struct tlsp_body_opts o = {.host = "h"};
+	struct tlsp_jbuf jb;
+	const char *p;
+
+	memset(&jb, 0, sizeof(jb));
+	assert_int_equal(tlsp_body_build(&jb, &o, ev), 0);
+	tlsp_jb_raw(&jb, "", 1);
+	p = strstr(jb.p, "\"salt\":\"");
+	assert_non_null(p);
+	memcpy(salt, p + 8, 32);
+	salt[32] = '\0';
+	assert_int_equal(strspn(salt, "0123456789abcdef"), 32);
+	tlsp_jb_free(&jb);
+}
+
+static int
+cmp_salt(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * Salts come from a pool refilled 4 KiB at a time: across several
+ * refills no two repeat, and a forked child (the daemon forks once at
+ * start) does not hand out what its parent will.
+ */
+static void
+test_body_salts(void **state)
+{
+	struct fixture *fx = fixture_new();
+	static char salts[1000][33];
+	char parent[33], child[33] = "";
+	int pfd[2], status;
+	size_t i;
+	pid_t pid;
+
+	(void)state;
+	for (i = 0; i < 1000; i++)
+		body_salt(&fx->ev, salts[i]);
+	qsort(salts, 1000, sizeof(salts[0]), cmp_salt);
+	for (i = 1; i < 1000; i++)
+		assert_string_not_equal(salts[i - 1], salts[i]);
+
+	body_salt(&fx->ev, parent); /* the pool is part used */
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		body_salt(&fx->ev, child);
+		_exit(write(pfd[1], child, 32) == 32 ? 0 : 1);
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], child, 32), 32);
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	body_salt(&fx->ev, parent);
+	assert_string_not_equal(parent, child);
+	free(fx);
+}
+
 /* Plaintext, nothing sent: the TLS object says so with nulls. */
 static void
 test_writer_plaintext(void **state)
@@ -2333,6 +2400,7 @@ main(void)
 		cmocka_unit_test(test_writer_locked),
 		cmocka_unit_test(test_writer_removed),
 		cmocka_unit_test(test_writer_lone_record),
+		cmocka_unit_test(test_body_salts),
 		cmocka_unit_test(test_writer_rotate),
 		cmocka_unit_test(test_writer_efbig),
 		cmocka_unit_test(test_writer_sync_modes),

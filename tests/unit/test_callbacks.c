@@ -332,6 +332,36 @@ test_unwritable_audit(void **state)
 }
 
 static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Connection ids: unique within a run, hex, 13 to 15 characters. */
+static void
+test_conn_ids(void **state)
+{
+	static char ids[5000][24];
+	struct tlspm_session *s;
+	size_t i, len;
+
+	(void)state;
+	use_policy(policy);
+	for (i = 0; i < 5000; i++) {
+		s = tlspm_session_new();
+		assert_non_null(s);
+		len = strlen(s->conn_id);
+		assert_true(len >= 13 && len <= 15);
+		assert_int_equal(strspn(s->conn_id, "0123456789abcdef"), len);
+		memcpy(ids[i], s->conn_id, len + 1);
+		tlspm_session_free(s);
+	}
+	qsort(ids, 5000, sizeof(ids[0]), cmp_id);
+	for (i = 1; i < 5000; i++)
+		assert_string_not_equal(ids[i - 1], ids[i]);
+}
+
+static int
 teardown(void **state)
 {
 	(void)state;
@@ -349,6 +379,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_forged_headers_removed, teardown),
 	    cmocka_unit_test_teardown(test_blind_milter, teardown),
 	    cmocka_unit_test_teardown(test_unwritable_audit, teardown),
+	    cmocka_unit_test_teardown(test_conn_ids, teardown),
 	};
 
 	tlspm_smfi = &fake_table;

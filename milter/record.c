@@ -56,6 +56,11 @@ tlspm_log_decision(const struct tlspm_session *s, const char *stage,
 	char failed[300], unknown[300], ereply[1100], bits[16] = "-";
 	int b = f->cipher_bits >= 0 ? f->cipher_bits : f->cipher_info.bits;
 
+	if (s->st->log_decisions == TLSP_LOG_NONE ||
+	    (s->st->log_decisions == TLSP_LOG_ACTIONS &&
+	     v->action == TLSP_ACTION_ACCEPT &&
+	     v->would_action == TLSP_ACTION_ACCEPT))
+		return;
 	tlsp_escape(addr, strlen(addr), eaddr, sizeof(eaddr));
 	tlsp_escape(s->sender ? s->sender : "", s->sender ? strlen(s->sender) : 0,
 		    esender, sizeof(esender));

@@ -17,7 +17,7 @@
 static const char *const milter_keys[] = {
     "socket",	     "socket_mode", "user",	   "pidfile",
     "syslog_facility", "on_error",  "tag_header", "authserv_id",
-    "strip_forged_headers",
+    "strip_forged_headers", "log_decisions",
 };
 static const char *const audit_keys[] = {
     "file", "sync", "key_file", "addresses", "pseudonym_key_file",
@@ -26,6 +26,7 @@ static const char *const audit_keys[] = {
 static const char *const address_words[] = {"full", "pseudonymize", "domain"};
 static const char *const on_error_words[] = {"tempfail", "reject", "accept"};
 static const char *const strip_words[] = {"auto", "never", "always"};
+static const char *const log_words[] = {"actions", "all", "none"};
 static const char *const sync_words[] = {"batch", "always", "none"};
 static const char *const facilities[] = {
     "mail",   "daemon", "user",	  "local0", "local1", "local2",
@@ -160,11 +161,16 @@ milter_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *s
 		return (st->tag_header = header_name(c, v, w)) ? 0 : -1;
 	case 7:
 		return (st->authserv_id = token(c, v, w, "authserv_id")) ? 0 : -1;
-	default:
+	case 8:
 		if (cc_word(c, v, w, "strip_forged_headers", strip_words, 3,
 			    &x) < 0)
 			return -1;
 		st->strip_forged = x == 0 ? -1 : x == 2;
+		return 0;
+	default:
+		if (cc_word(c, v, w, "log_decisions", log_words, 3, &x) < 0)
+			return -1;
+		st->log_decisions = (enum tlsp_log_decisions)x;
 		return 0;
 	}
 }

@@ -338,6 +338,13 @@ enum tlsp_on_error {
 	TLSP_ON_ERROR_ACCEPT, /* fail open: only when asked for */
 };
 
+/* Which decisions get a log line (milter.log_decisions). */
+enum tlsp_log_decisions {
+	TLSP_LOG_ACTIONS = 0, /* those that act, or would in monitor mode */
+	TLSP_LOG_ALL,
+	TLSP_LOG_NONE,
+};
+
 /* The daemon's settings from the `milter:` and `audit:` sections; NULL
  * strings are unset (the daemon's defaults and command line apply). */
 struct tlsp_settings {
@@ -350,6 +357,7 @@ struct tlsp_settings {
 	const char *tag_header;	     /* default "X-TLS-Policy" */
 	const char *authserv_id;     /* default: the host name */
 	int strip_forged;	     /* -1 auto (when the policy tags), 0, 1 */
+	enum tlsp_log_decisions log_decisions;
 	const char *audit_file;	     /* NULL: no audit log */
 	int audit_sync;		     /* enum tlsp_audit_sync (audit.h) */
 	const char *audit_key_file;  /* HMAC key of the chain, or NULL */

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -331,6 +332,85 @@ test_unwritable_audit(void **state)
 	rmdir(dir);
 }
 
+/* Runs one transaction with the log on stderr, into a file; returns
+ * what was logged (malloc'd). */
+static char *
+logged_transaction(const char *yaml)
+{
+	static const char *const macros[] = {TLS12, SENT, NULL};
+	struct fake f = {.macros = macros};
+	char path[] = "/tmp/tlsp-cb-log-XXXXXX", *text;
+	int fd = mkstemp(path), saved = dup(2);
+	long len;
+	FILE *fp;
+
+	assert_true(fd >= 0 && saved >= 0);
+	use_policy(yaml);
+	fflush(stderr);
+	assert_true(dup2(fd, 2) == 2);
+	tlspm_log_open("test", LOG_MAIL, 1, 0);
+	open_conn(&f);
+	assert_int_equal(mail(&f, "<a@sender.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<ok@default.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<w@watch.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<s@strict.example>"), SMFIS_REJECT);
+	tlspm_desc.xxfi_close(ctx_of(&f));
+	fflush(stderr);
+	assert_true(dup2(saved, 2) == 2);
+	close(saved);
+	tlspm_log_open("test", LOG_MAIL, 0, 0);
+	fp = fdopen(fd, "r");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	text = calloc(1, (size_t)len + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	unlink(path);
+	return text;
+}
+
+/*
+ * milter.log_decisions: by default only decisions that act (or would,
+ * in monitor mode) are logged; "all" adds accepted recipients, "none"
+ * leaves decisions to the audit log.
+ */
+static void
+test_log_decisions(void **state)
+{
+	static const char *const modes[] = {"", "log_decisions: all",
+					    "log_decisions: none"};
+	static const int want[3][3] = {/* accepted, monitor, refused */
+				       {0, 1, 1}, {1, 1, 1}, {0, 0, 0}};
+	char yaml[512], *text;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		snprintf(yaml, sizeof(yaml),
+			 "version: 1\nmilter: {%s}\nrecipients:\n"
+			 "  strict.example: {min_version: TLSv1.3, action: "
+			 "reject}\n"
+			 "  watch.example: {min_version: TLSv1.3, mode: "
+			 "monitor}\n"
+			 "  default: {}\n", modes[i]);
+		text = logged_transaction(yaml);
+		assert_int_equal(strstr(text, "rcpt=<ok@default.example>") !=
+					 NULL, want[i][0]);
+		assert_int_equal(strstr(text, "rcpt=<w@watch.example>") != NULL,
+				 want[i][1]);
+		assert_int_equal(strstr(text, "rcpt=<s@strict.example>") != NULL,
+				 want[i][2]);
+		if (want[i][1])
+			assert_non_null(strstr(text, "monitor=would-reject"));
+		if (want[i][2])
+			assert_non_null(strstr(text, "action=reject"));
+		free(text);
+	}
+}
+
 static int
 cmp_id(const void *a, const void *b)
 {
@@ -380,6 +460,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_blind_milter, teardown),
 	    cmocka_unit_test_teardown(test_unwritable_audit, teardown),
 	    cmocka_unit_test_teardown(test_conn_ids, teardown),
+	    cmocka_unit_test_teardown(test_log_decisions, teardown),
 	};
 
 	tlspm_smfi = &fake_table;

@@ -462,6 +462,7 @@ test_settings(void **state)
 	    "  tag_header: X-TLS-Check\n"
 	    "  authserv_id: mx.example\n"
 	    "  strip_forged_headers: always\n"
+	    "  log_decisions: all\n"
 	    "audit: {file: /var/log/tlspolicy/audit.log, sync: always,\n"
 	    "        key_file: /etc/tlspolicy/audit.key, addresses: "
 	    "pseudonymize,\n"
@@ -484,6 +485,7 @@ test_settings(void **state)
 	assert_string_equal(st->tag_header, "X-TLS-Check");
 	assert_string_equal(st->authserv_id, "mx.example");
 	assert_int_equal(st->strip_forged, 1);
+	assert_int_equal(st->log_decisions, TLSP_LOG_ALL);
 	assert_string_equal(st->audit_file, "/var/log/tlspolicy/audit.log");
 	assert_int_equal(st->audit_sync, 1);
 	assert_string_equal(st->audit_key_file, "/etc/tlspolicy/audit.key");
@@ -502,6 +504,7 @@ test_settings(void **state)
 	assert_null(st->socket);
 	assert_int_equal(st->on_error, TLSP_ON_ERROR_TEMPFAIL);
 	assert_int_equal(st->strip_forged, -1);
+	assert_int_equal(st->log_decisions, TLSP_LOG_ACTIONS);
 	assert_null(st->audit_file);
 	assert_null(st->audit_key_file);
 	assert_int_equal(st->audit_addresses, 0);

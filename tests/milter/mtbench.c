@@ -204,6 +204,8 @@ static const char *const oc_name[OC_N] = {
 
 struct counts {
 	uint64_t reply[ST_NSTAGES][RK_N];
+	double secs[ST_NSTAGES]; /* time spent in each stage's steps */
+	double open_secs;	 /* and opening sessions */
 	uint64_t mod[MK_N];
 	uint64_t outcome[OC_N];
 	uint64_t rcpts, unexpected, sessions, over_10ms, over_100ms, over_1s;
@@ -345,6 +347,7 @@ send_macros(struct worker *w, int cmd, int stage, int tls)
 		if (t_ > (w)->step_max)                                    \
 			(w)->step_max = t_, (w)->step_stage = (st);        \
 		(w)->n.reply[st][rk_of((w)->r)]++;                         \
+		(w)->n.secs[st] += t_;                                     \
 	} while (0)
 
 static void
@@ -640,8 +643,13 @@ work(void *arg)
 	     i++) {
 		double t0;
 
-		if (w->c == NULL && session_open(w) < 0)
-			goto fail;
+		if (w->c == NULL) {
+			double t1 = now();
+
+			if (session_open(w) < 0)
+				goto fail;
+			w->n.open_secs += now() - t1;
+		}
 		w->step_max = 0;
 		t0 = now();
 		if (one_tx(w) < 0)
@@ -715,8 +723,12 @@ add_counts(struct counts *a, const struct counts *b)
 	int i, j;
 
 	for (i = 0; i < ST_NSTAGES; i++)
+	{
 		for (j = 0; j < RK_N; j++)
 			a->reply[i][j] += b->reply[i][j];
+		a->secs[i] += b->secs[i];
+	}
+	a->open_secs += b->open_secs;
 	for (i = 0; i < MK_N; i++)
 		a->mod[i] += b->mod[i];
 	for (i = 0; i < OC_N; i++)
@@ -783,6 +795,10 @@ report(const struct opts *o, struct worker *w, double secs)
 			       (unsigned long long)t.mod[j]);
 	for (j = 0; j < OC_N; j++)
 		printf(" %s=%llu", oc_name[j], (unsigned long long)t.outcome[j]);
+	/* where a transaction's time goes: microseconds per transaction */
+	printf("\nstage_us_per_tx open=%.1f", n ? t.open_secs * 1e6 / n : 0);
+	for (i = 0; i < ST_NSTAGES; i++)
+		printf(" %s=%.1f", stage_name[i], n ? t.secs[i] * 1e6 / n : 0);
 	printf("\n");
 	free(all);
 }

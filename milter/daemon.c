@@ -246,6 +246,7 @@ open_socket(const char *spec, unsigned mode, const char *user, uid_t uid,
 	}
 	if (strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0)
 		set_nodelay(before);
+	tlspm_accept_reserve();
 	if (path && user && chown(path, uid, gid) < 0) {
 		fprintf(stderr, "tlspolicy-milter: chown %s: %s\n", path,
 			strerror(errno));
@@ -355,6 +356,9 @@ shutdown_daemon(pthread_t thr, const char *pidfile, const char *sock)
 	pthread_join(thr, NULL);
 	p = tlspm_policy_get();
 	tlspm_record_lifecycle(TLSP_EV_STOP, p, NULL);
+	if (tlspm_accept_shed() > 0)
+		tlspm_log(LOG_WARNING, "%lu connections were closed at once "
+			  "for want of file descriptors", tlspm_accept_shed());
 	tlspm_log(LOG_INFO, "stopped");
 	tlsp_policy_unref(p);
 	tlspm_policy_set(NULL);

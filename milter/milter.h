@@ -53,10 +53,16 @@ struct tlspm_daemon {
 	const char *hostname;
 	_Atomic(unsigned long) conn_seq;
 	/* Blind-milter and configuration warnings, rate-limited. */
-	_Atomic(long) warned_blind, warned_verify, warned_actions, warned_nocert;
+	_Atomic(long) warned_blind, warned_verify, warned_actions, warned_nocert,
+	    warned_fds;
 	_Atomic(unsigned long) tls_cert_rule_sessions, certs_seen;
 };
 extern struct tlspm_daemon tlspm;
+
+/* accept.c: one descriptor kept in reserve, so that libmilter does not
+ * spin at the descriptor limit; connections shed there so far. */
+void tlspm_accept_reserve(void);
+unsigned long tlspm_accept_shed(void);
 
 /* The published policy (holder.c). get returns a new reference. */
 struct tlsp_policy *tlspm_policy_get(void);

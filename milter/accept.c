@@ -1,0 +1,89 @@
+/*
+ * accept.c - no busy loop at the descriptor limit.
+ *
+ * libmilter's listener polls its socket and calls accept(); on EMFILE or
+ * ENFILE it tries again at once, and since the connection it could not
+ * take is still queued the socket stays readable: the daemon would spin
+ * on one core until descriptors are free again. This accept(), which
+ * libmilter's call resolves to (the executable's symbols come first),
+ * keeps one descriptor in reserve: at the limit it gives up the spare,
+ * takes the waiting connection and closes it at once (the MTA sees the
+ * milter unavailable and applies its default action, a temporary
+ * failure by our instructions), then takes the spare back. Each failed
+ * accept() thus sheds one connection instead of spinning; when no spare
+ * can be had, it sleeps 50 ms. Said at err, at most once an hour.
+ *
+ * Only tlspolicy-milter links this file; accept4() is the C library's,
+ * so there is no dlsym().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "milter.h"
+
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static int spare = -1;
+static _Atomic(unsigned long) shed;
+
+void
+tlspm_accept_reserve(void)
+{
+	pthread_mutex_lock(&spare_lock);
+	if (spare < 0)
+		spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pthread_mutex_unlock(&spare_lock);
+}
+
+unsigned long
+tlspm_accept_shed(void)
+{
+	return atomic_load(&shed);
+}
+
+/* At the limit: take one waiting connection with the spare descriptor
+ * and close it. 1 if one was shed. */
+static int
+shed_one(int fd)
+{
+	int c = -1;
+
+	pthread_mutex_lock(&spare_lock);
+	if (spare >= 0) {
+		close(spare);
+		c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c >= 0)
+			close(c);
+		spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	pthread_mutex_unlock(&spare_lock);
+	return c >= 0;
+}
+
+int
+accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	static const struct timespec pause = {0, 50000000L};
+	int c = accept4(fd, sa, len, 0), e;
+
+	if (c >= 0 || (errno != EMFILE && errno != ENFILE))
+		return c;
+	e = errno;
+	if (shed_one(fd)) {
+		unsigned long n = atomic_fetch_add(&shed, 1) + 1;
+
+		if (tlspm_rate_ok(&tlspm.warned_fds))
+			tlspm_log(LOG_ERR, "out of file descriptors: closing "
+				  "new MTA connections at once (%lu so far); "
+				  "raise RLIMIT_NOFILE (LimitNOFILE= in the "
+				  "systemd unit)", n);
+	} else {
+		nanosleep(&pause, NULL);
+	}
+	errno = e;
+	return -1;
+}

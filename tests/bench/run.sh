@@ -13,6 +13,8 @@
 #   policy      compile time, memory and lookup time for 10..1M rules
 #   throughput  10,000 rules, audit sync: batch, vs the lean and the naive
 #               null milter, at each concurrency of BENCH_CONC
+#   audit       where ours differs from lean at c=1: the same daemon
+#               without an audit log, with sync: none, with sync: batch
 #   strip       removal of forged tag headers on and off, vs lean
 #   sync        audit sync: always vs batch at concurrency 64, and
 #               bench_audit's fdatasync-per-record writer
@@ -38,7 +40,7 @@ else
 	sizes=10,1000,100000,1000000 reloads=${BENCH_RELOADS:-100}
 fi
 concs=${BENCH_CONC:-"1 8 64"}
-only=${BENCH_ONLY:-"policy throughput strip sync reload conns stalls inet postfix"}
+only=${BENCH_ONLY:-"policy throughput audit strip sync reload conns stalls inet postfix"}
 diskdir=${BENCH_DIR:-/var/tmp}
 out=${BENCH_OUT:-$build/bench-results}
 mtbench=$build/tests/milter/mtbench null=$build/tests/milter/nullmilter
@@ -186,6 +188,8 @@ policy "$work/ours.yaml" 10000 batch never
 policy "$work/ours-strip.yaml" 10000 batch auto
 policy "$work/ours-always.yaml" 10000 always never
 policy "$work/ours-100k.yaml" 100000 batch never
+policy "$work/ours-none.yaml" 10000 none never
+{ "$mtbench" -P 10000; echo 'milter: {strip_forged_headers: never}'; } >"$work/ours-noaudit.yaml"
 
 for section in $only; do
 	case $section in
@@ -218,6 +222,22 @@ for section in $only; do
 					"$(ratio "$t" "$l")" "$(paired throughput "$c" $m lean)" "$(ratio "$t" "$n")" \
 					"$([ $m = lean2 ] && echo "lean2/lean per round: $(paired throughput "$c" lean2 lean)")")"
 			done
+		done
+		;;
+	audit)
+		for r in $(seq 1 "$rounds"); do
+			for m in lean ours-noaudit ours-none ours; do
+				run audit "$r" 1 "$m"
+			done
+		done
+		say ""
+		say "== audit: the audit log's share, c=1, 10,000 rules, medians of $rounds x ${secs}s"
+		say "milter          tx/s  cpu/tx us | vs lean (paired: min med max)"
+		l=$(med audit 1 lean tps)
+		for m in lean ours-noaudit ours-none ours; do
+			t=$(med audit 1 $m tps)
+			say "$(printf '%-13s %7.0f  %9.1f | %5s (%s)' $m "$t" "$(med audit 1 $m cpu_us)" \
+				"$(ratio "$t" "$l")" "$(paired audit 1 $m lean)")"
 		done
 		;;
 	strip)

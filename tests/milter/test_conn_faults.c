@@ -118,8 +118,16 @@ good_tx(struct fx *f)
 	hn_mta_close(&f->m);
 }
 
-/* Waits until the daemon is back to its idle thread count (and no more
- * descriptors than at start); fails with what it has after SETTLE_MS. */
+/*
+ * Waits until the daemon holds no more descriptors than at start (each
+ * session holds its socket: a leaked one keeps it) and no more than
+ * POOL_SLACK threads over its idle count; fails with what it has after
+ * SETTLE_MS. libmilter's worker pool keeps idle workers for a while
+ * and may settle one or two above the count read at start: seen 7 or
+ * 8 against 6 under ASan and TSan on a loaded machine, with every
+ * descriptor back.
+ */
+#define POOL_SLACK 2
 static void
 assert_settles(const struct fx *f)
 {
@@ -128,7 +136,8 @@ assert_settles(const struct fx *f)
 	while (hn_now_ms() < deadline) {
 		th = hn_proc_threads(f->d.pid);
 		fds = hn_proc_fds(f->d.pid);
-		if (th >= 0 && th <= f->threads0 && fds >= 0 && fds <= f->fds0)
+		if (th >= 0 && th <= f->threads0 + POOL_SLACK && fds >= 0 &&
+		    fds <= f->fds0)
 			return;
 		usleep(20000);
 	}

@@ -448,15 +448,17 @@ tlspm_daemon_run(const struct tlspm_options *o)
 			  "or milter.user");
 	set_thread_stack();
 	tlspm_policy_set(p);
-	if (pthread_create(&thr, NULL, signal_thread, &set) != 0) {
-		tlspm_log(LOG_ERR, "cannot start the signal thread");
-		return EX_OSERR;
-	}
 	snprintf(detail, sizeof(detail), "tlspolicy-milter %s", PACKAGE_VERSION);
 	tlspm_record_lifecycle(TLSP_EV_START, p, detail);
 	tlspm_log(LOG_INFO, "started %s: policy=%s rules=%zu sha256=%s audit=%s",
 		  PACKAGE_VERSION, tlspm.policy_path, tlsp_policy_rule_count(p),
 		  tlsp_policy_hash(p), st->audit_file ? st->audit_file : "off");
+	/* Only now: a reload frees p and st, and its record must follow the
+	 * start record. A USR1 or USR2 sent before this waits, blocked. */
+	if (pthread_create(&thr, NULL, signal_thread, &set) != 0) {
+		tlspm_log(LOG_ERR, "cannot start the signal thread");
+		return EX_OSERR;
+	}
 	rc = smfi_main() == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
 	shutdown_daemon(thr, pidfile, sock);
 	free(pidfile);

@@ -285,8 +285,17 @@ if have logrotate; then
 			sh -c "printf '%s\n' '$rotated' | grep -qxE 'audit\.log-[0-9]{8}'"
 		check "logrotate: new audit.log is 0640" \
 			[ "$(stat -c %a "$tmp/log/audit.log" 2>/dev/null)" = 640 ]
+		# logrotate returns once the signal is sent; a reload signalled
+		# before the daemon reopened would write its record to the old
+		# file (both wait in one sigwait, lowest number first).
+		for _ in $(seq 1 200); do
+			grep -q 'audit: log reopened' "$tmp/daemon.log" && break
+			sleep 0.05
+		done
+		check "SIGUSR2 from logrotate: the daemon says it reopened the log" \
+			grep -q 'audit: log reopened' "$tmp/daemon.log"
 		kill -USR1 "$pid"
-		for _ in $(seq 1 100); do
+		for _ in $(seq 1 200); do
 			grep -q '"reload"' "$tmp/log/audit.log" 2>/dev/null && break
 			sleep 0.05
 		done

@@ -685,17 +685,33 @@ hn_proc_cpu_ms(pid_t pid)
 long
 hn_proc_fds(pid_t pid)
 {
-	char path[64];
+	return hn_proc_fds_sockets(pid, NULL);
+}
+
+long
+hn_proc_fds_sockets(pid_t pid, long *sockets)
+{
+	char path[64], link[16];
 	struct dirent *e;
-	long n = 0;
+	long n = 0, ns = 0;
+	ssize_t k;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
 	if ((d = opendir(path)) == NULL)
 		return -1;
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		if (sockets == NULL)
+			continue;
+		k = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+		ns += k > 7 && memcmp(link, "socket:", 7) == 0;
+	}
 	closedir(d);
+	if (sockets)
+		*sockets = ns;
 	return n;
 }
 

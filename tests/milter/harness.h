@@ -145,6 +145,8 @@ long hn_proc_rss_kb(pid_t pid);
 long hn_proc_cpu_ms(pid_t pid);
 long hn_proc_threads(pid_t pid);
 long hn_proc_fds(pid_t pid);
+/* The same, and in *sockets how many of them are sockets. */
+long hn_proc_fds_sockets(pid_t pid, long *sockets);
 
 /* Whether the daemon is still running (not exited, not a zombie). */
 int hn_alive(const struct hn_daemon *d);

@@ -45,14 +45,14 @@ diskdir=${BENCH_DIR:-/var/tmp}
 out=${BENCH_OUT:-$build/bench-results}
 mtbench=$build/tests/milter/mtbench null=$build/tests/milter/nullmilter
 milter=$build/tlspolicy-milter policybench=$build/tests/bench/policybench
-benchaudit=$build/tests/audit/bench_audit
+benchaudit=$build/tests/audit/bench_audit reloader=$build/tests/bench/reloader
 # Load shape: sessions of 5 transactions (a new milter connection each,
 # as Postfix opens one per SMTP session), 1-2 recipients, 20 headers and
 # a 10 KB body (an ordinary message today), recipients drawn from the
 # 10,000 domains of the policy.
 shape=(-k 5 -r 2 -H 20 -b 10000 -D 10000 -n 10000000)
 
-for b in "$mtbench" "$null" "$milter" "$policybench" "$benchaudit"; do
+for b in "$mtbench" "$null" "$milter" "$policybench" "$benchaudit" "$reloader"; do
 	[ -x "$b" ] || { echo "bench: $b is not built (make bench builds it)" >&2; exit 1; }
 done
 work=$(mktemp -d /tmp/tlsp-bench.XXXXXX)

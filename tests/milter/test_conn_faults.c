@@ -130,12 +130,7 @@ good_tx(struct fx *f)
  * count read at start: seen 7 or 8 against 6 under ASan on a loaded
  * machine, 8 against 4 under TSan, with every socket back.
  */
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__) || defined(UNDER_TSAN)
+#if UNDER_TSAN
 #define SAN_FDS 3
 #define POOL_SLACK 6
 #else

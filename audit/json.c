@@ -207,16 +207,35 @@ tlsp_jb_close(struct tlsp_jbuf *jb, char brace)
 	tlsp_jb_raw(jb, &brace, 1);
 }
 
-/* Escapes in place into the buffer, one character at a time, growing it
- * as needed: a string costs at most ESC_MAX times its length. */
+/* The bytes escape_one() copies as they are on their own: printable
+ * ASCII but the quote and the backslash. */
+static int
+plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* Escapes in place into the buffer, growing it as needed: runs of plain
+ * bytes (nearly every record string) in one copy, anything else one
+ * character at a time, at most ESC_MAX bytes each. The same output as
+ * tlsp_json_escape(). */
 static void
 jb_escaped(struct tlsp_jbuf *jb, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, used;
+	size_t i = 0, run, used;
 
 	tlsp_jb_raw(jb, "\"", 1);
-	while (i < n && jb_room(jb, ESC_MAX + 1) == 0) {
+	while (i < n) {
+		for (run = 0; i + run < n && plain(u[i + run]); run++)
+			;
+		if (run > 0) {
+			tlsp_jb_raw(jb, s + i, run);
+			i += run;
+			continue;
+		}
+		if (jb_room(jb, ESC_MAX + 1) < 0)
+			break;
 		jb->len += escape_one(u + i, n - i, jb->p + jb->len, &used);
 		i += used;
 	}

@@ -776,6 +776,51 @@ test_builder(void **state)
 	tlsp_jb_free(&jb);
 }
 
+/*
+ * The builder copies runs of plain bytes at once and escapes the rest one
+ * character at a time; tlsp_json_escape() does every character alone. They
+ * must agree on any input: random strings biased to long plain runs broken
+ * by quotes, backslashes, controls, DEL, UTF-8 (valid, overlong, cut short)
+ * and stray high bytes, at every length up to 3000.
+ */
+static void
+test_builder_escape_agrees(void **state)
+{
+	static const unsigned char odd[] = {
+		'"', '\\', '\n', '\r', '\t', 0, 0x1f, 0x7f, 0x80, 0xc2, 0x85,
+		0xe2, 0x80, 0xa8, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 0xc0,
+		0xaf, 0xff, 0xed, 0xa0, 0x80,
+	};
+	static char in[3000], out[3000 * 6 + 3];
+	struct tlsp_jbuf jb;
+	unsigned seed = 12345;
+	size_t n, i;
+	int k, t;
+
+	(void)state;
+	tlsp_jb_init(&jb);
+	for (t = 0; t < 400; t++) {
+		n = (size_t)(t * 7 % (int)sizeof(in));
+		for (i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = (seed >> 16) % 8 == 0
+					? (char)odd[(seed >> 8) % sizeof(odd)]
+					: (char)(0x20 + (seed >> 20) % 0x5f);
+		}
+		k = tlsp_json_escape(in, n, out + 1, sizeof(out) - 2);
+		assert_true(k >= 0);
+		out[0] = '"';
+		out[k + 1] = '"';
+		out[k + 2] = '\0';
+		tlsp_jb_reset(&jb);
+		tlsp_jb_strn(&jb, in, n);
+		assert_int_equal(jb.oom, 0);
+		assert_int_equal(jb.len, (size_t)k + 2);
+		assert_memory_equal(jb.p, out, jb.len + 1);
+	}
+	tlsp_jb_free(&jb);
+}
+
 static void
 test_event_names(void **state)
 {
@@ -2388,6 +2433,7 @@ main(void)
 		cmocka_unit_test(test_escape_truncation),
 		cmocka_unit_test(test_escape_roundtrip),
 		cmocka_unit_test(test_builder),
+		cmocka_unit_test(test_builder_escape_agrees),
 		cmocka_unit_test(test_event_names),
 		cmocka_unit_test(test_writer_fields),
 		cmocka_unit_test(test_writer_plaintext),

@@ -23,6 +23,10 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A message record's body is about 1 KiB and 400 bytes per recipient. */
+#define BODY_TYPICAL 1024
+#define BODY_PER_RCPT 512
+
 static const char *const event_names[] = {
 	[TLSP_EV_START] = "start",	   [TLSP_EV_RELOAD] = "reload",
 	[TLSP_EV_RELOAD_FAILED] = "reload_failed",
@@ -330,6 +334,8 @@ int
 tlsp_body_build(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
 		const struct tlsp_audit_event *ev)
 {
+	/* one allocation for a typical message record, not four doublings */
+	tlsp_jb_reserve(jb, BODY_TYPICAL + ev->nrcpts * BODY_PER_RCPT);
 	tlsp_jb_open(jb, '{');
 	tlsp_jb_kstr(jb, "host", o->host);
 	tlsp_jb_kstr(jb, "type", tlsp_event_type_name(ev->type));

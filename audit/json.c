@@ -172,6 +172,12 @@ jb_room(struct tlsp_jbuf *jb, size_t n)
 }
 
 void
+tlsp_jb_reserve(struct tlsp_jbuf *jb, size_t n)
+{
+	(void)jb_room(jb, n);
+}
+
+void
 tlsp_jb_raw(struct tlsp_jbuf *jb, const char *s, size_t n)
 {
 	if (jb_room(jb, n) < 0)
@@ -215,31 +221,37 @@ plain(unsigned char c)
 	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
-/* Escapes in place into the buffer, growing it as needed: runs of plain
- * bytes (nearly every record string) in one copy, anything else one
- * character at a time, at most ESC_MAX bytes each. The same output as
+/* Escapes in place into the buffer, quotes included: room for the
+ * string as it is is made once, plain bytes (nearly every byte of a
+ * record) are stored directly, and each other character makes room for
+ * its escape (at most ESC_MAX bytes) and the rest. The same output as
  * tlsp_json_escape(). */
 static void
 jb_escaped(struct tlsp_jbuf *jb, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, run, used;
+	size_t i = 0, used;
+	char *o;
 
-	tlsp_jb_raw(jb, "\"", 1);
+	if (jb_room(jb, n + 2) < 0)
+		return;
+	o = jb->p + jb->len;
+	*o++ = '"';
 	while (i < n) {
-		for (run = 0; i + run < n && plain(u[i + run]); run++)
-			;
-		if (run > 0) {
-			tlsp_jb_raw(jb, s + i, run);
-			i += run;
+		if (plain(u[i])) {
+			*o++ = (char)u[i++];
 			continue;
 		}
-		if (jb_room(jb, ESC_MAX + 1) < 0)
-			break;
-		jb->len += escape_one(u + i, n - i, jb->p + jb->len, &used);
+		jb->len = (size_t)(o - jb->p);
+		if (jb_room(jb, ESC_MAX + (n - i) + 1) < 0)
+			return;
+		o = jb->p + jb->len;
+		o += escape_one(u + i, n - i, o, &used);
 		i += used;
 	}
-	tlsp_jb_raw(jb, "\"", 1);
+	*o++ = '"';
+	*o = '\0';
+	jb->len = (size_t)(o - jb->p);
 }
 
 void

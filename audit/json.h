@@ -27,6 +27,10 @@ void tlsp_jb_free(struct tlsp_jbuf *);
 /* Empties the buffer, keeping its memory, and clears oom. */
 void tlsp_jb_reset(struct tlsp_jbuf *);
 
+/* Makes room for n more bytes at once (a hint: appends grow the buffer
+ * anyway; a failure sets oom). */
+void tlsp_jb_reserve(struct tlsp_jbuf *, size_t n);
+
 /* Appends bytes as they are: the caller vouches that they are JSON. */
 void tlsp_jb_raw(struct tlsp_jbuf *, const char *s, size_t n);
 

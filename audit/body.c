@@ -23,7 +23,8 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A message record's body is about 1 KiB and 400 bytes per recipient. */
+/* Room reserved for a record's body: a message record is about 1 KiB,
+ * and about 400 bytes more per recipient. */
 #define BODY_TYPICAL 1024
 #define BODY_PER_RCPT 512
 

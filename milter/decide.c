@@ -6,6 +6,7 @@
  * with their own reply; tag and quarantine act on the whole message at
  * EOM. A decision that cannot be recorded is not taken: on_error is.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,12 @@ tlspm_read_facts(SMFICTX *ctx, struct tlspm_session *s, const char *sentinel)
 		warn_blind(sentinel);
 		return -1;
 	}
+	/* TLS cannot start or change inside a transaction (STARTTLS is
+	 * refused there, and resets the session): what showed TLS at MAIL
+	 * holds for every RCPT. A transaction that looked plaintext is read
+	 * again, for an MTA that sends the TLS macros only with RCPT. */
+	if (s->in_tx && s->facts.version != TLSP_VER_NONE)
+		return 0;
 	memset(&m, 0, sizeof(m));
 	m.mta_version = sym(ctx, "v");
 	m.tls_version = sym(ctx, "{tls_version}");
@@ -85,11 +92,16 @@ tlspm_read_facts(SMFICTX *ctx, struct tlspm_session *s, const char *sentinel)
 	return 0;
 }
 
-/* The queue id arrives at DATA or EOM on Postfix, earlier on Sendmail. */
+/* The queue id arrives at DATA or EOM on Postfix, earlier on Sendmail;
+ * once known it holds for the transaction. */
 static void
 update_queue_id(SMFICTX *ctx, struct tlspm_session *s)
 {
-	const char *i = sym(ctx, "i");
+	const char *i;
+
+	if (s->queue_id[0])
+		return;
+	i = sym(ctx, "i");
 
 	if (i && i[0])
 		tlsp_escape(i, strlen(i), s->queue_id, sizeof(s->queue_id));
@@ -290,8 +302,10 @@ message_action(const struct tlspm_session *s, enum tlsp_action *act,
 static struct tlsp_verdict *
 evaluate_all(const struct tlspm_session *s)
 {
-	struct tlsp_verdict *vs = calloc(s->nrcpts ? s->nrcpts : 1, sizeof(*vs));
-	size_t i;
+	/* not calloc: a verdict is 8 KiB, and tlsp_evaluate sets what is read */
+	size_t i, n = s->nrcpts ? s->nrcpts : 1;
+	struct tlsp_verdict *vs =
+	    n > SIZE_MAX / sizeof(*vs) ? NULL : malloc(n * sizeof(*vs));
 
 	for (i = 0; vs && i < s->nrcpts; i++)
 		tlsp_evaluate(s->policy, &s->facts, s->sender, s->rcpts[i].addr,

@@ -11,6 +11,7 @@
  * the verdict is the caller's, so any number of threads may evaluate at
  * once.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -527,7 +528,8 @@ eval_rule(const struct tlsp_rule *rule, const struct tlsp_facts *f,
 	int failed = 0, unknown = 0;
 	size_t i;
 
-	memset(res, 0, sizeof(*res));
+	/* the failures are cleared one by one as they are used */
+	memset(res, 0, offsetof(struct tlsp_rule_result, fail));
 	res->rule = rule;
 	res->status = TLSP_PASS;
 	res->action = TLSP_ACTION_ACCEPT;
@@ -653,12 +655,18 @@ combine(struct tlsp_verdict *v, const struct tlsp_facts *f,
 	}
 }
 
+/* Only what is read: a verdict is 8 KiB, nearly all of it room for
+ * failures that eval_rule() clears as it fills them (rules 0..nrules-1,
+ * failures 0..nfail-1) and for a reply written only on a refusal. */
 static void
 verdict_init(struct tlsp_verdict *v)
 {
-	memset(v, 0, sizeof(*v));
+	v->nrules = 0;
 	v->action = TLSP_ACTION_ACCEPT;
 	v->would_action = TLSP_ACTION_ACCEPT;
+	v->decided_by = NULL;
+	v->reply[0] = '\0';
+	v->flags = 0;
 }
 
 int

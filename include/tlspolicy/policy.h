@@ -416,7 +416,8 @@ struct tlsp_rule_result {
  * `action` is what to enforce: the strictest action of the enforced rules
  * that failed. `would_action` includes monitor-mode rules. `reply` is the
  * SMTP reply for reject/defer ("550 5.7.1 ..."), "" otherwise; it holds
- * policy values only, never a network string.
+ * policy values only, never a network string. The evaluators set only
+ * r[0..nrules-1] and, in each, fail[0..nfail-1]: the rest is undefined.
  */
 struct tlsp_verdict {
 	size_t nrules;

@@ -275,6 +275,41 @@ test_forged_headers_removed(void **state)
 	tlspm_desc.xxfi_close(ctx_of(&f));
 }
 
+/*
+ * TLS cannot change inside a transaction: the facts that showed TLS at
+ * MAIL decide every RCPT of it, whatever the RCPT stage's macros say. A
+ * transaction that looked plaintext at MAIL is read again at RCPT (an MTA
+ * may send the TLS macros only there), and the next transaction reads
+ * afresh.
+ */
+static void
+test_facts_per_transaction(void **state)
+{
+	static const char *const tls[] = {TLS12, SENT, NULL};
+	static const char *const plain[] = {SENT, NULL};
+	struct fake f = {.macros = tls};
+
+	(void)state;
+	use_policy(policy);
+	open_conn(&f);
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	f.macros = plain;
+	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<c@strict.example>"), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_desc.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_desc.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
+	/* the next transaction: plaintext at MAIL and at RCPT */
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_REJECT);
+	assert_string_equal(f.reply, "530 5.7.0 Must issue a STARTTLS command "
+				     "first");
+	/* plaintext at MAIL, TLS at RCPT: RCPT reads again */
+	f.macros = tls;
+	assert_int_equal(rcpt(&f, "<c@strict.example>"), SMFIS_CONTINUE);
+	tlspm_desc.xxfi_abort(ctx_of(&f));
+	tlspm_desc.xxfi_close(ctx_of(&f));
+}
+
 /* Without {rcpt_addr} the MTA is not sending our macro list: the TLS
  * state is unknown and on_error (tempfail) applies, never accept. */
 static void
@@ -457,6 +492,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_accept_at_data, teardown),
 	    cmocka_unit_test_teardown(test_sender_rule_refuses_at_mail, teardown),
 	    cmocka_unit_test_teardown(test_forged_headers_removed, teardown),
+	    cmocka_unit_test_teardown(test_facts_per_transaction, teardown),
 	    cmocka_unit_test_teardown(test_blind_milter, teardown),
 	    cmocka_unit_test_teardown(test_unwritable_audit, teardown),
 	    cmocka_unit_test_teardown(test_conn_ids, teardown),

@@ -159,8 +159,13 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct tlspm_session *s = priv(ctx);
 
-	if (s == NULL || argv == NULL || argv[0] == NULL)
+	if (s == NULL || argv == NULL || argv[0] == NULL) {
+		/* whatever transaction was open is over: no RCPT may be
+		 * decided with its sender and TLS facts */
+		if (s != NULL)
+			tlspm_session_reset_tx(s);
 		return tlspm_on_error(ctx, s, "no session or sender at MAIL");
+	}
 	return tlspm_decide_mail(ctx, s, argv[0]);
 }
 

@@ -310,6 +310,58 @@ test_facts_per_transaction(void **state)
 	tlspm_desc.xxfi_close(ctx_of(&f));
 }
 
+/* A MAIL without a sender (libmilter should never send one) ends the
+ * open transaction: the next RCPT is not decided with the old sender's
+ * TLS facts but follows on_error. */
+static void
+test_mail_without_sender(void **state)
+{
+	static const char *const macros[] = {TLS12, SENT, NULL};
+	struct fake f = {.macros = macros};
+	char *argv[] = {NULL};
+
+	(void)state;
+	use_policy(policy);
+	open_conn(&f);
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_desc.xxfi_envfrom(ctx_of(&f), argv),
+			 SMFIS_TEMPFAIL);
+	assert_int_equal(rcpt(&f, "<c@strict.example>"), SMFIS_TEMPFAIL);
+	assert_string_equal(f.reply, "451 4.7.0 TLS policy check unavailable, "
+				     "try again later");
+	tlspm_desc.xxfi_close(ctx_of(&f));
+}
+
+/* The queue id, once the MTA has sent it, holds for the transaction; the
+ * next transaction starts without one. */
+static void
+test_queue_id_per_transaction(void **state)
+{
+	static const char *const first[] = {TLS12, SENT, "i", "4AB12C", NULL};
+	static const char *const other[] = {TLS12, SENT, "i", "99ZZ", NULL};
+	static const char *const none[] = {TLS12, SENT, NULL};
+	struct fake f = {.macros = none};
+	const struct tlspm_session *s;
+
+	(void)state;
+	use_policy(policy);
+	open_conn(&f);
+	s = f.priv;
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	assert_string_equal(s->queue_id, "");
+	f.macros = first;
+	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
+	assert_string_equal(s->queue_id, "4AB12C");
+	f.macros = other;
+	assert_int_equal(rcpt(&f, "<c@strict.example>"), SMFIS_CONTINUE);
+	assert_string_equal(s->queue_id, "4AB12C");
+	tlspm_desc.xxfi_abort(ctx_of(&f));
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	assert_string_equal(s->queue_id, "99ZZ");
+	tlspm_desc.xxfi_close(ctx_of(&f));
+}
+
 /* Without {rcpt_addr} the MTA is not sending our macro list: the TLS
  * state is unknown and on_error (tempfail) applies, never accept. */
 static void
@@ -493,6 +545,8 @@ main(void)
 	    cmocka_unit_test_teardown(test_sender_rule_refuses_at_mail, teardown),
 	    cmocka_unit_test_teardown(test_forged_headers_removed, teardown),
 	    cmocka_unit_test_teardown(test_facts_per_transaction, teardown),
+	    cmocka_unit_test_teardown(test_queue_id_per_transaction, teardown),
+	    cmocka_unit_test_teardown(test_mail_without_sender, teardown),
 	    cmocka_unit_test_teardown(test_blind_milter, teardown),
 	    cmocka_unit_test_teardown(test_unwritable_audit, teardown),
 	    cmocka_unit_test_teardown(test_conn_ids, teardown),

@@ -118,7 +118,9 @@ const char *tlspm_session_logid(const struct tlspm_session *);
 
 /*
  * Reads the TLS macros now (never cached from HELO: the first EHLO comes
- * before STARTTLS). `sentinel` is the macro that proves the MTA sends
+ * before STARTTLS), unless this transaction's facts already show TLS,
+ * which cannot change inside a transaction. `sentinel` (checked every
+ * time) is the macro that proves the MTA sends
  * this stage's list ("{mail_addr}", "{rcpt_addr}"). Returns 0, or -1 when
  * the TLS state cannot be known (the caller follows on_error).
  */

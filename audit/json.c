@@ -333,12 +333,32 @@ tlsp_jb_null(struct tlsp_jbuf *jb)
 	tlsp_jb_raw(jb, "null", 4);
 }
 
+/* Keys are nearly always the record's own plain names: those are
+ * copied with their quotes and colon in one go. */
 void
 tlsp_jb_key(struct tlsp_jbuf *jb, const char *key)
 {
+	size_t n = 0;
+	char *o;
+
+	while (plain((unsigned char)key[n]))
+		n++;
 	jb_sep(jb);
-	jb_escaped(jb, key, strlen(key));
-	tlsp_jb_raw(jb, ":", 1);
+	if (key[n] != '\0') {
+		jb_escaped(jb, key, n + strlen(key + n));
+		tlsp_jb_raw(jb, ":", 1);
+		return;
+	}
+	if (jb_room(jb, n + 3) < 0)
+		return;
+	o = jb->p + jb->len;
+	*o++ = '"';
+	memcpy(o, key, n);
+	o += n;
+	*o++ = '"';
+	*o++ = ':';
+	*o = '\0';
+	jb->len = (size_t)(o - jb->p);
 }
 
 void

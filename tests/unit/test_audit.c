@@ -791,7 +791,7 @@ test_builder_escape_agrees(void **state)
 		0xe2, 0x80, 0xa8, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 0xc0,
 		0xaf, 0xff, 0xed, 0xa0, 0x80,
 	};
-	static char in[3000], out[3000 * 6 + 3];
+	static char in[3001], out[3000 * 6 + 4];
 	struct tlsp_jbuf jb;
 	unsigned seed = 12345;
 	size_t n, i;
@@ -821,6 +821,18 @@ test_builder_escape_agrees(void **state)
 		tlsp_jb_strn(&jb, in, n);
 		assert_int_equal(jb.oom, 0);
 		assert_int_equal(jb.len, (size_t)k + 2);
+		assert_memory_equal(jb.p, out, jb.len + 1);
+		/* a key (up to its first NUL): plain ones take a short cut */
+		in[n] = '\0';
+		k = tlsp_json_escape(in, strlen(in), out + 1, sizeof(out) - 3);
+		assert_true(k >= 0);
+		out[k + 1] = '"';
+		out[k + 2] = ':';
+		out[k + 3] = '\0';
+		tlsp_jb_reset(&jb);
+		tlsp_jb_key(&jb, in);
+		assert_int_equal(jb.oom, 0);
+		assert_int_equal(jb.len, (size_t)k + 3);
 		assert_memory_equal(jb.p, out, jb.len + 1);
 	}
 	tlsp_jb_free(&jb);

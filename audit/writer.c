@@ -399,11 +399,13 @@ out:
  * the file is done; one that did not goes back to the head of the queue
  * if nobody waits for it (its decision was already taken), else its
  * submitter gets -1. Own records (rotate, checkpoint) count as nobody's.
+ * Returns the entries nobody needs any more, for the caller to free
+ * once it has let go of the lock.
  */
-static void
+static struct entry *
 finish(struct tlsp_audit *a, struct entry *batch, int ok)
 {
-	struct entry *e, *next, *retry = NULL, **rt = &retry;
+	struct entry *e, *next, *retry = NULL, **rt = &retry, *spent = NULL;
 
 	for (e = batch; e != NULL; e = next) {
 		next = e->next;
@@ -412,7 +414,8 @@ finish(struct tlsp_audit *a, struct entry *batch, int ok)
 			e->rc = ok ? 0 : -1;
 			e->done = 1;
 		} else if (ok || e->written || e->droppable) {
-			entry_free(e);
+			e->next = spent;
+			spent = e;
 		} else {
 			*rt = e;
 			rt = &e->next;
@@ -426,6 +429,7 @@ finish(struct tlsp_audit *a, struct entry *batch, int ok)
 		a->head = retry;
 	}
 	pthread_cond_broadcast(&a->done);
+	return spent;
 }
 
 /* Loud on the way down, quiet while down (once a minute), loud on the
@@ -529,9 +533,9 @@ static void *
 writer_main(void *arg)
 {
 	struct tlsp_audit *a = arg;
-	struct entry *batch;
+	struct entry *batch, *spent, *next;
 	struct timespec dl;
-	int ok, stop, rc;
+	int ok, had, stop, rc;
 
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
@@ -553,9 +557,20 @@ writer_main(void *arg)
 		stop = a->stop;
 		pthread_mutex_unlock(&a->lock);
 		ok = write_batch(a, &batch) == 0;
+		had = batch != NULL;
 		pthread_mutex_lock(&a->lock);
-		finish(a, batch, ok);
-		if (batch != NULL || !ok)
+		if ((spent = finish(a, batch, ok)) != NULL) {
+			/* free(3) of memory other threads allocated can
+			 * wait for their arenas: not with submitters
+			 * queueing behind us */
+			pthread_mutex_unlock(&a->lock);
+			for (; spent != NULL; spent = next) {
+				next = spent->next;
+				entry_free(spent);
+			}
+			pthread_mutex_lock(&a->lock);
+		}
+		if (had || !ok)
 			track_health(a, ok);
 		/* after the batch: what was queued before it belongs in the
 		 * old file */

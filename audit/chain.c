@@ -241,18 +241,18 @@ unhex32(const char *s, unsigned char *b)
 	return 0;
 }
 
-/* If s (len) ends with ,"<name>":"<64 hex>"} returns a pointer to the hex. */
+/* If s (len) ends with ,"<name>":"<64 hex>"} returns a pointer to the
+ * hex; name has four letters. */
 static const char *
-suffix_hex(const char *s, size_t len, const char *name)
+suffix_hex(const char *s, size_t len, const char name[4])
 {
-	char pfx[16];
-	int n = snprintf(pfx, sizeof(pfx), ",\"%s\":\"", name);
 	const char *h;
 
-	if (n != 9 || len < TLSP_CHAIN_SUFFIX)
+	if (len < TLSP_CHAIN_SUFFIX)
 		return NULL;
 	h = s + len - TLSP_CHAIN_SUFFIX;
-	if (memcmp(h, pfx, 9) != 0 || h[73] != '"' || h[74] != '}' ||
+	if (memcmp(h, ",\"", 2) != 0 || memcmp(h + 2, name, 4) != 0 ||
+	    memcmp(h + 6, "\":\"", 3) != 0 || h[73] != '"' || h[74] != '}' ||
 	    !is_hex(h + 9, TLSP_HASH_HEX))
 		return NULL;
 	return h + 9;

@@ -13,8 +13,10 @@
 #   policy      compile time, memory and lookup time for 10..1M rules
 #   throughput  10,000 rules, audit sync: batch, vs the lean and the naive
 #               null milter, at each concurrency of BENCH_CONC
-#   audit       where ours differs from lean at c=1: the same daemon
-#               without an audit log, with sync: none, with sync: batch
+#   audit       where ours differs from lean at c=1 and c=8: the same
+#               daemon without an audit log, with sync: none, with
+#               sync: batch, and with sync: batch but no log line per
+#               enforced decision (log_decisions: none)
 #   strip       removal of forged tag headers on and off, vs lean
 #   sync        audit sync: always vs batch at concurrency 64, and
 #               bench_audit's fdatasync-per-record writer
@@ -83,11 +85,12 @@ TLSM="{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify}
 LEANM=(-m "envfrom:i v {mail_addr} {auth_authen} $TLSM" -m "envrcpt:i v {rcpt_addr} $TLSM"
 	-m "data:i" -m "eom:i")
 
-# policy FILE RULES AUDIT_SYNC STRIP: the mix's policy with daemon settings.
+# policy FILE RULES AUDIT_SYNC STRIP [MILTER_SETTINGS]: the mix's policy
+# with daemon settings.
 policy() {
 	"$mtbench" -P "$2" >"$1"
-	printf 'milter: {strip_forged_headers: %s}\naudit: {file: %s/%s.log, sync: %s}\n' \
-		"$4" "$audit_dir" "$(basename "$1" .yaml)" "$3" >>"$1"
+	printf 'milter: {strip_forged_headers: %s%s}\naudit: {file: %s/%s.log, sync: %s}\n' \
+		"$4" "${5:+, $5}" "$audit_dir" "$(basename "$1" .yaml)" "$3" >>"$1"
 }
 
 # start NAME SOCKET: each milter the same way, fresh, in its own session.
@@ -189,6 +192,7 @@ policy "$work/ours-strip.yaml" 10000 batch auto
 policy "$work/ours-always.yaml" 10000 always never
 policy "$work/ours-100k.yaml" 100000 batch never
 policy "$work/ours-none.yaml" 10000 none never
+policy "$work/ours-quiet.yaml" 10000 batch never "log_decisions: none"
 { "$mtbench" -P 10000; echo 'milter: {strip_forged_headers: never}'; } >"$work/ours-noaudit.yaml"
 
 for section in $only; do
@@ -226,18 +230,24 @@ for section in $only; do
 		;;
 	audit)
 		for r in $(seq 1 "$rounds"); do
-			for m in lean ours-noaudit ours-none ours; do
-				run audit "$r" 1 "$m"
+			for c in 1 8; do
+				for m in lean ours-noaudit ours-none ours ours-quiet; do
+					run audit "$r" "$c" "$m"
+				done
 			done
 		done
 		say ""
-		say "== audit: the audit log's share, c=1, 10,000 rules, medians of $rounds x ${secs}s"
-		say "milter          tx/s  cpu/tx us | vs lean (paired: min med max)"
-		l=$(med audit 1 lean tps)
-		for m in lean ours-noaudit ours-none ours; do
-			t=$(med audit 1 $m tps)
-			say "$(printf '%-13s %7.0f  %9.1f | %5s (%s)' $m "$t" "$(med audit 1 $m cpu_us)" \
-				"$(ratio "$t" "$l")" "$(paired audit 1 $m lean)")"
+		say "== audit: the audit log's and the decision log's share, 10,000 rules, medians of $rounds x ${secs}s"
+		say "   ours-noaudit: no audit log; ours-none: sync: none; ours: sync: batch;"
+		say "   ours-quiet: sync: batch, log_decisions: none"
+		say "conc milter          tx/s  cpu/tx us | vs lean (paired: min med max)"
+		for c in 1 8; do
+			l=$(med audit "$c" lean tps)
+			for m in lean ours-noaudit ours-none ours ours-quiet; do
+				t=$(med audit "$c" $m tps)
+				say "$(printf '%-4s %-13s %7.0f  %9.1f | %5s (%s)' "$c" $m "$t" "$(med audit "$c" $m cpu_us)" \
+					"$(ratio "$t" "$l")" "$(paired audit "$c" $m lean)")"
+			done
 		done
 		;;
 	strip)

@@ -229,9 +229,10 @@ for section in $only; do
 		done
 		;;
 	audit)
+		audit_milters="lean ours-noaudit ours-none ours ours-quiet"
 		for r in $(seq 1 "$rounds"); do
 			for c in 1 8; do
-				for m in lean ours-noaudit ours-none ours ours-quiet; do
+				for m in $audit_milters; do
 					run audit "$r" "$c" "$m"
 				done
 			done
@@ -243,7 +244,7 @@ for section in $only; do
 		say "conc milter          tx/s  cpu/tx us | vs lean (paired: min med max)"
 		for c in 1 8; do
 			l=$(med audit "$c" lean tps)
-			for m in lean ours-noaudit ours-none ours ours-quiet; do
+			for m in $audit_milters; do
 				t=$(med audit "$c" $m tps)
 				say "$(printf '%-4s %-13s %7.0f  %9.1f | %5s (%s)' "$c" $m "$t" "$(med audit "$c" $m cpu_us)" \
 					"$(ratio "$t" "$l")" "$(paired audit "$c" $m lean)")"

@@ -1,15 +1,11 @@
 /*
- * json.c - JSON string escaping and the record builder of the audit log.
+ * json.c - the record builder of the audit log.
  *
  * Audit records carry strings an attacker chose: HELO names, envelope
- * addresses, certificate subjects. Each one is written so that it can
- * neither end its string nor its line, and so that a reader gets back the
- * exact bytes that were sent: valid UTF-8 stays as it is, every byte of
- * invalid UTF-8 becomes the lone surrogate \udcHH (Python's
- * "surrogateescape"), and everything a line-oriented reader could take
- * for a line end (C0 and C1 controls, DEL, U+2028, U+2029) is written as a
- * \u escape. Output is therefore always valid UTF-8 with no raw control
- * character, one record per line whatever the input.
+ * addresses, certificate subjects. Each is escaped as JSON by the rules
+ * of tlsp_escape_json() (policy/escape.c, with every other sink's
+ * escaping); the builder copies the plain bytes of a string, nearly all
+ * of them, without a call per character.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -20,107 +16,8 @@
 #include "json.h"
 #include "tlspolicy/audit.h"
 
-/* The longest escape of one input character: "\udcHH" or "\u2028". */
-#define ESC_MAX 6
-
-static const char hexdig[] = "0123456789abcdef";
-
-/* Writes "\uXXXX" (lowercase hex) at out; returns 6. */
-static size_t
-put_u(char *out, unsigned u)
-{
-	out[0] = '\\';
-	out[1] = 'u';
-	out[2] = hexdig[(u >> 12) & 0xf];
-	out[3] = hexdig[(u >> 8) & 0xf];
-	out[4] = hexdig[(u >> 4) & 0xf];
-	out[5] = hexdig[u & 0xf];
-	return 6;
-}
-
-/* The short escape of an ASCII character, or 0 if it has none. */
-static char
-short_escape(unsigned char c)
-{
-	switch (c) {
-	case '"':
-		return '"';
-	case '\\':
-		return '\\';
-	case '\b':
-		return 'b';
-	case '\f':
-		return 'f';
-	case '\n':
-		return 'n';
-	case '\r':
-		return 'r';
-	case '\t':
-		return 't';
-	}
-	return 0;
-}
-
-/*
- * Writes the JSON form of the character at s (n > 0 bytes available) into
- * out, which has room for ESC_MAX bytes. Returns the bytes written and
- * sets *used to the input bytes consumed: the whole character, or one
- * byte of invalid UTF-8.
- */
-static size_t
-escape_one(const unsigned char *s, size_t n, char *out, size_t *used)
-{
-	unsigned cp;
-	size_t len = tlsp_utf8_decode(s, n, &cp);
-	char e;
-
-	*used = len > 0 ? len : 1;
-	if (len == 0)
-		return put_u(out, 0xdc00u | s[0]);
-	if (len == 1) {
-		if ((e = short_escape(s[0])) != 0) {
-			out[0] = '\\';
-			out[1] = e;
-			return 2;
-		}
-		if (cp < 0x20 || cp == 0x7f)
-			return put_u(out, cp);
-		out[0] = (char)s[0];
-		return 1;
-	}
-	/* C1 controls (NEL among them) and the Unicode line separators. */
-	if (cp <= 0x9f || cp == 0x2028 || cp == 0x2029)
-		return put_u(out, cp);
-	memcpy(out, s, len);
-	return len;
-}
-
-/*
- * The output is NUL-terminated whenever outsz > 0, and the returned length
- * does not count the NUL: the body fits when its length is below outsz. On
- * -1, out holds the escapes of a prefix of `in` that fitted, never half of
- * an escape or of a character.
- */
-int
-tlsp_json_escape(const char *in, size_t inlen, char *out, size_t outsz)
-{
-	const unsigned char *s = (const unsigned char *)in;
-	char tmp[ESC_MAX];
-	size_t i = 0, j = 0, used, k;
-
-	if (outsz == 0)
-		return -1;
-	while (i < inlen) {
-		k = escape_one(s + i, inlen - i, tmp, &used);
-		if (k >= outsz - j || j + k > INT_MAX)
-			break;
-		memcpy(out + j, tmp, k);
-		j += k;
-		i += used;
-	}
-	out[j] = '\0';
-	return i < inlen ? -1 : (int)j;
-}
+/* The longest escape of one input character (tlsp_escape_json_char). */
+#define ESC_MAX TLSP_ESCAPE_JSON_MAX
 
 /* ------------------------------------------------------------ builder */
 
@@ -214,7 +111,7 @@ tlsp_jb_close(struct tlsp_jbuf *jb, char brace)
 	tlsp_jb_raw(jb, &brace, 1);
 }
 
-/* The bytes escape_one() copies as they are on their own: printable
+/* The bytes tlsp_escape_json_char() copies as they are on their own: printable
  * ASCII but the quote and the backslash. */
 static int
 plain(unsigned char c)
@@ -240,7 +137,7 @@ plain8(uint64_t w)
  * string as it is is made once, plain bytes (nearly every byte of a
  * record) are stored directly, eight at a time where eight in a row are
  * plain, and each other character makes room for its escape (at most
- * ESC_MAX bytes) and the rest. The same output as tlsp_json_escape(). */
+ * ESC_MAX bytes) and the rest. The same output as tlsp_escape_json(). */
 static void
 jb_escaped(struct tlsp_jbuf *jb, const char *s, size_t n)
 {
@@ -272,7 +169,7 @@ jb_escaped(struct tlsp_jbuf *jb, const char *s, size_t n)
 		if (jb_room(jb, ESC_MAX + (n - i) + 1) < 0)
 			return;
 		o = jb->p + jb->len;
-		o += escape_one(u + i, n - i, o, &used);
+		o += tlsp_escape_json_char(u + i, n - i, o, &used);
 		i += used;
 	}
 	*o++ = '"';

@@ -2,7 +2,7 @@
  * json.h - the JSON builder of audit/ (private to audit/).
  *
  * Audit records are built by appending to a growable buffer: keys, strings
- * (always escaped with tlsp_json_escape's rules), integers, booleans and
+ * (always escaped with tlsp_escape_json's rules), integers, booleans and
  * nulls, with commas placed automatically. An allocation failure does not
  * stop the caller mid-record: the buffer remembers it in `oom`, later
  * appends do nothing, and the caller checks once at the end. The buffer

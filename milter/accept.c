@@ -24,7 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "milter.h"
+#include "accept.h"
+#include "log.h"
+#include "state.h"
 
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static int spare = -1;
@@ -76,7 +78,7 @@ accept(int fd, struct sockaddr *sa, socklen_t *len)
 	if (shed_one(fd)) {
 		unsigned long n = atomic_fetch_add(&shed, 1) + 1;
 
-		if (tlspm_rate_ok(&tlspm.warned_fds))
+		if (tlspm_log_rate_ok(&tlspm.warned_fds))
 			tlspm_log(LOG_ERR, "out of file descriptors: closing "
 				  "new MTA connections at once (%lu so far); "
 				  "raise RLIMIT_NOFILE (LimitNOFILE= in the "

@@ -15,7 +15,14 @@
 #include <sys/socket.h>
 #include <syslog.h>
 
-#include "milter.h"
+#include "act.h"
+#include "callbacks.h"
+#include "decide.h"
+#include "log.h"
+#include "record.h"
+#include "session.h"
+#include "smfi.h"
+#include "state.h"
 
 #define TLS_MACROS                                                          \
 	"{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} " \
@@ -40,7 +47,7 @@ want_actions(const struct tlspm_session *s)
 	unsigned acts = tlsp_policy_actions(s->policy);
 	unsigned long f = SMFIF_SETSYMLIST;
 
-	if (tlspm_strips_headers(s) || (acts & (1u << TLSP_ACTION_TAG)))
+	if (tlspm_act_strips_headers(s) || (acts & (1u << TLSP_ACTION_TAG)))
 		f |= SMFIF_ADDHDRS | SMFIF_CHGHDRS;
 	if (acts & (1u << TLSP_ACTION_QUARANTINE))
 		f |= SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
@@ -53,7 +60,7 @@ want_protocol(const struct tlspm_session *s)
 	unsigned long f = SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
 			  SMFIP_NR_CONN | SMFIP_NR_HELO;
 
-	f |= tlspm_strips_headers(s) ? SMFIP_NR_HDR : SMFIP_NOHDRS;
+	f |= tlspm_act_strips_headers(s) ? SMFIP_NR_HDR : SMFIP_NOHDRS;
 	return f;
 }
 
@@ -99,7 +106,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	}
 	acts = want_actions(s);
 	proto = want_protocol(s);
-	if ((f0 & acts) != acts && tlspm_rate_ok(&tlspm.warned_actions))
+	if ((f0 & acts) != acts && tlspm_log_rate_ok(&tlspm.warned_actions))
 		tlspm_log(LOG_WARNING, "the MTA does not offer every action "
 			  "the policy needs (offered 0x%lx, wanted 0x%lx): tag, "
 			  "quarantine or header removal will fail", f0, acts);
@@ -133,8 +140,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	struct tlspm_session *s = priv(ctx);
 
 	if (s == NULL) /* an MTA that skipped negotiation */
-		return tlspm_on_error(ctx, NULL, "no session at connect");
-	tlsp_escape(hostname ? hostname : "unknown",
+		return tlspm_act_on_error(ctx, NULL, "no session at connect");
+	tlsp_escape_log(hostname ? hostname : "unknown",
 		    hostname ? strlen(hostname) : 7, s->client_name,
 		    sizeof(s->client_name));
 	format_addr(hostaddr, s->client_addr, sizeof(s->client_addr));
@@ -150,7 +157,7 @@ cb_helo(SMFICTX *ctx, char *name)
 	struct tlspm_session *s = priv(ctx);
 
 	if (s && name)
-		tlsp_escape(name, strlen(name), s->helo, sizeof(s->helo));
+		tlsp_escape_log(name, strlen(name), s->helo, sizeof(s->helo));
 	return quiet(s, SMFIP_NR_HELO);
 }
 
@@ -164,7 +171,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		 * decided with its sender and TLS facts */
 		if (s != NULL)
 			tlspm_session_reset_tx(s);
-		return tlspm_on_error(ctx, s, "no session or sender at MAIL");
+		return tlspm_act_on_error(ctx, s, "no session or sender at MAIL");
 	}
 	return tlspm_decide_mail(ctx, s, argv[0]);
 }
@@ -175,7 +182,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	struct tlspm_session *s = priv(ctx);
 
 	if (s == NULL || argv == NULL || argv[0] == NULL || !s->in_tx)
-		return tlspm_on_error(ctx, s, "no transaction at RCPT");
+		return tlspm_act_on_error(ctx, s, "no transaction at RCPT");
 	return tlspm_decide_rcpt(ctx, s, argv[0]);
 }
 
@@ -185,7 +192,7 @@ cb_data(SMFICTX *ctx)
 	struct tlspm_session *s = priv(ctx);
 
 	if (s == NULL || !s->in_tx)
-		return tlspm_on_error(ctx, s, "no transaction at DATA");
+		return tlspm_act_on_error(ctx, s, "no transaction at DATA");
 	return tlspm_decide_data(ctx, s);
 }
 
@@ -195,7 +202,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct tlspm_session *s = priv(ctx);
 
 	(void)value;
-	if (s && name && strcasecmp(name, tlspm_tag_header(s)) == 0)
+	if (s && name && strcasecmp(name, tlspm_act_tag_header(s)) == 0)
 		s->forged++;
 	return quiet(s, SMFIP_NR_HDR);
 }
@@ -206,7 +213,7 @@ cb_eom(SMFICTX *ctx)
 	struct tlspm_session *s = priv(ctx);
 
 	if (s == NULL || !s->in_tx)
-		return tlspm_on_error(ctx, s, "no transaction at end of message");
+		return tlspm_act_on_error(ctx, s, "no transaction at end of message");
 	return tlspm_decide_eom(ctx, s);
 }
 
@@ -232,7 +239,7 @@ cb_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-struct smfiDesc tlspm_desc = {
+struct smfiDesc tlspm_callbacks = {
     .xxfi_name = "tlspolicy",
     .xxfi_version = SMFI_VERSION,
     .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |

@@ -26,7 +26,14 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "milter.h"
+#include "accept.h"
+#include "callbacks.h"
+#include "daemon.h"
+#include "holder.h"
+#include "log.h"
+#include "record.h"
+#include "reload.h"
+#include "state.h"
 
 #define DEFAULT_SOCKET "unix:/run/tlspolicy/tlspolicy.sock"
 #define THREAD_STACK (256u * 1024)
@@ -49,7 +56,7 @@ signal_thread(void *arg)
 		if (sig == SIGUSR1) {
 			tlspm_log(LOG_INFO, "SIGUSR1: reloading %s",
 				  tlspm.policy_path);
-			(void)tlspm_policy_reload();
+			(void)tlspm_reload_policy();
 		} else if (sig == SIGUSR2 && tlspm.audit) {
 			if (tlsp_audit_reopen(tlspm.audit) < 0)
 				tlspm_log(LOG_ERR, "audit: reopen failed: %s",
@@ -231,7 +238,7 @@ open_socket(const char *spec, unsigned mode, const char *user, uid_t uid,
 
 	snprintf(conn, sizeof(conn), "%s", spec); /* libmilter copies it */
 	if (smfi_setconn(conn) != MI_SUCCESS ||
-	    smfi_register(tlspm_desc) != MI_SUCCESS) {
+	    smfi_register(tlspm_callbacks) != MI_SUCCESS) {
 		fprintf(stderr, "tlspolicy-milter: cannot use socket %s\n", spec);
 		return -1;
 	}
@@ -354,14 +361,14 @@ shutdown_daemon(pthread_t thr, const char *pidfile, const char *sock)
 	atomic_store(&stopping, 1);
 	pthread_kill(thr, SIGUSR2);
 	pthread_join(thr, NULL);
-	p = tlspm_policy_get();
+	p = tlspm_holder_get();
 	tlspm_record_lifecycle(TLSP_EV_STOP, p, NULL);
 	if (tlspm_accept_shed() > 0)
 		tlspm_log(LOG_WARNING, "%lu connections were closed at once "
 			  "for want of file descriptors", tlspm_accept_shed());
 	tlspm_log(LOG_INFO, "stopped");
 	tlsp_policy_unref(p);
-	tlspm_policy_set(NULL);
+	tlspm_holder_set(NULL);
 	tlsp_audit_close(tlspm.audit);
 	tlspm.audit = NULL;
 }
@@ -447,7 +454,7 @@ tlspm_daemon_run(const struct tlspm_options *o)
 		tlspm_log(LOG_WARNING, "running as root (--run-as-root): use -u "
 			  "or milter.user");
 	set_thread_stack();
-	tlspm_policy_set(p);
+	tlspm_holder_set(p);
 	snprintf(detail, sizeof(detail), "tlspolicy-milter %s", PACKAGE_VERSION);
 	tlspm_record_lifecycle(TLSP_EV_START, p, detail);
 	tlspm_log(LOG_INFO, "started %s: policy=%s rules=%zu sha256=%s audit=%s",

@@ -1,26 +1,21 @@
 /*
- * holder.c - the published policy, and reloading it.
+ * holder.c - the published policy.
  *
  * A connection takes a reference at its start and keeps that policy for
- * its whole life, so one session never sees two policies. A reload parses
- * outside any lock (a large policy takes a while) and only swaps the
- * pointer under the mutex; the old policy is freed by whichever thread
- * drops its last reference.
+ * its whole life, so one session never sees two policies. A reload
+ * (reload.c) parses outside any lock (a large policy takes a while) and
+ * only swaps the pointer here under the mutex; the old policy is freed by
+ * whichever thread drops its last reference.
  */
 #include <pthread.h>
-#include <stdio.h>
-#include <string.h>
-#include <syslog.h>
 
-#include "milter.h"
-
-struct tlspm_daemon tlspm;
+#include "holder.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tlsp_policy *current;
 
 struct tlsp_policy *
-tlspm_policy_get(void)
+tlspm_holder_get(void)
 {
 	struct tlsp_policy *p;
 
@@ -31,7 +26,7 @@ tlspm_policy_get(void)
 }
 
 void
-tlspm_policy_set(struct tlsp_policy *p)
+tlspm_holder_set(struct tlsp_policy *p)
 {
 	struct tlsp_policy *old;
 
@@ -40,99 +35,4 @@ tlspm_policy_set(struct tlsp_policy *p)
 	current = p;
 	pthread_mutex_unlock(&lock);
 	tlsp_policy_unref(old);
-}
-
-static int
-differs(const char *a, const char *b)
-{
-	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
-}
-
-/* Settings read only at start cannot change by a reload: say so. */
-static void
-warn_start_only(const struct tlsp_policy *old, const struct tlsp_policy *new)
-{
-	const struct tlsp_settings *a = tlsp_policy_settings(old);
-	const struct tlsp_settings *b = tlsp_policy_settings(new);
-	const char *changed[12];
-	size_t n = 0, i;
-
-	if (differs(a->socket, b->socket))
-		changed[n++] = "milter.socket";
-	if (a->socket_mode != b->socket_mode)
-		changed[n++] = "milter.socket_mode";
-	if (differs(a->user, b->user))
-		changed[n++] = "milter.user";
-	if (differs(a->pidfile, b->pidfile))
-		changed[n++] = "milter.pidfile";
-	if (differs(a->syslog_facility, b->syslog_facility))
-		changed[n++] = "milter.syslog_facility";
-	if (differs(a->audit_file, b->audit_file))
-		changed[n++] = "audit.file";
-	if (a->audit_sync != b->audit_sync)
-		changed[n++] = "audit.sync";
-	if (differs(a->audit_key_file, b->audit_key_file))
-		changed[n++] = "audit.key_file";
-	if (a->audit_addresses != b->audit_addresses ||
-	    differs(a->audit_pseudonym_key_file, b->audit_pseudonym_key_file))
-		changed[n++] = "audit.addresses";
-	if (a->audit_checkpoint != b->audit_checkpoint)
-		changed[n++] = "audit.checkpoint";
-	for (i = 0; i < n; i++)
-		tlspm_log(LOG_WARNING, "reload: %s changed; it takes effect at "
-			  "the next restart", changed[i]);
-}
-
-/* Joins the errors into one line for the reload_failed record. */
-static void
-join_errors(const struct tlsp_diags *d, char *buf, size_t bufsz)
-{
-	char line[1400];
-	size_t i, len = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < d->count && len + 3 < bufsz; i++) {
-		if (d->v[i].is_warning)
-			continue;
-		tlsp_diag_format(&d->v[i], line, sizeof(line));
-		len += (size_t)snprintf(buf + len, bufsz - len, "%s%s",
-					len ? "; " : "", line);
-	}
-}
-
-int
-tlspm_policy_reload(void)
-{
-	struct tlsp_diags d = {0};
-	struct tlsp_policy *p, *old;
-	char errors[4096], line[1400];
-	size_t i;
-
-	p = tlsp_policy_load(tlspm.policy_path, TLSP_MTA_UNKNOWN, &d);
-	for (i = 0; i < d.count; i++)
-		tlspm_log(d.v[i].is_warning ? LOG_WARNING : LOG_ERR, "reload: %s",
-			  tlsp_diag_format(&d.v[i], line, sizeof(line)));
-	if (p == NULL) {
-		join_errors(&d, errors, sizeof(errors));
-		old = tlspm_policy_get();
-		tlspm_log(LOG_ERR, "reload failed: %zu errors; keeping policy "
-			  "sha256=%s", d.errors, old ? tlsp_policy_hash(old) : "-");
-		tlspm_record_lifecycle(TLSP_EV_RELOAD_FAILED, old, errors);
-		tlsp_policy_unref(old);
-		tlsp_diags_free(&d);
-		return -1;
-	}
-	tlsp_diags_free(&d);
-	old = tlspm_policy_get();
-	if (old)
-		warn_start_only(old, p);
-	tlsp_policy_unref(old);
-	/* Swap first: once the record says so, new connections get it. */
-	tlspm_policy_set(tlsp_policy_ref(p));
-	tlspm_log(LOG_INFO, "reloaded policy %s: rules=%zu profiles=%zu "
-		  "sha256=%s", tlsp_policy_path(p), tlsp_policy_rule_count(p),
-		  tlsp_policy_profile_count(p), tlsp_policy_hash(p));
-	tlspm_record_lifecycle(TLSP_EV_RELOAD, p, NULL);
-	tlsp_policy_unref(p);
-	return 0;
 }

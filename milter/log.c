@@ -1,8 +1,9 @@
 /*
- * log.c - the daemon's log: syslog, or stderr in the foreground.
+ * log.c - the daemon's log: syslog, or stderr in the foreground; and
+ * the rate limiter of warnings a busy server would repeat.
  *
  * Lines are key=value; anything from the network is escaped by the caller
- * with tlsp_escape() before it gets here.
+ * with tlsp_escape_log() before it gets here.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "milter.h"
+#include "log.h"
 
 static int use_stderr, verbose;
 
@@ -71,4 +72,12 @@ tlspm_log_facility(const char *name)
 		if (strcmp(name, t[i].name) == 0)
 			return t[i].facility;
 	return -1;
+}
+
+int
+tlspm_log_rate_ok(_Atomic(long) *last)
+{
+	long now = (long)time(NULL), prev = atomic_load(last);
+
+	return now - prev >= 3600 && atomic_compare_exchange_strong(last, &prev, now);
 }

@@ -12,7 +12,7 @@
 #include <sysexits.h>
 
 #include "config.h"
-#include "milter.h"
+#include "daemon.h"
 #include "query.h"
 #include "tlspolicy/policy.h"
 
@@ -99,11 +99,11 @@ check(const char *path, enum tlsp_mta mta)
 static int
 query(const char *path, enum tlsp_mta mta, int argc, char *const argv[])
 {
-	struct tlsp_query q;
+	struct tlspm_query q;
 	struct tlsp_policy *p;
 	char err[256];
 
-	if (tlsp_query_parse(argc, argv, &q, err, sizeof(err)) < 0) {
+	if (tlspm_query_parse(argc, argv, &q, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tlspolicy-milter: -q: %s\n", err);
 		return EX_USAGE;
 	}
@@ -114,7 +114,7 @@ query(const char *path, enum tlsp_mta mta, int argc, char *const argv[])
 		fprintf(stderr, "%s: policy not loaded\n", path);
 		return EX_CONFIG;
 	}
-	tlsp_query_run(p, &q, stdout);
+	tlspm_query_run(p, &q, stdout);
 	tlsp_policy_unref(p);
 	return EX_OK;
 }

@@ -16,7 +16,7 @@ static const char *const keys[] = {
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static int
-set_key(struct tlsp_query *q, size_t k, const char *val, char *err,
+set_key(struct tlspm_query *q, size_t k, const char *val, char *err,
 	size_t errsz)
 {
 	const char **slot[] = {
@@ -31,9 +31,9 @@ set_key(struct tlsp_query *q, size_t k, const char *val, char *err,
 	int mta;
 
 	if (k == 1) {
-		if (q->nrcpt == TLSP_QUERY_MAX_RCPT) {
+		if (q->nrcpt == TLSPM_QUERY_MAX_RCPT) {
 			snprintf(err, errsz, "at most %d rcpt_addr arguments",
-				 TLSP_QUERY_MAX_RCPT);
+				 TLSPM_QUERY_MAX_RCPT);
 			return -1;
 		}
 		q->rcpt[q->nrcpt++] = val;
@@ -58,7 +58,7 @@ set_key(struct tlsp_query *q, size_t k, const char *val, char *err,
 }
 
 int
-tlsp_query_parse(int argc, char *const argv[], struct tlsp_query *q,
+tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
 		 char *err, size_t errsz)
 {
 	int i;
@@ -155,7 +155,7 @@ print_verdict(const char *who, const struct tlsp_verdict *v, FILE *out)
 	size_t i;
 	char shown[600];
 
-	tlsp_escape(who, strlen(who), shown, sizeof(shown));
+	tlsp_escape_log(who, strlen(who), shown, sizeof(shown));
 	fprintf(out, "%s\n", shown);
 	if (v->flags & TLSP_V_SENDER_UNPARSABLE)
 		fprintf(out, "  note: sender address unparsable; sender default "
@@ -177,7 +177,7 @@ print_verdict(const char *who, const struct tlsp_verdict *v, FILE *out)
 }
 
 enum tlsp_action
-tlsp_query_run(const struct tlsp_policy *p, const struct tlsp_query *q,
+tlspm_query_run(const struct tlsp_policy *p, const struct tlspm_query *q,
 	       FILE *out)
 {
 	enum tlsp_action worst = TLSP_ACTION_ACCEPT;

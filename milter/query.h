@@ -5,19 +5,19 @@
  * arguments are key=value pairs named after the macros the MTA sends, so
  * what an admin sees in a log can be pasted back in.
  */
-#ifndef TLSP_QUERY_H
-#define TLSP_QUERY_H
+#ifndef TLSPM_QUERY_H
+#define TLSPM_QUERY_H
 
 #include <stdio.h>
 
 #include "tlspolicy/policy.h"
 
-#define TLSP_QUERY_MAX_RCPT 64
+#define TLSPM_QUERY_MAX_RCPT 64
 
-struct tlsp_query {
+struct tlspm_query {
 	struct tlsp_macros m;
 	const char *sender; /* NULL when not given */
-	const char *rcpt[TLSP_QUERY_MAX_RCPT];
+	const char *rcpt[TLSPM_QUERY_MAX_RCPT];
 	size_t nrcpt;
 };
 
@@ -25,12 +25,12 @@ struct tlsp_query {
  * Parses argv[0..argc-1] ("key=value") into q; values point into argv.
  * Returns 0, or -1 with a message (naming the argument) in err.
  */
-int tlsp_query_parse(int argc, char *const argv[], struct tlsp_query *q,
+int tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
 		     char *err, size_t errsz);
 
 /* Prints the verdicts for every recipient to `out`. Returns the strictest
  * enforced action. */
-enum tlsp_action tlsp_query_run(const struct tlsp_policy *,
-				const struct tlsp_query *, FILE *out);
+enum tlsp_action tlspm_query_run(const struct tlsp_policy *,
+				const struct tlspm_query *, FILE *out);
 
 #endif

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "milter.h"
+#include "log.h"
+#include "record.h"
+#include "state.h"
 
 /* Appends "name1,name2" of the failures with `status` to buf. */
 static void
@@ -47,7 +49,7 @@ rule_list(const struct tlsp_verdict *v, char *buf, size_t bufsz)
 }
 
 void
-tlspm_log_decision(const struct tlspm_session *s, const char *stage,
+tlspm_record_line(const struct tlspm_session *s, const char *stage,
 		   const char *addr, const struct tlsp_verdict *v,
 		   const char *reply)
 {
@@ -61,11 +63,11 @@ tlspm_log_decision(const struct tlspm_session *s, const char *stage,
 	     v->action == TLSP_ACTION_ACCEPT &&
 	     v->would_action == TLSP_ACTION_ACCEPT))
 		return;
-	tlsp_escape(addr, strlen(addr), eaddr, sizeof(eaddr));
-	tlsp_escape(s->sender ? s->sender : "", s->sender ? strlen(s->sender) : 0,
+	tlsp_escape_log(addr, strlen(addr), eaddr, sizeof(eaddr));
+	tlsp_escape_log(s->sender ? s->sender : "", s->sender ? strlen(s->sender) : 0,
 		    esender, sizeof(esender));
-	tlsp_escape(s->client_name, strlen(s->client_name), ename, sizeof(ename));
-	tlsp_escape(reply ? reply : "", reply ? strlen(reply) : 0, ereply,
+	tlsp_escape_log(s->client_name, strlen(s->client_name), ename, sizeof(ename));
+	tlsp_escape_log(reply ? reply : "", reply ? strlen(reply) : 0, ereply,
 		    sizeof(ereply));
 	if (b >= 0)
 		snprintf(bits, sizeof(bits), "%d", b);

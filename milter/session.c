@@ -13,7 +13,9 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "milter.h"
+#include "holder.h"
+#include "session.h"
+#include "state.h"
 
 /* A random 48-bit start, drawn once per process (after the daemon forks:
  * the first connection draws it). */
@@ -40,7 +42,7 @@ tlspm_session_new(void)
 
 	if (s == NULL)
 		return NULL;
-	s->policy = tlspm_policy_get();
+	s->policy = tlspm_holder_get();
 	if (s->policy == NULL) {
 		free(s);
 		return NULL;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milter.h"
+#include "smfi.h"
 
 /* A writable copy, on the heap when it does not fit the stack buffer. */
 static char *

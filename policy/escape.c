@@ -1,12 +1,15 @@
 /*
- * escape.c - make untrusted bytes safe to show.
+ * escape.c - make untrusted bytes safe for each place they go to.
  *
  * Certificate subjects, addresses and HELO names come from the network.
- * Before one reaches a log line, a header or a JSON string it passes
- * here: valid UTF-8 text stays readable, everything that could end a
- * line, a quoted string or a record becomes \xHH.
+ * Every sink has its own rules, and they are all here, named by the
+ * sink: a log line (tlsp_escape_log), a JSON string of the audit record
+ * (tlsp_escape_json), a token of the tag header (tlsp_escape_header), and
+ * the text of an SMTP reply as libmilter takes it (tlsp_escape_reply).
  */
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "tlspolicy/policy.h"
 
@@ -53,7 +56,7 @@ is_c1(const unsigned char *s, size_t n)
 }
 
 int
-tlsp_escape(const char *in, size_t inlen, char *out, size_t outsz)
+tlsp_escape_log(const char *in, size_t inlen, char *out, size_t outsz)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	size_t i = 0, j = 0;
@@ -80,4 +83,119 @@ tlsp_escape(const char *in, size_t inlen, char *out, size_t outsz)
 	}
 	out[j] = '\0';
 	return i < inlen;
+}
+
+/* ------------------------------------------------------------- JSON */
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* Writes "\uXXXX" (lowercase hex) at out; returns 6. */
+static size_t
+put_u(char *out, unsigned u)
+{
+	out[0] = '\\';
+	out[1] = 'u';
+	out[2] = hexdig[(u >> 12) & 0xf];
+	out[3] = hexdig[(u >> 8) & 0xf];
+	out[4] = hexdig[(u >> 4) & 0xf];
+	out[5] = hexdig[u & 0xf];
+	return 6;
+}
+
+/* The short escape of an ASCII character, or 0 if it has none. */
+static char
+short_escape(unsigned char c)
+{
+	switch (c) {
+	case '"':
+		return '"';
+	case '\\':
+		return '\\';
+	case '\b':
+		return 'b';
+	case '\f':
+		return 'f';
+	case '\n':
+		return 'n';
+	case '\r':
+		return 'r';
+	case '\t':
+		return 't';
+	}
+	return 0;
+}
+
+size_t
+tlsp_escape_json_char(const unsigned char *s, size_t n, char *out, size_t *used)
+{
+	unsigned cp;
+	size_t len = tlsp_utf8_decode(s, n, &cp);
+	char e;
+
+	*used = len > 0 ? len : 1;
+	if (len == 0)
+		return put_u(out, 0xdc00u | s[0]);
+	if (len == 1) {
+		if ((e = short_escape(s[0])) != 0) {
+			out[0] = '\\';
+			out[1] = e;
+			return 2;
+		}
+		if (cp < 0x20 || cp == 0x7f)
+			return put_u(out, cp);
+		out[0] = (char)s[0];
+		return 1;
+	}
+	/* C1 controls (NEL among them) and the Unicode line separators. */
+	if (cp <= 0x9f || cp == 0x2028 || cp == 0x2029)
+		return put_u(out, cp);
+	memcpy(out, s, len);
+	return len;
+}
+
+int
+tlsp_escape_json(const char *in, size_t inlen, char *out, size_t outsz)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	char tmp[TLSP_ESCAPE_JSON_MAX];
+	size_t i = 0, j = 0, used, k;
+
+	if (outsz == 0)
+		return -1;
+	while (i < inlen) {
+		k = tlsp_escape_json_char(s + i, inlen - i, tmp, &used);
+		if (k >= outsz - j || j + k > INT_MAX)
+			break;
+		memcpy(out + j, tmp, k);
+		j += k;
+		i += used;
+	}
+	out[j] = '\0';
+	return i < inlen ? -1 : (int)j;
+}
+
+/* ----------------------------------------------------- header, reply */
+
+void
+tlsp_escape_header(const char *in, char *out, size_t outsz)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < outsz; i++)
+		out[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
+				"XYZ0123456789._-", in[i]) ? in[i] : '?';
+	out[i] = '\0';
+}
+
+void
+tlsp_escape_reply(const char *in, char *out, size_t outsz)
+{
+	size_t j = 0;
+
+	for (; *in && j + 2 < outsz; in++) {
+		if (*in == '%')
+			out[j++] = '%';
+		out[j++] = *in;
+	}
+	out[j] = '\0';
 }

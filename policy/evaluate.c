@@ -61,7 +61,7 @@ set_observed_name(struct tlsp_failure *fl, const char *raw)
 	if (raw[0] == '\0')
 		set_observed(fl, raw);
 	else
-		tlsp_escape(raw, strlen(raw), fl->observed,
+		tlsp_escape_log(raw, strlen(raw), fl->observed,
 			    sizeof(fl->observed));
 }
 

@@ -234,7 +234,7 @@ static void
 copy_field(char *dst, size_t dstsz, const char *src, unsigned *flags)
 {
 	dst[0] = '\0';
-	if (src != NULL && tlsp_escape(src, strlen(src), dst, dstsz))
+	if (src != NULL && tlsp_escape_log(src, strlen(src), dst, dstsz))
 		*flags |= TLSP_FACT_TRUNCATED;
 }
 

@@ -156,16 +156,7 @@ const char *tlsp_audit_last_error(struct tlsp_audit *, char *buf,
  * hash through notify, stops the writer thread and closes; NULL is fine. */
 void tlsp_audit_close(struct tlsp_audit *);
 
-/*
- * Writes `in` as the body of a JSON string (without the quotes) into out,
- * always NUL-terminated (-1 when outsz is 0): '"', '\\', C0 and C1
- * controls, DEL, U+2028 and U+2029 escaped (\uXXXX or the short forms),
- * valid UTF-8 kept, and each byte 0xHH of invalid UTF-8 written as the
- * lone surrogate \udcHH ("surrogateescape"), so a reader restores the
- * exact bytes (Python: s.encode("utf-8", "surrogateescape")). Returns the
- * length, or -1 if it did not fit (out then holds a valid prefix).
- */
-int tlsp_json_escape(const char *in, size_t inlen, char *out, size_t outsz);
+/* JSON escaping: tlsp_escape_json() in tlspolicy/policy.h. */
 
 const char *tlsp_event_type_name(enum tlsp_event_type);
 

@@ -102,11 +102,45 @@ int tlsp_req_lookup(const char *name);
 /* Accepts the MTA spellings (TLSv1, TLSv1.1, ..., SSLv3) and TLSv1.0. */
 int tlsp_version_lookup(const char *name);
 
-/* Copies `in` made printable for a log, a header or JSON: control
- * characters (C0, DEL and C1), '"', '\' and invalid UTF-8 become \xHH;
- * valid UTF-8 stays. Truncates at a character boundary; out is always
- * NUL-terminated (outsz > 0). Returns 1 if `in` was truncated, else 0. */
-int tlsp_escape(const char *in, size_t inlen, char *out, size_t outsz);
+/*
+ * Escaping, one function per sink (policy/escape.c). Each writes into
+ * the caller's buffer and always NUL-terminates it (outsz > 0).
+ *
+ * tlsp_escape_log: for a log line (and, today, the session's copies of
+ * network strings): control characters (C0, DEL and C1), '"', '\' and
+ * invalid UTF-8 become \xHH; valid UTF-8 stays. Truncates at a character
+ * boundary. Returns 1 if `in` was truncated, else 0.
+ */
+int tlsp_escape_log(const char *in, size_t inlen, char *out, size_t outsz);
+
+/*
+ * tlsp_escape_json: `in` as the body of a JSON string (without the
+ * quotes), as audit/FORMAT.md §1 defines it: '"', '\', C0 and C1
+ * controls, DEL, U+2028 and U+2029 escaped (\uXXXX or the short forms),
+ * valid UTF-8 kept, and each byte 0xHH of invalid UTF-8 written as the
+ * lone surrogate \udcHH ("surrogateescape"), so a reader restores the
+ * exact bytes (Python: s.encode("utf-8", "surrogateescape")). Returns the
+ * length (without the NUL), or -1 if it did not fit (out then holds the
+ * escapes of a prefix, never half an escape or character; -1 also when
+ * outsz is 0).
+ */
+int tlsp_escape_json(const char *in, size_t inlen, char *out, size_t outsz);
+/* The longest JSON form of one input character: "\udcHH" or "\u2028". */
+#define TLSP_ESCAPE_JSON_MAX 6
+/* The JSON form of the one character at s (n > 0 bytes available), into
+ * out, which has room for TLSP_ESCAPE_JSON_MAX bytes (not terminated).
+ * Returns the bytes written and sets *used to the input bytes consumed:
+ * the whole character, or one byte of invalid UTF-8. */
+size_t tlsp_escape_json_char(const unsigned char *s, size_t n, char *out,
+			     size_t *used);
+
+/* tlsp_escape_header: `in` as a token of our tag header: letters, digits,
+ * '.', '_' and '-' stay, any other byte becomes '?'. Truncates. */
+void tlsp_escape_header(const char *in, char *out, size_t outsz);
+
+/* tlsp_escape_reply: the text of an SMTP reply as libmilter takes it (a
+ * printf format): every '%' doubled. Truncates. */
+void tlsp_escape_reply(const char *in, char *out, size_t outsz);
 
 /* Decodes the UTF-8 character at s (n bytes available): returns its
  * length (1..4) and sets *cp, or returns 0 when s does not start a valid

@@ -73,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tlsp_addr_parse(field[i], &a);
 		tlsp_xtext_decode(field[i], out, sizeof(out));
 		tlsp_dn_cn(field[i], out, sizeof(out));
-		tlsp_escape(field[i], strlen(field[i]), out, sizeof(out));
+		tlsp_escape_log(field[i], strlen(field[i]), out, sizeof(out));
 	}
 	free(buf);
 	return 0;

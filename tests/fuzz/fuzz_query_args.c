@@ -2,7 +2,7 @@
  * fuzz_query_args.c - libFuzzer target: `tlspolicy-milter -q KEY=VALUE...`.
  *
  * The input is split at NUL bytes and newlines into arguments, which go
- * through tlsp_query_parse as main.c passes them; a query that parses is
+ * through tlspm_query_parse as main.c passes them; a query that parses is
  * run against the sample policy, loaded for the MTA the query names as
  * main.c does, and its report printed (to /dev/null). A parse error must
  * come with a NUL-terminated message; nothing may crash, leak or hang.
@@ -46,7 +46,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *argv[MAX_ARGS + 1], *buf = malloc(size + 1), err[256];
-	struct tlsp_query q;
+	struct tlspm_query q;
 	size_t i;
 	int argc = 0;
 
@@ -67,11 +67,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argv[argc] = NULL;
 
 	memset(err, 'x', sizeof(err));
-	if (tlsp_query_parse(argc, argv, &q, err, sizeof(err)) < 0) {
+	if (tlspm_query_parse(argc, argv, &q, err, sizeof(err)) < 0) {
 		check(memchr(err, '\0', sizeof(err)) != NULL);
 	} else {
-		check(q.nrcpt > 0 && q.nrcpt <= TLSP_QUERY_MAX_RCPT);
-		tlsp_query_run(sample(q.m.mta), &q, devnull);
+		check(q.nrcpt > 0 && q.nrcpt <= TLSPM_QUERY_MAX_RCPT);
+		tlspm_query_run(sample(q.m.mta), &q, devnull);
 	}
 	free(buf);
 	return 0;

@@ -514,7 +514,7 @@ json_unescape(const char *body, size_t n, struct bytes *out)
 	return 0;
 }
 
-/* ================================================ tlsp_json_escape */
+/* ================================================ tlsp_escape_json */
 
 struct esc_row {
 	const char *name;
@@ -590,7 +590,7 @@ test_escape_table(void **state)
 	for (i = 0; i < NELEM(esc_rows); i++) {
 		const struct esc_row *r = &esc_rows[i];
 		size_t inlen = r->inlen ? r->inlen : strlen(r->in);
-		int n = tlsp_json_escape(r->in, inlen, out, sizeof(out));
+		int n = tlsp_escape_json(r->in, inlen, out, sizeof(out));
 
 		if (n != (int)strlen(r->want) || strcmp(out, r->want) != 0) {
 			print_error("%s: got %d \"%s\", want \"%s\"\n", r->name,
@@ -621,7 +621,7 @@ test_escape_every_byte(void **state)
 	(void)state;
 	for (c = 0; c < 256; c++) {
 		in = (char)c;
-		n = tlsp_json_escape(&in, 1, out, sizeof(out));
+		n = tlsp_escape_json(&in, 1, out, sizeof(out));
 		s = c != 0 ? strchr(shortf, c) : NULL;
 		if (s != NULL && (s - shortf) % 2 == 0)
 			snprintf(want, sizeof(want), "\\%c", s[1]);
@@ -676,7 +676,7 @@ test_escape_truncation(void **state)
 		const struct trunc_row *r = &trunc_rows[i];
 
 		memset(out, 'Z', sizeof(out));
-		n = tlsp_json_escape(r->in, strlen(r->in), out, r->outsz);
+		n = tlsp_escape_json(r->in, strlen(r->in), out, r->outsz);
 		if (n != r->ret || strcmp(out, r->out) != 0 ||
 		    out[r->outsz] != 'Z') {
 			print_error("%s: got %d \"%s\", want %d \"%s\"\n",
@@ -686,9 +686,9 @@ test_escape_truncation(void **state)
 	}
 	/* No room at all: nothing is written. */
 	out[0] = 'Z';
-	assert_int_equal(tlsp_json_escape("a", 1, out, 0), -1);
+	assert_int_equal(tlsp_escape_json("a", 1, out, 0), -1);
 	assert_int_equal(out[0], 'Z');
-	assert_int_equal(tlsp_json_escape(NULL, 0, out, 1), 0);
+	assert_int_equal(tlsp_escape_json(NULL, 0, out, 1), 0);
 	assert_int_equal(bad, 0);
 }
 
@@ -729,7 +729,7 @@ test_escape_roundtrip(void **state)
 				in[p++] = (char)(r >> 8);
 			}
 		}
-		n = tlsp_json_escape(in, len, out, sizeof(out));
+		n = tlsp_escape_json(in, len, out, sizeof(out));
 		assert_true(n >= 0);
 		assert_int_equal(json_unescape(out, (size_t)n, &back), 0);
 		assert_int_equal(back.len, len);
@@ -778,7 +778,7 @@ test_builder(void **state)
 
 /*
  * The builder copies runs of plain bytes at once and escapes the rest one
- * character at a time; tlsp_json_escape() does every character alone. They
+ * character at a time; tlsp_escape_json() does every character alone. They
  * must agree on any input: random strings biased to long plain runs broken
  * by quotes, backslashes, controls, DEL, UTF-8 (valid, overlong, cut short)
  * and stray high bytes, at every length up to 3000.
@@ -808,7 +808,7 @@ test_builder_escape_agrees(void **state)
 					? (char)odd[(seed >> 8) % sizeof(odd)]
 					: (char)(0x20 + (seed >> 20) % 0x5f);
 		}
-		k = tlsp_json_escape(in, n, out + 1, sizeof(out) - 2);
+		k = tlsp_escape_json(in, n, out + 1, sizeof(out) - 2);
 		assert_true(k >= 0);
 		out[0] = '"';
 		out[k + 1] = '"';
@@ -824,7 +824,7 @@ test_builder_escape_agrees(void **state)
 		assert_memory_equal(jb.p, out, jb.len + 1);
 		/* a key (up to its first NUL): plain ones take a short cut */
 		in[n] = '\0';
-		k = tlsp_json_escape(in, strlen(in), out + 1, sizeof(out) - 3);
+		k = tlsp_escape_json(in, strlen(in), out + 1, sizeof(out) - 3);
 		assert_true(k >= 0);
 		out[k + 1] = '"';
 		out[k + 2] = ':';

@@ -20,7 +20,12 @@
 
 #include <cmocka.h>
 
-#include "milter.h"
+#include "callbacks.h"
+#include "holder.h"
+#include "log.h"
+#include "session.h"
+#include "smfi.h"
+#include "state.h"
 
 /* The fake MTA side of one connection. */
 struct fake {
@@ -135,7 +140,7 @@ use_policy(const char *yaml)
 
 	assert_non_null(p);
 	tlsp_diags_free(&d);
-	tlspm_policy_set(p);
+	tlspm_holder_set(p);
 }
 
 static SMFICTX *
@@ -150,14 +155,14 @@ open_conn(struct fake *f)
 {
 	unsigned long a, p, x, y;
 
-	assert_int_equal(tlspm_desc.xxfi_negotiate(ctx_of(f), 0x1ff, 0x1fffff, 0,
+	assert_int_equal(tlspm_callbacks.xxfi_negotiate(ctx_of(f), 0x1ff, 0x1fffff, 0,
 						   0, &a, &p, &x, &y),
 			 SMFIS_CONTINUE);
 	assert_non_null(f->priv);
-	assert_int_equal(tlspm_desc.xxfi_connect(ctx_of(f), "client.example",
+	assert_int_equal(tlspm_callbacks.xxfi_connect(ctx_of(f), "client.example",
 						 NULL),
 			 SMFIS_NOREPLY);
-	assert_int_equal(tlspm_desc.xxfi_helo(ctx_of(f), "client.example"),
+	assert_int_equal(tlspm_callbacks.xxfi_helo(ctx_of(f), "client.example"),
 			 SMFIS_NOREPLY);
 }
 
@@ -166,7 +171,7 @@ mail(struct fake *f, const char *from)
 {
 	char *argv[] = {(char *)(uintptr_t)from, NULL};
 
-	return tlspm_desc.xxfi_envfrom(ctx_of(f), argv);
+	return tlspm_callbacks.xxfi_envfrom(ctx_of(f), argv);
 }
 
 static sfsistat
@@ -175,7 +180,7 @@ rcpt(struct fake *f, const char *to)
 	char *argv[] = {(char *)(uintptr_t)to, NULL};
 
 	f->reply[0] = '\0';
-	return tlspm_desc.xxfi_envrcpt(ctx_of(f), argv);
+	return tlspm_callbacks.xxfi_envrcpt(ctx_of(f), argv);
 }
 
 #define TLS12 "{tls_version}", "TLSv1.2", "{cipher}", "ECDHE-RSA-AES256-GCM-SHA384"
@@ -200,8 +205,8 @@ test_per_recipient(void **state)
 	assert_int_equal(rcpt(&f, "<e@hold.example>"), SMFIS_CONTINUE);
 	assert_int_equal(rcpt(&f, "<f@watch.example>"), SMFIS_CONTINUE);
 	/* Tag and quarantine need the message: no early accept. */
-	assert_int_equal(tlspm_desc.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
-	assert_int_equal(tlspm_desc.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
+	assert_int_equal(tlspm_callbacks.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_callbacks.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
 	assert_int_equal(f.nheaders, 1);
 	assert_string_equal(f.headers[0],
 			    "X-TLS-Policy: mx.test.example; tls-policy=fail "
@@ -213,7 +218,7 @@ test_per_recipient(void **state)
 					  "recipient:hold.example failed min_version");
 	/* No recipient address reaches the header (it would leak Bcc). */
 	assert_null(strstr(f.headers[0], "@"));
-	tlspm_desc.xxfi_close(ctx_of(&f));
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
 	assert_null(f.priv);
 }
 
@@ -230,8 +235,8 @@ test_accept_at_data(void **state)
 	open_conn(&f);
 	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
 	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
-	assert_int_equal(tlspm_desc.xxfi_data(ctx_of(&f)), SMFIS_ACCEPT);
-	tlspm_desc.xxfi_close(ctx_of(&f));
+	assert_int_equal(tlspm_callbacks.xxfi_data(ctx_of(&f)), SMFIS_ACCEPT);
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
 }
 
 static void
@@ -247,8 +252,8 @@ test_sender_rule_refuses_at_mail(void **state)
 	/* libmilter takes the text as a format: '%' goes out doubled. */
 	assert_string_equal(f.reply, "550 5.7.1 Bank mail needs TLS 1.3 "
 				     "(100%% sure)");
-	tlspm_desc.xxfi_abort(ctx_of(&f));
-	tlspm_desc.xxfi_close(ctx_of(&f));
+	tlspm_callbacks.xxfi_abort(ctx_of(&f));
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
 }
 
 static void
@@ -262,17 +267,17 @@ test_forged_headers_removed(void **state)
 	open_conn(&f);
 	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
 	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
-	assert_int_equal(tlspm_desc.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
-	assert_int_equal(tlspm_desc.xxfi_header(ctx_of(&f), "x-tls-policy",
+	assert_int_equal(tlspm_callbacks.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_callbacks.xxfi_header(ctx_of(&f), "x-tls-policy",
 						"forged; pass"),
 			 SMFIS_NOREPLY);
-	assert_int_equal(tlspm_desc.xxfi_header(ctx_of(&f), "X-TLS-Policy",
+	assert_int_equal(tlspm_callbacks.xxfi_header(ctx_of(&f), "X-TLS-Policy",
 						"forged again"),
 			 SMFIS_NOREPLY);
-	assert_int_equal(tlspm_desc.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
+	assert_int_equal(tlspm_callbacks.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
 	assert_int_equal(f.nremoved, 2);
 	assert_int_equal(f.nheaders, 0); /* the message passed: no tag */
-	tlspm_desc.xxfi_close(ctx_of(&f));
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
 }
 
 /*
@@ -296,8 +301,8 @@ test_facts_per_transaction(void **state)
 	f.macros = plain;
 	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
 	assert_int_equal(rcpt(&f, "<c@strict.example>"), SMFIS_CONTINUE);
-	assert_int_equal(tlspm_desc.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
-	assert_int_equal(tlspm_desc.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
+	assert_int_equal(tlspm_callbacks.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_callbacks.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
 	/* the next transaction: plaintext at MAIL and at RCPT */
 	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
 	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_REJECT);
@@ -306,8 +311,8 @@ test_facts_per_transaction(void **state)
 	/* plaintext at MAIL, TLS at RCPT: RCPT reads again */
 	f.macros = tls;
 	assert_int_equal(rcpt(&f, "<c@strict.example>"), SMFIS_CONTINUE);
-	tlspm_desc.xxfi_abort(ctx_of(&f));
-	tlspm_desc.xxfi_close(ctx_of(&f));
+	tlspm_callbacks.xxfi_abort(ctx_of(&f));
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
 }
 
 /* A MAIL without a sender (libmilter should never send one) ends the
@@ -325,12 +330,12 @@ test_mail_without_sender(void **state)
 	open_conn(&f);
 	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
 	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
-	assert_int_equal(tlspm_desc.xxfi_envfrom(ctx_of(&f), argv),
+	assert_int_equal(tlspm_callbacks.xxfi_envfrom(ctx_of(&f), argv),
 			 SMFIS_TEMPFAIL);
 	assert_int_equal(rcpt(&f, "<c@strict.example>"), SMFIS_TEMPFAIL);
 	assert_string_equal(f.reply, "451 4.7.0 TLS policy check unavailable, "
 				     "try again later");
-	tlspm_desc.xxfi_close(ctx_of(&f));
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
 }
 
 /* The queue id, once the MTA has sent it, holds for the transaction; the
@@ -356,10 +361,10 @@ test_queue_id_per_transaction(void **state)
 	f.macros = other;
 	assert_int_equal(rcpt(&f, "<c@strict.example>"), SMFIS_CONTINUE);
 	assert_string_equal(s->queue_id, "4AB12C");
-	tlspm_desc.xxfi_abort(ctx_of(&f));
+	tlspm_callbacks.xxfi_abort(ctx_of(&f));
 	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
 	assert_string_equal(s->queue_id, "99ZZ");
-	tlspm_desc.xxfi_close(ctx_of(&f));
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
 }
 
 /* Without {rcpt_addr} the MTA is not sending our macro list: the TLS
@@ -377,7 +382,7 @@ test_blind_milter(void **state)
 	assert_int_equal(rcpt(&f, "<b@default.example>"), SMFIS_TEMPFAIL);
 	assert_string_equal(f.reply, "451 4.7.0 TLS policy check unavailable, "
 				     "try again later");
-	tlspm_desc.xxfi_close(ctx_of(&f));
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
 }
 
 /* A refusal that cannot be recorded is not given: on_error is. */
@@ -412,7 +417,7 @@ test_unwritable_audit(void **state)
 	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_REJECT);
 	assert_string_equal(f.reply, "530 5.7.0 Must issue a STARTTLS command "
 				     "first");
-	tlspm_desc.xxfi_close(ctx_of(&f));
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
 	tlsp_audit_close(tlspm.audit);
 	tlspm.audit = NULL;
 	unlink(path);
@@ -441,7 +446,7 @@ logged_transaction(const char *yaml)
 	assert_int_equal(rcpt(&f, "<ok@default.example>"), SMFIS_CONTINUE);
 	assert_int_equal(rcpt(&f, "<w@watch.example>"), SMFIS_CONTINUE);
 	assert_int_equal(rcpt(&f, "<s@strict.example>"), SMFIS_REJECT);
-	tlspm_desc.xxfi_close(ctx_of(&f));
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
 	fflush(stderr);
 	assert_true(dup2(saved, 2) == 2);
 	close(saved);
@@ -532,7 +537,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	tlspm_policy_set(NULL);
+	tlspm_holder_set(NULL);
 	return 0;
 }
 

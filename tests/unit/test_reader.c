@@ -8,7 +8,7 @@
  * position. Hostile rows cover what a tampered log can hold: NUL bytes,
  * raw controls, bad escapes, deep nesting, too many values, truncation.
  * The surrogateescape round trip feeds byte strings through the writer's
- * escaper (tlsp_json_escape) and back through the parser: every byte
+ * escaper (tlsp_escape_json) and back through the parser: every byte
  * must come back. The line reader is tested on files written here,
  * plain and gzip-compressed, with lines past its cap.
  */
@@ -315,7 +315,7 @@ round_trip(struct tlspa_json *jp, const unsigned char *b, size_t n)
 
 	assert_non_null(q);
 	q[0] = '"';
-	len = tlsp_json_escape((const char *)b, n, q + 1, cap - 2);
+	len = tlsp_escape_json((const char *)b, n, q + 1, cap - 2);
 	assert_true(len >= 0);
 	q[len + 1] = '"';
 	v = tlspa_json_parse(jp, q, (size_t)len + 2);

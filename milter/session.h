@@ -1,0 +1,60 @@
+/*
+ * session.h - per-connection and per-transaction state.
+ *
+ * Reached only through smfi_getpriv(): libmilter may run each callback of
+ * one connection on a different thread, so nothing per-connection may be
+ * thread-local.
+ */
+#ifndef TLSPM_SESSION_H
+#define TLSPM_SESSION_H
+
+#include <stddef.h>
+
+#include "tlspolicy/policy.h"
+
+#define TLSPM_TXID_MAX 40
+
+/* One accepted recipient: its action, kept for the message's verdict. */
+struct tlspm_rcpt {
+	char *addr;
+	enum tlsp_action action, would;
+	const struct tlsp_rule *decided_by;
+};
+
+/* Per connection, via smfi_setpriv; per-message parts reset at EOM and
+ * abort. The policy is pinned for the connection's life. */
+struct tlspm_session {
+	struct tlsp_policy *policy;
+	const struct tlsp_settings *st;
+	unsigned long proto; /* negotiated SMFIP_* flags */
+	char conn_id[24];
+	unsigned ntx;
+	char client_addr[64];
+	char client_name[256];
+	char helo[256];
+	/* the transaction */
+	int in_tx;
+	char txid[TLSPM_TXID_MAX];
+	char queue_id[64];
+	char *sender;
+	struct tlsp_facts facts;
+	struct tlspm_rcpt *rcpts;
+	size_t nrcpts, cap;
+	unsigned forged; /* incoming copies of our header */
+};
+
+/* A session pinning the published policy; NULL when out of memory or no
+ * policy is published. Freed with tlspm_session_free (NULL is fine). */
+struct tlspm_session *tlspm_session_new(void);
+void tlspm_session_free(struct tlspm_session *);
+/* Ends the transaction's state (after EOM or abort). */
+void tlspm_session_reset_tx(struct tlspm_session *);
+/* Starts a transaction: a fresh transaction id. */
+void tlspm_session_begin_tx(struct tlspm_session *);
+/* Keeps an accepted recipient (addr is copied); 0, or -1 out of memory. */
+int tlspm_session_add_rcpt(struct tlspm_session *, const char *addr,
+			   const struct tlsp_verdict *);
+/* The queue id if the MTA has sent it, else our transaction id. */
+const char *tlspm_session_logid(const struct tlspm_session *);
+
+#endif

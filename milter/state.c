@@ -1,0 +1,6 @@
+/*
+ * state.c - the daemon's process-wide state (state.h).
+ */
+#include "state.h"
+
+struct tlspm_state tlspm;

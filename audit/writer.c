@@ -489,8 +489,8 @@ next_deadline(const struct tlsp_audit *a, struct timespec *dl)
  * are written in batches: WRITE_NS after the first of them was queued,
  * or at once when WAKE_QLEN are waiting. Waking the writer for each
  * record cost a context switch and two fstat(2) per message: 30 of the
- * milter's 190 us of CPU per message at concurrency 1 (README,
- * Performance).
+ * milter's 190 us of CPU per message at concurrency 1
+ * (tests/bench/RESULTS.md).
  */
 static int
 has_work(const struct tlsp_audit *a)

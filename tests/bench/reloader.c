@@ -8,7 +8,7 @@
  * "reload failed") line in LOGFILE, its stderr, before the next one; at
  * most 60 s each. It reads the log's new bytes every 5 ms and starts no
  * process: a shell loop of grep and sleep forks about 60 times a second,
- * and on the 2-core virtual machine of the README's results that alone
+ * and on the 2-core virtual machine of tests/bench/RESULTS.md that alone
  * raised the milter's p99 under load as much as the reloads did.
  *
  * Prints "reloads=N failed=F secs=S"; exits 0 when all COUNT reloaded.

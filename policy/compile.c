@@ -70,7 +70,7 @@ struct profile {
 };
 
 struct walk {
-	struct cctx c;
+	struct tlsp_compile_ctx c;
 	struct tlsp_scope *global;
 	int unobs_fail;
 	struct profile *profs;
@@ -114,17 +114,17 @@ unknown_key(struct walk *w, const struct ynode *k, const char *where,
 	const char *near;
 
 	if (strcmp(k->str, is_profile ? "profile" : "extends") == 0) {
-		cc_error(&w->c, k, where,
-			 is_profile ? "a profile inherits with 'extends', not "
+		tlsp_schema_error(&w->c, k, where,
+				  is_profile ? "a profile inherits with 'extends', not "
 				      "'profile'"
 				    : "'extends' is for profiles; a rule names "
 				      "its profile with 'profile'");
 		return;
 	}
 	near = tlsp_suggest(k->str, body_keys, K_COUNT);
-	cc_error(&w->c, k, where, "unknown key '%.64s'%s%s%s", k->str,
-		 near ? "; did you mean '" : "", near ? near : "",
-		 near ? "'?" : "");
+	tlsp_schema_error(&w->c, k, where, "unknown key '%.64s'%s%s%s", k->str,
+			  near ? "; did you mean '" : "", near ? near : "",
+			  near ? "'?" : "");
 }
 
 /* Reads one key of a body; returns -1 on a bad value (already reported). */
@@ -132,37 +132,37 @@ static int
 body_key(struct walk *w, int key, const struct ynode *v, const char *where,
 	 struct body *b)
 {
-	struct cctx *c = &w->c;
+	struct tlsp_compile_ctx *c = &w->c;
 	long n;
 	int x;
 
 	switch (key) {
 	case K_TLS:
-		if (cc_word(c, v, where, "tls", tls_words, 2, &x) < 0)
+		if (tlsp_schema_word(c, v, where, "tls", tls_words, 2, &x) < 0)
 			return -1;
 		b->req.tls_required = x;
 		b->stated |= 1u << TLSP_REQ_TLS;
 		return 0;
 	case K_MIN_VERSION:
 		b->stated |= 1u << TLSP_REQ_MIN_VERSION;
-		return cc_version(c, v, where, "min_version", &b->req.min_version);
+		return tlsp_schema_version(c, v, where, "min_version", &b->req.min_version);
 	case K_MAX_VERSION:
 		b->stated |= 1u << TLSP_REQ_MAX_VERSION;
-		return cc_version(c, v, where, "max_version", &b->req.max_version);
+		return tlsp_schema_version(c, v, where, "max_version", &b->req.max_version);
 	case K_MIN_BITS:
-		if (cc_int(c, v, where, "min_cipher_bits", 0, 512, &n) < 0)
+		if (tlsp_schema_int(c, v, where, "min_cipher_bits", 0, 512, &n) < 0)
 			return -1;
 		b->req.min_cipher_bits = (int)n;
 		b->stated |= 1u << TLSP_REQ_MIN_CIPHER_BITS;
 		return 0;
 	case K_CIPHERS:
-		return cc_ciphers(c, v, where, &b->req, &b->stated);
+		return tlsp_schema_ciphers(c, v, where, &b->req, &b->stated);
 	case K_FS:
 		b->stated |= 1u << TLSP_REQ_FORWARD_SECRECY;
-		return cc_bool(c, v, where, "forward_secrecy",
-			       &b->req.forward_secrecy);
+		return tlsp_schema_bool(c, v, where, "forward_secrecy",
+					&b->req.forward_secrecy);
 	case K_CLIENT_CERT:
-		if (cc_word(c, v, where, "client_cert", cert_words, 3, &x) < 0)
+		if (tlsp_schema_word(c, v, where, "client_cert", cert_words, 3, &x) < 0)
 			return -1;
 		b->req.client_cert = x == 0   ? TLSP_CERT_NONE
 				     : x == 1 ? TLSP_CERT_PRESENTED
@@ -171,36 +171,36 @@ body_key(struct walk *w, int key, const struct ynode *v, const char *where,
 		return 0;
 	case K_SUBJECT:
 		b->stated |= 1u << TLSP_REQ_SUBJECT;
-		return cc_names(c, v, where, "subject", &b->req.subject,
-				&b->req.nsubject);
+		return tlsp_schema_names(c, v, where, "subject", &b->req.subject,
+					 &b->req.nsubject);
 	case K_ISSUER:
 		b->stated |= 1u << TLSP_REQ_ISSUER;
-		return cc_names(c, v, where, "issuer", &b->req.issuer,
-				&b->req.nissuer);
+		return tlsp_schema_names(c, v, where, "issuer", &b->req.issuer,
+					 &b->req.nissuer);
 	case K_FP:
 		b->stated |= 1u << TLSP_REQ_FINGERPRINT;
-		return cc_fingerprints(c, v, where, &b->req);
+		return tlsp_schema_fingerprints(c, v, where, &b->req);
 	case K_ACTION:
 		b->other |= O_ACTION;
-		return cc_word(c, v, where, "action", actions, 5, &b->action);
+		return tlsp_schema_word(c, v, where, "action", actions, 5, &b->action);
 	case K_MODE:
 		b->other |= O_MODE;
-		return cc_word(c, v, where, "mode", modes, 2, &b->mode);
+		return tlsp_schema_word(c, v, where, "mode", modes, 2, &b->mode);
 	case K_REPLY:
 		b->other |= O_REPLY;
 		b->reply = v;
-		return cc_reply(c, v, where) < 0 ? -1 : 0;
+		return tlsp_schema_reply(c, v, where) < 0 ? -1 : 0;
 	case K_UNOBS:
 		b->other |= O_UNOBS;
-		return cc_word(c, v, where, "on_unobservable", unobs, 2,
-			       &b->unobs_fail);
+		return tlsp_schema_word(c, v, where, "on_unobservable", unobs, 2,
+					&b->unobs_fail);
 	case K_SCOPE:
 		b->other |= O_SCOPE;
-		return cc_scope(c, v, where, &b->scope, &b->scope_set);
+		return tlsp_schema_scope(c, v, where, &b->scope, &b->scope_set);
 	default: /* K_PROFILE, K_EXTENDS */
-		if (v->type != YNODE_SCALAR || cc_is_empty(v)) {
-			cc_error(c, v, where, "'%s' expects a profile name, "
-				 "found %s", body_keys[key], tlsp_ynode_kind(v));
+		if (v->type != YNODE_SCALAR || tlsp_schema_is_empty(v)) {
+			tlsp_schema_error(c, v, where, "'%s' expects a profile name, "
+					  "found %s", body_keys[key], tlsp_ynode_kind(v));
 			return -1;
 		}
 		b->ref = v;
@@ -218,7 +218,7 @@ parse_body(struct walk *w, const struct ynode *y, const char *where,
 
 	memset(b, 0, sizeof(*b));
 	b->node = y;
-	if (cc_is_empty(y))
+	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type == YNODE_SCALAR && !is_profile) {
 		b->ref = y;
@@ -226,9 +226,9 @@ parse_body(struct walk *w, const struct ynode *y, const char *where,
 		return 0;
 	}
 	if (y->type != YNODE_MAP) {
-		cc_error(&w->c, y, where, "expected a mapping of requirements%s, "
-			 "found %s", is_profile ? "" : " or a profile name",
-			 tlsp_ynode_kind(y));
+		tlsp_schema_error(&w->c, y, where, "expected a mapping of requirements%s, "
+				  "found %s", is_profile ? "" : " or a profile name",
+				  tlsp_ynode_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
@@ -243,7 +243,7 @@ parse_body(struct walk *w, const struct ynode *y, const char *where,
 			if (k->type == YNODE_SCALAR)
 				unknown_key(w, k, where, is_profile);
 			else
-				cc_error(&w->c, k, where, "a key must be a string");
+				tlsp_schema_error(&w->c, k, where, "a key must be a string");
 			rc = -1;
 			continue;
 		}
@@ -354,31 +354,31 @@ warn_unobservable(struct walk *w, const struct tlsp_spec *sp,
 
 	if (w->c.mta == TLSP_MTA_SENDMAIL) {
 		if (q->set & BIT(TLSP_REQ_CLIENT_CERT))
-			cc_warn(&w->c, at, where, "on Sendmail, 'client_cert' "
-				"needs {verify} in confMILTER_MACROS_HELO");
+			tlsp_schema_warn(&w->c, at, where, "on Sendmail, 'client_cert' "
+					 "needs {verify} in confMILTER_MACROS_HELO");
 		if (q->set & BIT(TLSP_REQ_FINGERPRINT))
-			cc_warn(&w->c, at, where, "on Sendmail, 'fingerprints' "
-				"needs {cert_fp} in confMILTER_MACROS_HELO");
+			tlsp_schema_warn(&w->c, at, where, "on Sendmail, 'fingerprints' "
+					 "needs {cert_fp} in confMILTER_MACROS_HELO");
 		return;
 	}
 	if ((q->set & BIT(TLSP_REQ_CLIENT_CERT)) &&
 	    q->client_cert == TLSP_CERT_PRESENTED)
-		cc_warn(&w->c, at, where, "on Postfix, 'client_cert: presented' "
-			"can only be seen as 'verified' (Postfix shows no "
-			"untrusted certificate); otherwise it %s", then);
+		tlsp_schema_warn(&w->c, at, where, "on Postfix, 'client_cert: presented' "
+				 "can only be seen as 'verified' (Postfix shows no "
+				 "untrusted certificate); otherwise it %s", then);
 	for (i = 0; (q->set & BIT(TLSP_REQ_SUBJECT)) && i < q->nsubject; i++)
 		if (q->subject[i].full_dn)
-			cc_warn(&w->c, at, where, "on Postfix, subject '%.80s' "
-				"cannot be checked (Postfix sends only the CN); "
-				"it %s", q->subject[i].text, then);
+			tlsp_schema_warn(&w->c, at, where, "on Postfix, subject '%.80s' "
+					 "cannot be checked (Postfix sends only the CN); "
+					 "it %s", q->subject[i].text, then);
 	for (i = 0; (q->set & BIT(TLSP_REQ_ISSUER)) && i < q->nissuer; i++)
 		if (q->issuer[i].full_dn)
-			cc_warn(&w->c, at, where, "on Postfix, issuer '%.80s' "
-				"cannot be checked (Postfix sends only the CN); "
-				"it %s", q->issuer[i].text, then);
+			tlsp_schema_warn(&w->c, at, where, "on Postfix, issuer '%.80s' "
+					 "cannot be checked (Postfix sends only the CN); "
+					 "it %s", q->issuer[i].text, then);
 	if (q->set & BIT(TLSP_REQ_FINGERPRINT))
-		cc_warn(&w->c, at, where, "on Postfix, 'fingerprints' cannot be "
-			"checked (Postfix sends no fingerprint); it %s", then);
+		tlsp_schema_warn(&w->c, at, where, "on Postfix, 'fingerprints' cannot be "
+				 "checked (Postfix sends no fingerprint); it %s", then);
 }
 
 static int
@@ -394,18 +394,18 @@ check_reply(struct walk *w, const struct rstate *rs, const struct body *b,
 		return 0;
 	if (act != TLSP_ACTION_REJECT && act != TLSP_ACTION_DEFER) {
 		if (b->other & O_REPLY)
-			cc_warn(&w->c, at, where, "'reply' is used only with "
-				"reject or defer; action is %s",
-				tlsp_action_name(act));
+			tlsp_schema_warn(&w->c, at, where, "'reply' is used only with "
+					 "reject or defer; action is %s",
+					 tlsp_action_name(act));
 		return 0;
 	}
 	want = act == TLSP_ACTION_REJECT ? '5' : '4';
 	/* An inherited mismatch was reported where it was made. */
 	if (r->str[0] == want || !(b->other & (O_REPLY | O_ACTION)))
 		return 0;
-	cc_error(&w->c, at, where, "action %s needs a %cxx reply, but the "
-		 "reply (line %u) is '%.3s'", tlsp_action_name(act), want,
-		 r->line, r->str);
+	tlsp_schema_error(&w->c, at, where, "action %s needs a %cxx reply, but the "
+			  "reply (line %u) is '%.3s'", tlsp_action_name(act), want,
+			  r->line, r->str);
 	return -1;
 }
 
@@ -518,9 +518,9 @@ finalize(struct walk *w, struct rstate *rs, const struct body *b,
 	if ((q->set & BIT(TLSP_REQ_MIN_VERSION)) &&
 	    (q->set & BIT(TLSP_REQ_MAX_VERSION)) &&
 	    q->min_version > q->max_version) {
-		cc_error(&w->c, at, where, "min_version %s is above max_version "
-			 "%s", tlsp_version_name(q->min_version),
-			 tlsp_version_name(q->max_version));
+		tlsp_schema_error(&w->c, at, where, "min_version %s is above max_version "
+				  "%s", tlsp_version_name(q->min_version),
+				  tlsp_version_name(q->max_version));
 		bad = 1;
 	}
 	if (check_reply(w, rs, b, where) < 0)
@@ -583,9 +583,9 @@ inherit(struct walk *w, const struct body *b, const char *where,
 		for (i = 0; names && i < w->nprofs; i++)
 			names[i] = w->profs[i].name;
 		near = names ? tlsp_suggest(b->ref->str, names, w->nprofs) : NULL;
-		cc_error(&w->c, b->ref, where, "unknown profile '%.64s'%s%s%s",
-			 b->ref->str, near ? "; did you mean '" : "",
-			 near ? near : "", near ? "'?" : "");
+		tlsp_schema_error(&w->c, b->ref, where, "unknown profile '%.64s'%s%s%s",
+				  b->ref->str, near ? "; did you mean '" : "",
+				  near ? near : "", near ? "'?" : "");
 		free(names);
 		return -1;
 	}
@@ -608,9 +608,9 @@ resolve_profile(struct walk *w, struct profile *p)
 	snprintf(where, sizeof(where), "profiles: %s",
 		 printable(p->name, b, sizeof(b)));
 	if (p->state == 1) {
-		cc_error(&w->c, p->body.ref ? p->body.ref : p->key, where,
-			 "profile '%s' extends itself (a cycle through "
-			 "'extends')", b);
+		tlsp_schema_error(&w->c, p->body.ref ? p->body.ref : p->key, where,
+				  "profile '%s' extends itself (a cycle through "
+				  "'extends')", b);
 		p->state = 3;
 		return NULL;
 	}
@@ -637,11 +637,11 @@ read_profiles(struct walk *w, const struct ynode *y)
 	size_t i;
 	int rc = 0;
 
-	if (cc_is_empty(y))
+	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type != YNODE_MAP) {
-		cc_error(&w->c, y, NULL, "'profiles' expects a mapping of "
-			 "profile names, found %s", tlsp_ynode_kind(y));
+		tlsp_schema_error(&w->c, y, NULL, "'profiles' expects a mapping of "
+				  "profile names, found %s", tlsp_ynode_kind(y));
 		return -1;
 	}
 	w->profs = tlsp_arena_alloc(w->c.a, (y->n ? y->n : 1) * sizeof(*w->profs));
@@ -655,8 +655,8 @@ read_profiles(struct walk *w, const struct ynode *y)
 		if (k->type != YNODE_SCALAR || k->len == 0 || k->len > 64 ||
 		    strspn(k->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
 				   "RSTUVWXYZ0123456789_.-") != k->len) {
-			cc_error(&w->c, k, "profiles", "a profile name is 1 to 64 "
-				 "letters, digits, '_', '.' or '-'");
+			tlsp_schema_error(&w->c, k, "profiles", "a profile name is 1 to 64 "
+					  "letters, digits, '_', '.' or '-'");
 			rc = -1;
 			continue;
 		}
@@ -694,12 +694,12 @@ parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
 	int kind = PAT_EXACT;
 
 	if (k->type == YNODE_SEQ) {
-		cc_error(&w->c, k, NULL, "a rule's key must be a domain pattern; "
-			 "quote address literals: \"[192.0.2.1]\"");
+		tlsp_schema_error(&w->c, k, NULL, "a rule's key must be a domain pattern; "
+				  "quote address literals: \"[192.0.2.1]\"");
 		return -1;
 	}
 	if (k->type != YNODE_SCALAR || k->len == 0) {
-		cc_error(&w->c, k, NULL, "a rule's key must be a domain pattern");
+		tlsp_schema_error(&w->c, k, NULL, "a rule's key must be a domain pattern");
 		return -1;
 	}
 	if (strcasecmp(s, "default") == 0)
@@ -707,8 +707,8 @@ parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
 	if (strcmp(s, "<>") == 0) {
 		if (dir == TLSP_DIR_SENDER)
 			return PAT_NULL;
-		cc_error(&w->c, k, "recipients", "'<>' is the null sender; it "
-			 "belongs under 'senders'");
+		tlsp_schema_error(&w->c, k, "recipients", "'<>' is the null sender; it "
+				  "belongs under 'senders'");
 		return -1;
 	}
 	if (s[0] == '[') {
@@ -732,10 +732,10 @@ parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
 	{
 		char b[100];
 
-		cc_error(&w->c, k, dir == TLSP_DIR_SENDER ? "senders"
+		tlsp_schema_error(&w->c, k, dir == TLSP_DIR_SENDER ? "senders"
 							  : "recipients",
-			 "'%s' is not a domain pattern: %s",
-			 printable(k->str, b, sizeof(b)), why ? why : "invalid");
+				  "'%s' is not a domain pattern: %s",
+				  printable(k->str, b, sizeof(b)), why ? why : "invalid");
 	}
 	return -1;
 }
@@ -761,9 +761,9 @@ index_rule(struct walk *w, struct tlsp_ruleset *set, struct tlsp_rule *r,
 		slot = kind == PAT_SUB ? &e->sub : &e->exact;
 	}
 	if (*slot) {
-		cc_error(&w->c, k, NULL, "duplicate pattern '%s' (the same as "
-			 "line %u, column %u)", r->pattern, (*slot)->line,
-			 (*slot)->col);
+		tlsp_schema_error(&w->c, k, NULL, "duplicate pattern '%s' (the same as "
+				  "line %u, column %u)", r->pattern, (*slot)->line,
+				  (*slot)->col);
 		return -1;
 	}
 	*slot = r;
@@ -785,8 +785,8 @@ check_rule_reply(struct walk *w, const struct tlsp_rule *r,
 		pct += buf[i] == '%';
 	/* libmilter takes the text as a format: each '%' goes out as "%%". */
 	if (len < 0 || len + pct > 980) {
-		cc_error(&w->c, k, r->name, "the reply is longer than 980 "
-			 "characters");
+		tlsp_schema_error(&w->c, k, r->name, "the reply is longer than 980 "
+				  "characters");
 		return -1;
 	}
 	return 0;
@@ -857,11 +857,11 @@ read_rules(struct walk *w, const struct ynode *y, enum tlsp_direction dir,
 
 	if (tlsp_domtab_init(&set->tab, y ? y->n : 0) < 0)
 		return w->c.oom = 1, -1;
-	if (cc_is_empty(y))
+	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type != YNODE_MAP) {
-		cc_error(&w->c, y, NULL, "'%s' expects a mapping of domain "
-			 "patterns to rules, found %s", what, tlsp_ynode_kind(y));
+		tlsp_schema_error(&w->c, y, NULL, "'%s' expects a mapping of domain "
+				  "patterns to rules, found %s", what, tlsp_ynode_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n && !w->c.oom; i++) {
@@ -893,22 +893,22 @@ read_globals(struct walk *w, const struct ynode *root)
 			       "missing 'version: 1' at the top of the file");
 		rc = -1;
 	} else if (v->type != YNODE_SCALAR || strcmp(v->str, "1") != 0) {
-		cc_error(&w->c, v, NULL, "unsupported 'version' %s; this "
-			 "tlspolicy reads version 1", v->type == YNODE_SCALAR
-			 ? v->str : tlsp_ynode_kind(v));
+		tlsp_schema_error(&w->c, v, NULL, "unsupported 'version' %s; this "
+				  "tlspolicy reads version 1", v->type == YNODE_SCALAR
+				  ? v->str : tlsp_ynode_kind(v));
 		rc = -1;
 	}
 	w->unobs_fail = 1;
 	v = tlsp_ynode_get(root, "on_unobservable");
-	if (v && cc_word(&w->c, v, NULL, "on_unobservable", unobs, 2,
-			 &w->unobs_fail) < 0)
+	if (v && tlsp_schema_word(&w->c, v, NULL, "on_unobservable", unobs, 2,
+				  &w->unobs_fail) < 0)
 		rc = -1;
 	w->global = tlsp_arena_alloc(w->c.a, sizeof(*w->global));
 	if (w->global == NULL)
 		return w->c.oom = 1, -1;
 	w->global->exempt_authenticated = 1;
 	v = tlsp_ynode_get(root, "scope");
-	if (v && !cc_is_empty(v) && cc_scope(&w->c, v, "scope", w->global, &set) < 0)
+	if (v && !tlsp_schema_is_empty(v) && tlsp_schema_scope(&w->c, v, "scope", w->global, &set) < 0)
 		rc = -1;
 	w->c.pol->global_scope = w->global;
 
@@ -941,10 +941,10 @@ check_top_keys(struct walk *w, const struct ynode *root)
 		if (j == NTOP) {
 			near = k->type == YNODE_SCALAR
 				   ? tlsp_suggest(k->str, top_keys, NTOP) : NULL;
-			cc_error(&w->c, k, NULL, "unknown top-level key '%.64s'%s%s%s",
-				 k->type == YNODE_SCALAR ? k->str : "?",
-				 near ? "; did you mean '" : "", near ? near : "",
-				 near ? "'?" : "");
+			tlsp_schema_error(&w->c, k, NULL, "unknown top-level key '%.64s'%s%s%s",
+					  k->type == YNODE_SCALAR ? k->str : "?",
+					  near ? "; did you mean '" : "", near ? near : "",
+					  near ? "'?" : "");
 			rc = -1;
 		}
 	}
@@ -967,14 +967,14 @@ tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,
 	w.c.d = diags;
 	w.c.mta = mta;
 	if (root->type != YNODE_MAP) {
-		cc_error(&w.c, root, NULL, "expected a mapping at the top of the "
-			 "file, found %s", tlsp_ynode_kind(root));
+		tlsp_schema_error(&w.c, root, NULL, "expected a mapping at the top of the "
+				  "file, found %s", tlsp_ynode_kind(root));
 		return -1;
 	}
 	rc |= check_top_keys(&w, root);
 	rc |= read_globals(&w, root);
-	rc |= cc_settings(&w.c, tlsp_ynode_get(root, "milter"),
-			  tlsp_ynode_get(root, "audit"), &pol->settings);
+	rc |= tlsp_settings_read(&w.c, tlsp_ynode_get(root, "milter"),
+				 tlsp_ynode_get(root, "audit"), &pol->settings);
 	if (w.c.oom)
 		goto oom;
 	rc |= read_profiles(&w, tlsp_ynode_get(root, "profiles"));

@@ -35,41 +35,41 @@ static const char *const facilities[] = {
 
 /* A scalar copied into the policy's arena, with no control characters. */
 static const char *
-text(struct cctx *c, const struct ynode *v, const char *where,
+text(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
      const char *key, size_t max)
 {
 	size_t i;
 
-	if (v->type != YNODE_SCALAR || cc_is_empty(v) || v->len > max) {
-		cc_error(c, v, where, "'%s' expects a string of 1 to %zu "
-			 "characters, found %s", key, max, tlsp_ynode_kind(v));
+	if (v->type != YNODE_SCALAR || tlsp_schema_is_empty(v) || v->len > max) {
+		tlsp_schema_error(c, v, where, "'%s' expects a string of 1 to %zu "
+				  "characters, found %s", key, max, tlsp_ynode_kind(v));
 		return NULL;
 	}
 	for (i = 0; i < v->len; i++)
 		if ((unsigned char)v->str[i] < 0x20 || v->str[i] == 0x7f) {
-			cc_error(c, v, where, "'%s' must not contain control "
-				 "characters", key);
+			tlsp_schema_error(c, v, where, "'%s' must not contain control "
+					  "characters", key);
 			return NULL;
 		}
 	return tlsp_arena_strndup(c->a, v->str, v->len);
 }
 
 static const char *
-path(struct cctx *c, const struct ynode *v, const char *where,
+path(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
      const char *key)
 {
 	const char *s = text(c, v, where, key, 4000);
 
 	if (s && s[0] != '/') {
-		cc_error(c, v, where, "'%s' must be an absolute path, found "
-			 "'%.80s'", key, s);
+		tlsp_schema_error(c, v, where, "'%s' must be an absolute path, found "
+				  "'%.80s'", key, s);
 		return NULL;
 	}
 	return s;
 }
 
 static const char *
-socket_spec(struct cctx *c, const struct ynode *v, const char *where)
+socket_spec(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where)
 {
 	static const char *const kinds[] = {"unix:", "local:", "inet:",
 					    "inet6:"};
@@ -81,23 +81,23 @@ socket_spec(struct cctx *c, const struct ynode *v, const char *where)
 		    s[strlen(kinds[i])] != '\0')
 			return s;
 	if (s)
-		cc_error(c, v, where, "'socket' expects unix:/path, "
-			 "inet:port@address or inet6:port@address, found "
-			 "'%.80s'", s);
+		tlsp_schema_error(c, v, where, "'socket' expects unix:/path, "
+				  "inet:port@address or inet6:port@address, found "
+				  "'%.80s'", s);
 	return NULL;
 }
 
 /* A header field name (RFC 5322: printable ASCII except ':'). */
 static const char *
-header_name(struct cctx *c, const struct ynode *v, const char *where)
+header_name(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where)
 {
 	const char *s = text(c, v, where, "tag_header", 64);
 	size_t i;
 
 	for (i = 0; s && s[i]; i++)
 		if (s[i] <= ' ' || s[i] == ':' || (unsigned char)s[i] > 126) {
-			cc_error(c, v, where, "'tag_header': '%.64s' is not a "
-				 "header field name", s);
+			tlsp_schema_error(c, v, where, "'tag_header': '%.64s' is not a "
+					  "header field name", s);
 			return NULL;
 		}
 	return s;
@@ -105,22 +105,22 @@ header_name(struct cctx *c, const struct ynode *v, const char *where)
 
 /* The authserv-id goes into a header: a token, like a host name. */
 static const char *
-token(struct cctx *c, const struct ynode *v, const char *where,
+token(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
       const char *key)
 {
 	const char *s = text(c, v, where, key, 255);
 
 	if (s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
 			   "YZ0123456789.-_") != strlen(s)) {
-		cc_error(c, v, where, "'%s': '%.64s' may hold only letters, "
-			 "digits, '.', '-' and '_'", key, s);
+		tlsp_schema_error(c, v, where, "'%s': '%.64s' may hold only letters, "
+				  "digits, '.', '-' and '_'", key, s);
 		return NULL;
 	}
 	return s;
 }
 
 static int
-milter_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *st)
+milter_key(struct tlsp_compile_ctx *c, int k, const struct ynode *v, struct tlsp_settings *st)
 {
 	const char *w = "milter";
 	long mode;
@@ -133,8 +133,8 @@ milter_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *s
 		/* Octal, as chmod takes it: "0660" or 660. */
 		if (v->type != YNODE_SCALAR || v->len > 4 ||
 		    strspn(v->str, "01234567") != v->len || v->len < 3) {
-			cc_error(c, v, w, "'socket_mode' expects an octal mode "
-				 "like 0660");
+			tlsp_schema_error(c, v, w, "'socket_mode' expects an octal mode "
+					  "like 0660");
 			return -1;
 		}
 		mode = strtol(v->str, NULL, 8);
@@ -145,30 +145,30 @@ milter_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *s
 	case 3:
 		return (st->pidfile = path(c, v, w, "pidfile")) ? 0 : -1;
 	case 4:
-		if (cc_word(c, v, w, "syslog_facility", facilities, 11, &x) < 0)
+		if (tlsp_schema_word(c, v, w, "syslog_facility", facilities, 11, &x) < 0)
 			return -1;
 		st->syslog_facility = facilities[x];
 		return 0;
 	case 5:
-		if (cc_word(c, v, w, "on_error", on_error_words, 3, &x) < 0)
+		if (tlsp_schema_word(c, v, w, "on_error", on_error_words, 3, &x) < 0)
 			return -1;
 		st->on_error = (enum tlsp_on_error)x;
 		if (x == TLSP_ON_ERROR_ACCEPT)
-			cc_warn(c, v, w, "'on_error: accept' lets mail through "
-				"when the milter cannot decide or record");
+			tlsp_schema_warn(c, v, w, "'on_error: accept' lets mail through "
+					 "when the milter cannot decide or record");
 		return 0;
 	case 6:
 		return (st->tag_header = header_name(c, v, w)) ? 0 : -1;
 	case 7:
 		return (st->authserv_id = token(c, v, w, "authserv_id")) ? 0 : -1;
 	case 8:
-		if (cc_word(c, v, w, "strip_forged_headers", strip_words, 3,
-			    &x) < 0)
+		if (tlsp_schema_word(c, v, w, "strip_forged_headers", strip_words, 3,
+				     &x) < 0)
 			return -1;
 		st->strip_forged = x == 0 ? -1 : x == 2;
 		return 0;
 	default:
-		if (cc_word(c, v, w, "log_decisions", log_words, 3, &x) < 0)
+		if (tlsp_schema_word(c, v, w, "log_decisions", log_words, 3, &x) < 0)
 			return -1;
 		st->log_decisions = (enum tlsp_log_decisions)x;
 		return 0;
@@ -177,20 +177,20 @@ milter_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *s
 
 /* Walks one section, dispatching each known key to `fn`. */
 static int
-section(struct cctx *c, const struct ynode *y, const char *name,
+section(struct tlsp_compile_ctx *c, const struct ynode *y, const char *name,
 	const char *const *keys, size_t nkeys,
-	int (*fn)(struct cctx *, int, const struct ynode *,
+	int (*fn)(struct tlsp_compile_ctx *, int, const struct ynode *,
 		  struct tlsp_settings *),
 	struct tlsp_settings *st)
 {
 	size_t i, k;
 	int rc = 0;
 
-	if (cc_is_empty(y))
+	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type != YNODE_MAP) {
-		cc_error(c, y, NULL, "'%s' expects a mapping, found %s", name,
-			 tlsp_ynode_kind(y));
+		tlsp_schema_error(c, y, NULL, "'%s' expects a mapping, found %s", name,
+				  tlsp_ynode_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
@@ -204,10 +204,10 @@ section(struct cctx *c, const struct ynode *y, const char *name,
 					       ? tlsp_suggest(key->str, keys, nkeys)
 					       : NULL;
 
-			cc_error(c, key, name, "unknown key '%.64s'%s%s%s",
-				 key->type == YNODE_SCALAR ? key->str : "?",
-				 near ? "; did you mean '" : "", near ? near : "",
-				 near ? "'?" : "");
+			tlsp_schema_error(c, key, name, "unknown key '%.64s'%s%s%s",
+					  key->type == YNODE_SCALAR ? key->str : "?",
+					  near ? "; did you mean '" : "", near ? near : "",
+					  near ? "'?" : "");
 			rc = -1;
 		} else if (fn(c, (int)k, y->kids[2 * i + 1], st) < 0) {
 			rc = -1;
@@ -217,7 +217,7 @@ section(struct cctx *c, const struct ynode *y, const char *name,
 }
 
 static int
-audit_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *st)
+audit_key(struct tlsp_compile_ctx *c, int k, const struct ynode *v, struct tlsp_settings *st)
 {
 	long n;
 	int x;
@@ -226,7 +226,7 @@ audit_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *st
 	case 0:
 		return (st->audit_file = path(c, v, "audit", "file")) ? 0 : -1;
 	case 1:
-		if (cc_word(c, v, "audit", "sync", sync_words, 3, &x) < 0)
+		if (tlsp_schema_word(c, v, "audit", "sync", sync_words, 3, &x) < 0)
 			return -1;
 		st->audit_sync = x;
 		return 0;
@@ -235,7 +235,7 @@ audit_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *st
 			       ? 0
 			       : -1;
 	case 3:
-		if (cc_word(c, v, "audit", "addresses", address_words, 3, &x) < 0)
+		if (tlsp_schema_word(c, v, "audit", "addresses", address_words, 3, &x) < 0)
 			return -1;
 		st->audit_addresses = x;
 		st->audit_addresses_node = v;
@@ -246,7 +246,7 @@ audit_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *st
 			       ? 0
 			       : -1;
 	default:
-		if (cc_int(c, v, "audit", "checkpoint", 0, 86400, &n) < 0)
+		if (tlsp_schema_int(c, v, "audit", "checkpoint", 0, 86400, &n) < 0)
 			return -1;
 		st->audit_checkpoint = (int)n;
 		return 0;
@@ -254,8 +254,8 @@ audit_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *st
 }
 
 int
-cc_settings(struct cctx *c, const struct ynode *milter,
-	    const struct ynode *audit, struct tlsp_settings *st)
+tlsp_settings_read(struct tlsp_compile_ctx *c, const struct ynode *milter,
+		   const struct ynode *audit, struct tlsp_settings *st)
 {
 	int rc = 0;
 
@@ -267,9 +267,9 @@ cc_settings(struct cctx *c, const struct ynode *milter,
 	rc |= section(c, audit, "audit", audit_keys,
 		      sizeof(audit_keys) / sizeof(audit_keys[0]), audit_key, st);
 	if (st->audit_addresses == 1 && st->audit_pseudonym_key_file == NULL) {
-		cc_error(c, st->audit_addresses_node, "audit",
-			 "'addresses: pseudonymize' needs 'pseudonym_key_file' "
-			 "(a file of 16 to 4096 secret bytes)");
+		tlsp_schema_error(c, st->audit_addresses_node, "audit",
+				  "'addresses: pseudonymize' needs 'pseudonym_key_file' "
+				  "(a file of 16 to 4096 secret bytes)");
 		rc = -1;
 	}
 	st->audit_addresses_node = NULL;

@@ -200,7 +200,7 @@ body_key(struct walk *w, int key, const struct ynode *v, const char *where,
 	default: /* K_PROFILE, K_EXTENDS */
 		if (v->type != YNODE_SCALAR || tlsp_schema_is_empty(v)) {
 			tlsp_schema_error(c, v, where, "'%s' expects a profile name, "
-					  "found %s", body_keys[key], tlsp_ynode_kind(v));
+					  "found %s", body_keys[key], tlsp_ytree_kind(v));
 			return -1;
 		}
 		b->ref = v;
@@ -228,7 +228,7 @@ parse_body(struct walk *w, const struct ynode *y, const char *where,
 	if (y->type != YNODE_MAP) {
 		tlsp_schema_error(&w->c, y, where, "expected a mapping of requirements%s, "
 				  "found %s", is_profile ? "" : " or a profile name",
-				  tlsp_ynode_kind(y));
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
@@ -641,7 +641,7 @@ read_profiles(struct walk *w, const struct ynode *y)
 		return 0;
 	if (y->type != YNODE_MAP) {
 		tlsp_schema_error(&w->c, y, NULL, "'profiles' expects a mapping of "
-				  "profile names, found %s", tlsp_ynode_kind(y));
+				  "profile names, found %s", tlsp_ytree_kind(y));
 		return -1;
 	}
 	w->profs = tlsp_arena_alloc(w->c.a, (y->n ? y->n : 1) * sizeof(*w->profs));
@@ -861,7 +861,7 @@ read_rules(struct walk *w, const struct ynode *y, enum tlsp_direction dir,
 		return 0;
 	if (y->type != YNODE_MAP) {
 		tlsp_schema_error(&w->c, y, NULL, "'%s' expects a mapping of domain "
-				  "patterns to rules, found %s", what, tlsp_ynode_kind(y));
+				  "patterns to rules, found %s", what, tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n && !w->c.oom; i++) {
@@ -884,7 +884,7 @@ static const char *const top_keys[] = {
 static int
 read_globals(struct walk *w, const struct ynode *root)
 {
-	const struct ynode *v = tlsp_ynode_get(root, "version");
+	const struct ynode *v = tlsp_ytree_get(root, "version");
 	unsigned set = 0;
 	int rc = 0;
 
@@ -895,11 +895,11 @@ read_globals(struct walk *w, const struct ynode *root)
 	} else if (v->type != YNODE_SCALAR || strcmp(v->str, "1") != 0) {
 		tlsp_schema_error(&w->c, v, NULL, "unsupported 'version' %s; this "
 				  "tlspolicy reads version 1", v->type == YNODE_SCALAR
-				  ? v->str : tlsp_ynode_kind(v));
+				  ? v->str : tlsp_ytree_kind(v));
 		rc = -1;
 	}
 	w->unobs_fail = 1;
-	v = tlsp_ynode_get(root, "on_unobservable");
+	v = tlsp_ytree_get(root, "on_unobservable");
 	if (v && tlsp_schema_word(&w->c, v, NULL, "on_unobservable", unobs, 2,
 				  &w->unobs_fail) < 0)
 		rc = -1;
@@ -907,7 +907,7 @@ read_globals(struct walk *w, const struct ynode *root)
 	if (w->global == NULL)
 		return w->c.oom = 1, -1;
 	w->global->exempt_authenticated = 1;
-	v = tlsp_ynode_get(root, "scope");
+	v = tlsp_ytree_get(root, "scope");
 	if (v && !tlsp_schema_is_empty(v) && tlsp_schema_scope(&w->c, v, "scope", w->global, &set) < 0)
 		rc = -1;
 	w->c.pol->global_scope = w->global;
@@ -968,18 +968,18 @@ tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,
 	w.c.mta = mta;
 	if (root->type != YNODE_MAP) {
 		tlsp_schema_error(&w.c, root, NULL, "expected a mapping at the top of the "
-				  "file, found %s", tlsp_ynode_kind(root));
+				  "file, found %s", tlsp_ytree_kind(root));
 		return -1;
 	}
 	rc |= check_top_keys(&w, root);
 	rc |= read_globals(&w, root);
-	rc |= tlsp_settings_read(&w.c, tlsp_ynode_get(root, "milter"),
-				 tlsp_ynode_get(root, "audit"), &pol->settings);
+	rc |= tlsp_settings_read(&w.c, tlsp_ytree_get(root, "milter"),
+				 tlsp_ytree_get(root, "audit"), &pol->settings);
 	if (w.c.oom)
 		goto oom;
-	rc |= read_profiles(&w, tlsp_ynode_get(root, "profiles"));
-	rcpt = tlsp_ynode_get(root, "recipients");
-	snd = tlsp_ynode_get(root, "senders");
+	rc |= read_profiles(&w, tlsp_ytree_get(root, "profiles"));
+	rcpt = tlsp_ytree_get(root, "recipients");
+	snd = tlsp_ytree_get(root, "senders");
 	n = (rcpt && rcpt->type == YNODE_MAP ? rcpt->n : 0) +
 	    (snd && snd->type == YNODE_MAP ? snd->n : 0);
 	pol->rules = tlsp_arena_alloc(pol->arena, (n ? n : 1) * sizeof(*pol->rules));

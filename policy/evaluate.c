@@ -511,7 +511,7 @@ scope_exempts(const struct tlsp_scope *s, const struct tlsp_facts *f)
 	if (s->ndaemons > 0 && f->daemon_name[0] != '\0' &&
 	    !daemon_listed(s, f->daemon_name))
 		return 1;
-	if (s->nclients > 0 && tlsp_ip_parse(f->client_addr, ip) == 0)
+	if (s->nclients > 0 && tlsp_cidr_parse_ip(f->client_addr, ip) == 0)
 		for (i = 0; i < s->nclients; i++)
 			if (tlsp_cidr_match(&s->exempt_clients[i], ip))
 				return 1;

@@ -164,6 +164,6 @@ int tlsp_cidr_parse(const char *s, struct tlsp_cidr *out);
 int tlsp_cidr_match(const struct tlsp_cidr *, const uint8_t addr16[16]);
 /* Parses a textual IPv4/IPv6 address (also "IPv6:..." and "[...]") into
  * IPv6 space; returns 0 or -1. */
-int tlsp_ip_parse(const char *s, uint8_t out16[16]);
+int tlsp_cidr_parse_ip(const char *s, uint8_t out16[16]);
 
 #endif

@@ -60,7 +60,7 @@ shown(const struct ynode *y, char *buf, size_t bufsz)
 	size_t i, j = 0;
 
 	if (y->type != YNODE_SCALAR)
-		return tlsp_ynode_kind(y);
+		return tlsp_ytree_kind(y);
 	for (i = 0; i < y->len && j + 5 < bufsz; i++) {
 		unsigned char ch = (unsigned char)y->str[i];
 
@@ -92,7 +92,7 @@ want_scalar(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where
 	if (y->type == YNODE_SCALAR && !tlsp_schema_is_empty(y))
 		return 0;
 	tlsp_schema_error(c, y, where, "'%s' expects %s, found %s", key, what,
-			  tlsp_ynode_kind(y));
+			  tlsp_ytree_kind(y));
 	return -1;
 }
 
@@ -167,7 +167,7 @@ tlsp_schema_word(struct tlsp_compile_ctx *c, const struct ynode *y, const char *
 			 words[i]);
 	if (y->type != YNODE_SCALAR || tlsp_schema_is_empty(y)) {
 		tlsp_schema_error(c, y, where, "'%s' expects %s, found %s", key, list,
-				  tlsp_ynode_kind(y));
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	near = tlsp_suggest(y->str, words, n);
@@ -200,7 +200,7 @@ tlsp_schema_list(struct tlsp_compile_ctx *c, const struct ynode *y, const char *
 	}
 	if (y->type != YNODE_SEQ) {
 		tlsp_schema_error(c, y, where, "'%s' expects a list, found %s", key,
-				  tlsp_ynode_kind(y));
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
@@ -208,7 +208,7 @@ tlsp_schema_list(struct tlsp_compile_ctx *c, const struct ynode *y, const char *
 		    tlsp_schema_is_empty(y->kids[i])) {
 			tlsp_schema_error(c, y->kids[i], where,
 					  "'%s' expects a list of strings, found %s",
-					  key, tlsp_ynode_kind(y->kids[i]));
+					  key, tlsp_ytree_kind(y->kids[i]));
 			return -1;
 		}
 	}
@@ -345,7 +345,7 @@ tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct ynode *y, const cha
 		tlsp_schema_error(c, y, where,
 				  "'ciphers' expects a mapping with 'allow' and/or "
 				  "'deny', found %s",
-				  tlsp_ynode_kind(y));
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
@@ -510,7 +510,7 @@ tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y, const char 
 
 	if (y->type != YNODE_MAP) {
 		tlsp_schema_error(c, y, where, "'scope' expects a mapping, found %s",
-				  tlsp_ynode_kind(y));
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {

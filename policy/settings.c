@@ -42,7 +42,7 @@ text(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
 
 	if (v->type != YNODE_SCALAR || tlsp_schema_is_empty(v) || v->len > max) {
 		tlsp_schema_error(c, v, where, "'%s' expects a string of 1 to %zu "
-				  "characters, found %s", key, max, tlsp_ynode_kind(v));
+				  "characters, found %s", key, max, tlsp_ytree_kind(v));
 		return NULL;
 	}
 	for (i = 0; i < v->len; i++)
@@ -190,7 +190,7 @@ section(struct tlsp_compile_ctx *c, const struct ynode *y, const char *name,
 		return 0;
 	if (y->type != YNODE_MAP) {
 		tlsp_schema_error(c, y, NULL, "'%s' expects a mapping, found %s", name,
-				  tlsp_ynode_kind(y));
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {

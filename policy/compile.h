@@ -30,8 +30,10 @@ int tlsp_schema_bool(struct tlsp_compile_ctx *, const struct ynode *, const char
 		     const char *key, int *out);
 int tlsp_schema_int(struct tlsp_compile_ctx *, const struct ynode *, const char *where,
 		    const char *key, long min, long max, long *out);
+/* One of the names of `words` (exact); *out gets its row's code. The
+ * message lists the names in the table's order and suggests the nearest. */
 int tlsp_schema_word(struct tlsp_compile_ctx *, const struct ynode *, const char *where,
-		     const char *key, const char *const *words, size_t n, int *out);
+		     const char *key, const struct tlsp_name_code *words, int *out);
 /* A scalar or a list of scalars; items point into the tree. */
 int tlsp_schema_list(struct tlsp_compile_ctx *, const struct ynode *, const char *where,
 		     const char *key, const struct ynode ***items, size_t *n);

@@ -320,8 +320,7 @@ check_client_cert(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 	else
 		return TLSP_PASS;
 	snprintf(fl->required, sizeof(fl->required), "%s certificate",
-		 q->client_cert == TLSP_CERT_VERIFIED ? "verified"
-						      : "presented");
+		 tlsp_code_name(tlsp_client_cert_names, q->client_cert));
 	snprintf(fl->observed, sizeof(fl->observed), "%s",
 		 seen != NULL ? seen : "unknown");
 	if ((size_t)f->cert >= NELEM(cert_vs_verified))

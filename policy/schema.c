@@ -147,33 +147,37 @@ tlsp_schema_int(struct tlsp_compile_ctx *c, const struct ynode *y, const char *w
 }
 
 int
-tlsp_schema_word(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-		 const char *key, const char *const *words, size_t n, int *out)
+tlsp_schema_word(struct tlsp_compile_ctx *c, const struct ynode *y,
+		 const char *where, const char *key,
+		 const struct tlsp_name_code *words, int *out)
 {
 	char b[64], list[256] = "";
 	const char *near;
-	size_t i;
+	size_t i, n;
 
-	for (i = 0; i < n; i++)
-		if (y->type == YNODE_SCALAR && strcmp(y->str, words[i]) == 0) {
-			*out = (int)i;
+	/* By row, not by tlsp_name_code(): a code may be -1 ("auto"). */
+	for (i = 0; y->type == YNODE_SCALAR && words[i].name != NULL; i++)
+		if (strcmp(y->str, words[i].name) == 0) {
+			*out = words[i].code;
 			return 0;
 		}
 	/* The list of choices only for the message: a million rules that
 	 * say "action: reject" should not each format it. */
+	n = tlsp_name_code_count(words);
 	for (i = 0; i < n; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list),
 			 "%s%s", i ? (i + 1 == n ? " or " : ", ") : "",
-			 words[i]);
+			 words[i].name);
 	if (y->type != YNODE_SCALAR || tlsp_schema_is_empty(y)) {
-		tlsp_schema_error(c, y, where, "'%s' expects %s, found %s", key, list,
-				  tlsp_ytree_kind(y));
+		tlsp_schema_error(c, y, where, "'%s' expects %s, found %s", key,
+				  list, tlsp_ytree_kind(y));
 		return -1;
 	}
-	near = tlsp_suggest(y->str, words, n);
-	tlsp_schema_error(c, y, where, "'%s' expects %s, found '%s'%s%s%s", key, list,
-			  shown(y, b, sizeof(b)), near ? "; did you mean '" : "",
-			  near ? near : "", near ? "'?" : "");
+	near = tlsp_suggest_name(y->str, words);
+	tlsp_schema_error(c, y, where, "'%s' expects %s, found '%s'%s%s%s",
+			  key, list, shown(y, b, sizeof(b)),
+			  near ? "; did you mean '" : "", near ? near : "",
+			  near ? "'?" : "");
 	return -1;
 }
 
@@ -337,7 +341,11 @@ int
 tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
 		    struct tlsp_reqs *r, unsigned *set)
 {
-	static const char *const keys[] = {"allow", "deny"};
+	static const struct tlsp_name_code keys[] = {
+		{"allow", TLSP_REQ_CIPHER_ALLOW},
+		{"deny", TLSP_REQ_CIPHER_DENY},
+		{NULL, -1},
+	};
 	size_t i;
 	int rc = 0;
 
@@ -350,20 +358,22 @@ tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct ynode *y, const cha
 	}
 	for (i = 0; i < y->n; i++) {
 		const struct ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
-		int which;
+		const char *key;
+		int which, bad;
 
-		if (tlsp_schema_word(c, k, where, "ciphers", keys, 2, &which) < 0) {
+		if (tlsp_schema_word(c, k, where, "ciphers", keys, &which) < 0) {
 			rc = -1;
 			continue;
 		}
-		if (which == 0 &&
-		    cipher_list(c, v, where, "ciphers.allow", &r->allow_names,
-				&r->nallow, &r->allow_families) == 0)
-			*set |= 1u << TLSP_REQ_CIPHER_ALLOW;
-		else if (which == 1 &&
-			 cipher_list(c, v, where, "ciphers.deny", &r->deny_names,
-				     &r->ndeny, &r->deny_families) == 0)
-			*set |= 1u << TLSP_REQ_CIPHER_DENY;
+		key = tlsp_req_name((enum tlsp_req)which); /* "ciphers.allow" */
+		if (which == TLSP_REQ_CIPHER_ALLOW)
+			bad = cipher_list(c, v, where, key, &r->allow_names,
+					  &r->nallow, &r->allow_families);
+		else
+			bad = cipher_list(c, v, where, key, &r->deny_names,
+					  &r->ndeny, &r->deny_families);
+		if (bad == 0)
+			*set |= 1u << which;
 		else
 			rc = -1;
 	}
@@ -501,9 +511,18 @@ int
 tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
 		  struct tlsp_scope *s, unsigned *set)
 {
-	static const char *const keys[] = {"authenticated", "daemons",
-					   "exempt_clients"};
-	static const char *const auth[] = {"enforce", "exempt"};
+	static const struct tlsp_name_code keys[] = {
+		{"authenticated", SCOPE_AUTH},
+		{"daemons", SCOPE_DAEMONS},
+		{"exempt_clients", SCOPE_CLIENTS},
+		{NULL, -1},
+	};
+	/* Codes are the values of exempt_authenticated. */
+	static const struct tlsp_name_code auth[] = {
+		{"enforce", 0},
+		{"exempt", 1},
+		{NULL, -1},
+	};
 	const struct ynode **items;
 	size_t i;
 	int rc = 0, w;
@@ -516,14 +535,14 @@ tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y, const char 
 	for (i = 0; i < y->n; i++) {
 		const struct ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
 
-		if (tlsp_schema_word(c, k, where, "scope", keys, 3, &w) < 0) {
+		if (tlsp_schema_word(c, k, where, "scope", keys, &w) < 0) {
 			rc = -1;
-		} else if (w == 0) {
-			if (tlsp_schema_word(c, v, where, "authenticated", auth, 2,
+		} else if (w == SCOPE_AUTH) {
+			if (tlsp_schema_word(c, v, where, "authenticated", auth,
 					     &s->exempt_authenticated) < 0)
 				rc = -1;
 			*set |= SCOPE_AUTH;
-		} else if (w == 1) {
+		} else if (w == SCOPE_DAEMONS) {
 			if (tlsp_schema_list(c, v, where, "daemons", &items,
 					     &s->ndaemons) < 0 ||
 			    (s->daemons = dup_names(c, items, s->ndaemons)) ==
@@ -538,11 +557,6 @@ tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y, const char 
 	}
 	return rc;
 }
-
-static const char *const placeholders[] = {
-    "rule",	   "direction",	      "profile",    "min_version",
-    "max_version", "min_cipher_bits", "client_cert",
-};
 
 /* Checks every '%' of a reply text: "%%" or a known "%{name}". */
 static int
@@ -565,9 +579,8 @@ reply_placeholders(struct tlsp_compile_ctx *c, const struct ynode *y, const char
 		}
 		memcpy(name, p + 2, (size_t)(end - p - 2));
 		name[end - p - 2] = '\0';
-		if (tlsp_suggest(name, placeholders, 7) == NULL ||
-		    strcmp(tlsp_suggest(name, placeholders, 7), name) != 0) {
-			near = tlsp_suggest(name, placeholders, 7);
+		if (tlsp_name_code(tlsp_reply_placeholders, name) < 0) {
+			near = tlsp_suggest_name(name, tlsp_reply_placeholders);
 			tlsp_schema_error(c, y, where,
 					  "'reply': unknown placeholder %%{%s}%s%s%s", name,
 					  near ? "; did you mean %{" : "",

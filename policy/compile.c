@@ -248,8 +248,10 @@ read_ref(struct walk *w, const struct body_key *k, const struct ynode *v,
 	 const char *where, struct body *b)
 {
 	if (v->type != YNODE_SCALAR || tlsp_schema_is_empty(v)) {
-		tlsp_schema_error(&w->c, v, where, "'%s' expects a profile name, "
-				  "found %s", k->name, tlsp_ytree_kind(v));
+		tlsp_schema_error(&w->c, v, where,
+				  "'%s' expects a profile name, "
+				  "found %s",
+				  k->name, tlsp_ytree_kind(v));
 		return -1;
 	}
 	b->ref = v;
@@ -300,10 +302,11 @@ unknown_key(struct walk *w, const struct ynode *k, const char *where,
 
 	if (strcmp(k->str, is_profile ? "profile" : "extends") == 0) {
 		tlsp_schema_error(&w->c, k, where,
-				  is_profile ? "a profile inherits with 'extends', "
-					       "not 'profile'"
-					     : "'extends' is for profiles; a rule "
-					       "names its profile with 'profile'");
+				  is_profile
+				      ? "a profile inherits with 'extends', "
+					"not 'profile'"
+				      : "'extends' is for profiles; a rule "
+					"names its profile with 'profile'");
 		return;
 	}
 	for (i = 0; i < NBODY_KEYS; i++)
@@ -332,8 +335,10 @@ parse_body(struct walk *w, const struct ynode *y, const char *where,
 		return 0;
 	}
 	if (y->type != YNODE_MAP) {
-		tlsp_schema_error(&w->c, y, where, "expected a mapping of requirements%s, "
-				  "found %s", is_profile ? "" : " or a profile name",
+		tlsp_schema_error(&w->c, y, where,
+				  "expected a mapping of requirements%s, "
+				  "found %s",
+				  is_profile ? "" : " or a profile name",
 				  tlsp_ytree_kind(y));
 		return -1;
 	}
@@ -347,7 +352,8 @@ parse_body(struct walk *w, const struct ynode *y, const char *where,
 			if (k->type == YNODE_SCALAR)
 				unknown_key(w, k, where, is_profile);
 			else
-				tlsp_schema_error(&w->c, k, where, "a key must be a string");
+				tlsp_schema_error(&w->c, k, where,
+						  "a key must be a string");
 			rc = -1;
 			continue;
 		}
@@ -460,31 +466,47 @@ warn_unobservable(struct walk *w, const struct tlsp_spec *sp,
 
 	if (w->c.mta == TLSP_MTA_SENDMAIL) {
 		if (q->set & BIT(TLSP_REQ_CLIENT_CERT))
-			tlsp_schema_warn(&w->c, at, where, "on Sendmail, 'client_cert' "
-					 "needs {verify} in confMILTER_MACROS_HELO");
+			tlsp_schema_warn(
+			    &w->c, at, where,
+			    "on Sendmail, 'client_cert' "
+			    "needs {verify} in confMILTER_MACROS_HELO");
 		if (q->set & BIT(TLSP_REQ_FINGERPRINT))
-			tlsp_schema_warn(&w->c, at, where, "on Sendmail, 'fingerprints' "
-					 "needs {cert_fp} in confMILTER_MACROS_HELO");
+			tlsp_schema_warn(
+			    &w->c, at, where,
+			    "on Sendmail, 'fingerprints' "
+			    "needs {cert_fp} in confMILTER_MACROS_HELO");
 		return;
 	}
 	if ((q->set & BIT(TLSP_REQ_CLIENT_CERT)) &&
 	    q->client_cert == TLSP_CERT_PRESENTED)
-		tlsp_schema_warn(&w->c, at, where, "on Postfix, 'client_cert: presented' "
-				 "can only be seen as 'verified' (Postfix shows no "
-				 "untrusted certificate); otherwise it %s", then);
+		tlsp_schema_warn(
+		    &w->c, at, where,
+		    "on Postfix, 'client_cert: presented' "
+		    "can only be seen as 'verified' (Postfix shows no "
+		    "untrusted certificate); otherwise it %s",
+		    then);
 	for (i = 0; (q->set & BIT(TLSP_REQ_SUBJECT)) && i < q->nsubject; i++)
 		if (q->subject[i].full_dn)
-			tlsp_schema_warn(&w->c, at, where, "on Postfix, subject '%.80s' "
-					 "cannot be checked (Postfix sends only the CN); "
-					 "it %s", q->subject[i].text, then);
+			tlsp_schema_warn(
+			    &w->c, at, where,
+			    "on Postfix, subject '%.80s' "
+			    "cannot be checked (Postfix sends only the CN); "
+			    "it %s",
+			    q->subject[i].text, then);
 	for (i = 0; (q->set & BIT(TLSP_REQ_ISSUER)) && i < q->nissuer; i++)
 		if (q->issuer[i].full_dn)
-			tlsp_schema_warn(&w->c, at, where, "on Postfix, issuer '%.80s' "
-					 "cannot be checked (Postfix sends only the CN); "
-					 "it %s", q->issuer[i].text, then);
+			tlsp_schema_warn(
+			    &w->c, at, where,
+			    "on Postfix, issuer '%.80s' "
+			    "cannot be checked (Postfix sends only the CN); "
+			    "it %s",
+			    q->issuer[i].text, then);
 	if (q->set & BIT(TLSP_REQ_FINGERPRINT))
-		tlsp_schema_warn(&w->c, at, where, "on Postfix, 'fingerprints' cannot be "
-				 "checked (Postfix sends no fingerprint); it %s", then);
+		tlsp_schema_warn(
+		    &w->c, at, where,
+		    "on Postfix, 'fingerprints' cannot be "
+		    "checked (Postfix sends no fingerprint); it %s",
+		    then);
 }
 
 static int
@@ -500,7 +522,8 @@ check_reply(struct walk *w, const struct rstate *rs, const struct body *b,
 		return 0;
 	if (act != TLSP_ACTION_REJECT && act != TLSP_ACTION_DEFER) {
 		if (b->other & O_REPLY)
-			tlsp_schema_warn(&w->c, at, where, "'reply' is used only with "
+			tlsp_schema_warn(&w->c, at, where,
+					 "'reply' is used only with "
 					 "reject or defer; action is %s",
 					 tlsp_action_name(act));
 		return 0;
@@ -509,9 +532,10 @@ check_reply(struct walk *w, const struct rstate *rs, const struct body *b,
 	/* An inherited mismatch was reported where it was made. */
 	if (r->str[0] == want || !(b->other & (O_REPLY | O_ACTION)))
 		return 0;
-	tlsp_schema_error(&w->c, at, where, "action %s needs a %cxx reply, but the "
-			  "reply (line %u) is '%.3s'", tlsp_action_name(act), want,
-			  r->line, r->str);
+	tlsp_schema_error(&w->c, at, where,
+			  "action %s needs a %cxx reply, but the "
+			  "reply (line %u) is '%.3s'",
+			  tlsp_action_name(act), want, r->line, r->str);
 	return -1;
 }
 
@@ -624,8 +648,10 @@ finalize(struct walk *w, struct rstate *rs, const struct body *b,
 	if ((q->set & BIT(TLSP_REQ_MIN_VERSION)) &&
 	    (q->set & BIT(TLSP_REQ_MAX_VERSION)) &&
 	    q->min_version > q->max_version) {
-		tlsp_schema_error(&w->c, at, where, "min_version %s is above max_version "
-				  "%s", tlsp_version_name(q->min_version),
+		tlsp_schema_error(&w->c, at, where,
+				  "min_version %s is above max_version "
+				  "%s",
+				  tlsp_version_name(q->min_version),
 				  tlsp_version_name(q->max_version));
 		bad = 1;
 	}
@@ -689,8 +715,9 @@ inherit(struct walk *w, const struct body *b, const char *where,
 		for (i = 0; names && i < w->nprofs; i++)
 			names[i] = w->profs[i].name;
 		near = names ? tlsp_suggest(b->ref->str, names, w->nprofs) : NULL;
-		tlsp_schema_error(&w->c, b->ref, where, "unknown profile '%.64s'%s%s%s",
-				  b->ref->str, near ? "; did you mean '" : "",
+		tlsp_schema_error(&w->c, b->ref, where,
+				  "unknown profile '%.64s'%s%s%s", b->ref->str,
+				  near ? "; did you mean '" : "",
 				  near ? near : "", near ? "'?" : "");
 		free(names);
 		return -1;
@@ -714,9 +741,11 @@ resolve_profile(struct walk *w, struct profile *p)
 	snprintf(where, sizeof(where), "profiles: %s",
 		 printable(p->name, b, sizeof(b)));
 	if (p->state == 1) {
-		tlsp_schema_error(&w->c, p->body.ref ? p->body.ref : p->key, where,
-				  "profile '%s' extends itself (a cycle through "
-				  "'extends')", b);
+		tlsp_schema_error(
+		    &w->c, p->body.ref ? p->body.ref : p->key, where,
+		    "profile '%s' extends itself (a cycle through "
+		    "'extends')",
+		    b);
 		p->state = 3;
 		return NULL;
 	}
@@ -746,8 +775,10 @@ read_profiles(struct walk *w, const struct ynode *y)
 	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type != YNODE_MAP) {
-		tlsp_schema_error(&w->c, y, NULL, "'profiles' expects a mapping of "
-				  "profile names, found %s", tlsp_ytree_kind(y));
+		tlsp_schema_error(&w->c, y, NULL,
+				  "'profiles' expects a mapping of "
+				  "profile names, found %s",
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	w->profs = tlsp_arena_alloc(w->c.a, (y->n ? y->n : 1) * sizeof(*w->profs));
@@ -761,7 +792,8 @@ read_profiles(struct walk *w, const struct ynode *y)
 		if (k->type != YNODE_SCALAR || k->len == 0 || k->len > 64 ||
 		    strspn(k->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
 				   "RSTUVWXYZ0123456789_.-") != k->len) {
-			tlsp_schema_error(&w->c, k, "profiles", "a profile name is 1 to 64 "
+			tlsp_schema_error(&w->c, k, "profiles",
+					  "a profile name is 1 to 64 "
 					  "letters, digits, '_', '.' or '-'");
 			rc = -1;
 			continue;
@@ -800,12 +832,14 @@ parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
 	int kind = PAT_EXACT;
 
 	if (k->type == YNODE_SEQ) {
-		tlsp_schema_error(&w->c, k, NULL, "a rule's key must be a domain pattern; "
+		tlsp_schema_error(&w->c, k, NULL,
+				  "a rule's key must be a domain pattern; "
 				  "quote address literals: \"[192.0.2.1]\"");
 		return -1;
 	}
 	if (k->type != YNODE_SCALAR || k->len == 0) {
-		tlsp_schema_error(&w->c, k, NULL, "a rule's key must be a domain pattern");
+		tlsp_schema_error(&w->c, k, NULL,
+				  "a rule's key must be a domain pattern");
 		return -1;
 	}
 	if (strcasecmp(s, "default") == 0)
@@ -813,7 +847,8 @@ parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
 	if (strcmp(s, "<>") == 0) {
 		if (dir == TLSP_DIR_SENDER)
 			return PAT_NULL;
-		tlsp_schema_error(&w->c, k, "recipients", "'<>' is the null sender; it "
+		tlsp_schema_error(&w->c, k, "recipients",
+				  "'<>' is the null sender; it "
 				  "belongs under 'senders'");
 		return -1;
 	}
@@ -838,10 +873,10 @@ parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
 	{
 		char b[100];
 
-		tlsp_schema_error(&w->c, k, dir == TLSP_DIR_SENDER ? "senders"
-							  : "recipients",
-				  "'%s' is not a domain pattern: %s",
-				  printable(k->str, b, sizeof(b)), why ? why : "invalid");
+		tlsp_schema_error(
+		    &w->c, k, dir == TLSP_DIR_SENDER ? "senders" : "recipients",
+		    "'%s' is not a domain pattern: %s",
+		    printable(k->str, b, sizeof(b)), why ? why : "invalid");
 	}
 	return -1;
 }
@@ -867,9 +902,10 @@ index_rule(struct walk *w, struct tlsp_ruleset *set, struct tlsp_rule *r,
 		slot = kind == PAT_SUB ? &e->sub : &e->exact;
 	}
 	if (*slot) {
-		tlsp_schema_error(&w->c, k, NULL, "duplicate pattern '%s' (the same as "
-				  "line %u, column %u)", r->pattern, (*slot)->line,
-				  (*slot)->col);
+		tlsp_schema_error(&w->c, k, NULL,
+				  "duplicate pattern '%s' (the same as "
+				  "line %u, column %u)",
+				  r->pattern, (*slot)->line, (*slot)->col);
 		return -1;
 	}
 	*slot = r;
@@ -891,7 +927,8 @@ check_rule_reply(struct walk *w, const struct tlsp_rule *r,
 		pct += buf[i] == '%';
 	/* libmilter takes the text as a format: each '%' goes out as "%%". */
 	if (len < 0 || len + pct > 980) {
-		tlsp_schema_error(&w->c, k, r->name, "the reply is longer than 980 "
+		tlsp_schema_error(&w->c, k, r->name,
+				  "the reply is longer than 980 "
 				  "characters");
 		return -1;
 	}
@@ -966,8 +1003,10 @@ read_rules(struct walk *w, const struct ynode *y, enum tlsp_direction dir,
 	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type != YNODE_MAP) {
-		tlsp_schema_error(&w->c, y, NULL, "'%s' expects a mapping of domain "
-				  "patterns to rules, found %s", what, tlsp_ytree_kind(y));
+		tlsp_schema_error(&w->c, y, NULL,
+				  "'%s' expects a mapping of domain "
+				  "patterns to rules, found %s",
+				  what, tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n && !w->c.oom; i++) {
@@ -1006,22 +1045,25 @@ read_globals(struct walk *w, const struct ynode *root)
 			       "missing 'version: 1' at the top of the file");
 		rc = -1;
 	} else if (v->type != YNODE_SCALAR || strcmp(v->str, "1") != 0) {
-		tlsp_schema_error(&w->c, v, NULL, "unsupported 'version' %s; this "
-				  "tlspolicy reads version 1", v->type == YNODE_SCALAR
-				  ? v->str : tlsp_ytree_kind(v));
+		tlsp_schema_error(&w->c, v, NULL,
+				  "unsupported 'version' %s; this "
+				  "tlspolicy reads version 1",
+				  v->type == YNODE_SCALAR ? v->str
+							  : tlsp_ytree_kind(v));
 		rc = -1;
 	}
 	w->unobs_fail = 1;
 	v = tlsp_ytree_get(root, "on_unobservable");
-	if (v && tlsp_schema_word(&w->c, v, NULL, "on_unobservable", unobs_words,
-				  &w->unobs_fail) < 0)
+	if (v && tlsp_schema_word(&w->c, v, NULL, "on_unobservable",
+				  unobs_words, &w->unobs_fail) < 0)
 		rc = -1;
 	w->global = tlsp_arena_alloc(w->c.a, sizeof(*w->global));
 	if (w->global == NULL)
 		return w->c.oom = 1, -1;
 	w->global->exempt_authenticated = 1;
 	v = tlsp_ytree_get(root, "scope");
-	if (v && !tlsp_schema_is_empty(v) && tlsp_schema_scope(&w->c, v, "scope", w->global, &set) < 0)
+	if (v && !tlsp_schema_is_empty(v) &&
+	    tlsp_schema_scope(&w->c, v, "scope", w->global, &set) < 0)
 		rc = -1;
 	w->c.pol->global_scope = w->global;
 
@@ -1048,14 +1090,17 @@ check_top_keys(struct walk *w, const struct ynode *root)
 		const struct ynode *k = root->kids[2 * i];
 		const char *near;
 
-		if (k->type == YNODE_SCALAR && tlsp_name_code(top_keys, k->str) >= 0)
+		if (k->type == YNODE_SCALAR &&
+		    tlsp_name_code(top_keys, k->str) >= 0)
 			continue;
-		near = k->type == YNODE_SCALAR ? tlsp_suggest_name(k->str, top_keys)
-					       : NULL;
-		tlsp_schema_error(&w->c, k, NULL, "unknown top-level key '%.64s'%s%s%s",
+		near = k->type == YNODE_SCALAR
+			   ? tlsp_suggest_name(k->str, top_keys)
+			   : NULL;
+		tlsp_schema_error(&w->c, k, NULL,
+				  "unknown top-level key '%.64s'%s%s%s",
 				  k->type == YNODE_SCALAR ? k->str : "?",
-				  near ? "; did you mean '" : "", near ? near : "",
-				  near ? "'?" : "");
+				  near ? "; did you mean '" : "",
+				  near ? near : "", near ? "'?" : "");
 		rc = -1;
 	}
 	return rc;
@@ -1077,8 +1122,10 @@ tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,
 	w.c.d = diags;
 	w.c.mta = mta;
 	if (root->type != YNODE_MAP) {
-		tlsp_schema_error(&w.c, root, NULL, "expected a mapping at the top of the "
-				  "file, found %s", tlsp_ytree_kind(root));
+		tlsp_schema_error(&w.c, root, NULL,
+				  "expected a mapping at the top of the "
+				  "file, found %s",
+				  tlsp_ytree_kind(root));
 		return -1;
 	}
 	rc |= check_top_keys(&w, root);

@@ -15,12 +15,13 @@
 
 #include "compile.h"
 
-static void report(struct tlsp_compile_ctx *, int, const struct ynode *, const char *,
-		   const char *, va_list) __attribute__((format(printf, 5, 0)));
+static void report(struct tlsp_compile_ctx *, int, const struct ynode *,
+		   const char *, const char *, va_list)
+    __attribute__((format(printf, 5, 0)));
 
 static void
-report(struct tlsp_compile_ctx *c, int warn, const struct ynode *y, const char *where,
-       const char *fmt, va_list ap)
+report(struct tlsp_compile_ctx *c, int warn, const struct ynode *y,
+       const char *where, const char *fmt, va_list ap)
 {
 	char msg[768];
 
@@ -32,8 +33,8 @@ report(struct tlsp_compile_ctx *c, int warn, const struct ynode *y, const char *
 }
 
 void
-tlsp_schema_error(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-		  const char *fmt, ...)
+tlsp_schema_error(struct tlsp_compile_ctx *c, const struct ynode *y,
+		  const char *where, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -43,8 +44,8 @@ tlsp_schema_error(struct tlsp_compile_ctx *c, const struct ynode *y, const char 
 }
 
 void
-tlsp_schema_warn(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-		 const char *fmt, ...)
+tlsp_schema_warn(struct tlsp_compile_ctx *c, const struct ynode *y,
+		 const char *where, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -86,8 +87,8 @@ tlsp_schema_is_empty(const struct ynode *y)
 }
 
 static int
-want_scalar(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-	    const char *key, const char *what)
+want_scalar(struct tlsp_compile_ctx *c, const struct ynode *y,
+	    const char *where, const char *key, const char *what)
 {
 	if (y->type == YNODE_SCALAR && !tlsp_schema_is_empty(y))
 		return 0;
@@ -97,8 +98,8 @@ want_scalar(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where
 }
 
 int
-tlsp_schema_bool(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-		 const char *key, int *out)
+tlsp_schema_bool(struct tlsp_compile_ctx *c, const struct ynode *y,
+		 const char *where, const char *key, int *out)
 {
 	char b[64];
 
@@ -114,18 +115,21 @@ tlsp_schema_bool(struct tlsp_compile_ctx *c, const struct ynode *y, const char *
 	}
 	if (!y->plain && (strcasecmp(y->str, "true") == 0 ||
 			  strcasecmp(y->str, "false") == 0)) {
-		tlsp_schema_error(c, y, where, "'%s' expects true or false, found the "
-				  "quoted string \"%s\"; remove the quotes", key, y->str);
+		tlsp_schema_error(c, y, where,
+				  "'%s' expects true or false, found the "
+				  "quoted string \"%s\"; remove the quotes",
+				  key, y->str);
 		return -1;
 	}
-	tlsp_schema_error(c, y, where, "'%s' expects true or false, found '%s'", key,
-			  shown(y, b, sizeof(b)));
+	tlsp_schema_error(c, y, where, "'%s' expects true or false, found '%s'",
+			  key, shown(y, b, sizeof(b)));
 	return -1;
 }
 
 int
-tlsp_schema_int(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-		const char *key, long min, long max, long *out)
+tlsp_schema_int(struct tlsp_compile_ctx *c, const struct ynode *y,
+		const char *where, const char *key, long min, long max,
+		long *out)
 {
 	char b[64], *end;
 	long v;
@@ -136,10 +140,11 @@ tlsp_schema_int(struct tlsp_compile_ctx *c, const struct ynode *y, const char *w
 	v = strtol(y->str, &end, 10);
 	if (!isdigit((unsigned char)y->str[0]) || *end != '\0' ||
 	    errno == ERANGE || v < min || v > max) {
-		tlsp_schema_error(c, y, where,
-				  "'%s' expects a whole number from %ld to %ld, "
-				  "found '%s'",
-				  key, min, max, shown(y, b, sizeof(b)));
+		tlsp_schema_error(
+		    c, y, where,
+		    "'%s' expects a whole number from %ld to %ld, "
+		    "found '%s'",
+		    key, min, max, shown(y, b, sizeof(b)));
 		return -1;
 	}
 	*out = v;
@@ -182,8 +187,9 @@ tlsp_schema_word(struct tlsp_compile_ctx *c, const struct ynode *y,
 }
 
 int
-tlsp_schema_list(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-		 const char *key, const struct ynode ***items, size_t *n)
+tlsp_schema_list(struct tlsp_compile_ctx *c, const struct ynode *y,
+		 const char *where, const char *key,
+		 const struct ynode ***items, size_t *n)
 {
 	size_t i;
 
@@ -203,16 +209,17 @@ tlsp_schema_list(struct tlsp_compile_ctx *c, const struct ynode *y, const char *
 		return 0;
 	}
 	if (y->type != YNODE_SEQ) {
-		tlsp_schema_error(c, y, where, "'%s' expects a list, found %s", key,
-				  tlsp_ytree_kind(y));
+		tlsp_schema_error(c, y, where, "'%s' expects a list, found %s",
+				  key, tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
 		if (y->kids[i]->type != YNODE_SCALAR ||
 		    tlsp_schema_is_empty(y->kids[i])) {
-			tlsp_schema_error(c, y->kids[i], where,
-					  "'%s' expects a list of strings, found %s",
-					  key, tlsp_ytree_kind(y->kids[i]));
+			tlsp_schema_error(
+			    c, y->kids[i], where,
+			    "'%s' expects a list of strings, found %s", key,
+			    tlsp_ytree_kind(y->kids[i]));
 			return -1;
 		}
 	}
@@ -228,8 +235,8 @@ tlsp_schema_list(struct tlsp_compile_ctx *c, const struct ynode *y, const char *
 }
 
 int
-tlsp_schema_version(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-		    const char *key, enum tlsp_version *out)
+tlsp_schema_version(struct tlsp_compile_ctx *c, const struct ynode *y,
+		    const char *where, const char *key, enum tlsp_version *out)
 {
 	char b[64];
 	int v;
@@ -238,17 +245,19 @@ tlsp_schema_version(struct tlsp_compile_ctx *c, const struct ynode *y, const cha
 		return -1;
 	v = tlsp_version_lookup(y->str);
 	if (v == TLSP_VER_SSLV2 || v == TLSP_VER_SSLV3) {
-		tlsp_schema_error(c, y, where,
-				  "'%s': %s is never good enough; the lowest version "
-				  "is TLSv1",
-				  key, y->str);
+		tlsp_schema_error(
+		    c, y, where,
+		    "'%s': %s is never good enough; the lowest version "
+		    "is TLSv1",
+		    key, y->str);
 		return -1;
 	}
 	if (v < TLSP_VER_TLSV1) {
-		tlsp_schema_error(c, y, where,
-				  "'%s' expects TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, "
-				  "found '%s'",
-				  key, shown(y, b, sizeof(b)));
+		tlsp_schema_error(
+		    c, y, where,
+		    "'%s' expects TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, "
+		    "found '%s'",
+		    key, shown(y, b, sizeof(b)));
 		return -1;
 	}
 	*out = (enum tlsp_version)v;
@@ -277,8 +286,9 @@ dup_names(struct tlsp_compile_ctx *c, const struct ynode **items, size_t n)
 
 /* One list of ciphers: family names become bits, the rest OpenSSL names. */
 static int
-cipher_list(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-	    const char *key, char ***names, size_t *nnames, unsigned *fams)
+cipher_list(struct tlsp_compile_ctx *c, const struct ynode *y,
+	    const char *where, const char *key, char ***names, size_t *nnames,
+	    unsigned *fams)
 {
 	const struct ynode **items, **nv;
 	size_t n, i, k = 0;
@@ -303,20 +313,22 @@ cipher_list(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where
 		}
 		if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			      "0123456789-_.") != items[i]->len) {
-			tlsp_schema_error(c, items[i], where,
-					  "'%s': '%s' is neither a cipher family (RC4, "
-					  "3DES, CBC, NULL, EXPORT, ...) nor an OpenSSL "
-					  "cipher name",
-					  key, s);
+			tlsp_schema_error(
+			    c, items[i], where,
+			    "'%s': '%s' is neither a cipher family (RC4, "
+			    "3DES, CBC, NULL, EXPORT, ...) nor an OpenSSL "
+			    "cipher name",
+			    key, s);
 			bad = 1;
 			continue;
 		}
 		tlsp_cipher_classify(s, &info);
 		if (!info.known)
-			tlsp_schema_warn(c, items[i], where,
-					 "'%s': cipher '%s' is not in this OpenSSL's "
-					 "table; it is compared by name only",
-					 key, s);
+			tlsp_schema_warn(
+			    c, items[i], where,
+			    "'%s': cipher '%s' is not in this OpenSSL's "
+			    "table; it is compared by name only",
+			    key, s);
 		nv[k++] = items[i];
 	}
 	if (bad)
@@ -338,8 +350,8 @@ cipher_list(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where
 }
 
 int
-tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-		    struct tlsp_reqs *r, unsigned *set)
+tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct ynode *y,
+		    const char *where, struct tlsp_reqs *r, unsigned *set)
 {
 	static const struct tlsp_name_code keys[] = {
 		{"allow", TLSP_REQ_CIPHER_ALLOW},
@@ -350,10 +362,11 @@ tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct ynode *y, const cha
 	int rc = 0;
 
 	if (y->type != YNODE_MAP) {
-		tlsp_schema_error(c, y, where,
-				  "'ciphers' expects a mapping with 'allow' and/or "
-				  "'deny', found %s",
-				  tlsp_ytree_kind(y));
+		tlsp_schema_error(
+		    c, y, where,
+		    "'ciphers' expects a mapping with 'allow' and/or "
+		    "'deny', found %s",
+		    tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
@@ -361,7 +374,8 @@ tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct ynode *y, const cha
 		const char *key;
 		int which, bad;
 
-		if (tlsp_schema_word(c, k, where, "ciphers", keys, &which) < 0) {
+		if (tlsp_schema_word(c, k, where, "ciphers", keys, &which) <
+		    0) {
 			rc = -1;
 			continue;
 		}
@@ -392,8 +406,9 @@ has_control(const char *s, size_t len)
 }
 
 int
-tlsp_schema_names(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-		  const char *key, struct tlsp_name_pat **out, size_t *n)
+tlsp_schema_names(struct tlsp_compile_ctx *c, const struct ynode *y,
+		  const char *where, const char *key,
+		  struct tlsp_name_pat **out, size_t *n)
 {
 	const struct ynode **items;
 	size_t i;
@@ -409,17 +424,19 @@ tlsp_schema_names(struct tlsp_compile_ctx *c, const struct ynode *y, const char 
 		const struct ynode *it = items[i];
 
 		if (it->len >= TLSP_DN_MAX || has_control(it->str, it->len)) {
-			tlsp_schema_error(c, it, where,
-					  "'%s': a name must be under %d characters "
-					  "with no control characters",
-					  key, TLSP_DN_MAX);
+			tlsp_schema_error(
+			    c, it, where,
+			    "'%s': a name must be under %d characters "
+			    "with no control characters",
+			    key, TLSP_DN_MAX);
 			return -1;
 		}
 		if (it->str[0] == '/' && strchr(it->str, '=') == NULL) {
-			tlsp_schema_error(c, it, where,
-					  "'%s': '%s' starts with '/' but is not a DN "
-					  "like /O=Example/CN=mx.example",
-					  key, it->str);
+			tlsp_schema_error(
+			    c, it, where,
+			    "'%s': '%s' starts with '/' but is not a DN "
+			    "like /O=Example/CN=mx.example",
+			    key, it->str);
 			return -1;
 		}
 		(*out)[i].text = tlsp_arena_strndup(c->a, it->str, it->len);
@@ -433,8 +450,8 @@ tlsp_schema_names(struct tlsp_compile_ctx *c, const struct ynode *y, const char 
 }
 
 int
-tlsp_schema_fingerprints(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-			 struct tlsp_reqs *r)
+tlsp_schema_fingerprints(struct tlsp_compile_ctx *c, const struct ynode *y,
+			 const char *where, struct tlsp_reqs *r)
 {
 	const struct ynode **items;
 	size_t i, n;
@@ -462,11 +479,12 @@ tlsp_schema_fingerprints(struct tlsp_compile_ctx *c, const struct ynode *y, cons
 				hex[k++] = (char)tolower(ch);
 		}
 		if (bad || k < 32 || k > 128 || k % 2) {
-			tlsp_schema_error(c, items[i], where,
-					  "'fingerprints': '%.80s' is not a hex "
-					  "fingerprint (MD5, SHA-1 or SHA-256, colons "
-					  "allowed)",
-					  items[i]->str);
+			tlsp_schema_error(
+			    c, items[i], where,
+			    "'fingerprints': '%.80s' is not a hex "
+			    "fingerprint (MD5, SHA-1 or SHA-256, colons "
+			    "allowed)",
+			    items[i]->str);
 			return -1;
 		}
 		r->fingerprints[i] = tlsp_arena_strndup(c->a, hex, k);
@@ -480,8 +498,8 @@ tlsp_schema_fingerprints(struct tlsp_compile_ctx *c, const struct ynode *y, cons
 }
 
 static int
-scope_clients(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
-	      struct tlsp_scope *s)
+scope_clients(struct tlsp_compile_ctx *c, const struct ynode *v,
+	      const char *where, struct tlsp_scope *s)
 {
 	const struct ynode **items;
 	size_t i, n;
@@ -496,10 +514,11 @@ scope_clients(struct tlsp_compile_ctx *c, const struct ynode *v, const char *whe
 	}
 	for (i = 0; i < n; i++) {
 		if (tlsp_cidr_parse(items[i]->str, &s->exempt_clients[i]) < 0) {
-			tlsp_schema_error(c, items[i], where,
-					  "'exempt_clients': '%.80s' is not an address "
-					  "or network (192.0.2.0/24, 2001:db8::/32)",
-					  items[i]->str);
+			tlsp_schema_error(
+			    c, items[i], where,
+			    "'exempt_clients': '%.80s' is not an address "
+			    "or network (192.0.2.0/24, 2001:db8::/32)",
+			    items[i]->str);
 			return -1;
 		}
 	}
@@ -508,8 +527,8 @@ scope_clients(struct tlsp_compile_ctx *c, const struct ynode *v, const char *whe
 }
 
 int
-tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where,
-		  struct tlsp_scope *s, unsigned *set)
+tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y,
+		  const char *where, struct tlsp_scope *s, unsigned *set)
 {
 	static const struct tlsp_name_code keys[] = {
 		{"authenticated", SCOPE_AUTH},
@@ -528,7 +547,8 @@ tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y, const char 
 	int rc = 0, w;
 
 	if (y->type != YNODE_MAP) {
-		tlsp_schema_error(c, y, where, "'scope' expects a mapping, found %s",
+		tlsp_schema_error(c, y, where,
+				  "'scope' expects a mapping, found %s",
 				  tlsp_ytree_kind(y));
 		return -1;
 	}
@@ -560,7 +580,8 @@ tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y, const char 
 
 /* Checks every '%' of a reply text: "%%" or a known "%{name}". */
 static int
-reply_placeholders(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where)
+reply_placeholders(struct tlsp_compile_ctx *c, const struct ynode *y,
+		   const char *where)
 {
 	const char *p = y->str, *end, *near;
 	char name[32];
@@ -572,19 +593,21 @@ reply_placeholders(struct tlsp_compile_ctx *c, const struct ynode *y, const char
 		}
 		end = p[1] == '{' ? strchr(p + 2, '}') : NULL;
 		if (end == NULL || (size_t)(end - p - 2) >= sizeof(name)) {
-			tlsp_schema_error(c, y, where,
-					  "'reply': a lone '%%' must be written '%%%%' "
-					  "(placeholders look like %%{rule})");
+			tlsp_schema_error(
+			    c, y, where,
+			    "'reply': a lone '%%' must be written '%%%%' "
+			    "(placeholders look like %%{rule})");
 			return -1;
 		}
 		memcpy(name, p + 2, (size_t)(end - p - 2));
 		name[end - p - 2] = '\0';
 		if (tlsp_name_code(tlsp_reply_placeholders, name) < 0) {
 			near = tlsp_suggest_name(name, tlsp_reply_placeholders);
-			tlsp_schema_error(c, y, where,
-					  "'reply': unknown placeholder %%{%s}%s%s%s", name,
-					  near ? "; did you mean %{" : "",
-					  near ? near : "", near ? "}?" : "");
+			tlsp_schema_error(
+			    c, y, where,
+			    "'reply': unknown placeholder %%{%s}%s%s%s", name,
+			    near ? "; did you mean %{" : "", near ? near : "",
+			    near ? "}?" : "");
 			return -1;
 		}
 		p = end + 1;
@@ -593,24 +616,27 @@ reply_placeholders(struct tlsp_compile_ctx *c, const struct ynode *y, const char
 }
 
 int
-tlsp_schema_reply(struct tlsp_compile_ctx *c, const struct ynode *y, const char *where)
+tlsp_schema_reply(struct tlsp_compile_ctx *c, const struct ynode *y,
+		  const char *where)
 {
 	const char *s = y->str;
 
 	if (want_scalar(c, y, where, "reply", "an SMTP reply") < 0)
 		return -1;
 	if (has_control(s, y->len)) {
-		tlsp_schema_error(c, y, where,
-				  "'reply' must be one line with no control characters");
+		tlsp_schema_error(
+		    c, y, where,
+		    "'reply' must be one line with no control characters");
 		return -1;
 	}
 	if (!(s[0] == '4' || s[0] == '5') || !isdigit((unsigned char)s[1]) ||
 	    !isdigit((unsigned char)s[2]) || s[3] != ' ' ||
 	    s[4 + strspn(s + 4, " ")] == '\0') {
-		tlsp_schema_error(c, y, where,
-				  "'reply' must be a 4xx or 5xx code and text, like "
-				  "\"550 5.7.1 text\"; found '%.40s'",
-				  s);
+		tlsp_schema_error(
+		    c, y, where,
+		    "'reply' must be a 4xx or 5xx code and text, like "
+		    "\"550 5.7.1 text\"; found '%.40s'",
+		    s);
 		return -1;
 	}
 	/* An enhanced status code, if present, must be in the same class. */
@@ -621,10 +647,11 @@ tlsp_schema_reply(struct tlsp_compile_ctx *c, const struct ynode *y, const char 
 		while (isdigit((unsigned char)*p) || *p == '.')
 			parts += *p++ == '.';
 		if (s[4] != s[0] || parts != 3 || (*p != ' ' && *p != '\0')) {
-			tlsp_schema_error(c, y, where,
-					  "'reply': enhanced status code must be %c.x.y "
-					  "to match %.3s",
-					  s[0], s);
+			tlsp_schema_error(
+			    c, y, where,
+			    "'reply': enhanced status code must be %c.x.y "
+			    "to match %.3s",
+			    s[0], s);
 			return -1;
 		}
 	}

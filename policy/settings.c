@@ -51,15 +51,20 @@ text(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
 {
 	size_t i;
 
-	if (v->type != YNODE_SCALAR || tlsp_schema_is_empty(v) || v->len > max) {
-		tlsp_schema_error(c, v, where, "'%s' expects a string of 1 to %zu "
-				  "characters, found %s", key, max, tlsp_ytree_kind(v));
+	if (v->type != YNODE_SCALAR || tlsp_schema_is_empty(v) ||
+	    v->len > max) {
+		tlsp_schema_error(c, v, where,
+				  "'%s' expects a string of 1 to %zu "
+				  "characters, found %s",
+				  key, max, tlsp_ytree_kind(v));
 		return NULL;
 	}
 	for (i = 0; i < v->len; i++)
 		if ((unsigned char)v->str[i] < 0x20 || v->str[i] == 0x7f) {
-			tlsp_schema_error(c, v, where, "'%s' must not contain control "
-					  "characters", key);
+			tlsp_schema_error(c, v, where,
+					  "'%s' must not contain control "
+					  "characters",
+					  key);
 			return NULL;
 		}
 	return tlsp_arena_strndup(c->a, v->str, v->len);
@@ -72,43 +77,52 @@ path(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
 	const char *s = text(c, v, where, key, 4000);
 
 	if (s && s[0] != '/') {
-		tlsp_schema_error(c, v, where, "'%s' must be an absolute path, found "
-				  "'%.80s'", key, s);
+		tlsp_schema_error(c, v, where,
+				  "'%s' must be an absolute path, found "
+				  "'%.80s'",
+				  key, s);
 		return NULL;
 	}
 	return s;
 }
 
 static const char *
-socket_spec(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where)
+socket_spec(struct tlsp_compile_ctx *c, const struct ynode *v,
+	    const char *where)
 {
 	static const char *const kinds[] = {"unix:", "local:", "inet:",
 					    "inet6:"};
 	const char *s = text(c, v, where, "socket", 4000);
 	size_t i;
 
-	for (i = 0; s && i < 4; i++)
+	for (i = 0; s && i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strncmp(s, kinds[i], strlen(kinds[i])) == 0 &&
 		    s[strlen(kinds[i])] != '\0')
 			return s;
 	if (s)
-		tlsp_schema_error(c, v, where, "'socket' expects unix:/path, "
-				  "inet:port@address or inet6:port@address, found "
-				  "'%.80s'", s);
+		tlsp_schema_error(
+		    c, v, where,
+		    "'socket' expects unix:/path, "
+		    "inet:port@address or inet6:port@address, found "
+		    "'%.80s'",
+		    s);
 	return NULL;
 }
 
 /* A header field name (RFC 5322: printable ASCII except ':'). */
 static const char *
-header_name(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where)
+header_name(struct tlsp_compile_ctx *c, const struct ynode *v,
+	    const char *where)
 {
 	const char *s = text(c, v, where, "tag_header", 64);
 	size_t i;
 
 	for (i = 0; s && s[i]; i++)
 		if (s[i] <= ' ' || s[i] == ':' || (unsigned char)s[i] > 126) {
-			tlsp_schema_error(c, v, where, "'tag_header': '%.64s' is not a "
-					  "header field name", s);
+			tlsp_schema_error(c, v, where,
+					  "'tag_header': '%.64s' is not a "
+					  "header field name",
+					  s);
 			return NULL;
 		}
 	return s;
@@ -123,8 +137,10 @@ token(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
 
 	if (s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
 			   "YZ0123456789.-_") != strlen(s)) {
-		tlsp_schema_error(c, v, where, "'%s': '%.64s' may hold only letters, "
-				  "digits, '.', '-' and '_'", key, s);
+		tlsp_schema_error(c, v, where,
+				  "'%s': '%.64s' may hold only letters, "
+				  "digits, '.', '-' and '_'",
+				  key, s);
 		return NULL;
 	}
 	return s;
@@ -340,8 +356,9 @@ section(struct tlsp_compile_ctx *c, const struct ynode *y, const char *name,
 	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type != YNODE_MAP) {
-		tlsp_schema_error(c, y, NULL, "'%s' expects a mapping, found %s",
-				  name, tlsp_ytree_kind(y));
+		tlsp_schema_error(c, y, NULL,
+				  "'%s' expects a mapping, found %s", name,
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {

@@ -39,10 +39,6 @@ int tlsp_schema_int(struct tlsp_compile_ctx *, const struct ynode *,
 int tlsp_schema_word(struct tlsp_compile_ctx *, const struct ynode *,
 		     const char *where, const char *key,
 		     const struct tlsp_name_code *words, int *out);
-/* A scalar or a list of scalars; items point into the tree. */
-int tlsp_schema_list(struct tlsp_compile_ctx *, const struct ynode *,
-		     const char *where, const char *key,
-		     const struct ynode ***items, size_t *n);
 int tlsp_schema_is_empty(const struct ynode *);
 
 int tlsp_schema_version(struct tlsp_compile_ctx *, const struct ynode *,

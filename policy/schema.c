@@ -186,10 +186,11 @@ tlsp_schema_word(struct tlsp_compile_ctx *c, const struct ynode *y,
 	return -1;
 }
 
-int
-tlsp_schema_list(struct tlsp_compile_ctx *c, const struct ynode *y,
-		 const char *where, const char *key,
-		 const struct ynode ***items, size_t *n)
+/* A scalar or a list of scalars; items point into the tree. */
+static int
+scalar_list(struct tlsp_compile_ctx *c, const struct ynode *y,
+	    const char *where, const char *key, const struct ynode ***items,
+	    size_t *n)
 {
 	size_t i;
 
@@ -294,7 +295,7 @@ cipher_list(struct tlsp_compile_ctx *c, const struct ynode *y,
 	size_t n, i, k = 0;
 	int bad = 0;
 
-	if (tlsp_schema_list(c, y, where, key, &items, &n) < 0)
+	if (scalar_list(c, y, where, key, &items, &n) < 0)
 		return -1;
 	nv = tlsp_arena_alloc(c->a, (n ? n : 1) * sizeof(*nv));
 	if (nv == NULL) {
@@ -413,7 +414,7 @@ tlsp_schema_names(struct tlsp_compile_ctx *c, const struct ynode *y,
 	const struct ynode **items;
 	size_t i;
 
-	if (tlsp_schema_list(c, y, where, key, &items, n) < 0)
+	if (scalar_list(c, y, where, key, &items, n) < 0)
 		return -1;
 	*out = tlsp_arena_alloc(c->a, (*n ? *n : 1) * sizeof(**out));
 	if (*out == NULL) {
@@ -456,7 +457,7 @@ tlsp_schema_fingerprints(struct tlsp_compile_ctx *c, const struct ynode *y,
 	const struct ynode **items;
 	size_t i, n;
 
-	if (tlsp_schema_list(c, y, where, "fingerprints", &items, &n) < 0)
+	if (scalar_list(c, y, where, "fingerprints", &items, &n) < 0)
 		return -1;
 	r->fingerprints = tlsp_arena_alloc(c->a, (n ? n : 1) * sizeof(char *));
 	if (r->fingerprints == NULL) {
@@ -504,7 +505,7 @@ scope_clients(struct tlsp_compile_ctx *c, const struct ynode *v,
 	const struct ynode **items;
 	size_t i, n;
 
-	if (tlsp_schema_list(c, v, where, "exempt_clients", &items, &n) < 0)
+	if (scalar_list(c, v, where, "exempt_clients", &items, &n) < 0)
 		return -1;
 	s->exempt_clients = tlsp_arena_alloc(c->a, (n ? n : 1) *
 						       sizeof(*s->exempt_clients));
@@ -563,8 +564,8 @@ tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y,
 				rc = -1;
 			*set |= SCOPE_AUTH;
 		} else if (w == SCOPE_DAEMONS) {
-			if (tlsp_schema_list(c, v, where, "daemons", &items,
-					     &s->ndaemons) < 0 ||
+			if (scalar_list(c, v, where, "daemons", &items,
+					&s->ndaemons) < 0 ||
 			    (s->daemons = dup_names(c, items, s->ndaemons)) ==
 				NULL)
 				rc = -1;

@@ -76,6 +76,9 @@ const struct tlsp_name_code tlsp_req_names[] = {
 	{"fingerprints", TLSP_REQ_FINGERPRINT},
 	{NULL, -1},
 };
+_Static_assert(sizeof(tlsp_req_names) / sizeof(tlsp_req_names[0]) ==
+		       TLSP_REQ_COUNT + 1,
+	       "one row per requirement in tlsp_req_names");
 
 const struct tlsp_name_code tlsp_on_error_names[] = {
 	{"tempfail", TLSP_ON_ERROR_TEMPFAIL},

@@ -102,12 +102,13 @@ extern const struct tlsp_name_code tlsp_version_names[];
 extern const struct tlsp_name_code tlsp_cert_state_names[];
 extern const struct tlsp_name_code tlsp_action_names[];
 extern const struct tlsp_name_code tlsp_mode_names[];
-extern const struct tlsp_name_code tlsp_req_names[]; /* all TLSP_REQ_COUNT */
+extern const struct tlsp_name_code tlsp_req_names[]; /* TLSP_REQ_COUNT rows */
 extern const struct tlsp_name_code tlsp_on_error_names[];
 extern const struct tlsp_name_code tlsp_log_decisions_names[];
 /* The name of `code` in `tab`, or NULL if the table has no such code. */
 const char *tlsp_code_name(const struct tlsp_name_code *tab, int code);
-/* The code of `name` (exact match), or -1 if absent or name is NULL. */
+/* The code of `name` (exact match), or -1 if absent or name is NULL (so
+ * a table with a -1 code is searched by its rows instead). */
 int tlsp_name_code(const struct tlsp_name_code *tab, const char *name);
 /* The same, comparing ASCII case-insensitively (not by the locale). */
 int tlsp_name_code_fold(const struct tlsp_name_code *tab, const char *name);

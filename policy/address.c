@@ -356,7 +356,8 @@ parse_literal(const char *d, size_t len, struct tlsp_addr *out)
 	memcpy(buf, d, len);
 	buf[len] = '\0';
 	v6 = strncasecmp(buf + 1, "IPv6:", 5) == 0;
-	if ((!v6 && strchr(buf, ':') != NULL) || tlsp_ip_parse(buf, ip) < 0)
+	if ((!v6 && strchr(buf, ':') != NULL) ||
+	    tlsp_cidr_parse_ip(buf, ip) < 0)
 		return addr_result(out, TLSP_ADDR_INVALID, bad);
 	if (v6) {
 		if (inet_ntop(AF_INET6, ip, text, sizeof text) == NULL)

@@ -107,7 +107,7 @@ ip_parse_n(const char *s, size_t len, uint8_t out[16], int *is_v4)
 }
 
 int
-tlsp_ip_parse(const char *s, uint8_t out16[16])
+tlsp_cidr_parse_ip(const char *s, uint8_t out16[16])
 {
 	int is_v4;
 

@@ -13,24 +13,18 @@
 
 #include "compile.h"
 
-enum {
-	K_TLS, K_MIN_VERSION, K_MAX_VERSION, K_MIN_BITS, K_CIPHERS, K_FS,
-	K_CLIENT_CERT, K_SUBJECT, K_ISSUER, K_FP, K_ACTION, K_MODE, K_REPLY,
-	K_UNOBS, K_SCOPE, K_PROFILE, K_EXTENDS, K_COUNT
+/* Codes are the values of tlsp_reqs.tls_required. */
+static const struct tlsp_name_code tls_words[] = {
+	{"optional", 0},
+	{"required", 1},
+	{NULL, -1},
 };
-static const char *const body_keys[K_COUNT] = {
-    "tls",	  "min_version", "max_version", "min_cipher_bits",
-    "ciphers",	  "forward_secrecy", "client_cert", "subject",
-    "issuer",	  "fingerprints", "action", "mode",
-    "reply",	  "on_unobservable", "scope", "profile",
-    "extends",
+/* Codes are the values of tlsp_spec.on_unobservable_fail. */
+static const struct tlsp_name_code unobs_words[] = {
+	{"ignore", 0},
+	{"fail", 1},
+	{NULL, -1},
 };
-static const char *const actions[] = {"accept", "tag", "quarantine", "defer",
-				      "reject"};
-static const char *const modes[] = {"enforce", "monitor"};
-static const char *const unobs[] = {"ignore", "fail"};
-static const char *const tls_words[] = {"optional", "required"};
-static const char *const cert_words[] = {"none", "presented", "verified"};
 
 /* Besides requirements, what a body can state. */
 #define O_ACTION (1u << 0)
@@ -70,7 +64,7 @@ struct profile {
 };
 
 struct walk {
-	struct cctx c;
+	struct tlsp_compile_ctx c;
 	struct tlsp_scope *global;
 	int unobs_fail;
 	struct profile *profs;
@@ -107,105 +101,220 @@ find_profile(const struct walk *w, const char *name)
 	return NULL;
 }
 
+/*
+ * The keys of a rule or profile body, one row each: its name, the
+ * handler that reads its value, and what it states (the requirement bits
+ * and O_* bits it sets; "ciphers" sets its two requirements itself). A
+ * new requirement kind is one row here and one handler.
+ */
+struct body_key {
+	const char *name;
+	int (*read)(struct walk *, const struct body_key *,
+		    const struct ynode *, const char *where, struct body *);
+	unsigned stated, other;
+	unsigned in; /* IN_RULE, IN_PROFILE */
+};
+#define IN_RULE (1u << 0)
+#define IN_PROFILE (1u << 1)
+#define REQ(r) (1u << (r))
+
+static int
+read_tls(struct walk *w, const struct body_key *k, const struct ynode *v,
+	 const char *where, struct body *b)
+{
+	return tlsp_schema_word(&w->c, v, where, k->name, tls_words,
+				&b->req.tls_required);
+}
+
+static int
+read_version(struct walk *w, const struct body_key *k, const struct ynode *v,
+	     const char *where, struct body *b)
+{
+	return tlsp_schema_version(&w->c, v, where, k->name,
+				   k->stated == REQ(TLSP_REQ_MIN_VERSION)
+					   ? &b->req.min_version
+					   : &b->req.max_version);
+}
+
+static int
+read_min_bits(struct walk *w, const struct body_key *k, const struct ynode *v,
+	      const char *where, struct body *b)
+{
+	long n;
+
+	if (tlsp_schema_int(&w->c, v, where, k->name, 0, 512, &n) < 0)
+		return -1;
+	b->req.min_cipher_bits = (int)n;
+	return 0;
+}
+
+static int
+read_ciphers(struct walk *w, const struct body_key *k, const struct ynode *v,
+	     const char *where, struct body *b)
+{
+	(void)k;
+	return tlsp_schema_ciphers(&w->c, v, where, &b->req, &b->stated);
+}
+
+static int
+read_fs(struct walk *w, const struct body_key *k, const struct ynode *v,
+	const char *where, struct body *b)
+{
+	return tlsp_schema_bool(&w->c, v, where, k->name,
+				&b->req.forward_secrecy);
+}
+
+static int
+read_client_cert(struct walk *w, const struct body_key *k,
+		 const struct ynode *v, const char *where, struct body *b)
+{
+	int x;
+
+	if (tlsp_schema_word(&w->c, v, where, k->name, tlsp_client_cert_names,
+			     &x) < 0)
+		return -1;
+	b->req.client_cert = (enum tlsp_cert_state)x;
+	return 0;
+}
+
+static int
+read_subject(struct walk *w, const struct body_key *k, const struct ynode *v,
+	     const char *where, struct body *b)
+{
+	return tlsp_schema_names(&w->c, v, where, k->name, &b->req.subject,
+				 &b->req.nsubject);
+}
+
+static int
+read_issuer(struct walk *w, const struct body_key *k, const struct ynode *v,
+	    const char *where, struct body *b)
+{
+	return tlsp_schema_names(&w->c, v, where, k->name, &b->req.issuer,
+				 &b->req.nissuer);
+}
+
+static int
+read_fingerprints(struct walk *w, const struct body_key *k,
+		  const struct ynode *v, const char *where, struct body *b)
+{
+	(void)k;
+	return tlsp_schema_fingerprints(&w->c, v, where, &b->req);
+}
+
+static int
+read_action(struct walk *w, const struct body_key *k, const struct ynode *v,
+	    const char *where, struct body *b)
+{
+	return tlsp_schema_word(&w->c, v, where, k->name, tlsp_action_names,
+				&b->action);
+}
+
+static int
+read_mode(struct walk *w, const struct body_key *k, const struct ynode *v,
+	  const char *where, struct body *b)
+{
+	return tlsp_schema_word(&w->c, v, where, k->name, tlsp_mode_names,
+				&b->mode);
+}
+
+static int
+read_reply(struct walk *w, const struct body_key *k, const struct ynode *v,
+	   const char *where, struct body *b)
+{
+	(void)k;
+	b->reply = v;
+	return tlsp_schema_reply(&w->c, v, where) < 0 ? -1 : 0;
+}
+
+static int
+read_unobs(struct walk *w, const struct body_key *k, const struct ynode *v,
+	   const char *where, struct body *b)
+{
+	return tlsp_schema_word(&w->c, v, where, k->name, unobs_words,
+				&b->unobs_fail);
+}
+
+static int
+read_scope(struct walk *w, const struct body_key *k, const struct ynode *v,
+	   const char *where, struct body *b)
+{
+	(void)k;
+	return tlsp_schema_scope(&w->c, v, where, &b->scope, &b->scope_set);
+}
+
+/* profile: (in a rule) and extends: (in a profile) */
+static int
+read_ref(struct walk *w, const struct body_key *k, const struct ynode *v,
+	 const char *where, struct body *b)
+{
+	if (v->type != YNODE_SCALAR || tlsp_schema_is_empty(v)) {
+		tlsp_schema_error(&w->c, v, where,
+				  "'%s' expects a profile name, "
+				  "found %s",
+				  k->name, tlsp_ytree_kind(v));
+		return -1;
+	}
+	b->ref = v;
+	return 0;
+}
+
+#define BOTH (IN_RULE | IN_PROFILE)
+static const struct body_key body_keys[] = {
+	{"tls", read_tls, REQ(TLSP_REQ_TLS), 0, BOTH},
+	{"min_version", read_version, REQ(TLSP_REQ_MIN_VERSION), 0, BOTH},
+	{"max_version", read_version, REQ(TLSP_REQ_MAX_VERSION), 0, BOTH},
+	{"min_cipher_bits", read_min_bits, REQ(TLSP_REQ_MIN_CIPHER_BITS), 0,
+	 BOTH},
+	{"ciphers", read_ciphers, 0, 0, BOTH},
+	{"forward_secrecy", read_fs, REQ(TLSP_REQ_FORWARD_SECRECY), 0, BOTH},
+	{"client_cert", read_client_cert, REQ(TLSP_REQ_CLIENT_CERT), 0, BOTH},
+	{"subject", read_subject, REQ(TLSP_REQ_SUBJECT), 0, BOTH},
+	{"issuer", read_issuer, REQ(TLSP_REQ_ISSUER), 0, BOTH},
+	{"fingerprints", read_fingerprints, REQ(TLSP_REQ_FINGERPRINT), 0, BOTH},
+	{"action", read_action, 0, O_ACTION, BOTH},
+	{"mode", read_mode, 0, O_MODE, BOTH},
+	{"reply", read_reply, 0, O_REPLY, BOTH},
+	{"on_unobservable", read_unobs, 0, O_UNOBS, BOTH},
+	{"scope", read_scope, 0, O_SCOPE, BOTH},
+	{"profile", read_ref, 0, 0, IN_RULE},
+	{"extends", read_ref, 0, 0, IN_PROFILE},
+};
+#undef BOTH
+#define NBODY_KEYS (sizeof(body_keys) / sizeof(body_keys[0]))
+
+static const struct body_key *
+find_body_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NBODY_KEYS; i++)
+		if (strcmp(name, body_keys[i].name) == 0)
+			return &body_keys[i];
+	return NULL;
+}
+
 static void
 unknown_key(struct walk *w, const struct ynode *k, const char *where,
 	    int is_profile)
 {
-	const char *near;
+	const char *names[NBODY_KEYS], *near;
+	size_t i;
 
 	if (strcmp(k->str, is_profile ? "profile" : "extends") == 0) {
-		cc_error(&w->c, k, where,
-			 is_profile ? "a profile inherits with 'extends', not "
-				      "'profile'"
-				    : "'extends' is for profiles; a rule names "
-				      "its profile with 'profile'");
+		tlsp_schema_error(&w->c, k, where,
+				  is_profile
+				      ? "a profile inherits with 'extends', "
+					"not 'profile'"
+				      : "'extends' is for profiles; a rule "
+					"names its profile with 'profile'");
 		return;
 	}
-	near = tlsp_suggest(k->str, body_keys, K_COUNT);
-	cc_error(&w->c, k, where, "unknown key '%.64s'%s%s%s", k->str,
-		 near ? "; did you mean '" : "", near ? near : "",
-		 near ? "'?" : "");
-}
-
-/* Reads one key of a body; returns -1 on a bad value (already reported). */
-static int
-body_key(struct walk *w, int key, const struct ynode *v, const char *where,
-	 struct body *b)
-{
-	struct cctx *c = &w->c;
-	long n;
-	int x;
-
-	switch (key) {
-	case K_TLS:
-		if (cc_word(c, v, where, "tls", tls_words, 2, &x) < 0)
-			return -1;
-		b->req.tls_required = x;
-		b->stated |= 1u << TLSP_REQ_TLS;
-		return 0;
-	case K_MIN_VERSION:
-		b->stated |= 1u << TLSP_REQ_MIN_VERSION;
-		return cc_version(c, v, where, "min_version", &b->req.min_version);
-	case K_MAX_VERSION:
-		b->stated |= 1u << TLSP_REQ_MAX_VERSION;
-		return cc_version(c, v, where, "max_version", &b->req.max_version);
-	case K_MIN_BITS:
-		if (cc_int(c, v, where, "min_cipher_bits", 0, 512, &n) < 0)
-			return -1;
-		b->req.min_cipher_bits = (int)n;
-		b->stated |= 1u << TLSP_REQ_MIN_CIPHER_BITS;
-		return 0;
-	case K_CIPHERS:
-		return cc_ciphers(c, v, where, &b->req, &b->stated);
-	case K_FS:
-		b->stated |= 1u << TLSP_REQ_FORWARD_SECRECY;
-		return cc_bool(c, v, where, "forward_secrecy",
-			       &b->req.forward_secrecy);
-	case K_CLIENT_CERT:
-		if (cc_word(c, v, where, "client_cert", cert_words, 3, &x) < 0)
-			return -1;
-		b->req.client_cert = x == 0   ? TLSP_CERT_NONE
-				     : x == 1 ? TLSP_CERT_PRESENTED
-					      : TLSP_CERT_VERIFIED;
-		b->stated |= 1u << TLSP_REQ_CLIENT_CERT;
-		return 0;
-	case K_SUBJECT:
-		b->stated |= 1u << TLSP_REQ_SUBJECT;
-		return cc_names(c, v, where, "subject", &b->req.subject,
-				&b->req.nsubject);
-	case K_ISSUER:
-		b->stated |= 1u << TLSP_REQ_ISSUER;
-		return cc_names(c, v, where, "issuer", &b->req.issuer,
-				&b->req.nissuer);
-	case K_FP:
-		b->stated |= 1u << TLSP_REQ_FINGERPRINT;
-		return cc_fingerprints(c, v, where, &b->req);
-	case K_ACTION:
-		b->other |= O_ACTION;
-		return cc_word(c, v, where, "action", actions, 5, &b->action);
-	case K_MODE:
-		b->other |= O_MODE;
-		return cc_word(c, v, where, "mode", modes, 2, &b->mode);
-	case K_REPLY:
-		b->other |= O_REPLY;
-		b->reply = v;
-		return cc_reply(c, v, where) < 0 ? -1 : 0;
-	case K_UNOBS:
-		b->other |= O_UNOBS;
-		return cc_word(c, v, where, "on_unobservable", unobs, 2,
-			       &b->unobs_fail);
-	case K_SCOPE:
-		b->other |= O_SCOPE;
-		return cc_scope(c, v, where, &b->scope, &b->scope_set);
-	default: /* K_PROFILE, K_EXTENDS */
-		if (v->type != YNODE_SCALAR || cc_is_empty(v)) {
-			cc_error(c, v, where, "'%s' expects a profile name, "
-				 "found %s", body_keys[key], tlsp_ynode_kind(v));
-			return -1;
-		}
-		b->ref = v;
-		return 0;
-	}
+	for (i = 0; i < NBODY_KEYS; i++)
+		names[i] = body_keys[i].name;
+	near = tlsp_suggest(k->str, names, NBODY_KEYS);
+	tlsp_schema_error(&w->c, k, where, "unknown key '%.64s'%s%s%s", k->str,
+			  near ? "; did you mean '" : "", near ? near : "",
+			  near ? "'?" : "");
 }
 
 /* Reads a rule or profile body: a mapping, or a bare profile name. */
@@ -218,7 +327,7 @@ parse_body(struct walk *w, const struct ynode *y, const char *where,
 
 	memset(b, 0, sizeof(*b));
 	b->node = y;
-	if (cc_is_empty(y))
+	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type == YNODE_SCALAR && !is_profile) {
 		b->ref = y;
@@ -226,29 +335,32 @@ parse_body(struct walk *w, const struct ynode *y, const char *where,
 		return 0;
 	}
 	if (y->type != YNODE_MAP) {
-		cc_error(&w->c, y, where, "expected a mapping of requirements%s, "
-			 "found %s", is_profile ? "" : " or a profile name",
-			 tlsp_ynode_kind(y));
+		tlsp_schema_error(&w->c, y, where,
+				  "expected a mapping of requirements%s, "
+				  "found %s",
+				  is_profile ? "" : " or a profile name",
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
 		const struct ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
-		int key;
+		const struct body_key *key;
 
-		for (key = 0; key < K_COUNT; key++)
-			if (k->type == YNODE_SCALAR &&
-			    strcmp(k->str, body_keys[key]) == 0)
-				break;
-		if (key == K_COUNT || key == (is_profile ? K_PROFILE : K_EXTENDS)) {
+		key = k->type == YNODE_SCALAR ? find_body_key(k->str) : NULL;
+		if (key == NULL ||
+		    !(key->in & (is_profile ? IN_PROFILE : IN_RULE))) {
 			if (k->type == YNODE_SCALAR)
 				unknown_key(w, k, where, is_profile);
 			else
-				cc_error(&w->c, k, where, "a key must be a string");
+				tlsp_schema_error(&w->c, k, where,
+						  "a key must be a string");
 			rc = -1;
 			continue;
 		}
-		if (body_key(w, key, v, where, b) < 0)
+		if (key->read(w, key, v, where, b) < 0)
 			rc = -1;
+		b->stated |= key->stated;
+		b->other |= key->other;
 	}
 	b->only_ref = b->ref && !b->stated && !b->other;
 	return rc;
@@ -354,31 +466,47 @@ warn_unobservable(struct walk *w, const struct tlsp_spec *sp,
 
 	if (w->c.mta == TLSP_MTA_SENDMAIL) {
 		if (q->set & BIT(TLSP_REQ_CLIENT_CERT))
-			cc_warn(&w->c, at, where, "on Sendmail, 'client_cert' "
-				"needs {verify} in confMILTER_MACROS_HELO");
+			tlsp_schema_warn(
+			    &w->c, at, where,
+			    "on Sendmail, 'client_cert' "
+			    "needs {verify} in confMILTER_MACROS_HELO");
 		if (q->set & BIT(TLSP_REQ_FINGERPRINT))
-			cc_warn(&w->c, at, where, "on Sendmail, 'fingerprints' "
-				"needs {cert_fp} in confMILTER_MACROS_HELO");
+			tlsp_schema_warn(
+			    &w->c, at, where,
+			    "on Sendmail, 'fingerprints' "
+			    "needs {cert_fp} in confMILTER_MACROS_HELO");
 		return;
 	}
 	if ((q->set & BIT(TLSP_REQ_CLIENT_CERT)) &&
 	    q->client_cert == TLSP_CERT_PRESENTED)
-		cc_warn(&w->c, at, where, "on Postfix, 'client_cert: presented' "
-			"can only be seen as 'verified' (Postfix shows no "
-			"untrusted certificate); otherwise it %s", then);
+		tlsp_schema_warn(
+		    &w->c, at, where,
+		    "on Postfix, 'client_cert: presented' "
+		    "can only be seen as 'verified' (Postfix shows no "
+		    "untrusted certificate); otherwise it %s",
+		    then);
 	for (i = 0; (q->set & BIT(TLSP_REQ_SUBJECT)) && i < q->nsubject; i++)
 		if (q->subject[i].full_dn)
-			cc_warn(&w->c, at, where, "on Postfix, subject '%.80s' "
-				"cannot be checked (Postfix sends only the CN); "
-				"it %s", q->subject[i].text, then);
+			tlsp_schema_warn(
+			    &w->c, at, where,
+			    "on Postfix, subject '%.80s' "
+			    "cannot be checked (Postfix sends only the CN); "
+			    "it %s",
+			    q->subject[i].text, then);
 	for (i = 0; (q->set & BIT(TLSP_REQ_ISSUER)) && i < q->nissuer; i++)
 		if (q->issuer[i].full_dn)
-			cc_warn(&w->c, at, where, "on Postfix, issuer '%.80s' "
-				"cannot be checked (Postfix sends only the CN); "
-				"it %s", q->issuer[i].text, then);
+			tlsp_schema_warn(
+			    &w->c, at, where,
+			    "on Postfix, issuer '%.80s' "
+			    "cannot be checked (Postfix sends only the CN); "
+			    "it %s",
+			    q->issuer[i].text, then);
 	if (q->set & BIT(TLSP_REQ_FINGERPRINT))
-		cc_warn(&w->c, at, where, "on Postfix, 'fingerprints' cannot be "
-			"checked (Postfix sends no fingerprint); it %s", then);
+		tlsp_schema_warn(
+		    &w->c, at, where,
+		    "on Postfix, 'fingerprints' cannot be "
+		    "checked (Postfix sends no fingerprint); it %s",
+		    then);
 }
 
 static int
@@ -394,18 +522,20 @@ check_reply(struct walk *w, const struct rstate *rs, const struct body *b,
 		return 0;
 	if (act != TLSP_ACTION_REJECT && act != TLSP_ACTION_DEFER) {
 		if (b->other & O_REPLY)
-			cc_warn(&w->c, at, where, "'reply' is used only with "
-				"reject or defer; action is %s",
-				tlsp_action_name(act));
+			tlsp_schema_warn(&w->c, at, where,
+					 "'reply' is used only with "
+					 "reject or defer; action is %s",
+					 tlsp_action_name(act));
 		return 0;
 	}
 	want = act == TLSP_ACTION_REJECT ? '5' : '4';
 	/* An inherited mismatch was reported where it was made. */
 	if (r->str[0] == want || !(b->other & (O_REPLY | O_ACTION)))
 		return 0;
-	cc_error(&w->c, at, where, "action %s needs a %cxx reply, but the "
-		 "reply (line %u) is '%.3s'", tlsp_action_name(act), want,
-		 r->line, r->str);
+	tlsp_schema_error(&w->c, at, where,
+			  "action %s needs a %cxx reply, but the "
+			  "reply (line %u) is '%.3s'",
+			  tlsp_action_name(act), want, r->line, r->str);
 	return -1;
 }
 
@@ -518,9 +648,11 @@ finalize(struct walk *w, struct rstate *rs, const struct body *b,
 	if ((q->set & BIT(TLSP_REQ_MIN_VERSION)) &&
 	    (q->set & BIT(TLSP_REQ_MAX_VERSION)) &&
 	    q->min_version > q->max_version) {
-		cc_error(&w->c, at, where, "min_version %s is above max_version "
-			 "%s", tlsp_version_name(q->min_version),
-			 tlsp_version_name(q->max_version));
+		tlsp_schema_error(&w->c, at, where,
+				  "min_version %s is above max_version "
+				  "%s",
+				  tlsp_version_name(q->min_version),
+				  tlsp_version_name(q->max_version));
 		bad = 1;
 	}
 	if (check_reply(w, rs, b, where) < 0)
@@ -583,9 +715,10 @@ inherit(struct walk *w, const struct body *b, const char *where,
 		for (i = 0; names && i < w->nprofs; i++)
 			names[i] = w->profs[i].name;
 		near = names ? tlsp_suggest(b->ref->str, names, w->nprofs) : NULL;
-		cc_error(&w->c, b->ref, where, "unknown profile '%.64s'%s%s%s",
-			 b->ref->str, near ? "; did you mean '" : "",
-			 near ? near : "", near ? "'?" : "");
+		tlsp_schema_error(&w->c, b->ref, where,
+				  "unknown profile '%.64s'%s%s%s", b->ref->str,
+				  near ? "; did you mean '" : "",
+				  near ? near : "", near ? "'?" : "");
 		free(names);
 		return -1;
 	}
@@ -608,9 +741,11 @@ resolve_profile(struct walk *w, struct profile *p)
 	snprintf(where, sizeof(where), "profiles: %s",
 		 printable(p->name, b, sizeof(b)));
 	if (p->state == 1) {
-		cc_error(&w->c, p->body.ref ? p->body.ref : p->key, where,
-			 "profile '%s' extends itself (a cycle through "
-			 "'extends')", b);
+		tlsp_schema_error(
+		    &w->c, p->body.ref ? p->body.ref : p->key, where,
+		    "profile '%s' extends itself (a cycle through "
+		    "'extends')",
+		    b);
 		p->state = 3;
 		return NULL;
 	}
@@ -637,11 +772,13 @@ read_profiles(struct walk *w, const struct ynode *y)
 	size_t i;
 	int rc = 0;
 
-	if (cc_is_empty(y))
+	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type != YNODE_MAP) {
-		cc_error(&w->c, y, NULL, "'profiles' expects a mapping of "
-			 "profile names, found %s", tlsp_ynode_kind(y));
+		tlsp_schema_error(&w->c, y, NULL,
+				  "'profiles' expects a mapping of "
+				  "profile names, found %s",
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	w->profs = tlsp_arena_alloc(w->c.a, (y->n ? y->n : 1) * sizeof(*w->profs));
@@ -655,8 +792,9 @@ read_profiles(struct walk *w, const struct ynode *y)
 		if (k->type != YNODE_SCALAR || k->len == 0 || k->len > 64 ||
 		    strspn(k->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
 				   "RSTUVWXYZ0123456789_.-") != k->len) {
-			cc_error(&w->c, k, "profiles", "a profile name is 1 to 64 "
-				 "letters, digits, '_', '.' or '-'");
+			tlsp_schema_error(&w->c, k, "profiles",
+					  "a profile name is 1 to 64 "
+					  "letters, digits, '_', '.' or '-'");
 			rc = -1;
 			continue;
 		}
@@ -694,12 +832,14 @@ parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
 	int kind = PAT_EXACT;
 
 	if (k->type == YNODE_SEQ) {
-		cc_error(&w->c, k, NULL, "a rule's key must be a domain pattern; "
-			 "quote address literals: \"[192.0.2.1]\"");
+		tlsp_schema_error(&w->c, k, NULL,
+				  "a rule's key must be a domain pattern; "
+				  "quote address literals: \"[192.0.2.1]\"");
 		return -1;
 	}
 	if (k->type != YNODE_SCALAR || k->len == 0) {
-		cc_error(&w->c, k, NULL, "a rule's key must be a domain pattern");
+		tlsp_schema_error(&w->c, k, NULL,
+				  "a rule's key must be a domain pattern");
 		return -1;
 	}
 	if (strcasecmp(s, "default") == 0)
@@ -707,8 +847,9 @@ parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
 	if (strcmp(s, "<>") == 0) {
 		if (dir == TLSP_DIR_SENDER)
 			return PAT_NULL;
-		cc_error(&w->c, k, "recipients", "'<>' is the null sender; it "
-			 "belongs under 'senders'");
+		tlsp_schema_error(&w->c, k, "recipients",
+				  "'<>' is the null sender; it "
+				  "belongs under 'senders'");
 		return -1;
 	}
 	if (s[0] == '[') {
@@ -732,10 +873,10 @@ parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
 	{
 		char b[100];
 
-		cc_error(&w->c, k, dir == TLSP_DIR_SENDER ? "senders"
-							  : "recipients",
-			 "'%s' is not a domain pattern: %s",
-			 printable(k->str, b, sizeof(b)), why ? why : "invalid");
+		tlsp_schema_error(
+		    &w->c, k, dir == TLSP_DIR_SENDER ? "senders" : "recipients",
+		    "'%s' is not a domain pattern: %s",
+		    printable(k->str, b, sizeof(b)), why ? why : "invalid");
 	}
 	return -1;
 }
@@ -761,9 +902,10 @@ index_rule(struct walk *w, struct tlsp_ruleset *set, struct tlsp_rule *r,
 		slot = kind == PAT_SUB ? &e->sub : &e->exact;
 	}
 	if (*slot) {
-		cc_error(&w->c, k, NULL, "duplicate pattern '%s' (the same as "
-			 "line %u, column %u)", r->pattern, (*slot)->line,
-			 (*slot)->col);
+		tlsp_schema_error(&w->c, k, NULL,
+				  "duplicate pattern '%s' (the same as "
+				  "line %u, column %u)",
+				  r->pattern, (*slot)->line, (*slot)->col);
 		return -1;
 	}
 	*slot = r;
@@ -785,8 +927,9 @@ check_rule_reply(struct walk *w, const struct tlsp_rule *r,
 		pct += buf[i] == '%';
 	/* libmilter takes the text as a format: each '%' goes out as "%%". */
 	if (len < 0 || len + pct > 980) {
-		cc_error(&w->c, k, r->name, "the reply is longer than 980 "
-			 "characters");
+		tlsp_schema_error(&w->c, k, r->name,
+				  "the reply is longer than 980 "
+				  "characters");
 		return -1;
 	}
 	return 0;
@@ -857,11 +1000,13 @@ read_rules(struct walk *w, const struct ynode *y, enum tlsp_direction dir,
 
 	if (tlsp_domtab_init(&set->tab, y ? y->n : 0) < 0)
 		return w->c.oom = 1, -1;
-	if (cc_is_empty(y))
+	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type != YNODE_MAP) {
-		cc_error(&w->c, y, NULL, "'%s' expects a mapping of domain "
-			 "patterns to rules, found %s", what, tlsp_ynode_kind(y));
+		tlsp_schema_error(&w->c, y, NULL,
+				  "'%s' expects a mapping of domain "
+				  "patterns to rules, found %s",
+				  what, tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n && !w->c.oom; i++) {
@@ -874,17 +1019,24 @@ read_rules(struct walk *w, const struct ynode *y, enum tlsp_direction dir,
 	return rc;
 }
 
-static const char *const top_keys[] = {
-    "version", "on_unobservable", "scope", "profiles",
-    "recipients", "senders", "milter", "audit",
+/* The top-level keys; each is read by its own code, so no handler here. */
+static const struct tlsp_name_code top_keys[] = {
+	{"version", 0},
+	{"on_unobservable", 0},
+	{"scope", 0},
+	{"profiles", 0},
+	{"recipients", 0},
+	{"senders", 0},
+	{"milter", 0},
+	{"audit", 0},
+	{NULL, -1},
 };
-#define NTOP (sizeof(top_keys) / sizeof(top_keys[0]))
 
 /* Reads the keys that shape every rule: version, on_unobservable, scope. */
 static int
 read_globals(struct walk *w, const struct ynode *root)
 {
-	const struct ynode *v = tlsp_ynode_get(root, "version");
+	const struct ynode *v = tlsp_ytree_get(root, "version");
 	unsigned set = 0;
 	int rc = 0;
 
@@ -893,22 +1045,25 @@ read_globals(struct walk *w, const struct ynode *root)
 			       "missing 'version: 1' at the top of the file");
 		rc = -1;
 	} else if (v->type != YNODE_SCALAR || strcmp(v->str, "1") != 0) {
-		cc_error(&w->c, v, NULL, "unsupported 'version' %s; this "
-			 "tlspolicy reads version 1", v->type == YNODE_SCALAR
-			 ? v->str : tlsp_ynode_kind(v));
+		tlsp_schema_error(&w->c, v, NULL,
+				  "unsupported 'version' %s; this "
+				  "tlspolicy reads version 1",
+				  v->type == YNODE_SCALAR ? v->str
+							  : tlsp_ytree_kind(v));
 		rc = -1;
 	}
 	w->unobs_fail = 1;
-	v = tlsp_ynode_get(root, "on_unobservable");
-	if (v && cc_word(&w->c, v, NULL, "on_unobservable", unobs, 2,
-			 &w->unobs_fail) < 0)
+	v = tlsp_ytree_get(root, "on_unobservable");
+	if (v && tlsp_schema_word(&w->c, v, NULL, "on_unobservable",
+				  unobs_words, &w->unobs_fail) < 0)
 		rc = -1;
 	w->global = tlsp_arena_alloc(w->c.a, sizeof(*w->global));
 	if (w->global == NULL)
 		return w->c.oom = 1, -1;
 	w->global->exempt_authenticated = 1;
-	v = tlsp_ynode_get(root, "scope");
-	if (v && !cc_is_empty(v) && cc_scope(&w->c, v, "scope", w->global, &set) < 0)
+	v = tlsp_ytree_get(root, "scope");
+	if (v && !tlsp_schema_is_empty(v) &&
+	    tlsp_schema_scope(&w->c, v, "scope", w->global, &set) < 0)
 		rc = -1;
 	w->c.pol->global_scope = w->global;
 
@@ -928,25 +1083,25 @@ read_globals(struct walk *w, const struct ynode *root)
 static int
 check_top_keys(struct walk *w, const struct ynode *root)
 {
-	size_t i, j;
+	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < root->n; i++) {
 		const struct ynode *k = root->kids[2 * i];
 		const char *near;
 
-		for (j = 0; j < NTOP; j++)
-			if (k->type == YNODE_SCALAR && strcmp(k->str, top_keys[j]) == 0)
-				break;
-		if (j == NTOP) {
-			near = k->type == YNODE_SCALAR
-				   ? tlsp_suggest(k->str, top_keys, NTOP) : NULL;
-			cc_error(&w->c, k, NULL, "unknown top-level key '%.64s'%s%s%s",
-				 k->type == YNODE_SCALAR ? k->str : "?",
-				 near ? "; did you mean '" : "", near ? near : "",
-				 near ? "'?" : "");
-			rc = -1;
-		}
+		if (k->type == YNODE_SCALAR &&
+		    tlsp_name_code(top_keys, k->str) >= 0)
+			continue;
+		near = k->type == YNODE_SCALAR
+			   ? tlsp_suggest_name(k->str, top_keys)
+			   : NULL;
+		tlsp_schema_error(&w->c, k, NULL,
+				  "unknown top-level key '%.64s'%s%s%s",
+				  k->type == YNODE_SCALAR ? k->str : "?",
+				  near ? "; did you mean '" : "",
+				  near ? near : "", near ? "'?" : "");
+		rc = -1;
 	}
 	return rc;
 }
@@ -967,19 +1122,21 @@ tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,
 	w.c.d = diags;
 	w.c.mta = mta;
 	if (root->type != YNODE_MAP) {
-		cc_error(&w.c, root, NULL, "expected a mapping at the top of the "
-			 "file, found %s", tlsp_ynode_kind(root));
+		tlsp_schema_error(&w.c, root, NULL,
+				  "expected a mapping at the top of the "
+				  "file, found %s",
+				  tlsp_ytree_kind(root));
 		return -1;
 	}
 	rc |= check_top_keys(&w, root);
 	rc |= read_globals(&w, root);
-	rc |= cc_settings(&w.c, tlsp_ynode_get(root, "milter"),
-			  tlsp_ynode_get(root, "audit"), &pol->settings);
+	rc |= tlsp_settings_read(&w.c, tlsp_ytree_get(root, "milter"),
+				 tlsp_ytree_get(root, "audit"), &pol->settings);
 	if (w.c.oom)
 		goto oom;
-	rc |= read_profiles(&w, tlsp_ynode_get(root, "profiles"));
-	rcpt = tlsp_ynode_get(root, "recipients");
-	snd = tlsp_ynode_get(root, "senders");
+	rc |= read_profiles(&w, tlsp_ytree_get(root, "profiles"));
+	rcpt = tlsp_ytree_get(root, "recipients");
+	snd = tlsp_ytree_get(root, "senders");
 	n = (rcpt && rcpt->type == YNODE_MAP ? rcpt->n : 0) +
 	    (snd && snd->type == YNODE_MAP ? snd->n : 0);
 	pol->rules = tlsp_arena_alloc(pol->arena, (n ? n : 1) * sizeof(*pol->rules));

@@ -113,24 +113,48 @@ edit_distance(const char *a, const char *b)
 	return d[la][lb];
 }
 
-const char *
-tlsp_suggest(const char *word, const char *const *cands, size_t n)
+/* Allow roughly one typo per three characters, at least one. */
+static size_t
+typo_limit(const char *word)
 {
-	const char *best = NULL;
-	size_t bestd = (size_t)-1, i, limit;
+	size_t limit = strlen(word) / 3;
 
-	/* Allow roughly one typo per three characters, at least one. */
-	limit = strlen(word) / 3;
 	if (limit < 1)
 		limit = 1;
 	if (limit > 3)
 		limit = 3;
+	return limit;
+}
+
+const char *
+tlsp_suggest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t bestd = (size_t)-1, i, limit = typo_limit(word);
+
 	for (i = 0; i < n; i++) {
 		size_t dist = edit_distance(word, cands[i]);
 
 		if (dist <= limit && dist < bestd) {
 			bestd = dist;
 			best = cands[i];
+		}
+	}
+	return best;
+}
+
+const char *
+tlsp_suggest_name(const char *word, const struct tlsp_name_code *tab)
+{
+	const char *best = NULL;
+	size_t bestd = (size_t)-1, limit = typo_limit(word);
+
+	for (; tab->name != NULL; tab++) {
+		size_t dist = edit_distance(word, tab->name);
+
+		if (dist <= limit && dist < bestd) {
+			bestd = dist;
+			best = tab->name;
 		}
 	}
 	return best;

@@ -320,8 +320,7 @@ check_client_cert(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 	else
 		return TLSP_PASS;
 	snprintf(fl->required, sizeof(fl->required), "%s certificate",
-		 q->client_cert == TLSP_CERT_VERIFIED ? "verified"
-						      : "presented");
+		 tlsp_code_name(tlsp_client_cert_names, q->client_cert));
 	snprintf(fl->observed, sizeof(fl->observed), "%s",
 		 seen != NULL ? seen : "unknown");
 	if ((size_t)f->cert >= NELEM(cert_vs_verified))
@@ -511,7 +510,7 @@ scope_exempts(const struct tlsp_scope *s, const struct tlsp_facts *f)
 	if (s->ndaemons > 0 && f->daemon_name[0] != '\0' &&
 	    !daemon_listed(s, f->daemon_name))
 		return 1;
-	if (s->nclients > 0 && tlsp_ip_parse(f->client_addr, ip) == 0)
+	if (s->nclients > 0 && tlsp_cidr_parse_ip(f->client_addr, ip) == 0)
 		for (i = 0; i < s->nclients; i++)
 			if (tlsp_cidr_match(&s->exempt_clients[i], ip))
 				return 1;

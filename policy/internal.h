@@ -141,6 +141,13 @@ struct tlsp_policy {
 	struct tlsp_settings settings;
 };
 
+/* What `client_cert:` may require, coded as TLSP_CERT_* (names.c). */
+extern const struct tlsp_name_code tlsp_client_cert_names[];
+
+/* The %{...} placeholders of a reply template (reply.c): the loader checks
+ * against the same table the renderer fills from. */
+extern const struct tlsp_name_code tlsp_reply_placeholders[];
+
 /* Renders a spec's reply (or the default reply for the action, with the
  * STARTTLS text when `plaintext`) for `rule` into buf. Policy values only.
  * Returns the length, or -1 if it did not fit. */
@@ -164,6 +171,6 @@ int tlsp_cidr_parse(const char *s, struct tlsp_cidr *out);
 int tlsp_cidr_match(const struct tlsp_cidr *, const uint8_t addr16[16]);
 /* Parses a textual IPv4/IPv6 address (also "IPv6:..." and "[...]") into
  * IPv6 space; returns 0 or -1. */
-int tlsp_ip_parse(const char *s, uint8_t out16[16]);
+int tlsp_cidr_parse_ip(const char *s, uint8_t out16[16]);
 
 #endif

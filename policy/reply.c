@@ -37,6 +37,27 @@ version_or_any(const struct tlsp_reqs *q, enum tlsp_req req,
 	return (q->set & (1u << req)) && s != NULL ? s : "any";
 }
 
+enum placeholder {
+	PH_RULE,
+	PH_DIRECTION,
+	PH_PROFILE,
+	PH_MIN_VERSION,
+	PH_MAX_VERSION,
+	PH_MIN_CIPHER_BITS,
+	PH_CLIENT_CERT,
+};
+
+const struct tlsp_name_code tlsp_reply_placeholders[] = {
+	{"rule", PH_RULE},
+	{"direction", PH_DIRECTION},
+	{"profile", PH_PROFILE},
+	{"min_version", PH_MIN_VERSION},
+	{"max_version", PH_MAX_VERSION},
+	{"min_cipher_bits", PH_MIN_CIPHER_BITS},
+	{"client_cert", PH_CLIENT_CERT},
+	{NULL, -1},
+};
+
 /*
  * The value of placeholder `name` (len bytes, without "%{" and "}") for
  * `rule`, or NULL if there is no such placeholder. num is scratch space
@@ -48,30 +69,35 @@ placeholder(const struct tlsp_rule *rule, const char *name, size_t len,
 {
 	const struct tlsp_spec *spec = rule->spec;
 	const struct tlsp_reqs *q = &spec->req;
+	const char *s;
+	char key[32];
 
-#define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
-	if (IS("rule"))
+	if (len >= sizeof(key))
+		return NULL; /* longer than any placeholder */
+	memcpy(key, name, len);
+	key[len] = '\0';
+	switch (tlsp_name_code(tlsp_reply_placeholders, key)) {
+	case PH_RULE:
 		return rule->pattern;
-	if (IS("direction"))
+	case PH_DIRECTION:
 		return rule->dir == TLSP_DIR_SENDER ? "sender" : "recipient";
-	if (IS("profile"))
+	case PH_PROFILE:
 		return spec->profile != NULL ? spec->profile : "none";
-	if (IS("min_version"))
+	case PH_MIN_VERSION:
 		return version_or_any(q, TLSP_REQ_MIN_VERSION, q->min_version);
-	if (IS("max_version"))
+	case PH_MAX_VERSION:
 		return version_or_any(q, TLSP_REQ_MAX_VERSION, q->max_version);
-	if (IS("min_cipher_bits")) {
+	case PH_MIN_CIPHER_BITS:
 		if ((q->set & (1u << TLSP_REQ_MIN_CIPHER_BITS)) == 0)
 			return "any";
 		snprintf(num, numsz, "%d", q->min_cipher_bits);
 		return num;
+	case PH_CLIENT_CERT:
+		s = tlsp_code_name(tlsp_client_cert_names, q->client_cert);
+		return s != NULL ? s : "none";
+	default:
+		return NULL;
 	}
-	if (IS("client_cert"))
-		return q->client_cert == TLSP_CERT_VERIFIED	 ? "verified"
-		       : q->client_cert == TLSP_CERT_PRESENTED ? "presented"
-							       : "none";
-#undef IS
-	return NULL;
 }
 
 /* Appends n bytes; returns -1 (and writes nothing) if they do not fit

@@ -15,12 +15,13 @@
 
 #include "compile.h"
 
-static void report(struct cctx *, int, const struct ynode *, const char *,
-		   const char *, va_list) __attribute__((format(printf, 5, 0)));
+static void report(struct tlsp_compile_ctx *, int, const struct ynode *,
+		   const char *, const char *, va_list)
+    __attribute__((format(printf, 5, 0)));
 
 static void
-report(struct cctx *c, int warn, const struct ynode *y, const char *where,
-       const char *fmt, va_list ap)
+report(struct tlsp_compile_ctx *c, int warn, const struct ynode *y,
+       const char *where, const char *fmt, va_list ap)
 {
 	char msg[768];
 
@@ -32,8 +33,8 @@ report(struct cctx *c, int warn, const struct ynode *y, const char *where,
 }
 
 void
-cc_error(struct cctx *c, const struct ynode *y, const char *where,
-	 const char *fmt, ...)
+tlsp_schema_error(struct tlsp_compile_ctx *c, const struct ynode *y,
+		  const char *where, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -43,8 +44,8 @@ cc_error(struct cctx *c, const struct ynode *y, const char *where,
 }
 
 void
-cc_warn(struct cctx *c, const struct ynode *y, const char *where,
-	const char *fmt, ...)
+tlsp_schema_warn(struct tlsp_compile_ctx *c, const struct ynode *y,
+		 const char *where, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -60,7 +61,7 @@ shown(const struct ynode *y, char *buf, size_t bufsz)
 	size_t i, j = 0;
 
 	if (y->type != YNODE_SCALAR)
-		return tlsp_ynode_kind(y);
+		return tlsp_ytree_kind(y);
 	for (i = 0; i < y->len && j + 5 < bufsz; i++) {
 		unsigned char ch = (unsigned char)y->str[i];
 
@@ -78,7 +79,7 @@ shown(const struct ynode *y, char *buf, size_t bufsz)
 }
 
 int
-cc_is_empty(const struct ynode *y)
+tlsp_schema_is_empty(const struct ynode *y)
 {
 	return y == NULL || (y->type == YNODE_SCALAR && y->plain &&
 			     (y->len == 0 || strcmp(y->str, "~") == 0 ||
@@ -86,19 +87,19 @@ cc_is_empty(const struct ynode *y)
 }
 
 static int
-want_scalar(struct cctx *c, const struct ynode *y, const char *where,
-	    const char *key, const char *what)
+want_scalar(struct tlsp_compile_ctx *c, const struct ynode *y,
+	    const char *where, const char *key, const char *what)
 {
-	if (y->type == YNODE_SCALAR && !cc_is_empty(y))
+	if (y->type == YNODE_SCALAR && !tlsp_schema_is_empty(y))
 		return 0;
-	cc_error(c, y, where, "'%s' expects %s, found %s", key, what,
-		 tlsp_ynode_kind(y));
+	tlsp_schema_error(c, y, where, "'%s' expects %s, found %s", key, what,
+			  tlsp_ytree_kind(y));
 	return -1;
 }
 
 int
-cc_bool(struct cctx *c, const struct ynode *y, const char *where,
-	const char *key, int *out)
+tlsp_schema_bool(struct tlsp_compile_ctx *c, const struct ynode *y,
+		 const char *where, const char *key, int *out)
 {
 	char b[64];
 
@@ -114,18 +115,21 @@ cc_bool(struct cctx *c, const struct ynode *y, const char *where,
 	}
 	if (!y->plain && (strcasecmp(y->str, "true") == 0 ||
 			  strcasecmp(y->str, "false") == 0)) {
-		cc_error(c, y, where, "'%s' expects true or false, found the "
-			 "quoted string \"%s\"; remove the quotes", key, y->str);
+		tlsp_schema_error(c, y, where,
+				  "'%s' expects true or false, found the "
+				  "quoted string \"%s\"; remove the quotes",
+				  key, y->str);
 		return -1;
 	}
-	cc_error(c, y, where, "'%s' expects true or false, found '%s'", key,
-		 shown(y, b, sizeof(b)));
+	tlsp_schema_error(c, y, where, "'%s' expects true or false, found '%s'",
+			  key, shown(y, b, sizeof(b)));
 	return -1;
 }
 
 int
-cc_int(struct cctx *c, const struct ynode *y, const char *where,
-       const char *key, long min, long max, long *out)
+tlsp_schema_int(struct tlsp_compile_ctx *c, const struct ynode *y,
+		const char *where, const char *key, long min, long max,
+		long *out)
 {
 	char b[64], *end;
 	long v;
@@ -136,10 +140,11 @@ cc_int(struct cctx *c, const struct ynode *y, const char *where,
 	v = strtol(y->str, &end, 10);
 	if (!isdigit((unsigned char)y->str[0]) || *end != '\0' ||
 	    errno == ERANGE || v < min || v > max) {
-		cc_error(c, y, where,
-			 "'%s' expects a whole number from %ld to %ld, "
-			 "found '%s'",
-			 key, min, max, shown(y, b, sizeof(b)));
+		tlsp_schema_error(
+		    c, y, where,
+		    "'%s' expects a whole number from %ld to %ld, "
+		    "found '%s'",
+		    key, min, max, shown(y, b, sizeof(b)));
 		return -1;
 	}
 	*out = v;
@@ -147,44 +152,50 @@ cc_int(struct cctx *c, const struct ynode *y, const char *where,
 }
 
 int
-cc_word(struct cctx *c, const struct ynode *y, const char *where,
-	const char *key, const char *const *words, size_t n, int *out)
+tlsp_schema_word(struct tlsp_compile_ctx *c, const struct ynode *y,
+		 const char *where, const char *key,
+		 const struct tlsp_name_code *words, int *out)
 {
 	char b[64], list[256] = "";
 	const char *near;
-	size_t i;
+	size_t i, n;
 
-	for (i = 0; i < n; i++)
-		if (y->type == YNODE_SCALAR && strcmp(y->str, words[i]) == 0) {
-			*out = (int)i;
+	/* By row, not by tlsp_name_code(): a code may be -1 ("auto"). */
+	for (i = 0; y->type == YNODE_SCALAR && words[i].name != NULL; i++)
+		if (strcmp(y->str, words[i].name) == 0) {
+			*out = words[i].code;
 			return 0;
 		}
 	/* The list of choices only for the message: a million rules that
 	 * say "action: reject" should not each format it. */
+	n = tlsp_name_code_count(words);
 	for (i = 0; i < n; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list),
 			 "%s%s", i ? (i + 1 == n ? " or " : ", ") : "",
-			 words[i]);
-	if (y->type != YNODE_SCALAR || cc_is_empty(y)) {
-		cc_error(c, y, where, "'%s' expects %s, found %s", key, list,
-			 tlsp_ynode_kind(y));
+			 words[i].name);
+	if (y->type != YNODE_SCALAR || tlsp_schema_is_empty(y)) {
+		tlsp_schema_error(c, y, where, "'%s' expects %s, found %s", key,
+				  list, tlsp_ytree_kind(y));
 		return -1;
 	}
-	near = tlsp_suggest(y->str, words, n);
-	cc_error(c, y, where, "'%s' expects %s, found '%s'%s%s%s", key, list,
-		 shown(y, b, sizeof(b)), near ? "; did you mean '" : "",
-		 near ? near : "", near ? "'?" : "");
+	near = tlsp_suggest_name(y->str, words);
+	tlsp_schema_error(c, y, where, "'%s' expects %s, found '%s'%s%s%s",
+			  key, list, shown(y, b, sizeof(b)),
+			  near ? "; did you mean '" : "", near ? near : "",
+			  near ? "'?" : "");
 	return -1;
 }
 
-int
-cc_list(struct cctx *c, const struct ynode *y, const char *where,
-	const char *key, const struct ynode ***items, size_t *n)
+/* A scalar or a list of scalars; items point into the tree. */
+static int
+scalar_list(struct tlsp_compile_ctx *c, const struct ynode *y,
+	    const char *where, const char *key, const struct ynode ***items,
+	    size_t *n)
 {
 	size_t i;
 
 	if (y->type == YNODE_SCALAR) {
-		if (cc_is_empty(y)) {
+		if (tlsp_schema_is_empty(y)) {
 			*n = 0;
 			*items = NULL;
 			return 0;
@@ -199,16 +210,17 @@ cc_list(struct cctx *c, const struct ynode *y, const char *where,
 		return 0;
 	}
 	if (y->type != YNODE_SEQ) {
-		cc_error(c, y, where, "'%s' expects a list, found %s", key,
-			 tlsp_ynode_kind(y));
+		tlsp_schema_error(c, y, where, "'%s' expects a list, found %s",
+				  key, tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
 		if (y->kids[i]->type != YNODE_SCALAR ||
-		    cc_is_empty(y->kids[i])) {
-			cc_error(c, y->kids[i], where,
-				 "'%s' expects a list of strings, found %s",
-				 key, tlsp_ynode_kind(y->kids[i]));
+		    tlsp_schema_is_empty(y->kids[i])) {
+			tlsp_schema_error(
+			    c, y->kids[i], where,
+			    "'%s' expects a list of strings, found %s", key,
+			    tlsp_ytree_kind(y->kids[i]));
 			return -1;
 		}
 	}
@@ -224,8 +236,8 @@ cc_list(struct cctx *c, const struct ynode *y, const char *where,
 }
 
 int
-cc_version(struct cctx *c, const struct ynode *y, const char *where,
-	   const char *key, enum tlsp_version *out)
+tlsp_schema_version(struct tlsp_compile_ctx *c, const struct ynode *y,
+		    const char *where, const char *key, enum tlsp_version *out)
 {
 	char b[64];
 	int v;
@@ -234,17 +246,19 @@ cc_version(struct cctx *c, const struct ynode *y, const char *where,
 		return -1;
 	v = tlsp_version_lookup(y->str);
 	if (v == TLSP_VER_SSLV2 || v == TLSP_VER_SSLV3) {
-		cc_error(c, y, where,
-			 "'%s': %s is never good enough; the lowest version "
-			 "is TLSv1",
-			 key, y->str);
+		tlsp_schema_error(
+		    c, y, where,
+		    "'%s': %s is never good enough; the lowest version "
+		    "is TLSv1",
+		    key, y->str);
 		return -1;
 	}
 	if (v < TLSP_VER_TLSV1) {
-		cc_error(c, y, where,
-			 "'%s' expects TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, "
-			 "found '%s'",
-			 key, shown(y, b, sizeof(b)));
+		tlsp_schema_error(
+		    c, y, where,
+		    "'%s' expects TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, "
+		    "found '%s'",
+		    key, shown(y, b, sizeof(b)));
 		return -1;
 	}
 	*out = (enum tlsp_version)v;
@@ -252,7 +266,7 @@ cc_version(struct cctx *c, const struct ynode *y, const char *where,
 }
 
 static char **
-dup_names(struct cctx *c, const struct ynode **items, size_t n)
+dup_names(struct tlsp_compile_ctx *c, const struct ynode **items, size_t n)
 {
 	char **v = tlsp_arena_alloc(c->a, (n ? n : 1) * sizeof(*v));
 	size_t i;
@@ -273,14 +287,15 @@ dup_names(struct cctx *c, const struct ynode **items, size_t n)
 
 /* One list of ciphers: family names become bits, the rest OpenSSL names. */
 static int
-cipher_list(struct cctx *c, const struct ynode *y, const char *where,
-	    const char *key, char ***names, size_t *nnames, unsigned *fams)
+cipher_list(struct tlsp_compile_ctx *c, const struct ynode *y,
+	    const char *where, const char *key, char ***names, size_t *nnames,
+	    unsigned *fams)
 {
 	const struct ynode **items, **nv;
 	size_t n, i, k = 0;
 	int bad = 0;
 
-	if (cc_list(c, y, where, key, &items, &n) < 0)
+	if (scalar_list(c, y, where, key, &items, &n) < 0)
 		return -1;
 	nv = tlsp_arena_alloc(c->a, (n ? n : 1) * sizeof(*nv));
 	if (nv == NULL) {
@@ -299,20 +314,22 @@ cipher_list(struct cctx *c, const struct ynode *y, const char *where,
 		}
 		if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			      "0123456789-_.") != items[i]->len) {
-			cc_error(c, items[i], where,
-				 "'%s': '%s' is neither a cipher family (RC4, "
-				 "3DES, CBC, NULL, EXPORT, ...) nor an OpenSSL "
-				 "cipher name",
-				 key, s);
+			tlsp_schema_error(
+			    c, items[i], where,
+			    "'%s': '%s' is neither a cipher family (RC4, "
+			    "3DES, CBC, NULL, EXPORT, ...) nor an OpenSSL "
+			    "cipher name",
+			    key, s);
 			bad = 1;
 			continue;
 		}
 		tlsp_cipher_classify(s, &info);
 		if (!info.known)
-			cc_warn(c, items[i], where,
-				"'%s': cipher '%s' is not in this OpenSSL's "
-				"table; it is compared by name only",
-				key, s);
+			tlsp_schema_warn(
+			    c, items[i], where,
+			    "'%s': cipher '%s' is not in this OpenSSL's "
+			    "table; it is compared by name only",
+			    key, s);
 		nv[k++] = items[i];
 	}
 	if (bad)
@@ -334,36 +351,44 @@ cipher_list(struct cctx *c, const struct ynode *y, const char *where,
 }
 
 int
-cc_ciphers(struct cctx *c, const struct ynode *y, const char *where,
-	   struct tlsp_reqs *r, unsigned *set)
+tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct ynode *y,
+		    const char *where, struct tlsp_reqs *r, unsigned *set)
 {
-	static const char *const keys[] = {"allow", "deny"};
+	static const struct tlsp_name_code keys[] = {
+		{"allow", TLSP_REQ_CIPHER_ALLOW},
+		{"deny", TLSP_REQ_CIPHER_DENY},
+		{NULL, -1},
+	};
 	size_t i;
 	int rc = 0;
 
 	if (y->type != YNODE_MAP) {
-		cc_error(c, y, where,
-			 "'ciphers' expects a mapping with 'allow' and/or "
-			 "'deny', found %s",
-			 tlsp_ynode_kind(y));
+		tlsp_schema_error(
+		    c, y, where,
+		    "'ciphers' expects a mapping with 'allow' and/or "
+		    "'deny', found %s",
+		    tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
 		const struct ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
-		int which;
+		const char *key;
+		int which, bad;
 
-		if (cc_word(c, k, where, "ciphers", keys, 2, &which) < 0) {
+		if (tlsp_schema_word(c, k, where, "ciphers", keys, &which) <
+		    0) {
 			rc = -1;
 			continue;
 		}
-		if (which == 0 &&
-		    cipher_list(c, v, where, "ciphers.allow", &r->allow_names,
-				&r->nallow, &r->allow_families) == 0)
-			*set |= 1u << TLSP_REQ_CIPHER_ALLOW;
-		else if (which == 1 &&
-			 cipher_list(c, v, where, "ciphers.deny", &r->deny_names,
-				     &r->ndeny, &r->deny_families) == 0)
-			*set |= 1u << TLSP_REQ_CIPHER_DENY;
+		key = tlsp_req_name((enum tlsp_req)which); /* "ciphers.allow" */
+		if (which == TLSP_REQ_CIPHER_ALLOW)
+			bad = cipher_list(c, v, where, key, &r->allow_names,
+					  &r->nallow, &r->allow_families);
+		else
+			bad = cipher_list(c, v, where, key, &r->deny_names,
+					  &r->ndeny, &r->deny_families);
+		if (bad == 0)
+			*set |= 1u << which;
 		else
 			rc = -1;
 	}
@@ -382,13 +407,14 @@ has_control(const char *s, size_t len)
 }
 
 int
-cc_names(struct cctx *c, const struct ynode *y, const char *where,
-	 const char *key, struct tlsp_name_pat **out, size_t *n)
+tlsp_schema_names(struct tlsp_compile_ctx *c, const struct ynode *y,
+		  const char *where, const char *key,
+		  struct tlsp_name_pat **out, size_t *n)
 {
 	const struct ynode **items;
 	size_t i;
 
-	if (cc_list(c, y, where, key, &items, n) < 0)
+	if (scalar_list(c, y, where, key, &items, n) < 0)
 		return -1;
 	*out = tlsp_arena_alloc(c->a, (*n ? *n : 1) * sizeof(**out));
 	if (*out == NULL) {
@@ -399,17 +425,19 @@ cc_names(struct cctx *c, const struct ynode *y, const char *where,
 		const struct ynode *it = items[i];
 
 		if (it->len >= TLSP_DN_MAX || has_control(it->str, it->len)) {
-			cc_error(c, it, where,
-				 "'%s': a name must be under %d characters "
-				 "with no control characters",
-				 key, TLSP_DN_MAX);
+			tlsp_schema_error(
+			    c, it, where,
+			    "'%s': a name must be under %d characters "
+			    "with no control characters",
+			    key, TLSP_DN_MAX);
 			return -1;
 		}
 		if (it->str[0] == '/' && strchr(it->str, '=') == NULL) {
-			cc_error(c, it, where,
-				 "'%s': '%s' starts with '/' but is not a DN "
-				 "like /O=Example/CN=mx.example",
-				 key, it->str);
+			tlsp_schema_error(
+			    c, it, where,
+			    "'%s': '%s' starts with '/' but is not a DN "
+			    "like /O=Example/CN=mx.example",
+			    key, it->str);
 			return -1;
 		}
 		(*out)[i].text = tlsp_arena_strndup(c->a, it->str, it->len);
@@ -423,13 +451,13 @@ cc_names(struct cctx *c, const struct ynode *y, const char *where,
 }
 
 int
-cc_fingerprints(struct cctx *c, const struct ynode *y, const char *where,
-		struct tlsp_reqs *r)
+tlsp_schema_fingerprints(struct tlsp_compile_ctx *c, const struct ynode *y,
+			 const char *where, struct tlsp_reqs *r)
 {
 	const struct ynode **items;
 	size_t i, n;
 
-	if (cc_list(c, y, where, "fingerprints", &items, &n) < 0)
+	if (scalar_list(c, y, where, "fingerprints", &items, &n) < 0)
 		return -1;
 	r->fingerprints = tlsp_arena_alloc(c->a, (n ? n : 1) * sizeof(char *));
 	if (r->fingerprints == NULL) {
@@ -452,11 +480,12 @@ cc_fingerprints(struct cctx *c, const struct ynode *y, const char *where,
 				hex[k++] = (char)tolower(ch);
 		}
 		if (bad || k < 32 || k > 128 || k % 2) {
-			cc_error(c, items[i], where,
-				 "'fingerprints': '%.80s' is not a hex "
-				 "fingerprint (MD5, SHA-1 or SHA-256, colons "
-				 "allowed)",
-				 items[i]->str);
+			tlsp_schema_error(
+			    c, items[i], where,
+			    "'fingerprints': '%.80s' is not a hex "
+			    "fingerprint (MD5, SHA-1 or SHA-256, colons "
+			    "allowed)",
+			    items[i]->str);
 			return -1;
 		}
 		r->fingerprints[i] = tlsp_arena_strndup(c->a, hex, k);
@@ -470,13 +499,13 @@ cc_fingerprints(struct cctx *c, const struct ynode *y, const char *where,
 }
 
 static int
-scope_clients(struct cctx *c, const struct ynode *v, const char *where,
-	      struct tlsp_scope *s)
+scope_clients(struct tlsp_compile_ctx *c, const struct ynode *v,
+	      const char *where, struct tlsp_scope *s)
 {
 	const struct ynode **items;
 	size_t i, n;
 
-	if (cc_list(c, v, where, "exempt_clients", &items, &n) < 0)
+	if (scalar_list(c, v, where, "exempt_clients", &items, &n) < 0)
 		return -1;
 	s->exempt_clients = tlsp_arena_alloc(c->a, (n ? n : 1) *
 						       sizeof(*s->exempt_clients));
@@ -486,10 +515,11 @@ scope_clients(struct cctx *c, const struct ynode *v, const char *where,
 	}
 	for (i = 0; i < n; i++) {
 		if (tlsp_cidr_parse(items[i]->str, &s->exempt_clients[i]) < 0) {
-			cc_error(c, items[i], where,
-				 "'exempt_clients': '%.80s' is not an address "
-				 "or network (192.0.2.0/24, 2001:db8::/32)",
-				 items[i]->str);
+			tlsp_schema_error(
+			    c, items[i], where,
+			    "'exempt_clients': '%.80s' is not an address "
+			    "or network (192.0.2.0/24, 2001:db8::/32)",
+			    items[i]->str);
 			return -1;
 		}
 	}
@@ -498,34 +528,44 @@ scope_clients(struct cctx *c, const struct ynode *v, const char *where,
 }
 
 int
-cc_scope(struct cctx *c, const struct ynode *y, const char *where,
-	 struct tlsp_scope *s, unsigned *set)
+tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y,
+		  const char *where, struct tlsp_scope *s, unsigned *set)
 {
-	static const char *const keys[] = {"authenticated", "daemons",
-					   "exempt_clients"};
-	static const char *const auth[] = {"enforce", "exempt"};
+	static const struct tlsp_name_code keys[] = {
+		{"authenticated", SCOPE_AUTH},
+		{"daemons", SCOPE_DAEMONS},
+		{"exempt_clients", SCOPE_CLIENTS},
+		{NULL, -1},
+	};
+	/* Codes are the values of exempt_authenticated. */
+	static const struct tlsp_name_code auth[] = {
+		{"enforce", 0},
+		{"exempt", 1},
+		{NULL, -1},
+	};
 	const struct ynode **items;
 	size_t i;
 	int rc = 0, w;
 
 	if (y->type != YNODE_MAP) {
-		cc_error(c, y, where, "'scope' expects a mapping, found %s",
-			 tlsp_ynode_kind(y));
+		tlsp_schema_error(c, y, where,
+				  "'scope' expects a mapping, found %s",
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
 		const struct ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
 
-		if (cc_word(c, k, where, "scope", keys, 3, &w) < 0) {
+		if (tlsp_schema_word(c, k, where, "scope", keys, &w) < 0) {
 			rc = -1;
-		} else if (w == 0) {
-			if (cc_word(c, v, where, "authenticated", auth, 2,
-				    &s->exempt_authenticated) < 0)
+		} else if (w == SCOPE_AUTH) {
+			if (tlsp_schema_word(c, v, where, "authenticated", auth,
+					     &s->exempt_authenticated) < 0)
 				rc = -1;
 			*set |= SCOPE_AUTH;
-		} else if (w == 1) {
-			if (cc_list(c, v, where, "daemons", &items,
-				    &s->ndaemons) < 0 ||
+		} else if (w == SCOPE_DAEMONS) {
+			if (scalar_list(c, v, where, "daemons", &items,
+					&s->ndaemons) < 0 ||
 			    (s->daemons = dup_names(c, items, s->ndaemons)) ==
 				NULL)
 				rc = -1;
@@ -539,14 +579,10 @@ cc_scope(struct cctx *c, const struct ynode *y, const char *where,
 	return rc;
 }
 
-static const char *const placeholders[] = {
-    "rule",	   "direction",	      "profile",    "min_version",
-    "max_version", "min_cipher_bits", "client_cert",
-};
-
 /* Checks every '%' of a reply text: "%%" or a known "%{name}". */
 static int
-reply_placeholders(struct cctx *c, const struct ynode *y, const char *where)
+reply_placeholders(struct tlsp_compile_ctx *c, const struct ynode *y,
+		   const char *where)
 {
 	const char *p = y->str, *end, *near;
 	char name[32];
@@ -558,20 +594,21 @@ reply_placeholders(struct cctx *c, const struct ynode *y, const char *where)
 		}
 		end = p[1] == '{' ? strchr(p + 2, '}') : NULL;
 		if (end == NULL || (size_t)(end - p - 2) >= sizeof(name)) {
-			cc_error(c, y, where,
-				 "'reply': a lone '%%' must be written '%%%%' "
-				 "(placeholders look like %%{rule})");
+			tlsp_schema_error(
+			    c, y, where,
+			    "'reply': a lone '%%' must be written '%%%%' "
+			    "(placeholders look like %%{rule})");
 			return -1;
 		}
 		memcpy(name, p + 2, (size_t)(end - p - 2));
 		name[end - p - 2] = '\0';
-		if (tlsp_suggest(name, placeholders, 7) == NULL ||
-		    strcmp(tlsp_suggest(name, placeholders, 7), name) != 0) {
-			near = tlsp_suggest(name, placeholders, 7);
-			cc_error(c, y, where,
-				 "'reply': unknown placeholder %%{%s}%s%s%s", name,
-				 near ? "; did you mean %{" : "",
-				 near ? near : "", near ? "}?" : "");
+		if (tlsp_name_code(tlsp_reply_placeholders, name) < 0) {
+			near = tlsp_suggest_name(name, tlsp_reply_placeholders);
+			tlsp_schema_error(
+			    c, y, where,
+			    "'reply': unknown placeholder %%{%s}%s%s%s", name,
+			    near ? "; did you mean %{" : "", near ? near : "",
+			    near ? "}?" : "");
 			return -1;
 		}
 		p = end + 1;
@@ -580,24 +617,27 @@ reply_placeholders(struct cctx *c, const struct ynode *y, const char *where)
 }
 
 int
-cc_reply(struct cctx *c, const struct ynode *y, const char *where)
+tlsp_schema_reply(struct tlsp_compile_ctx *c, const struct ynode *y,
+		  const char *where)
 {
 	const char *s = y->str;
 
 	if (want_scalar(c, y, where, "reply", "an SMTP reply") < 0)
 		return -1;
 	if (has_control(s, y->len)) {
-		cc_error(c, y, where,
-			 "'reply' must be one line with no control characters");
+		tlsp_schema_error(
+		    c, y, where,
+		    "'reply' must be one line with no control characters");
 		return -1;
 	}
 	if (!(s[0] == '4' || s[0] == '5') || !isdigit((unsigned char)s[1]) ||
 	    !isdigit((unsigned char)s[2]) || s[3] != ' ' ||
 	    s[4 + strspn(s + 4, " ")] == '\0') {
-		cc_error(c, y, where,
-			 "'reply' must be a 4xx or 5xx code and text, like "
-			 "\"550 5.7.1 text\"; found '%.40s'",
-			 s);
+		tlsp_schema_error(
+		    c, y, where,
+		    "'reply' must be a 4xx or 5xx code and text, like "
+		    "\"550 5.7.1 text\"; found '%.40s'",
+		    s);
 		return -1;
 	}
 	/* An enhanced status code, if present, must be in the same class. */
@@ -608,10 +648,11 @@ cc_reply(struct cctx *c, const struct ynode *y, const char *where)
 		while (isdigit((unsigned char)*p) || *p == '.')
 			parts += *p++ == '.';
 		if (s[4] != s[0] || parts != 3 || (*p != ' ' && *p != '\0')) {
-			cc_error(c, y, where,
-				 "'reply': enhanced status code must be %c.x.y "
-				 "to match %.3s",
-				 s[0], s);
+			tlsp_schema_error(
+			    c, y, where,
+			    "'reply': enhanced status code must be %c.x.y "
+			    "to match %.3s",
+			    s[0], s);
 			return -1;
 		}
 	}

@@ -7,97 +7,122 @@
  * Settings that only take effect at start (socket, user, pidfile) are
  * still checked on every load, so a reload reports a typo at once.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "compile.h"
+#include "tlspolicy/audit.h"
 
-static const char *const milter_keys[] = {
-    "socket",	     "socket_mode", "user",	   "pidfile",
-    "syslog_facility", "on_error",  "tag_header", "authserv_id",
-    "strip_forged_headers", "log_decisions",
+/* Codes are the values of enum tlsp_audit_addresses (audit.h). */
+static const struct tlsp_name_code address_words[] = {
+	{"full", TLSP_AUDIT_ADDR_FULL},
+	{"pseudonymize", TLSP_AUDIT_ADDR_PSEUDONYMIZE},
+	{"domain", TLSP_AUDIT_ADDR_DOMAIN},
+	{NULL, -1},
 };
-static const char *const audit_keys[] = {
-    "file", "sync", "key_file", "addresses", "pseudonym_key_file",
-    "checkpoint",
+/* Codes are the values of enum tlsp_audit_sync (audit.h). */
+static const struct tlsp_name_code sync_words[] = {
+	{"batch", TLSP_SYNC_BATCH},
+	{"always", TLSP_SYNC_ALWAYS},
+	{"none", TLSP_SYNC_NONE},
+	{NULL, -1},
 };
-static const char *const address_words[] = {"full", "pseudonymize", "domain"};
-static const char *const on_error_words[] = {"tempfail", "reject", "accept"};
-static const char *const strip_words[] = {"auto", "never", "always"};
-static const char *const log_words[] = {"actions", "all", "none"};
-static const char *const sync_words[] = {"batch", "always", "none"};
-static const char *const facilities[] = {
-    "mail",   "daemon", "user",	  "local0", "local1", "local2",
-    "local3", "local4", "local5", "local6", "local7",
+/* Codes are the values of tlsp_settings.strip_forged. */
+static const struct tlsp_name_code strip_words[] = {
+	{"auto", -1},
+	{"never", 0},
+	{"always", 1},
+	{NULL, -1},
+};
+/* The setting keeps the name; the milter maps it to syslog's value. */
+static const struct tlsp_name_code facilities[] = {
+	{"mail", 0},   {"daemon", 1}, {"user", 2},	{"local0", 3},
+	{"local1", 4}, {"local2", 5}, {"local3", 6}, {"local4", 7},
+	{"local5", 8}, {"local6", 9}, {"local7", 10}, {NULL, -1},
 };
 
 /* A scalar copied into the policy's arena, with no control characters. */
 static const char *
-text(struct cctx *c, const struct ynode *v, const char *where,
+text(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
      const char *key, size_t max)
 {
 	size_t i;
 
-	if (v->type != YNODE_SCALAR || cc_is_empty(v) || v->len > max) {
-		cc_error(c, v, where, "'%s' expects a string of 1 to %zu "
-			 "characters, found %s", key, max, tlsp_ynode_kind(v));
+	if (v->type != YNODE_SCALAR || tlsp_schema_is_empty(v) ||
+	    v->len > max) {
+		tlsp_schema_error(c, v, where,
+				  "'%s' expects a string of 1 to %zu "
+				  "characters, found %s",
+				  key, max, tlsp_ytree_kind(v));
 		return NULL;
 	}
 	for (i = 0; i < v->len; i++)
 		if ((unsigned char)v->str[i] < 0x20 || v->str[i] == 0x7f) {
-			cc_error(c, v, where, "'%s' must not contain control "
-				 "characters", key);
+			tlsp_schema_error(c, v, where,
+					  "'%s' must not contain control "
+					  "characters",
+					  key);
 			return NULL;
 		}
 	return tlsp_arena_strndup(c->a, v->str, v->len);
 }
 
 static const char *
-path(struct cctx *c, const struct ynode *v, const char *where,
+path(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
      const char *key)
 {
 	const char *s = text(c, v, where, key, 4000);
 
 	if (s && s[0] != '/') {
-		cc_error(c, v, where, "'%s' must be an absolute path, found "
-			 "'%.80s'", key, s);
+		tlsp_schema_error(c, v, where,
+				  "'%s' must be an absolute path, found "
+				  "'%.80s'",
+				  key, s);
 		return NULL;
 	}
 	return s;
 }
 
 static const char *
-socket_spec(struct cctx *c, const struct ynode *v, const char *where)
+socket_spec(struct tlsp_compile_ctx *c, const struct ynode *v,
+	    const char *where)
 {
 	static const char *const kinds[] = {"unix:", "local:", "inet:",
 					    "inet6:"};
 	const char *s = text(c, v, where, "socket", 4000);
 	size_t i;
 
-	for (i = 0; s && i < 4; i++)
+	for (i = 0; s && i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strncmp(s, kinds[i], strlen(kinds[i])) == 0 &&
 		    s[strlen(kinds[i])] != '\0')
 			return s;
 	if (s)
-		cc_error(c, v, where, "'socket' expects unix:/path, "
-			 "inet:port@address or inet6:port@address, found "
-			 "'%.80s'", s);
+		tlsp_schema_error(
+		    c, v, where,
+		    "'socket' expects unix:/path, "
+		    "inet:port@address or inet6:port@address, found "
+		    "'%.80s'",
+		    s);
 	return NULL;
 }
 
 /* A header field name (RFC 5322: printable ASCII except ':'). */
 static const char *
-header_name(struct cctx *c, const struct ynode *v, const char *where)
+header_name(struct tlsp_compile_ctx *c, const struct ynode *v,
+	    const char *where)
 {
 	const char *s = text(c, v, where, "tag_header", 64);
 	size_t i;
 
 	for (i = 0; s && s[i]; i++)
 		if (s[i] <= ' ' || s[i] == ':' || (unsigned char)s[i] > 126) {
-			cc_error(c, v, where, "'tag_header': '%.64s' is not a "
-				 "header field name", s);
+			tlsp_schema_error(c, v, where,
+					  "'tag_header': '%.64s' is not a "
+					  "header field name",
+					  s);
 			return NULL;
 		}
 	return s;
@@ -105,171 +130,270 @@ header_name(struct cctx *c, const struct ynode *v, const char *where)
 
 /* The authserv-id goes into a header: a token, like a host name. */
 static const char *
-token(struct cctx *c, const struct ynode *v, const char *where,
+token(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
       const char *key)
 {
 	const char *s = text(c, v, where, key, 255);
 
 	if (s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
 			   "YZ0123456789.-_") != strlen(s)) {
-		cc_error(c, v, where, "'%s': '%.64s' may hold only letters, "
-			 "digits, '.', '-' and '_'", key, s);
+		tlsp_schema_error(c, v, where,
+				  "'%s': '%.64s' may hold only letters, "
+				  "digits, '.', '-' and '_'",
+				  key, s);
 		return NULL;
 	}
 	return s;
 }
 
-static int
-milter_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *st)
-{
-	const char *w = "milter";
-	long mode;
-	int x;
+/*
+ * The keys of `milter:` and `audit:`, one row each: the key, the handler
+ * that reads its value, and where the value goes (a field of struct
+ * tlsp_settings, and for words the table of its values). Messages name
+ * the key by the row's name.
+ */
+struct setting {
+	const char *name;
+	int (*read)(struct tlsp_compile_ctx *, const struct setting *,
+		    const struct ynode *, const char *where,
+		    struct tlsp_settings *);
+	size_t off; /* the field of struct tlsp_settings */
+	const struct tlsp_name_code *words;
+};
+#define FIELD(st, set, type) ((type *)(void *)((char *)(st) + (set)->off))
+#define AT(field) offsetof(struct tlsp_settings, field)
 
-	switch (k) {
-	case 0:
-		return (st->socket = socket_spec(c, v, w)) ? 0 : -1;
-	case 1:
-		/* Octal, as chmod takes it: "0660" or 660. */
-		if (v->type != YNODE_SCALAR || v->len > 4 ||
-		    strspn(v->str, "01234567") != v->len || v->len < 3) {
-			cc_error(c, v, w, "'socket_mode' expects an octal mode "
-				 "like 0660");
-			return -1;
-		}
-		mode = strtol(v->str, NULL, 8);
-		st->socket_mode = (unsigned)mode;
-		return 0;
-	case 2:
-		return (st->user = text(c, v, w, "user", 128)) ? 0 : -1;
-	case 3:
-		return (st->pidfile = path(c, v, w, "pidfile")) ? 0 : -1;
-	case 4:
-		if (cc_word(c, v, w, "syslog_facility", facilities, 11, &x) < 0)
-			return -1;
-		st->syslog_facility = facilities[x];
-		return 0;
-	case 5:
-		if (cc_word(c, v, w, "on_error", on_error_words, 3, &x) < 0)
-			return -1;
-		st->on_error = (enum tlsp_on_error)x;
-		if (x == TLSP_ON_ERROR_ACCEPT)
-			cc_warn(c, v, w, "'on_error: accept' lets mail through "
-				"when the milter cannot decide or record");
-		return 0;
-	case 6:
-		return (st->tag_header = header_name(c, v, w)) ? 0 : -1;
-	case 7:
-		return (st->authserv_id = token(c, v, w, "authserv_id")) ? 0 : -1;
-	case 8:
-		if (cc_word(c, v, w, "strip_forged_headers", strip_words, 3,
-			    &x) < 0)
-			return -1;
-		st->strip_forged = x == 0 ? -1 : x == 2;
-		return 0;
-	default:
-		if (cc_word(c, v, w, "log_decisions", log_words, 3, &x) < 0)
-			return -1;
-		st->log_decisions = (enum tlsp_log_decisions)x;
-		return 0;
-	}
+static int
+read_socket(struct tlsp_compile_ctx *c, const struct setting *k,
+	    const struct ynode *v, const char *where, struct tlsp_settings *st)
+{
+	(void)k;
+	return (st->socket = socket_spec(c, v, where)) ? 0 : -1;
 }
 
-/* Walks one section, dispatching each known key to `fn`. */
+/* Octal, as chmod takes it: "0660" or 660. */
 static int
-section(struct cctx *c, const struct ynode *y, const char *name,
-	const char *const *keys, size_t nkeys,
-	int (*fn)(struct cctx *, int, const struct ynode *,
-		  struct tlsp_settings *),
-	struct tlsp_settings *st)
+read_mode(struct tlsp_compile_ctx *c, const struct setting *k,
+	  const struct ynode *v, const char *where, struct tlsp_settings *st)
 {
-	size_t i, k;
+	(void)k;
+	if (v->type != YNODE_SCALAR || v->len > 4 ||
+	    strspn(v->str, "01234567") != v->len || v->len < 3) {
+		tlsp_schema_error(c, v, where, "'socket_mode' expects an octal "
+				  "mode like 0660");
+		return -1;
+	}
+	st->socket_mode = (unsigned)strtol(v->str, NULL, 8);
+	return 0;
+}
+
+static int
+read_user(struct tlsp_compile_ctx *c, const struct setting *k,
+	  const struct ynode *v, const char *where, struct tlsp_settings *st)
+{
+	return (st->user = text(c, v, where, k->name, 128)) ? 0 : -1;
+}
+
+static int
+read_path(struct tlsp_compile_ctx *c, const struct setting *k,
+	  const struct ynode *v, const char *where, struct tlsp_settings *st)
+{
+	const char *s = path(c, v, where, k->name);
+
+	*FIELD(st, k, const char *) = s;
+	return s ? 0 : -1;
+}
+
+static int
+read_facility(struct tlsp_compile_ctx *c, const struct setting *k,
+	      const struct ynode *v, const char *where,
+	      struct tlsp_settings *st)
+{
+	int x;
+
+	if (tlsp_schema_word(c, v, where, k->name, k->words, &x) < 0)
+		return -1;
+	st->syslog_facility = tlsp_code_name(k->words, x);
+	return 0;
+}
+
+static int
+read_on_error(struct tlsp_compile_ctx *c, const struct setting *k,
+	      const struct ynode *v, const char *where,
+	      struct tlsp_settings *st)
+{
+	int x;
+
+	if (tlsp_schema_word(c, v, where, k->name, k->words, &x) < 0)
+		return -1;
+	st->on_error = (enum tlsp_on_error)x;
+	if (x == TLSP_ON_ERROR_ACCEPT)
+		tlsp_schema_warn(c, v, where, "'on_error: accept' lets mail "
+				 "through when the milter cannot decide or "
+				 "record");
+	return 0;
+}
+
+static int
+read_header(struct tlsp_compile_ctx *c, const struct setting *k,
+	    const struct ynode *v, const char *where, struct tlsp_settings *st)
+{
+	(void)k;
+	return (st->tag_header = header_name(c, v, where)) ? 0 : -1;
+}
+
+static int
+read_token(struct tlsp_compile_ctx *c, const struct setting *k,
+	   const struct ynode *v, const char *where, struct tlsp_settings *st)
+{
+	return (st->authserv_id = token(c, v, where, k->name)) ? 0 : -1;
+}
+
+static int
+read_log(struct tlsp_compile_ctx *c, const struct setting *k,
+	 const struct ynode *v, const char *where, struct tlsp_settings *st)
+{
+	int x;
+
+	if (tlsp_schema_word(c, v, where, k->name, k->words, &x) < 0)
+		return -1;
+	st->log_decisions = (enum tlsp_log_decisions)x;
+	return 0;
+}
+
+/* A word stored as its code in an int field. */
+static int
+read_word(struct tlsp_compile_ctx *c, const struct setting *k,
+	  const struct ynode *v, const char *where, struct tlsp_settings *st)
+{
+	return tlsp_schema_word(c, v, where, k->name, k->words,
+				FIELD(st, k, int));
+}
+
+static int
+read_addresses(struct tlsp_compile_ctx *c, const struct setting *k,
+	       const struct ynode *v, const char *where,
+	       struct tlsp_settings *st)
+{
+	if (read_word(c, k, v, where, st) < 0)
+		return -1;
+	st->audit_addresses_node = v;
+	return 0;
+}
+
+static int
+read_checkpoint(struct tlsp_compile_ctx *c, const struct setting *k,
+		const struct ynode *v, const char *where,
+		struct tlsp_settings *st)
+{
+	long n;
+
+	if (tlsp_schema_int(c, v, where, k->name, 0, 86400, &n) < 0)
+		return -1;
+	st->audit_checkpoint = (int)n;
+	return 0;
+}
+
+static const struct setting milter_keys[] = {
+	{"socket", read_socket, AT(socket), NULL},
+	{"socket_mode", read_mode, AT(socket_mode), NULL},
+	{"user", read_user, AT(user), NULL},
+	{"pidfile", read_path, AT(pidfile), NULL},
+	{"syslog_facility", read_facility, AT(syslog_facility), facilities},
+	{"on_error", read_on_error, AT(on_error), tlsp_on_error_names},
+	{"tag_header", read_header, AT(tag_header), NULL},
+	{"authserv_id", read_token, AT(authserv_id), NULL},
+	{"strip_forged_headers", read_word, AT(strip_forged), strip_words},
+	{"log_decisions", read_log, AT(log_decisions),
+	 tlsp_log_decisions_names},
+	{NULL, NULL, 0, NULL},
+};
+
+static const struct setting audit_keys[] = {
+	{"file", read_path, AT(audit_file), NULL},
+	{"sync", read_word, AT(audit_sync), sync_words},
+	{"key_file", read_path, AT(audit_key_file), NULL},
+	{"addresses", read_addresses, AT(audit_addresses), address_words},
+	{"pseudonym_key_file", read_path, AT(audit_pseudonym_key_file), NULL},
+	{"checkpoint", read_checkpoint, AT(audit_checkpoint), NULL},
+	{NULL, NULL, 0, NULL},
+};
+
+static const struct setting *
+find_setting(const struct setting *keys, const char *name)
+{
+	for (; keys->name != NULL; keys++)
+		if (strcmp(name, keys->name) == 0)
+			return keys;
+	return NULL;
+}
+
+static void
+unknown_setting(struct tlsp_compile_ctx *c, const struct ynode *key,
+		const char *name, const struct setting *keys)
+{
+	const char *names[16], *near = NULL;
+	size_t n = 0;
+
+	for (; keys[n].name != NULL && n < 16; n++)
+		names[n] = keys[n].name;
+	if (key->type == YNODE_SCALAR)
+		near = tlsp_suggest(key->str, names, n);
+	tlsp_schema_error(c, key, name, "unknown key '%.64s'%s%s%s",
+			  key->type == YNODE_SCALAR ? key->str : "?",
+			  near ? "; did you mean '" : "", near ? near : "",
+			  near ? "'?" : "");
+}
+
+/* Walks one section, reading each key by its row. */
+static int
+section(struct tlsp_compile_ctx *c, const struct ynode *y, const char *name,
+	const struct setting *keys, struct tlsp_settings *st)
+{
+	size_t i;
 	int rc = 0;
 
-	if (cc_is_empty(y))
+	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type != YNODE_MAP) {
-		cc_error(c, y, NULL, "'%s' expects a mapping, found %s", name,
-			 tlsp_ynode_kind(y));
+		tlsp_schema_error(c, y, NULL,
+				  "'%s' expects a mapping, found %s", name,
+				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
 		const struct ynode *key = y->kids[2 * i];
+		const struct setting *k;
 
-		for (k = 0; k < nkeys; k++)
-			if (key->type == YNODE_SCALAR && strcmp(key->str, keys[k]) == 0)
-				break;
-		if (k == nkeys) {
-			const char *near = key->type == YNODE_SCALAR
-					       ? tlsp_suggest(key->str, keys, nkeys)
-					       : NULL;
-
-			cc_error(c, key, name, "unknown key '%.64s'%s%s%s",
-				 key->type == YNODE_SCALAR ? key->str : "?",
-				 near ? "; did you mean '" : "", near ? near : "",
-				 near ? "'?" : "");
+		k = key->type == YNODE_SCALAR ? find_setting(keys, key->str)
+					      : NULL;
+		if (k == NULL) {
+			unknown_setting(c, key, name, keys);
 			rc = -1;
-		} else if (fn(c, (int)k, y->kids[2 * i + 1], st) < 0) {
+		} else if (k->read(c, k, y->kids[2 * i + 1], name, st) < 0) {
 			rc = -1;
 		}
 	}
 	return rc;
 }
 
-static int
-audit_key(struct cctx *c, int k, const struct ynode *v, struct tlsp_settings *st)
-{
-	long n;
-	int x;
-
-	switch (k) {
-	case 0:
-		return (st->audit_file = path(c, v, "audit", "file")) ? 0 : -1;
-	case 1:
-		if (cc_word(c, v, "audit", "sync", sync_words, 3, &x) < 0)
-			return -1;
-		st->audit_sync = x;
-		return 0;
-	case 2:
-		return (st->audit_key_file = path(c, v, "audit", "key_file"))
-			       ? 0
-			       : -1;
-	case 3:
-		if (cc_word(c, v, "audit", "addresses", address_words, 3, &x) < 0)
-			return -1;
-		st->audit_addresses = x;
-		st->audit_addresses_node = v;
-		return 0;
-	case 4:
-		return (st->audit_pseudonym_key_file =
-				path(c, v, "audit", "pseudonym_key_file"))
-			       ? 0
-			       : -1;
-	default:
-		if (cc_int(c, v, "audit", "checkpoint", 0, 86400, &n) < 0)
-			return -1;
-		st->audit_checkpoint = (int)n;
-		return 0;
-	}
-}
-
 int
-cc_settings(struct cctx *c, const struct ynode *milter,
-	    const struct ynode *audit, struct tlsp_settings *st)
+tlsp_settings_read(struct tlsp_compile_ctx *c, const struct ynode *milter,
+		   const struct ynode *audit, struct tlsp_settings *st)
 {
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
 	st->strip_forged = -1;
-	rc |= section(c, milter, "milter", milter_keys,
-		      sizeof(milter_keys) / sizeof(milter_keys[0]), milter_key, st);
+	rc |= section(c, milter, "milter", milter_keys, st);
 	st->audit_checkpoint = 60;
-	rc |= section(c, audit, "audit", audit_keys,
-		      sizeof(audit_keys) / sizeof(audit_keys[0]), audit_key, st);
-	if (st->audit_addresses == 1 && st->audit_pseudonym_key_file == NULL) {
-		cc_error(c, st->audit_addresses_node, "audit",
-			 "'addresses: pseudonymize' needs 'pseudonym_key_file' "
-			 "(a file of 16 to 4096 secret bytes)");
+	rc |= section(c, audit, "audit", audit_keys, st);
+	if (st->audit_addresses == TLSP_AUDIT_ADDR_PSEUDONYMIZE &&
+	    st->audit_pseudonym_key_file == NULL) {
+		tlsp_schema_error(c, st->audit_addresses_node, "audit",
+				  "'addresses: pseudonymize' needs "
+				  "'pseudonym_key_file' (a file of 16 to 4096 "
+				  "secret bytes)");
 		rc = -1;
 	}
 	st->audit_addresses_node = NULL;

@@ -334,7 +334,7 @@ tlsp_ytree_parse(struct tlsp_arena *arena, const char *name, const char *buf,
 }
 
 const struct ynode *
-tlsp_ynode_get(const struct ynode *map, const char *key)
+tlsp_ytree_get(const struct ynode *map, const char *key)
 {
 	size_t i;
 
@@ -350,7 +350,7 @@ tlsp_ynode_get(const struct ynode *map, const char *key)
 }
 
 const char *
-tlsp_ynode_kind(const struct ynode *y)
+tlsp_ytree_kind(const struct ynode *y)
 {
 	if (y == NULL)
 		return "nothing";

@@ -41,9 +41,9 @@ struct ynode *tlsp_ytree_parse(struct tlsp_arena *arena, const char *name,
 			       struct tlsp_diags *diags);
 
 /* The node's value if it is a map key's value, by key name; NULL. */
-const struct ynode *tlsp_ynode_get(const struct ynode *map, const char *key);
+const struct ynode *tlsp_ytree_get(const struct ynode *map, const char *key);
 
 /* "a mapping", "a list", "a string" - for "expected X, found Y". */
-const char *tlsp_ynode_kind(const struct ynode *);
+const char *tlsp_ytree_kind(const struct ynode *);
 
 #endif

@@ -87,8 +87,37 @@ enum tlsp_req {
 	TLSP_REQ_COUNT
 };
 
-/* The name<->enum tables (policy/names.c). Names are the YAML spellings;
- * lookups return -1 when the name is unknown. Returned strings are static. */
+/*
+ * Vocabularies (policy/names.c): one table per vocabulary, each row a name
+ * and its value, ending with {NULL, -1}. Names are the spellings of the
+ * policy file, the logs and the audit records. The tables and every
+ * string returned are static: nothing to free, safe from any thread.
+ */
+struct tlsp_name_code {
+	const char *name;
+	int code;
+};
+extern const struct tlsp_name_code tlsp_mta_names[];
+extern const struct tlsp_name_code tlsp_version_names[];
+extern const struct tlsp_name_code tlsp_cert_state_names[];
+extern const struct tlsp_name_code tlsp_action_names[];
+extern const struct tlsp_name_code tlsp_mode_names[];
+extern const struct tlsp_name_code tlsp_req_names[]; /* TLSP_REQ_COUNT rows */
+extern const struct tlsp_name_code tlsp_on_error_names[];
+extern const struct tlsp_name_code tlsp_log_decisions_names[];
+/* The name of `code` in `tab`, or NULL if the table has no such code. */
+const char *tlsp_code_name(const struct tlsp_name_code *tab, int code);
+/* The code of `name` (exact match), or -1 if absent or name is NULL (so
+ * a table with a -1 code is searched by its rows instead). */
+int tlsp_name_code(const struct tlsp_name_code *tab, const char *name);
+/* The same, comparing ASCII case-insensitively (not by the locale). */
+int tlsp_name_code_fold(const struct tlsp_name_code *tab, const char *name);
+/* The number of rows before the {NULL, -1} end. */
+size_t tlsp_name_code_count(const struct tlsp_name_code *tab);
+
+/* The wrappers everyone calls: names return NULL for a value outside the
+ * enum; lookups return -1 when the name is unknown. Requirement names are
+ * exact (YAML keys are case-sensitive); the others fold case. */
 const char *tlsp_mta_name(enum tlsp_mta);
 const char *tlsp_version_name(enum tlsp_version);
 const char *tlsp_cert_state_name(enum tlsp_cert_state);
@@ -99,7 +128,8 @@ int tlsp_mta_lookup(const char *name);
 int tlsp_action_lookup(const char *name);
 int tlsp_mode_lookup(const char *name);
 int tlsp_req_lookup(const char *name);
-/* Accepts the MTA spellings (TLSv1, TLSv1.1, ..., SSLv3) and TLSv1.0. */
+/* Accepts the MTA spellings (TLSv1, TLSv1.1, ..., SSLv3, UNKNOWN) and
+ * TLSv1.0; not "none", which no MTA sends. */
 int tlsp_version_lookup(const char *name);
 
 /*
@@ -152,6 +182,9 @@ size_t tlsp_utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
  * for "did you mean ...?" in error messages. */
 const char *tlsp_suggest(const char *word, const char *const *cands,
 			 size_t n);
+/* The same over the names of a table (policy/diag.c). */
+const char *tlsp_suggest_name(const char *word,
+			      const struct tlsp_name_code *tab);
 
 /* ------------------------------------------------------------ diagnostics */
 

@@ -459,7 +459,7 @@ test_ip_parse(void **state)
 		const struct ip_case *c = &ip_cases[i];
 		uint8_t ip[16];
 		char hex[33] = "";
-		int rc = tlsp_ip_parse(c->input, ip);
+		int rc = tlsp_cidr_parse_ip(c->input, ip);
 
 		if (rc == 0)
 			hex16(ip, hex);
@@ -600,7 +600,7 @@ test_cidr_match(void **state)
 		int got = -1;
 
 		if (tlsp_cidr_parse(c->net, &net) == 0 &&
-		    tlsp_ip_parse(c->addr, ip) == 0)
+		    tlsp_cidr_parse_ip(c->addr, ip) == 0)
 			got = tlsp_cidr_match(&net, ip);
 		if (got != c->want) {
 			print_error("row \"%s\": got %d, want %d\n", c->name,

@@ -23,7 +23,7 @@ rotate=$src/contrib/logrotate/tlspolicy-milter
 pfsnip=$src/contrib/postfix/main.cf.snippet
 smsnip=$src/contrib/sendmail/tlspolicy.mc.snippet
 callbacks=$src/milter/callbacks.c
-decide=$src/milter/decide.c
+macros=$src/milter/macros.c
 tmp=$(mktemp -d /tmp/tlsp-contrib.XXXXXX) || exit 1
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -327,11 +327,11 @@ check "postfix: smtpd_milters $pf_sock is $chroot_sock seen from the chroot" \
 # The macro lists hold every macro the milter's warning tells admins to set.
 for stage in mail rcpt; do
 	# The text is split across C string literals: join them first.
-	want=$(tr -d '\n\t' <"$decide" | sed 's/" *"//g' |
+	want=$(tr -d '\n\t' <"$macros" | sed 's/" *"//g' |
 		sed -n "s/.*milter_${stage}_macros = \([^.]*\)[.a].*/\1/p" |
 		sed 's/ and .*//' | tr ' ' '\n' | grep -E '^(i|\{[a-z_]+\})$' | tr '\n' ' ')
 	have_list=$(pf_value "milter_${stage}_macros")
-	[ -n "$want" ] || bad "postfix: no milter_${stage}_macros text found in decide.c"
+	[ -n "$want" ] || bad "postfix: no milter_${stage}_macros text found in macros.c"
 	for m in $want; do
 		check "postfix: milter_${stage}_macros has $m" in_list "$m" "$have_list"
 	done

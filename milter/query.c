@@ -86,7 +86,7 @@ tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
 			if (strcmp(key, keys[k]) == 0)
 				break;
 		if (k == NKEYS) {
-			near = tlsp_suggest(key, keys, NKEYS);
+			near = tlsp_diag_suggest(key, keys, NKEYS);
 			snprintf(err, errsz, "unknown key '%s'%s%s%s", key,
 				 near ? "; did you mean '" : "",
 				 near ? near : "", near ? "'?" : "");

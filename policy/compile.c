@@ -35,13 +35,13 @@ static const struct tlsp_name_code unobs_words[] = {
 
 /* What one rule or profile body says, before inheritance. */
 struct body {
-	const struct ynode *node;
+	const struct tlsp_ynode *node;
 	unsigned stated, other, scope_set;
 	struct tlsp_reqs req;
 	struct tlsp_scope scope;
 	int action, mode, unobs_fail;
-	const struct ynode *reply;
-	const struct ynode *ref; /* profile: / extends: / bare name */
+	const struct tlsp_ynode *reply;
+	const struct tlsp_ynode *ref; /* profile: / extends: / bare name */
 	int only_ref;		 /* states nothing but its profile */
 };
 
@@ -51,12 +51,12 @@ struct rstate {
 	struct tlsp_scope scope;
 	unsigned scope_set;
 	int tls_stated;
-	const struct ynode *reply_node;
+	const struct tlsp_ynode *reply_node;
 };
 
 struct profile {
 	const char *name;
-	const struct ynode *key;
+	const struct tlsp_ynode *key;
 	struct body body;
 	int state; /* 0 new, 1 resolving, 2 done, 3 failed */
 	struct rstate rs;
@@ -110,7 +110,7 @@ find_profile(const struct walk *w, const char *name)
 struct body_key {
 	const char *name;
 	int (*read)(struct walk *, const struct body_key *,
-		    const struct ynode *, const char *where, struct body *);
+		    const struct tlsp_ynode *, const char *where, struct body *);
 	unsigned stated, other;
 	unsigned in; /* IN_RULE, IN_PROFILE */
 };
@@ -119,7 +119,7 @@ struct body_key {
 #define REQ(r) (1u << (r))
 
 static int
-read_tls(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_tls(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	 const char *where, struct body *b)
 {
 	return tlsp_schema_word(&w->c, v, where, k->name, tls_words,
@@ -127,7 +127,7 @@ read_tls(struct walk *w, const struct body_key *k, const struct ynode *v,
 }
 
 static int
-read_version(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_version(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	     const char *where, struct body *b)
 {
 	return tlsp_schema_version(&w->c, v, where, k->name,
@@ -137,7 +137,7 @@ read_version(struct walk *w, const struct body_key *k, const struct ynode *v,
 }
 
 static int
-read_min_bits(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_min_bits(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	      const char *where, struct body *b)
 {
 	long n;
@@ -149,7 +149,7 @@ read_min_bits(struct walk *w, const struct body_key *k, const struct ynode *v,
 }
 
 static int
-read_ciphers(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_ciphers(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	     const char *where, struct body *b)
 {
 	(void)k;
@@ -157,7 +157,7 @@ read_ciphers(struct walk *w, const struct body_key *k, const struct ynode *v,
 }
 
 static int
-read_fs(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_fs(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	const char *where, struct body *b)
 {
 	return tlsp_schema_bool(&w->c, v, where, k->name,
@@ -166,7 +166,7 @@ read_fs(struct walk *w, const struct body_key *k, const struct ynode *v,
 
 static int
 read_client_cert(struct walk *w, const struct body_key *k,
-		 const struct ynode *v, const char *where, struct body *b)
+		 const struct tlsp_ynode *v, const char *where, struct body *b)
 {
 	int x;
 
@@ -178,7 +178,7 @@ read_client_cert(struct walk *w, const struct body_key *k,
 }
 
 static int
-read_subject(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_subject(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	     const char *where, struct body *b)
 {
 	return tlsp_schema_names(&w->c, v, where, k->name, &b->req.subject,
@@ -186,7 +186,7 @@ read_subject(struct walk *w, const struct body_key *k, const struct ynode *v,
 }
 
 static int
-read_issuer(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_issuer(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	    const char *where, struct body *b)
 {
 	return tlsp_schema_names(&w->c, v, where, k->name, &b->req.issuer,
@@ -195,14 +195,14 @@ read_issuer(struct walk *w, const struct body_key *k, const struct ynode *v,
 
 static int
 read_fingerprints(struct walk *w, const struct body_key *k,
-		  const struct ynode *v, const char *where, struct body *b)
+		  const struct tlsp_ynode *v, const char *where, struct body *b)
 {
 	(void)k;
 	return tlsp_schema_fingerprints(&w->c, v, where, &b->req);
 }
 
 static int
-read_action(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_action(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	    const char *where, struct body *b)
 {
 	return tlsp_schema_word(&w->c, v, where, k->name, tlsp_action_names,
@@ -210,7 +210,7 @@ read_action(struct walk *w, const struct body_key *k, const struct ynode *v,
 }
 
 static int
-read_mode(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_mode(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	  const char *where, struct body *b)
 {
 	return tlsp_schema_word(&w->c, v, where, k->name, tlsp_mode_names,
@@ -218,7 +218,7 @@ read_mode(struct walk *w, const struct body_key *k, const struct ynode *v,
 }
 
 static int
-read_reply(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_reply(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	   const char *where, struct body *b)
 {
 	(void)k;
@@ -227,7 +227,7 @@ read_reply(struct walk *w, const struct body_key *k, const struct ynode *v,
 }
 
 static int
-read_unobs(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_unobs(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	   const char *where, struct body *b)
 {
 	return tlsp_schema_word(&w->c, v, where, k->name, unobs_words,
@@ -235,7 +235,7 @@ read_unobs(struct walk *w, const struct body_key *k, const struct ynode *v,
 }
 
 static int
-read_scope(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_scope(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	   const char *where, struct body *b)
 {
 	(void)k;
@@ -244,10 +244,10 @@ read_scope(struct walk *w, const struct body_key *k, const struct ynode *v,
 
 /* profile: (in a rule) and extends: (in a profile) */
 static int
-read_ref(struct walk *w, const struct body_key *k, const struct ynode *v,
+read_ref(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	 const char *where, struct body *b)
 {
-	if (v->type != YNODE_SCALAR || tlsp_schema_is_empty(v)) {
+	if (v->type != TLSP_YNODE_SCALAR || tlsp_schema_is_empty(v)) {
 		tlsp_schema_error(&w->c, v, where,
 				  "'%s' expects a profile name, "
 				  "found %s",
@@ -294,7 +294,7 @@ find_body_key(const char *name)
 }
 
 static void
-unknown_key(struct walk *w, const struct ynode *k, const char *where,
+unknown_key(struct walk *w, const struct tlsp_ynode *k, const char *where,
 	    int is_profile)
 {
 	const char *names[NBODY_KEYS], *near;
@@ -311,7 +311,7 @@ unknown_key(struct walk *w, const struct ynode *k, const char *where,
 	}
 	for (i = 0; i < NBODY_KEYS; i++)
 		names[i] = body_keys[i].name;
-	near = tlsp_suggest(k->str, names, NBODY_KEYS);
+	near = tlsp_diag_suggest(k->str, names, NBODY_KEYS);
 	tlsp_schema_error(&w->c, k, where, "unknown key '%.64s'%s%s%s", k->str,
 			  near ? "; did you mean '" : "", near ? near : "",
 			  near ? "'?" : "");
@@ -319,7 +319,7 @@ unknown_key(struct walk *w, const struct ynode *k, const char *where,
 
 /* Reads a rule or profile body: a mapping, or a bare profile name. */
 static int
-parse_body(struct walk *w, const struct ynode *y, const char *where,
+parse_body(struct walk *w, const struct tlsp_ynode *y, const char *where,
 	   int is_profile, struct body *b)
 {
 	size_t i;
@@ -329,12 +329,12 @@ parse_body(struct walk *w, const struct ynode *y, const char *where,
 	b->node = y;
 	if (tlsp_schema_is_empty(y))
 		return 0;
-	if (y->type == YNODE_SCALAR && !is_profile) {
+	if (y->type == TLSP_YNODE_SCALAR && !is_profile) {
 		b->ref = y;
 		b->only_ref = 1;
 		return 0;
 	}
-	if (y->type != YNODE_MAP) {
+	if (y->type != TLSP_YNODE_MAP) {
 		tlsp_schema_error(&w->c, y, where,
 				  "expected a mapping of requirements%s, "
 				  "found %s",
@@ -343,13 +343,13 @@ parse_body(struct walk *w, const struct ynode *y, const char *where,
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
-		const struct ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
+		const struct tlsp_ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
 		const struct body_key *key;
 
-		key = k->type == YNODE_SCALAR ? find_body_key(k->str) : NULL;
+		key = k->type == TLSP_YNODE_SCALAR ? find_body_key(k->str) : NULL;
 		if (key == NULL ||
 		    !(key->in & (is_profile ? IN_PROFILE : IN_RULE))) {
-			if (k->type == YNODE_SCALAR)
+			if (k->type == TLSP_YNODE_SCALAR)
 				unknown_key(w, k, where, is_profile);
 			else
 				tlsp_schema_error(&w->c, k, where,
@@ -441,13 +441,13 @@ apply(struct walk *w, struct rstate *rs, const struct body *b)
 		if (rs->spec.reply == NULL)
 			return -1;
 	}
-	if (b->scope_set & SCOPE_AUTH)
+	if (b->scope_set & TLSP_SCOPE_AUTH)
 		rs->scope.exempt_authenticated = b->scope.exempt_authenticated;
-	if (b->scope_set & SCOPE_DAEMONS) {
+	if (b->scope_set & TLSP_SCOPE_DAEMONS) {
 		rs->scope.daemons = b->scope.daemons;
 		rs->scope.ndaemons = b->scope.ndaemons;
 	}
-	if (b->scope_set & SCOPE_CLIENTS) {
+	if (b->scope_set & TLSP_SCOPE_CLIENTS) {
 		rs->scope.exempt_clients = b->scope.exempt_clients;
 		rs->scope.nclients = b->scope.nclients;
 	}
@@ -458,7 +458,7 @@ apply(struct walk *w, struct rstate *rs, const struct body *b)
 /* Tells the policy editor which requirements an MTA cannot evidence. */
 static void
 warn_unobservable(struct walk *w, const struct tlsp_spec *sp,
-		  const struct ynode *at, const char *where)
+		  const struct tlsp_ynode *at, const char *where)
 {
 	const struct tlsp_reqs *q = &sp->req;
 	const char *then = sp->on_unobservable_fail ? "fails" : "is ignored";
@@ -513,9 +513,9 @@ static int
 check_reply(struct walk *w, const struct rstate *rs, const struct body *b,
 	    const char *where)
 {
-	const struct ynode *at = b->node;
+	const struct tlsp_ynode *at = b->node;
 	enum tlsp_action act = rs->spec.action;
-	const struct ynode *r = rs->reply_node;
+	const struct tlsp_ynode *r = rs->reply_node;
 	char want;
 
 	if (r == NULL)
@@ -636,7 +636,7 @@ static struct tlsp_spec *
 finalize(struct walk *w, struct rstate *rs, const struct body *b,
 	 const char *where)
 {
-	const struct ynode *at = b->node;
+	const struct tlsp_ynode *at = b->node;
 	struct tlsp_reqs *q = &rs->spec.req;
 	struct tlsp_spec *sp;
 	int bad = 0;
@@ -714,7 +714,7 @@ inherit(struct walk *w, const struct body *b, const char *where,
 
 		for (i = 0; names && i < w->nprofs; i++)
 			names[i] = w->profs[i].name;
-		near = names ? tlsp_suggest(b->ref->str, names, w->nprofs) : NULL;
+		near = names ? tlsp_diag_suggest(b->ref->str, names, w->nprofs) : NULL;
 		tlsp_schema_error(&w->c, b->ref, where,
 				  "unknown profile '%.64s'%s%s%s", b->ref->str,
 				  near ? "; did you mean '" : "",
@@ -767,14 +767,14 @@ resolve_profile(struct walk *w, struct profile *p)
 }
 
 static int
-read_profiles(struct walk *w, const struct ynode *y)
+read_profiles(struct walk *w, const struct tlsp_ynode *y)
 {
 	size_t i;
 	int rc = 0;
 
 	if (tlsp_schema_is_empty(y))
 		return 0;
-	if (y->type != YNODE_MAP) {
+	if (y->type != TLSP_YNODE_MAP) {
 		tlsp_schema_error(&w->c, y, NULL,
 				  "'profiles' expects a mapping of "
 				  "profile names, found %s",
@@ -785,11 +785,11 @@ read_profiles(struct walk *w, const struct ynode *y)
 	if (w->profs == NULL)
 		return w->c.oom = 1, -1;
 	for (i = 0; i < y->n; i++) {
-		const struct ynode *k = y->kids[2 * i];
+		const struct tlsp_ynode *k = y->kids[2 * i];
 		struct profile *p = &w->profs[w->nprofs];
 		char where[160], b[100];
 
-		if (k->type != YNODE_SCALAR || k->len == 0 || k->len > 64 ||
+		if (k->type != TLSP_YNODE_SCALAR || k->len == 0 || k->len > 64 ||
 		    strspn(k->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
 				   "RSTUVWXYZ0123456789_.-") != k->len) {
 			tlsp_schema_error(&w->c, k, "profiles",
@@ -808,7 +808,7 @@ read_profiles(struct walk *w, const struct ynode *y)
 			p->state = 3;
 			rc = -1;
 		}
-		if (p->body.node->type != YNODE_MAP)
+		if (p->body.node->type != TLSP_YNODE_MAP)
 			p->body.node = k;
 		w->nprofs++;
 	}
@@ -823,7 +823,7 @@ enum pat_kind { PAT_EXACT, PAT_SUB, PAT_DEFAULT, PAT_NULL };
 
 /* Normalises a rule's pattern into `out`; returns its kind or -1. */
 static int
-parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
+parse_pattern(struct walk *w, const struct tlsp_ynode *k, enum tlsp_direction dir,
 	      char *out, size_t outsz)
 {
 	const char *s = k->str, *why = NULL;
@@ -831,13 +831,13 @@ parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
 	char tmp[TLSP_DOMAIN_MAX + 8];
 	int kind = PAT_EXACT;
 
-	if (k->type == YNODE_SEQ) {
+	if (k->type == TLSP_YNODE_SEQ) {
 		tlsp_schema_error(&w->c, k, NULL,
 				  "a rule's key must be a domain pattern; "
 				  "quote address literals: \"[192.0.2.1]\"");
 		return -1;
 	}
-	if (k->type != YNODE_SCALAR || k->len == 0) {
+	if (k->type != TLSP_YNODE_SCALAR || k->len == 0) {
 		tlsp_schema_error(&w->c, k, NULL,
 				  "a rule's key must be a domain pattern");
 		return -1;
@@ -885,7 +885,7 @@ parse_pattern(struct walk *w, const struct ynode *k, enum tlsp_direction dir,
  * normalised pattern ("Example.COM." and "example.com" are one). */
 static int
 index_rule(struct walk *w, struct tlsp_ruleset *set, struct tlsp_rule *r,
-	   int kind, const struct ynode *k)
+	   int kind, const struct tlsp_ynode *k)
 {
 	const struct tlsp_rule **slot;
 	struct tlsp_domtab_entry *e;
@@ -915,7 +915,7 @@ index_rule(struct walk *w, struct tlsp_ruleset *set, struct tlsp_rule *r,
 /* Reply texts with %{rule} vary per rule: check each rendering fits. */
 static int
 check_rule_reply(struct walk *w, const struct tlsp_rule *r,
-		 const struct ynode *k)
+		 const struct tlsp_ynode *k)
 {
 	char buf[1024];
 	int len, pct = 0, i;
@@ -936,7 +936,7 @@ check_rule_reply(struct walk *w, const struct tlsp_rule *r,
 }
 
 static int
-read_rule(struct walk *w, const struct ynode *k, const struct ynode *v,
+read_rule(struct walk *w, const struct tlsp_ynode *k, const struct tlsp_ynode *v,
 	  enum tlsp_direction dir, struct tlsp_ruleset *set)
 {
 	const char *prefix = dir == TLSP_DIR_SENDER ? "sender:" : "recipient:";
@@ -969,7 +969,7 @@ read_rule(struct walk *w, const struct ynode *k, const struct ynode *v,
 	r->is_default = kind == PAT_DEFAULT;
 	if (parse_body(w, v, r->name, 0, &b) < 0)
 		return -1;
-	if (b.node->type != YNODE_MAP)
+	if (b.node->type != TLSP_YNODE_MAP)
 		b.node = k;
 	if (b.ref == NULL && !b.stated && !b.other) {
 		r->spec = w->empty_spec;
@@ -991,7 +991,7 @@ read_rule(struct walk *w, const struct ynode *k, const struct ynode *v,
 }
 
 static int
-read_rules(struct walk *w, const struct ynode *y, enum tlsp_direction dir,
+read_rules(struct walk *w, const struct tlsp_ynode *y, enum tlsp_direction dir,
 	   struct tlsp_ruleset *set)
 {
 	const char *what = dir == TLSP_DIR_SENDER ? "senders" : "recipients";
@@ -1002,7 +1002,7 @@ read_rules(struct walk *w, const struct ynode *y, enum tlsp_direction dir,
 		return w->c.oom = 1, -1;
 	if (tlsp_schema_is_empty(y))
 		return 0;
-	if (y->type != YNODE_MAP) {
+	if (y->type != TLSP_YNODE_MAP) {
 		tlsp_schema_error(&w->c, y, NULL,
 				  "'%s' expects a mapping of domain "
 				  "patterns to rules, found %s",
@@ -1034,9 +1034,9 @@ static const struct tlsp_name_code top_keys[] = {
 
 /* Reads the keys that shape every rule: version, on_unobservable, scope. */
 static int
-read_globals(struct walk *w, const struct ynode *root)
+read_globals(struct walk *w, const struct tlsp_ynode *root)
 {
-	const struct ynode *v = tlsp_ytree_get(root, "version");
+	const struct tlsp_ynode *v = tlsp_ytree_get(root, "version");
 	unsigned set = 0;
 	int rc = 0;
 
@@ -1044,11 +1044,11 @@ read_globals(struct walk *w, const struct ynode *root)
 		tlsp_diags_add(w->c.d, 0, w->c.file, 1, 1,
 			       "missing 'version: 1' at the top of the file");
 		rc = -1;
-	} else if (v->type != YNODE_SCALAR || strcmp(v->str, "1") != 0) {
+	} else if (v->type != TLSP_YNODE_SCALAR || strcmp(v->str, "1") != 0) {
 		tlsp_schema_error(&w->c, v, NULL,
 				  "unsupported 'version' %s; this "
 				  "tlspolicy reads version 1",
-				  v->type == YNODE_SCALAR ? v->str
+				  v->type == TLSP_YNODE_SCALAR ? v->str
 							  : tlsp_ytree_kind(v));
 		rc = -1;
 	}
@@ -1081,24 +1081,24 @@ read_globals(struct walk *w, const struct ynode *root)
 }
 
 static int
-check_top_keys(struct walk *w, const struct ynode *root)
+check_top_keys(struct walk *w, const struct tlsp_ynode *root)
 {
 	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < root->n; i++) {
-		const struct ynode *k = root->kids[2 * i];
+		const struct tlsp_ynode *k = root->kids[2 * i];
 		const char *near;
 
-		if (k->type == YNODE_SCALAR &&
+		if (k->type == TLSP_YNODE_SCALAR &&
 		    tlsp_name_code(top_keys, k->str) >= 0)
 			continue;
-		near = k->type == YNODE_SCALAR
-			   ? tlsp_suggest_name(k->str, top_keys)
+		near = k->type == TLSP_YNODE_SCALAR
+			   ? tlsp_diag_suggest_name(k->str, top_keys)
 			   : NULL;
 		tlsp_schema_error(&w->c, k, NULL,
 				  "unknown top-level key '%.64s'%s%s%s",
-				  k->type == YNODE_SCALAR ? k->str : "?",
+				  k->type == TLSP_YNODE_SCALAR ? k->str : "?",
 				  near ? "; did you mean '" : "",
 				  near ? near : "", near ? "'?" : "");
 		rc = -1;
@@ -1107,11 +1107,11 @@ check_top_keys(struct walk *w, const struct ynode *root)
 }
 
 int
-tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,
+tlsp_compile(struct tlsp_policy *pol, const struct tlsp_ynode *root,
 	     const char *file, enum tlsp_mta mta, struct tlsp_diags *diags)
 {
 	struct walk w;
-	const struct ynode *rcpt, *snd;
+	const struct tlsp_ynode *rcpt, *snd;
 	size_t n;
 	int rc = 0;
 
@@ -1121,7 +1121,7 @@ tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,
 	w.c.file = file;
 	w.c.d = diags;
 	w.c.mta = mta;
-	if (root->type != YNODE_MAP) {
+	if (root->type != TLSP_YNODE_MAP) {
 		tlsp_schema_error(&w.c, root, NULL,
 				  "expected a mapping at the top of the "
 				  "file, found %s",
@@ -1137,8 +1137,8 @@ tlsp_compile(struct tlsp_policy *pol, const struct ynode *root,
 	rc |= read_profiles(&w, tlsp_ytree_get(root, "profiles"));
 	rcpt = tlsp_ytree_get(root, "recipients");
 	snd = tlsp_ytree_get(root, "senders");
-	n = (rcpt && rcpt->type == YNODE_MAP ? rcpt->n : 0) +
-	    (snd && snd->type == YNODE_MAP ? snd->n : 0);
+	n = (rcpt && rcpt->type == TLSP_YNODE_MAP ? rcpt->n : 0) +
+	    (snd && snd->type == TLSP_YNODE_MAP ? snd->n : 0);
 	pol->rules = tlsp_arena_alloc(pol->arena, (n ? n : 1) * sizeof(*pol->rules));
 	if (pol->rules == NULL || w.c.oom)
 		goto oom;

@@ -127,7 +127,7 @@ typo_limit(const char *word)
 }
 
 const char *
-tlsp_suggest(const char *word, const char *const *cands, size_t n)
+tlsp_diag_suggest(const char *word, const char *const *cands, size_t n)
 {
 	const char *best = NULL;
 	size_t bestd = (size_t)-1, i, limit = typo_limit(word);
@@ -144,7 +144,7 @@ tlsp_suggest(const char *word, const char *const *cands, size_t n)
 }
 
 const char *
-tlsp_suggest_name(const char *word, const struct tlsp_name_code *tab)
+tlsp_diag_suggest_name(const char *word, const struct tlsp_name_code *tab)
 {
 	const char *best = NULL;
 	size_t bestd = (size_t)-1, limit = typo_limit(word);

@@ -141,9 +141,6 @@ list_add_ciphers(struct list *l, unsigned mask, char *const *names, size_t n)
  * session (see check_reqs), and the `req` and `status` fields are the
  * caller's.
  */
-typedef enum tlsp_status check_fn(const struct tlsp_reqs *,
-				  const struct tlsp_facts *,
-				  struct tlsp_failure *);
 
 static enum tlsp_status
 check_version(enum tlsp_version want, int min, const struct tlsp_facts *f,
@@ -428,7 +425,8 @@ check_fingerprint(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 
 /* In enum tlsp_req order, which is also the order failures are listed in.
  * TLS itself is checked before the others (check_reqs). */
-static check_fn *const checks[TLSP_REQ_COUNT] = {
+static enum tlsp_status (*const checks[TLSP_REQ_COUNT])(
+    const struct tlsp_reqs *, const struct tlsp_facts *, struct tlsp_failure *) = {
 	[TLSP_REQ_TLS] = NULL,
 	[TLSP_REQ_MIN_VERSION] = check_min_version,
 	[TLSP_REQ_MAX_VERSION] = check_max_version,

@@ -89,7 +89,7 @@ xtext_decode(const char *in, char *out, size_t outsz, size_t *lenp)
  * which the returned length counts and strlen(out) does not.
  */
 int
-tlsp_xtext_decode(const char *in, char *out, size_t outsz)
+tlsp_facts_xtext_decode(const char *in, char *out, size_t outsz)
 {
 	size_t len;
 
@@ -189,7 +189,7 @@ dn_is_cn(const char *type, size_t len)
  * begins; the CN comes back unescaped. An empty CN counts as no CN.
  */
 int
-tlsp_dn_cn(const char *dn, char *out, size_t outsz)
+tlsp_facts_dn_cn(const char *dn, char *out, size_t outsz)
 {
 	const char *val = NULL, *end = NULL;
 	size_t len;
@@ -330,7 +330,7 @@ facts_cert_name(const char *v, enum tlsp_mta mta, char *dn, char *cn,
 			return;
 		}
 		/* A certificate without a CN is legal (SAN only). */
-		(void)tlsp_dn_cn(dn, cn, TLSP_DN_MAX);
+		(void)tlsp_facts_dn_cn(dn, cn, TLSP_DN_MAX);
 		return;
 	}
 	len = strnlen(v, TLSP_DN_MAX);

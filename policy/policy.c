@@ -51,7 +51,7 @@ tlsp_policy_load_buffer(const char *name, const char *buf, size_t len,
 {
 	struct tlsp_arena *tree_arena = NULL;
 	struct tlsp_policy *p = NULL;
-	const struct ynode *root;
+	const struct tlsp_ynode *root;
 
 	if (len > TLSP_POLICY_MAX_BYTES) {
 		tlsp_diags_add(diags, 0, name, 0, 0, "file is larger than %u MiB",

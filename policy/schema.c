@@ -15,12 +15,12 @@
 
 #include "compile.h"
 
-static void report(struct tlsp_compile_ctx *, int, const struct ynode *,
+static void report(struct tlsp_compile_ctx *, int, const struct tlsp_ynode *,
 		   const char *, const char *, va_list)
     __attribute__((format(printf, 5, 0)));
 
 static void
-report(struct tlsp_compile_ctx *c, int warn, const struct ynode *y,
+report(struct tlsp_compile_ctx *c, int warn, const struct tlsp_ynode *y,
        const char *where, const char *fmt, va_list ap)
 {
 	char msg[768];
@@ -33,7 +33,7 @@ report(struct tlsp_compile_ctx *c, int warn, const struct ynode *y,
 }
 
 void
-tlsp_schema_error(struct tlsp_compile_ctx *c, const struct ynode *y,
+tlsp_schema_error(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		  const char *where, const char *fmt, ...)
 {
 	va_list ap;
@@ -44,7 +44,7 @@ tlsp_schema_error(struct tlsp_compile_ctx *c, const struct ynode *y,
 }
 
 void
-tlsp_schema_warn(struct tlsp_compile_ctx *c, const struct ynode *y,
+tlsp_schema_warn(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		 const char *where, const char *fmt, ...)
 {
 	va_list ap;
@@ -56,11 +56,11 @@ tlsp_schema_warn(struct tlsp_compile_ctx *c, const struct ynode *y,
 
 /* A value quoted for a message: printable, and short. */
 static const char *
-shown(const struct ynode *y, char *buf, size_t bufsz)
+shown(const struct tlsp_ynode *y, char *buf, size_t bufsz)
 {
 	size_t i, j = 0;
 
-	if (y->type != YNODE_SCALAR)
+	if (y->type != TLSP_YNODE_SCALAR)
 		return tlsp_ytree_kind(y);
 	for (i = 0; i < y->len && j + 5 < bufsz; i++) {
 		unsigned char ch = (unsigned char)y->str[i];
@@ -79,18 +79,18 @@ shown(const struct ynode *y, char *buf, size_t bufsz)
 }
 
 int
-tlsp_schema_is_empty(const struct ynode *y)
+tlsp_schema_is_empty(const struct tlsp_ynode *y)
 {
-	return y == NULL || (y->type == YNODE_SCALAR && y->plain &&
+	return y == NULL || (y->type == TLSP_YNODE_SCALAR && y->plain &&
 			     (y->len == 0 || strcmp(y->str, "~") == 0 ||
 			      strcmp(y->str, "null") == 0));
 }
 
 static int
-want_scalar(struct tlsp_compile_ctx *c, const struct ynode *y,
+want_scalar(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 	    const char *where, const char *key, const char *what)
 {
-	if (y->type == YNODE_SCALAR && !tlsp_schema_is_empty(y))
+	if (y->type == TLSP_YNODE_SCALAR && !tlsp_schema_is_empty(y))
 		return 0;
 	tlsp_schema_error(c, y, where, "'%s' expects %s, found %s", key, what,
 			  tlsp_ytree_kind(y));
@@ -98,7 +98,7 @@ want_scalar(struct tlsp_compile_ctx *c, const struct ynode *y,
 }
 
 int
-tlsp_schema_bool(struct tlsp_compile_ctx *c, const struct ynode *y,
+tlsp_schema_bool(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		 const char *where, const char *key, int *out)
 {
 	char b[64];
@@ -127,7 +127,7 @@ tlsp_schema_bool(struct tlsp_compile_ctx *c, const struct ynode *y,
 }
 
 int
-tlsp_schema_int(struct tlsp_compile_ctx *c, const struct ynode *y,
+tlsp_schema_int(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		const char *where, const char *key, long min, long max,
 		long *out)
 {
@@ -152,7 +152,7 @@ tlsp_schema_int(struct tlsp_compile_ctx *c, const struct ynode *y,
 }
 
 int
-tlsp_schema_word(struct tlsp_compile_ctx *c, const struct ynode *y,
+tlsp_schema_word(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		 const char *where, const char *key,
 		 const struct tlsp_name_code *words, int *out)
 {
@@ -161,7 +161,7 @@ tlsp_schema_word(struct tlsp_compile_ctx *c, const struct ynode *y,
 	size_t i, n;
 
 	/* By row, not by tlsp_name_code(): a code may be -1 ("auto"). */
-	for (i = 0; y->type == YNODE_SCALAR && words[i].name != NULL; i++)
+	for (i = 0; y->type == TLSP_YNODE_SCALAR && words[i].name != NULL; i++)
 		if (strcmp(y->str, words[i].name) == 0) {
 			*out = words[i].code;
 			return 0;
@@ -173,12 +173,12 @@ tlsp_schema_word(struct tlsp_compile_ctx *c, const struct ynode *y,
 		snprintf(list + strlen(list), sizeof(list) - strlen(list),
 			 "%s%s", i ? (i + 1 == n ? " or " : ", ") : "",
 			 words[i].name);
-	if (y->type != YNODE_SCALAR || tlsp_schema_is_empty(y)) {
+	if (y->type != TLSP_YNODE_SCALAR || tlsp_schema_is_empty(y)) {
 		tlsp_schema_error(c, y, where, "'%s' expects %s, found %s", key,
 				  list, tlsp_ytree_kind(y));
 		return -1;
 	}
-	near = tlsp_suggest_name(y->str, words);
+	near = tlsp_diag_suggest_name(y->str, words);
 	tlsp_schema_error(c, y, where, "'%s' expects %s, found '%s'%s%s%s",
 			  key, list, shown(y, b, sizeof(b)),
 			  near ? "; did you mean '" : "", near ? near : "",
@@ -188,19 +188,19 @@ tlsp_schema_word(struct tlsp_compile_ctx *c, const struct ynode *y,
 
 /* A scalar or a list of scalars; items point into the tree. */
 static int
-scalar_list(struct tlsp_compile_ctx *c, const struct ynode *y,
-	    const char *where, const char *key, const struct ynode ***items,
+scalar_list(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
+	    const char *where, const char *key, const struct tlsp_ynode ***items,
 	    size_t *n)
 {
 	size_t i;
 
-	if (y->type == YNODE_SCALAR) {
+	if (y->type == TLSP_YNODE_SCALAR) {
 		if (tlsp_schema_is_empty(y)) {
 			*n = 0;
 			*items = NULL;
 			return 0;
 		}
-		*items = (const struct ynode **)tlsp_arena_alloc(c->a, sizeof(**items));
+		*items = (const struct tlsp_ynode **)tlsp_arena_alloc(c->a, sizeof(**items));
 		if (*items == NULL) {
 			c->oom = 1;
 			return -1;
@@ -209,13 +209,13 @@ scalar_list(struct tlsp_compile_ctx *c, const struct ynode *y,
 		*n = 1;
 		return 0;
 	}
-	if (y->type != YNODE_SEQ) {
+	if (y->type != TLSP_YNODE_SEQ) {
 		tlsp_schema_error(c, y, where, "'%s' expects a list, found %s",
 				  key, tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
-		if (y->kids[i]->type != YNODE_SCALAR ||
+		if (y->kids[i]->type != TLSP_YNODE_SCALAR ||
 		    tlsp_schema_is_empty(y->kids[i])) {
 			tlsp_schema_error(
 			    c, y->kids[i], where,
@@ -236,7 +236,7 @@ scalar_list(struct tlsp_compile_ctx *c, const struct ynode *y,
 }
 
 int
-tlsp_schema_version(struct tlsp_compile_ctx *c, const struct ynode *y,
+tlsp_schema_version(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		    const char *where, const char *key, enum tlsp_version *out)
 {
 	char b[64];
@@ -266,7 +266,7 @@ tlsp_schema_version(struct tlsp_compile_ctx *c, const struct ynode *y,
 }
 
 static char **
-dup_names(struct tlsp_compile_ctx *c, const struct ynode **items, size_t n)
+dup_names(struct tlsp_compile_ctx *c, const struct tlsp_ynode **items, size_t n)
 {
 	char **v = tlsp_arena_alloc(c->a, (n ? n : 1) * sizeof(*v));
 	size_t i;
@@ -287,11 +287,11 @@ dup_names(struct tlsp_compile_ctx *c, const struct ynode **items, size_t n)
 
 /* One list of ciphers: family names become bits, the rest OpenSSL names. */
 static int
-cipher_list(struct tlsp_compile_ctx *c, const struct ynode *y,
+cipher_list(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 	    const char *where, const char *key, char ***names, size_t *nnames,
 	    unsigned *fams)
 {
-	const struct ynode **items, **nv;
+	const struct tlsp_ynode **items, **nv;
 	size_t n, i, k = 0;
 	int bad = 0;
 
@@ -351,7 +351,7 @@ cipher_list(struct tlsp_compile_ctx *c, const struct ynode *y,
 }
 
 int
-tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct ynode *y,
+tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		    const char *where, struct tlsp_reqs *r, unsigned *set)
 {
 	static const struct tlsp_name_code keys[] = {
@@ -362,7 +362,7 @@ tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct ynode *y,
 	size_t i;
 	int rc = 0;
 
-	if (y->type != YNODE_MAP) {
+	if (y->type != TLSP_YNODE_MAP) {
 		tlsp_schema_error(
 		    c, y, where,
 		    "'ciphers' expects a mapping with 'allow' and/or "
@@ -371,7 +371,7 @@ tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct ynode *y,
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
-		const struct ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
+		const struct tlsp_ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
 		const char *key;
 		int which, bad;
 
@@ -407,11 +407,11 @@ has_control(const char *s, size_t len)
 }
 
 int
-tlsp_schema_names(struct tlsp_compile_ctx *c, const struct ynode *y,
+tlsp_schema_names(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		  const char *where, const char *key,
 		  struct tlsp_name_pat **out, size_t *n)
 {
-	const struct ynode **items;
+	const struct tlsp_ynode **items;
 	size_t i;
 
 	if (scalar_list(c, y, where, key, &items, n) < 0)
@@ -422,7 +422,7 @@ tlsp_schema_names(struct tlsp_compile_ctx *c, const struct ynode *y,
 		return -1;
 	}
 	for (i = 0; i < *n; i++) {
-		const struct ynode *it = items[i];
+		const struct tlsp_ynode *it = items[i];
 
 		if (it->len >= TLSP_DN_MAX || has_control(it->str, it->len)) {
 			tlsp_schema_error(
@@ -451,10 +451,10 @@ tlsp_schema_names(struct tlsp_compile_ctx *c, const struct ynode *y,
 }
 
 int
-tlsp_schema_fingerprints(struct tlsp_compile_ctx *c, const struct ynode *y,
+tlsp_schema_fingerprints(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 			 const char *where, struct tlsp_reqs *r)
 {
-	const struct ynode **items;
+	const struct tlsp_ynode **items;
 	size_t i, n;
 
 	if (scalar_list(c, y, where, "fingerprints", &items, &n) < 0)
@@ -499,10 +499,10 @@ tlsp_schema_fingerprints(struct tlsp_compile_ctx *c, const struct ynode *y,
 }
 
 static int
-scope_clients(struct tlsp_compile_ctx *c, const struct ynode *v,
+scope_clients(struct tlsp_compile_ctx *c, const struct tlsp_ynode *v,
 	      const char *where, struct tlsp_scope *s)
 {
-	const struct ynode **items;
+	const struct tlsp_ynode **items;
 	size_t i, n;
 
 	if (scalar_list(c, v, where, "exempt_clients", &items, &n) < 0)
@@ -528,13 +528,13 @@ scope_clients(struct tlsp_compile_ctx *c, const struct ynode *v,
 }
 
 int
-tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y,
+tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		  const char *where, struct tlsp_scope *s, unsigned *set)
 {
 	static const struct tlsp_name_code keys[] = {
-		{"authenticated", SCOPE_AUTH},
-		{"daemons", SCOPE_DAEMONS},
-		{"exempt_clients", SCOPE_CLIENTS},
+		{"authenticated", TLSP_SCOPE_AUTH},
+		{"daemons", TLSP_SCOPE_DAEMONS},
+		{"exempt_clients", TLSP_SCOPE_CLIENTS},
 		{NULL, -1},
 	};
 	/* Codes are the values of exempt_authenticated. */
@@ -543,37 +543,37 @@ tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y,
 		{"exempt", 1},
 		{NULL, -1},
 	};
-	const struct ynode **items;
+	const struct tlsp_ynode **items;
 	size_t i;
 	int rc = 0, w;
 
-	if (y->type != YNODE_MAP) {
+	if (y->type != TLSP_YNODE_MAP) {
 		tlsp_schema_error(c, y, where,
 				  "'scope' expects a mapping, found %s",
 				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
-		const struct ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
+		const struct tlsp_ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
 
 		if (tlsp_schema_word(c, k, where, "scope", keys, &w) < 0) {
 			rc = -1;
-		} else if (w == SCOPE_AUTH) {
+		} else if (w == TLSP_SCOPE_AUTH) {
 			if (tlsp_schema_word(c, v, where, "authenticated", auth,
 					     &s->exempt_authenticated) < 0)
 				rc = -1;
-			*set |= SCOPE_AUTH;
-		} else if (w == SCOPE_DAEMONS) {
+			*set |= TLSP_SCOPE_AUTH;
+		} else if (w == TLSP_SCOPE_DAEMONS) {
 			if (scalar_list(c, v, where, "daemons", &items,
 					&s->ndaemons) < 0 ||
 			    (s->daemons = dup_names(c, items, s->ndaemons)) ==
 				NULL)
 				rc = -1;
-			*set |= SCOPE_DAEMONS;
+			*set |= TLSP_SCOPE_DAEMONS;
 		} else {
 			if (scope_clients(c, v, where, s) < 0)
 				rc = -1;
-			*set |= SCOPE_CLIENTS;
+			*set |= TLSP_SCOPE_CLIENTS;
 		}
 	}
 	return rc;
@@ -581,7 +581,7 @@ tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct ynode *y,
 
 /* Checks every '%' of a reply text: "%%" or a known "%{name}". */
 static int
-reply_placeholders(struct tlsp_compile_ctx *c, const struct ynode *y,
+reply_placeholders(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		   const char *where)
 {
 	const char *p = y->str, *end, *near;
@@ -603,7 +603,7 @@ reply_placeholders(struct tlsp_compile_ctx *c, const struct ynode *y,
 		memcpy(name, p + 2, (size_t)(end - p - 2));
 		name[end - p - 2] = '\0';
 		if (tlsp_name_code(tlsp_reply_placeholders, name) < 0) {
-			near = tlsp_suggest_name(name, tlsp_reply_placeholders);
+			near = tlsp_diag_suggest_name(name, tlsp_reply_placeholders);
 			tlsp_schema_error(
 			    c, y, where,
 			    "'reply': unknown placeholder %%{%s}%s%s%s", name,
@@ -617,7 +617,7 @@ reply_placeholders(struct tlsp_compile_ctx *c, const struct ynode *y,
 }
 
 int
-tlsp_schema_reply(struct tlsp_compile_ctx *c, const struct ynode *y,
+tlsp_schema_reply(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		  const char *where)
 {
 	const char *s = y->str;

@@ -46,12 +46,12 @@ static const struct tlsp_name_code facilities[] = {
 
 /* A scalar copied into the policy's arena, with no control characters. */
 static const char *
-text(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
+text(struct tlsp_compile_ctx *c, const struct tlsp_ynode *v, const char *where,
      const char *key, size_t max)
 {
 	size_t i;
 
-	if (v->type != YNODE_SCALAR || tlsp_schema_is_empty(v) ||
+	if (v->type != TLSP_YNODE_SCALAR || tlsp_schema_is_empty(v) ||
 	    v->len > max) {
 		tlsp_schema_error(c, v, where,
 				  "'%s' expects a string of 1 to %zu "
@@ -71,7 +71,7 @@ text(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
 }
 
 static const char *
-path(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
+path(struct tlsp_compile_ctx *c, const struct tlsp_ynode *v, const char *where,
      const char *key)
 {
 	const char *s = text(c, v, where, key, 4000);
@@ -87,7 +87,7 @@ path(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
 }
 
 static const char *
-socket_spec(struct tlsp_compile_ctx *c, const struct ynode *v,
+socket_spec(struct tlsp_compile_ctx *c, const struct tlsp_ynode *v,
 	    const char *where)
 {
 	static const char *const kinds[] = {"unix:", "local:", "inet:",
@@ -111,7 +111,7 @@ socket_spec(struct tlsp_compile_ctx *c, const struct ynode *v,
 
 /* A header field name (RFC 5322: printable ASCII except ':'). */
 static const char *
-header_name(struct tlsp_compile_ctx *c, const struct ynode *v,
+header_name(struct tlsp_compile_ctx *c, const struct tlsp_ynode *v,
 	    const char *where)
 {
 	const char *s = text(c, v, where, "tag_header", 64);
@@ -130,7 +130,7 @@ header_name(struct tlsp_compile_ctx *c, const struct ynode *v,
 
 /* The authserv-id goes into a header: a token, like a host name. */
 static const char *
-token(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
+token(struct tlsp_compile_ctx *c, const struct tlsp_ynode *v, const char *where,
       const char *key)
 {
 	const char *s = text(c, v, where, key, 255);
@@ -155,7 +155,7 @@ token(struct tlsp_compile_ctx *c, const struct ynode *v, const char *where,
 struct setting {
 	const char *name;
 	int (*read)(struct tlsp_compile_ctx *, const struct setting *,
-		    const struct ynode *, const char *where,
+		    const struct tlsp_ynode *, const char *where,
 		    struct tlsp_settings *);
 	size_t off; /* the field of struct tlsp_settings */
 	const struct tlsp_name_code *words;
@@ -165,7 +165,7 @@ struct setting {
 
 static int
 read_socket(struct tlsp_compile_ctx *c, const struct setting *k,
-	    const struct ynode *v, const char *where, struct tlsp_settings *st)
+	    const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
 {
 	(void)k;
 	return (st->socket = socket_spec(c, v, where)) ? 0 : -1;
@@ -174,10 +174,10 @@ read_socket(struct tlsp_compile_ctx *c, const struct setting *k,
 /* Octal, as chmod takes it: "0660" or 660. */
 static int
 read_mode(struct tlsp_compile_ctx *c, const struct setting *k,
-	  const struct ynode *v, const char *where, struct tlsp_settings *st)
+	  const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
 {
 	(void)k;
-	if (v->type != YNODE_SCALAR || v->len > 4 ||
+	if (v->type != TLSP_YNODE_SCALAR || v->len > 4 ||
 	    strspn(v->str, "01234567") != v->len || v->len < 3) {
 		tlsp_schema_error(c, v, where, "'socket_mode' expects an octal "
 				  "mode like 0660");
@@ -189,14 +189,14 @@ read_mode(struct tlsp_compile_ctx *c, const struct setting *k,
 
 static int
 read_user(struct tlsp_compile_ctx *c, const struct setting *k,
-	  const struct ynode *v, const char *where, struct tlsp_settings *st)
+	  const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
 {
 	return (st->user = text(c, v, where, k->name, 128)) ? 0 : -1;
 }
 
 static int
 read_path(struct tlsp_compile_ctx *c, const struct setting *k,
-	  const struct ynode *v, const char *where, struct tlsp_settings *st)
+	  const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
 {
 	const char *s = path(c, v, where, k->name);
 
@@ -206,7 +206,7 @@ read_path(struct tlsp_compile_ctx *c, const struct setting *k,
 
 static int
 read_facility(struct tlsp_compile_ctx *c, const struct setting *k,
-	      const struct ynode *v, const char *where,
+	      const struct tlsp_ynode *v, const char *where,
 	      struct tlsp_settings *st)
 {
 	int x;
@@ -219,7 +219,7 @@ read_facility(struct tlsp_compile_ctx *c, const struct setting *k,
 
 static int
 read_on_error(struct tlsp_compile_ctx *c, const struct setting *k,
-	      const struct ynode *v, const char *where,
+	      const struct tlsp_ynode *v, const char *where,
 	      struct tlsp_settings *st)
 {
 	int x;
@@ -236,7 +236,7 @@ read_on_error(struct tlsp_compile_ctx *c, const struct setting *k,
 
 static int
 read_header(struct tlsp_compile_ctx *c, const struct setting *k,
-	    const struct ynode *v, const char *where, struct tlsp_settings *st)
+	    const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
 {
 	(void)k;
 	return (st->tag_header = header_name(c, v, where)) ? 0 : -1;
@@ -244,14 +244,14 @@ read_header(struct tlsp_compile_ctx *c, const struct setting *k,
 
 static int
 read_token(struct tlsp_compile_ctx *c, const struct setting *k,
-	   const struct ynode *v, const char *where, struct tlsp_settings *st)
+	   const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
 {
 	return (st->authserv_id = token(c, v, where, k->name)) ? 0 : -1;
 }
 
 static int
 read_log(struct tlsp_compile_ctx *c, const struct setting *k,
-	 const struct ynode *v, const char *where, struct tlsp_settings *st)
+	 const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
 {
 	int x;
 
@@ -264,7 +264,7 @@ read_log(struct tlsp_compile_ctx *c, const struct setting *k,
 /* A word stored as its code in an int field. */
 static int
 read_word(struct tlsp_compile_ctx *c, const struct setting *k,
-	  const struct ynode *v, const char *where, struct tlsp_settings *st)
+	  const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
 {
 	return tlsp_schema_word(c, v, where, k->name, k->words,
 				FIELD(st, k, int));
@@ -272,7 +272,7 @@ read_word(struct tlsp_compile_ctx *c, const struct setting *k,
 
 static int
 read_addresses(struct tlsp_compile_ctx *c, const struct setting *k,
-	       const struct ynode *v, const char *where,
+	       const struct tlsp_ynode *v, const char *where,
 	       struct tlsp_settings *st)
 {
 	if (read_word(c, k, v, where, st) < 0)
@@ -283,7 +283,7 @@ read_addresses(struct tlsp_compile_ctx *c, const struct setting *k,
 
 static int
 read_checkpoint(struct tlsp_compile_ctx *c, const struct setting *k,
-		const struct ynode *v, const char *where,
+		const struct tlsp_ynode *v, const char *where,
 		struct tlsp_settings *st)
 {
 	long n;
@@ -329,7 +329,7 @@ find_setting(const struct setting *keys, const char *name)
 }
 
 static void
-unknown_setting(struct tlsp_compile_ctx *c, const struct ynode *key,
+unknown_setting(struct tlsp_compile_ctx *c, const struct tlsp_ynode *key,
 		const char *name, const struct setting *keys)
 {
 	const char *names[16], *near = NULL;
@@ -337,17 +337,17 @@ unknown_setting(struct tlsp_compile_ctx *c, const struct ynode *key,
 
 	for (; keys[n].name != NULL && n < 16; n++)
 		names[n] = keys[n].name;
-	if (key->type == YNODE_SCALAR)
-		near = tlsp_suggest(key->str, names, n);
+	if (key->type == TLSP_YNODE_SCALAR)
+		near = tlsp_diag_suggest(key->str, names, n);
 	tlsp_schema_error(c, key, name, "unknown key '%.64s'%s%s%s",
-			  key->type == YNODE_SCALAR ? key->str : "?",
+			  key->type == TLSP_YNODE_SCALAR ? key->str : "?",
 			  near ? "; did you mean '" : "", near ? near : "",
 			  near ? "'?" : "");
 }
 
 /* Walks one section, reading each key by its row. */
 static int
-section(struct tlsp_compile_ctx *c, const struct ynode *y, const char *name,
+section(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y, const char *name,
 	const struct setting *keys, struct tlsp_settings *st)
 {
 	size_t i;
@@ -355,17 +355,17 @@ section(struct tlsp_compile_ctx *c, const struct ynode *y, const char *name,
 
 	if (tlsp_schema_is_empty(y))
 		return 0;
-	if (y->type != YNODE_MAP) {
+	if (y->type != TLSP_YNODE_MAP) {
 		tlsp_schema_error(c, y, NULL,
 				  "'%s' expects a mapping, found %s", name,
 				  tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
-		const struct ynode *key = y->kids[2 * i];
+		const struct tlsp_ynode *key = y->kids[2 * i];
 		const struct setting *k;
 
-		k = key->type == YNODE_SCALAR ? find_setting(keys, key->str)
+		k = key->type == TLSP_YNODE_SCALAR ? find_setting(keys, key->str)
 					      : NULL;
 		if (k == NULL) {
 			unknown_setting(c, key, name, keys);
@@ -378,8 +378,8 @@ section(struct tlsp_compile_ctx *c, const struct ynode *y, const char *name,
 }
 
 int
-tlsp_settings_read(struct tlsp_compile_ctx *c, const struct ynode *milter,
-		   const struct ynode *audit, struct tlsp_settings *st)
+tlsp_settings_read(struct tlsp_compile_ctx *c, const struct tlsp_ynode *milter,
+		   const struct tlsp_ynode *audit, struct tlsp_settings *st)
 {
 	int rc = 0;
 

@@ -13,8 +13,8 @@
 
 /* A container being built: its children collect here until it ends. */
 struct frame {
-	struct ynode *node;
-	struct ynode **kids;
+	struct tlsp_ynode *node;
+	struct tlsp_ynode **kids;
 	size_t n, cap;
 };
 
@@ -26,7 +26,7 @@ struct reader {
 	struct tlsp_diags *diags;
 	struct frame stack[TLSP_POLICY_MAX_DEPTH + 1];
 	int depth;
-	struct ynode *root;
+	struct tlsp_ynode *root;
 	int failed;
 };
 
@@ -40,10 +40,10 @@ error_at(struct reader *r, const yaml_mark_t *m, const char *msg,
 	r->failed = 1;
 }
 
-static struct ynode *
+static struct tlsp_ynode *
 new_node(struct reader *r, enum ynode_type t, const yaml_mark_t *m)
 {
-	struct ynode *y = tlsp_arena_alloc(r->arena, sizeof(*y));
+	struct tlsp_ynode *y = tlsp_arena_alloc(r->arena, sizeof(*y));
 
 	if (y) {
 		y->type = t;
@@ -54,11 +54,11 @@ new_node(struct reader *r, enum ynode_type t, const yaml_mark_t *m)
 }
 
 static int
-push_kid(struct frame *f, struct ynode *kid)
+push_kid(struct frame *f, struct tlsp_ynode *kid)
 {
 	if (f->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 8;
-		struct ynode **v = realloc(f->kids, cap * sizeof(*v));
+		struct tlsp_ynode **v = realloc(f->kids, cap * sizeof(*v));
 
 		if (v == NULL)
 			return -1;
@@ -71,7 +71,7 @@ push_kid(struct frame *f, struct ynode *kid)
 
 /* Attaches a finished node to its parent (or makes it the root). */
 static int
-attach(struct reader *r, struct ynode *y)
+attach(struct reader *r, struct tlsp_ynode *y)
 {
 	if (r->depth == 0) {
 		r->root = y;
@@ -97,9 +97,9 @@ key_hash(const char *s)
  * in document order, so a million-domain map costs O(n), and each
  * duplicate is reported against the first occurrence of its key. */
 static void
-check_duplicates(struct reader *r, const struct ynode *map)
+check_duplicates(struct reader *r, const struct tlsp_ynode *map)
 {
-	const struct ynode **seen;
+	const struct tlsp_ynode **seen;
 	size_t i, j, cap = 16;
 
 	if (map->n < 2)
@@ -112,9 +112,9 @@ check_duplicates(struct reader *r, const struct ynode *map)
 		return;
 	}
 	for (i = 0; i < map->n; i++) {
-		const struct ynode *k = map->kids[2 * i];
+		const struct tlsp_ynode *k = map->kids[2 * i];
 
-		if (k->type != YNODE_SCALAR)
+		if (k->type != TLSP_YNODE_SCALAR)
 			continue;
 		for (j = key_hash(k->str) & (cap - 1); seen[j];
 		     j = (j + 1) & (cap - 1))
@@ -135,7 +135,7 @@ check_duplicates(struct reader *r, const struct ynode *map)
 static int
 open_container(struct reader *r, yaml_event_t *ev, enum ynode_type t)
 {
-	struct ynode *y = new_node(r, t, &ev->start_mark);
+	struct tlsp_ynode *y = new_node(r, t, &ev->start_mark);
 
 	if (y == NULL)
 		return -1;
@@ -153,7 +153,7 @@ static int
 close_container(struct reader *r)
 {
 	struct frame *f = &r->stack[--r->depth];
-	struct ynode *y = f->node;
+	struct tlsp_ynode *y = f->node;
 
 	y->kids = tlsp_arena_alloc(r->arena, (f->n ? f->n : 1) * sizeof(*y->kids));
 	if (y->kids == NULL) {
@@ -162,10 +162,10 @@ close_container(struct reader *r)
 	}
 	if (f->n)
 		memcpy(y->kids, f->kids, f->n * sizeof(*y->kids));
-	y->n = (uint32_t)(y->type == YNODE_MAP ? f->n / 2 : f->n);
+	y->n = (uint32_t)(y->type == TLSP_YNODE_MAP ? f->n / 2 : f->n);
 	free(f->kids);
 	f->kids = NULL;
-	if (y->type == YNODE_MAP)
+	if (y->type == TLSP_YNODE_MAP)
 		check_duplicates(r, y);
 	return attach(r, y);
 }
@@ -173,7 +173,7 @@ close_container(struct reader *r)
 static int
 scalar(struct reader *r, yaml_event_t *ev)
 {
-	struct ynode *y = new_node(r, YNODE_SCALAR, &ev->start_mark);
+	struct tlsp_ynode *y = new_node(r, TLSP_YNODE_SCALAR, &ev->start_mark);
 	size_t len = ev->data.scalar.length;
 
 	if (y == NULL)
@@ -250,9 +250,9 @@ handle(struct reader *r, yaml_event_t *ev, int *docs)
 	case YAML_SCALAR_EVENT:
 		return scalar(r, ev);
 	case YAML_SEQUENCE_START_EVENT:
-		return open_container(r, ev, YNODE_SEQ);
+		return open_container(r, ev, TLSP_YNODE_SEQ);
 	case YAML_MAPPING_START_EVENT:
-		return open_container(r, ev, YNODE_MAP);
+		return open_container(r, ev, TLSP_YNODE_MAP);
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
 		return close_container(r);
@@ -287,7 +287,7 @@ syntax_error(struct reader *r, const yaml_parser_t *p)
 	r->failed = 1;
 }
 
-struct ynode *
+struct tlsp_ynode *
 tlsp_ytree_parse(struct tlsp_arena *arena, const char *name, const char *buf,
 		 size_t len, struct tlsp_diags *diags)
 {
@@ -326,38 +326,38 @@ tlsp_ytree_parse(struct tlsp_arena *arena, const char *name, const char *buf,
 	if (r.root == NULL) { /* an empty file is an empty mapping */
 		yaml_mark_t m = {0, 0, 0};
 
-		r.root = new_node(&r, YNODE_MAP, &m);
+		r.root = new_node(&r, TLSP_YNODE_MAP, &m);
 		if (r.root)
 			r.root->kids = NULL;
 	}
 	return r.root;
 }
 
-const struct ynode *
-tlsp_ytree_get(const struct ynode *map, const char *key)
+const struct tlsp_ynode *
+tlsp_ytree_get(const struct tlsp_ynode *map, const char *key)
 {
 	size_t i;
 
-	if (map == NULL || map->type != YNODE_MAP)
+	if (map == NULL || map->type != TLSP_YNODE_MAP)
 		return NULL;
 	for (i = 0; i < map->n; i++) {
-		const struct ynode *k = map->kids[2 * i];
+		const struct tlsp_ynode *k = map->kids[2 * i];
 
-		if (k->type == YNODE_SCALAR && strcmp(k->str, key) == 0)
+		if (k->type == TLSP_YNODE_SCALAR && strcmp(k->str, key) == 0)
 			return map->kids[2 * i + 1];
 	}
 	return NULL;
 }
 
 const char *
-tlsp_ytree_kind(const struct ynode *y)
+tlsp_ytree_kind(const struct tlsp_ynode *y)
 {
 	if (y == NULL)
 		return "nothing";
 	switch (y->type) {
-	case YNODE_MAP:
+	case TLSP_YNODE_MAP:
 		return "a mapping";
-	case YNODE_SEQ:
+	case TLSP_YNODE_SEQ:
 		return "a list";
 	default:
 		return y->len == 0 && y->plain ? "an empty value" : "a string";

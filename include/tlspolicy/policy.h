@@ -180,10 +180,10 @@ size_t tlsp_utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
 
 /* The candidate closest to `word` within a small edit distance, or NULL:
  * for "did you mean ...?" in error messages. */
-const char *tlsp_suggest(const char *word, const char *const *cands,
+const char *tlsp_diag_suggest(const char *word, const char *const *cands,
 			 size_t n);
 /* The same over the names of a table (policy/diag.c). */
-const char *tlsp_suggest_name(const char *word,
+const char *tlsp_diag_suggest_name(const char *word,
 			      const struct tlsp_name_code *tab);
 
 /* ------------------------------------------------------------ diagnostics */
@@ -329,12 +329,12 @@ void tlsp_facts_from_macros(const struct tlsp_macros *, struct tlsp_facts *);
 /* Decodes RFC 3461 xtext ("+HH") in place semantics: writes at most
  * outsz-1 bytes plus NUL. Returns decoded length, or -1 on a malformed
  * escape or overflow (out then holds a truncated prefix). */
-int tlsp_xtext_decode(const char *in, char *out, size_t outsz);
+int tlsp_facts_xtext_decode(const char *in, char *out, size_t outsz);
 
 /* Extracts the last CN= value of a "/C=../O=../CN=.." DN (Sendmail
  * style) or, for a string with no "/" attribute syntax, the string itself
  * (Postfix sends the CN only). Returns 0, or -1 if there is no CN. */
-int tlsp_dn_cn(const char *dn, char *out, size_t outsz);
+int tlsp_facts_dn_cn(const char *dn, char *out, size_t outsz);
 
 /* ------------------------------------------------------------- addresses */
 

@@ -71,8 +71,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (field[i] == NULL)
 			continue;
 		tlsp_addr_parse(field[i], &a);
-		tlsp_xtext_decode(field[i], out, sizeof(out));
-		tlsp_dn_cn(field[i], out, sizeof(out));
+		tlsp_facts_xtext_decode(field[i], out, sizeof(out));
+		tlsp_facts_dn_cn(field[i], out, sizeof(out));
 		tlsp_escape_log(field[i], strlen(field[i]), out, sizeof(out));
 	}
 	free(buf);

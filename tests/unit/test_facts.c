@@ -250,7 +250,7 @@ test_xtext(void **state)
 		int rc;
 
 		memset(out, 'Z', sizeof(out));
-		rc = tlsp_xtext_decode(r->in, out, r->outsz);
+		rc = tlsp_facts_xtext_decode(r->in, out, r->outsz);
 		check_int(r->name, "rc", rc, r->want_rc);
 		if (rc >= 0 && memcmp(out, r->want, (size_t)rc + 1) != 0)
 			fail_msg("%s: out differs", r->name);
@@ -265,9 +265,9 @@ test_xtext_zero_size(void **state)
 	char out[1] = {'Z'};
 
 	(void)state;
-	assert_int_equal(tlsp_xtext_decode("a", out, 0), -1);
+	assert_int_equal(tlsp_facts_xtext_decode("a", out, 0), -1);
 	assert_int_equal(out[0], 'Z');
-	assert_int_equal(tlsp_xtext_decode("a", NULL, 8), -1);
+	assert_int_equal(tlsp_facts_xtext_decode("a", NULL, 8), -1);
 }
 
 /* ---------------------------------------------------------------- DN */
@@ -331,7 +331,7 @@ test_dn_cn(void **state)
 		char out[64];
 
 		memset(out, 'Z', sizeof(out));
-		check_int(r->name, "rc", tlsp_dn_cn(r->dn, out, r->outsz),
+		check_int(r->name, "rc", tlsp_facts_dn_cn(r->dn, out, r->outsz),
 			  r->want_rc);
 		check_str(r->name, "cn", out, r->want);
 	}

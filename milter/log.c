@@ -12,6 +12,13 @@
 #include <time.h>
 
 #include "log.h"
+#include "tlspolicy/policy.h"
+
+/* The policy's facility table holds RFC 5424 numbers. */
+_Static_assert(LOG_USER == 1 << 3 && LOG_MAIL == 2 << 3 &&
+		   LOG_DAEMON == 3 << 3 && LOG_LOCAL0 == 16 << 3 &&
+		   LOG_LOCAL7 == 23 << 3,
+	       "syslog.h facilities are RFC 5424 numbers shifted by 3");
 
 static int use_stderr, verbose;
 
@@ -57,21 +64,9 @@ tlspm_log(int prio, const char *fmt, ...)
 int
 tlspm_log_facility(const char *name)
 {
-	static const struct {
-		const char *name;
-		int facility;
-	} t[] = {
-	    {"mail", LOG_MAIL},	    {"daemon", LOG_DAEMON}, {"user", LOG_USER},
-	    {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},
-	    {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
-	    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
-	};
-	size_t i;
+	int code = tlsp_name_code(tlsp_syslog_facility_names, name);
 
-	for (i = 0; name && i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(name, t[i].name) == 0)
-			return t[i].facility;
-	return -1;
+	return code < 0 ? -1 : code << 3;
 }
 
 int

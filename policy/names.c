@@ -94,6 +94,12 @@ const struct tlsp_name_code tlsp_log_decisions_names[] = {
 	{NULL, -1},
 };
 
+const struct tlsp_name_code tlsp_syslog_facility_names[] = {
+	{"mail", 2},	{"daemon", 3},	{"user", 1},	{"local0", 16},
+	{"local1", 17}, {"local2", 18}, {"local3", 19}, {"local4", 20},
+	{"local5", 21}, {"local6", 22}, {"local7", 23}, {NULL, -1},
+};
+
 /* What `client_cert:` may require: a subset of the certificate states. */
 const struct tlsp_name_code tlsp_client_cert_names[] = {
 	{"none", TLSP_CERT_NONE},

@@ -37,12 +37,6 @@ static const struct tlsp_name_code strip_words[] = {
 	{"always", 1},
 	{NULL, -1},
 };
-/* The setting keeps the name; the milter maps it to syslog's value. */
-static const struct tlsp_name_code facilities[] = {
-	{"mail", 0},   {"daemon", 1}, {"user", 2},	{"local0", 3},
-	{"local1", 4}, {"local2", 5}, {"local3", 6}, {"local4", 7},
-	{"local5", 8}, {"local6", 9}, {"local7", 10}, {NULL, -1},
-};
 
 /* A scalar copied into the policy's arena, with no control characters. */
 static const char *
@@ -299,7 +293,8 @@ static const struct setting milter_keys[] = {
 	{"socket_mode", read_mode, AT(socket_mode), NULL},
 	{"user", read_user, AT(user), NULL},
 	{"pidfile", read_path, AT(pidfile), NULL},
-	{"syslog_facility", read_facility, AT(syslog_facility), facilities},
+	{"syslog_facility", read_facility, AT(syslog_facility),
+	 tlsp_syslog_facility_names},
 	{"on_error", read_on_error, AT(on_error), tlsp_on_error_names},
 	{"tag_header", read_header, AT(tag_header), NULL},
 	{"authserv_id", read_token, AT(authserv_id), NULL},

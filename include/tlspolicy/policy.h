@@ -105,6 +105,9 @@ extern const struct tlsp_name_code tlsp_mode_names[];
 extern const struct tlsp_name_code tlsp_req_names[]; /* TLSP_REQ_COUNT rows */
 extern const struct tlsp_name_code tlsp_on_error_names[];
 extern const struct tlsp_name_code tlsp_log_decisions_names[];
+/* milter.syslog_facility: codes are RFC 5424 facility numbers (mail 2,
+ * local0 16), which syslog.h's LOG_* are shifted left by 3. */
+extern const struct tlsp_name_code tlsp_syslog_facility_names[];
 /* The name of `code` in `tab`, or NULL if the table has no such code. */
 const char *tlsp_code_name(const struct tlsp_name_code *tab, int code);
 /* The code of `name` (exact match), or -1 if absent or name is NULL (so

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "jsonread.h"
 #include "reader.h"
 
 /*

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jsonread.h"
 #include "reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,7 @@
 /*
  * test_reader.c - unit tests for the reader of tlspolicy-audit
- * (audit/tool/reader.c): the JSON parser and the line reader.
+ * (audit/tool/jsonread.c, audit/tool/reader.c): the JSON parser and the
+ * line reader.
  *
  * The parser is tested by tables: each row is one input and either the
  * exact tree it must give, written back in a compact form where string
@@ -24,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "jsonread.h"
 #include "reader.h"
 #include "tlspolicy/audit.h"
 

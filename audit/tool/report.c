@@ -17,44 +17,141 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "body.h"
 #include "report.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ====================================================== the buckets */
 
-const char *const tlspa_ver_names[NVER] = {"TLSv1.3", "TLSv1.2", "TLSv1.1",
-					   "TLSv1", "SSL", "other", "none"};
-const char *const tlspa_bits_names[NBITS] = {"no TLS", "unknown",
-					     "below 128", "128-255", "256+"};
-const char *const tlspa_fs_names[NFS] = {"yes", "no", "unknown"};
-const char *const tlspa_cert_names[NCERT] = {
-	"none", "presented", "presented (verification unknown)",
-	"not verified", "verified", "unknown", "other"};
-const char *const tlspa_act_names[NACT] = {"accept", "tag", "quarantine",
-					   "defer", "reject", "other"};
-const char *const tlspa_req_names[NREQ] = {
-	"tls", "min_version", "max_version", "min_cipher_bits",
-	"ciphers.allow", "ciphers.deny", "forward_secrecy", "client_cert",
-	"subject", "issuer", "fingerprints", "other"};
-const char *const tlspa_status_names[NSTATUS] = {"pass", "fail", "unknown"};
-const char *const tlspa_type_names[NTYPE] = {
-	"message", "rcpt", "mail", "abort", "start", "stop", "reload",
-	"reload_failed", "rotate", "checkpoint", "other"};
+/* The bucket that takes the rest, at the end of most histograms. */
+static const char other[] = "other";
 
-/* The index of v's string among names (the last name is "other"), or
- * `absent` when v is not a string. */
+/* Versions: the engine's where a bucket is one of its versions (V_NONE,
+ * a record without one, is its "none"), else the report's own. */
+static const struct {
+	enum tlsp_version ver;
+	const char *name; /* the report's own bucket; NULL: the engine's */
+} ver_rows[NVER] = {
+	[V_TLS13] = {TLSP_VER_TLSV1_3, NULL},
+	[V_TLS12] = {TLSP_VER_TLSV1_2, NULL},
+	[V_TLS11] = {TLSP_VER_TLSV1_1, NULL},
+	[V_TLS10] = {TLSP_VER_TLSV1, NULL},
+	[V_SSL] = {TLSP_VER_UNKNOWN, "SSL"},
+	[V_OTHER] = {TLSP_VER_UNKNOWN, other},
+	[V_NONE] = {TLSP_VER_NONE, NULL},
+};
+
+static const char *const bits_names[NBITS] = {
+	[B_NOTLS] = "no TLS", [B_UNKNOWN] = "unknown", [B_LOW] = "below 128",
+	[B_128] = "128-255",  [B_256] = "256+",
+};
+
+static const char *const fs_names[NFS] = {
+	[FS_YES] = "yes", [FS_NO] = "no", [FS_UNKNOWN] = "unknown",
+};
+
+static const enum tlsp_cert_state cert_states[C_OTHER] = {
+	[C_NONE] = TLSP_CERT_NONE,
+	[C_PRESENTED] = TLSP_CERT_PRESENTED,
+	[C_PRESENTED_UNKNOWN] = TLSP_CERT_PRESENTED_UNKNOWN,
+	[C_NOT_VERIFIED] = TLSP_CERT_NOT_VERIFIED,
+	[C_VERIFIED] = TLSP_CERT_VERIFIED,
+	[C_UNKNOWN] = TLSP_CERT_UNKNOWN,
+};
+
+static const enum tlsp_event_type event_types[T_OTHER] = {
+	[T_MESSAGE] = TLSP_EV_MESSAGE,
+	[T_RCPT] = TLSP_EV_RCPT,
+	[T_MAIL] = TLSP_EV_MAIL,
+	[T_ABORT] = TLSP_EV_ABORT,
+	[T_START] = TLSP_EV_START,
+	[T_STOP] = TLSP_EV_STOP,
+	[T_RELOAD] = TLSP_EV_RELOAD,
+	[T_RELOAD_FAILED] = TLSP_EV_RELOAD_FAILED,
+	[T_ROTATE] = TLSP_EV_ROTATE,
+	[T_CHECKPOINT] = TLSP_EV_CHECKPOINT,
+};
+
+static const char *
+ver_name(int i)
+{
+	return ver_rows[i].name != NULL ? ver_rows[i].name
+					: tlsp_version_name(ver_rows[i].ver);
+}
+
+static const char *
+bits_name(int i)
+{
+	return bits_names[i];
+}
+
+static const char *
+fs_name(int i)
+{
+	return fs_names[i];
+}
+
+static const char *
+cert_name(int i)
+{
+	return i < C_OTHER ? tlsp_cert_state_name(cert_states[i]) : other;
+}
+
+static const char *
+act_name(int i)
+{
+	return i < A_OTHER ? tlsp_action_name((enum tlsp_action)i) : other;
+}
+
+static const char *
+req_name(int i)
+{
+	return i < R_OTHER ? tlsp_req_name((enum tlsp_req)i) : other;
+}
+
+static const char *
+status_name(int i)
+{
+	return tlsp_body_status_name((enum tlsp_status)i);
+}
+
+static const char *
+type_name(int i)
+{
+	return i < T_OTHER ? tlsp_event_type_name(event_types[i]) : other;
+}
+
+const struct tlspa_hist tlspa_hist_ver = {NVER, ver_name};
+const struct tlspa_hist tlspa_hist_bits = {NBITS, bits_name};
+const struct tlspa_hist tlspa_hist_fs = {NFS, fs_name};
+const struct tlspa_hist tlspa_hist_cert = {NCERT, cert_name};
+const struct tlspa_hist tlspa_hist_act = {NACT, act_name};
+const struct tlspa_hist tlspa_hist_req = {NREQ, req_name};
+const struct tlspa_hist tlspa_hist_status = {NSTATUS, status_name};
+const struct tlspa_hist tlspa_hist_type = {NTYPE, type_name};
+
+/* The index among the first n buckets of h whose name is v's string
+ * (bucket n - 1 takes the rest), or `absent` when v is not a string. */
 static int
-bucket(const struct tlspa_jv *v, const char *const *names, int n, int absent)
+bucket(const struct tlspa_jv *v, const struct tlspa_hist *h, int n,
+       int absent)
 {
 	int i;
 
 	if (v == NULL || v->type != TLSPA_J_STR)
 		return absent;
 	for (i = 0; i < n - 1; i++)
-		if (tlspa_jv_is(v, names[i]))
+		if (tlspa_jv_is(v, h->name(i)))
 			return i;
 	return n - 1;
+}
+
+/* 1 if v is the string of status st. */
+static int
+status_is(const struct tlspa_jv *v, enum tlsp_status st)
+{
+	return tlspa_jv_is(v, tlsp_body_status_name(st));
 }
 
 /* ========================================================= the tally */
@@ -83,9 +180,9 @@ tally_failures(struct tally *t, const struct tlspa_jv *rule)
 
 	for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL; f;
 	     f = f->next) {
-		st = tlspa_jv_is(tlspa_jv_get(f, "status"), "unknown");
-		t->req[bucket(tlspa_jv_get(f, "requirement"), tlspa_req_names, NREQ,
-			      NREQ - 1)][st]++;
+		st = status_is(tlspa_jv_get(f, "status"), TLSP_UNKNOWN);
+		t->req[bucket(tlspa_jv_get(f, "requirement"), &tlspa_hist_req,
+			      NREQ, R_OTHER)][st]++;
 	}
 }
 
@@ -124,7 +221,8 @@ tally_add(struct tally *t, const struct decision *d)
 	const struct tlspa_jv *r;
 
 	tally_session(t, d);
-	t->refused += d->act == A_REJECT || d->act == A_DEFER;
+	t->refused += d->act == TLSP_ACTION_REJECT ||
+		      d->act == TLSP_ACTION_DEFER;
 	t->passed += !d->failed;
 	t->failed += d->failed;
 	t->action[d->act]++;
@@ -139,22 +237,26 @@ tally_add(struct tally *t, const struct decision *d)
 static void
 tally_rule(struct tally *t, const struct decision *d, const struct tlspa_jv *r)
 {
-	int act = bucket(tlspa_jv_get(r, "action"), tlspa_act_names, NACT, A_ACCEPT);
-	int st = bucket(tlspa_jv_get(r, "status"), tlspa_status_names, 3, S_UNKNOWN);
+	int act = bucket(tlspa_jv_get(r, "action"), &tlspa_hist_act, NACT,
+			 TLSP_ACTION_ACCEPT);
+	int st = bucket(tlspa_jv_get(r, "status"), &tlspa_hist_status, NSTATUS,
+			TLSP_UNKNOWN);
 
 	tally_session(t, d);
 	t->status[st]++;
 	if (is_true(tlspa_jv_get(r, "exempt")))
 		t->exempt++;
-	if (tlspa_jv_is(tlspa_jv_get(r, "mode"), "monitor")) {
+	if (tlspa_jv_is(tlspa_jv_get(r, "mode"),
+			tlsp_mode_name(TLSP_MODE_MONITOR))) {
 		t->monitor++;
-		if (act != A_ACCEPT)
+		if (act != TLSP_ACTION_ACCEPT)
 			t->would[act]++;
 	} else {
 		t->action[act]++;
-		t->refused += act == A_REJECT || act == A_DEFER;
+		t->refused += act == TLSP_ACTION_REJECT ||
+			      act == TLSP_ACTION_DEFER;
 	}
-	if (st == S_PASS)
+	if (st == TLSP_PASS)
 		t->passed++;
 	else
 		t->failed++;
@@ -262,12 +364,20 @@ table_free(struct table *t, void (*free_val)(struct ent *))
 static int
 report_format(struct report *r, const char *s)
 {
-	static const char *const names[] = {"text", "csv", "json", "tlsrpt"};
+	static const struct {
+		const char *name;
+		enum tlspa_format format;
+	} formats[] = {
+		{"text", F_TEXT},
+		{"csv", F_CSV},
+		{"json", F_JSON},
+		{"tlsrpt", F_TLSRPT},
+	};
 	size_t i;
 
-	for (i = 0; i < NELEM(names); i++)
-		if (strcmp(s, names[i]) == 0) {
-			r->format = (enum tlspa_format)i;
+	for (i = 0; i < NELEM(formats); i++)
+		if (strcmp(s, formats[i].name) == 0) {
+			r->format = formats[i].format;
 			return 0;
 		}
 	fprintf(stderr, "tlspolicy-audit: --format %s: expected text, csv, "
@@ -375,7 +485,7 @@ session_tls(struct session *ss, const struct tlspa_jv *tls)
 	} else if (tlspa_jv_is(v, "TLSv1.0")) {
 		ss->ver = V_TLS10;
 	} else {
-		ss->ver = bucket(v, tlspa_ver_names, NVER - 1, V_OTHER);
+		ss->ver = bucket(v, &tlspa_hist_ver, NVER - 1, V_OTHER);
 		if (ss->ver == V_OTHER && v->len >= 3 && memcmp(v->s, "SSL", 3) == 0)
 			ss->ver = V_SSL;
 	}
@@ -388,7 +498,8 @@ session_tls(struct session *ss, const struct tlspa_jv *tls)
 	ss->fs = fs == NULL || fs->type == TLSPA_J_NULL ? FS_UNKNOWN
 		 : fs->type == TLSPA_J_TRUE		 ? FS_YES
 							 : FS_NO;
-	ss->cert = bucket(tlspa_jv_get(tls, "cert"), tlspa_cert_names, NCERT, C_UNKNOWN);
+	ss->cert = bucket(tlspa_jv_get(tls, "cert"), &tlspa_hist_cert, NCERT,
+			  C_UNKNOWN);
 }
 
 static int
@@ -472,17 +583,22 @@ count_client(struct report *r, const struct decision *d)
 	}
 }
 
-/* RFC 8460 result types, from our requirement names where they fit. */
+/* RFC 8460 result types, from our requirements where they fit; the
+ * others are "validation-failure". */
+static const char *const rpt_results[NREQ] = {
+	[TLSP_REQ_TLS] = "starttls-not-supported",
+	[TLSP_REQ_CLIENT_CERT] = "certificate-not-trusted",
+	[TLSP_REQ_SUBJECT] = "certificate-host-mismatch",
+	[TLSP_REQ_ISSUER] = "certificate-not-trusted",
+	[TLSP_REQ_FINGERPRINT] = "certificate-not-trusted",
+	[R_OTHER] = "certificate-not-trusted",
+};
+
 static const char *
 rpt_result(int req)
 {
-	if (req == R_TLS)
-		return "starttls-not-supported";
-	if (req == R_SUBJECT)
-		return "certificate-host-mismatch";
-	if (req >= R_CLIENT_CERT)
-		return "certificate-not-trusted";
-	return "validation-failure";
+	return rpt_results[req] != NULL ? rpt_results[req]
+					: "validation-failure";
 }
 
 static struct pol *
@@ -527,9 +643,9 @@ static void
 rpt_detail(struct report *r, struct pol *p, const struct decision *d,
 	   const struct tlspa_jv *f)
 {
-	int req = bucket(tlspa_jv_get(f, "requirement"), tlspa_req_names, NREQ,
-			 NREQ - 1);
-	int unknown = tlspa_jv_is(tlspa_jv_get(f, "status"), "unknown");
+	int req = bucket(tlspa_jv_get(f, "requirement"), &tlspa_hist_req, NREQ,
+			 R_OTHER);
+	int unknown = status_is(tlspa_jv_get(f, "status"), TLSP_UNKNOWN);
 	char key[400], buf[80];
 	const char *ip;
 	size_t ipn;
@@ -545,7 +661,7 @@ rpt_detail(struct report *r, struct pol *p, const struct decision *d,
 		return;
 	if (x->result == NULL) {
 		x->result = rpt_result(req);
-		x->reason = tlspa_req_names[req];
+		x->reason = tlspa_hist_req.name(req);
 		x->unknown = unknown;
 		memcpy(x->ip, ip, ipn);
 		x->next = p->details;
@@ -614,13 +730,14 @@ decide(struct decision *d, const struct session *ss,
 	d->verdict = verdict != NULL && verdict->type == TLSPA_J_OBJ ? verdict
 								       : NULL;
 	src = d->verdict != NULL ? d->verdict : ss->rec;
-	d->act = bucket(tlspa_jv_get(src, "action"), tlspa_act_names, NACT, A_ACCEPT);
-	d->would = bucket(tlspa_jv_get(src, "would_action"), tlspa_act_names, NACT,
-			  d->act);
+	d->act = bucket(tlspa_jv_get(src, "action"), &tlspa_hist_act, NACT,
+			TLSP_ACTION_ACCEPT);
+	d->would = bucket(tlspa_jv_get(src, "would_action"), &tlspa_hist_act,
+			  NACT, d->act);
 	d->failed = 0;
 	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next)
 		if (!is_true(tlspa_jv_get(rule, "exempt")) &&
-		    !tlspa_jv_is(tlspa_jv_get(rule, "status"), "pass"))
+		    !status_is(tlspa_jv_get(rule, "status"), TLSP_PASS))
 			d->failed = 1;
 }
 
@@ -660,7 +777,8 @@ count_record(struct report *r, const struct tlspa_jv *rec, int64_t ms)
 	ss.rec = rec;
 	ss.ms = ms;
 	ss.recno = r->scan.records;
-	ss.type = bucket(tlspa_jv_get(rec, "type"), tlspa_type_names, NTYPE, NTYPE - 1);
+	ss.type = bucket(tlspa_jv_get(rec, "type"), &tlspa_hist_type, NTYPE,
+			 T_OTHER);
 	r->types[ss.type]++;
 	if (ms != TLSPA_TIME_MIN) {
 		if (ms < r->first_ms)

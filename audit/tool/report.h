@@ -9,28 +9,49 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tlspolicy/policy.h"
 #include "tool.h"
 
 #define TABLE_MAX 100000 /* distinct keys per table */
 
-/* Buckets: each list of names ends with the one that takes the rest. */
+/*
+ * Histograms: each is a list of buckets in the order the report prints
+ * them, the last taking what no other matched. A bucket that is a value
+ * of a vocabulary with a table of its own takes its name from that
+ * table: requirement bucket i < TLSP_REQ_COUNT is tlsp_req_name(i),
+ * action bucket i is tlsp_action_name(i), certificate and version
+ * buckets are the engine's (policy/names.c), status and record type
+ * buckets the audit record's (audit/body.c). The report's own buckets
+ * ("other", "SSL", the ranges of bits) are rows of report.c.
+ */
 enum { V_TLS13, V_TLS12, V_TLS11, V_TLS10, V_SSL, V_OTHER, V_NONE, NVER };
 enum { B_NOTLS, B_UNKNOWN, B_LOW, B_128, B_256, NBITS };
 enum { FS_YES, FS_NO, FS_UNKNOWN, NFS };
-enum { C_UNKNOWN = 5, NCERT = 7 };
-enum { A_ACCEPT, A_TAG, A_QUARANTINE, A_DEFER, A_REJECT, NACT = 6 };
-enum { R_TLS = 0, R_CLIENT_CERT = 7, R_SUBJECT = 8, NREQ = 12 };
-enum { S_PASS, S_FAIL, S_UNKNOWN, NSTATUS };
-enum { T_MESSAGE, T_RCPT, T_MAIL, T_ABORT, NTYPE = 11 };
+enum {
+	C_NONE, C_PRESENTED, C_PRESENTED_UNKNOWN, C_NOT_VERIFIED, C_VERIFIED,
+	C_UNKNOWN, C_OTHER, NCERT
+};
+/* Actions: bucket i < A_OTHER is the enum tlsp_action i. */
+enum { A_OTHER = TLSP_ACTION_REJECT + 1, NACT };
+/* Requirements: bucket i < R_OTHER is the enum tlsp_req i. */
+enum { R_OTHER = TLSP_REQ_COUNT, NREQ };
+/* Statuses: bucket i is the enum tlsp_status i; the last, TLSP_UNKNOWN,
+ * takes the rest. */
+enum { NSTATUS = TLSP_UNKNOWN + 1 };
+enum {
+	T_MESSAGE, T_RCPT, T_MAIL, T_ABORT, T_START, T_STOP, T_RELOAD,
+	T_RELOAD_FAILED, T_ROTATE, T_CHECKPOINT, T_OTHER, NTYPE
+};
 
-extern const char *const tlspa_ver_names[NVER];
-extern const char *const tlspa_bits_names[NBITS];
-extern const char *const tlspa_fs_names[NFS];
-extern const char *const tlspa_cert_names[NCERT];
-extern const char *const tlspa_act_names[NACT];
-extern const char *const tlspa_req_names[NREQ];
-extern const char *const tlspa_status_names[NSTATUS];
-extern const char *const tlspa_type_names[NTYPE];
+/* A histogram: its number of buckets and the name of bucket i. */
+struct tlspa_hist {
+	int n;
+	const char *(*name)(int i);
+};
+
+extern const struct tlspa_hist tlspa_hist_ver, tlspa_hist_bits,
+	tlspa_hist_fs, tlspa_hist_cert, tlspa_hist_act, tlspa_hist_req,
+	tlspa_hist_status, tlspa_hist_type;
 
 /* What a set of decisions looked like. */
 struct tally {

@@ -29,10 +29,10 @@ pct(uint64_t n, uint64_t of)
 }
 
 static void
-text_hist(const char *title, const char *const *names, const uint64_t *c,
-	  int n, uint64_t of)
+text_hist(const char *title, const struct tlspa_hist *h, const uint64_t *c,
+	  uint64_t of)
 {
-	int i, any = 0;
+	int i, n = h->n, any = 0;
 
 	for (i = 0; i < n; i++)
 		any |= c[i] != 0;
@@ -41,7 +41,7 @@ text_hist(const char *title, const char *const *names, const uint64_t *c,
 	printf("\n%s\n", title);
 	for (i = 0; i < n; i++)
 		if (c[i] != 0)
-			printf("  %-34s %10llu %6.1f%%\n", names[i],
+			printf("  %-34s %10llu %6.1f%%\n", h->name(i),
 			       (unsigned long long)c[i], pct(c[i], of));
 }
 
@@ -79,7 +79,7 @@ text_head(const struct report *r)
 	for (i = 0; i < NTYPE; i++)
 		if (r->types[i] != 0) {
 			printf("%s%s %llu", first ? " (" : ", ",
-			       tlspa_type_names[i],
+			       tlspa_hist_type.name(i),
 			       (unsigned long long)r->types[i]);
 			first = 0;
 		}
@@ -113,7 +113,7 @@ text_failures(const struct tally *t)
 	       "unknown");
 	for (i = 0; i < NREQ; i++)
 		if (t->req[i][0] || t->req[i][1])
-			printf("  %-33s %10llu %10llu\n", tlspa_req_names[i],
+			printf("  %-33s %10llu %10llu\n", tlspa_hist_req.name(i),
 			       (unsigned long long)t->req[i][0],
 			       (unsigned long long)t->req[i][1]);
 }
@@ -121,14 +121,13 @@ text_failures(const struct tally *t)
 static void
 text_totals(const struct tally *t)
 {
-	text_hist("TLS version", tlspa_ver_names, t->ver, NVER, t->n);
-	text_hist("Cipher strength (bits)", tlspa_bits_names, t->bits, NBITS,
-		  t->n);
-	text_hist("Forward secrecy", tlspa_fs_names, t->fs, NFS, t->n);
-	text_hist("Client certificate", tlspa_cert_names, t->cert, NCERT, t->n);
-	text_hist("Actions (enforced)", tlspa_act_names, t->action, NACT, t->n);
+	text_hist("TLS version", &tlspa_hist_ver, t->ver, t->n);
+	text_hist("Cipher strength (bits)", &tlspa_hist_bits, t->bits, t->n);
+	text_hist("Forward secrecy", &tlspa_hist_fs, t->fs, t->n);
+	text_hist("Client certificate", &tlspa_hist_cert, t->cert, t->n);
+	text_hist("Actions (enforced)", &tlspa_hist_act, t->action, t->n);
 	text_hist("Monitor mode: would-be actions where they differ",
-		  tlspa_act_names, t->would, NACT, t->n);
+		  &tlspa_hist_act, t->would, t->n);
 	text_failures(t);
 }
 
@@ -206,7 +205,7 @@ top_failure(const struct tally *t)
 			most = t->req[i][0] + t->req[i][1];
 			best = i;
 		}
-	return best < 0 ? "-" : tlspa_req_names[best];
+	return best < 0 ? "-" : tlspa_hist_req.name(best);
 }
 
 static void
@@ -224,9 +223,9 @@ text_rules(const struct report *r, struct ent **v)
 		put_name(v[i]->key, v[i]->klen);
 		printf("%8llu %8llu %8llu %8llu %8llu %8llu %8llu  %s\n",
 		       (unsigned long long)t->n,
-		       (unsigned long long)t->status[S_PASS],
-		       (unsigned long long)t->status[S_FAIL],
-		       (unsigned long long)t->status[S_UNKNOWN],
+		       (unsigned long long)t->status[TLSP_PASS],
+		       (unsigned long long)t->status[TLSP_FAIL],
+		       (unsigned long long)t->status[TLSP_UNKNOWN],
 		       (unsigned long long)t->exempt,
 		       (unsigned long long)t->refused,
 		       (unsigned long long)sum(t->would, NACT), top_failure(t));
@@ -315,12 +314,12 @@ csv_col(const char *prefix, const char *name)
 }
 
 static void
-csv_cols(const char *prefix, const char *const *names, int n)
+csv_cols(const char *prefix, const struct tlspa_hist *h)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
-		csv_col(prefix, names[i]);
+	for (i = 0; i < h->n; i++)
+		csv_col(prefix, h->name(i));
 }
 
 static void
@@ -330,17 +329,17 @@ csv_header(void)
 
 	printf("section,name,client_name,decisions,messages,refused,passed,"
 	       "failed");
-	csv_cols("version", tlspa_ver_names, NVER);
-	csv_cols("bits", tlspa_bits_names, NBITS);
-	csv_cols("forward_secrecy", tlspa_fs_names, NFS);
-	csv_cols("cert", tlspa_cert_names, NCERT);
-	csv_cols("action", tlspa_act_names, NACT);
-	csv_cols("would", tlspa_act_names, NACT);
-	csv_cols("status", tlspa_status_names, NSTATUS);
+	csv_cols("version", &tlspa_hist_ver);
+	csv_cols("bits", &tlspa_hist_bits);
+	csv_cols("forward_secrecy", &tlspa_hist_fs);
+	csv_cols("cert", &tlspa_hist_cert);
+	csv_cols("action", &tlspa_hist_act);
+	csv_cols("would", &tlspa_hist_act);
+	csv_cols("status", &tlspa_hist_status);
 	printf(",exempt,monitor");
 	for (i = 0; i < NREQ; i++) {
-		csv_col("fail", tlspa_req_names[i]);
-		csv_col("unknown", tlspa_req_names[i]);
+		csv_col("fail", tlspa_hist_req.name(i));
+		csv_col("unknown", tlspa_hist_req.name(i));
 	}
 	putchar('\n');
 }
@@ -428,15 +427,15 @@ j_flush(struct tlsp_jbuf *jb, int all)
 }
 
 static void
-j_counts(struct tlsp_jbuf *jb, const char *key, const char *const *names,
-	 const uint64_t *c, int n)
+j_counts(struct tlsp_jbuf *jb, const char *key, const struct tlspa_hist *h,
+	 const uint64_t *c)
 {
 	int i;
 
 	tlsp_jb_key(jb, key);
 	tlsp_jb_open(jb, '{');
-	for (i = 0; i < n; i++) {
-		tlsp_jb_key(jb, names[i]);
+	for (i = 0; i < h->n; i++) {
+		tlsp_jb_key(jb, h->name(i));
 		tlsp_jb_uint(jb, c[i]);
 	}
 	tlsp_jb_close(jb, '}');
@@ -459,7 +458,7 @@ j_failures(struct tlsp_jbuf *jb, const struct tally *t)
 	for (i = 0; i < NREQ; i++) {
 		if (!t->req[i][0] && !t->req[i][1])
 			continue;
-		tlsp_jb_key(jb, tlspa_req_names[i]);
+		tlsp_jb_key(jb, tlspa_hist_req.name(i));
 		tlsp_jb_open(jb, '{');
 		j_uint(jb, "fail", t->req[i][0]);
 		j_uint(jb, "unknown", t->req[i][1]);
@@ -477,14 +476,14 @@ j_tally(struct tlsp_jbuf *jb, const struct tally *t, int rule)
 	j_uint(jb, "refused", t->refused);
 	j_uint(jb, "passed", t->passed);
 	j_uint(jb, "failed", t->failed);
-	j_counts(jb, "tls_version", tlspa_ver_names, t->ver, NVER);
-	j_counts(jb, "cipher_bits", tlspa_bits_names, t->bits, NBITS);
-	j_counts(jb, "forward_secrecy", tlspa_fs_names, t->fs, NFS);
-	j_counts(jb, "client_cert", tlspa_cert_names, t->cert, NCERT);
-	j_counts(jb, "actions", tlspa_act_names, t->action, NACT);
-	j_counts(jb, "would_actions", tlspa_act_names, t->would, NACT);
+	j_counts(jb, "tls_version", &tlspa_hist_ver, t->ver);
+	j_counts(jb, "cipher_bits", &tlspa_hist_bits, t->bits);
+	j_counts(jb, "forward_secrecy", &tlspa_hist_fs, t->fs);
+	j_counts(jb, "client_cert", &tlspa_hist_cert, t->cert);
+	j_counts(jb, "actions", &tlspa_hist_act, t->action);
+	j_counts(jb, "would_actions", &tlspa_hist_act, t->would);
 	if (rule) {
-		j_counts(jb, "status", tlspa_status_names, t->status, NSTATUS);
+		j_counts(jb, "status", &tlspa_hist_status, t->status);
 		j_uint(jb, "exempt", t->exempt);
 		j_uint(jb, "monitor", t->monitor);
 	}
@@ -541,7 +540,7 @@ j_head(struct tlsp_jbuf *jb, const struct report *r)
 							     : TLSPA_TIME_MIN);
 	tlsp_jb_close(jb, '}');
 	j_uint(jb, "files", (uint64_t)r->scan.nfiles);
-	j_counts(jb, "records", tlspa_type_names, r->types, NTYPE);
+	j_counts(jb, "records", &tlspa_hist_type, r->types);
 	j_uint(jb, "outside_period", r->scan.outside);
 	j_uint(jb, "not_records", r->scan.bad);
 	j_uint(jb, "sender_decisions", r->mail_n);

@@ -1,9 +1,9 @@
 /*
  * tool.h - what the commands of tlspolicy-audit share (private to it).
  *
- * tool.c holds main(), the helpers every command needs (warnings that
- * say where, time arguments and time zones, recipient domains, printing
- * hostile strings safely) and the record scanner that report and show
+ * tool.c holds main() and the warnings that say where; time.c the time
+ * arguments and time zones; text.c recipient domains and printing
+ * hostile strings safely; scan.c the record scanner that report and show
  * read their input through. Each command lives in a file of its own and
  * returns an exit status.
  */
@@ -38,7 +38,7 @@ int tlspa_redact_main(int argc, char **argv);
  * TLSPA_EX_ERROR. */
 int tlspa_usage(const char *command);
 
-/* ------------------------------------------------------------ warnings */
+/* --------------------------------------------------- warnings (tool.c) */
 
 /* "PATH:LINE: warning: ..." on stderr; after the first 100, only
  * counted. Not thread-safe (the tool has one thread). */
@@ -48,7 +48,7 @@ void tlspa_warn(const char *path, unsigned long long lineno, const char *fmt,
 void tlspa_warn_summary(void);
 extern int tlspa_quiet; /* -q: no warnings */
 
-/* ---------------------------------------------------------------- time */
+/* ------------------------------------------------------- time (time.c) */
 
 /* Sets the time zone of day boundaries and of dates without a zone:
  * NULL or "UTC" for UTC, else a zone name (Europe/Berlin) or a POSIX TZ
@@ -73,7 +73,7 @@ void tlspa_time_format(int64_t ms, char buf[32]);
  * bounds [*start, *end) in ms. */
 void tlspa_time_day(int64_t ms, char day[16], int64_t *start, int64_t *end);
 
-/* ----------------------------------------------------- addresses, text */
+/* -------------------------------------------- addresses, text (text.c) */
 
 /* The domain of an envelope address: after the last '@', without a
  * closing '>' or a trailing dot, ASCII lowercased, into out (always
@@ -98,7 +98,7 @@ char *tlspa_safe(const char *s, size_t len, char *out, size_t outsz);
  * a number as written, "null", or "-" when absent. Written safely. */
 void tlspa_put_value(FILE *f, const struct tlspa_jv *v);
 
-/* ------------------------------------------------------ record scanning */
+/* --------------------------------------------- record scanning (scan.c) */
 
 /*
  * Reads records for report and show: every line that parses as a JSON

@@ -5,9 +5,9 @@
  * recipient of a rcpt or message record, and each mail record, whose
  * verdict is the sender's) is added to the totals, to its recipient
  * domain, to each rule that judged it and to the client that sent it.
- * The tables are bounded hash tables: past TABLE_MAX distinct keys a
- * table takes no new ones and counts what it could not place, which the
- * output then says ("N more not shown"). Text is for a terminal, csv has
+ * The tables are bounded hash tables (table.c): past TLSPA_TABLE_MAX
+ * distinct keys a table takes no new ones and counts what it could not
+ * place, which the output then says ("N more not shown"). Text is for a terminal, csv has
  * one row per total/domain/rule/client with the same columns, json holds
  * everything, and tlsrpt writes one RFC 8460-shaped report per day.
  */
@@ -122,14 +122,14 @@ type_name(int i)
 	return i < T_OTHER ? tlsp_event_type_name(event_types[i]) : other;
 }
 
-const struct tlspa_hist tlspa_hist_ver = {NVER, ver_name};
-const struct tlspa_hist tlspa_hist_bits = {NBITS, bits_name};
-const struct tlspa_hist tlspa_hist_fs = {NFS, fs_name};
-const struct tlspa_hist tlspa_hist_cert = {NCERT, cert_name};
-const struct tlspa_hist tlspa_hist_act = {NACT, act_name};
-const struct tlspa_hist tlspa_hist_req = {NREQ, req_name};
-const struct tlspa_hist tlspa_hist_status = {NSTATUS, status_name};
-const struct tlspa_hist tlspa_hist_type = {NTYPE, type_name};
+const struct tlspa_hist tlspa_report_ver = {NVER, ver_name};
+const struct tlspa_hist tlspa_report_bits = {NBITS, bits_name};
+const struct tlspa_hist tlspa_report_fs = {NFS, fs_name};
+const struct tlspa_hist tlspa_report_cert = {NCERT, cert_name};
+const struct tlspa_hist tlspa_report_act = {NACT, act_name};
+const struct tlspa_hist tlspa_report_req = {NREQ, req_name};
+const struct tlspa_hist tlspa_report_status = {NSTATUS, status_name};
+const struct tlspa_hist tlspa_report_type = {NTYPE, type_name};
 
 /* The index among the first n buckets of h whose name is v's string
  * (bucket n - 1 takes the rest), or `absent` when v is not a string. */
@@ -173,7 +173,7 @@ struct decision {
 };
 
 static void
-tally_failures(struct tally *t, const struct tlspa_jv *rule)
+tally_failures(struct tlspa_tally *t, const struct tlspa_jv *rule)
 {
 	const struct tlspa_jv *f = tlspa_jv_get(rule, "failures");
 	int st;
@@ -181,7 +181,7 @@ tally_failures(struct tally *t, const struct tlspa_jv *rule)
 	for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL; f;
 	     f = f->next) {
 		st = status_is(tlspa_jv_get(f, "status"), TLSP_UNKNOWN);
-		t->req[bucket(tlspa_jv_get(f, "requirement"), &tlspa_hist_req,
+		t->req[bucket(tlspa_jv_get(f, "requirement"), &tlspa_report_req,
 			      NREQ, R_OTHER)][st]++;
 	}
 }
@@ -202,7 +202,7 @@ rules_of(const struct tlspa_jv *verdict)
 }
 
 static void
-tally_session(struct tally *t, const struct decision *d)
+tally_session(struct tlspa_tally *t, const struct decision *d)
 {
 	t->n++;
 	t->ver[d->ss->ver]++;
@@ -216,7 +216,7 @@ tally_session(struct tally *t, const struct decision *d)
 
 /* Adds a decision to the totals, a domain or a client. */
 static void
-tally_add(struct tally *t, const struct decision *d)
+tally_add(struct tlspa_tally *t, const struct decision *d)
 {
 	const struct tlspa_jv *r;
 
@@ -235,11 +235,11 @@ tally_add(struct tally *t, const struct decision *d)
 
 /* Adds one rule's judgement of a decision to the rule's tally. */
 static void
-tally_rule(struct tally *t, const struct decision *d, const struct tlspa_jv *r)
+tally_rule(struct tlspa_tally *t, const struct decision *d, const struct tlspa_jv *r)
 {
-	int act = bucket(tlspa_jv_get(r, "action"), &tlspa_hist_act, NACT,
+	int act = bucket(tlspa_jv_get(r, "action"), &tlspa_report_act, NACT,
 			 TLSP_ACTION_ACCEPT);
-	int st = bucket(tlspa_jv_get(r, "status"), &tlspa_hist_status, NSTATUS,
+	int st = bucket(tlspa_jv_get(r, "status"), &tlspa_report_status, NSTATUS,
 			TLSP_UNKNOWN);
 
 	tally_session(t, d);
@@ -263,106 +263,10 @@ tally_rule(struct tally *t, const struct decision *d, const struct tlspa_jv *r)
 	tally_failures(t, r);
 }
 
-/* ====================================================== the tables */
-
-static uint64_t
-hash_key(const char *k, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (n--) {
-		h ^= (unsigned char)*k++;
-		h *= 1099511628211ULL;
-	}
-	return h | 1; /* 0 marks an empty slot */
-}
-
-static int
-table_grow(struct table *t)
-{
-	size_t ncap = t->cap ? t->cap * 2 : 1024, i, j;
-	struct slot *ns = calloc(ncap, sizeof(*ns));
-
-	if (ns == NULL)
-		return -1;
-	for (i = 0; i < t->cap; i++) {
-		if (t->s[i].h == 0)
-			continue;
-		for (j = t->s[i].h & (ncap - 1); ns[j].h != 0; j = (j + 1) & (ncap - 1))
-			;
-		ns[j] = t->s[i];
-	}
-	free(t->s);
-	t->s = ns;
-	t->cap = ncap;
-	return 0;
-}
-
-/* The value for key, created zeroed if new; NULL (counted) when the
- * table is full or memory ran out. */
-static void *
-table_get(struct table *t, const char *k, size_t kn)
-{
-	uint64_t h = hash_key(k, kn);
-	struct ent *e;
-	size_t j;
-
-	if (t->cap > 0)
-		for (j = h & (t->cap - 1); t->s[j].h != 0; j = (j + 1) & (t->cap - 1))
-			if (t->s[j].h == h && t->s[j].e->klen == kn &&
-			    memcmp(t->s[j].e->key, k, kn) == 0)
-				return t->s[j].e;
-	if (t->n >= TABLE_MAX || ((t->n + 1) * 2 > t->cap && table_grow(t) < 0) ||
-	    (e = calloc(1, t->valsz + kn + 1)) == NULL) {
-		t->dropped++;
-		return NULL;
-	}
-	memcpy((char *)e + t->valsz, k, kn);
-	e->key = (char *)e + t->valsz;
-	e->klen = kn;
-	for (j = h & (t->cap - 1); t->s[j].h != 0; j = (j + 1) & (t->cap - 1))
-		;
-	t->s[j].h = h;
-	t->s[j].e = e;
-	t->n++;
-	return e;
-}
-
-/* The values in an array (caller frees), sorted with cmp. */
-struct ent **
-tlspa_table_sorted(const struct table *t, int (*cmp)(const void *, const void *))
-{
-	struct ent **v = malloc((t->n ? t->n : 1) * sizeof(*v));
-	size_t i, n = 0;
-
-	if (v == NULL)
-		return NULL;
-	for (i = 0; i < t->cap; i++)
-		if (t->s[i].h != 0)
-			v[n++] = t->s[i].e;
-	qsort(v, n, sizeof(*v), cmp);
-	return v;
-}
-
-static void
-table_free(struct table *t, void (*free_val)(struct ent *))
-{
-	size_t i;
-
-	for (i = 0; i < t->cap; i++)
-		if (t->s[i].h != 0) {
-			if (free_val != NULL)
-				free_val(t->s[i].e);
-			free(t->s[i].e);
-		}
-	free(t->s);
-	memset(t, 0, sizeof(*t));
-}
-
 /* ========================================================= the report */
 
 static int
-report_format(struct report *r, const char *s)
+report_format(struct tlspa_report *r, const char *s)
 {
 	static const struct {
 		const char *name;
@@ -398,7 +302,7 @@ add_arg(char ***v, size_t *n, char *s)
 }
 
 static int
-report_time(struct report *r, const char *since, const char *until)
+report_time(struct tlspa_report *r, const char *since, const char *until)
 {
 	r->since = since;
 	r->until = until;
@@ -423,7 +327,7 @@ report_time(struct report *r, const char *since, const char *until)
 }
 
 static int
-report_options(struct report *r, int argc, char **argv)
+report_options(struct tlspa_report *r, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"since", required_argument, NULL, 'S'},
@@ -485,7 +389,7 @@ session_tls(struct session *ss, const struct tlspa_jv *tls)
 	} else if (tlspa_jv_is(v, "TLSv1.0")) {
 		ss->ver = V_TLS10;
 	} else {
-		ss->ver = bucket(v, &tlspa_hist_ver, NVER - 1, V_OTHER);
+		ss->ver = bucket(v, &tlspa_report_ver, NVER - 1, V_OTHER);
 		if (ss->ver == V_OTHER && v->len >= 3 && memcmp(v->s, "SSL", 3) == 0)
 			ss->ver = V_SSL;
 	}
@@ -498,12 +402,12 @@ session_tls(struct session *ss, const struct tlspa_jv *tls)
 	ss->fs = fs == NULL || fs->type == TLSPA_J_NULL ? FS_UNKNOWN
 		 : fs->type == TLSPA_J_TRUE		 ? FS_YES
 							 : FS_NO;
-	ss->cert = bucket(tlspa_jv_get(tls, "cert"), &tlspa_hist_cert, NCERT,
+	ss->cert = bucket(tlspa_jv_get(tls, "cert"), &tlspa_report_cert, NCERT,
 			  C_UNKNOWN);
 }
 
 static int
-domain_wanted(const struct report *r, const char *domain)
+domain_wanted(const struct tlspa_report *r, const char *domain)
 {
 	size_t i;
 
@@ -516,7 +420,7 @@ domain_wanted(const struct report *r, const char *domain)
 }
 
 static int
-rule_wanted(const struct report *r, const struct tlspa_jv *rule)
+rule_wanted(const struct tlspa_report *r, const struct tlspa_jv *rule)
 {
 	size_t i;
 
@@ -529,7 +433,7 @@ rule_wanted(const struct report *r, const struct tlspa_jv *rule)
 }
 
 static int
-verdict_wanted(const struct report *r, const struct tlspa_jv *verdict)
+verdict_wanted(const struct tlspa_report *r, const struct tlspa_jv *verdict)
 {
 	const struct tlspa_jv *x;
 
@@ -560,16 +464,16 @@ value_key(const struct tlspa_jv *v, size_t *n, char buf[80])
 }
 
 static void
-count_client(struct report *r, const struct decision *d)
+count_client(struct tlspa_report *r, const struct decision *d)
 {
 	const struct tlspa_jv *name = tlspa_jv_get(d->ss->client, "name");
 	char buf[80], nbuf[80];
 	const char *k, *nk;
 	size_t n, nn;
-	struct row *row;
+	struct tlspa_row *row;
 
 	k = value_key(tlspa_jv_get(d->ss->client, "addr"), &n, buf);
-	if ((row = table_get(&r->client, k, n)) == NULL)
+	if ((row = tlspa_table_get(&r->client, k, n)) == NULL)
 		return;
 	tally_add(&row->t, d);
 	if (row->name == NULL && name != NULL) {
@@ -601,17 +505,17 @@ rpt_result(int req)
 					: "validation-failure";
 }
 
-static struct pol *
-rpt_policy(struct report *r, const struct decision *d)
+static struct tlspa_pol *
+rpt_policy(struct tlspa_report *r, const struct decision *d)
 {
 	char key[300];
-	struct pol *p;
+	struct tlspa_pol *p;
 	int n;
 
 	if (d->ss->ms < r->day_start || d->ss->ms >= r->day_end)
 		tlspa_time_day(d->ss->ms, r->day, &r->day_start, &r->day_end);
 	n = snprintf(key, sizeof(key), "%s%c%s", r->day, 0, d->domain);
-	if ((p = table_get(&r->pol, key, (size_t)n)) == NULL)
+	if ((p = tlspa_table_get(&r->pol, key, (size_t)n)) == NULL)
 		return NULL;
 	if (p->day[0] == '\0') {
 		memcpy(p->day, r->day, sizeof(p->day));
@@ -626,7 +530,7 @@ rpt_policy(struct report *r, const struct decision *d)
 }
 
 static void
-rpt_rule(struct pol *p, const struct tlspa_jv *name)
+rpt_rule(struct tlspa_pol *p, const struct tlspa_jv *name)
 {
 	int i;
 
@@ -640,16 +544,16 @@ rpt_rule(struct pol *p, const struct tlspa_jv *name)
 }
 
 static void
-rpt_detail(struct report *r, struct pol *p, const struct decision *d,
+rpt_detail(struct tlspa_report *r, struct tlspa_pol *p, const struct decision *d,
 	   const struct tlspa_jv *f)
 {
-	int req = bucket(tlspa_jv_get(f, "requirement"), &tlspa_hist_req, NREQ,
+	int req = bucket(tlspa_jv_get(f, "requirement"), &tlspa_report_req, NREQ,
 			 R_OTHER);
 	int unknown = status_is(tlspa_jv_get(f, "status"), TLSP_UNKNOWN);
 	char key[400], buf[80];
 	const char *ip;
 	size_t ipn;
-	struct det *x;
+	struct tlspa_det *x;
 	int n;
 
 	ip = value_key(tlspa_jv_get(d->ss->client, "addr"), &ipn, buf);
@@ -657,11 +561,11 @@ rpt_detail(struct report *r, struct pol *p, const struct decision *d,
 		ipn = 79;
 	n = snprintf(key, sizeof(key), "%p%c%d%c%d%c%.*s", (void *)p, 0, req,
 		     0, unknown, 0, (int)ipn, ip);
-	if ((x = table_get(&r->det, key, (size_t)n)) == NULL)
+	if ((x = tlspa_table_get(&r->det, key, (size_t)n)) == NULL)
 		return;
 	if (x->result == NULL) {
 		x->result = rpt_result(req);
-		x->reason = tlspa_hist_req.name(req);
+		x->reason = tlspa_report_req.name(req);
 		x->unknown = unknown;
 		memcpy(x->ip, ip, ipn);
 		x->next = p->details;
@@ -671,10 +575,10 @@ rpt_detail(struct report *r, struct pol *p, const struct decision *d,
 }
 
 static void
-count_tlsrpt(struct report *r, const struct decision *d)
+count_tlsrpt(struct tlspa_report *r, const struct decision *d)
 {
 	const struct tlspa_jv *rule, *f;
-	struct pol *p;
+	struct tlspa_pol *p;
 
 	if (d->domain[0] == '\0' || d->ss->ms == TLSPA_TIME_MIN ||
 	    (p = rpt_policy(r, d)) == NULL)
@@ -693,14 +597,14 @@ count_tlsrpt(struct report *r, const struct decision *d)
 }
 
 static void
-count_decision(struct report *r, struct decision *d)
+count_decision(struct tlspa_report *r, struct decision *d)
 {
 	const struct tlspa_jv *rule;
-	struct row *row;
+	struct tlspa_row *row;
 
 	tally_add(&r->total, d);
 	if (d->domain[0] != '\0' &&
-	    (row = table_get(&r->dom, d->domain, strlen(d->domain))) != NULL)
+	    (row = tlspa_table_get(&r->dom, d->domain, strlen(d->domain))) != NULL)
 		tally_add(&row->t, d);
 	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
 		const struct tlspa_jv *name = tlspa_jv_get(rule, "rule");
@@ -711,7 +615,7 @@ count_decision(struct report *r, struct decision *d)
 		if (!rule_wanted(r, name))
 			continue;
 		k = value_key(name, &n, buf);
-		if ((row = table_get(&r->rule, k, n)) != NULL)
+		if ((row = tlspa_table_get(&r->rule, k, n)) != NULL)
 			tally_rule(&row->t, d, rule);
 	}
 	count_client(r, d);
@@ -730,9 +634,9 @@ decide(struct decision *d, const struct session *ss,
 	d->verdict = verdict != NULL && verdict->type == TLSPA_J_OBJ ? verdict
 								       : NULL;
 	src = d->verdict != NULL ? d->verdict : ss->rec;
-	d->act = bucket(tlspa_jv_get(src, "action"), &tlspa_hist_act, NACT,
+	d->act = bucket(tlspa_jv_get(src, "action"), &tlspa_report_act, NACT,
 			TLSP_ACTION_ACCEPT);
-	d->would = bucket(tlspa_jv_get(src, "would_action"), &tlspa_hist_act,
+	d->would = bucket(tlspa_jv_get(src, "would_action"), &tlspa_report_act,
 			  NACT, d->act);
 	d->failed = 0;
 	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next)
@@ -742,7 +646,7 @@ decide(struct decision *d, const struct session *ss,
 }
 
 static void
-count_recipients(struct report *r, const struct session *ss)
+count_recipients(struct tlspa_report *r, const struct session *ss)
 {
 	const struct tlspa_jv *rc = tlspa_jv_get(ss->rec, "recipients");
 	const struct tlspa_jv *addr;
@@ -768,7 +672,7 @@ count_recipients(struct report *r, const struct session *ss)
 }
 
 static void
-count_record(struct report *r, const struct tlspa_jv *rec, int64_t ms)
+count_record(struct tlspa_report *r, const struct tlspa_jv *rec, int64_t ms)
 {
 	struct session ss;
 	struct decision d;
@@ -777,7 +681,7 @@ count_record(struct report *r, const struct tlspa_jv *rec, int64_t ms)
 	ss.rec = rec;
 	ss.ms = ms;
 	ss.recno = r->scan.records;
-	ss.type = bucket(tlspa_jv_get(rec, "type"), &tlspa_hist_type, NTYPE,
+	ss.type = bucket(tlspa_jv_get(rec, "type"), &tlspa_report_type, NTYPE,
 			 T_OTHER);
 	r->types[ss.type]++;
 	if (ms != TLSPA_TIME_MIN) {
@@ -807,10 +711,10 @@ count_record(struct report *r, const struct tlspa_jv *rec, int64_t ms)
 /* ============================================================ sorting */
 
 int
-tlspa_row_by_count(const void *a, const void *b)
+tlspa_report_by_count(const void *a, const void *b)
 {
-	const struct row *x = *(const struct row *const *)a;
-	const struct row *y = *(const struct row *const *)b;
+	const struct tlspa_row *x = *(const struct tlspa_row *const *)a;
+	const struct tlspa_row *y = *(const struct tlspa_row *const *)b;
 	size_t n = x->e.klen < y->e.klen ? x->e.klen : y->e.klen;
 	int c;
 
@@ -822,42 +726,31 @@ tlspa_row_by_count(const void *a, const void *b)
 }
 
 int
-tlspa_row_by_failed(const void *a, const void *b)
+tlspa_report_by_failed(const void *a, const void *b)
 {
-	const struct row *x = *(const struct row *const *)a;
-	const struct row *y = *(const struct row *const *)b;
+	const struct tlspa_row *x = *(const struct tlspa_row *const *)a;
+	const struct tlspa_row *y = *(const struct tlspa_row *const *)b;
 
 	if (x->t.failed != y->t.failed)
 		return x->t.failed > y->t.failed ? -1 : 1;
-	return tlspa_row_by_count(a, b);
-}
-
-int
-tlspa_ent_by_key(const void *a, const void *b)
-{
-	const struct ent *x = *(const struct ent *const *)a;
-	const struct ent *y = *(const struct ent *const *)b;
-	size_t n = x->klen < y->klen ? x->klen : y->klen;
-	int c = memcmp(x->key, y->key, n);
-
-	return c != 0 ? c : (x->klen < y->klen ? -1 : x->klen > y->klen);
+	return tlspa_report_by_count(a, b);
 }
 
 static void
-free_row(struct ent *e)
+free_row(struct tlspa_ent *e)
 {
-	free(((struct row *)e)->name);
+	free(((struct tlspa_row *)e)->name);
 }
 
 
 static void
-report_free(struct report *r)
+report_free(struct tlspa_report *r)
 {
-	table_free(&r->dom, free_row);
-	table_free(&r->rule, free_row);
-	table_free(&r->client, free_row);
-	table_free(&r->pol, NULL);
-	table_free(&r->det, NULL);
+	tlspa_table_free(&r->dom, free_row);
+	tlspa_table_free(&r->rule, free_row);
+	tlspa_table_free(&r->client, free_row);
+	tlspa_table_free(&r->pol, NULL);
+	tlspa_table_free(&r->det, NULL);
 	tlspa_scan_close(&r->scan);
 	free(r->domains);
 	free(r->rulef);
@@ -866,13 +759,13 @@ report_free(struct report *r)
 int
 tlspa_report_main(int argc, char **argv)
 {
-	struct report r;
+	struct tlspa_report r;
 	int rc, got;
 
 	memset(&r, 0, sizeof(r));
-	r.dom.valsz = r.rule.valsz = r.client.valsz = sizeof(struct row);
-	r.pol.valsz = sizeof(struct pol);
-	r.det.valsz = sizeof(struct det);
+	r.dom.valsz = r.rule.valsz = r.client.valsz = sizeof(struct tlspa_row);
+	r.pol.valsz = sizeof(struct tlspa_pol);
+	r.det.valsz = sizeof(struct tlspa_det);
 	r.first_ms = TLSPA_TIME_MAX;
 	r.last_ms = TLSPA_TIME_MIN;
 	if ((rc = report_options(&r, argc, argv)) != 0)

@@ -9,10 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "table.h"
 #include "tlspolicy/policy.h"
 #include "tool.h"
-
-#define TABLE_MAX 100000 /* distinct keys per table */
 
 /*
  * Histograms: each is a list of buckets in the order the report prints
@@ -49,12 +48,12 @@ struct tlspa_hist {
 	const char *(*name)(int i);
 };
 
-extern const struct tlspa_hist tlspa_hist_ver, tlspa_hist_bits,
-	tlspa_hist_fs, tlspa_hist_cert, tlspa_hist_act, tlspa_hist_req,
-	tlspa_hist_status, tlspa_hist_type;
+extern const struct tlspa_hist tlspa_report_ver, tlspa_report_bits,
+	tlspa_report_fs, tlspa_report_cert, tlspa_report_act, tlspa_report_req,
+	tlspa_report_status, tlspa_report_type;
 
 /* What a set of decisions looked like. */
-struct tally {
+struct tlspa_tally {
 	uint64_t n;		 /* decisions (rules: evaluations) */
 	uint64_t messages;	 /* message records with such a decision */
 	uint64_t refused;	 /* refused: reject or defer (enforced) */
@@ -67,49 +66,31 @@ struct tally {
 	uint64_t last_rec;	/* private: the record counted last */
 };
 
-/* Every table value begins with its key. */
-struct ent {
-	const char *key;
-	size_t klen;
-};
-
-struct slot {
-	uint64_t h;
-	struct ent *e;
-};
-
-/* A bounded hash table of values of valsz bytes (set before use). */
-struct table {
-	struct slot *s;
-	size_t n, cap, valsz;
-	uint64_t dropped; /* additions that found the table full */
-};
-
 /* A domain, rule or client. */
-struct row {
-	struct ent e;
-	struct tally t;
+struct tlspa_row {
+	struct tlspa_ent e;
+	struct tlspa_tally t;
 	char *name; /* clients: the host name first seen; owned */
 };
 
-struct det;
+struct tlspa_det;
 
 /* A TLS-RPT policy: one recipient domain on one day (key day\0domain). */
-struct pol {
-	struct ent e;
+struct tlspa_pol {
+	struct tlspa_ent e;
 	char day[16];
 	int64_t start, end; /* the day, in ms */
 	uint64_t ok, failed;
 	char host[256];
 	char rules[4][128];
 	int nrules;
-	struct det *details;
+	struct tlspa_det *details;
 };
 
 /* A TLS-RPT failure detail of a policy. */
-struct det {
-	struct ent e;
-	struct det *next;
+struct tlspa_det {
+	struct tlspa_ent e;
+	struct tlspa_det *next;
 	const char *result; /* RFC 8460 result-type; static */
 	const char *reason; /* our requirement name; static */
 	int unknown;	    /* the requirement could not be checked */
@@ -119,7 +100,7 @@ struct det {
 
 enum tlspa_format { F_TEXT, F_CSV, F_JSON, F_TLSRPT };
 
-struct report {
+struct tlspa_report {
 	enum tlspa_format format;
 	size_t top;
 	const char *tz, *contact;
@@ -129,25 +110,19 @@ struct report {
 	struct tlspa_scan scan;
 	int64_t first_ms, last_ms; /* of the records counted */
 	uint64_t types[NTYPE];
-	struct tally total;
+	struct tlspa_tally total;
 	uint64_t mail_n; /* decisions that are sender verdicts (mail) */
-	struct table dom, rule, client, pol, det;
+	struct tlspa_table dom, rule, client, pol, det;
 	char day[16]; /* the day of the last record (tlsrpt) */
 	int64_t day_start, day_end;
 };
 
-/* The values of t (caller frees the array) sorted with cmp; NULL when
- * out of memory. */
-struct ent **tlspa_table_sorted(const struct table *t,
-				int (*cmp)(const void *, const void *));
-
-/* qsort comparators of struct row *: most decisions first; most failed
- * first; of struct ent *: by key. */
-int tlspa_row_by_count(const void *, const void *);
-int tlspa_row_by_failed(const void *, const void *);
-int tlspa_ent_by_key(const void *, const void *);
+/* qsort comparators of struct tlspa_row *: most decisions first; most
+ * failed first. */
+int tlspa_report_by_count(const void *, const void *);
+int tlspa_report_by_failed(const void *, const void *);
 
 /* Writes the report in r->format to stdout. 0, or an exit status. */
-int tlspa_report_write(struct report *r);
+int tlspa_report_write(struct tlspa_report *r);
 
 #endif

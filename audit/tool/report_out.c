@@ -46,7 +46,7 @@ text_hist(const char *title, const struct tlspa_hist *h, const uint64_t *c,
 }
 
 static void
-text_period(const struct report *r)
+text_period(const struct tlspa_report *r)
 {
 	char a[32], b[32];
 
@@ -67,9 +67,9 @@ text_period(const struct report *r)
 }
 
 static void
-text_head(const struct report *r)
+text_head(const struct tlspa_report *r)
 {
-	const struct tally *t = &r->total;
+	const struct tlspa_tally *t = &r->total;
 	int i, first = 1;
 
 	printf("tlspolicy-audit report\n");
@@ -79,7 +79,7 @@ text_head(const struct report *r)
 	for (i = 0; i < NTYPE; i++)
 		if (r->types[i] != 0) {
 			printf("%s%s %llu", first ? " (" : ", ",
-			       tlspa_hist_type.name(i),
+			       tlspa_report_type.name(i),
 			       (unsigned long long)r->types[i]);
 			first = 0;
 		}
@@ -101,7 +101,7 @@ text_head(const struct report *r)
 }
 
 static void
-text_failures(const struct tally *t)
+text_failures(const struct tlspa_tally *t)
 {
 	int i, any = 0;
 
@@ -113,21 +113,21 @@ text_failures(const struct tally *t)
 	       "unknown");
 	for (i = 0; i < NREQ; i++)
 		if (t->req[i][0] || t->req[i][1])
-			printf("  %-33s %10llu %10llu\n", tlspa_hist_req.name(i),
+			printf("  %-33s %10llu %10llu\n", tlspa_report_req.name(i),
 			       (unsigned long long)t->req[i][0],
 			       (unsigned long long)t->req[i][1]);
 }
 
 static void
-text_totals(const struct tally *t)
+text_totals(const struct tlspa_tally *t)
 {
-	text_hist("TLS version", &tlspa_hist_ver, t->ver, t->n);
-	text_hist("Cipher strength (bits)", &tlspa_hist_bits, t->bits, t->n);
-	text_hist("Forward secrecy", &tlspa_hist_fs, t->fs, t->n);
-	text_hist("Client certificate", &tlspa_hist_cert, t->cert, t->n);
-	text_hist("Actions (enforced)", &tlspa_hist_act, t->action, t->n);
+	text_hist("TLS version", &tlspa_report_ver, t->ver, t->n);
+	text_hist("Cipher strength (bits)", &tlspa_report_bits, t->bits, t->n);
+	text_hist("Forward secrecy", &tlspa_report_fs, t->fs, t->n);
+	text_hist("Client certificate", &tlspa_report_cert, t->cert, t->n);
+	text_hist("Actions (enforced)", &tlspa_report_act, t->action, t->n);
 	text_hist("Monitor mode: would-be actions where they differ",
-		  &tlspa_hist_act, t->would, t->n);
+		  &tlspa_report_act, t->would, t->n);
 	text_failures(t);
 }
 
@@ -158,19 +158,19 @@ put_name(const char *s, size_t n)
 }
 
 static void
-text_more(size_t shown, size_t n, const struct table *t, const char *what)
+text_more(size_t shown, size_t n, const struct tlspa_table *t, const char *what)
 {
 	if (n > shown)
 		printf("  (%zu more not shown)\n", n - shown);
 	if (t->dropped > 0)
 		printf("  (%llu more decisions not counted: more than %d %s)\n",
-		       (unsigned long long)t->dropped, TABLE_MAX, what);
+		       (unsigned long long)t->dropped, TLSPA_TABLE_MAX, what);
 }
 
 static void
-text_domains(const struct report *r, struct ent **v)
+text_domains(const struct tlspa_report *r, struct tlspa_ent **v)
 {
-	const struct tally *t;
+	const struct tlspa_tally *t;
 	size_t i;
 
 	printf("\nRecipient domains: %zu, by decisions\n", r->dom.n);
@@ -178,7 +178,7 @@ text_domains(const struct report *r, struct ent **v)
 	       "DOMAIN", "RCPTS", "MSGS", "TLSv1.3", "TLSv1.2", "OLDER",
 	       "NO-TLS", "FAILED", "REFUSED", "WOULD");
 	for (i = 0; i < r->dom.n && i < r->top; i++) {
-		t = &((struct row *)v[i])->t;
+		t = &((struct tlspa_row *)v[i])->t;
 		put_name(v[i]->key, v[i]->klen);
 		printf("%8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu "
 		       "%8llu\n", (unsigned long long)t->n, (unsigned long long)t->messages,
@@ -195,7 +195,7 @@ text_domains(const struct report *r, struct ent **v)
 }
 
 static const char *
-top_failure(const struct tally *t)
+top_failure(const struct tlspa_tally *t)
 {
 	int i, best = -1;
 	uint64_t most = 0;
@@ -205,13 +205,13 @@ top_failure(const struct tally *t)
 			most = t->req[i][0] + t->req[i][1];
 			best = i;
 		}
-	return best < 0 ? "-" : tlspa_hist_req.name(best);
+	return best < 0 ? "-" : tlspa_report_req.name(best);
 }
 
 static void
-text_rules(const struct report *r, struct ent **v)
+text_rules(const struct tlspa_report *r, struct tlspa_ent **v)
 {
-	const struct tally *t;
+	const struct tlspa_tally *t;
 	size_t i;
 
 	printf("\nRules: %zu, by evaluations\n", r->rule.n);
@@ -219,7 +219,7 @@ text_rules(const struct report *r, struct ent **v)
 	       "EVAL", "PASS", "FAIL", "UNKNOWN", "EXEMPT", "REFUSED",
 	       "WOULD", "TOP FAILURE");
 	for (i = 0; i < r->rule.n && i < r->top; i++) {
-		t = &((struct row *)v[i])->t;
+		t = &((struct tlspa_row *)v[i])->t;
 		put_name(v[i]->key, v[i]->klen);
 		printf("%8llu %8llu %8llu %8llu %8llu %8llu %8llu  %s\n",
 		       (unsigned long long)t->n,
@@ -234,12 +234,12 @@ text_rules(const struct report *r, struct ent **v)
 }
 
 static void
-text_clients(const struct report *r, struct ent **v)
+text_clients(const struct tlspa_report *r, struct tlspa_ent **v)
 {
-	const struct row *w;
+	const struct tlspa_row *w;
 	size_t i, n = 0;
 
-	for (i = 0; i < r->client.n && ((struct row *)v[i])->t.failed; i++)
+	for (i = 0; i < r->client.n && ((struct tlspa_row *)v[i])->t.failed; i++)
 		n++;
 	if (n == 0)
 		return;
@@ -247,7 +247,7 @@ text_clients(const struct report *r, struct ent **v)
 	printf("  %-*s  %-*s%8s %8s %8s\n", NAME_W, "CLIENT", NAME_W, "NAME",
 	       "DECIDED", "FAILED", "REFUSED");
 	for (i = 0; i < n && i < r->top; i++) {
-		w = (struct row *)v[i];
+		w = (struct tlspa_row *)v[i];
 		put_name(w->e.key, w->e.klen);
 		put_name(w->name ? w->name : "-", w->name ? strlen(w->name) : 1);
 		printf("%8llu %8llu %8llu\n", (unsigned long long)w->t.n,
@@ -258,8 +258,8 @@ text_clients(const struct report *r, struct ent **v)
 }
 
 static int
-write_text(const struct report *r, struct ent **dom, struct ent **rule,
-	   struct ent **client)
+write_text(const struct tlspa_report *r, struct tlspa_ent **dom, struct tlspa_ent **rule,
+	   struct tlspa_ent **client)
 {
 	text_head(r);
 	text_totals(&r->total);
@@ -329,17 +329,17 @@ csv_header(void)
 
 	printf("section,name,client_name,decisions,messages,refused,passed,"
 	       "failed");
-	csv_cols("version", &tlspa_hist_ver);
-	csv_cols("bits", &tlspa_hist_bits);
-	csv_cols("forward_secrecy", &tlspa_hist_fs);
-	csv_cols("cert", &tlspa_hist_cert);
-	csv_cols("action", &tlspa_hist_act);
-	csv_cols("would", &tlspa_hist_act);
-	csv_cols("status", &tlspa_hist_status);
+	csv_cols("version", &tlspa_report_ver);
+	csv_cols("bits", &tlspa_report_bits);
+	csv_cols("forward_secrecy", &tlspa_report_fs);
+	csv_cols("cert", &tlspa_report_cert);
+	csv_cols("action", &tlspa_report_act);
+	csv_cols("would", &tlspa_report_act);
+	csv_cols("status", &tlspa_report_status);
 	printf(",exempt,monitor");
 	for (i = 0; i < NREQ; i++) {
-		csv_col("fail", tlspa_hist_req.name(i));
-		csv_col("unknown", tlspa_hist_req.name(i));
+		csv_col("fail", tlspa_report_req.name(i));
+		csv_col("unknown", tlspa_report_req.name(i));
 	}
 	putchar('\n');
 }
@@ -355,7 +355,7 @@ csv_nums(const uint64_t *c, int n)
 
 static void
 csv_row(const char *section, const char *name, size_t nlen,
-	const char *cname, const struct tally *t)
+	const char *cname, const struct tlspa_tally *t)
 {
 	int i;
 
@@ -383,20 +383,20 @@ csv_row(const char *section, const char *name, size_t nlen,
 }
 
 static void
-csv_rows(const char *section, struct ent **v, size_t n)
+csv_rows(const char *section, struct tlspa_ent **v, size_t n)
 {
-	const struct row *w;
+	const struct tlspa_row *w;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		w = (const struct row *)v[i];
+		w = (const struct tlspa_row *)v[i];
 		csv_row(section, w->e.key, w->e.klen, w->name, &w->t);
 	}
 }
 
 static int
-write_csv(const struct report *r, struct ent **dom, struct ent **rule,
-	  struct ent **client)
+write_csv(const struct tlspa_report *r, struct tlspa_ent **dom, struct tlspa_ent **rule,
+	  struct tlspa_ent **client)
 {
 	csv_header();
 	csv_row("total", "", 0, NULL, &r->total);
@@ -449,7 +449,7 @@ j_uint(struct tlsp_jbuf *jb, const char *key, uint64_t v)
 }
 
 static void
-j_failures(struct tlsp_jbuf *jb, const struct tally *t)
+j_failures(struct tlsp_jbuf *jb, const struct tlspa_tally *t)
 {
 	int i;
 
@@ -458,7 +458,7 @@ j_failures(struct tlsp_jbuf *jb, const struct tally *t)
 	for (i = 0; i < NREQ; i++) {
 		if (!t->req[i][0] && !t->req[i][1])
 			continue;
-		tlsp_jb_key(jb, tlspa_hist_req.name(i));
+		tlsp_jb_key(jb, tlspa_report_req.name(i));
 		tlsp_jb_open(jb, '{');
 		j_uint(jb, "fail", t->req[i][0]);
 		j_uint(jb, "unknown", t->req[i][1]);
@@ -469,21 +469,21 @@ j_failures(struct tlsp_jbuf *jb, const struct tally *t)
 
 /* The members of a tally, inside an object the caller opened. */
 static void
-j_tally(struct tlsp_jbuf *jb, const struct tally *t, int rule)
+j_tally(struct tlsp_jbuf *jb, const struct tlspa_tally *t, int rule)
 {
 	j_uint(jb, "decisions", t->n);
 	j_uint(jb, "messages", t->messages);
 	j_uint(jb, "refused", t->refused);
 	j_uint(jb, "passed", t->passed);
 	j_uint(jb, "failed", t->failed);
-	j_counts(jb, "tls_version", &tlspa_hist_ver, t->ver);
-	j_counts(jb, "cipher_bits", &tlspa_hist_bits, t->bits);
-	j_counts(jb, "forward_secrecy", &tlspa_hist_fs, t->fs);
-	j_counts(jb, "client_cert", &tlspa_hist_cert, t->cert);
-	j_counts(jb, "actions", &tlspa_hist_act, t->action);
-	j_counts(jb, "would_actions", &tlspa_hist_act, t->would);
+	j_counts(jb, "tls_version", &tlspa_report_ver, t->ver);
+	j_counts(jb, "cipher_bits", &tlspa_report_bits, t->bits);
+	j_counts(jb, "forward_secrecy", &tlspa_report_fs, t->fs);
+	j_counts(jb, "client_cert", &tlspa_report_cert, t->cert);
+	j_counts(jb, "actions", &tlspa_report_act, t->action);
+	j_counts(jb, "would_actions", &tlspa_report_act, t->would);
 	if (rule) {
-		j_counts(jb, "status", &tlspa_hist_status, t->status);
+		j_counts(jb, "status", &tlspa_report_status, t->status);
 		j_uint(jb, "exempt", t->exempt);
 		j_uint(jb, "monitor", t->monitor);
 	}
@@ -492,15 +492,15 @@ j_tally(struct tlsp_jbuf *jb, const struct tally *t, int rule)
 
 static void
 j_rows(struct tlsp_jbuf *jb, const char *key, const char *name,
-       struct ent **v, size_t n, int rule)
+       struct tlspa_ent **v, size_t n, int rule)
 {
-	const struct row *w;
+	const struct tlspa_row *w;
 	size_t i;
 
 	tlsp_jb_key(jb, key);
 	tlsp_jb_open(jb, '[');
 	for (i = 0; i < n; i++) {
-		w = (const struct row *)v[i];
+		w = (const struct tlspa_row *)v[i];
 		tlsp_jb_open(jb, '{');
 		tlsp_jb_key(jb, name);
 		tlsp_jb_strn(jb, w->e.key, w->e.klen);
@@ -528,7 +528,7 @@ j_time(struct tlsp_jbuf *jb, const char *key, int64_t ms)
 }
 
 static void
-j_head(struct tlsp_jbuf *jb, const struct report *r)
+j_head(struct tlsp_jbuf *jb, const struct tlspa_report *r)
 {
 	tlsp_jb_key(jb, "period");
 	tlsp_jb_open(jb, '{');
@@ -540,7 +540,7 @@ j_head(struct tlsp_jbuf *jb, const struct report *r)
 							     : TLSPA_TIME_MIN);
 	tlsp_jb_close(jb, '}');
 	j_uint(jb, "files", (uint64_t)r->scan.nfiles);
-	j_counts(jb, "records", &tlspa_hist_type, r->types);
+	j_counts(jb, "records", &tlspa_report_type, r->types);
 	j_uint(jb, "outside_period", r->scan.outside);
 	j_uint(jb, "not_records", r->scan.bad);
 	j_uint(jb, "sender_decisions", r->mail_n);
@@ -568,8 +568,8 @@ j_done(struct tlsp_jbuf *jb)
 }
 
 static int
-write_json(const struct report *r, struct ent **dom, struct ent **rule,
-	   struct ent **client)
+write_json(const struct tlspa_report *r, struct tlspa_ent **dom, struct tlspa_ent **rule,
+	   struct tlspa_ent **client)
 {
 	struct tlsp_jbuf jb;
 
@@ -591,9 +591,9 @@ write_json(const struct report *r, struct ent **dom, struct ent **rule,
 /* ============================================================ tlsrpt */
 
 static void
-rpt_details(struct tlsp_jbuf *jb, const struct pol *p)
+rpt_details(struct tlsp_jbuf *jb, const struct tlspa_pol *p)
 {
-	const struct det *d;
+	const struct tlspa_det *d;
 	char reason[48];
 
 	tlsp_jb_key(jb, "failure-details");
@@ -613,7 +613,7 @@ rpt_details(struct tlsp_jbuf *jb, const struct pol *p)
 }
 
 static void
-rpt_policy(struct tlsp_jbuf *jb, const struct pol *p)
+rpt_policy(struct tlsp_jbuf *jb, const struct tlspa_pol *p)
 {
 	const char *dom = p->e.key + strlen(p->e.key) + 1;
 	int i;
@@ -640,7 +640,7 @@ rpt_policy(struct tlsp_jbuf *jb, const struct pol *p)
 }
 
 static void
-rpt_day_open(struct tlsp_jbuf *jb, const struct report *r, const struct pol *p)
+rpt_day_open(struct tlsp_jbuf *jb, const struct tlspa_report *r, const struct tlspa_pol *p)
 {
 	char buf[32], id[300];
 
@@ -662,10 +662,10 @@ rpt_day_open(struct tlsp_jbuf *jb, const struct report *r, const struct pol *p)
 }
 
 static int
-write_tlsrpt(const struct report *r)
+write_tlsrpt(const struct tlspa_report *r)
 {
-	struct ent **v = tlspa_table_sorted(&r->pol, tlspa_ent_by_key);
-	const struct pol *p, *prev = NULL;
+	struct tlspa_ent **v = tlspa_table_sorted(&r->pol, tlspa_table_by_key);
+	const struct tlspa_pol *p, *prev = NULL;
 	struct tlsp_jbuf jb;
 	size_t i;
 
@@ -673,7 +673,7 @@ write_tlsrpt(const struct report *r)
 		return TLSPA_EX_ERROR;
 	tlsp_jb_init(&jb);
 	for (i = 0; i < r->pol.n; i++, prev = p) {
-		p = (const struct pol *)v[i];
+		p = (const struct tlspa_pol *)v[i];
 		if (prev != NULL && strcmp(prev->day, p->day) != 0) {
 			tlsp_jb_raw(&jb, "]}\n", 3);
 			j_flush(&jb, 1);
@@ -690,23 +690,23 @@ write_tlsrpt(const struct report *r)
 		fprintf(stderr, "tlspolicy-audit: %llu sessions not counted: more "
 			"than %d domain-days or failure details\n",
 			(unsigned long long)(r->pol.dropped + r->det.dropped),
-			TABLE_MAX);
+			TLSPA_TABLE_MAX);
 	return j_done(&jb);
 }
 
 /* ========================================================= dispatch */
 
 int
-tlspa_report_write(struct report *r)
+tlspa_report_write(struct tlspa_report *r)
 {
-	struct ent **dom = NULL, **rule = NULL, **client = NULL;
+	struct tlspa_ent **dom = NULL, **rule = NULL, **client = NULL;
 	int rc = TLSPA_EX_ERROR;
 
 	if (r->format == F_TLSRPT)
 		return write_tlsrpt(r);
-	if ((dom = tlspa_table_sorted(&r->dom, tlspa_row_by_count)) == NULL ||
-	    (rule = tlspa_table_sorted(&r->rule, tlspa_row_by_count)) == NULL ||
-	    (client = tlspa_table_sorted(&r->client, tlspa_row_by_failed)) ==
+	if ((dom = tlspa_table_sorted(&r->dom, tlspa_report_by_count)) == NULL ||
+	    (rule = tlspa_table_sorted(&r->rule, tlspa_report_by_count)) == NULL ||
+	    (client = tlspa_table_sorted(&r->client, tlspa_report_by_failed)) ==
 		    NULL) {
 		fprintf(stderr, "tlspolicy-audit: out of memory\n");
 		goto fail;

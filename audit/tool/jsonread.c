@@ -18,8 +18,8 @@
 #define ARENA_MIN ((size_t)256 << 10)
 #define ALIGN 16
 
-struct tlspa_arena_block {
-	struct tlspa_arena_block *next;
+struct tlspa_json_block {
+	struct tlspa_json_block *next;
 	size_t used, cap;
 	_Alignas(ALIGN) unsigned char data[];
 };
@@ -27,7 +27,7 @@ struct tlspa_arena_block {
 static void *
 arena_alloc(struct tlspa_json *jp, size_t n)
 {
-	struct tlspa_arena_block *b = jp->blocks;
+	struct tlspa_json_block *b = jp->blocks;
 	size_t cap;
 
 	n = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
@@ -48,7 +48,7 @@ arena_alloc(struct tlspa_json *jp, size_t n)
 static void
 arena_reset(struct tlspa_json *jp)
 {
-	struct tlspa_arena_block *b = jp->blocks, *nx;
+	struct tlspa_json_block *b = jp->blocks, *nx;
 
 	while (b != NULL && b->next != NULL) {
 		nx = b->next;

@@ -49,11 +49,11 @@ struct tlspa_jv {
 	struct tlspa_jv *next;	/* the next member or element */
 };
 
-struct tlspa_arena_block;
+struct tlspa_json_block;
 
 /* A parser with its arena. Zero-initialise; free with tlspa_json_free. */
 struct tlspa_json {
-	struct tlspa_arena_block *blocks;
+	struct tlspa_json_block *blocks;
 	size_t nvalues;
 	int depth;
 	const char *line, *end;	/* private: the text being parsed */

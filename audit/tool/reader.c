@@ -27,7 +27,7 @@
 /* ============================================================ lines */
 
 static void
-lines_err(struct tlspa_lines *lr, const char *what, int errnum)
+lines_err(struct tlspa_reader *lr, const char *what, int errnum)
 {
 	snprintf(lr->err, sizeof(lr->err), "%s: %s%s%s", lr->files[lr->cur],
 		 what, errnum ? ": " : "", errnum ? strerror(errnum) : "");
@@ -165,7 +165,7 @@ gzip_spawn_fed(int fd, const char *pre, size_t n, pid_t *pid)
 /* Standard input: gzip is recognised by its magic bytes, also in a pipe
  * (the bytes read to tell stay in the buffer, or go to gzip first). */
 static int
-stdin_open(struct tlspa_lines *lr)
+stdin_open(struct tlspa_reader *lr)
 {
 	size_t got = 0;
 	ssize_t n;
@@ -205,7 +205,7 @@ fail:
 }
 
 static int
-lines_open(struct tlspa_lines *lr)
+lines_open(struct tlspa_reader *lr)
 {
 	const char *path = lr->files[lr->cur];
 	struct stat st;
@@ -240,7 +240,7 @@ lines_open(struct tlspa_lines *lr)
 /* Closes the current file. With `check`, a gzip child that did not exit
  * 0 is an error (-1); a child stopped early by us is not. */
 static int
-lines_close_file(struct tlspa_lines *lr, int check)
+lines_close_file(struct tlspa_reader *lr, int check)
 {
 	int status = 0, rc = 0;
 	char what[128];
@@ -274,7 +274,7 @@ lines_close_file(struct tlspa_lines *lr, int check)
 
 /* Hands out buf[start .. start+len) as a line; it ended at `lf`. */
 static int
-line_out(struct tlspa_lines *lr, struct tlspa_line *out, size_t len, int lf)
+line_out(struct tlspa_reader *lr, struct tlspa_reader_line *out, size_t len, int lf)
 {
 	out->path = lr->files[lr->cur];
 	out->lineno = ++lr->lineno;
@@ -298,7 +298,7 @@ line_out(struct tlspa_lines *lr, struct tlspa_line *out, size_t len, int lf)
 /* Makes room to read into: drops an overlong line's bytes, moves a
  * partial line to the front, grows the buffer up to the cap. */
 static int
-lines_room(struct tlspa_lines *lr)
+lines_room(struct tlspa_reader *lr)
 {
 	size_t have = lr->end - lr->start, ncap;
 	char *nb;
@@ -330,7 +330,7 @@ lines_room(struct tlspa_lines *lr)
 }
 
 static int
-lines_fill(struct tlspa_lines *lr)
+lines_fill(struct tlspa_reader *lr)
 {
 	ssize_t n;
 
@@ -350,7 +350,7 @@ lines_fill(struct tlspa_lines *lr)
 }
 
 static int
-lines_start(struct tlspa_lines *lr)
+lines_start(struct tlspa_reader *lr)
 {
 	lr->started = 1;
 	lr->cur = -1;
@@ -366,7 +366,7 @@ lines_start(struct tlspa_lines *lr)
 }
 
 int
-tlspa_lines_next(struct tlspa_lines *lr, struct tlspa_line *out)
+tlspa_reader_next(struct tlspa_reader *lr, struct tlspa_reader_line *out)
 {
 	char *nl;
 
@@ -397,7 +397,7 @@ tlspa_lines_next(struct tlspa_lines *lr, struct tlspa_line *out)
 }
 
 void
-tlspa_lines_close(struct tlspa_lines *lr)
+tlspa_reader_close(struct tlspa_reader *lr)
 {
 	if (lr->started && lr->fd >= 0)
 		(void)lines_close_file(lr, 0);

@@ -20,7 +20,7 @@
 #define TLSPA_LINE_MAX ((size_t)16 << 20) /* longer lines are skipped */
 
 /* One line, valid until the next call. */
-struct tlspa_line {
+struct tlspa_reader_line {
 	char *p;		   /* its bytes, NUL-terminated; NULL if overlong */
 	size_t len;		   /* without the LF; overlong: bytes skipped */
 	int lf;			   /* it ended in LF (else: end of file) */
@@ -32,10 +32,10 @@ struct tlspa_line {
 /*
  * The reader over a list of files. Zero-initialise, set `files`,
  * `nfiles` and optionally `max` (0: TLSPA_LINE_MAX), then call
- * tlspa_lines_next until it returns 0, and tlspa_lines_close once.
+ * tlspa_reader_next until it returns 0, and tlspa_reader_close once.
  * The file names are borrowed; the buffer is owned and freed by close.
  */
-struct tlspa_lines {
+struct tlspa_reader {
 	char *const *files;
 	int nfiles;
 	size_t max;
@@ -58,10 +58,10 @@ struct tlspa_lines {
  * the last file, -1 on an error (a file cannot be opened or read, gzip
  * failed) with the text in lr->err; reading cannot continue after -1.
  */
-int tlspa_lines_next(struct tlspa_lines *lr, struct tlspa_line *out);
+int tlspa_reader_next(struct tlspa_reader *lr, struct tlspa_reader_line *out);
 
 /* Closes the open file (waiting for a gzip child) and frees the buffer.
  * Safe to call twice. */
-void tlspa_lines_close(struct tlspa_lines *lr);
+void tlspa_reader_close(struct tlspa_reader *lr);
 
 #endif

@@ -308,7 +308,7 @@ report_time(struct tlspa_report *r, const char *since, const char *until)
 	r->until = until;
 	r->scan.since = TLSPA_TIME_MIN;
 	r->scan.until = TLSPA_TIME_MAX;
-	if (tlspa_tz_set(r->tz) < 0) {
+	if (tlspa_time_zone(r->tz) < 0) {
 		fprintf(stderr, "tlspolicy-audit: --tz %s: unknown time zone\n",
 			r->tz);
 		return -1;
@@ -362,15 +362,15 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 			return TLSPA_EX_ERROR;
 		else if (c == 'n' && ((r->top = strtoul(optarg, &end, 10)) == 0 ||
 				      *end != '\0'))
-			return tlspa_usage("report");
+			return tlspa_tool_usage("report");
 		else if (c == '?' || c == ':')
-			return tlspa_usage("report");
+			return tlspa_tool_usage("report");
 	}
 	if (report_time(r, since, until) < 0)
 		return TLSPA_EX_ERROR;
 	if (optind >= argc) {
 		fprintf(stderr, "tlspolicy-audit report: no FILE given\n");
-		return tlspa_usage("report");
+		return tlspa_tool_usage("report");
 	}
 	return 0;
 }
@@ -414,7 +414,7 @@ domain_wanted(const struct tlspa_report *r, const char *domain)
 	if (r->ndomains == 0)
 		return 1;
 	for (i = 0; i < r->ndomains; i++)
-		if (domain[0] != '\0' && tlspa_domain_match(domain, r->domains[i]))
+		if (domain[0] != '\0' && tlspa_text_domain_match(domain, r->domains[i]))
 			return 1;
 	return 0;
 }
@@ -656,7 +656,7 @@ count_recipients(struct tlspa_report *r, const struct session *ss)
 	     rc = rc->next) {
 		addr = tlspa_jv_get(rc, "addr");
 		if (addr != NULL && addr->type == TLSPA_J_STR) {
-			if (tlspa_domain(addr->s, addr->len, d.domain,
+			if (tlspa_text_domain(addr->s, addr->len, d.domain,
 					 sizeof(d.domain)) == 0)
 				snprintf(d.domain, sizeof(d.domain), "(none)");
 		} else {

@@ -151,7 +151,7 @@ put_name(const char *s, size_t n)
 	int w = 0;
 	const char *p;
 
-	tlspa_safe(s, n, buf, NAME_W + 1);
+	tlspa_text_safe(s, n, buf, NAME_W + 1);
 	for (p = buf; *p != '\0'; p++)
 		w += ((unsigned char)*p & 0xc0) != 0x80;
 	printf("  %s%*s", buf, w < NAME_W ? NAME_W - w : 0, "");
@@ -282,7 +282,7 @@ csv_cell(const char *s, size_t n)
 
 	int formula;
 
-	tlspa_safe(s, n, buf, sizeof(buf));
+	tlspa_text_safe(s, n, buf, sizeof(buf));
 	formula = buf[0] != '\0' && strchr("=+-@", buf[0]) != NULL;
 	if (strpbrk(buf, ",\"") == NULL && !formula) {
 		fputs(buf, stdout);

@@ -13,22 +13,22 @@
 static int
 scan_line(struct tlspa_scan *s)
 {
-	const struct tlspa_line *ln = &s->line;
+	const struct tlspa_reader_line *ln = &s->line;
 	const struct tlspa_jv *t;
 
 	if (ln->overlong) {
-		tlspa_warn(ln->path, ln->lineno, "line of %zu bytes skipped "
+		tlspa_tool_warn(ln->path, ln->lineno, "line of %zu bytes skipped "
 			   "(longer than %zu)", ln->len, s->lines.max);
 		return 0;
 	}
 	if ((s->rec = tlspa_json_parse(&s->json, ln->p, ln->len)) == NULL) {
-		tlspa_warn(ln->path, ln->lineno, "not a record: %s at byte %zu%s",
+		tlspa_tool_warn(ln->path, ln->lineno, "not a record: %s at byte %zu%s",
 			   s->json.err, s->json.errpos + 1,
 			   ln->lf ? "" : " (torn last line)");
 		return 0;
 	}
 	if (s->rec->type != TLSPA_J_OBJ || tlspa_jv_get(s->rec, "seq") == NULL) {
-		tlspa_warn(ln->path, ln->lineno, "not a record: no \"seq\"");
+		tlspa_tool_warn(ln->path, ln->lineno, "not a record: no \"seq\"");
 		return 0;
 	}
 	t = tlspa_jv_get(s->rec, "time");
@@ -48,7 +48,7 @@ tlspa_scan_next(struct tlspa_scan *s)
 		s->lines.files = s->files;
 		s->lines.nfiles = s->nfiles;
 	}
-	while ((rc = tlspa_lines_next(&s->lines, &s->line)) > 0) {
+	while ((rc = tlspa_reader_next(&s->lines, &s->line)) > 0) {
 		if (!scan_line(s)) {
 			s->bad++;
 			continue;
@@ -70,6 +70,6 @@ tlspa_scan_next(struct tlspa_scan *s)
 void
 tlspa_scan_close(struct tlspa_scan *s)
 {
-	tlspa_lines_close(&s->lines);
+	tlspa_reader_close(&s->lines);
 	tlspa_json_free(&s->json);
 }

@@ -4,7 +4,7 @@
  *
  * The tool reads audit logs that a hostile party may have written into
  * (an address or a certificate name is whatever the client sent), so
- * everything it prints for a person goes through tlspa_put_safe.
+ * everything it prints for a person goes through tlspa_text_put_safe.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +13,7 @@
 #include "tool.h"
 
 size_t
-tlspa_domain(const char *addr, size_t len, char *out, size_t outsz)
+tlspa_text_domain(const char *addr, size_t len, char *out, size_t outsz)
 {
 	const char *at = NULL;
 	size_t i, n;
@@ -41,7 +41,7 @@ tlspa_domain(const char *addr, size_t len, char *out, size_t outsz)
 }
 
 int
-tlspa_domain_match(const char *d, const char *p)
+tlspa_text_domain_match(const char *d, const char *p)
 {
 	size_t dl = strlen(d), pl = strlen(p);
 
@@ -69,7 +69,7 @@ printable(const unsigned char *s, size_t n)
 }
 
 void
-tlspa_put_safe(FILE *f, const char *s, size_t len)
+tlspa_text_put_safe(FILE *f, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, k, run = 0;
@@ -97,7 +97,7 @@ tlspa_put_safe(FILE *f, const char *s, size_t len)
 }
 
 char *
-tlspa_safe(const char *s, size_t len, char *out, size_t outsz)
+tlspa_text_safe(const char *s, size_t len, char *out, size_t outsz)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, j = 0, k, n;
@@ -130,7 +130,7 @@ tlspa_safe(const char *s, size_t len, char *out, size_t outsz)
 }
 
 void
-tlspa_put_value(FILE *f, const struct tlspa_jv *v)
+tlspa_text_put_value(FILE *f, const struct tlspa_jv *v)
 {
 	const char *d;
 
@@ -139,11 +139,11 @@ tlspa_put_value(FILE *f, const struct tlspa_jv *v)
 	} else if (v->type == TLSPA_J_STR && v->len == 0) {
 		fputs("\"\"", f);
 	} else if (v->type == TLSPA_J_STR) {
-		tlspa_put_safe(f, v->s, v->len);
+		tlspa_text_put_safe(f, v->s, v->len);
 	} else if ((d = tlspa_jv_digest(v)) != NULL) {
 		fprintf(f, "[redacted sha256:%.16s...]", d);
 	} else if (v->type == TLSPA_J_NUM) {
-		tlspa_put_safe(f, v->s, v->len);
+		tlspa_text_put_safe(f, v->s, v->len);
 	} else if (v->type == TLSPA_J_NULL) {
 		fputs("null", f);
 	} else if (v->type == TLSPA_J_TRUE || v->type == TLSPA_J_FALSE) {

@@ -65,7 +65,7 @@ zone_exists(const char *zone)
 }
 
 int
-tlspa_tz_set(const char *zone)
+tlspa_time_zone(const char *zone)
 {
 	if (zone == NULL || strcmp(zone, "UTC") == 0 || strcmp(zone, "Z") == 0)
 		zone = "UTC0";

@@ -19,7 +19,7 @@
 
 #define WARN_MAX 100
 
-int tlspa_quiet;
+int tlspa_tool_quiet;
 static unsigned long long warnings;
 
 /* ============================================================== usage */
@@ -47,7 +47,7 @@ static const struct {
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 int
-tlspa_usage(const char *command)
+tlspa_tool_usage(const char *command)
 {
 	size_t i;
 	int first = 1;
@@ -69,11 +69,11 @@ tlspa_usage(const char *command)
 /* =========================================================== warnings */
 
 void
-tlspa_warn(const char *path, unsigned long long lineno, const char *fmt, ...)
+tlspa_tool_warn(const char *path, unsigned long long lineno, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (tlspa_quiet || ++warnings > WARN_MAX)
+	if (tlspa_tool_quiet || ++warnings > WARN_MAX)
 		return;
 	if (path != NULL && lineno > 0)
 		fprintf(stderr, "%s:%llu: warning: ", path, lineno);
@@ -88,9 +88,9 @@ tlspa_warn(const char *path, unsigned long long lineno, const char *fmt, ...)
 }
 
 void
-tlspa_warn_summary(void)
+tlspa_tool_warn_summary(void)
 {
-	if (!tlspa_quiet && warnings > WARN_MAX)
+	if (!tlspa_tool_quiet && warnings > WARN_MAX)
 		fprintf(stderr, "(%llu more warnings not shown)\n",
 			warnings - WARN_MAX);
 }
@@ -104,10 +104,10 @@ main(int argc, char **argv)
 	int rc;
 
 	if (argc < 2)
-		return tlspa_usage(NULL);
+		return tlspa_tool_usage(NULL);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
-		tlspa_usage(NULL);
+		tlspa_tool_usage(NULL);
 		return 0;
 	}
 	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
@@ -118,7 +118,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;
 		rc = commands[i].run(argc - 1, argv + 1);
-		tlspa_warn_summary();
+		tlspa_tool_warn_summary();
 		if (fflush(stdout) == EOF || ferror(stdout)) {
 			fprintf(stderr, "tlspolicy-audit: standard output: %s\n",
 				strerror(errno));
@@ -127,5 +127,5 @@ main(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr, "tlspolicy-audit: unknown command '%s'\n", argv[1]);
-	return tlspa_usage(NULL);
+	return tlspa_tool_usage(NULL);
 }

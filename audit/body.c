@@ -45,18 +45,16 @@ tlsp_event_type_name(enum tlsp_event_type t)
 
 /* ======================================================== the record */
 
-static const char *
-status_name(enum tlsp_status st)
+static const char *const status_names[] = {
+	[TLSP_PASS] = "pass",
+	[TLSP_FAIL] = "fail",
+	[TLSP_UNKNOWN] = "unknown",
+};
+
+const char *
+tlsp_body_status_name(enum tlsp_status st)
 {
-	switch (st) {
-	case TLSP_PASS:
-		return "pass";
-	case TLSP_FAIL:
-		return "fail";
-	case TLSP_UNKNOWN:
-		return "unknown";
-	}
-	return NULL;
+	return (unsigned)st < NELEM(status_names) ? status_names[st] : NULL;
 }
 
 static void
@@ -64,7 +62,7 @@ record_failure(struct tlsp_jbuf *jb, const struct tlsp_failure *fl)
 {
 	tlsp_jb_open(jb, '{');
 	tlsp_jb_kstr(jb, "requirement", tlsp_req_name(fl->req));
-	tlsp_jb_kstr(jb, "status", status_name(fl->status));
+	tlsp_jb_kstr(jb, "status", tlsp_body_status_name(fl->status));
 	tlsp_jb_kstr(jb, "required", fl->required);
 	tlsp_jb_kstr(jb, "observed", fl->observed);
 	tlsp_jb_close(jb, '}');
@@ -79,7 +77,7 @@ record_rule(struct tlsp_jbuf *jb, const struct tlsp_rule_result *r)
 	tlsp_jb_kstr(jb, "rule", r->rule != NULL ? tlsp_rule_name(r->rule)
 						 : NULL);
 	tlsp_jb_kbool(jb, "exempt", r->exempt);
-	tlsp_jb_kstr(jb, "status", status_name(r->status));
+	tlsp_jb_kstr(jb, "status", tlsp_body_status_name(r->status));
 	tlsp_jb_kstr(jb, "action", tlsp_action_name(r->action));
 	tlsp_jb_kstr(jb, "mode", tlsp_mode_name(r->mode));
 	tlsp_jb_key(jb, "failures");

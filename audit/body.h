@@ -35,6 +35,10 @@ int tlsp_body_build(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
  * "@domain". The null sender stays "". Returns addr itself when it is
  * kept in full, else out (always NUL-terminated).
  */
+/* The spelling of a verdict's status in a record: "pass", "fail",
+ * "unknown"; NULL outside the enum. Static. */
+const char *tlsp_body_status_name(enum tlsp_status st);
+
 const char *tlsp_body_address(const struct tlsp_body_opts *o, const char *addr,
 			      char *out, size_t outsz);
 

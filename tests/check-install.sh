@@ -29,6 +29,11 @@ check "milter(8) page" "test -f '$root/share/man/man8/tlspolicy-milter.8'"
 check "audit tool in bindir" "test -x '$root/bin/tlspolicy-audit'"
 check "audit(1) page" "test -f '$root/share/man/man1/tlspolicy-audit.1'"
 check "installed audit tool runs" "'$root/bin/tlspolicy-audit' -V >/dev/null"
+# The daemon links nothing of audit/tool/ (whose functions are tlspa_*);
+# the tool's own symbols prove nm can see them.
+check "daemon links no tool code" \
+	"nm '$build/tlspolicy-audit' | grep -q ' T tlspa_' &&
+	 ! nm '$build/tlspolicy-milter' | grep -q ' tlspa_'"
 check "sample policy" "test -f '$dest$sysconf/tlspolicy/tlspolicy.yaml.sample'"
 check "policy installed" "test -f '$dest$sysconf/tlspolicy/tlspolicy.yaml'"
 check "installed policy checks" \

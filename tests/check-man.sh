@@ -4,8 +4,8 @@ set -u
 src=${top_srcdir:-.}
 command -v mandoc >/dev/null 2>&1 || { echo "mandoc not installed"; exit 77; }
 fail=0
-for page in "$src"/policy/*.5 "$src"/milter/*.8 "$src"/audit/*.1; do
-	[ -f "$page" ] || continue
+for page in "$src"/policy/*.5 "$src"/milter/*.8 "$src"/audit/tool/*.1; do
+	[ -f "$page" ] || { echo "$page: no such man page"; fail=1; continue; }
 	out=$(mandoc -T lint -W warning "$page" 2>&1)
 	if [ -n "$out" ]; then
 		printf '%s\n' "$out"

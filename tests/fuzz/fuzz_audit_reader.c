@@ -3,7 +3,7 @@
  *
  * The input is parsed as one JSON value (tlspa_json_parse, then every
  * accessor on every node of the tree), then written to a file and read
- * back through the line reader (tlspa_lines_next) twice: with a line cap
+ * back through the line reader (tlspa_reader_next) twice: with a line cap
  * of 64 bytes, so overlong lines are skipped and counted, and with a cap
  * of 64 KiB (longer than any input; the tool's 16 MiB would only make
  * each run allocate more), the file given twice; every line goes through
@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jsonread.h"
 #include "reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -93,10 +94,10 @@ static void
 read_lines(struct tlspa_json *jp, size_t max, int nfiles)
 {
 	char *files[2] = {logpath, logpath};
-	struct tlspa_lines lr = {.files = files, .nfiles = nfiles, .max = max};
-	struct tlspa_line ln;
+	struct tlspa_reader lr = {.files = files, .nfiles = nfiles, .max = max};
+	struct tlspa_reader_line ln;
 
-	while (tlspa_lines_next(&lr, &ln) > 0) {
+	while (tlspa_reader_next(&lr, &ln) > 0) {
 		if (ln.overlong) {
 			check(ln.p == NULL && ln.len > lr.max);
 			continue;
@@ -104,8 +105,8 @@ read_lines(struct tlspa_json *jp, size_t max, int nfiles)
 		check(ln.len <= lr.max && ln.p[ln.len] == '\0');
 		parse(jp, ln.p, ln.len);
 	}
-	tlspa_lines_close(&lr);
-	tlspa_lines_close(&lr);
+	tlspa_reader_close(&lr);
+	tlspa_reader_close(&lr);
 }
 
 static void

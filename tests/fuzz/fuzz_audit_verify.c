@@ -44,10 +44,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* ------------------------------------------- what tool.c gives verify.c */
 
-int tlspa_quiet;
+int tlspa_tool_quiet;
 
 void
-tlspa_warn(const char *path, unsigned long long lineno, const char *fmt, ...)
+tlspa_tool_warn(const char *path, unsigned long long lineno, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -59,7 +59,7 @@ tlspa_warn(const char *path, unsigned long long lineno, const char *fmt, ...)
 }
 
 int
-tlspa_usage(const char *command)
+tlspa_tool_usage(const char *command)
 {
 	fprintf(stderr, "usage: tlspolicy-audit %s\n", command ? command : "");
 	return TLSPA_EX_ERROR;

@@ -1,6 +1,7 @@
 /*
  * test_reader.c - unit tests for the reader of tlspolicy-audit
- * (audit/reader.c): the JSON parser and the line reader.
+ * (audit/tool/jsonread.c, audit/tool/reader.c): the JSON parser and the
+ * line reader.
  *
  * The parser is tested by tables: each row is one input and either the
  * exact tree it must give, written back in a compact form where string
@@ -24,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "jsonread.h"
 #include "reader.h"
 #include "tlspolicy/audit.h"
 
@@ -450,13 +452,13 @@ struct want_line {
 };
 
 static void
-expect_lines(struct tlspa_lines *lr, const struct want_line *w, size_t n)
+expect_lines(struct tlspa_reader *lr, const struct want_line *w, size_t n)
 {
-	struct tlspa_line ln;
+	struct tlspa_reader_line ln;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		assert_int_equal(tlspa_lines_next(lr, &ln), 1);
+		assert_int_equal(tlspa_reader_next(lr, &ln), 1);
 		assert_string_equal(ln.path, path_of(w[i].file));
 		assert_int_equal(ln.lineno, w[i].lineno);
 		assert_int_equal(ln.len, w[i].len);
@@ -470,7 +472,7 @@ expect_lines(struct tlspa_lines *lr, const struct want_line *w, size_t n)
 			assert_int_equal(ln.p[ln.len], '\0');
 		}
 	}
-	assert_int_equal(tlspa_lines_next(lr, &ln), 0);
+	assert_int_equal(tlspa_reader_next(lr, &ln), 0);
 }
 
 static void
@@ -489,7 +491,7 @@ test_lines(void **state)
 		{"empty", 0, NULL, 0, 0}, /* placeholder, not read */
 	};
 	char *files[3];
-	struct tlspa_lines lr = {0};
+	struct tlspa_reader lr = {0};
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -503,7 +505,7 @@ test_lines(void **state)
 	lr.nfiles = 3;
 	lr.max = 16;
 	expect_lines(&lr, want, NELEM(want) - 1);
-	tlspa_lines_close(&lr);
+	tlspa_reader_close(&lr);
 }
 
 /* A line longer than the buffer's first size but within the cap is
@@ -513,8 +515,8 @@ test_lines_long(void **state)
 {
 	size_t n = (3u << 20) + 17;
 	char *s = malloc(n + 1), *files[1];
-	struct tlspa_lines lr = {0};
-	struct tlspa_line ln;
+	struct tlspa_reader lr = {0};
+	struct tlspa_reader_line ln;
 
 	(void)state;
 	assert_non_null(s);
@@ -524,12 +526,12 @@ test_lines_long(void **state)
 	files[0] = path_of("long");
 	lr.files = files;
 	lr.nfiles = 1;
-	assert_int_equal(tlspa_lines_next(&lr, &ln), 1);
+	assert_int_equal(tlspa_reader_next(&lr, &ln), 1);
 	assert_false(ln.overlong);
 	assert_int_equal(ln.len, n);
 	assert_memory_equal(ln.p, s, n);
-	assert_int_equal(tlspa_lines_next(&lr, &ln), 0);
-	tlspa_lines_close(&lr);
+	assert_int_equal(tlspa_reader_next(&lr, &ln), 0);
+	tlspa_reader_close(&lr);
 	free(s);
 }
 
@@ -537,24 +539,24 @@ static void
 test_lines_errors(void **state)
 {
 	char *files[2];
-	struct tlspa_lines lr = {0};
-	struct tlspa_line ln;
+	struct tlspa_reader lr = {0};
+	struct tlspa_reader_line ln;
 
 	(void)state;
 	files[0] = path_of("does-not-exist");
 	lr.files = files;
 	lr.nfiles = 1;
-	assert_int_equal(tlspa_lines_next(&lr, &ln), -1);
+	assert_int_equal(tlspa_reader_next(&lr, &ln), -1);
 	assert_non_null(strstr(lr.err, "cannot open"));
-	tlspa_lines_close(&lr);
+	tlspa_reader_close(&lr);
 
 	memset(&lr, 0, sizeof(lr));
 	files[0] = dir;
 	lr.files = files;
 	lr.nfiles = 1;
-	assert_int_equal(tlspa_lines_next(&lr, &ln), -1);
+	assert_int_equal(tlspa_reader_next(&lr, &ln), -1);
 	assert_non_null(strstr(lr.err, "is a directory"));
-	tlspa_lines_close(&lr);
+	tlspa_reader_close(&lr);
 }
 
 static int
@@ -567,8 +569,8 @@ static void
 test_lines_gzip(void **state)
 {
 	char cmd[600], *files[2];
-	struct tlspa_lines lr = {0};
-	struct tlspa_line ln;
+	struct tlspa_reader lr = {0};
+	struct tlspa_reader_line ln;
 	const struct want_line want[] = {
 		{"a.gz", 1, "one", 3, 1},
 		{"a.gz", 2, "two\r", 4, 1},
@@ -593,7 +595,7 @@ test_lines_gzip(void **state)
 	lr.files = files;
 	lr.nfiles = 2;
 	expect_lines(&lr, want, NELEM(want));
-	tlspa_lines_close(&lr);
+	tlspa_reader_close(&lr);
 
 	/* A cut archive is an error at its end, not a short log. */
 	snprintf(cmd, sizeof(cmd), "head -c 20 %s/a.gz >%s/cut.gz", dir, dir);
@@ -602,18 +604,18 @@ test_lines_gzip(void **state)
 	files[0] = path_of("cut.gz");
 	lr.files = files;
 	lr.nfiles = 1;
-	while (tlspa_lines_next(&lr, &ln) > 0)
+	while (tlspa_reader_next(&lr, &ln) > 0)
 		;
 	assert_non_null(strstr(lr.err, "gzip -dc failed"));
-	tlspa_lines_close(&lr);
+	tlspa_reader_close(&lr);
 
 	/* Stopping early kills the child instead of waiting for it. */
 	memset(&lr, 0, sizeof(lr));
 	files[0] = path_of("a.gz");
 	lr.files = files;
 	lr.nfiles = 1;
-	assert_int_equal(tlspa_lines_next(&lr, &ln), 1);
-	tlspa_lines_close(&lr);
+	assert_int_equal(tlspa_reader_next(&lr, &ln), 1);
+	tlspa_reader_close(&lr);
 }
 
 static int

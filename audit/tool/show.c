@@ -6,7 +6,7 @@
  * action, a record type, a time window. Options of the same kind are
  * alternatives (any may match); options of different kinds must all
  * match. Each selected record is printed as a labelled block; every
- * value passes through tlspa_put_safe, so a HELO name or a certificate
+ * value passes through tlspa_text_put_safe, so a HELO name or a certificate
  * subject chosen by an attacker cannot move the cursor, recolour the
  * terminal or hide text. Redacted values show as their digest. With
  * --json the selected lines are printed exactly as they are in the file.
@@ -107,11 +107,11 @@ show_options(struct show *sh, int argc, char **argv)
 		else if (c == 'z')
 			tz = optarg;
 		else if (option_list(sh, c) == NULL)
-			return tlspa_usage("show");
+			return tlspa_tool_usage("show");
 		else if (list_add(option_list(sh, c), optarg) < 0)
 			return TLSPA_EX_ERROR;
 	}
-	if (tlspa_tz_set(tz) < 0) {
+	if (tlspa_time_zone(tz) < 0) {
 		fprintf(stderr, "tlspolicy-audit: --tz %s: unknown time zone\n",
 			tz);
 		return TLSPA_EX_ERROR;
@@ -123,7 +123,7 @@ show_options(struct show *sh, int argc, char **argv)
 		return TLSPA_EX_ERROR;
 	if (optind >= argc) {
 		fprintf(stderr, "tlspolicy-audit show: no FILE given\n");
-		return tlspa_usage("show");
+		return tlspa_tool_usage("show");
 	}
 	return 0;
 }
@@ -161,9 +161,9 @@ addr_in_domain(const struct tlspa_jv *v, const char *pattern)
 	char dom[256];
 
 	if (v == NULL || v->type != TLSPA_J_STR ||
-	    tlspa_domain(v->s, v->len, dom, sizeof(dom)) == 0)
+	    tlspa_text_domain(v->s, v->len, dom, sizeof(dom)) == 0)
 		return 0;
-	return tlspa_domain_match(dom, pattern);
+	return tlspa_text_domain_match(dom, pattern);
 }
 
 static int
@@ -262,7 +262,7 @@ field(const char *indent, const char *label, const struct tlspa_jv *v)
 	if (v == NULL)
 		return;
 	printf("%s%-*s ", indent, 12 - (int)strlen(indent), label);
-	tlspa_put_value(stdout, v);
+	tlspa_text_put_value(stdout, v);
 	putchar('\n');
 }
 
@@ -285,7 +285,7 @@ put_list(const struct tlspa_jv *l)
 		return;
 	}
 	for (e = l->kids; e != NULL; e = e->next) {
-		tlspa_put_value(stdout, e);
+		tlspa_text_put_value(stdout, e);
 		if (e->next != NULL)
 			putchar(' ');
 	}
@@ -299,11 +299,11 @@ show_tls(const struct tlspa_jv *tls)
 	if (tls == NULL)
 		return;
 	printf("tls          ");
-	tlspa_put_value(stdout, tlspa_jv_get(tls, "version"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(tls, "version"));
 	printf(", cipher ");
-	tlspa_put_value(stdout, tlspa_jv_get(tls, "cipher"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(tls, "cipher"));
 	printf(", bits ");
-	tlspa_put_value(stdout, tlspa_jv_get(tls, "bits"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(tls, "bits"));
 	fs = tlspa_jv_get(tls, "forward_secrecy");
 	printf(", forward secrecy %s\n",
 	       fs == NULL || fs->type == TLSPA_J_NULL ? "unknown"
@@ -323,13 +323,13 @@ static void
 show_failure(const struct tlspa_jv *f)
 {
 	printf("      ");
-	tlspa_put_value(stdout, tlspa_jv_get(f, "requirement"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(f, "requirement"));
 	printf(": ");
-	tlspa_put_value(stdout, tlspa_jv_get(f, "status"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(f, "status"));
 	printf(" (required ");
-	tlspa_put_value(stdout, tlspa_jv_get(f, "required"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(f, "required"));
 	printf(", observed ");
-	tlspa_put_value(stdout, tlspa_jv_get(f, "observed"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(f, "observed"));
 	printf(")\n");
 }
 
@@ -339,16 +339,16 @@ show_rule(const struct tlspa_jv *r)
 	const struct tlspa_jv *f = tlspa_jv_get(r, "failures");
 
 	printf("    rule ");
-	tlspa_put_value(stdout, tlspa_jv_get(r, "rule"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(r, "rule"));
 	printf(": ");
-	tlspa_put_value(stdout, tlspa_jv_get(r, "status"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(r, "status"));
 	if (tlspa_jv_get(r, "exempt") != NULL &&
 	    tlspa_jv_get(r, "exempt")->type == TLSPA_J_TRUE)
 		printf(" (exempt)");
 	printf(", action ");
-	tlspa_put_value(stdout, tlspa_jv_get(r, "action"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(r, "action"));
 	printf(", mode ");
-	tlspa_put_value(stdout, tlspa_jv_get(r, "mode"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(r, "mode"));
 	putchar('\n');
 	for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL; f;
 	     f = f->next)
@@ -365,20 +365,20 @@ show_verdict(const char *label, const struct tlspa_jv *v)
 		return;
 	printf("  %-10s ", label);
 	if (v->type != TLSPA_J_OBJ) {
-		tlspa_put_value(stdout, v);
+		tlspa_text_put_value(stdout, v);
 		putchar('\n');
 		return;
 	}
 	act = tlspa_jv_str(tlspa_jv_get(v, "action"));
-	tlspa_put_value(stdout, tlspa_jv_get(v, "action"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(v, "action"));
 	if (!tlspa_jv_is(tlspa_jv_get(v, "would_action"),
 			 act != NULL ? act : "")) {
 		printf(" (monitor: would ");
-		tlspa_put_value(stdout, tlspa_jv_get(v, "would_action"));
+		tlspa_text_put_value(stdout, tlspa_jv_get(v, "would_action"));
 		putchar(')');
 	}
 	printf(", decided by ");
-	tlspa_put_value(stdout, tlspa_jv_get(v, "decided_by"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(v, "decided_by"));
 	printf(", flags ");
 	put_list(tlspa_jv_get(v, "flags"));
 	putchar('\n');
@@ -424,31 +424,31 @@ show_others(const struct tlspa_jv *rec)
 				break;
 		if (i < sizeof(known) / sizeof(known[0]))
 			continue;
-		field("", tlspa_safe(m->key, m->keylen, label, sizeof(label)), m);
+		field("", tlspa_text_safe(m->key, m->keylen, label, sizeof(label)), m);
 	}
 }
 
 static void
-show_record(const struct tlspa_line *ln, const struct tlspa_jv *rec)
+show_record(const struct tlspa_reader_line *ln, const struct tlspa_jv *rec)
 {
 	const struct tlspa_jv *c = tlspa_jv_get(rec, "client");
 
 	printf("%s:%llu: seq ", ln->path, ln->lineno);
-	tlspa_put_value(stdout, tlspa_jv_get(rec, "seq"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(rec, "seq"));
 	putchar(' ');
-	tlspa_put_value(stdout, tlspa_jv_get(rec, "time"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(rec, "time"));
 	putchar(' ');
-	tlspa_put_value(stdout, tlspa_jv_get(rec, "type"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(rec, "type"));
 	printf(" on ");
-	tlspa_put_value(stdout, tlspa_jv_get(rec, "host"));
+	tlspa_text_put_value(stdout, tlspa_jv_get(rec, "host"));
 	putchar('\n');
 	field("", "queue id", tlspa_jv_get(rec, "queue_id"));
 	field("", "txid", tlspa_jv_get(rec, "txid"));
 	if (c != NULL) {
 		printf("%-12s ", "client");
-		tlspa_put_value(stdout, tlspa_jv_get(c, "name"));
+		tlspa_text_put_value(stdout, tlspa_jv_get(c, "name"));
 		printf(" [");
-		tlspa_put_value(stdout, tlspa_jv_get(c, "addr"));
+		tlspa_text_put_value(stdout, tlspa_jv_get(c, "addr"));
 		printf("]\n");
 	}
 	field("", "helo", tlspa_jv_get(rec, "helo"));
@@ -493,7 +493,7 @@ tlspa_show_main(int argc, char **argv)
 			show_record(&sh.scan.line, sh.scan.rec);
 	}
 	rc = got < 0 ? TLSPA_EX_ERROR : 0;
-	if (!tlspa_quiet && sh.scan.bad > 0)
+	if (!tlspa_tool_quiet && sh.scan.bad > 0)
 		fprintf(stderr, "tlspolicy-audit: %llu lines were not records\n",
 			sh.scan.bad);
 	if (!sh.json && sh.shown == 0 && rc == 0)

@@ -5,9 +5,9 @@
  * recipient of a rcpt or message record, and each mail record, whose
  * verdict is the sender's) is added to the totals, to its recipient
  * domain, to each rule that judged it and to the client that sent it.
- * The tables are bounded hash tables: past TABLE_MAX distinct keys a
- * table takes no new ones and counts what it could not place, which the
- * output then says ("N more not shown"). Text is for a terminal, csv has
+ * The tables are bounded hash tables (table.c): past TLSPA_TABLE_MAX
+ * distinct keys a table takes no new ones and counts what it could not
+ * place, which the output then says ("N more not shown"). Text is for a terminal, csv has
  * one row per total/domain/rule/client with the same columns, json holds
  * everything, and tlsrpt writes one RFC 8460-shaped report per day.
  */
@@ -17,44 +17,141 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "body.h"
 #include "report.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ====================================================== the buckets */
 
-const char *const tlspa_ver_names[NVER] = {"TLSv1.3", "TLSv1.2", "TLSv1.1",
-					   "TLSv1", "SSL", "other", "none"};
-const char *const tlspa_bits_names[NBITS] = {"no TLS", "unknown",
-					     "below 128", "128-255", "256+"};
-const char *const tlspa_fs_names[NFS] = {"yes", "no", "unknown"};
-const char *const tlspa_cert_names[NCERT] = {
-	"none", "presented", "presented (verification unknown)",
-	"not verified", "verified", "unknown", "other"};
-const char *const tlspa_act_names[NACT] = {"accept", "tag", "quarantine",
-					   "defer", "reject", "other"};
-const char *const tlspa_req_names[NREQ] = {
-	"tls", "min_version", "max_version", "min_cipher_bits",
-	"ciphers.allow", "ciphers.deny", "forward_secrecy", "client_cert",
-	"subject", "issuer", "fingerprints", "other"};
-const char *const tlspa_status_names[NSTATUS] = {"pass", "fail", "unknown"};
-const char *const tlspa_type_names[NTYPE] = {
-	"message", "rcpt", "mail", "abort", "start", "stop", "reload",
-	"reload_failed", "rotate", "checkpoint", "other"};
+/* The bucket that takes the rest, at the end of most histograms. */
+static const char other[] = "other";
 
-/* The index of v's string among names (the last name is "other"), or
- * `absent` when v is not a string. */
+/* Versions: the engine's where a bucket is one of its versions (V_NONE,
+ * a record without one, is its "none"), else the report's own. */
+static const struct {
+	enum tlsp_version ver;
+	const char *name; /* the report's own bucket; NULL: the engine's */
+} ver_rows[NVER] = {
+	[V_TLS13] = {TLSP_VER_TLSV1_3, NULL},
+	[V_TLS12] = {TLSP_VER_TLSV1_2, NULL},
+	[V_TLS11] = {TLSP_VER_TLSV1_1, NULL},
+	[V_TLS10] = {TLSP_VER_TLSV1, NULL},
+	[V_SSL] = {TLSP_VER_UNKNOWN, "SSL"},
+	[V_OTHER] = {TLSP_VER_UNKNOWN, other},
+	[V_NONE] = {TLSP_VER_NONE, NULL},
+};
+
+static const char *const bits_names[NBITS] = {
+	[B_NOTLS] = "no TLS", [B_UNKNOWN] = "unknown", [B_LOW] = "below 128",
+	[B_128] = "128-255",  [B_256] = "256+",
+};
+
+static const char *const fs_names[NFS] = {
+	[FS_YES] = "yes", [FS_NO] = "no", [FS_UNKNOWN] = "unknown",
+};
+
+static const enum tlsp_cert_state cert_states[C_OTHER] = {
+	[C_NONE] = TLSP_CERT_NONE,
+	[C_PRESENTED] = TLSP_CERT_PRESENTED,
+	[C_PRESENTED_UNKNOWN] = TLSP_CERT_PRESENTED_UNKNOWN,
+	[C_NOT_VERIFIED] = TLSP_CERT_NOT_VERIFIED,
+	[C_VERIFIED] = TLSP_CERT_VERIFIED,
+	[C_UNKNOWN] = TLSP_CERT_UNKNOWN,
+};
+
+static const enum tlsp_event_type event_types[T_OTHER] = {
+	[T_MESSAGE] = TLSP_EV_MESSAGE,
+	[T_RCPT] = TLSP_EV_RCPT,
+	[T_MAIL] = TLSP_EV_MAIL,
+	[T_ABORT] = TLSP_EV_ABORT,
+	[T_START] = TLSP_EV_START,
+	[T_STOP] = TLSP_EV_STOP,
+	[T_RELOAD] = TLSP_EV_RELOAD,
+	[T_RELOAD_FAILED] = TLSP_EV_RELOAD_FAILED,
+	[T_ROTATE] = TLSP_EV_ROTATE,
+	[T_CHECKPOINT] = TLSP_EV_CHECKPOINT,
+};
+
+static const char *
+ver_name(int i)
+{
+	return ver_rows[i].name != NULL ? ver_rows[i].name
+					: tlsp_version_name(ver_rows[i].ver);
+}
+
+static const char *
+bits_name(int i)
+{
+	return bits_names[i];
+}
+
+static const char *
+fs_name(int i)
+{
+	return fs_names[i];
+}
+
+static const char *
+cert_name(int i)
+{
+	return i < C_OTHER ? tlsp_cert_state_name(cert_states[i]) : other;
+}
+
+static const char *
+act_name(int i)
+{
+	return i < A_OTHER ? tlsp_action_name((enum tlsp_action)i) : other;
+}
+
+static const char *
+req_name(int i)
+{
+	return i < R_OTHER ? tlsp_req_name((enum tlsp_req)i) : other;
+}
+
+static const char *
+status_name(int i)
+{
+	return tlsp_body_status_name((enum tlsp_status)i);
+}
+
+static const char *
+type_name(int i)
+{
+	return i < T_OTHER ? tlsp_event_type_name(event_types[i]) : other;
+}
+
+const struct tlspa_hist tlspa_report_ver = {NVER, ver_name};
+const struct tlspa_hist tlspa_report_bits = {NBITS, bits_name};
+const struct tlspa_hist tlspa_report_fs = {NFS, fs_name};
+const struct tlspa_hist tlspa_report_cert = {NCERT, cert_name};
+const struct tlspa_hist tlspa_report_act = {NACT, act_name};
+const struct tlspa_hist tlspa_report_req = {NREQ, req_name};
+const struct tlspa_hist tlspa_report_status = {NSTATUS, status_name};
+const struct tlspa_hist tlspa_report_type = {NTYPE, type_name};
+
+/* The index among the first n buckets of h whose name is v's string
+ * (bucket n - 1 takes the rest), or `absent` when v is not a string. */
 static int
-bucket(const struct tlspa_jv *v, const char *const *names, int n, int absent)
+bucket(const struct tlspa_jv *v, const struct tlspa_hist *h, int n,
+       int absent)
 {
 	int i;
 
 	if (v == NULL || v->type != TLSPA_J_STR)
 		return absent;
 	for (i = 0; i < n - 1; i++)
-		if (tlspa_jv_is(v, names[i]))
+		if (tlspa_jv_is(v, h->name(i)))
 			return i;
 	return n - 1;
+}
+
+/* 1 if v is the string of status st. */
+static int
+status_is(const struct tlspa_jv *v, enum tlsp_status st)
+{
+	return tlspa_jv_is(v, tlsp_body_status_name(st));
 }
 
 /* ========================================================= the tally */
@@ -76,16 +173,16 @@ struct decision {
 };
 
 static void
-tally_failures(struct tally *t, const struct tlspa_jv *rule)
+tally_failures(struct tlspa_tally *t, const struct tlspa_jv *rule)
 {
 	const struct tlspa_jv *f = tlspa_jv_get(rule, "failures");
 	int st;
 
 	for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL; f;
 	     f = f->next) {
-		st = tlspa_jv_is(tlspa_jv_get(f, "status"), "unknown");
-		t->req[bucket(tlspa_jv_get(f, "requirement"), tlspa_req_names, NREQ,
-			      NREQ - 1)][st]++;
+		st = status_is(tlspa_jv_get(f, "status"), TLSP_UNKNOWN);
+		t->req[bucket(tlspa_jv_get(f, "requirement"), &tlspa_report_req,
+			      NREQ, R_OTHER)][st]++;
 	}
 }
 
@@ -105,7 +202,7 @@ rules_of(const struct tlspa_jv *verdict)
 }
 
 static void
-tally_session(struct tally *t, const struct decision *d)
+tally_session(struct tlspa_tally *t, const struct decision *d)
 {
 	t->n++;
 	t->ver[d->ss->ver]++;
@@ -119,12 +216,13 @@ tally_session(struct tally *t, const struct decision *d)
 
 /* Adds a decision to the totals, a domain or a client. */
 static void
-tally_add(struct tally *t, const struct decision *d)
+tally_add(struct tlspa_tally *t, const struct decision *d)
 {
 	const struct tlspa_jv *r;
 
 	tally_session(t, d);
-	t->refused += d->act == A_REJECT || d->act == A_DEFER;
+	t->refused += d->act == TLSP_ACTION_REJECT ||
+		      d->act == TLSP_ACTION_DEFER;
 	t->passed += !d->failed;
 	t->failed += d->failed;
 	t->action[d->act]++;
@@ -137,137 +235,53 @@ tally_add(struct tally *t, const struct decision *d)
 
 /* Adds one rule's judgement of a decision to the rule's tally. */
 static void
-tally_rule(struct tally *t, const struct decision *d, const struct tlspa_jv *r)
+tally_rule(struct tlspa_tally *t, const struct decision *d, const struct tlspa_jv *r)
 {
-	int act = bucket(tlspa_jv_get(r, "action"), tlspa_act_names, NACT, A_ACCEPT);
-	int st = bucket(tlspa_jv_get(r, "status"), tlspa_status_names, 3, S_UNKNOWN);
+	int act = bucket(tlspa_jv_get(r, "action"), &tlspa_report_act, NACT,
+			 TLSP_ACTION_ACCEPT);
+	int st = bucket(tlspa_jv_get(r, "status"), &tlspa_report_status, NSTATUS,
+			TLSP_UNKNOWN);
 
 	tally_session(t, d);
 	t->status[st]++;
 	if (is_true(tlspa_jv_get(r, "exempt")))
 		t->exempt++;
-	if (tlspa_jv_is(tlspa_jv_get(r, "mode"), "monitor")) {
+	if (tlspa_jv_is(tlspa_jv_get(r, "mode"),
+			tlsp_mode_name(TLSP_MODE_MONITOR))) {
 		t->monitor++;
-		if (act != A_ACCEPT)
+		if (act != TLSP_ACTION_ACCEPT)
 			t->would[act]++;
 	} else {
 		t->action[act]++;
-		t->refused += act == A_REJECT || act == A_DEFER;
+		t->refused += act == TLSP_ACTION_REJECT ||
+			      act == TLSP_ACTION_DEFER;
 	}
-	if (st == S_PASS)
+	if (st == TLSP_PASS)
 		t->passed++;
 	else
 		t->failed++;
 	tally_failures(t, r);
 }
 
-/* ====================================================== the tables */
-
-static uint64_t
-hash_key(const char *k, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (n--) {
-		h ^= (unsigned char)*k++;
-		h *= 1099511628211ULL;
-	}
-	return h | 1; /* 0 marks an empty slot */
-}
-
-static int
-table_grow(struct table *t)
-{
-	size_t ncap = t->cap ? t->cap * 2 : 1024, i, j;
-	struct slot *ns = calloc(ncap, sizeof(*ns));
-
-	if (ns == NULL)
-		return -1;
-	for (i = 0; i < t->cap; i++) {
-		if (t->s[i].h == 0)
-			continue;
-		for (j = t->s[i].h & (ncap - 1); ns[j].h != 0; j = (j + 1) & (ncap - 1))
-			;
-		ns[j] = t->s[i];
-	}
-	free(t->s);
-	t->s = ns;
-	t->cap = ncap;
-	return 0;
-}
-
-/* The value for key, created zeroed if new; NULL (counted) when the
- * table is full or memory ran out. */
-static void *
-table_get(struct table *t, const char *k, size_t kn)
-{
-	uint64_t h = hash_key(k, kn);
-	struct ent *e;
-	size_t j;
-
-	if (t->cap > 0)
-		for (j = h & (t->cap - 1); t->s[j].h != 0; j = (j + 1) & (t->cap - 1))
-			if (t->s[j].h == h && t->s[j].e->klen == kn &&
-			    memcmp(t->s[j].e->key, k, kn) == 0)
-				return t->s[j].e;
-	if (t->n >= TABLE_MAX || ((t->n + 1) * 2 > t->cap && table_grow(t) < 0) ||
-	    (e = calloc(1, t->valsz + kn + 1)) == NULL) {
-		t->dropped++;
-		return NULL;
-	}
-	memcpy((char *)e + t->valsz, k, kn);
-	e->key = (char *)e + t->valsz;
-	e->klen = kn;
-	for (j = h & (t->cap - 1); t->s[j].h != 0; j = (j + 1) & (t->cap - 1))
-		;
-	t->s[j].h = h;
-	t->s[j].e = e;
-	t->n++;
-	return e;
-}
-
-/* The values in an array (caller frees), sorted with cmp. */
-struct ent **
-tlspa_table_sorted(const struct table *t, int (*cmp)(const void *, const void *))
-{
-	struct ent **v = malloc((t->n ? t->n : 1) * sizeof(*v));
-	size_t i, n = 0;
-
-	if (v == NULL)
-		return NULL;
-	for (i = 0; i < t->cap; i++)
-		if (t->s[i].h != 0)
-			v[n++] = t->s[i].e;
-	qsort(v, n, sizeof(*v), cmp);
-	return v;
-}
-
-static void
-table_free(struct table *t, void (*free_val)(struct ent *))
-{
-	size_t i;
-
-	for (i = 0; i < t->cap; i++)
-		if (t->s[i].h != 0) {
-			if (free_val != NULL)
-				free_val(t->s[i].e);
-			free(t->s[i].e);
-		}
-	free(t->s);
-	memset(t, 0, sizeof(*t));
-}
-
 /* ========================================================= the report */
 
 static int
-report_format(struct report *r, const char *s)
+report_format(struct tlspa_report *r, const char *s)
 {
-	static const char *const names[] = {"text", "csv", "json", "tlsrpt"};
+	static const struct {
+		const char *name;
+		enum tlspa_format format;
+	} formats[] = {
+		{"text", F_TEXT},
+		{"csv", F_CSV},
+		{"json", F_JSON},
+		{"tlsrpt", F_TLSRPT},
+	};
 	size_t i;
 
-	for (i = 0; i < NELEM(names); i++)
-		if (strcmp(s, names[i]) == 0) {
-			r->format = (enum tlspa_format)i;
+	for (i = 0; i < NELEM(formats); i++)
+		if (strcmp(s, formats[i].name) == 0) {
+			r->format = formats[i].format;
 			return 0;
 		}
 	fprintf(stderr, "tlspolicy-audit: --format %s: expected text, csv, "
@@ -288,13 +302,13 @@ add_arg(char ***v, size_t *n, char *s)
 }
 
 static int
-report_time(struct report *r, const char *since, const char *until)
+report_time(struct tlspa_report *r, const char *since, const char *until)
 {
 	r->since = since;
 	r->until = until;
 	r->scan.since = TLSPA_TIME_MIN;
 	r->scan.until = TLSPA_TIME_MAX;
-	if (tlspa_tz_set(r->tz) < 0) {
+	if (tlspa_time_zone(r->tz) < 0) {
 		fprintf(stderr, "tlspolicy-audit: --tz %s: unknown time zone\n",
 			r->tz);
 		return -1;
@@ -313,7 +327,7 @@ report_time(struct report *r, const char *since, const char *until)
 }
 
 static int
-report_options(struct report *r, int argc, char **argv)
+report_options(struct tlspa_report *r, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"since", required_argument, NULL, 'S'},
@@ -348,15 +362,15 @@ report_options(struct report *r, int argc, char **argv)
 			return TLSPA_EX_ERROR;
 		else if (c == 'n' && ((r->top = strtoul(optarg, &end, 10)) == 0 ||
 				      *end != '\0'))
-			return tlspa_usage("report");
+			return tlspa_tool_usage("report");
 		else if (c == '?' || c == ':')
-			return tlspa_usage("report");
+			return tlspa_tool_usage("report");
 	}
 	if (report_time(r, since, until) < 0)
 		return TLSPA_EX_ERROR;
 	if (optind >= argc) {
 		fprintf(stderr, "tlspolicy-audit report: no FILE given\n");
-		return tlspa_usage("report");
+		return tlspa_tool_usage("report");
 	}
 	return 0;
 }
@@ -375,7 +389,7 @@ session_tls(struct session *ss, const struct tlspa_jv *tls)
 	} else if (tlspa_jv_is(v, "TLSv1.0")) {
 		ss->ver = V_TLS10;
 	} else {
-		ss->ver = bucket(v, tlspa_ver_names, NVER - 1, V_OTHER);
+		ss->ver = bucket(v, &tlspa_report_ver, NVER - 1, V_OTHER);
 		if (ss->ver == V_OTHER && v->len >= 3 && memcmp(v->s, "SSL", 3) == 0)
 			ss->ver = V_SSL;
 	}
@@ -388,24 +402,25 @@ session_tls(struct session *ss, const struct tlspa_jv *tls)
 	ss->fs = fs == NULL || fs->type == TLSPA_J_NULL ? FS_UNKNOWN
 		 : fs->type == TLSPA_J_TRUE		 ? FS_YES
 							 : FS_NO;
-	ss->cert = bucket(tlspa_jv_get(tls, "cert"), tlspa_cert_names, NCERT, C_UNKNOWN);
+	ss->cert = bucket(tlspa_jv_get(tls, "cert"), &tlspa_report_cert, NCERT,
+			  C_UNKNOWN);
 }
 
 static int
-domain_wanted(const struct report *r, const char *domain)
+domain_wanted(const struct tlspa_report *r, const char *domain)
 {
 	size_t i;
 
 	if (r->ndomains == 0)
 		return 1;
 	for (i = 0; i < r->ndomains; i++)
-		if (domain[0] != '\0' && tlspa_domain_match(domain, r->domains[i]))
+		if (domain[0] != '\0' && tlspa_text_domain_match(domain, r->domains[i]))
 			return 1;
 	return 0;
 }
 
 static int
-rule_wanted(const struct report *r, const struct tlspa_jv *rule)
+rule_wanted(const struct tlspa_report *r, const struct tlspa_jv *rule)
 {
 	size_t i;
 
@@ -418,7 +433,7 @@ rule_wanted(const struct report *r, const struct tlspa_jv *rule)
 }
 
 static int
-verdict_wanted(const struct report *r, const struct tlspa_jv *verdict)
+verdict_wanted(const struct tlspa_report *r, const struct tlspa_jv *verdict)
 {
 	const struct tlspa_jv *x;
 
@@ -449,16 +464,16 @@ value_key(const struct tlspa_jv *v, size_t *n, char buf[80])
 }
 
 static void
-count_client(struct report *r, const struct decision *d)
+count_client(struct tlspa_report *r, const struct decision *d)
 {
 	const struct tlspa_jv *name = tlspa_jv_get(d->ss->client, "name");
 	char buf[80], nbuf[80];
 	const char *k, *nk;
 	size_t n, nn;
-	struct row *row;
+	struct tlspa_row *row;
 
 	k = value_key(tlspa_jv_get(d->ss->client, "addr"), &n, buf);
-	if ((row = table_get(&r->client, k, n)) == NULL)
+	if ((row = tlspa_table_get(&r->client, k, n)) == NULL)
 		return;
 	tally_add(&row->t, d);
 	if (row->name == NULL && name != NULL) {
@@ -472,30 +487,35 @@ count_client(struct report *r, const struct decision *d)
 	}
 }
 
-/* RFC 8460 result types, from our requirement names where they fit. */
+/* RFC 8460 result types, from our requirements where they fit; the
+ * others are "validation-failure". */
+static const char *const rpt_results[NREQ] = {
+	[TLSP_REQ_TLS] = "starttls-not-supported",
+	[TLSP_REQ_CLIENT_CERT] = "certificate-not-trusted",
+	[TLSP_REQ_SUBJECT] = "certificate-host-mismatch",
+	[TLSP_REQ_ISSUER] = "certificate-not-trusted",
+	[TLSP_REQ_FINGERPRINT] = "certificate-not-trusted",
+	[R_OTHER] = "certificate-not-trusted",
+};
+
 static const char *
 rpt_result(int req)
 {
-	if (req == R_TLS)
-		return "starttls-not-supported";
-	if (req == R_SUBJECT)
-		return "certificate-host-mismatch";
-	if (req >= R_CLIENT_CERT)
-		return "certificate-not-trusted";
-	return "validation-failure";
+	return rpt_results[req] != NULL ? rpt_results[req]
+					: "validation-failure";
 }
 
-static struct pol *
-rpt_policy(struct report *r, const struct decision *d)
+static struct tlspa_pol *
+rpt_policy(struct tlspa_report *r, const struct decision *d)
 {
 	char key[300];
-	struct pol *p;
+	struct tlspa_pol *p;
 	int n;
 
 	if (d->ss->ms < r->day_start || d->ss->ms >= r->day_end)
 		tlspa_time_day(d->ss->ms, r->day, &r->day_start, &r->day_end);
 	n = snprintf(key, sizeof(key), "%s%c%s", r->day, 0, d->domain);
-	if ((p = table_get(&r->pol, key, (size_t)n)) == NULL)
+	if ((p = tlspa_table_get(&r->pol, key, (size_t)n)) == NULL)
 		return NULL;
 	if (p->day[0] == '\0') {
 		memcpy(p->day, r->day, sizeof(p->day));
@@ -510,7 +530,7 @@ rpt_policy(struct report *r, const struct decision *d)
 }
 
 static void
-rpt_rule(struct pol *p, const struct tlspa_jv *name)
+rpt_rule(struct tlspa_pol *p, const struct tlspa_jv *name)
 {
 	int i;
 
@@ -524,16 +544,16 @@ rpt_rule(struct pol *p, const struct tlspa_jv *name)
 }
 
 static void
-rpt_detail(struct report *r, struct pol *p, const struct decision *d,
+rpt_detail(struct tlspa_report *r, struct tlspa_pol *p, const struct decision *d,
 	   const struct tlspa_jv *f)
 {
-	int req = bucket(tlspa_jv_get(f, "requirement"), tlspa_req_names, NREQ,
-			 NREQ - 1);
-	int unknown = tlspa_jv_is(tlspa_jv_get(f, "status"), "unknown");
+	int req = bucket(tlspa_jv_get(f, "requirement"), &tlspa_report_req, NREQ,
+			 R_OTHER);
+	int unknown = status_is(tlspa_jv_get(f, "status"), TLSP_UNKNOWN);
 	char key[400], buf[80];
 	const char *ip;
 	size_t ipn;
-	struct det *x;
+	struct tlspa_det *x;
 	int n;
 
 	ip = value_key(tlspa_jv_get(d->ss->client, "addr"), &ipn, buf);
@@ -541,11 +561,11 @@ rpt_detail(struct report *r, struct pol *p, const struct decision *d,
 		ipn = 79;
 	n = snprintf(key, sizeof(key), "%p%c%d%c%d%c%.*s", (void *)p, 0, req,
 		     0, unknown, 0, (int)ipn, ip);
-	if ((x = table_get(&r->det, key, (size_t)n)) == NULL)
+	if ((x = tlspa_table_get(&r->det, key, (size_t)n)) == NULL)
 		return;
 	if (x->result == NULL) {
 		x->result = rpt_result(req);
-		x->reason = tlspa_req_names[req];
+		x->reason = tlspa_report_req.name(req);
 		x->unknown = unknown;
 		memcpy(x->ip, ip, ipn);
 		x->next = p->details;
@@ -555,10 +575,10 @@ rpt_detail(struct report *r, struct pol *p, const struct decision *d,
 }
 
 static void
-count_tlsrpt(struct report *r, const struct decision *d)
+count_tlsrpt(struct tlspa_report *r, const struct decision *d)
 {
 	const struct tlspa_jv *rule, *f;
-	struct pol *p;
+	struct tlspa_pol *p;
 
 	if (d->domain[0] == '\0' || d->ss->ms == TLSPA_TIME_MIN ||
 	    (p = rpt_policy(r, d)) == NULL)
@@ -577,14 +597,14 @@ count_tlsrpt(struct report *r, const struct decision *d)
 }
 
 static void
-count_decision(struct report *r, struct decision *d)
+count_decision(struct tlspa_report *r, struct decision *d)
 {
 	const struct tlspa_jv *rule;
-	struct row *row;
+	struct tlspa_row *row;
 
 	tally_add(&r->total, d);
 	if (d->domain[0] != '\0' &&
-	    (row = table_get(&r->dom, d->domain, strlen(d->domain))) != NULL)
+	    (row = tlspa_table_get(&r->dom, d->domain, strlen(d->domain))) != NULL)
 		tally_add(&row->t, d);
 	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
 		const struct tlspa_jv *name = tlspa_jv_get(rule, "rule");
@@ -595,7 +615,7 @@ count_decision(struct report *r, struct decision *d)
 		if (!rule_wanted(r, name))
 			continue;
 		k = value_key(name, &n, buf);
-		if ((row = table_get(&r->rule, k, n)) != NULL)
+		if ((row = tlspa_table_get(&r->rule, k, n)) != NULL)
 			tally_rule(&row->t, d, rule);
 	}
 	count_client(r, d);
@@ -614,18 +634,19 @@ decide(struct decision *d, const struct session *ss,
 	d->verdict = verdict != NULL && verdict->type == TLSPA_J_OBJ ? verdict
 								       : NULL;
 	src = d->verdict != NULL ? d->verdict : ss->rec;
-	d->act = bucket(tlspa_jv_get(src, "action"), tlspa_act_names, NACT, A_ACCEPT);
-	d->would = bucket(tlspa_jv_get(src, "would_action"), tlspa_act_names, NACT,
-			  d->act);
+	d->act = bucket(tlspa_jv_get(src, "action"), &tlspa_report_act, NACT,
+			TLSP_ACTION_ACCEPT);
+	d->would = bucket(tlspa_jv_get(src, "would_action"), &tlspa_report_act,
+			  NACT, d->act);
 	d->failed = 0;
 	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next)
 		if (!is_true(tlspa_jv_get(rule, "exempt")) &&
-		    !tlspa_jv_is(tlspa_jv_get(rule, "status"), "pass"))
+		    !status_is(tlspa_jv_get(rule, "status"), TLSP_PASS))
 			d->failed = 1;
 }
 
 static void
-count_recipients(struct report *r, const struct session *ss)
+count_recipients(struct tlspa_report *r, const struct session *ss)
 {
 	const struct tlspa_jv *rc = tlspa_jv_get(ss->rec, "recipients");
 	const struct tlspa_jv *addr;
@@ -635,7 +656,7 @@ count_recipients(struct report *r, const struct session *ss)
 	     rc = rc->next) {
 		addr = tlspa_jv_get(rc, "addr");
 		if (addr != NULL && addr->type == TLSPA_J_STR) {
-			if (tlspa_domain(addr->s, addr->len, d.domain,
+			if (tlspa_text_domain(addr->s, addr->len, d.domain,
 					 sizeof(d.domain)) == 0)
 				snprintf(d.domain, sizeof(d.domain), "(none)");
 		} else {
@@ -651,7 +672,7 @@ count_recipients(struct report *r, const struct session *ss)
 }
 
 static void
-count_record(struct report *r, const struct tlspa_jv *rec, int64_t ms)
+count_record(struct tlspa_report *r, const struct tlspa_jv *rec, int64_t ms)
 {
 	struct session ss;
 	struct decision d;
@@ -660,7 +681,8 @@ count_record(struct report *r, const struct tlspa_jv *rec, int64_t ms)
 	ss.rec = rec;
 	ss.ms = ms;
 	ss.recno = r->scan.records;
-	ss.type = bucket(tlspa_jv_get(rec, "type"), tlspa_type_names, NTYPE, NTYPE - 1);
+	ss.type = bucket(tlspa_jv_get(rec, "type"), &tlspa_report_type, NTYPE,
+			 T_OTHER);
 	r->types[ss.type]++;
 	if (ms != TLSPA_TIME_MIN) {
 		if (ms < r->first_ms)
@@ -689,10 +711,10 @@ count_record(struct report *r, const struct tlspa_jv *rec, int64_t ms)
 /* ============================================================ sorting */
 
 int
-tlspa_row_by_count(const void *a, const void *b)
+tlspa_report_by_count(const void *a, const void *b)
 {
-	const struct row *x = *(const struct row *const *)a;
-	const struct row *y = *(const struct row *const *)b;
+	const struct tlspa_row *x = *(const struct tlspa_row *const *)a;
+	const struct tlspa_row *y = *(const struct tlspa_row *const *)b;
 	size_t n = x->e.klen < y->e.klen ? x->e.klen : y->e.klen;
 	int c;
 
@@ -704,42 +726,31 @@ tlspa_row_by_count(const void *a, const void *b)
 }
 
 int
-tlspa_row_by_failed(const void *a, const void *b)
+tlspa_report_by_failed(const void *a, const void *b)
 {
-	const struct row *x = *(const struct row *const *)a;
-	const struct row *y = *(const struct row *const *)b;
+	const struct tlspa_row *x = *(const struct tlspa_row *const *)a;
+	const struct tlspa_row *y = *(const struct tlspa_row *const *)b;
 
 	if (x->t.failed != y->t.failed)
 		return x->t.failed > y->t.failed ? -1 : 1;
-	return tlspa_row_by_count(a, b);
-}
-
-int
-tlspa_ent_by_key(const void *a, const void *b)
-{
-	const struct ent *x = *(const struct ent *const *)a;
-	const struct ent *y = *(const struct ent *const *)b;
-	size_t n = x->klen < y->klen ? x->klen : y->klen;
-	int c = memcmp(x->key, y->key, n);
-
-	return c != 0 ? c : (x->klen < y->klen ? -1 : x->klen > y->klen);
+	return tlspa_report_by_count(a, b);
 }
 
 static void
-free_row(struct ent *e)
+free_row(struct tlspa_ent *e)
 {
-	free(((struct row *)e)->name);
+	free(((struct tlspa_row *)e)->name);
 }
 
 
 static void
-report_free(struct report *r)
+report_free(struct tlspa_report *r)
 {
-	table_free(&r->dom, free_row);
-	table_free(&r->rule, free_row);
-	table_free(&r->client, free_row);
-	table_free(&r->pol, NULL);
-	table_free(&r->det, NULL);
+	tlspa_table_free(&r->dom, free_row);
+	tlspa_table_free(&r->rule, free_row);
+	tlspa_table_free(&r->client, free_row);
+	tlspa_table_free(&r->pol, NULL);
+	tlspa_table_free(&r->det, NULL);
 	tlspa_scan_close(&r->scan);
 	free(r->domains);
 	free(r->rulef);
@@ -748,13 +759,13 @@ report_free(struct report *r)
 int
 tlspa_report_main(int argc, char **argv)
 {
-	struct report r;
+	struct tlspa_report r;
 	int rc, got;
 
 	memset(&r, 0, sizeof(r));
-	r.dom.valsz = r.rule.valsz = r.client.valsz = sizeof(struct row);
-	r.pol.valsz = sizeof(struct pol);
-	r.det.valsz = sizeof(struct det);
+	r.dom.valsz = r.rule.valsz = r.client.valsz = sizeof(struct tlspa_row);
+	r.pol.valsz = sizeof(struct tlspa_pol);
+	r.det.valsz = sizeof(struct tlspa_det);
 	r.first_ms = TLSPA_TIME_MAX;
 	r.last_ms = TLSPA_TIME_MIN;
 	if ((rc = report_options(&r, argc, argv)) != 0)

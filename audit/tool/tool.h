@@ -1,11 +1,20 @@
 /*
  * tool.h - what the commands of tlspolicy-audit share (private to it).
  *
- * tool.c holds main(), the helpers every command needs (warnings that
- * say where, time arguments and time zones, recipient domains, printing
- * hostile strings safely) and the record scanner that report and show
+ * tool.c holds main() and the warnings that say where; time.c the time
+ * arguments and time zones; text.c recipient domains and printing
+ * hostile strings safely; scan.c the record scanner that report and show
  * read their input through. Each command lives in a file of its own and
  * returns an exit status.
+ *
+ * Names: what a file of audit/tool/ exports is tlspa_<file>_<verb>
+ * (tlspa_reader_next in reader.c, tlspa_time_arg in time.c, each
+ * command's tlspa_<command>_main); report_out.c is the second half of
+ * the report module and names its functions tlspa_report_*; jsonread.c
+ * names its functions after the two types it defines, the parser
+ * (tlspa_json_*) and the value (tlspa_jv_*). Structs shared between
+ * files are struct tlspa_<thing>; file-local ones are unprefixed and
+ * defined once.
  */
 #ifndef TLSPOLICY_AUDIT_TOOL_H
 #define TLSPOLICY_AUDIT_TOOL_H
@@ -13,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "jsonread.h"
 #include "reader.h"
 
 /*
@@ -35,24 +45,24 @@ int tlspa_redact_main(int argc, char **argv);
 
 /* Prints "usage: ..." for one command (NULL: all) to stderr and returns
  * TLSPA_EX_ERROR. */
-int tlspa_usage(const char *command);
+int tlspa_tool_usage(const char *command);
 
-/* ------------------------------------------------------------ warnings */
+/* --------------------------------------------------- warnings (tool.c) */
 
 /* "PATH:LINE: warning: ..." on stderr; after the first 100, only
  * counted. Not thread-safe (the tool has one thread). */
-void tlspa_warn(const char *path, unsigned long long lineno, const char *fmt,
+void tlspa_tool_warn(const char *path, unsigned long long lineno, const char *fmt,
 		...) __attribute__((format(printf, 3, 4)));
 /* Says how many warnings were not shown, if any. */
-void tlspa_warn_summary(void);
-extern int tlspa_quiet; /* -q: no warnings */
+void tlspa_tool_warn_summary(void);
+extern int tlspa_tool_quiet; /* -q: no warnings */
 
-/* ---------------------------------------------------------------- time */
+/* ------------------------------------------------------- time (time.c) */
 
 /* Sets the time zone of day boundaries and of dates without a zone:
  * NULL or "UTC" for UTC, else a zone name (Europe/Berlin) or a POSIX TZ
  * string. 0, or -1 if the zone is unknown. */
-int tlspa_tz_set(const char *zone);
+int tlspa_time_zone(const char *zone);
 
 /*
  * A --since/--until argument: RFC 3339 (2026-11-01T08:00:00Z, offsets,
@@ -72,32 +82,32 @@ void tlspa_time_format(int64_t ms, char buf[32]);
  * bounds [*start, *end) in ms. */
 void tlspa_time_day(int64_t ms, char day[16], int64_t *start, int64_t *end);
 
-/* ----------------------------------------------------- addresses, text */
+/* -------------------------------------------- addresses, text (text.c) */
 
 /* The domain of an envelope address: after the last '@', without a
  * closing '>' or a trailing dot, ASCII lowercased, into out (always
  * NUL-terminated). Returns its length; 0 when there is no '@'. */
-size_t tlspa_domain(const char *addr, size_t len, char *out, size_t outsz);
+size_t tlspa_text_domain(const char *addr, size_t len, char *out, size_t outsz);
 
 /* 1 if domain d matches pattern p: equal (case-insensitive), or p starts
  * with '.' and d is a subdomain of p. */
-int tlspa_domain_match(const char *d, const char *p);
+int tlspa_text_domain_match(const char *d, const char *p);
 
 /* Writes s so that it cannot drive a terminal: valid printable UTF-8
  * stays, a backslash doubles, and every other byte (controls, DEL, C1,
  * invalid UTF-8, line and paragraph separators, bidi overrides) is
  * written as \xHH. */
-void tlspa_put_safe(FILE *f, const char *s, size_t len);
+void tlspa_text_put_safe(FILE *f, const char *s, size_t len);
 
 /* The same into out (outsz > 4), cut short with "..." if it does not
  * fit. Returns out. */
-char *tlspa_safe(const char *s, size_t len, char *out, size_t outsz);
+char *tlspa_text_safe(const char *s, size_t len, char *out, size_t outsz);
 
 /* A value for people: the string, "[redacted sha256:1234abcd...]",
  * a number as written, "null", or "-" when absent. Written safely. */
-void tlspa_put_value(FILE *f, const struct tlspa_jv *v);
+void tlspa_text_put_value(FILE *f, const struct tlspa_jv *v);
 
-/* ------------------------------------------------------ record scanning */
+/* --------------------------------------------- record scanning (scan.c) */
 
 /*
  * Reads records for report and show: every line that parses as a JSON
@@ -111,9 +121,9 @@ struct tlspa_scan {
 	int nfiles;
 	int64_t since, until;
 
-	struct tlspa_lines lines;
+	struct tlspa_reader lines;
 	struct tlspa_json json;
-	struct tlspa_line line;		/* the current line */
+	struct tlspa_reader_line line;		/* the current line */
 	const struct tlspa_jv *rec;	/* its tree */
 	int64_t ms;			/* its time; TLSPA_TIME_MIN if none */
 	unsigned long long records;	/* read, in the window */

@@ -60,13 +60,13 @@ redact_options(struct redact *x, int argc, char **argv)
 				return TLSPA_EX_ERROR;
 			}
 		} else {
-			return tlspa_usage("redact");
+			return tlspa_tool_usage("redact");
 		}
 	}
 	if (x->value == NULL || x->value[0] == '\0' || optind != argc - 1) {
 		fprintf(stderr, "tlspolicy-audit redact: needs --value STRING "
 			"and one FILE\n");
-		return tlspa_usage("redact");
+		return tlspa_tool_usage("redact");
 	}
 	return 0;
 }
@@ -144,7 +144,7 @@ redact_line(struct redact *x, const char *p, size_t len)
 
 /* Redacts one line and writes it out. 0, or an exit status. */
 static int
-redact_one(struct redact *x, const struct tlspa_line *ln)
+redact_one(struct redact *x, const struct tlspa_reader_line *ln)
 {
 	struct tlsp_chain_rec rec;
 	int n, before, after;
@@ -171,7 +171,7 @@ redact_one(struct redact *x, const struct tlspa_line *ln)
 		}
 		if (before != 1) {
 			x->unchecked++;
-			tlspa_warn(ln->path, ln->lineno, "record does not "
+			tlspa_tool_warn(ln->path, ln->lineno, "record does not "
 				   "verify (changed, or give --key): "
 				   "redacted unchecked");
 		}
@@ -188,8 +188,8 @@ int
 tlspa_redact_main(int argc, char **argv)
 {
 	struct redact x;
-	struct tlspa_lines lr = {0};
-	struct tlspa_line ln;
+	struct tlspa_reader lr = {0};
+	struct tlspa_reader_line ln;
 	int rc, got = 0;
 
 	memset(&x, 0, sizeof(x));
@@ -197,14 +197,14 @@ tlspa_redact_main(int argc, char **argv)
 		goto done;
 	lr.files = argv + optind;
 	lr.nfiles = 1;
-	while (rc == 0 && (got = tlspa_lines_next(&lr, &ln)) > 0)
+	while (rc == 0 && (got = tlspa_reader_next(&lr, &ln)) > 0)
 		rc = redact_one(&x, &ln);
 	if (got < 0) {
 		fprintf(stderr, "tlspolicy-audit: %s\n", lr.err);
 		rc = TLSPA_EX_ERROR;
 	}
-	tlspa_lines_close(&lr);
-	if (rc == 0 && !tlspa_quiet)
+	tlspa_reader_close(&lr);
+	if (rc == 0 && !tlspa_tool_quiet)
 		fprintf(stderr, "tlspolicy-audit: redacted %llu values in %llu "
 			"records\n", x.values, x.records);
 done:

@@ -1,12 +1,6 @@
 /*
- * reader.h - reading audit logs back: lines, and a small JSON parser
- * (private to tlspolicy-audit and its tests).
- *
- * The line reader walks a list of files in order ("-" is standard input;
- * a gzip file, by its ".gz" name or its magic bytes, is read through a
- * `gzip -dc` child), one line at a time, in a buffer of bounded size: a
- * log of any length is read in constant memory, and a line longer than
- * the cap is skipped and reported rather than held.
+ * jsonread.h - a small JSON parser for audit records (private to
+ * tlspolicy-audit and its tests).
  *
  * The parser turns one line into a tree of values allocated in an arena
  * that the next line reuses. Strings are decoded to their bytes,
@@ -16,63 +10,10 @@
  * never a crash: nesting depth and the number of values per line are
  * capped.
  */
-#ifndef TLSPOLICY_AUDIT_READER_H
-#define TLSPOLICY_AUDIT_READER_H
+#ifndef TLSPOLICY_AUDIT_JSONREAD_H
+#define TLSPOLICY_AUDIT_JSONREAD_H
 
 #include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
-
-/* ------------------------------------------------------------ lines */
-
-#define TLSPA_LINE_MAX ((size_t)16 << 20) /* longer lines are skipped */
-
-/* One line, valid until the next call. */
-struct tlspa_line {
-	char *p;		   /* its bytes, NUL-terminated; NULL if overlong */
-	size_t len;		   /* without the LF; overlong: bytes skipped */
-	int lf;			   /* it ended in LF (else: end of file) */
-	int overlong;		   /* longer than the cap: content dropped */
-	const char *path;	   /* the file, as given ("-": stdin) */
-	unsigned long long lineno; /* 1-based, within path */
-};
-
-/*
- * The reader over a list of files. Zero-initialise, set `files`,
- * `nfiles` and optionally `max` (0: TLSPA_LINE_MAX), then call
- * tlspa_lines_next until it returns 0, and tlspa_lines_close once.
- * The file names are borrowed; the buffer is owned and freed by close.
- */
-struct tlspa_lines {
-	char *const *files;
-	int nfiles;
-	size_t max;
-
-	/* state, private */
-	int cur;	/* index of the open file; -1 before the first */
-	int fd;		/* -1 when no file is open */
-	pid_t pid;	/* the gzip child, or 0 */
-	int skipping;	/* inside an overlong line */
-	int eof;	/* fd reached end of file */
-	unsigned long long lineno;
-	char *buf;
-	size_t cap, start, end, skipped;
-	int started;
-	char err[512]; /* the error when next returns -1 */
-};
-
-/*
- * The next line of the files: 1 with *out set, 0 after the last line of
- * the last file, -1 on an error (a file cannot be opened or read, gzip
- * failed) with the text in lr->err; reading cannot continue after -1.
- */
-int tlspa_lines_next(struct tlspa_lines *lr, struct tlspa_line *out);
-
-/* Closes the open file (waiting for a gzip child) and frees the buffer.
- * Safe to call twice. */
-void tlspa_lines_close(struct tlspa_lines *lr);
-
-/* ------------------------------------------------------------- JSON */
 
 #define TLSPA_JSON_DEPTH 64	       /* deeper nesting is an error */
 #define TLSPA_JSON_VALUES (1u << 19) /* values per line */
@@ -108,11 +49,11 @@ struct tlspa_jv {
 	struct tlspa_jv *next;	/* the next member or element */
 };
 
-struct tlspa_arena_block;
+struct tlspa_json_block;
 
 /* A parser with its arena. Zero-initialise; free with tlspa_json_free. */
 struct tlspa_json {
-	struct tlspa_arena_block *blocks;
+	struct tlspa_json_block *blocks;
 	size_t nvalues;
 	int depth;
 	const char *line, *end;	/* private: the text being parsed */

@@ -9,31 +9,51 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "table.h"
+#include "tlspolicy/policy.h"
 #include "tool.h"
 
-#define TABLE_MAX 100000 /* distinct keys per table */
-
-/* Buckets: each list of names ends with the one that takes the rest. */
+/*
+ * Histograms: each is a list of buckets in the order the report prints
+ * them, the last taking what no other matched. A bucket that is a value
+ * of a vocabulary with a table of its own takes its name from that
+ * table: requirement bucket i < TLSP_REQ_COUNT is tlsp_req_name(i),
+ * action bucket i is tlsp_action_name(i), certificate and version
+ * buckets are the engine's (policy/names.c), status and record type
+ * buckets the audit record's (audit/body.c). The report's own buckets
+ * ("other", "SSL", the ranges of bits) are rows of report.c.
+ */
 enum { V_TLS13, V_TLS12, V_TLS11, V_TLS10, V_SSL, V_OTHER, V_NONE, NVER };
 enum { B_NOTLS, B_UNKNOWN, B_LOW, B_128, B_256, NBITS };
 enum { FS_YES, FS_NO, FS_UNKNOWN, NFS };
-enum { C_UNKNOWN = 5, NCERT = 7 };
-enum { A_ACCEPT, A_TAG, A_QUARANTINE, A_DEFER, A_REJECT, NACT = 6 };
-enum { R_TLS = 0, R_CLIENT_CERT = 7, R_SUBJECT = 8, NREQ = 12 };
-enum { S_PASS, S_FAIL, S_UNKNOWN, NSTATUS };
-enum { T_MESSAGE, T_RCPT, T_MAIL, T_ABORT, NTYPE = 11 };
+enum {
+	C_NONE, C_PRESENTED, C_PRESENTED_UNKNOWN, C_NOT_VERIFIED, C_VERIFIED,
+	C_UNKNOWN, C_OTHER, NCERT
+};
+/* Actions: bucket i < A_OTHER is the enum tlsp_action i. */
+enum { A_OTHER = TLSP_ACTION_REJECT + 1, NACT };
+/* Requirements: bucket i < R_OTHER is the enum tlsp_req i. */
+enum { R_OTHER = TLSP_REQ_COUNT, NREQ };
+/* Statuses: bucket i is the enum tlsp_status i; the last, TLSP_UNKNOWN,
+ * takes the rest. */
+enum { NSTATUS = TLSP_UNKNOWN + 1 };
+enum {
+	T_MESSAGE, T_RCPT, T_MAIL, T_ABORT, T_START, T_STOP, T_RELOAD,
+	T_RELOAD_FAILED, T_ROTATE, T_CHECKPOINT, T_OTHER, NTYPE
+};
 
-extern const char *const tlspa_ver_names[NVER];
-extern const char *const tlspa_bits_names[NBITS];
-extern const char *const tlspa_fs_names[NFS];
-extern const char *const tlspa_cert_names[NCERT];
-extern const char *const tlspa_act_names[NACT];
-extern const char *const tlspa_req_names[NREQ];
-extern const char *const tlspa_status_names[NSTATUS];
-extern const char *const tlspa_type_names[NTYPE];
+/* A histogram: its number of buckets and the name of bucket i. */
+struct tlspa_hist {
+	int n;
+	const char *(*name)(int i);
+};
+
+extern const struct tlspa_hist tlspa_report_ver, tlspa_report_bits,
+	tlspa_report_fs, tlspa_report_cert, tlspa_report_act, tlspa_report_req,
+	tlspa_report_status, tlspa_report_type;
 
 /* What a set of decisions looked like. */
-struct tally {
+struct tlspa_tally {
 	uint64_t n;		 /* decisions (rules: evaluations) */
 	uint64_t messages;	 /* message records with such a decision */
 	uint64_t refused;	 /* refused: reject or defer (enforced) */
@@ -46,49 +66,31 @@ struct tally {
 	uint64_t last_rec;	/* private: the record counted last */
 };
 
-/* Every table value begins with its key. */
-struct ent {
-	const char *key;
-	size_t klen;
-};
-
-struct slot {
-	uint64_t h;
-	struct ent *e;
-};
-
-/* A bounded hash table of values of valsz bytes (set before use). */
-struct table {
-	struct slot *s;
-	size_t n, cap, valsz;
-	uint64_t dropped; /* additions that found the table full */
-};
-
 /* A domain, rule or client. */
-struct row {
-	struct ent e;
-	struct tally t;
+struct tlspa_row {
+	struct tlspa_ent e;
+	struct tlspa_tally t;
 	char *name; /* clients: the host name first seen; owned */
 };
 
-struct det;
+struct tlspa_det;
 
 /* A TLS-RPT policy: one recipient domain on one day (key day\0domain). */
-struct pol {
-	struct ent e;
+struct tlspa_pol {
+	struct tlspa_ent e;
 	char day[16];
 	int64_t start, end; /* the day, in ms */
 	uint64_t ok, failed;
 	char host[256];
 	char rules[4][128];
 	int nrules;
-	struct det *details;
+	struct tlspa_det *details;
 };
 
 /* A TLS-RPT failure detail of a policy. */
-struct det {
-	struct ent e;
-	struct det *next;
+struct tlspa_det {
+	struct tlspa_ent e;
+	struct tlspa_det *next;
 	const char *result; /* RFC 8460 result-type; static */
 	const char *reason; /* our requirement name; static */
 	int unknown;	    /* the requirement could not be checked */
@@ -98,7 +100,7 @@ struct det {
 
 enum tlspa_format { F_TEXT, F_CSV, F_JSON, F_TLSRPT };
 
-struct report {
+struct tlspa_report {
 	enum tlspa_format format;
 	size_t top;
 	const char *tz, *contact;
@@ -108,25 +110,19 @@ struct report {
 	struct tlspa_scan scan;
 	int64_t first_ms, last_ms; /* of the records counted */
 	uint64_t types[NTYPE];
-	struct tally total;
+	struct tlspa_tally total;
 	uint64_t mail_n; /* decisions that are sender verdicts (mail) */
-	struct table dom, rule, client, pol, det;
+	struct tlspa_table dom, rule, client, pol, det;
 	char day[16]; /* the day of the last record (tlsrpt) */
 	int64_t day_start, day_end;
 };
 
-/* The values of t (caller frees the array) sorted with cmp; NULL when
- * out of memory. */
-struct ent **tlspa_table_sorted(const struct table *t,
-				int (*cmp)(const void *, const void *));
-
-/* qsort comparators of struct row *: most decisions first; most failed
- * first; of struct ent *: by key. */
-int tlspa_row_by_count(const void *, const void *);
-int tlspa_row_by_failed(const void *, const void *);
-int tlspa_ent_by_key(const void *, const void *);
+/* qsort comparators of struct tlspa_row *: most decisions first; most
+ * failed first. */
+int tlspa_report_by_count(const void *, const void *);
+int tlspa_report_by_failed(const void *, const void *);
 
 /* Writes the report in r->format to stdout. 0, or an exit status. */
-int tlspa_report_write(struct report *r);
+int tlspa_report_write(struct tlspa_report *r);
 
 #endif

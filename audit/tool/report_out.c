@@ -29,10 +29,10 @@ pct(uint64_t n, uint64_t of)
 }
 
 static void
-text_hist(const char *title, const char *const *names, const uint64_t *c,
-	  int n, uint64_t of)
+text_hist(const char *title, const struct tlspa_hist *h, const uint64_t *c,
+	  uint64_t of)
 {
-	int i, any = 0;
+	int i, n = h->n, any = 0;
 
 	for (i = 0; i < n; i++)
 		any |= c[i] != 0;
@@ -41,12 +41,12 @@ text_hist(const char *title, const char *const *names, const uint64_t *c,
 	printf("\n%s\n", title);
 	for (i = 0; i < n; i++)
 		if (c[i] != 0)
-			printf("  %-34s %10llu %6.1f%%\n", names[i],
+			printf("  %-34s %10llu %6.1f%%\n", h->name(i),
 			       (unsigned long long)c[i], pct(c[i], of));
 }
 
 static void
-text_period(const struct report *r)
+text_period(const struct tlspa_report *r)
 {
 	char a[32], b[32];
 
@@ -67,9 +67,9 @@ text_period(const struct report *r)
 }
 
 static void
-text_head(const struct report *r)
+text_head(const struct tlspa_report *r)
 {
-	const struct tally *t = &r->total;
+	const struct tlspa_tally *t = &r->total;
 	int i, first = 1;
 
 	printf("tlspolicy-audit report\n");
@@ -79,7 +79,7 @@ text_head(const struct report *r)
 	for (i = 0; i < NTYPE; i++)
 		if (r->types[i] != 0) {
 			printf("%s%s %llu", first ? " (" : ", ",
-			       tlspa_type_names[i],
+			       tlspa_report_type.name(i),
 			       (unsigned long long)r->types[i]);
 			first = 0;
 		}
@@ -101,7 +101,7 @@ text_head(const struct report *r)
 }
 
 static void
-text_failures(const struct tally *t)
+text_failures(const struct tlspa_tally *t)
 {
 	int i, any = 0;
 
@@ -113,22 +113,21 @@ text_failures(const struct tally *t)
 	       "unknown");
 	for (i = 0; i < NREQ; i++)
 		if (t->req[i][0] || t->req[i][1])
-			printf("  %-33s %10llu %10llu\n", tlspa_req_names[i],
+			printf("  %-33s %10llu %10llu\n", tlspa_report_req.name(i),
 			       (unsigned long long)t->req[i][0],
 			       (unsigned long long)t->req[i][1]);
 }
 
 static void
-text_totals(const struct tally *t)
+text_totals(const struct tlspa_tally *t)
 {
-	text_hist("TLS version", tlspa_ver_names, t->ver, NVER, t->n);
-	text_hist("Cipher strength (bits)", tlspa_bits_names, t->bits, NBITS,
-		  t->n);
-	text_hist("Forward secrecy", tlspa_fs_names, t->fs, NFS, t->n);
-	text_hist("Client certificate", tlspa_cert_names, t->cert, NCERT, t->n);
-	text_hist("Actions (enforced)", tlspa_act_names, t->action, NACT, t->n);
+	text_hist("TLS version", &tlspa_report_ver, t->ver, t->n);
+	text_hist("Cipher strength (bits)", &tlspa_report_bits, t->bits, t->n);
+	text_hist("Forward secrecy", &tlspa_report_fs, t->fs, t->n);
+	text_hist("Client certificate", &tlspa_report_cert, t->cert, t->n);
+	text_hist("Actions (enforced)", &tlspa_report_act, t->action, t->n);
 	text_hist("Monitor mode: would-be actions where they differ",
-		  tlspa_act_names, t->would, NACT, t->n);
+		  &tlspa_report_act, t->would, t->n);
 	text_failures(t);
 }
 
@@ -152,26 +151,26 @@ put_name(const char *s, size_t n)
 	int w = 0;
 	const char *p;
 
-	tlspa_safe(s, n, buf, NAME_W + 1);
+	tlspa_text_safe(s, n, buf, NAME_W + 1);
 	for (p = buf; *p != '\0'; p++)
 		w += ((unsigned char)*p & 0xc0) != 0x80;
 	printf("  %s%*s", buf, w < NAME_W ? NAME_W - w : 0, "");
 }
 
 static void
-text_more(size_t shown, size_t n, const struct table *t, const char *what)
+text_more(size_t shown, size_t n, const struct tlspa_table *t, const char *what)
 {
 	if (n > shown)
 		printf("  (%zu more not shown)\n", n - shown);
 	if (t->dropped > 0)
 		printf("  (%llu more decisions not counted: more than %d %s)\n",
-		       (unsigned long long)t->dropped, TABLE_MAX, what);
+		       (unsigned long long)t->dropped, TLSPA_TABLE_MAX, what);
 }
 
 static void
-text_domains(const struct report *r, struct ent **v)
+text_domains(const struct tlspa_report *r, struct tlspa_ent **v)
 {
-	const struct tally *t;
+	const struct tlspa_tally *t;
 	size_t i;
 
 	printf("\nRecipient domains: %zu, by decisions\n", r->dom.n);
@@ -179,7 +178,7 @@ text_domains(const struct report *r, struct ent **v)
 	       "DOMAIN", "RCPTS", "MSGS", "TLSv1.3", "TLSv1.2", "OLDER",
 	       "NO-TLS", "FAILED", "REFUSED", "WOULD");
 	for (i = 0; i < r->dom.n && i < r->top; i++) {
-		t = &((struct row *)v[i])->t;
+		t = &((struct tlspa_row *)v[i])->t;
 		put_name(v[i]->key, v[i]->klen);
 		printf("%8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu "
 		       "%8llu\n", (unsigned long long)t->n, (unsigned long long)t->messages,
@@ -196,7 +195,7 @@ text_domains(const struct report *r, struct ent **v)
 }
 
 static const char *
-top_failure(const struct tally *t)
+top_failure(const struct tlspa_tally *t)
 {
 	int i, best = -1;
 	uint64_t most = 0;
@@ -206,13 +205,13 @@ top_failure(const struct tally *t)
 			most = t->req[i][0] + t->req[i][1];
 			best = i;
 		}
-	return best < 0 ? "-" : tlspa_req_names[best];
+	return best < 0 ? "-" : tlspa_report_req.name(best);
 }
 
 static void
-text_rules(const struct report *r, struct ent **v)
+text_rules(const struct tlspa_report *r, struct tlspa_ent **v)
 {
-	const struct tally *t;
+	const struct tlspa_tally *t;
 	size_t i;
 
 	printf("\nRules: %zu, by evaluations\n", r->rule.n);
@@ -220,13 +219,13 @@ text_rules(const struct report *r, struct ent **v)
 	       "EVAL", "PASS", "FAIL", "UNKNOWN", "EXEMPT", "REFUSED",
 	       "WOULD", "TOP FAILURE");
 	for (i = 0; i < r->rule.n && i < r->top; i++) {
-		t = &((struct row *)v[i])->t;
+		t = &((struct tlspa_row *)v[i])->t;
 		put_name(v[i]->key, v[i]->klen);
 		printf("%8llu %8llu %8llu %8llu %8llu %8llu %8llu  %s\n",
 		       (unsigned long long)t->n,
-		       (unsigned long long)t->status[S_PASS],
-		       (unsigned long long)t->status[S_FAIL],
-		       (unsigned long long)t->status[S_UNKNOWN],
+		       (unsigned long long)t->status[TLSP_PASS],
+		       (unsigned long long)t->status[TLSP_FAIL],
+		       (unsigned long long)t->status[TLSP_UNKNOWN],
 		       (unsigned long long)t->exempt,
 		       (unsigned long long)t->refused,
 		       (unsigned long long)sum(t->would, NACT), top_failure(t));
@@ -235,12 +234,12 @@ text_rules(const struct report *r, struct ent **v)
 }
 
 static void
-text_clients(const struct report *r, struct ent **v)
+text_clients(const struct tlspa_report *r, struct tlspa_ent **v)
 {
-	const struct row *w;
+	const struct tlspa_row *w;
 	size_t i, n = 0;
 
-	for (i = 0; i < r->client.n && ((struct row *)v[i])->t.failed; i++)
+	for (i = 0; i < r->client.n && ((struct tlspa_row *)v[i])->t.failed; i++)
 		n++;
 	if (n == 0)
 		return;
@@ -248,7 +247,7 @@ text_clients(const struct report *r, struct ent **v)
 	printf("  %-*s  %-*s%8s %8s %8s\n", NAME_W, "CLIENT", NAME_W, "NAME",
 	       "DECIDED", "FAILED", "REFUSED");
 	for (i = 0; i < n && i < r->top; i++) {
-		w = (struct row *)v[i];
+		w = (struct tlspa_row *)v[i];
 		put_name(w->e.key, w->e.klen);
 		put_name(w->name ? w->name : "-", w->name ? strlen(w->name) : 1);
 		printf("%8llu %8llu %8llu\n", (unsigned long long)w->t.n,
@@ -259,8 +258,8 @@ text_clients(const struct report *r, struct ent **v)
 }
 
 static int
-write_text(const struct report *r, struct ent **dom, struct ent **rule,
-	   struct ent **client)
+write_text(const struct tlspa_report *r, struct tlspa_ent **dom, struct tlspa_ent **rule,
+	   struct tlspa_ent **client)
 {
 	text_head(r);
 	text_totals(&r->total);
@@ -283,7 +282,7 @@ csv_cell(const char *s, size_t n)
 
 	int formula;
 
-	tlspa_safe(s, n, buf, sizeof(buf));
+	tlspa_text_safe(s, n, buf, sizeof(buf));
 	formula = buf[0] != '\0' && strchr("=+-@", buf[0]) != NULL;
 	if (strpbrk(buf, ",\"") == NULL && !formula) {
 		fputs(buf, stdout);
@@ -315,12 +314,12 @@ csv_col(const char *prefix, const char *name)
 }
 
 static void
-csv_cols(const char *prefix, const char *const *names, int n)
+csv_cols(const char *prefix, const struct tlspa_hist *h)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
-		csv_col(prefix, names[i]);
+	for (i = 0; i < h->n; i++)
+		csv_col(prefix, h->name(i));
 }
 
 static void
@@ -330,17 +329,17 @@ csv_header(void)
 
 	printf("section,name,client_name,decisions,messages,refused,passed,"
 	       "failed");
-	csv_cols("version", tlspa_ver_names, NVER);
-	csv_cols("bits", tlspa_bits_names, NBITS);
-	csv_cols("forward_secrecy", tlspa_fs_names, NFS);
-	csv_cols("cert", tlspa_cert_names, NCERT);
-	csv_cols("action", tlspa_act_names, NACT);
-	csv_cols("would", tlspa_act_names, NACT);
-	csv_cols("status", tlspa_status_names, NSTATUS);
+	csv_cols("version", &tlspa_report_ver);
+	csv_cols("bits", &tlspa_report_bits);
+	csv_cols("forward_secrecy", &tlspa_report_fs);
+	csv_cols("cert", &tlspa_report_cert);
+	csv_cols("action", &tlspa_report_act);
+	csv_cols("would", &tlspa_report_act);
+	csv_cols("status", &tlspa_report_status);
 	printf(",exempt,monitor");
 	for (i = 0; i < NREQ; i++) {
-		csv_col("fail", tlspa_req_names[i]);
-		csv_col("unknown", tlspa_req_names[i]);
+		csv_col("fail", tlspa_report_req.name(i));
+		csv_col("unknown", tlspa_report_req.name(i));
 	}
 	putchar('\n');
 }
@@ -356,7 +355,7 @@ csv_nums(const uint64_t *c, int n)
 
 static void
 csv_row(const char *section, const char *name, size_t nlen,
-	const char *cname, const struct tally *t)
+	const char *cname, const struct tlspa_tally *t)
 {
 	int i;
 
@@ -384,20 +383,20 @@ csv_row(const char *section, const char *name, size_t nlen,
 }
 
 static void
-csv_rows(const char *section, struct ent **v, size_t n)
+csv_rows(const char *section, struct tlspa_ent **v, size_t n)
 {
-	const struct row *w;
+	const struct tlspa_row *w;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		w = (const struct row *)v[i];
+		w = (const struct tlspa_row *)v[i];
 		csv_row(section, w->e.key, w->e.klen, w->name, &w->t);
 	}
 }
 
 static int
-write_csv(const struct report *r, struct ent **dom, struct ent **rule,
-	  struct ent **client)
+write_csv(const struct tlspa_report *r, struct tlspa_ent **dom, struct tlspa_ent **rule,
+	  struct tlspa_ent **client)
 {
 	csv_header();
 	csv_row("total", "", 0, NULL, &r->total);
@@ -428,15 +427,15 @@ j_flush(struct tlsp_jbuf *jb, int all)
 }
 
 static void
-j_counts(struct tlsp_jbuf *jb, const char *key, const char *const *names,
-	 const uint64_t *c, int n)
+j_counts(struct tlsp_jbuf *jb, const char *key, const struct tlspa_hist *h,
+	 const uint64_t *c)
 {
 	int i;
 
 	tlsp_jb_key(jb, key);
 	tlsp_jb_open(jb, '{');
-	for (i = 0; i < n; i++) {
-		tlsp_jb_key(jb, names[i]);
+	for (i = 0; i < h->n; i++) {
+		tlsp_jb_key(jb, h->name(i));
 		tlsp_jb_uint(jb, c[i]);
 	}
 	tlsp_jb_close(jb, '}');
@@ -450,7 +449,7 @@ j_uint(struct tlsp_jbuf *jb, const char *key, uint64_t v)
 }
 
 static void
-j_failures(struct tlsp_jbuf *jb, const struct tally *t)
+j_failures(struct tlsp_jbuf *jb, const struct tlspa_tally *t)
 {
 	int i;
 
@@ -459,7 +458,7 @@ j_failures(struct tlsp_jbuf *jb, const struct tally *t)
 	for (i = 0; i < NREQ; i++) {
 		if (!t->req[i][0] && !t->req[i][1])
 			continue;
-		tlsp_jb_key(jb, tlspa_req_names[i]);
+		tlsp_jb_key(jb, tlspa_report_req.name(i));
 		tlsp_jb_open(jb, '{');
 		j_uint(jb, "fail", t->req[i][0]);
 		j_uint(jb, "unknown", t->req[i][1]);
@@ -470,21 +469,21 @@ j_failures(struct tlsp_jbuf *jb, const struct tally *t)
 
 /* The members of a tally, inside an object the caller opened. */
 static void
-j_tally(struct tlsp_jbuf *jb, const struct tally *t, int rule)
+j_tally(struct tlsp_jbuf *jb, const struct tlspa_tally *t, int rule)
 {
 	j_uint(jb, "decisions", t->n);
 	j_uint(jb, "messages", t->messages);
 	j_uint(jb, "refused", t->refused);
 	j_uint(jb, "passed", t->passed);
 	j_uint(jb, "failed", t->failed);
-	j_counts(jb, "tls_version", tlspa_ver_names, t->ver, NVER);
-	j_counts(jb, "cipher_bits", tlspa_bits_names, t->bits, NBITS);
-	j_counts(jb, "forward_secrecy", tlspa_fs_names, t->fs, NFS);
-	j_counts(jb, "client_cert", tlspa_cert_names, t->cert, NCERT);
-	j_counts(jb, "actions", tlspa_act_names, t->action, NACT);
-	j_counts(jb, "would_actions", tlspa_act_names, t->would, NACT);
+	j_counts(jb, "tls_version", &tlspa_report_ver, t->ver);
+	j_counts(jb, "cipher_bits", &tlspa_report_bits, t->bits);
+	j_counts(jb, "forward_secrecy", &tlspa_report_fs, t->fs);
+	j_counts(jb, "client_cert", &tlspa_report_cert, t->cert);
+	j_counts(jb, "actions", &tlspa_report_act, t->action);
+	j_counts(jb, "would_actions", &tlspa_report_act, t->would);
 	if (rule) {
-		j_counts(jb, "status", tlspa_status_names, t->status, NSTATUS);
+		j_counts(jb, "status", &tlspa_report_status, t->status);
 		j_uint(jb, "exempt", t->exempt);
 		j_uint(jb, "monitor", t->monitor);
 	}
@@ -493,15 +492,15 @@ j_tally(struct tlsp_jbuf *jb, const struct tally *t, int rule)
 
 static void
 j_rows(struct tlsp_jbuf *jb, const char *key, const char *name,
-       struct ent **v, size_t n, int rule)
+       struct tlspa_ent **v, size_t n, int rule)
 {
-	const struct row *w;
+	const struct tlspa_row *w;
 	size_t i;
 
 	tlsp_jb_key(jb, key);
 	tlsp_jb_open(jb, '[');
 	for (i = 0; i < n; i++) {
-		w = (const struct row *)v[i];
+		w = (const struct tlspa_row *)v[i];
 		tlsp_jb_open(jb, '{');
 		tlsp_jb_key(jb, name);
 		tlsp_jb_strn(jb, w->e.key, w->e.klen);
@@ -529,7 +528,7 @@ j_time(struct tlsp_jbuf *jb, const char *key, int64_t ms)
 }
 
 static void
-j_head(struct tlsp_jbuf *jb, const struct report *r)
+j_head(struct tlsp_jbuf *jb, const struct tlspa_report *r)
 {
 	tlsp_jb_key(jb, "period");
 	tlsp_jb_open(jb, '{');
@@ -541,7 +540,7 @@ j_head(struct tlsp_jbuf *jb, const struct report *r)
 							     : TLSPA_TIME_MIN);
 	tlsp_jb_close(jb, '}');
 	j_uint(jb, "files", (uint64_t)r->scan.nfiles);
-	j_counts(jb, "records", tlspa_type_names, r->types, NTYPE);
+	j_counts(jb, "records", &tlspa_report_type, r->types);
 	j_uint(jb, "outside_period", r->scan.outside);
 	j_uint(jb, "not_records", r->scan.bad);
 	j_uint(jb, "sender_decisions", r->mail_n);
@@ -569,8 +568,8 @@ j_done(struct tlsp_jbuf *jb)
 }
 
 static int
-write_json(const struct report *r, struct ent **dom, struct ent **rule,
-	   struct ent **client)
+write_json(const struct tlspa_report *r, struct tlspa_ent **dom, struct tlspa_ent **rule,
+	   struct tlspa_ent **client)
 {
 	struct tlsp_jbuf jb;
 
@@ -592,9 +591,9 @@ write_json(const struct report *r, struct ent **dom, struct ent **rule,
 /* ============================================================ tlsrpt */
 
 static void
-rpt_details(struct tlsp_jbuf *jb, const struct pol *p)
+rpt_details(struct tlsp_jbuf *jb, const struct tlspa_pol *p)
 {
-	const struct det *d;
+	const struct tlspa_det *d;
 	char reason[48];
 
 	tlsp_jb_key(jb, "failure-details");
@@ -614,7 +613,7 @@ rpt_details(struct tlsp_jbuf *jb, const struct pol *p)
 }
 
 static void
-rpt_policy(struct tlsp_jbuf *jb, const struct pol *p)
+rpt_policy(struct tlsp_jbuf *jb, const struct tlspa_pol *p)
 {
 	const char *dom = p->e.key + strlen(p->e.key) + 1;
 	int i;
@@ -641,7 +640,7 @@ rpt_policy(struct tlsp_jbuf *jb, const struct pol *p)
 }
 
 static void
-rpt_day_open(struct tlsp_jbuf *jb, const struct report *r, const struct pol *p)
+rpt_day_open(struct tlsp_jbuf *jb, const struct tlspa_report *r, const struct tlspa_pol *p)
 {
 	char buf[32], id[300];
 
@@ -663,10 +662,10 @@ rpt_day_open(struct tlsp_jbuf *jb, const struct report *r, const struct pol *p)
 }
 
 static int
-write_tlsrpt(const struct report *r)
+write_tlsrpt(const struct tlspa_report *r)
 {
-	struct ent **v = tlspa_table_sorted(&r->pol, tlspa_ent_by_key);
-	const struct pol *p, *prev = NULL;
+	struct tlspa_ent **v = tlspa_table_sorted(&r->pol, tlspa_table_by_key);
+	const struct tlspa_pol *p, *prev = NULL;
 	struct tlsp_jbuf jb;
 	size_t i;
 
@@ -674,7 +673,7 @@ write_tlsrpt(const struct report *r)
 		return TLSPA_EX_ERROR;
 	tlsp_jb_init(&jb);
 	for (i = 0; i < r->pol.n; i++, prev = p) {
-		p = (const struct pol *)v[i];
+		p = (const struct tlspa_pol *)v[i];
 		if (prev != NULL && strcmp(prev->day, p->day) != 0) {
 			tlsp_jb_raw(&jb, "]}\n", 3);
 			j_flush(&jb, 1);
@@ -691,23 +690,23 @@ write_tlsrpt(const struct report *r)
 		fprintf(stderr, "tlspolicy-audit: %llu sessions not counted: more "
 			"than %d domain-days or failure details\n",
 			(unsigned long long)(r->pol.dropped + r->det.dropped),
-			TABLE_MAX);
+			TLSPA_TABLE_MAX);
 	return j_done(&jb);
 }
 
 /* ========================================================= dispatch */
 
 int
-tlspa_report_write(struct report *r)
+tlspa_report_write(struct tlspa_report *r)
 {
-	struct ent **dom = NULL, **rule = NULL, **client = NULL;
+	struct tlspa_ent **dom = NULL, **rule = NULL, **client = NULL;
 	int rc = TLSPA_EX_ERROR;
 
 	if (r->format == F_TLSRPT)
 		return write_tlsrpt(r);
-	if ((dom = tlspa_table_sorted(&r->dom, tlspa_row_by_count)) == NULL ||
-	    (rule = tlspa_table_sorted(&r->rule, tlspa_row_by_count)) == NULL ||
-	    (client = tlspa_table_sorted(&r->client, tlspa_row_by_failed)) ==
+	if ((dom = tlspa_table_sorted(&r->dom, tlspa_report_by_count)) == NULL ||
+	    (rule = tlspa_table_sorted(&r->rule, tlspa_report_by_count)) == NULL ||
+	    (client = tlspa_table_sorted(&r->client, tlspa_report_by_failed)) ==
 		    NULL) {
 		fprintf(stderr, "tlspolicy-audit: out of memory\n");
 		goto fail;

@@ -99,7 +99,7 @@ verify_options(struct verify *v, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "qk:a:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
-			tlspa_quiet = 1;
+			tlspa_tool_quiet = 1;
 			break;
 		case 'k':
 			tlsp_chain_key_free(&v->key);
@@ -123,13 +123,13 @@ verify_options(struct verify *v, int argc, char **argv)
 			v->nanchors++;
 			break;
 		default:
-			return tlspa_usage("verify");
+			return tlspa_tool_usage("verify");
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "tlspolicy-audit verify: no FILE given (- for "
 			"standard input)\n");
-		return tlspa_usage("verify");
+		return tlspa_tool_usage("verify");
 	}
 	return 0;
 }
@@ -137,11 +137,11 @@ verify_options(struct verify *v, int argc, char **argv)
 /* ============================================================ checks */
 
 /* Reports the break at ln: "FILE:LINE: what". Returns the status. */
-static int broke(const struct tlspa_line *ln, const char *fmt, ...)
+static int broke(const struct tlspa_reader_line *ln, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static int
-broke(const struct tlspa_line *ln, const char *fmt, ...)
+broke(const struct tlspa_reader_line *ln, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -156,7 +156,7 @@ broke(const struct tlspa_line *ln, const char *fmt, ...)
 /* The first record: a genesis, an anchored continuation, or a start
  * that nothing here can check (a note says so). */
 static int
-check_first(struct verify *v, const struct tlspa_line *ln,
+check_first(struct verify *v, const struct tlspa_reader_line *ln,
 	    const struct tlsp_chain_rec *r)
 {
 	int checked = 0;
@@ -184,7 +184,7 @@ check_first(struct verify *v, const struct tlspa_line *ln,
 		a->seen = 1;
 		checked = 1;
 	}
-	if (!checked && !tlspa_quiet)
+	if (!checked && !tlspa_tool_quiet)
 		fprintf(stderr, "%s:%llu: note: the chain starts at seq %" PRIu64
 			" with prev %s, not at the genesis: what came before "
 			"is unchecked (give --anchor %" PRIu64 ":HASH)\n",
@@ -193,7 +193,7 @@ check_first(struct verify *v, const struct tlspa_line *ln,
 }
 
 static int
-check_link(struct verify *v, const struct tlspa_line *ln,
+check_link(struct verify *v, const struct tlspa_reader_line *ln,
 	   const struct tlsp_chain_rec *r)
 {
 	char after[96] = "";
@@ -259,7 +259,7 @@ dup_member(const struct tlspa_jv *j)
 }
 
 static int
-check_json(struct verify *v, const struct tlspa_line *ln)
+check_json(struct verify *v, const struct tlspa_reader_line *ln)
 {
 	const struct tlspa_jv *root = tlspa_json_parse(&v->json, ln->p, ln->len);
 	const struct tlspa_jv *t = tlspa_jv_get(root, "time");
@@ -275,14 +275,14 @@ check_json(struct verify *v, const struct tlspa_line *ln)
 	if (!time_shaped(t))
 		return 0;
 	if (v->time[0] != '\0' && memcmp(t->s, v->time, t->len) < 0)
-		tlspa_warn(ln->path, ln->lineno, "clock stepped back (%s after "
+		tlspa_tool_warn(ln->path, ln->lineno, "clock stepped back (%s after "
 			   "%s)", t->s, v->time);
 	memcpy(v->time, t->s, t->len + 1);
 	return 0;
 }
 
 static int
-verify_line(struct verify *v, const struct tlspa_line *ln)
+verify_line(struct verify *v, const struct tlspa_reader_line *ln)
 {
 	struct tlsp_chain_rec r;
 	struct anchor *a;
@@ -293,7 +293,7 @@ verify_line(struct verify *v, const struct tlspa_line *ln)
 	rc = ln->overlong ? -1
 		: tlsp_chain_verify(ln->p, ln->len, &v->key, &v->scratch, &r);
 	if (rc < 0) {
-		tlspa_warn(ln->path, ln->lineno, "torn line skipped%s",
+		tlspa_tool_warn(ln->path, ln->lineno, "torn line skipped%s",
 			   ln->overlong ? " (longer than 16 MiB)" : "");
 		v->torn_line = ln->lineno;
 		return 0;
@@ -348,12 +348,12 @@ verify_end(struct verify *v, int nfiles, const char *lastpath)
 		return TLSPA_EX_BROKEN;
 	}
 	if (v->records == 0) {
-		tlspa_warn(lastpath, 0, "no records");
-		if (!tlspa_quiet)
+		tlspa_tool_warn(lastpath, 0, "no records");
+		if (!tlspa_tool_quiet)
 			printf("OK: 0 records, files %d\n", nfiles);
 		return 0;
 	}
-	if (!tlspa_quiet)
+	if (!tlspa_tool_quiet)
 		printf("OK: %llu records, seq %" PRIu64 "..%" PRIu64 ", files %d, "
 		       "last hash %s\n", v->records, v->first_seq, v->seq, nfiles,
 		       v->hash);
@@ -363,18 +363,18 @@ verify_end(struct verify *v, int nfiles, const char *lastpath)
 static int
 verify_run(struct verify *v, char **files, int nfiles)
 {
-	struct tlspa_lines lr = {.files = files, .nfiles = nfiles};
-	struct tlspa_line ln;
+	struct tlspa_reader lr = {.files = files, .nfiles = nfiles};
+	struct tlspa_reader_line ln;
 	int rc = 0, got;
 
-	while ((got = tlspa_lines_next(&lr, &ln)) > 0)
+	while ((got = tlspa_reader_next(&lr, &ln)) > 0)
 		if ((rc = verify_line(v, &ln)) != 0)
 			break;
 	if (got < 0) {
 		fprintf(stderr, "tlspolicy-audit: %s\n", lr.err);
 		rc = TLSPA_EX_ERROR;
 	}
-	tlspa_lines_close(&lr);
+	tlspa_reader_close(&lr);
 	if (rc == 0 && got == 0)
 		rc = verify_end(v, nfiles, files[nfiles - 1]);
 	return rc;

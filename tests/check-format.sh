@@ -53,6 +53,7 @@ fi
 n=0
 bad=""
 for f in $files; do
+	[ -f "$f" ] || continue # tracked, but deleted in the work tree
 	n=$((n + 1))
 	if ! "$cf" --style=file:.clang-format --dry-run --Werror "$f" \
 	    >/dev/null 2>&1; then

@@ -979,6 +979,8 @@ read_rule(struct walk *w, const struct tlsp_ynode *k, const struct tlsp_ynode *v
 		if (inherit(w, &b, r->name, &rs) < 0)
 			return -1;
 		p = find_profile(w, b.ref->str);
+		if (p == NULL) /* cannot be: inherit() found it */
+			return -1;
 		r->spec = p->spec;
 	} else if (inherit(w, &b, r->name, &rs) < 0 || apply(w, &rs, &b) < 0 ||
 		   (r->spec = finalize(w, &rs, &b, r->name)) == NULL) {

@@ -1193,7 +1193,8 @@ event_begin(struct mt_conn *c, int cmd, struct mt_reply **r,
 	if (usable(c, 1) < 0 || (*r = reply_for(c, *r)) == NULL)
 		return -1;
 	reply_reset(*r);
-	*ev = event_of(cmd);
+	if ((*ev = event_of(cmd)) == NULL)
+		return usage(c, "not an event command");
 	if ((c->protocol & (*ev)->no) != 0 || c->skip_cmd == cmd) {
 		(*r)->code = MT_SKIPPED;
 		c->stats.not_sent++;

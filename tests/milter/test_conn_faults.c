@@ -169,7 +169,8 @@ assert_settles(const struct fx *f)
 		usleep(20000);
 	}
 	snprintf(cmd, sizeof(cmd), "ls -l /proc/%ld/fd >&2", (long)f->d.pid);
-	(void)system(cmd);
+	if (system(cmd) == -1) /* a diagnostic only */
+		perror("system");
 	fail_msg("after %d ms the daemon has %ld threads (%ld idle), %ld "
 		 "sockets (%ld idle) and %ld descriptors (%ld idle): a session "
 		 "leaked", SETTLE_MS, th, f->threads0, socks, f->socks0, fds,

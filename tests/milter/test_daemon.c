@@ -107,7 +107,8 @@ start_daemon(void **state)
 	write_policy(0);
 	daemon_pid = fork();
 	if (daemon_pid == 0) {
-		freopen(logfile, "w", stderr);
+		if (freopen(logfile, "w", stderr) == NULL)
+			_exit(127);
 		execl(daemon_path(), "tlspolicy-milter", "--run-as-root", "-f",
 		      "-c", policy, "-p",
 		      spec, (char *)NULL);

@@ -121,9 +121,12 @@ plain(unsigned char c)
 
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
-/* Nonzero when a byte of w is below b (b <= 0x80; exact for "any"). */
+/* Nonzero when a byte of w is below b (b <= 0x80; exact for "any").
+ * Not formatted: clang-format takes "(w) - ONES" for a cast. */
+/* clang-format off */
 #define ANY_BELOW(w, b) (((w) - ONES * (b)) & ~(w) & HIGHS)
 #define ANY_EQ(w, b) ANY_BELOW((w) ^ (ONES * (b)), 1)
+/* clang-format on */
 
 /* Whether all eight bytes of w are plain(), eight at a time. */
 static int

@@ -30,22 +30,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "tlspolicy/policy.h"
 
 #define LOOKUP_SECS 1.0 /* per measurement; three of each per size */
 #define NQ 4096 /* distinct recipients per size, cycled */
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t
 rnd(uint64_t *s)
@@ -130,7 +121,7 @@ lookup_ns(const struct tlsp_policy *p, const struct tlsp_facts *f,
 	  char (*rcpt)[64], long maxq)
 {
 	struct tlsp_verdict v;
-	double t0 = now(), t;
+	double t0 = tb_now(), t;
 	long q = 0;
 	unsigned sink = 0;
 
@@ -142,7 +133,7 @@ lookup_ns(const struct tlsp_policy *p, const struct tlsp_facts *f,
 				      rcpt[q % NQ], &v);
 			sink += (unsigned)v.action;
 		}
-		t = now() - t0;
+		t = tb_now() - t0;
 	} while (q < maxq && t < LOOKUP_SECS);
 	if (sink == 0xffffffffu) /* keep the calls */
 		fputc(' ', stderr);
@@ -171,9 +162,9 @@ one_size(long n, long maxq)
 		return 1;
 	m0 = mallinfo2();
 	rss0 = status_kb("VmRSS:");
-	t0 = now();
+	t0 = tb_now();
 	p = tlsp_policy_load_buffer("bench.yaml", buf, len, TLSP_MTA_POSTFIX, &d);
-	secs = now() - t0;
+	secs = tb_now() - t0;
 	if (p == NULL) {
 		char line[1400];
 

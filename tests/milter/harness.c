@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench/clock.h"
 #include "harness.h"
 
 /* ============================================================ daemon */
@@ -47,10 +48,7 @@ static const char policy_text[] =
 long
 hn_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return tb_now_ms();
 }
 
 static void

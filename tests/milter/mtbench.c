@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench/clock.h"
 #include "client.h"
 
 #define MAX_RCPTS 50
@@ -256,15 +257,6 @@ static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
 static int hold_ready, hold_released;
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 on_signal(int sig)
 {
@@ -340,10 +332,10 @@ send_macros(struct worker *w, int cmd, int stage, int tls)
 /* Times one event; -1 on a protocol or I/O error. */
 #define STEP(w, st, call)                                                  \
 	do {                                                               \
-		double t_ = now();                                         \
+		double t_ = tb_now();                                         \
 		if ((call) < 0)                                            \
 			return -1;                                         \
-		t_ = now() - t_;                                           \
+		t_ = tb_now() - t_;                                           \
 		if (t_ > (w)->step_max)                                    \
 			(w)->step_max = t_, (w)->step_stage = (st);        \
 		(w)->n.reply[st][rk_of((w)->r)]++;                         \
@@ -636,25 +628,25 @@ work(void *arg)
 	failed = w->r == NULL || session_open(w) < 0;
 	if (o->hold > 0)
 		hold();
-	deadline = now() + o->secs;
+	deadline = tb_now() + o->secs;
 	if (failed)
 		goto fail;
-	for (i = 0; i < o->ntx && !atomic_load(&stop) && now() < deadline;
+	for (i = 0; i < o->ntx && !atomic_load(&stop) && tb_now() < deadline;
 	     i++) {
 		double t0;
 
 		if (w->c == NULL) {
-			double t1 = now();
+			double t1 = tb_now();
 
 			if (session_open(w) < 0)
 				goto fail;
-			w->n.open_secs += now() - t1;
+			w->n.open_secs += tb_now() - t1;
 		}
 		w->step_max = 0;
-		t0 = now();
+		t0 = tb_now();
 		if (one_tx(w) < 0)
 			goto fail;
-		t0 = now() - t0;
+		t0 = tb_now() - t0;
 		if (keep_latency(w, t0) < 0)
 			goto fail;
 		if (t0 > w->worst)
@@ -682,12 +674,12 @@ fail:
 static void
 hold_all(const struct opts *o)
 {
-	double until = now() + SETUP_TIMEOUT_S;
+	double until = tb_now() + SETUP_TIMEOUT_S;
 	struct timespec ts;
 	FILE *f;
 
 	pthread_mutex_lock(&hold_mu);
-	while (hold_ready < o->conns && now() < until && !atomic_load(&stop)) {
+	while (hold_ready < o->conns && tb_now() < until && !atomic_load(&stop)) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 100000000;
 		if (ts.tv_nsec >= 1000000000)
@@ -701,7 +693,7 @@ hold_all(const struct opts *o)
 		fprintf(f, "%d\n", hold_ready);
 		fclose(f);
 	}
-	for (until = now() + o->hold; now() < until && !atomic_load(&stop);)
+	for (until = tb_now() + o->hold; tb_now() < until && !atomic_load(&stop);)
 		nanosleep(&(struct timespec){0, 50000000}, NULL);
 	pthread_mutex_lock(&hold_mu);
 	hold_released = 1;
@@ -865,7 +857,7 @@ main(int argc, char **argv)
 		return 1;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, THREAD_STACK);
-	t0 = now();
+	t0 = tb_now();
 	for (i = 0; i < o.conns; i++) {
 		w[i].o = &o;
 		w[i].id = i;
@@ -886,10 +878,10 @@ main(int argc, char **argv)
 		pthread_mutex_unlock(&hold_mu);
 	}
 	if (o.hold > 0)
-		t0 = now();
+		t0 = tb_now();
 	for (i = 0; i < o.conns; i++)
 		pthread_join(t[i], NULL);
-	report(&o, w, now() - t0);
+	report(&o, w, tb_now() - t0);
 	for (i = 0; i < o.conns; i++) {
 		errors += w[i].errors;
 		free(w[i].lat);

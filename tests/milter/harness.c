@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,20 @@ hn_init(struct hn_daemon *d, const char *sync, int with_key)
 	if (with_key && write_key(d->key) < 0)
 		return -1;
 	return write_policy(d);
+}
+
+int
+hn_as_nobody(struct hn_daemon *d)
+{
+	struct passwd *pw = getpwnam("nobody");
+
+	if (pw == NULL)
+		return 1;
+	if (chown(d->logdir, pw->pw_uid, pw->pw_gid) < 0 ||
+	    chmod(d->dir, 0711) < 0 || chmod(d->policy, 0644) < 0)
+		return -1;
+	d->user = "nobody";
+	return 0;
 }
 
 /* execv() with a const argument list (in a child: the copies are never
@@ -364,6 +379,25 @@ hn_errlog_wait(const struct hn_daemon *d, long from, const char *a,
 			return 0;
 		sleep_ms(20);
 	}
+}
+
+long
+hn_errlog_count(const struct hn_daemon *d, long from, const char *a)
+{
+	FILE *f = fopen(d->errlog, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	long n = 0;
+
+	if (f == NULL)
+		return -1;
+	if (from > 0)
+		fseek(f, from, SEEK_SET);
+	while (getline(&line, &cap, f) > 0)
+		n += strstr(line, a) != NULL;
+	free(line);
+	fclose(f);
+	return n;
 }
 
 void

@@ -748,6 +748,14 @@ hn_proc_fds_sockets(pid_t pid, long *sockets)
 }
 
 int
+hn_quick(void)
+{
+	const char *q = getenv("TLSP_TEST_QUICK");
+
+	return q != NULL && *q != '\0' && strcmp(q, "0") != 0;
+}
+
+int
 hn_alive(const struct hn_daemon *d)
 {
 	char path[64], buf[512], *p;

@@ -163,6 +163,12 @@ long hn_proc_fds_sockets(pid_t pid, long *sockets);
 /* Whether the daemon is still running (not exited, not a zombie). */
 int hn_alive(const struct hn_daemon *d);
 
+/* Whether TLSP_TEST_QUICK is set (and not "0"): the slow tests then
+ * shorten their loops and waits, and still run every check. For
+ * distcheck (tests/run-stages.sh), which is there to show that every
+ * test runs from the tarball; the build stage runs them in full. */
+int hn_quick(void);
+
 /* Built with a sanitizer (HN_SANITIZED: AddressSanitizer or
  * ThreadSanitizer; HN_UNDER_TSAN: ThreadSanitizer), which makes the
  * daemon slower and bigger. */

@@ -36,10 +36,10 @@
 #include "fixture.h"
 
 #define THREADS 4
-#define SIGNALS 200
+#define SIGNALS (hn_quick() ? 100 : 200)
 #define SIGNAL_GAP_US 15000 /* 200 signals in about 3 s */
 #define MAX_TX 2000	    /* per connection: a bound, not a target */
-#define BIG_MIB 100
+#define BIG_MIB (hn_quick() ? 20 : 100)
 /* RSS growth allowed over the storm: the allocator may keep a few
  * arenas' worth; a leak per reload (200 of them, each parsing a file)
  * would exceed it. Sanitizers keep freed memory in quarantine: the

@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "benchpolicy.h"
 #include "clock.h"
 #include "tlspolicy/policy.h"
 
@@ -64,40 +65,21 @@ status_kb(const char *key)
 	return v;
 }
 
-/* The policy of `mtbench -P n` (the same kinds, by i % 20). */
+/* The policy of `mtbench -P n` (tests/bench/benchpolicy.h), in memory
+ * (malloc'd); NULL when out of memory. */
 static char *
 generate(long n, size_t *len)
 {
-	static const char *const kinds[8] = {
-	    "{min_version: TLSv1.2, action: reject}",
-	    "{min_version: TLSv1.2, action: defer}",
-	    "{min_version: TLSv1.3, action: tag}",
-	    "{min_version: TLSv1.3, action: quarantine}",
-	    "{profile: modern, mode: monitor}",
-	    "modern",
-	    "{min_version: TLSv1.2, action: reject}",
-	    "{tls: optional}",
-	};
-	size_t cap = 256 + (size_t)n * 64, off;
-	char *buf = malloc(cap);
-	long i;
+	char *buf = NULL;
+	FILE *out = open_memstream(&buf, len);
 
-	if (buf == NULL)
+	if (out == NULL)
 		return NULL;
-	off = (size_t)snprintf(buf, cap, "version: 1\nprofiles:\n  modern: "
-			       "{min_version: TLSv1.2, forward_secrecy: true, "
-			       "action: reject}\nrecipients:\n");
-	for (i = 0; i < n; i++) {
-		int k = (int)(i % 20) < 7 ? (int)(i % 20) : 7;
-
-		off += (size_t)snprintf(buf + off, cap - off, "  %sr%ld.example: "
-					"%s\n", k == 6 ? "." : "", i, kinds[k]);
+	bench_policy_write(out, n);
+	if (fclose(out) != 0) {
+		free(buf);
+		return NULL;
 	}
-	off += (size_t)snprintf(buf + off, cap - off,
-				"  default: {tls: optional}\nsenders:\n  "
-				"partner.example: {min_version: TLSv1.2, "
-				"action: reject}\n");
-	*len = off;
 	return buf;
 }
 

@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench/benchpolicy.h"
 #include "../bench/clock.h"
 #include "client.h"
 
@@ -84,33 +85,11 @@ static const struct tls_kind tls_mix[] = {
 #define NTLS (sizeof(tls_mix) / sizeof(tls_mix[0]))
 
 /*
- * Recipient rule i of the policy has kind i % 20. KIND_SUB is a
- * subdomain rule (".rI.example", recipients at mx.rI.example); the rest
- * are exact. 5% of recipients go to domains no rule names (the default
- * rule), 5% of senders to partner.example, which has a sender rule.
+ * The policy's rules and their kinds are in tests/bench/benchpolicy.h.
+ * 5% of recipients go to domains no rule names (the default rule), 5% of
+ * senders to partner.example, which has a sender rule.
  */
-enum kind {
-	KIND_REJECT,     /* min TLSv1.2, reject */
-	KIND_DEFER,      /* min TLSv1.2, defer */
-	KIND_TAG,        /* min TLSv1.3, tag */
-	KIND_QUARANTINE, /* min TLSv1.3, quarantine */
-	KIND_MONITOR,    /* profile modern, monitor: never refuses */
-	KIND_MODERN,     /* profile modern, reject */
-	KIND_SUB,        /* subdomain rule, min TLSv1.2, reject */
-	KIND_OPTIONAL,   /* kinds 7..19: tls optional */
-	KIND_DEFAULT = 100,
-};
-#define NKINDS 20
-
 enum act { ACT_ACCEPT, ACT_TAG, ACT_QUARANTINE, ACT_DEFER, ACT_REJECT };
-
-static enum kind
-kind_of(long i)
-{
-	return i < 0 ? KIND_DEFAULT : i % NKINDS < KIND_OPTIONAL
-					? (enum kind)(i % NKINDS)
-					: KIND_OPTIONAL;
-}
 
 /* What the printed policy answers for a recipient of kind k at TLS ver. */
 static enum act
@@ -135,33 +114,9 @@ expected(enum kind k, int ver)
 static void
 print_policy(long n)
 {
-	static const char *const spec[KIND_OPTIONAL + 1] = {
-	    "{min_version: TLSv1.2, action: reject}",
-	    "{min_version: TLSv1.2, action: defer}",
-	    "{min_version: TLSv1.3, action: tag}",
-	    "{min_version: TLSv1.3, action: quarantine}",
-	    "{profile: modern, mode: monitor}",
-	    "modern",
-	    "{min_version: TLSv1.2, action: reject}",
-	    "{tls: optional}",
-	};
-	long i;
-
-	printf("# mtbench -P %ld: %ld recipient rules matching mtbench's mix\n"
-	       "version: 1\n"
-	       "profiles:\n"
-	       "  modern: {min_version: TLSv1.2, forward_secrecy: true, "
-	       "action: reject}\n"
-	       "recipients:\n", n, n);
-	for (i = 0; i < n; i++) {
-		enum kind k = kind_of(i);
-
-		printf("  %sr%ld.example: %s\n", k == KIND_SUB ? "." : "", i,
-		       spec[k]);
-	}
-	printf("  default: {tls: optional}\n"
-	       "senders:\n"
-	       "  partner.example: {min_version: TLSv1.2, action: reject}\n");
+	printf("# mtbench -P %ld: %ld recipient rules matching mtbench's mix\n",
+	       n, n);
+	bench_policy_write(stdout, n);
 }
 
 /* xorshift64*: per thread, seeded from -S and the connection number. */

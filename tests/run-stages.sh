@@ -92,7 +92,7 @@ stage_build() { # gcc, warnings as errors, every unit and CLI test
 # TLSP_TEST_QUICK=1 shortens the loops of the slow milter-level tests
 # there (they all still run: the build stage runs them in full).
 stage_distcheck() { # the tarball builds and runs every test
-	local d=$top/gcc out=$top/gcc/distcheck.out want skips extra
+	local d=$top/gcc out=$top/gcc/distcheck.out want skips extra rc=0
 	local total pass skip fail
 	[ -f "$d/test-suite.log" ] || {
 		echo "distcheck: no $d/test-suite.log: run the build stage first"
@@ -100,11 +100,12 @@ stage_distcheck() { # the tarball builds and runs every test
 	}
 	read -r want _ _ _ < <(suite_counts "$d/test-suite.log")
 	TLSP_TEST_QUICK=1 make -C "$d" -s -j"$jobs" distcheck \
-		DISTCHECK_CONFIGURE_FLAGS=--enable-werror 2>&1 | tee "$out"
+		DISTCHECK_CONFIGURE_FLAGS=--enable-werror 2>&1 | tee "$out" || rc=$?
 	read -r total pass skip fail < <(suite_counts "$out")
 	skips=$(sed -n 's/^SKIP: //p' "$out" | sort)
 	# shellcheck disable=SC2086
 	counted "$total" "$pass" "$skip" "$fail" $skips
+	[ "$rc" -eq 0 ] || return "$rc"
 	if [ "$total" -ne "$want" ]; then
 		echo "distcheck: the tarball's make check ran $total tests, the build stage $want"
 		return 1

@@ -19,8 +19,8 @@
 /*
  * A cmocka setup for a test whose fixture is a struct of `size` bytes
  * beginning with its struct hn_daemon: allocates it zeroed into *state
- * (the caller frees it in its teardown, also when this fails) and runs
- * hn_init(sync, with_key) on it. 0 or -1, as cmocka wants.
+ * (the test's teardown frees it) and runs hn_init(sync, with_key) on
+ * it. 0 or -1, as cmocka wants.
  */
 int fx_setup(void **state, size_t size, const char *sync, int with_key);
 

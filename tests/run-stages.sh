@@ -2,8 +2,11 @@
 # run-stages.sh - the whole test suite, staged and fail-fast.
 #
 # Each stage runs under `timeout` in its own build directory (_build/NAME)
-# and prints its time; the first failure stops the run with the stage's
-# logs. Budget: about 45 minutes on 2 cores (today's stages take a few).
+# and prints its time and how many tests it ran, passed and skipped (a
+# program that exits 77 is a skip: it is counted and named, never
+# silent); the first failure stops the run with the stage's logs. The
+# last line is "tests: N passed, 0 failed, N skipped", over the stages
+# run. Budget: about 45 minutes on 2 cores (today's stages take a few).
 #
 #   tests/run-stages.sh             every stage
 #   tests/run-stages.sh asan tsan   only these stages, in this order
@@ -13,7 +16,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 top=${BUILD_ROOT:-$src/_build}
 jobs=$(nproc 2>/dev/null || echo 2)
 summary=()
-total_pass=0
+total_pass=0 total_skip=0
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -26,20 +29,55 @@ configure_in() {
 	(cd "$dir" && "$src"/configure -q "$@")
 }
 
-# check_in DIR [TESTS...]: make check, printing the logs of any failure.
+# counted RUN PASSED SKIPPED FAILED [NAME...]: adds to the running
+# stage's counts (the file $counts); NAMEs are the skipped tests.
+counted() {
+	echo "$*" >>"$counts"
+}
+
+# suite_counts SUMMARY: "TOTAL PASS SKIP FAIL" from automake's summary
+# lines ("# TOTAL: 26", as in test-suite.log and make check's output);
+# FAIL takes in ERROR and XPASS.
+suite_counts() {
+	awk '$1 == "#" { n[$2] = $3 }
+	     END { printf "%d %d %d %d\n", n["TOTAL:"], n["PASS:"],
+		   n["SKIP:"], n["FAIL:"] + n["ERROR:"] + n["XPASS:"] }' "$1"
+}
+
+# skipped_in DIR: the tests of DIR's last check_in that were skipped.
+# (grep finding none is no error.)
+skipped_in() {
+	{ find "$1" -name '*.trs' -newer "$1/.check-start" \
+		-exec grep -l '^:test-result: SKIP' {} + 2>/dev/null || true; } |
+		sed -e "s|^$1/||" -e 's|\.trs$||' | sort
+}
+
+# cases_skipped_in DIR: "PROGRAM:CASE" for each cmocka case that skipped
+# itself inside a program that passed (automake sees only the program).
+cases_skipped_in() {
+	{ find "$1" -name '*.log' -newer "$1/.check-start" \
+		-exec grep -H '^\[  SKIPPED \] ' {} + 2>/dev/null || true; } |
+		sed -e '/listed below:$/d' -e "s|^$1/||" \
+			-e 's|\.log:\[  SKIPPED \] |:|' | sort -u
+}
+
+# check_in DIR [TESTS...]: make check, counting the tests and printing
+# the logs of any failure.
 check_in() {
 	local dir=$1 rc=0
 	shift
+	rm -f "$dir/test-suite.log"
+	touch "$dir/.check-start"
 	if [ $# -gt 0 ]; then
 		make -C "$dir" -s -j"$jobs" check TESTS="$*" || rc=$?
 	else
 		make -C "$dir" -s -j"$jobs" check || rc=$?
 	fi
 	if [ -f "$dir/test-suite.log" ]; then
-		grep -E '^# (TOTAL|PASS|FAIL|ERROR)' "$dir/test-suite.log" || true
-		local n
-		n=$(awk '/^# PASS:/ {print $3}' "$dir/test-suite.log")
-		echo "${n:-0}" >"$dir/.passed"
+		grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR)' "$dir/test-suite.log" || true
+		# shellcheck disable=SC2046
+		counted $(suite_counts "$dir/test-suite.log") $(skipped_in "$dir")
+		cases_skipped_in "$dir" >>"$counts.cases"
 	fi
 	if [ $rc -ne 0 ]; then
 		find "$dir/tests" -name '*.log' -newer "$dir/Makefile" \
@@ -57,8 +95,37 @@ stage_build() { # gcc, warnings as errors, every unit and CLI test
 	check_in "$top/gcc"
 }
 
-stage_distcheck() { # the tarball builds and passes its own tests
-	make -C "$top/gcc" -s distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror
+# The tarball builds out of tree (automake's distcheck: a read-only
+# source, a separate build directory, install, uninstall, distclean) and
+# its make check runs every test the build stage ran: as many, and none
+# skipped there that the build stage did not skip too (a test that skips
+# only from the tarball misses a file). Both makes run on every core;
+# TLSP_TEST_QUICK=1 shortens the loops of the slow milter-level tests
+# there (they all still run: the build stage runs them in full).
+stage_distcheck() { # the tarball builds and runs every test
+	local d=$top/gcc out=$top/gcc/distcheck.out want skips extra rc=0
+	local total pass skip fail
+	[ -f "$d/test-suite.log" ] || {
+		echo "distcheck: no $d/test-suite.log: run the build stage first"
+		return 1
+	}
+	read -r want _ _ _ < <(suite_counts "$d/test-suite.log")
+	TLSP_TEST_QUICK=1 make -C "$d" -s -j"$jobs" distcheck \
+		DISTCHECK_CONFIGURE_FLAGS=--enable-werror 2>&1 | tee "$out" || rc=$?
+	read -r total pass skip fail < <(suite_counts "$out")
+	skips=$(sed -n 's/^SKIP: //p' "$out" | sort)
+	# shellcheck disable=SC2086
+	counted "$total" "$pass" "$skip" "$fail" $skips
+	[ "$rc" -eq 0 ] || return "$rc"
+	if [ "$total" -ne "$want" ]; then
+		echo "distcheck: the tarball's make check ran $total tests, the build stage $want"
+		return 1
+	fi
+	extra=$(comm -23 <(echo "$skips") <(skipped_in "$d"))
+	if [ -n "$extra" ]; then
+		echo "distcheck: skipped from the tarball only (a file missing from it?): ${extra//$'\n'/ }"
+		return 1
+	fi
 }
 
 stage_asan() { # clang, AddressSanitizer + UndefinedBehaviorSanitizer
@@ -78,10 +145,13 @@ stage_asan() { # clang, AddressSanitizer + UndefinedBehaviorSanitizer
 # the daemon (its sessions fail), makes its exit status at SIGTERM
 # non-zero (leaks are found then) and lands in milter.log, which both
 # scripts check for sanitizer lines. SAN_E2E=0 skips this (it needs
-# root, Postfix, Sendmail, swaks).
+# root, Postfix, Sendmail, swaks): the two count as skipped.
 sanitized_e2e() {
 	local name=$1 d=$2 t rc=0 out
-	[ "${SAN_E2E:-1}" = 0 ] && return 0
+	if [ "${SAN_E2E:-1}" = 0 ]; then
+		counted 2 0 2 0 postfix-e2e sendmail-e2e
+		return 0
+	fi
 	for t in postfix-e2e sendmail-e2e; do
 		out=$d/$t.out
 		echo "$name e2e: $t"
@@ -90,11 +160,16 @@ sanitized_e2e() {
 		tail -n 1 "$out"
 		if [ "$rc" -ne 0 ]; then
 			grep -E 'FAIL|not ok|Sanitizer|runtime error' "$out" | head -n 40
-			[ "$rc" -eq 77 ] && echo "$name e2e: $t was skipped: run as root with its packages, or SAN_E2E=0"
+			if [ "$rc" -eq 77 ]; then
+				echo "$name e2e: $t was skipped: run as root with its packages, or SAN_E2E=0"
+				counted 1 0 1 0 "$t"
+			else
+				counted 1 0 0 1
+			fi
 			return 1
 		fi
+		counted 1 1 0 0
 	done
-	echo 2 >"$d/.passed.e2e"
 }
 
 stage_tsan() { # clang, ThreadSanitizer: the whole suite and end to end
@@ -132,7 +207,7 @@ stage_valgrind() { # memcheck on the loader, evaluator and query mode
 		cat "$d/valgrind-milter.log"
 		return 1
 	fi
-	echo 5 >"$d/.passed.vg"
+	counted 5 5 0 0
 }
 
 stage_e2e() { # real Postfix and Sendmail on loopback, real SMTP clients
@@ -145,11 +220,16 @@ stage_e2e() { # real Postfix and Sendmail on loopback, real SMTP clients
 		tail -n 1 "$out"
 		if [ "$rc" -ne 0 ]; then
 			grep -E 'FAIL|not ok' "$out" | head -n 40
-			[ "$rc" -eq 77 ] && echo "e2e: $t was skipped: it must run as root with its packages"
+			if [ "$rc" -eq 77 ]; then
+				echo "e2e: $t was skipped: it must run as root with its packages"
+				counted 1 0 1 0 "$t"
+			else
+				counted 1 0 0 1
+			fi
 			return 1
 		fi
+		counted 1 1 0 0
 	done
-	echo 4 >"$d/.passed.e2e"
 }
 
 stage_fuzz() { # replay every corpus, then a bounded run with a fixed seed
@@ -171,6 +251,7 @@ stage_fuzz() { # replay every corpus, then a bounded run with a fixed seed
 		if [ $rc -ne 0 ]; then
 			tail -n 40 "$d/replay-$f.log"
 			echo "replay $f failed (exit $rc): fix it; the input is in $corpus"
+			counted 1 0 0 1
 			return 1
 		fi
 		rm -rf "$work"
@@ -188,28 +269,53 @@ stage_fuzz() { # replay every corpus, then a bounded run with a fixed seed
 		if [ $rc -ne 0 ] || ls "$d"/crash-$f-* >/dev/null 2>&1; then
 			tail -n 60 "$d/fuzz-$f.log"
 			echo "fuzz $f failed (exit $rc): add the artifact to $corpus and fix it"
+			counted 1 0 0 1
 			return 1
 		fi
+		counted 1 1 0 0 # a target: its replay and its bounded run
 	done
+}
+
+# tally FILE: "RUN PASSED SKIPPED FAILED NAME..." summed over the lines
+# that a stage's `counted` calls left in FILE.
+tally() {
+	awk '{ for (i = 1; i <= 4; i++) n[i] += $i
+	       for (i = 5; i <= NF; i++) names = names (names ? " " : "") $i }
+	     END { printf "%d %d %d %d %s\n", n[1], n[2], n[3], n[4], names }' "$1"
 }
 
 # stage NAME SECONDS: runs stage_NAME under timeout, fail-fast.
 stage() {
-	local name=$1 limit=$2 start rc=0
+	local name=$1 limit=$2 start rc=0 line run pass skip fail names
 	log "stage $name (limit ${limit}s)"
 	start=$(date +%s)
-	export -f configure_in check_in sanitized_e2e "stage_$name"
-	export src top jobs
+	counts=$top/.counts-$name
+	mkdir -p "$top"
+	: >"$counts"
+	: >"$counts.cases"
+	export -f configure_in check_in sanitized_e2e counted suite_counts \
+		skipped_in cases_skipped_in "stage_$name"
+	export src top jobs counts
 	timeout -k 30 "$limit" bash -c "set -euo pipefail; stage_$name" || rc=$?
 	local took=$(($(date +%s) - start))
+	read -r run pass skip fail names < <(tally "$counts")
+	line="tests: $run run, $pass passed, $skip skipped"
+	[ "$fail" -eq 0 ] || line+=", $fail failed"
+	[ -z "$names" ] || line+=" ($names)"
+	if [ -s "$counts.cases" ]; then
+		line+="; cases skipped inside passing programs:"
+		line+=" $(paste -sd ' ' "$counts.cases")"
+	fi
 	if [ $rc -ne 0 ]; then
 		[ $rc -eq 124 ] && echo "stage $name timed out after ${limit}s"
-		summary+=("$(printf '%-10s FAILED  %5ss' "$name" "$took")")
+		summary+=("$(printf '%-10s FAILED  %5ss  %s' "$name" "$took" "$line")")
 		printf '%s\n' "${summary[@]}"
 		echo "stages: ${#summary[@]} run, 1 failed"
 		exit 1
 	fi
-	summary+=("$(printf '%-10s ok      %5ss' "$name" "$took")")
+	summary+=("$(printf '%-10s ok      %5ss  %s' "$name" "$took" "$line")")
+	total_pass=$((total_pass + pass))
+	total_skip=$((total_skip + skip))
 }
 
 cd "$src"
@@ -237,7 +343,4 @@ done
 
 log "summary"
 printf '%s\n' "${summary[@]}"
-for f in "$top"/*/.passed "$top"/gcc/.passed.vg "$top"/*/.passed.e2e; do
-	[ -f "$f" ] && total_pass=$((total_pass + $(cat "$f")))
-done
-echo "tests: $total_pass passed, 0 failed"
+echo "tests: $total_pass passed, 0 failed, $total_skip skipped"

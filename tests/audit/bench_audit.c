@@ -22,26 +22,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
+#include "../bench/clock.h"
 #include "body.h"
 #include "chain.h"
 #include "json.h"
 #include "tlspolicy/audit.h"
 
 #define MAX_SECS 20.0 /* no single measurement runs longer */
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A message record shaped like the daemon's, for 2 recipients. */
 static void
@@ -119,14 +110,14 @@ bench_hash(const char *dir)
 	EVP_MD *md256 = EVP_MD_fetch(NULL, "SHA256", NULL); /* as chain.c */
 
 	line[blen - 1] = '}';
-	t0 = now();
-	for (i = 0; i < n && now() - t0 < MAX_SECS; i++)
+	t0 = tb_now();
+	for (i = 0; i < n && tb_now() - t0 < MAX_SECS; i++)
 		EVP_Digest(line, blen, md, &mdlen, md256, NULL);
-	plain = (now() - t0) / (double)i;
-	t0 = now();
-	for (i = 0; i < n && now() - t0 < MAX_SECS; i++)
+	plain = (tb_now() - t0) / (double)i;
+	t0 = tb_now();
+	for (i = 0; i < n && tb_now() - t0 < MAX_SECS; i++)
 		tlsp_chain_hash(line, blen, NULL, &scratch, hex);
-	chain = (now() - t0) / (double)i;
+	chain = (tb_now() - t0) / (double)i;
 	printf("record hash (%zu-byte message record, %zu runs)\n", blen, n);
 	printf("  sha256 of the line (floor)        %8.2f us\n", plain * 1e6);
 	printf("  chain hash, per-field digests     %8.2f us   %.2fx the floor\n",
@@ -156,19 +147,19 @@ bench_body(void)
 	if (tlsp_body_build(&jb, &o, &ev) < 0)
 		exit(1);
 	len = jb.len;
-	t0 = now();
-	for (i = 0; i < n && now() - t0 < MAX_SECS; i++) {
+	t0 = tb_now();
+	for (i = 0; i < n && tb_now() - t0 < MAX_SECS; i++) {
 		tlsp_jb_free(&copy);
 		tlsp_jb_raw(&copy, jb.p, jb.len);
 	}
-	floor = (now() - t0) / (double)i;
-	t0 = now();
-	for (i = 0; i < n && now() - t0 < MAX_SECS; i++) {
+	floor = (tb_now() - t0) / (double)i;
+	t0 = tb_now();
+	for (i = 0; i < n && tb_now() - t0 < MAX_SECS; i++) {
 		tlsp_jb_free(&jb);
 		if (tlsp_body_build(&jb, &o, &ev) < 0)
 			exit(1);
 	}
-	build = (now() - t0) / (double)i;
+	build = (tb_now() - t0) / (double)i;
 	printf("record body (%zu bytes, %zu runs)\n", len, n);
 	printf("  copy of the bytes (floor)         %8.2f us\n", floor * 1e6);
 	printf("  tlsp_body_build                   %8.2f us   %.2fx the floor\n",
@@ -189,11 +180,11 @@ job_run(void *arg)
 	struct tlsp_audit_event ev;
 	struct tlsp_event_rcpt r[2];
 	struct tlsp_facts f;
-	double t0 = now();
+	double t0 = tb_now();
 	int i;
 
 	sample_event(&ev, r, &f);
-	for (i = 0; i < j->n && now() - t0 < MAX_SECS; i++)
+	for (i = 0; i < j->n && tb_now() - t0 < MAX_SECS; i++)
 		if (tlsp_audit_submit(j->a, &ev, 0) < 0)
 			j->failed++;
 	j->n = i;
@@ -218,7 +209,7 @@ bench_sink(const char *dir, enum tlsp_audit_sync sync, int threads, int n)
 		fprintf(stderr, "bench_audit: %s\n", err);
 		exit(1);
 	}
-	t0 = now();
+	t0 = tb_now();
 	for (i = 0; i < threads; i++) {
 		jobs[i] = (struct job){a, n / threads, 0};
 		pthread_create(&tid[i], NULL, job_run, &jobs[i]);
@@ -231,7 +222,7 @@ bench_sink(const char *dir, enum tlsp_audit_sync sync, int threads, int n)
 				jobs[i].failed);
 	}
 	tlsp_audit_close(a); /* includes the final sync */
-	t = now() - t0;
+	t = tb_now() - t0;
 	unlink(path);
 	return total / t;
 }
@@ -243,7 +234,7 @@ bench_naive(const char *dir, int n)
 	char path[600];
 	size_t len;
 	char *line = sample_line(dir, &len);
-	double t0 = now();
+	double t0 = tb_now();
 	int fd, i;
 
 	snprintf(path, sizeof(path), "%s/naive.log", dir);
@@ -251,14 +242,14 @@ bench_naive(const char *dir, int n)
 	if (fd < 0)
 		exit(1);
 	line[len] = '\n';
-	for (i = 0; i < n && now() - t0 < MAX_SECS; i++)
+	for (i = 0; i < n && tb_now() - t0 < MAX_SECS; i++)
 		if (write(fd, line, len + 1) != (ssize_t)len + 1 ||
 		    fdatasync(fd) < 0)
 			exit(1);
 	close(fd);
 	unlink(path);
 	free(line);
-	return i / (now() - t0);
+	return i / (tb_now() - t0);
 }
 
 int

@@ -30,22 +30,14 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "benchpolicy.h"
+#include "clock.h"
 #include "tlspolicy/policy.h"
 
 #define LOOKUP_SECS 1.0 /* per measurement; three of each per size */
 #define NQ 4096 /* distinct recipients per size, cycled */
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t
 rnd(uint64_t *s)
@@ -73,40 +65,21 @@ status_kb(const char *key)
 	return v;
 }
 
-/* The policy of `mtbench -P n` (the same kinds, by i % 20). */
+/* The policy of `mtbench -P n` (tests/bench/benchpolicy.h), in memory
+ * (malloc'd); NULL when out of memory. */
 static char *
 generate(long n, size_t *len)
 {
-	static const char *const kinds[8] = {
-	    "{min_version: TLSv1.2, action: reject}",
-	    "{min_version: TLSv1.2, action: defer}",
-	    "{min_version: TLSv1.3, action: tag}",
-	    "{min_version: TLSv1.3, action: quarantine}",
-	    "{profile: modern, mode: monitor}",
-	    "modern",
-	    "{min_version: TLSv1.2, action: reject}",
-	    "{tls: optional}",
-	};
-	size_t cap = 256 + (size_t)n * 64, off;
-	char *buf = malloc(cap);
-	long i;
+	char *buf = NULL;
+	FILE *out = open_memstream(&buf, len);
 
-	if (buf == NULL)
+	if (out == NULL)
 		return NULL;
-	off = (size_t)snprintf(buf, cap, "version: 1\nprofiles:\n  modern: "
-			       "{min_version: TLSv1.2, forward_secrecy: true, "
-			       "action: reject}\nrecipients:\n");
-	for (i = 0; i < n; i++) {
-		int k = (int)(i % 20) < 7 ? (int)(i % 20) : 7;
-
-		off += (size_t)snprintf(buf + off, cap - off, "  %sr%ld.example: "
-					"%s\n", k == 6 ? "." : "", i, kinds[k]);
+	bench_policy_write(out, n);
+	if (fclose(out) != 0) {
+		free(buf);
+		return NULL;
 	}
-	off += (size_t)snprintf(buf + off, cap - off,
-				"  default: {tls: optional}\nsenders:\n  "
-				"partner.example: {min_version: TLSv1.2, "
-				"action: reject}\n");
-	*len = off;
 	return buf;
 }
 
@@ -130,7 +103,7 @@ lookup_ns(const struct tlsp_policy *p, const struct tlsp_facts *f,
 	  char (*rcpt)[64], long maxq)
 {
 	struct tlsp_verdict v;
-	double t0 = now(), t;
+	double t0 = tb_now(), t;
 	long q = 0;
 	unsigned sink = 0;
 
@@ -142,7 +115,7 @@ lookup_ns(const struct tlsp_policy *p, const struct tlsp_facts *f,
 				      rcpt[q % NQ], &v);
 			sink += (unsigned)v.action;
 		}
-		t = now() - t0;
+		t = tb_now() - t0;
 	} while (q < maxq && t < LOOKUP_SECS);
 	if (sink == 0xffffffffu) /* keep the calls */
 		fputc(' ', stderr);
@@ -171,9 +144,9 @@ one_size(long n, long maxq)
 		return 1;
 	m0 = mallinfo2();
 	rss0 = status_kb("VmRSS:");
-	t0 = now();
+	t0 = tb_now();
 	p = tlsp_policy_load_buffer("bench.yaml", buf, len, TLSP_MTA_POSTFIX, &d);
-	secs = now() - t0;
+	secs = tb_now() - t0;
 	if (p == NULL) {
 		char line[1400];
 

@@ -22,20 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define POLL_NS 5000000L
 #define WAIT_S 60
 
 static const char *const ok_line = "reloaded policy";
 static const char *const bad_line = "reload failed";
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Counts the lines of the log's new bytes that say how a reload ended,
  * remembering a partial last line for the next call. */
@@ -101,15 +94,15 @@ main(int argc, char **argv)
 		return 2;
 	}
 	t.ok = t.bad = 0;
-	t0 = now();
+	t0 = tb_now();
 	for (i = 0; i < count; i++) {
 		if (kill(pid, SIGUSR1) < 0) {
 			fprintf(stderr, "reloader: kill %ld: %s\n", (long)pid,
 				strerror(errno));
 			break;
 		}
-		deadline = now() + WAIT_S;
-		while (t.ok + t.bad < i + 1 && now() < deadline) {
+		deadline = tb_now() + WAIT_S;
+		while (t.ok + t.bad < i + 1 && tb_now() < deadline) {
 			nanosleep(&nap, NULL);
 			if (tail_read(&t) < 0) {
 				fprintf(stderr, "reloader: %s: %s\n", argv[2],
@@ -123,6 +116,6 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	printf("reloads=%u failed=%u secs=%.3f\n", t.ok, t.bad, now() - t0);
+	printf("reloads=%u failed=%u secs=%.3f\n", t.ok, t.bad, tb_now() - t0);
 	return t.ok == count && t.bad == 0 ? 0 : 1;
 }

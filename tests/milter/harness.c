@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench/clock.h"
 #include "harness.h"
 
 /* ============================================================ daemon */
@@ -47,10 +49,7 @@ static const char policy_text[] =
 long
 hn_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return tb_now_ms();
 }
 
 static void
@@ -142,6 +141,20 @@ hn_init(struct hn_daemon *d, const char *sync, int with_key)
 	if (with_key && write_key(d->key) < 0)
 		return -1;
 	return write_policy(d);
+}
+
+int
+hn_as_nobody(struct hn_daemon *d)
+{
+	struct passwd *pw = getpwnam("nobody");
+
+	if (pw == NULL)
+		return 1;
+	if (chown(d->logdir, pw->pw_uid, pw->pw_gid) < 0 ||
+	    chmod(d->dir, 0711) < 0 || chmod(d->policy, 0644) < 0)
+		return -1;
+	d->user = "nobody";
+	return 0;
 }
 
 /* execv() with a const argument list (in a child: the copies are never
@@ -366,6 +379,25 @@ hn_errlog_wait(const struct hn_daemon *d, long from, const char *a,
 			return 0;
 		sleep_ms(20);
 	}
+}
+
+long
+hn_errlog_count(const struct hn_daemon *d, long from, const char *a)
+{
+	FILE *f = fopen(d->errlog, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	long n = 0;
+
+	if (f == NULL)
+		return -1;
+	if (from > 0)
+		fseek(f, from, SEEK_SET);
+	while (getline(&line, &cap, f) > 0)
+		n += strstr(line, a) != NULL;
+	free(line);
+	fclose(f);
+	return n;
 }
 
 void
@@ -713,6 +745,14 @@ hn_proc_fds_sockets(pid_t pid, long *sockets)
 	if (sockets)
 		*sockets = ns;
 	return n;
+}
+
+int
+hn_quick(void)
+{
+	const char *q = getenv("TLSP_TEST_QUICK");
+
+	return q != NULL && *q != '\0' && strcmp(q, "0") != 0;
 }
 
 int

@@ -78,8 +78,20 @@ int hn_errlog_has(const struct hn_daemon *d, long from, const char *a,
 int hn_errlog_wait(const struct hn_daemon *d, long from, const char *a,
 		   const char *b, int ms);
 
+/* How many lines of the log after byte `from` hold `a`; -1 if it cannot
+ * be read. */
+long hn_errlog_count(const struct hn_daemon *d, long from, const char *a);
+
 /* Prints the log's lines after byte `from` to stderr (for a failure). */
 void hn_errlog_dump(const struct hn_daemon *d, long from);
+
+/*
+ * Makes the daemon, started next, run as nobody (-u): its log directory
+ * becomes nobody's, its directory and policy readable to it. For tests
+ * run as root, which ignores permissions. 0, 1 when there is no user
+ * nobody (nothing changed), or -1 (errno).
+ */
+int hn_as_nobody(struct hn_daemon *d);
 
 /*
  * One decision the MTA was told. kind 'r': a recipient refused at RCPT,
@@ -150,5 +162,35 @@ long hn_proc_fds_sockets(pid_t pid, long *sockets);
 
 /* Whether the daemon is still running (not exited, not a zombie). */
 int hn_alive(const struct hn_daemon *d);
+
+/* Whether TLSP_TEST_QUICK is set (and not "0"): the slow tests then
+ * shorten their loops and waits, and still run every check. For
+ * distcheck (tests/run-stages.sh), which is there to show that every
+ * test runs from the tarball; the build stage runs them in full. */
+int hn_quick(void);
+
+/* Built with a sanitizer (HN_SANITIZED: AddressSanitizer or
+ * ThreadSanitizer; HN_UNDER_TSAN: ThreadSanitizer), which makes the
+ * daemon slower and bigger. */
+#if defined(__SANITIZE_THREAD__)
+#define HN_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HN_UNDER_TSAN 1
+#endif
+#endif
+#ifndef HN_UNDER_TSAN
+#define HN_UNDER_TSAN 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || HN_UNDER_TSAN
+#define HN_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HN_SANITIZED 1
+#endif
+#endif
+#ifndef HN_SANITIZED
+#define HN_SANITIZED 0
+#endif
 
 #endif

@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench/benchpolicy.h"
+#include "../bench/clock.h"
 #include "client.h"
 
 #define MAX_RCPTS 50
@@ -83,33 +85,11 @@ static const struct tls_kind tls_mix[] = {
 #define NTLS (sizeof(tls_mix) / sizeof(tls_mix[0]))
 
 /*
- * Recipient rule i of the policy has kind i % 20. KIND_SUB is a
- * subdomain rule (".rI.example", recipients at mx.rI.example); the rest
- * are exact. 5% of recipients go to domains no rule names (the default
- * rule), 5% of senders to partner.example, which has a sender rule.
+ * The policy's rules and their kinds are in tests/bench/benchpolicy.h.
+ * 5% of recipients go to domains no rule names (the default rule), 5% of
+ * senders to partner.example, which has a sender rule.
  */
-enum kind {
-	KIND_REJECT,     /* min TLSv1.2, reject */
-	KIND_DEFER,      /* min TLSv1.2, defer */
-	KIND_TAG,        /* min TLSv1.3, tag */
-	KIND_QUARANTINE, /* min TLSv1.3, quarantine */
-	KIND_MONITOR,    /* profile modern, monitor: never refuses */
-	KIND_MODERN,     /* profile modern, reject */
-	KIND_SUB,        /* subdomain rule, min TLSv1.2, reject */
-	KIND_OPTIONAL,   /* kinds 7..19: tls optional */
-	KIND_DEFAULT = 100,
-};
-#define NKINDS 20
-
 enum act { ACT_ACCEPT, ACT_TAG, ACT_QUARANTINE, ACT_DEFER, ACT_REJECT };
-
-static enum kind
-kind_of(long i)
-{
-	return i < 0 ? KIND_DEFAULT : i % NKINDS < KIND_OPTIONAL
-					? (enum kind)(i % NKINDS)
-					: KIND_OPTIONAL;
-}
 
 /* What the printed policy answers for a recipient of kind k at TLS ver. */
 static enum act
@@ -134,33 +114,9 @@ expected(enum kind k, int ver)
 static void
 print_policy(long n)
 {
-	static const char *const spec[KIND_OPTIONAL + 1] = {
-	    "{min_version: TLSv1.2, action: reject}",
-	    "{min_version: TLSv1.2, action: defer}",
-	    "{min_version: TLSv1.3, action: tag}",
-	    "{min_version: TLSv1.3, action: quarantine}",
-	    "{profile: modern, mode: monitor}",
-	    "modern",
-	    "{min_version: TLSv1.2, action: reject}",
-	    "{tls: optional}",
-	};
-	long i;
-
-	printf("# mtbench -P %ld: %ld recipient rules matching mtbench's mix\n"
-	       "version: 1\n"
-	       "profiles:\n"
-	       "  modern: {min_version: TLSv1.2, forward_secrecy: true, "
-	       "action: reject}\n"
-	       "recipients:\n", n, n);
-	for (i = 0; i < n; i++) {
-		enum kind k = kind_of(i);
-
-		printf("  %sr%ld.example: %s\n", k == KIND_SUB ? "." : "", i,
-		       spec[k]);
-	}
-	printf("  default: {tls: optional}\n"
-	       "senders:\n"
-	       "  partner.example: {min_version: TLSv1.2, action: reject}\n");
+	printf("# mtbench -P %ld: %ld recipient rules matching mtbench's mix\n",
+	       n, n);
+	bench_policy_write(stdout, n);
 }
 
 /* xorshift64*: per thread, seeded from -S and the connection number. */
@@ -256,15 +212,6 @@ static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
 static int hold_ready, hold_released;
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 on_signal(int sig)
 {
@@ -340,10 +287,10 @@ send_macros(struct worker *w, int cmd, int stage, int tls)
 /* Times one event; -1 on a protocol or I/O error. */
 #define STEP(w, st, call)                                                  \
 	do {                                                               \
-		double t_ = now();                                         \
+		double t_ = tb_now();                                         \
 		if ((call) < 0)                                            \
 			return -1;                                         \
-		t_ = now() - t_;                                           \
+		t_ = tb_now() - t_;                                           \
 		if (t_ > (w)->step_max)                                    \
 			(w)->step_max = t_, (w)->step_stage = (st);        \
 		(w)->n.reply[st][rk_of((w)->r)]++;                         \
@@ -636,25 +583,25 @@ work(void *arg)
 	failed = w->r == NULL || session_open(w) < 0;
 	if (o->hold > 0)
 		hold();
-	deadline = now() + o->secs;
+	deadline = tb_now() + o->secs;
 	if (failed)
 		goto fail;
-	for (i = 0; i < o->ntx && !atomic_load(&stop) && now() < deadline;
+	for (i = 0; i < o->ntx && !atomic_load(&stop) && tb_now() < deadline;
 	     i++) {
 		double t0;
 
 		if (w->c == NULL) {
-			double t1 = now();
+			double t1 = tb_now();
 
 			if (session_open(w) < 0)
 				goto fail;
-			w->n.open_secs += now() - t1;
+			w->n.open_secs += tb_now() - t1;
 		}
 		w->step_max = 0;
-		t0 = now();
+		t0 = tb_now();
 		if (one_tx(w) < 0)
 			goto fail;
-		t0 = now() - t0;
+		t0 = tb_now() - t0;
 		if (keep_latency(w, t0) < 0)
 			goto fail;
 		if (t0 > w->worst)
@@ -682,12 +629,12 @@ fail:
 static void
 hold_all(const struct opts *o)
 {
-	double until = now() + SETUP_TIMEOUT_S;
+	double until = tb_now() + SETUP_TIMEOUT_S;
 	struct timespec ts;
 	FILE *f;
 
 	pthread_mutex_lock(&hold_mu);
-	while (hold_ready < o->conns && now() < until && !atomic_load(&stop)) {
+	while (hold_ready < o->conns && tb_now() < until && !atomic_load(&stop)) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 100000000;
 		if (ts.tv_nsec >= 1000000000)
@@ -701,7 +648,7 @@ hold_all(const struct opts *o)
 		fprintf(f, "%d\n", hold_ready);
 		fclose(f);
 	}
-	for (until = now() + o->hold; now() < until && !atomic_load(&stop);)
+	for (until = tb_now() + o->hold; tb_now() < until && !atomic_load(&stop);)
 		nanosleep(&(struct timespec){0, 50000000}, NULL);
 	pthread_mutex_lock(&hold_mu);
 	hold_released = 1;
@@ -865,7 +812,7 @@ main(int argc, char **argv)
 		return 1;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, THREAD_STACK);
-	t0 = now();
+	t0 = tb_now();
 	for (i = 0; i < o.conns; i++) {
 		w[i].o = &o;
 		w[i].id = i;
@@ -886,10 +833,10 @@ main(int argc, char **argv)
 		pthread_mutex_unlock(&hold_mu);
 	}
 	if (o.hold > 0)
-		t0 = now();
+		t0 = tb_now();
 	for (i = 0; i < o.conns; i++)
 		pthread_join(t[i], NULL);
-	report(&o, w, now() - t0);
+	report(&o, w, tb_now() - t0);
 	for (i = 0; i < o.conns; i++) {
 		errors += w[i].errors;
 		free(w[i].lat);

@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -45,8 +44,7 @@
 
 #include <cmocka.h>
 
-#include "auditlog.h"
-#include "harness.h"
+#include "fixture.h"
 
 #define RECOVER_MS 5000 /* the writer retries once a second */
 
@@ -59,23 +57,23 @@ struct fx {
 	struct hn_decision *told;
 	size_t n, cap;
 	unsigned tx;
-	char prefix;  /* first letter of this test's queue ids */
+	const char *prefix; /* of this test's queue ids */
 	int mounted;  /* d.logdir is a tmpfs of ours */
 	int old_fd;   /* the removed log, still open */
 	struct al_log log; /* as read back at the end */
 };
 
 static int
-fx_setup(void **state, const char *sync, char prefix)
+setup_sync(void **state, const char *sync, const char *prefix)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	int rc = fx_setup(state, sizeof(struct fx), sync, 0);
+	struct fx *f = *state;
 
-	if (f == NULL)
-		return -1;
-	f->prefix = prefix;
-	f->old_fd = -1;
-	*state = f;
-	return hn_init(&f->d, sync, 0);
+	if (f != NULL) {
+		f->prefix = prefix;
+		f->old_fd = -1;
+	}
+	return rc;
 }
 
 static int
@@ -86,19 +84,19 @@ teardown(void **state)
 	if (f == NULL)
 		return 0;
 	hn_mta_close(&f->m);
-	hn_kill(&f->d);
+	hn_kill(&f->d); /* before its tmpfs goes */
 	if (f->mounted)
 		umount2(f->d.logdir, MNT_DETACH);
 	if (f->old_fd >= 0)
 		close(f->old_fd);
-	hn_cleanup(&f->d);
+	fx_cleanup(&f->d, NULL);
 	al_free(&f->log);
 	free(f->told);
 	free(f);
 	return 0;
 }
 
-static int setup_always(void **state) { return fx_setup(state, "always", 'A'); }
+static int setup_always(void **state) { return setup_sync(state, "always", "AQ"); }
 
 /* ====================================================== the MTA side */
 
@@ -107,7 +105,6 @@ static int setup_always(void **state) { return fx_setup(state, "always", 'A'); }
 static size_t
 tx(struct fx *f)
 {
-	char qid[32];
 	size_t n, i, errs = 0;
 
 	if (f->n + 2 > f->cap) {
@@ -115,11 +112,7 @@ tx(struct fx *f)
 		f->told = realloc(f->told, f->cap * sizeof(*f->told));
 		assert_non_null(f->told);
 	}
-	if (f->m.c == NULL && hn_mta_open(&f->m, f->d.spec, 10000) < 0)
-		fail_msg("%s", f->m.err);
-	snprintf(qid, sizeof(qid), "%cQ%05u", f->prefix, f->tx);
-	if (hn_mta_tx(&f->m, qid, f->tx++ % 2, &f->told[f->n], &n) < 0)
-		fail_msg("%s", f->m.err);
+	n = fx_tx(&f->d, &f->m, f->prefix, &f->tx, &f->told[f->n]);
 	for (i = 0; i < n; i++)
 		errs += f->told[f->n + i].on_error;
 	f->n += n;
@@ -199,40 +192,38 @@ run_until_recovered(struct fx *f)
 	return t0;
 }
 
-/* Ends the MTA's session, then stops the daemon: cleanly, with a stop
- * record, and without a sanitizer report. (Stopping under an open
- * session also works, but makes libmilter race with itself while it
- * shuts down its worker pool, which ThreadSanitizer reports.) */
-static void
-stop_daemon(struct fx *f)
-{
-	hn_mta_close(&f->m);
-	assert_int_equal(hn_stop(&f->d), 0);
-}
-
 /* ========================================================= the checks */
 
-/* The chain holds across the files, no line is torn, and the log agrees
- * with everything the MTA was told. Leaves it in f->log. */
+/* The log is whole (fx_assert_log) and agrees with everything the MTA
+ * was told. Leaves it in f->log. */
 static void
 assert_log(struct fx *f, const char *const *files, size_t nfiles)
 {
-	struct al_log *log = &f->log;
 	size_t i, bad = 0;
 	const char *why;
 
-	if (al_load(log, files, nfiles, f->d.with_key ? f->d.key : NULL) < 0)
-		fail_msg("chain broken: %s", log->err);
-	assert_int_equal(log->torn, 0);
+	fx_assert_log(&f->log, files, nfiles, f->d.with_key ? f->d.key : NULL);
 	for (i = 0; i < f->n; i++)
-		if ((why = al_mismatch(log, &f->told[i])) != NULL && bad++ < 10)
+		if ((why = al_mismatch(&f->log, &f->told[i])) != NULL &&
+		    bad++ < 10)
 			print_error("%c %s (%s): %s\n", f->told[i].kind,
 				    f->told[i].key, f->told[i].reply, why);
 	if (bad > 0)
 		fail_msg("%zu of %zu decisions disagree with the log", bad, f->n);
-	assert_string_equal(log->v[log->n - 1].type, "stop");
-	if (hn_tool_verify(files, nfiles, f->d.with_key ? f->d.key : NULL) == 0)
-		fail_msg("tlspolicy-audit verify failed on the log");
+}
+
+/* assert_log on the file before a rotation and the one after it, which
+ * begins with a rotate record saying `detail`. */
+static void
+assert_rotated_log(struct fx *f, const char *const *files, const char *detail)
+{
+	const struct al_rec *first;
+
+	assert_log(f, files, 2);
+	first = al_first_of(&f->log, 1);
+	assert_non_null(first);
+	assert_string_equal(first->type, "rotate");
+	assert_string_equal(first->detail, detail);
 }
 
 /* Decisions from..to-1 are on record in file `file`. */
@@ -343,7 +334,7 @@ test_fsize_limit(void **state)
 	print_message("fsize: recovered %ld ms after the limit was raised\n",
 		      run_until_recovered(f));
 	assert_said_recovered(f, off);
-	stop_daemon(f);
+	fx_stop(&f->d, &f->m);
 	assert_log(f, files, 1);
 }
 
@@ -386,7 +377,6 @@ test_log_removed(void **state)
 {
 	struct fx *f = *state;
 	const char *files[2];
-	const struct al_rec *first;
 	size_t before;
 
 	assert_int_equal(hn_start(&f->d), 0);
@@ -395,14 +385,10 @@ test_log_removed(void **state)
 	remove_log(f);
 	run_ok(f, 3);
 	assert_int_equal(access(f->d.audit, F_OK), 0);
-	stop_daemon(f);
+	fx_stop(&f->d, &f->m);
 	files[0] = old_log(f);
 	files[1] = f->d.audit;
-	assert_log(f, files, 2);
-	first = al_first_of(&f->log, 1);
-	assert_non_null(first);
-	assert_string_equal(first->type, "rotate");
-	assert_string_equal(first->detail, "the log file was removed or replaced");
+	assert_rotated_log(f, files, "the log file was removed or replaced");
 	assert_in_file(&f->log, f, 0, before, 0);
 	assert_in_file(&f->log, f, before, f->n, 1);
 }
@@ -415,7 +401,6 @@ test_rename_and_sigusr2(void **state)
 	struct fx *f = *state;
 	char rotated[HN_PATH + 4];
 	const char *files[] = {rotated, f->d.audit};
-	const struct al_rec *first;
 	size_t renamed;
 	long off;
 
@@ -429,12 +414,8 @@ test_rename_and_sigusr2(void **state)
 	assert_int_equal(kill(f->d.pid, SIGUSR2), 0);
 	assert_true(hn_errlog_wait(&f->d, off, "audit: log reopened", NULL, 5000));
 	run_ok(f, 3);
-	stop_daemon(f);
-	assert_log(f, files, 2);
-	first = al_first_of(&f->log, 1);
-	assert_non_null(first);
-	assert_string_equal(first->type, "rotate");
-	assert_string_equal(first->detail, "reopened on request (log rotation)");
+	fx_stop(&f->d, &f->m);
+	assert_rotated_log(f, files, "reopened on request (log rotation)");
 	assert_in_file(&f->log, f, 0, renamed, 0);
 	assert_in_file(&f->log, f, renamed, f->n, 1);
 }
@@ -446,20 +427,17 @@ test_unwritable_directory(void **state)
 {
 	struct fx *f = *state;
 	const char *files[2];
-	struct passwd *pw;
-	const struct al_rec *first;
 	long off;
+	int rc;
 
 	if (geteuid() == 0) {
 		/* root writes anywhere: the daemon drops to nobody */
-		if ((pw = getpwnam("nobody")) == NULL) {
+		if ((rc = hn_as_nobody(&f->d)) == 1) {
 			print_message("skipped: root, and no user nobody to "
 				      "run the daemon as\n");
 			skip();
 		}
-		assert_int_equal(chown(f->d.logdir, pw->pw_uid, pw->pw_gid), 0);
-		assert_int_equal(chmod(f->d.dir, 0711), 0);
-		f->d.user = "nobody";
+		assert_int_equal(rc, 0);
 	}
 	assert_int_equal(hn_start(&f->d), 0);
 	run_ok(f, 3);
@@ -474,14 +452,10 @@ test_unwritable_directory(void **state)
 	print_message("unwritable: recovered %ld ms after chmod\n",
 		      run_until_recovered(f));
 	assert_said_recovered(f, off);
-	stop_daemon(f);
+	fx_stop(&f->d, &f->m);
 	files[0] = old_log(f);
 	files[1] = f->d.audit;
-	assert_log(f, files, 2);
-	first = al_first_of(&f->log, 1);
-	assert_non_null(first);
-	assert_string_equal(first->type, "rotate");
-	assert_string_equal(first->detail, "the log file was removed or replaced");
+	assert_rotated_log(f, files, "the log file was removed or replaced");
 }
 
 /* A private mount namespace with a 64 KiB tmpfs on the log directory;
@@ -553,11 +527,11 @@ test_disk_full(void **state)
 	print_message("ENOSPC: %zu decisions still fit, recovered %ld ms after "
 		      "space was freed\n", squeezed, run_until_recovered(f));
 	assert_said_recovered(f, off);
-	stop_daemon(f);
+	fx_stop(&f->d, &f->m);
 	assert_log(f, files, 1);
 }
 
-static int setup_batch(void **state) { return fx_setup(state, "batch", 'B'); }
+static int setup_batch(void **state) { return setup_sync(state, "batch", "BQ"); }
 
 /* Until the record of the last decision told is in the file. */
 static void
@@ -608,12 +582,12 @@ test_batch_under_failure(void **state)
 		      "noticed; recovered %ld ms after the limit was raised\n",
 		      early, run_until_recovered(f));
 	assert_said_recovered(f, off);
-	stop_daemon(f);
+	fx_stop(&f->d, &f->m);
 	assert_log(f, files, 1);
 }
 
 #define THREADS 8
-#define CYCLES 3	 /* at least */
+#define CYCLES (hn_quick() ? 1 : 3) /* at least */
 #define CYCLES_MAX 10 /* until some decision got on_error */
 #define PER_THREAD 8000 /* decisions kept; a connection stops at that */
 
@@ -727,7 +701,7 @@ test_concurrent_failures(void **state)
 			errs += f->told[f->n++].on_error;
 		}
 	}
-	stop_daemon(f);
+	fx_stop(&f->d, &f->m);
 	assert_log(f, files, 1);
 	print_message("sync: %s, %d connections: %zu decisions told and on "
 		      "record, %zu answered with on_error and not on record\n",

@@ -32,8 +32,7 @@
 
 #include <cmocka.h>
 
-#include "auditlog.h"
-#include "harness.h"
+#include "fixture.h"
 
 #define THREADS 8
 #define TX_MAX 2000
@@ -104,7 +103,7 @@ teardown(void **state)
 	size_t i;
 
 	(void)state;
-	hn_cleanup(&daemon_);
+	fx_cleanup(&daemon_, NULL);
 	for (i = 0; i < THREADS; i++)
 		free(workers[i].d);
 	al_free(&log_);
@@ -215,8 +214,8 @@ test_restart_continues_chain(void **state)
 	const struct al_rec *start = NULL;
 	uint64_t last_seq;
 	char last_hash[65];
+	unsigned tx = 1; /* tagged */
 	size_t i, n;
-	int rc;
 
 	(void)state;
 	assert_int_equal(al_load(log, files, 1, daemon_.key), 0);
@@ -228,13 +227,8 @@ test_restart_continues_chain(void **state)
 	al_free(log);
 
 	assert_int_equal(hn_start(&daemon_), 0);
-	rc = hn_mta_open(&m, daemon_.spec, 10000);
-	if (rc == 0)
-		rc = hn_mta_tx(&m, "RESTART1", 1, d, &n);
-	hn_mta_close(&m);
-	if (rc < 0)
-		fail_msg("%s", m.err);
-	assert_int_equal(hn_stop(&daemon_), 0);
+	n = fx_tx(&daemon_, &m, "RESTART", &tx, d);
+	fx_stop(&daemon_, &m);
 
 	if (al_load(log, files, 1, daemon_.key) < 0)
 		fail_msg("chain broken: %s", log->err);

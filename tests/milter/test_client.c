@@ -40,6 +40,7 @@
 
 #include <cmocka.h>
 
+#include "../bench/clock.h"
 #include "client.h"
 
 #define TIMEOUT_MS 5000
@@ -60,15 +61,6 @@ struct fixture {
 };
 
 /* ------------------------------------------------------ small tools */
-
-static int64_t
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void
 sleep_ms(int ms)
@@ -129,7 +121,7 @@ milter_start(struct fixture *fx, const char *spec, char *const *args)
 {
 	char path[512], popt[] = "-p", sock[256], *argv[32];
 	size_t n = 0;
-	int64_t end = now_ms() + 10000;
+	int64_t end = tb_now_ms() + 10000;
 	int st;
 
 	snprintf(sock, sizeof sock, "%s", spec);
@@ -145,7 +137,7 @@ milter_start(struct fixture *fx, const char *spec, char *const *args)
 		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	while (fx->pid > 0 && now_ms() < end) {
+	while (fx->pid > 0 && tb_now_ms() < end) {
 		if (waitpid(fx->pid, &st, WNOHANG) == fx->pid) {
 			fprintf(stderr, "%s exited (status 0x%x)\n", argv[0], st);
 			fx->pid = -1;
@@ -599,9 +591,9 @@ test_quit_midway(void **state)
 	CALL(c, mt_helo(c, "client.example", &r));
 	CALL(c, mt_mail(c, sender, 1, &r));
 	CALL(c, mt_rcpt(c, rcpt_ok, 1, &r));
-	t0 = now_ms();
+	t0 = tb_now_ms();
 	CALL(c, mt_quit(c));
-	assert_true(now_ms() - t0 < 1000);
+	assert_true(tb_now_ms() - t0 < 1000);
 	mt_close(c);
 }
 
@@ -710,7 +702,7 @@ test_inet(void **state)
 	assert_non_null(c);
 	CALL(c, mt_connect(c, "client.example", SMFIA_INET, 1, "192.0.2.7",
 			   &r));
-	t0 = now_ms();
+	t0 = tb_now_ms();
 	for (i = 0; i < 20; i++) {
 		CALL(c, mt_mail(c, sender, 1, &r));
 		CALL(c, mt_rcpt(c, rcpt_ok, 1, &r));
@@ -718,7 +710,7 @@ test_inet(void **state)
 		assert_tagged(&r);
 	}
 	print_message("inet: %.1f ms per tagged transaction\n",
-		      (double)(now_ms() - t0) / 20);
+		      (double)(tb_now_ms() - t0) / 20);
 	CALL(c, mt_quit(c));
 	mt_close(c);
 }
@@ -761,10 +753,10 @@ test_hung_milter(void **state)
 			   &r));
 	assert_true(stop_child(fx->pid));
 	mt_set_timeout(c, 300);
-	t0 = now_ms();
+	t0 = tb_now_ms();
 	assert_int_equal(mt_helo(c, "client.example", &r), -1);
-	assert_true(now_ms() - t0 >= 290);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(tb_now_ms() - t0 >= 290);
+	assert_true(tb_now_ms() - t0 < 2000);
 	assert_non_null(strstr(mt_error(c), "timed out after 300 ms"));
 	mt_close(c);
 }
@@ -912,12 +904,12 @@ static void
 fake_drain(int fd, int ms)
 {
 	unsigned char buf[512];
-	int64_t end = now_ms() + ms;
+	int64_t end = tb_now_ms() + ms;
 	struct pollfd pf;
 
-	while (now_ms() < end) {
+	while (tb_now_ms() < end) {
 		pf.fd = fd, pf.events = POLLIN, pf.revents = 0;
-		if (poll(&pf, 1, (int)(end - now_ms())) != 1 ||
+		if (poll(&pf, 1, (int)(end - tb_now_ms())) != 1 ||
 		    read(fd, buf, sizeof buf) <= 0)
 			return;
 	}

@@ -38,22 +38,11 @@
 
 #include <cmocka.h>
 
-#include "auditlog.h"
-#include "harness.h"
+#include "fixture.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#ifndef UNDER_TSAN
-#define UNDER_TSAN 0
-#endif
-
-#define MANY (UNDER_TSAN ? 1000 : 2000)
-#define IDLE_MS 2000	     /* how long idle connections are held */
+/* hn_quick(): 500 connections, held idle for 500 ms */
+#define MANY (hn_quick() ? 500 : HN_UNDER_TSAN ? 1000 : 2000)
+#define IDLE_MS (hn_quick() ? 500 : 2000) /* idle connections held */
 #define IDLE_CPU_MS 200	     /* CPU the daemon may use meanwhile */
 /* for threads to go after their sockets: an idle libmilter pool worker
  * leaves only when its 10 s wait for work times out (COND_TIMEOUT in its
@@ -70,12 +59,7 @@ struct fx {
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	*state = f;
-	return hn_init(&f->d, "always", 0);
+	return fx_setup(state, sizeof(struct fx), "always", 0);
 }
 
 static int
@@ -83,10 +67,8 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	if (f == NULL)
-		return 0;
-	hn_mta_close(&f->m);
-	hn_cleanup(&f->d);
+	if (f != NULL)
+		fx_cleanup(&f->d, &f->m);
 	free(f);
 	return 0;
 }
@@ -121,19 +103,7 @@ start(struct fx *f)
 static void
 good_tx(struct fx *f)
 {
-	struct hn_decision told[2];
-	char qid[32];
-	size_t n, i;
-
-	if (hn_mta_open(&f->m, f->d.spec, 10000) < 0)
-		fail_msg("%s", f->m.err);
-	snprintf(qid, sizeof(qid), "CF%05u", f->tx);
-	if (hn_mta_tx(&f->m, qid, f->tx++ % 2, told, &n) < 0)
-		fail_msg("%s", f->m.err);
-	assert_int_equal(n, 2);
-	for (i = 0; i < n; i++)
-		if (told[i].on_error)
-			fail_msg("%s: on_error (%s)", told[i].key, told[i].reply);
+	fx_tx_decided(&f->d, &f->m, "CF", &f->tx, 1);
 	hn_mta_close(&f->m);
 }
 
@@ -147,7 +117,7 @@ good_tx(struct fx *f)
  * worker or two past its idle timeout); fails with what it has after
  * SETTLE_MS.
  */
-#if UNDER_TSAN
+#if HN_UNDER_TSAN
 #define SAN_FDS 3
 #else
 #define SAN_FDS 0
@@ -187,16 +157,9 @@ finish(struct fx *f)
 	assert_true(hn_alive(&f->d));
 	good_tx(f);
 	assert_settles(f);
-	assert_int_equal(hn_stop(&f->d), 0);
-	if (al_load(&log, files, 1, NULL) < 0) {
-		al_free(&log);
-		fail_msg("audit chain broken: %s", log.err);
-	}
-	assert_int_equal(log.torn, 0);
-	assert_string_equal(log.v[log.n - 1].type, "stop");
+	fx_stop(&f->d, NULL);
+	fx_assert_log(&log, files, 1, NULL);
 	al_free(&log);
-	if (hn_tool_verify(files, 1, NULL) == 0)
-		fail_msg("tlspolicy-audit verify failed on the log");
 }
 
 /* A raw unix socket to the daemon, or -1. */

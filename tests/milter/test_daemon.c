@@ -19,18 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "client.h"
+#include "harness.h"
 
-static char dir[] = "/tmp/tlsp-daemon-XXXXXX";
-static char sock[128], spec[160], policy[128], audit[128], logfile[128];
-static pid_t daemon_pid;
+/* The daemon (tests/milter/harness.c), its policy the one below. */
+static struct hn_daemon daemon_;
 
 static const char policy_a[] =
     "version: 1\n"
@@ -62,9 +59,9 @@ write_policy(int variant)
 	assert_non_null(text);
 	p = strstr(text, "AUDIT");
 	assert_non_null(p);
-	f = fopen(policy, "w");
+	f = fopen(daemon_.policy, "w");
 	assert_non_null(f);
-	fprintf(f, "%.*s%s", (int)(p - text), text, audit);
+	fprintf(f, "%.*s%s", (int)(p - text), text, daemon_.audit);
 	p += 5;
 	if (variant) {
 		char *r = strstr(p, "  reload.example:");
@@ -78,115 +75,38 @@ write_policy(int variant)
 	free(text);
 }
 
-static const char *
-daemon_path(void)
-{
-	static char path[512];
-	const char *b = getenv("top_builddir");
-
-	if (getenv("TLSPOLICY_MILTER"))
-		return getenv("TLSPOLICY_MILTER");
-	snprintf(path, sizeof(path), "%s/tlspolicy-milter", b ? b : ".");
-	return path;
-}
-
+/* Group setup: the daemon started on the policy above. */
 static int
 start_daemon(void **state)
 {
-	struct stat st;
-	int i;
-
 	(void)state;
-	if (mkdtemp(dir) == NULL)
+	if (hn_init(&daemon_, "always", 0) < 0)
 		return -1;
-	snprintf(sock, sizeof(sock), "%s/m.sock", dir);
-	snprintf(spec, sizeof(spec), "unix:%s", sock);
-	snprintf(policy, sizeof(policy), "%s/policy.yaml", dir);
-	snprintf(audit, sizeof(audit), "%s/audit.log", dir);
-	snprintf(logfile, sizeof(logfile), "%s/milter.log", dir);
 	write_policy(0);
-	daemon_pid = fork();
-	if (daemon_pid == 0) {
-		if (freopen(logfile, "w", stderr) == NULL)
-			_exit(127);
-		execl(daemon_path(), "tlspolicy-milter", "--run-as-root", "-f",
-		      "-c", policy, "-p",
-		      spec, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 200; i++) { /* up to 10 s */
-		if (stat(sock, &st) == 0)
-			return 0;
-		usleep(50000);
-	}
-	fprintf(stderr, "daemon did not create %s\n", sock);
-	return -1;
+	return hn_start(&daemon_);
+}
+
+/* Group teardown: kills the daemon if a test left it running, and
+ * removes its directory. */
+static int
+cleanup_daemon(void **state)
+{
+	(void)state;
+	hn_cleanup(&daemon_);
+	return 0;
 }
 
 static int audit_count(const char *a, const char *b);
 
-/* A sanitizer report from the daemon's exit does not change its exit
- * status: look for one in its log. */
-static int
-sanitizer_clean(void)
-{
-	FILE *f = fopen(logfile, "r");
-	char line[1024];
-	int dirty = 0;
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "Sanitizer") && strstr(line, "ERROR") == NULL &&
-		    (strstr(line, "WARNING") || strstr(line, "SUMMARY")))
-			dirty = 1;
-		else if (strstr(line, "ERROR: AddressSanitizer") ||
-			 strstr(line, "ERROR: LeakSanitizer") ||
-			 strstr(line, "runtime error:"))
-			dirty = 1;
-	fclose(f);
-	if (dirty)
-		fprintf(stderr, "sanitizer report in %s\n", logfile);
-	return dirty ? -1 : 0;
-}
-
-static int
-stop_daemon(void **state)
-{
-	int status = -1, i;
-
-	(void)state;
-	if (daemon_pid <= 0)
-		return 0;
-	kill(daemon_pid, SIGTERM);
-	for (i = 0; i < 300; i++) { /* libmilter polls its socket: ~5 s */
-		if (waitpid(daemon_pid, &status, WNOHANG) == daemon_pid)
-			break;
-		usleep(50000);
-	}
-	if (i == 300) {
-		kill(daemon_pid, SIGKILL);
-		waitpid(daemon_pid, &status, 0);
-		fprintf(stderr, "daemon did not stop on SIGTERM\n");
-		return -1;
-	}
-	daemon_pid = 0;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "daemon exit status 0x%x; log in %s\n", status,
-			logfile);
-		return -1;
-	}
-	return sanitizer_clean();
-}
-
-/* The last test: SIGTERM stops the daemon cleanly, with a stop record
- * and no sanitizer report (cmocka ignores a failing group teardown). */
+/* The last test: SIGTERM stops the daemon cleanly (exit 0, no sanitizer
+ * report in its log), with a stop record. */
 static void
 test_stop(void **state)
 {
-	assert_int_equal(stop_daemon(state), 0);
+	(void)state;
+	assert_int_equal(hn_stop(&daemon_), 0);
 	assert_int_equal(audit_count("\"type\":\"stop\"", NULL), 1);
-	assert_int_equal(access(sock, F_OK), -1); /* socket removed */
+	assert_int_equal(access(daemon_.sock, F_OK), -1); /* socket removed */
 }
 
 /* What one MTA shows of one session. NULL: macro not sent. */
@@ -249,7 +169,7 @@ static struct mt_conn *
 open_session(const struct shape *s)
 {
 	char err[256];
-	struct mt_conn *c = mt_open(spec, 10000, err, sizeof(err));
+	struct mt_conn *c = mt_open(daemon_.spec, 10000, err, sizeof(err));
 	struct mt_reply *r = reply_buf();
 
 	if (c == NULL)
@@ -489,7 +409,7 @@ test_blind_milter(void **state)
 static int
 audit_count(const char *a, const char *b)
 {
-	FILE *f = fopen(audit, "r");
+	FILE *f = fopen(daemon_.audit, "r");
 	char *line = NULL;
 	size_t cap = 0;
 	int n = 0;
@@ -514,7 +434,7 @@ wait_for_record(const char *type, int count)
 			return;
 		usleep(50000);
 	}
-	fail_msg("no %d %s record(s) in %s", count, type, audit);
+	fail_msg("no %d %s record(s) in %s", count, type, daemon_.audit);
 }
 
 static void
@@ -545,17 +465,17 @@ test_reload_pins_policy(void **state)
 	(void)state;
 	reload_rcpt(old, refused);
 	write_policy(1);
-	kill(daemon_pid, SIGUSR1);
+	kill(daemon_.pid, SIGUSR1);
 	wait_for_record("\"type\":\"reload\"", reloads + 1);
 	reload_rcpt(old, refused); /* pinned to the policy it started with */
 	new = open_session(&pf12);
 	reload_rcpt(new, "c");
 	/* Garbage: the daemon keeps the last good policy. */
-	f = fopen(policy, "a");
+	f = fopen(daemon_.policy, "a");
 	assert_non_null(f);
 	fputs("recipients: [\n", f);
 	fclose(f);
-	kill(daemon_pid, SIGUSR1);
+	kill(daemon_.pid, SIGUSR1);
 	wait_for_record("\"type\":\"reload_failed\"", failed + 1);
 	assert_true(audit_count("\"type\":\"reload_failed\"", "YAML syntax error") > 0);
 	reload_rcpt(new, "c");
@@ -592,7 +512,7 @@ queue_macros(struct mt_conn *c, int cmd, const char *name, const char *value)
 static struct mt_conn *
 worker_open(struct mt_reply *r, char *err, size_t errsz)
 {
-	struct mt_conn *c = mt_open(spec, 10000, err, errsz);
+	struct mt_conn *c = mt_open(daemon_.spec, 10000, err, errsz);
 
 	if (c == NULL)
 		return NULL;
@@ -686,7 +606,7 @@ test_load_with_reloads(void **state)
 		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
 	for (i = 0; i < 20; i++) { /* a reload storm, bounded */
 		write_policy(i % 2);
-		kill(daemon_pid, SIGUSR1);
+		kill(daemon_.pid, SIGUSR1);
 		usleep(20000);
 	}
 	for (i = 0; i < THREADS; i++) {
@@ -703,7 +623,7 @@ test_load_with_reloads(void **state)
 static void
 test_audit_log(void **state)
 {
-	FILE *f = fopen(audit, "r");
+	FILE *f = fopen(daemon_.audit, "r");
 	char *line = NULL;
 	size_t cap = 0;
 	long want = 1, seq;
@@ -741,5 +661,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, start_daemon, stop_daemon);
+	return cmocka_run_group_tests(tests, start_daemon, cleanup_daemon);
 }

@@ -30,8 +30,7 @@
 
 #include <cmocka.h>
 
-#include "auditlog.h"
-#include "harness.h"
+#include "fixture.h"
 
 /* $1.. are the daemon's arguments; TLSP_RW the two writable dirs. */
 static const char wrapper[] =
@@ -71,16 +70,14 @@ can_sandbox(void)
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
 	struct passwd *pw = getpwnam("nobody");
+	struct fx *f;
 	FILE *out;
 	char rw[2 * HN_PATH + 2];
 
-	if (f == NULL || pw == NULL)
+	if (pw == NULL || fx_setup(state, sizeof(*f), "always", 1) < 0)
 		return -1;
-	*state = f;
-	if (hn_init(&f->d, "always", 1) < 0)
-		return -1;
+	f = *state;
 	snprintf(f->daemon, sizeof(f->daemon), "%s",
 		 hn_build_path("tlspolicy-milter"));
 	if (f->daemon[0] != '/') { /* the daemon chdirs nowhere, but be safe */
@@ -122,30 +119,10 @@ teardown(void **state)
 
 	if (f == NULL)
 		return 0;
-	hn_mta_close(&f->m);
-	hn_cleanup(&f->d);
+	fx_cleanup(&f->d, &f->m);
 	unsetenv("TLSPOLICY_MILTER");
 	free(f);
 	return 0;
-}
-
-static void
-run_tx(struct fx *f, int count)
-{
-	struct hn_decision told[2];
-	char qid[32];
-	size_t n, i;
-
-	while (count-- > 0) {
-		if (f->m.c == NULL && hn_mta_open(&f->m, f->d.spec, 10000) < 0)
-			fail_msg("%s", f->m.err);
-		snprintf(qid, sizeof(qid), "LP%04u", f->tx);
-		if (hn_mta_tx(&f->m, qid, f->tx++ % 2, told, &n) < 0)
-			fail_msg("%s", f->m.err);
-		for (i = 0; i < n; i++)
-			if (told[i].on_error)
-				fail_msg("%s: on_error", told[i].key);
-	}
 }
 
 /* "Name:\tvalue" of /proc/PID/status, as a string. */
@@ -223,14 +200,14 @@ test_systemd_restrictions(void **state)
 	/* UMask=0027: the socket is not for others */
 	assert_int_equal(stat(f->d.sock, &st), 0);
 	assert_int_equal(st.st_mode & 0007, 0);
-	run_tx(f, 4);
+	fx_tx_decided(&f->d, &f->m, "LP", &f->tx, 4);
 	assert_int_equal(stat(f->d.audit, &st), 0);
 	assert_true(st.st_size > 0);
 	/* SIGUSR1: the policy reloads (read-only is enough) */
 	off = hn_errlog_size(&f->d);
 	assert_int_equal(kill(f->d.pid, SIGUSR1), 0);
 	assert_true(hn_errlog_wait(&f->d, off, "reloaded policy", NULL, 10000));
-	run_tx(f, 2);
+	fx_tx_decided(&f->d, &f->m, "LP", &f->tx, 2);
 	/* SIGUSR2 after logrotate's rename: a new file in the log dir */
 	snprintf(rotated, sizeof(rotated), "%s.1", f->d.audit);
 	assert_int_equal(rename(f->d.audit, rotated), 0);
@@ -240,26 +217,17 @@ test_systemd_restrictions(void **state)
 		hn_errlog_dump(&f->d, off);
 		fail_msg("no reopen under the restrictions");
 	}
-	run_tx(f, 2);
-	hn_mta_close(&f->m);
-	assert_int_equal(hn_stop(&f->d), 0);
+	fx_tx_decided(&f->d, &f->m, "LP", &f->tx, 2);
+	fx_stop(&f->d, &f->m);
 	/* the writer leaves path.head behind when it stops */
 	snprintf(head, sizeof(head), "%s.head", f->d.audit);
 	assert_int_equal(stat(head, &st), 0);
 	assert_int_equal(st.st_uid, 65534);
-	if (al_load(&log, files, 2, f->d.key) < 0) {
-		print_error("%s\n", log.err);
-		al_free(&log);
-		fail_msg("audit chain broken");
-	}
-	assert_int_equal(log.torn, 0);
+	fx_assert_log(&log, files, 2, f->d.key);
 	assert_int_equal(al_count_type(&log, "reload"), 1);
-	assert_string_equal(log.v[log.n - 1].type, "stop");
 	print_message("sandboxed as nobody, no capabilities, / read-only: %u "
 		      "transactions, %zu records over 2 files\n", f->tx, log.n);
 	al_free(&log);
-	if (hn_tool_verify(files, 2, f->d.key) == 0)
-		fail_msg("tlspolicy-audit verify failed on the log");
 }
 
 int

@@ -425,11 +425,11 @@ test_unwritable_audit(void **state)
 }
 
 /* Runs one transaction with the log on stderr, into a file; returns
- * what was logged (malloc'd). */
+ * what was logged (malloc'd). With qid, the MTA sends that queue id. */
 static char *
-logged_transaction(const char *yaml)
+logged_transaction(const char *yaml, const char *qid)
 {
-	static const char *const macros[] = {TLS12, SENT, NULL};
+	const char *const macros[] = {TLS12, SENT, "i", qid, NULL};
 	struct fake f = {.macros = macros};
 	char path[] = "/tmp/tlsp-cb-log-XXXXXX", *text;
 	int fd = mkstemp(path), saved = dup(2);
@@ -464,41 +464,122 @@ logged_transaction(const char *yaml)
 	return text;
 }
 
+/* The length of the log id at s when the MTA sent no queue id: the
+ * connection id (13 to 15 hex digits, random), ".", the transaction's
+ * number in the connection. 0 when s does not start with one. */
+static size_t
+conn_logid_len(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef"), k;
+
+	if (n < 13 || n > 15 || s[n] != '.')
+		return 0;
+	k = strspn(s + n + 1, "0123456789");
+	return k > 0 ? n + 1 + k : 0;
+}
+
+/*
+ * Whether `line` (len bytes, no newline) is the decision line `want`,
+ * whole: "tlspolicy-milter: info: ID: " and exactly `want` after it,
+ * where ID is the queue id qid or, without one, a connection's log id
+ * (the only part of the line that varies, matched exactly as that).
+ */
+static int
+is_decision_line(const char *line, size_t len, const char *qid,
+		 const char *want)
+{
+	static const char prefix[] = "tlspolicy-milter: info: ";
+	const char *end = line + len;
+	size_t n;
+
+	if (len < sizeof(prefix) - 1 ||
+	    memcmp(line, prefix, sizeof(prefix) - 1) != 0)
+		return 0;
+	line += sizeof(prefix) - 1;
+	n = qid ? strlen(qid) : conn_logid_len(line);
+	if (n == 0 || line + n + 2 > end ||
+	    (qid != NULL && memcmp(line, qid, n) != 0) ||
+	    memcmp(line + n, ": ", 2) != 0)
+		return 0;
+	line += n + 2;
+	return (size_t)(end - line) == strlen(want) &&
+	       memcmp(line, want, (size_t)(end - line)) == 0;
+}
+
+/* The log holds exactly the lines `want` (NULL-terminated), in order,
+ * each under the log id of qid (see is_decision_line). */
+static void
+assert_log_lines(const char *text, const char *qid, const char *const *want)
+{
+	const char *p = text, *nl, *id = qid ? qid : "ID";
+	size_t i = 0;
+
+	for (; *p != '\0'; p = nl + 1, i++) {
+		nl = strchr(p, '\n');
+		assert_non_null(nl);
+		if (want[i] == NULL ||
+		    !is_decision_line(p, (size_t)(nl - p), qid, want[i]))
+			fail_msg("log line %zu is\n  %.*s\nnot\n  "
+				 "tlspolicy-milter: info: %s: %s", i + 1,
+				 (int)(nl - p), p, id, want[i] ? want[i] : "(none)");
+	}
+	if (want[i] != NULL)
+		fail_msg("log line %zu missing:\n  tlspolicy-milter: info: %s: "
+			 "%s", i + 1, id, want[i]);
+}
+
+/* The decision lines of logged_transaction(), after the log id. */
+#define DECIDED(rcpt)                                                        \
+	"rcpt=<" rcpt "> from=<a@sender.example> "                           \
+	"client=client.example[unknown] tls=TLSv1.2 "                        \
+	"cipher=ECDHE-RSA-AES256-GCM-SHA384 bits=256 cert=\"not verified\" "
+static const char accepted_line[] =
+    DECIDED("ok@default.example") "rules=recipient:default action=accept "
+    "failed=- unknown=- reply=\"\"";
+static const char monitored_line[] =
+    DECIDED("w@watch.example") "rules=recipient:watch.example action=accept "
+    "monitor=would-reject failed=min_version unknown=- reply=\"\"";
+static const char refused_line[] =
+    DECIDED("s@strict.example") "rules=recipient:strict.example "
+    "action=reject failed=min_version unknown=- reply=\"550 5.7.1 Message "
+    "refused: TLS policy for the recipient domain not met\"";
+
 /*
  * milter.log_decisions: by default only decisions that act (or would,
  * in monitor mode) are logged; "all" adds accepted recipients, "none"
- * leaves decisions to the audit log.
+ * leaves decisions to the audit log. The decision line is an interface:
+ * each is compared whole.
  */
 static void
 test_log_decisions(void **state)
 {
-	static const char *const modes[] = {"", "log_decisions: all",
-					    "log_decisions: none"};
-	static const int want[3][3] = {/* accepted, monitor, refused */
-				       {0, 1, 1}, {1, 1, 1}, {0, 0, 0}};
+	static const struct {
+		const char *mode;
+		const char *qid; /* the MTA's queue id, or none */
+		const char *want[4];
+	} rows[] = {
+	    {"", NULL, {monitored_line, refused_line, NULL}},
+	    {"", "4AB12C", {monitored_line, refused_line, NULL}},
+	    {"log_decisions: all", NULL,
+	     {accepted_line, monitored_line, refused_line, NULL}},
+	    {"log_decisions: none", NULL, {NULL}},
+	};
 	char yaml[512], *text;
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		snprintf(yaml, sizeof(yaml),
 			 "version: 1\nmilter: {%s}\nrecipients:\n"
 			 "  strict.example: {min_version: TLSv1.3, action: "
 			 "reject}\n"
 			 "  watch.example: {min_version: TLSv1.3, mode: "
 			 "monitor}\n"
-			 "  default: {}\n", modes[i]);
-		text = logged_transaction(yaml);
-		assert_int_equal(strstr(text, "rcpt=<ok@default.example>") !=
-					 NULL, want[i][0]);
-		assert_int_equal(strstr(text, "rcpt=<w@watch.example>") != NULL,
-				 want[i][1]);
-		assert_int_equal(strstr(text, "rcpt=<s@strict.example>") != NULL,
-				 want[i][2]);
-		if (want[i][1])
-			assert_non_null(strstr(text, "monitor=would-reject"));
-		if (want[i][2])
-			assert_non_null(strstr(text, "action=reject"));
+			 "  default: {}\n", rows[i].mode);
+		text = logged_transaction(yaml, rows[i].qid);
+		print_message("log_decisions: {%s}, queue id %s\n", rows[i].mode,
+			      rows[i].qid ? rows[i].qid : "none");
+		assert_log_lines(text, rows[i].qid, rows[i].want);
 		free(text);
 	}
 }

@@ -20,6 +20,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev llvm valgrind mandoc groff-base
 	postfix swaks libnet-ssleay-perl libio-socket-ssl-perl m4 openssl
 	python3 python3-jsonschema procps util-linux systemd logrotate strace
+	clang-format
 )
 
 log() { printf '==> %s\n' "$*"; }

@@ -29,11 +29,15 @@
 #define BODY_PER_RCPT 512
 
 static const char *const event_names[] = {
-	[TLSP_EV_START] = "start",	   [TLSP_EV_RELOAD] = "reload",
+	[TLSP_EV_START] = "start",
+	[TLSP_EV_RELOAD] = "reload",
 	[TLSP_EV_RELOAD_FAILED] = "reload_failed",
-	[TLSP_EV_STOP] = "stop",	   [TLSP_EV_MAIL] = "mail",
-	[TLSP_EV_RCPT] = "rcpt",	   [TLSP_EV_MESSAGE] = "message",
-	[TLSP_EV_ABORT] = "abort",	   [TLSP_EV_ROTATE] = "rotate",
+	[TLSP_EV_STOP] = "stop",
+	[TLSP_EV_MAIL] = "mail",
+	[TLSP_EV_RCPT] = "rcpt",
+	[TLSP_EV_MESSAGE] = "message",
+	[TLSP_EV_ABORT] = "abort",
+	[TLSP_EV_ROTATE] = "rotate",
 	[TLSP_EV_CHECKPOINT] = "checkpoint",
 };
 
@@ -74,8 +78,8 @@ record_rule(struct tlsp_jbuf *jb, const struct tlsp_rule_result *r)
 	size_t i;
 
 	tlsp_jb_open(jb, '{');
-	tlsp_jb_kstr(jb, "rule", r->rule != NULL ? tlsp_rule_name(r->rule)
-						 : NULL);
+	tlsp_jb_kstr(jb, "rule",
+		     r->rule != NULL ? tlsp_rule_name(r->rule) : NULL);
 	tlsp_jb_kbool(jb, "exempt", r->exempt);
 	tlsp_jb_kstr(jb, "status", tlsp_body_status_name(r->status));
 	tlsp_jb_kstr(jb, "action", tlsp_action_name(r->action));
@@ -105,8 +109,8 @@ record_verdict(struct tlsp_jbuf *jb, const struct tlsp_verdict *v)
 	tlsp_jb_open(jb, '{');
 	tlsp_jb_kstr(jb, "action", tlsp_action_name(v->action));
 	tlsp_jb_kstr(jb, "would_action", tlsp_action_name(v->would_action));
-	tlsp_jb_kstr(jb, "decided_by", v->decided_by != NULL
-					   ? tlsp_rule_name(v->decided_by)
+	tlsp_jb_kstr(jb, "decided_by",
+		     v->decided_by != NULL ? tlsp_rule_name(v->decided_by)
 					   : NULL);
 	tlsp_jb_key(jb, "flags");
 	tlsp_jb_open(jb, '[');
@@ -212,10 +216,11 @@ record_rcpts(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
 		const struct tlsp_event_rcpt *r = &ev->rcpts[i];
 
 		tlsp_jb_open(jb, '{');
-		tlsp_jb_kstr(jb, "addr", r->addr != NULL
-					     ? tlsp_body_address(o, r->addr, buf,
-								 sizeof(buf))
-					     : NULL);
+		tlsp_jb_kstr(jb, "addr",
+			     r->addr != NULL
+				     ? tlsp_body_address(o, r->addr, buf,
+							 sizeof(buf))
+				     : NULL);
 		tlsp_jb_key(jb, "verdict");
 		if (r->v != NULL)
 			record_verdict(jb, r->v);
@@ -252,15 +257,16 @@ record_envelope(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
 	}
 	record_opt(jb, "helo", ev->helo);
 	if (ev->sender != NULL)
-		tlsp_jb_kstr(jb, "sender", tlsp_body_address(o, ev->sender, buf,
-							      sizeof(buf)));
+		tlsp_jb_kstr(jb, "sender",
+			     tlsp_body_address(o, ev->sender, buf,
+					       sizeof(buf)));
 }
 
 static int
 is_decision(enum tlsp_event_type t)
 {
-	return t == TLSP_EV_MAIL || t == TLSP_EV_RCPT ||
-	       t == TLSP_EV_MESSAGE || t == TLSP_EV_ABORT;
+	return t == TLSP_EV_MAIL || t == TLSP_EV_RCPT || t == TLSP_EV_MESSAGE ||
+	       t == TLSP_EV_ABORT;
 }
 
 /*
@@ -395,8 +401,7 @@ local_part(const char *a, size_t n, const char **lp, size_t *lplen)
 
 /* 16 hex digits of HMAC-SHA-256(key, lowercase(s)). */
 static void
-pseudonym(const struct tlsp_body_opts *o, const char *s, size_t n,
-	  char hex[17])
+pseudonym(const struct tlsp_body_opts *o, const char *s, size_t n, char hex[17])
 {
 	unsigned char low[512], md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -416,8 +421,8 @@ pseudonym(const struct tlsp_body_opts *o, const char *s, size_t n,
 }
 
 const char *
-tlsp_body_address(const struct tlsp_body_opts *o, const char *addr,
-		  char *out, size_t outsz)
+tlsp_body_address(const struct tlsp_body_opts *o, const char *addr, char *out,
+		  size_t outsz)
 {
 	struct tlsp_addr pa;
 	const char *a = addr, *lp;

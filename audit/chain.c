@@ -195,7 +195,8 @@ canon_append(const char *p, size_t len, struct tlsp_jbuf *out)
 			goto fail;
 		if (e + 2 < len && p[e + 1] == ':' && p[e + 2] == '"' &&
 		    tlsp_chain_redactable(p + i + 1, e - i - 1)) {
-			if ((ve = tlsp_chain_str_end(p, len, e + 2)) == (size_t)-1)
+			if ((ve = tlsp_chain_str_end(p, len, e + 2)) ==
+			    (size_t)-1)
 				goto fail;
 			if (ctx == NULL)
 				ctx = EVP_MD_CTX_new();
@@ -237,7 +238,8 @@ unhex32(const char *s, unsigned char *b)
 	if (!is_hex(s, TLSP_HASH_HEX))
 		return -1;
 	for (i = 0; i < 32; i++)
-		b[i] = (unsigned char)(hexval(s[2 * i]) << 4 | hexval(s[2 * i + 1]));
+		b[i] = (unsigned char)(hexval(s[2 * i]) << 4 |
+				       hexval(s[2 * i + 1]));
 	return 0;
 }
 
@@ -280,8 +282,8 @@ tlsp_chain_hash(const char *l, size_t len, const struct tlsp_chain_key *key,
 			  (const unsigned char *)scratch->p, scratch->len, md,
 			  &mdlen) != NULL;
 	else
-		ok = EVP_Digest(scratch->p, scratch->len, md, &mdlen,
-				sha256(), NULL) == 1;
+		ok = EVP_Digest(scratch->p, scratch->len, md, &mdlen, sha256(),
+				NULL) == 1;
 	if (!ok || mdlen != 32)
 		return -1;
 	tlsp_chain_hex(md, 32, hex);
@@ -325,8 +327,9 @@ tlsp_chain_parse(const char *line, size_t len, struct tlsp_chain_rec *rec)
 
 /* The record without its hash member is line[0 .. len-75) + '}'. */
 int
-tlsp_chain_verify(const char *line, size_t len, const struct tlsp_chain_key *key,
-		  struct tlsp_jbuf *scratch, struct tlsp_chain_rec *rec)
+tlsp_chain_verify(const char *line, size_t len,
+		  const struct tlsp_chain_key *key, struct tlsp_jbuf *scratch,
+		  struct tlsp_chain_rec *rec)
 {
 	char hex[TLSP_HASH_HEX + 1];
 	struct tlsp_jbuf l = {0};
@@ -367,9 +370,10 @@ tlsp_chain_key_load(const char *path, struct tlsp_chain_key *key, char *err,
 		goto fail;
 	}
 	if (st.st_size < KEY_MIN || st.st_size > KEY_MAX) {
-		snprintf(err, errsz, "%s: a key must hold %d to %d bytes "
-			 "(has %lld; head -c 32 /dev/urandom makes one)", path,
-			 KEY_MIN, KEY_MAX, (long long)st.st_size);
+		snprintf(err, errsz,
+			 "%s: a key must hold %d to %d bytes "
+			 "(has %lld; head -c 32 /dev/urandom makes one)",
+			 path, KEY_MIN, KEY_MAX, (long long)st.st_size);
 		goto fail;
 	}
 	if ((buf = malloc((size_t)st.st_size)) == NULL) {

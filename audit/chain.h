@@ -66,8 +66,8 @@ int tlsp_chain_parse(const char *line, size_t len, struct tlsp_chain_rec *rec);
  * is not a record.
  */
 int tlsp_chain_verify(const char *line, size_t len,
-		      const struct tlsp_chain_key *key, struct tlsp_jbuf *scratch,
-		      struct tlsp_chain_rec *rec);
+		      const struct tlsp_chain_key *key,
+		      struct tlsp_jbuf *scratch, struct tlsp_chain_rec *rec);
 
 /*
  * The field digest of a value token `v` (vlen bytes as written between
@@ -95,8 +95,8 @@ void tlsp_chain_hex(const unsigned char *b, size_t n, char *out);
 
 /* Reads a key file (whole content, 16 bytes to 4 KiB) into *key, which the
  * caller frees with tlsp_chain_key_free. 0, or -1 with err set. */
-int tlsp_chain_key_load(const char *path, struct tlsp_chain_key *key,
-			char *err, size_t errsz);
+int tlsp_chain_key_load(const char *path, struct tlsp_chain_key *key, char *err,
+			size_t errsz);
 void tlsp_chain_key_free(struct tlsp_chain_key *key);
 
 #endif

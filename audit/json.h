@@ -36,7 +36,7 @@ void tlsp_jb_raw(struct tlsp_jbuf *, const char *s, size_t n);
 
 /* Values. Each one is preceded by a ',' unless it opens a container or
  * follows a key. tlsp_jb_str(NULL) writes null. */
-void tlsp_jb_open(struct tlsp_jbuf *, char brace); /* '{' or '[' */
+void tlsp_jb_open(struct tlsp_jbuf *, char brace);  /* '{' or '[' */
 void tlsp_jb_close(struct tlsp_jbuf *, char brace); /* '}' or ']' */
 void tlsp_jb_str(struct tlsp_jbuf *, const char *s);
 void tlsp_jb_strn(struct tlsp_jbuf *, const char *s, size_t n);

@@ -101,8 +101,10 @@ read_tail(struct tlsp_logfile *lf, off_t size, char *err, size_t errsz)
 		set_err(err, errsz, lf->path, "open for reading", errno);
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || st.st_dev != lf->dev || st.st_ino != lf->ino) {
-		snprintf(err, errsz, "%s: replaced while being opened", lf->path);
+	if (fstat(fd, &st) < 0 || st.st_dev != lf->dev ||
+	    st.st_ino != lf->ino) {
+		snprintf(err, errsz, "%s: replaced while being opened",
+			 lf->path);
 		goto out;
 	}
 	for (;;) {
@@ -123,8 +125,10 @@ read_tail(struct tlsp_logfile *lf, off_t size, char *err, size_t errsz)
 		want *= 4;
 	}
 	if (!found) {
-		snprintf(err, errsz, "%s: not a tlspolicy audit log (no record "
-			 "with \"seq\" and \"hash\" near its end)", lf->path);
+		snprintf(err, errsz,
+			 "%s: not a tlspolicy audit log (no record "
+			 "with \"seq\" and \"hash\" near its end)",
+			 lf->path);
 		goto out;
 	}
 	lf->seq = rec.seq;
@@ -161,7 +165,8 @@ read_head(struct tlsp_logfile *lf, char *err, size_t errsz)
 	     strspn(hash, "0123456789abcdef") == TLSP_HASH_HEX;
 	fclose(f);
 	if (!ok) {
-		snprintf(err, errsz, "%s: not \"SEQ HASH\": cannot continue "
+		snprintf(err, errsz,
+			 "%s: not \"SEQ HASH\": cannot continue "
 			 "the audit chain (remove the file to start a new one)",
 			 name);
 		return -1;
@@ -187,8 +192,10 @@ inspect(struct tlsp_logfile *lf, char *err, size_t errsz)
 	}
 	if (flock(lf->fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
-			snprintf(err, errsz, "%s: locked: another process "
-				 "writes this log", lf->path);
+			snprintf(err, errsz,
+				 "%s: locked: another process "
+				 "writes this log",
+				 lf->path);
 		else
 			set_err(err, errsz, lf->path, "flock", errno);
 		return -1;
@@ -209,8 +216,9 @@ tlsp_logfile_open(struct tlsp_logfile *lf, const char *path, char *err,
 	lf->path = path;
 	lf->unsynced = 0;
 	clock_gettime(CLOCK_MONOTONIC, &lf->last_sync);
-	lf->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-				O_NONBLOCK, 0640);
+	lf->fd = open(path,
+		      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK,
+		      0640);
 	if (lf->fd < 0) {
 		set_err(err, errsz, path, "open", errno);
 		return -1;
@@ -331,8 +339,9 @@ tlsp_logfile_save_head(const struct tlsp_logfile *lf, char *err, size_t errsz)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
 	n = snprintf(line, sizeof(line), "%llu %s\n",
 		     (unsigned long long)lf->seq, lf->hash);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-				    O_NOFOLLOW, 0640)) < 0) {
+	if ((fd = open(tmp,
+		       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		       0640)) < 0) {
 		set_err(err, errsz, tmp, "open", errno);
 		return -1;
 	}

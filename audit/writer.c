@@ -45,20 +45,20 @@
 #include "logfile.h"
 #include "tlspolicy/audit.h"
 
-#define BATCH_NS 50000000L     /* sync: batch - longest unsynced time */
-#define WRITE_NS 5000000L      /* batch, none - longest time queued */
-#define WAKE_QLEN 256	       /* ... or this many records waiting */
-#define RETRY_NS 1000000000L   /* while failing, retry this often */
+#define BATCH_NS 50000000L	 /* sync: batch - longest unsynced time */
+#define WRITE_NS 5000000L	 /* batch, none - longest time queued */
+#define WAKE_QLEN 256		 /* ... or this many records waiting */
+#define RETRY_NS 1000000000L	 /* while failing, retry this often */
 #define ROOM_WAIT_NS 1000000000L /* how long submit waits for room */
-#define NAG_SECS 60	       /* "still failing" at most this often */
+#define NAG_SECS 60		 /* "still failing" at most this often */
 #define QUEUE_DEFAULT 4096
 
 struct entry {
 	struct entry *next;
 	struct tlsp_jbuf body;
-	int wait;    /* the submitter waits for the result and frees */
-	int durable; /* synced before it counts as done */
-	int written; /* complete in the file (set by the writer) */
+	int wait;      /* the submitter waits for the result and frees */
+	int durable;   /* synced before it counts as done */
+	int written;   /* complete in the file (set by the writer) */
 	int droppable; /* a checkpoint: made again when due, never retried */
 	int done, rc;
 };
@@ -70,12 +70,12 @@ struct tlsp_audit {
 	pthread_cond_t room; /* submitters wait for space in the queue */
 	struct entry *head, **tailp;
 	size_t qlen, qmax;
-	int stop;	   /* close: write what is queued, then end */
-	int failing;	   /* the last write failed */
-	int kick;	   /* a submit arrived while failing: retry now */
-	int urgent;	   /* someone waits for the queue: write it now */
+	int stop;    /* close: write what is queued, then end */
+	int failing; /* the last write failed */
+	int kick;    /* a submit arrived while failing: retry now */
+	int urgent;  /* someone waits for the queue: write it now */
 	struct timespec write_at; /* the queue is written by then */
-	int sleeping;	   /* the writer waits, until sleep_until */
+	int sleeping;		  /* the writer waits, until sleep_until */
 	struct timespec sleep_until;
 	uint64_t reopen_req, reopen_done;
 	int reopen_rc;
@@ -199,7 +199,8 @@ save_head(struct tlsp_audit *a)
 {
 	char err[512];
 
-	if (a->lf.seq > 0 && tlsp_logfile_save_head(&a->lf, err, sizeof(err)) < 0)
+	if (a->lf.seq > 0 &&
+	    tlsp_logfile_save_head(&a->lf, err, sizeof(err)) < 0)
 		say(a, LOG_ERR, "audit: %s", err);
 }
 
@@ -211,8 +212,8 @@ save_head(struct tlsp_audit *a)
  * hash advance to this record. -1 on out of memory.
  */
 static int
-append_record(struct tlsp_audit *a, const struct tlsp_jbuf *body,
-	      uint64_t *seq, char hash[TLSP_HASH_HEX + 1])
+append_record(struct tlsp_audit *a, const struct tlsp_jbuf *body, uint64_t *seq,
+	      char hash[TLSP_HASH_HEX + 1])
 {
 	char head[96], now[40], h[TLSP_HASH_HEX + 1];
 	int n;
@@ -226,8 +227,8 @@ append_record(struct tlsp_audit *a, const struct tlsp_jbuf *body,
 	tlsp_jb_raw(&a->line, ",\"prev\":\"", 9);
 	tlsp_jb_raw(&a->line, hash, TLSP_HASH_HEX);
 	tlsp_jb_raw(&a->line, "\"}", 2);
-	if (a->line.oom ||
-	    tlsp_chain_hash(a->line.p, a->line.len, &a->key, &a->scratch, h) < 0)
+	if (a->line.oom || tlsp_chain_hash(a->line.p, a->line.len, &a->key,
+					   &a->scratch, h) < 0)
 		return -1;
 	a->line.len--; /* the closing brace: the hash goes before it */
 	tlsp_jb_raw(&a->line, ",\"hash\":\"", 9);
@@ -295,14 +296,18 @@ write_batch(struct tlsp_audit *a, struct entry **batchp)
 			return -1;
 		if (tlsp_logfile_check(&a->lf, &size, a->werr,
 				       sizeof(a->werr)) != 0) {
-			snprintf(a->werr, sizeof(a->werr), "%s: removed again "
-				 "as it was reopened", a->path);
+			snprintf(a->werr, sizeof(a->werr),
+				 "%s: removed again "
+				 "as it was reopened",
+				 a->path);
 			return -1;
 		}
 		if (switched) {
 			a->rotate_why = "the log file was removed or replaced";
-			say(a, LOG_WARNING, "audit: %s was removed; the chain "
-			    "continues in a new file at that path", a->path);
+			say(a, LOG_WARNING,
+			    "audit: %s was removed; the chain "
+			    "continues in a new file at that path",
+			    a->path);
 		}
 	}
 	rc = -1;
@@ -359,7 +364,8 @@ write_batch(struct tlsp_audit *a, struct entry **batchp)
 		goto out;
 	}
 	if (a->sync == TLSP_SYNC_ALWAYS ||
-	    (a->sync == TLSP_SYNC_BATCH && ns_since(&a->lf.last_sync) >= BATCH_NS))
+	    (a->sync == TLSP_SYNC_BATCH &&
+	     ns_since(&a->lf.last_sync) >= BATCH_NS))
 		need_sync = 1;
 	if (need_sync &&
 	    tlsp_logfile_sync(&a->lf, a->werr, sizeof(a->werr)) < 0) {
@@ -452,8 +458,10 @@ track_health(struct tlsp_audit *a, int ok)
 		a->failures++;
 		a->failing = 1;
 	} else if (a->failing) {
-		say(a, LOG_NOTICE, "audit: %s writable again after %lu failed "
-		    "attempts", a->path, a->failures);
+		say(a, LOG_NOTICE,
+		    "audit: %s writable again after %lu failed "
+		    "attempts",
+		    a->path, a->failures);
 		a->failing = 0;
 		a->failures = 0;
 	}
@@ -643,16 +651,18 @@ sync_init(struct tlsp_audit *a)
 }
 
 static int
-load_keys(struct tlsp_audit *a, const struct tlsp_audit_options *o,
-	  char *err, size_t errsz)
+load_keys(struct tlsp_audit *a, const struct tlsp_audit_options *o, char *err,
+	  size_t errsz)
 {
 	if (o->key_file != NULL &&
 	    tlsp_chain_key_load(o->key_file, &a->key, err, errsz) < 0)
 		return -1;
 	if (o->addresses == TLSP_AUDIT_ADDR_PSEUDONYMIZE) {
 		if (o->pseudonym_key_file == NULL) {
-			snprintf(err, errsz, "%s: addresses: pseudonymize "
-				 "needs a pseudonym key file", a->path);
+			snprintf(err, errsz,
+				 "%s: addresses: pseudonymize "
+				 "needs a pseudonym key file",
+				 a->path);
 			return -1;
 		}
 		if (tlsp_chain_key_load(o->pseudonym_key_file, &a->pkey, err,
@@ -729,8 +739,10 @@ ensure_started(struct tlsp_audit *a)
 	if (a->started)
 		return 0;
 	if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
-		snprintf(a->err, sizeof(a->err), "%s: cannot start the writer "
-			 "thread", a->path);
+		snprintf(a->err, sizeof(a->err),
+			 "%s: cannot start the writer "
+			 "thread",
+			 a->path);
 		return -1;
 	}
 	a->started = 1;
@@ -750,7 +762,8 @@ wait_room(struct tlsp_audit *a)
 		    ETIMEDOUT) {
 			snprintf(a->err, sizeof(a->err),
 				 "%s: queue full (%zu records waiting for the "
-				 "disk)", a->path, a->qlen);
+				 "disk)",
+				 a->path, a->qlen);
 			return -1;
 		}
 	return 0;
@@ -780,7 +793,8 @@ tlsp_audit_submit(struct tlsp_audit *a, const struct tlsp_audit_event *ev,
 		a->kick = 1;
 	if (a->stop || ensure_started(a) < 0 || wait_room(a) < 0) {
 		if (a->stop)
-			snprintf(a->err, sizeof(a->err), "%s: closing", a->path);
+			snprintf(a->err, sizeof(a->err), "%s: closing",
+				 a->path);
 		pthread_mutex_unlock(&a->lock);
 		entry_free(e);
 		return -1;
@@ -879,8 +893,10 @@ tlsp_audit_close(struct tlsp_audit *a)
 	for (e = a->head; e != NULL; e = e->next)
 		lost++;
 	if (lost > 0)
-		say(a, LOG_ERR, "audit: %zu records could not be written "
-		    "before stopping: %s", lost, a->err);
+		say(a, LOG_ERR,
+		    "audit: %zu records could not be written "
+		    "before stopping: %s",
+		    lost, a->err);
 	if (a->lf.fd >= 0 && a->lf.unsynced)
 		(void)tlsp_logfile_sync(&a->lf, err, sizeof(err));
 	if (a->lf.fd >= 0 && a->lf.seq > 0) {

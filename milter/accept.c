@@ -79,10 +79,12 @@ accept(int fd, struct sockaddr *sa, socklen_t *len)
 		unsigned long n = atomic_fetch_add(&shed, 1) + 1;
 
 		if (tlspm_log_rate_ok(&tlspm.warned_fds))
-			tlspm_log(LOG_ERR, "out of file descriptors: closing "
+			tlspm_log(LOG_ERR,
+				  "out of file descriptors: closing "
 				  "new MTA connections at once (%lu so far); "
 				  "raise RLIMIT_NOFILE (LimitNOFILE= in the "
-				  "systemd unit)", n);
+				  "systemd unit)",
+				  n);
 	} else {
 		nanosleep(&pause, NULL);
 	}

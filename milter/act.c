@@ -37,7 +37,9 @@ set_reply(SMFICTX *ctx, const char *reply)
 	}
 	tlsp_escape_reply(p, text, sizeof(text));
 	return tlspm_smfi->setreply(ctx, code, xcode[0] ? xcode : NULL, text) ==
-		       MI_SUCCESS ? 0 : -1;
+			       MI_SUCCESS
+		       ? 0
+		       : -1;
 }
 
 sfsistat
@@ -52,8 +54,10 @@ tlspm_act_on_error(SMFICTX *ctx, const struct tlspm_session *s, const char *why)
 		set_reply(ctx, "550 5.7.0 TLS policy could not be applied");
 		return SMFIS_REJECT;
 	case TLSP_ON_ERROR_ACCEPT:
-		tlspm_log(LOG_CRIT, "%s: %s; on_error=accept: letting it "
-			  "through unchecked", id, why);
+		tlspm_log(LOG_CRIT,
+			  "%s: %s; on_error=accept: letting it "
+			  "through unchecked",
+			  id, why);
 		return SMFIS_CONTINUE;
 	default:
 		tlspm_log(LOG_ERR, "%s: %s; on_error=tempfail", id, why);
@@ -81,8 +85,8 @@ tlspm_act_refuse(SMFICTX *ctx, struct tlspm_session *s,
 	if (tlspm_record_refusal(s, type, addr, v, v->reply) < 0)
 		return tlspm_act_unrecorded(ctx, s,
 					    v->action == TLSP_ACTION_REJECT
-						? "a reject"
-						: "a defer");
+						    ? "a reject"
+						    : "a defer");
 	if (set_reply(ctx, v->reply) < 0)
 		tlspm_log(LOG_ERR, "%s: the MTA refused the reply \"%s\"",
 			  tlspm_session_logid(s), v->reply);
@@ -92,7 +96,8 @@ tlspm_act_refuse(SMFICTX *ctx, struct tlspm_session *s,
 int
 tlspm_act_strips_headers(const struct tlspm_session *s)
 {
-	unsigned marks = (1u << TLSP_ACTION_TAG) | (1u << TLSP_ACTION_QUARANTINE);
+	unsigned marks = (1u << TLSP_ACTION_TAG) |
+			 (1u << TLSP_ACTION_QUARANTINE);
 
 	if (s->st->strip_forged >= 0)
 		return s->st->strip_forged;
@@ -112,7 +117,8 @@ tlspm_act_strip(SMFICTX *ctx, struct tlspm_session *s)
 	unsigned i;
 
 	for (i = s->forged; i >= 1; i--)
-		if (tlspm_smfi->chgheader(ctx, name, (int)i, NULL) != MI_SUCCESS)
+		if (tlspm_smfi->chgheader(ctx, name, (int)i, NULL) !=
+		    MI_SUCCESS)
 			return -1;
 	if (s->forged)
 		tlspm_log(LOG_NOTICE, "%s: removed %u incoming %s header%s",
@@ -129,7 +135,8 @@ list_add(char *buf, size_t bufsz, const char *word)
 	const char *p;
 
 	for (p = strstr(buf, word); p; p = strstr(p + 1, word))
-		if ((p == buf || p[-1] == ',') && (p[wl] == ',' || p[wl] == '\0'))
+		if ((p == buf || p[-1] == ',') &&
+		    (p[wl] == ',' || p[wl] == '\0'))
 			return;
 	if (len + wl + 2 < bufsz)
 		snprintf(buf + len, bufsz - len, "%s%s", len ? "," : "", word);
@@ -138,7 +145,8 @@ list_add(char *buf, size_t bufsz, const char *word)
 /* Whether every verdict evaluated rule r (so naming it tells no
  * recipient about another: a Bcc recipient's domain stays hidden). */
 static int
-shared_by_all(const struct tlsp_rule *r, const struct tlsp_verdict *vs, size_t n)
+shared_by_all(const struct tlsp_rule *r, const struct tlsp_verdict *vs,
+	      size_t n)
 {
 	size_t i, j;
 
@@ -155,8 +163,8 @@ shared_by_all(const struct tlsp_rule *r, const struct tlsp_verdict *vs, size_t n
  * not shared by every recipient is withheld from the header (the audit
  * record has it); its failures are still listed. */
 struct marks {
-	char all[512];	  /* every rule: for the quarantine reason */
-	char shown[512];  /* the rules every recipient shares: the header */
+	char all[512];	 /* every rule: for the quarantine reason */
+	char shown[512]; /* the rules every recipient shares: the header */
 	char failed[256];
 };
 
@@ -170,10 +178,12 @@ marks(const struct tlsp_verdict *vs, size_t n, struct marks *m)
 		for (j = 0; j < vs[i].nrules; j++) {
 			const struct tlsp_rule_result *r = &vs[i].r[j];
 
-			if (r->status != TLSP_FAIL || r->mode != TLSP_MODE_ENFORCE ||
+			if (r->status != TLSP_FAIL ||
+			    r->mode != TLSP_MODE_ENFORCE ||
 			    r->action < TLSP_ACTION_TAG)
 				continue;
-			list_add(m->all, sizeof(m->all), tlsp_rule_name(r->rule));
+			list_add(m->all, sizeof(m->all),
+				 tlsp_rule_name(r->rule));
 			if (shared_by_all(r->rule, vs, n))
 				list_add(m->shown, sizeof(m->shown),
 					 tlsp_rule_name(r->rule));
@@ -185,12 +195,12 @@ marks(const struct tlsp_verdict *vs, size_t n, struct marks *m)
 
 /* The certificate state as a header token. */
 static const char *const cert_tokens[] = {
-    [TLSP_CERT_UNKNOWN] = "unknown",
-    [TLSP_CERT_NONE] = "none",
-    [TLSP_CERT_PRESENTED] = "presented",
-    [TLSP_CERT_PRESENTED_UNKNOWN] = "presented-unchecked",
-    [TLSP_CERT_NOT_VERIFIED] = "not-verified",
-    [TLSP_CERT_VERIFIED] = "verified",
+	[TLSP_CERT_UNKNOWN] = "unknown",
+	[TLSP_CERT_NONE] = "none",
+	[TLSP_CERT_PRESENTED] = "presented",
+	[TLSP_CERT_PRESENTED_UNKNOWN] = "presented-unchecked",
+	[TLSP_CERT_NOT_VERIFIED] = "not-verified",
+	[TLSP_CERT_VERIFIED] = "verified",
 };
 
 static void
@@ -199,17 +209,21 @@ tag_value(const struct tlspm_session *s, const char *rules, const char *failed,
 {
 	const struct tlsp_facts *f = &s->facts;
 	char ver[40], cipher[130], bits[16] = "unknown";
-	const char *id = s->st->authserv_id ? s->st->authserv_id : tlspm.hostname;
+	const char *id = s->st->authserv_id ? s->st->authserv_id
+					    : tlspm.hostname;
 	int b = f->cipher_bits >= 0 ? f->cipher_bits : f->cipher_info.bits;
 
-	tlsp_escape_header(f->version == TLSP_VER_NONE ? "none" : f->version_raw,
+	tlsp_escape_header(f->version == TLSP_VER_NONE ? "none"
+						       : f->version_raw,
 			   ver, sizeof(ver));
-	tlsp_escape_header(f->cipher[0] ? f->cipher : "none", cipher, sizeof(cipher));
+	tlsp_escape_header(f->cipher[0] ? f->cipher : "none", cipher,
+			   sizeof(cipher));
 	if (b >= 0)
 		snprintf(bits, sizeof(bits), "%d", b);
-	snprintf(buf, bufsz, "%s; tls-policy=fail action=%s rules=%s "
-		 "failed=%s; tls=%s cipher=%s bits=%s cert=%s", id,
-		 tlsp_action_name(act), rules[0] ? rules : "withheld",
+	snprintf(buf, bufsz,
+		 "%s; tls-policy=fail action=%s rules=%s "
+		 "failed=%s; tls=%s cipher=%s bits=%s cert=%s",
+		 id, tlsp_action_name(act), rules[0] ? rules : "withheld",
 		 failed[0] ? failed : "none", ver, cipher, bits,
 		 cert_tokens[f->cert]);
 }

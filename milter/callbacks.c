@@ -24,8 +24,8 @@
 #include "smfi.h"
 #include "state.h"
 
-#define TLS_MACROS                                                          \
-	"{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} " \
+#define TLS_MACROS                                                             \
+	"{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} "   \
 	"{verify} {cert_fp} {cert_md5}"
 
 static struct tlspm_session *
@@ -76,26 +76,28 @@ request_macros(SMFICTX *ctx)
 		int stage;
 		const char *list;
 	} lists[] = {
-	    /* v tells Postfix from Sendmail, whose stock connect list
+		/* v tells Postfix from Sendmail, whose stock connect list
 	     * lacks it; the certificate macros are read by MTA shape. */
-	    {SMFIM_ENVFROM, "i v {mail_addr} {auth_authen} " TLS_MACROS},
-	    {SMFIM_ENVRCPT, "i v {rcpt_addr} " TLS_MACROS},
-	    {SMFIM_DATA, "i"},
-	    {SMFIM_EOM, "i"},
+		{SMFIM_ENVFROM, "i v {mail_addr} {auth_authen} " TLS_MACROS},
+		{SMFIM_ENVRCPT, "i v {rcpt_addr} " TLS_MACROS},
+		{SMFIM_DATA, "i"},
+		{SMFIM_EOM, "i"},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		if (tlspm_smfi->setsymlist(ctx, lists[i].stage, lists[i].list) !=
-		    MI_SUCCESS)
-			tlspm_log(LOG_WARNING, "cannot request macros for stage "
-				  "%d", lists[i].stage);
+		if (tlspm_smfi->setsymlist(ctx, lists[i].stage,
+					   lists[i].list) != MI_SUCCESS)
+			tlspm_log(LOG_WARNING,
+				  "cannot request macros for stage "
+				  "%d",
+				  lists[i].stage);
 }
 
 static sfsistat
-cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-	     unsigned long f2, unsigned long f3, unsigned long *pf0,
-	     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+	     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+	     unsigned long *pf2, unsigned long *pf3)
 {
 	struct tlspm_session *s = tlspm_session_new();
 	unsigned long acts, proto;
@@ -107,9 +109,12 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	acts = want_actions(s);
 	proto = want_protocol(s);
 	if ((f0 & acts) != acts && tlspm_log_rate_ok(&tlspm.warned_actions))
-		tlspm_log(LOG_WARNING, "the MTA does not offer every action "
-			  "the policy needs (offered 0x%lx, wanted 0x%lx): tag, "
-			  "quarantine or header removal will fail", f0, acts);
+		tlspm_log(
+			LOG_WARNING,
+			"the MTA does not offer every action "
+			"the policy needs (offered 0x%lx, wanted 0x%lx): tag, "
+			"quarantine or header removal will fail",
+			f0, acts);
 	s->proto = proto & f1;
 	tlspm_smfi->setpriv(ctx, s);
 	request_macros(ctx);
@@ -130,7 +135,8 @@ format_addr(const struct sockaddr *sa, char *buf, size_t bufsz)
 		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
 	else if (sa && sa->sa_family == AF_INET6)
 		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-	if (a == NULL || inet_ntop(sa->sa_family, a, buf, (socklen_t)bufsz) == NULL)
+	if (a == NULL ||
+	    inet_ntop(sa->sa_family, a, buf, (socklen_t)bufsz) == NULL)
 		snprintf(buf, bufsz, "unknown");
 }
 
@@ -142,8 +148,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (s == NULL) /* an MTA that skipped negotiation */
 		return tlspm_act_on_error(ctx, NULL, "no session at connect");
 	tlsp_escape_log(hostname ? hostname : "unknown",
-		    hostname ? strlen(hostname) : 7, s->client_name,
-		    sizeof(s->client_name));
+			hostname ? strlen(hostname) : 7, s->client_name,
+			sizeof(s->client_name));
 	format_addr(hostaddr, s->client_addr, sizeof(s->client_addr));
 	tlspm_log(LOG_DEBUG, "%s: connect from %s[%s]", s->conn_id,
 		  s->client_name, s->client_addr);
@@ -171,7 +177,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		 * decided with its sender and TLS facts */
 		if (s != NULL)
 			tlspm_session_reset_tx(s);
-		return tlspm_act_on_error(ctx, s, "no session or sender at MAIL");
+		return tlspm_act_on_error(ctx, s,
+					  "no session or sender at MAIL");
 	}
 	return tlspm_decide_mail(ctx, s, argv[0]);
 }
@@ -213,7 +220,8 @@ cb_eom(SMFICTX *ctx)
 	struct tlspm_session *s = priv(ctx);
 
 	if (s == NULL || !s->in_tx)
-		return tlspm_act_on_error(ctx, s, "no transaction at end of message");
+		return tlspm_act_on_error(ctx, s,
+					  "no transaction at end of message");
 	return tlspm_decide_eom(ctx, s);
 }
 
@@ -240,18 +248,18 @@ cb_close(SMFICTX *ctx)
 }
 
 struct smfiDesc tlspm_callbacks = {
-    .xxfi_name = "tlspolicy",
-    .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
-		  SMFIF_SETSYMLIST,
-    .xxfi_connect = cb_connect,
-    .xxfi_helo = cb_helo,
-    .xxfi_envfrom = cb_envfrom,
-    .xxfi_envrcpt = cb_envrcpt,
-    .xxfi_header = cb_header,
-    .xxfi_eom = cb_eom,
-    .xxfi_abort = cb_abort,
-    .xxfi_close = cb_close,
-    .xxfi_data = cb_data,
-    .xxfi_negotiate = cb_negotiate,
+	.xxfi_name = "tlspolicy",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+		      SMFIF_SETSYMLIST,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = cb_helo,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_data = cb_data,
+	.xxfi_negotiate = cb_negotiate,
 };

@@ -60,7 +60,8 @@ signal_thread(void *arg)
 		} else if (sig == SIGUSR2 && tlspm.audit) {
 			if (tlsp_audit_reopen(tlspm.audit) < 0)
 				tlspm_log(LOG_ERR, "audit: reopen failed: %s",
-					  tlsp_audit_last_error(tlspm.audit, err,
+					  tlsp_audit_last_error(tlspm.audit,
+								err,
 								sizeof(err)));
 			else
 				tlspm_log(LOG_INFO, "audit: log reopened");
@@ -93,7 +94,8 @@ lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name, size_t namesz)
 	if (colon) {
 		gr = getgrnam(colon);
 		if (gr == NULL) {
-			fprintf(stderr, "tlspolicy-milter: unknown group '%s'\n",
+			fprintf(stderr,
+				"tlspolicy-milter: unknown group '%s'\n",
 				colon);
 			return -1;
 		}
@@ -110,7 +112,8 @@ drop_privileges(const char *name, uid_t uid, gid_t gid)
 	if (getuid() == uid && geteuid() == uid && getgid() == gid)
 		return 0;
 	if (initgroups(name, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
-		tlspm_log(LOG_ERR, "cannot become %s: %s", name, strerror(errno));
+		tlspm_log(LOG_ERR, "cannot become %s: %s", name,
+			  strerror(errno));
 		return -1;
 	}
 	if (setuid(0) == 0) { /* paranoia: the drop must be permanent */
@@ -125,7 +128,8 @@ write_pidfile(const char *path)
 {
 	FILE *f = fopen(path, "w");
 
-	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 ||
+	    fclose(f) != 0) {
 		tlspm_log(LOG_ERR, "pidfile %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -219,7 +223,8 @@ set_nodelay(const unsigned char *before)
 			done++;
 	}
 	if (done == 0)
-		fprintf(stderr, "tlspolicy-milter: warning: cannot set "
+		fprintf(stderr,
+			"tlspolicy-milter: warning: cannot set "
 			"TCP_NODELAY on the listening socket: tagged messages "
 			"may wait ~40 ms for the MTA's delayed ACK\n");
 }
@@ -239,7 +244,8 @@ open_socket(const char *spec, unsigned mode, const char *user, uid_t uid,
 	snprintf(conn, sizeof(conn), "%s", spec); /* libmilter copies it */
 	if (smfi_setconn(conn) != MI_SUCCESS ||
 	    smfi_register(tlspm_callbacks) != MI_SUCCESS) {
-		fprintf(stderr, "tlspolicy-milter: cannot use socket %s\n", spec);
+		fprintf(stderr, "tlspolicy-milter: cannot use socket %s\n",
+			spec);
 		return -1;
 	}
 	open_fds(before);
@@ -271,7 +277,8 @@ load_policy(const char *path)
 	size_t i;
 
 	for (i = 0; i < d.count; i++)
-		fprintf(stderr, "%s\n", tlsp_diag_format(&d.v[i], line, sizeof(line)));
+		fprintf(stderr, "%s\n",
+			tlsp_diag_format(&d.v[i], line, sizeof(line)));
 	tlsp_diags_free(&d);
 	if (p == NULL)
 		fprintf(stderr, "%s: policy not loaded\n", path);
@@ -304,7 +311,8 @@ prepare(const struct tlspm_options *o, struct tlsp_policy *p, uid_t *uid,
 		struct tlsp_audit_options ao = {
 			.host = tlspm.hostname,
 			.sync = (enum tlsp_audit_sync)st->audit_sync,
-			.addresses = (enum tlsp_audit_addresses)st->audit_addresses,
+			.addresses =
+				(enum tlsp_audit_addresses)st->audit_addresses,
 			.key_file = st->audit_key_file,
 			.pseudonym_key_file = st->audit_pseudonym_key_file,
 			.checkpoint_secs = (unsigned)st->audit_checkpoint,
@@ -343,7 +351,8 @@ set_thread_stack(void)
 	if (pthread_attr_init(&attr) == 0) {
 		pthread_attr_setstacksize(&attr, THREAD_STACK);
 		if (pthread_setattr_default_np(&attr) != 0)
-			tlspm_log(LOG_WARNING, "cannot set the thread stack size");
+			tlspm_log(LOG_WARNING,
+				  "cannot set the thread stack size");
 		pthread_attr_destroy(&attr);
 	}
 }
@@ -364,8 +373,10 @@ shutdown_daemon(pthread_t thr, const char *pidfile, const char *sock)
 	p = tlspm_holder_get();
 	tlspm_record_lifecycle(TLSP_EV_STOP, p, NULL);
 	if (tlspm_accept_shed() > 0)
-		tlspm_log(LOG_WARNING, "%lu connections were closed at once "
-			  "for want of file descriptors", tlspm_accept_shed());
+		tlspm_log(LOG_WARNING,
+			  "%lu connections were closed at once "
+			  "for want of file descriptors",
+			  tlspm_accept_shed());
 	tlspm_log(LOG_INFO, "stopped");
 	tlsp_policy_unref(p);
 	tlspm_holder_set(NULL);
@@ -407,7 +418,9 @@ tlspm_daemon_run(const struct tlspm_options *o)
 	/* Copies: a reload may free the policy these strings live in. */
 	pf = o->pidfile ? o->pidfile : st->pidfile;
 	pidfile = pf ? absolute(pf) : NULL;
-	sock = strdup(o->socket ? o->socket : st->socket ? st->socket : DEFAULT_SOCKET);
+	sock = strdup(o->socket	   ? o->socket
+		      : st->socket ? st->socket
+				   : DEFAULT_SOCKET);
 	if (sock == NULL)
 		return EX_OSERR;
 	facility = tlspm_log_facility(st->syslog_facility ? st->syslog_facility
@@ -427,7 +440,8 @@ tlspm_daemon_run(const struct tlspm_options *o)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (geteuid() == 0 && !o->run_as_root && !o->user && !st->user) {
 		/* A milter parses what the internet sends: not as root. */
-		fprintf(stderr, "tlspolicy-milter: refusing to serve as root: "
+		fprintf(stderr,
+			"tlspolicy-milter: refusing to serve as root: "
 			"give -u USER (or milter.user), to which it drops once its "
 			"socket and log are open, or --run-as-root if you mean "
 			"it\n");
@@ -451,13 +465,16 @@ tlspm_daemon_run(const struct tlspm_options *o)
 	    (uname[0] && drop_privileges(uname, uid, gid) < 0))
 		return EX_OSERR;
 	if (!uname[0] && getuid() == 0)
-		tlspm_log(LOG_WARNING, "running as root (--run-as-root): use -u "
+		tlspm_log(LOG_WARNING,
+			  "running as root (--run-as-root): use -u "
 			  "or milter.user");
 	set_thread_stack();
 	tlspm_holder_set(p);
-	snprintf(detail, sizeof(detail), "tlspolicy-milter %s", PACKAGE_VERSION);
+	snprintf(detail, sizeof(detail), "tlspolicy-milter %s",
+		 PACKAGE_VERSION);
 	tlspm_record_lifecycle(TLSP_EV_START, p, detail);
-	tlspm_log(LOG_INFO, "started %s: policy=%s rules=%zu sha256=%s audit=%s",
+	tlspm_log(LOG_INFO,
+		  "started %s: policy=%s rules=%zu sha256=%s audit=%s",
 		  PACKAGE_VERSION, tlspm.policy_path, tlsp_policy_rule_count(p),
 		  tlsp_policy_hash(p), st->audit_file ? st->audit_file : "off");
 	/* Only now: a reload frees p and st, and its record must follow the

@@ -22,7 +22,8 @@
 static int
 refuses(const struct tlsp_verdict *v)
 {
-	return v->action == TLSP_ACTION_REJECT || v->action == TLSP_ACTION_DEFER;
+	return v->action == TLSP_ACTION_REJECT ||
+	       v->action == TLSP_ACTION_DEFER;
 }
 
 sfsistat
@@ -65,11 +66,14 @@ counted:
 	n = atomic_fetch_add(&tlspm.tls_cert_rule_sessions, 1) + 1;
 	if (n >= 20 && atomic_load(&tlspm.certs_seen) == 0 &&
 	    tlspm_log_rate_ok(&tlspm.warned_nocert))
-		tlspm_log(LOG_WARNING, "client certificate rules have failed %lu "
-			  "TLS sessions and no client certificate was ever seen: "
-			  "Postfix needs smtpd_tls_ask_ccert = yes and "
-			  "smtpd_tls_CAfile; Sendmail needs {cert_subject} and "
-			  "{verify} in its macro lists", n);
+		tlspm_log(
+			LOG_WARNING,
+			"client certificate rules have failed %lu "
+			"TLS sessions and no client certificate was ever seen: "
+			"Postfix needs smtpd_tls_ask_ccert = yes and "
+			"smtpd_tls_CAfile; Sendmail needs {cert_subject} and "
+			"{verify} in its macro lists",
+			n);
 }
 
 sfsistat
@@ -121,8 +125,9 @@ evaluate_all(const struct tlspm_session *s)
 {
 	/* not calloc: a verdict is 8 KiB, and tlsp_evaluate sets what is read */
 	size_t i, n = s->nrcpts ? s->nrcpts : 1;
-	struct tlsp_verdict *vs =
-	    n > SIZE_MAX / sizeof(*vs) ? NULL : malloc(n * sizeof(*vs));
+	struct tlsp_verdict *vs = n > SIZE_MAX / sizeof(*vs)
+					  ? NULL
+					  : malloc(n * sizeof(*vs));
 
 	for (i = 0; vs && i < s->nrcpts; i++)
 		tlsp_evaluate(s->policy, &s->facts, s->sender, s->rcpts[i].addr,
@@ -167,11 +172,14 @@ tlspm_decide_eom(SMFICTX *ctx, struct tlspm_session *s)
 	message_action(s, &act, &would);
 	vs = evaluate_all(s);
 	if (vs == NULL)
-		return tlspm_act_on_error(ctx, s, "out of memory at end of message");
+		return tlspm_act_on_error(ctx, s,
+					  "out of memory at end of message");
 	if (tlspm_act_strips_headers(s) && tlspm_act_strip(ctx, s) < 0)
-		rc = tlspm_act_on_error(ctx, s, "the MTA refused to remove a header");
+		rc = tlspm_act_on_error(ctx, s,
+					"the MTA refused to remove a header");
 	else if (act >= TLSP_ACTION_TAG && tlspm_act_mark(ctx, s, vs, act) < 0)
-		rc = tlspm_act_on_error(ctx, s, "the MTA refused to tag or quarantine");
+		rc = tlspm_act_on_error(ctx, s,
+					"the MTA refused to tag or quarantine");
 	/* Whatever went out (on_error: accept included) is recorded. */
 	if (rc == SMFIS_ACCEPT || rc == SMFIS_CONTINUE) {
 		if (tlspm_record_message(s, vs, act, would) < 0)
@@ -179,7 +187,8 @@ tlspm_decide_eom(SMFICTX *ctx, struct tlspm_session *s)
 	}
 	if (rc == SMFIS_ACCEPT && act >= TLSP_ACTION_TAG)
 		tlspm_log(LOG_INFO, "%s: message %s", tlspm_session_logid(s),
-			  act == TLSP_ACTION_QUARANTINE ? "quarantined" : "tagged");
+			  act == TLSP_ACTION_QUARANTINE ? "quarantined"
+							: "tagged");
 	free(vs);
 	tlspm_session_reset_tx(s);
 	return rc == SMFIS_CONTINUE ? SMFIS_ACCEPT : rc;

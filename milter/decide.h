@@ -10,7 +10,8 @@
 
 /* The decision at MAIL and at RCPT: evaluate, log, record, act. Each
  * returns the SMFIS_* code for the callback. */
-sfsistat tlspm_decide_mail(SMFICTX *, struct tlspm_session *, const char *sender);
+sfsistat tlspm_decide_mail(SMFICTX *, struct tlspm_session *,
+			   const char *sender);
 sfsistat tlspm_decide_rcpt(SMFICTX *, struct tlspm_session *, const char *rcpt);
 /* At DATA (accept early when nothing is left to do) and at EOM. */
 sfsistat tlspm_decide_data(SMFICTX *, struct tlspm_session *);

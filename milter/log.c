@@ -16,8 +16,8 @@
 
 /* The policy's facility table holds RFC 5424 numbers. */
 _Static_assert(LOG_USER == 1 << 3 && LOG_MAIL == 2 << 3 &&
-		   LOG_DAEMON == 3 << 3 && LOG_LOCAL0 == 16 << 3 &&
-		   LOG_LOCAL7 == 23 << 3,
+		       LOG_DAEMON == 3 << 3 && LOG_LOCAL0 == 16 << 3 &&
+		       LOG_LOCAL7 == 23 << 3,
 	       "syslog.h facilities are RFC 5424 numbers shifted by 3");
 
 static int use_stderr, verbose;
@@ -42,8 +42,9 @@ tlspm_log_verbose(void)
 void
 tlspm_log(int prio, const char *fmt, ...)
 {
-	static const char *const names[] = {"emerg", "alert", "crit", "error",
-					    "warning", "notice", "info", "debug"};
+	static const char *const names[] = {"emerg", "alert",	"crit",
+					    "error", "warning", "notice",
+					    "info",  "debug"};
 	char line[4096];
 	va_list ap;
 
@@ -74,5 +75,6 @@ tlspm_log_rate_ok(_Atomic(long) *last)
 {
 	long now = (long)time(NULL), prev = atomic_load(last);
 
-	return now - prev >= 3600 && atomic_compare_exchange_strong(last, &prev, now);
+	return now - prev >= 3600 &&
+	       atomic_compare_exchange_strong(last, &prev, now);
 }

@@ -25,17 +25,18 @@ warn_blind(const char *sentinel)
 {
 	if (!tlspm_log_rate_ok(&tlspm.warned_blind))
 		return;
-	tlspm_log(LOG_WARNING,
-		  "the MTA sent no %s: the TLS macros of this stage cannot be "
-		  "trusted, so on_error applies. Postfix: set milter_mail_macros "
-		  "= i {mail_addr} {auth_authen} {tls_version} {cipher} "
-		  "{cipher_bits} {cert_subject} {cert_issuer} and "
-		  "milter_rcpt_macros = i {rcpt_addr} {tls_version} {cipher} "
-		  "{cipher_bits} {cert_subject} {cert_issuer}. Sendmail: "
-		  "define(`confMILTER_MACROS_ENVFROM', `i, {mail_addr}, "
-		  "{auth_authen}, {tls_version}, {cipher}, {cipher_bits}, "
-		  "{cert_subject}, {cert_issuer}, {verify}, {cert_fp}')",
-		  sentinel);
+	tlspm_log(
+		LOG_WARNING,
+		"the MTA sent no %s: the TLS macros of this stage cannot be "
+		"trusted, so on_error applies. Postfix: set milter_mail_macros "
+		"= i {mail_addr} {auth_authen} {tls_version} {cipher} "
+		"{cipher_bits} {cert_subject} {cert_issuer} and "
+		"milter_rcpt_macros = i {rcpt_addr} {tls_version} {cipher} "
+		"{cipher_bits} {cert_subject} {cert_issuer}. Sendmail: "
+		"define(`confMILTER_MACROS_ENVFROM', `i, {mail_addr}, "
+		"{auth_authen}, {tls_version}, {cipher}, {cipher_bits}, "
+		"{cert_subject}, {cert_issuer}, {verify}, {cert_fp}')",
+		sentinel);
 }
 
 static void
@@ -43,9 +44,11 @@ warn_config(const struct tlsp_facts *f)
 {
 	if (f->mta == TLSP_MTA_SENDMAIL && f->subject_seen && !f->verify_seen &&
 	    tlspm_log_rate_ok(&tlspm.warned_verify))
-		tlspm_log(LOG_WARNING, "Sendmail sends {cert_subject} but not "
-			  "{verify}: add {verify} to confMILTER_MACROS_HELO, or "
-			  "certificate verification stays unknown");
+		tlspm_log(
+			LOG_WARNING,
+			"Sendmail sends {cert_subject} but not "
+			"{verify}: add {verify} to confMILTER_MACROS_HELO, or "
+			"certificate verification stays unknown");
 }
 
 int

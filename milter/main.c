@@ -62,7 +62,8 @@ print_diags(const struct tlsp_diags *d, int warnings, FILE *out)
 			fprintf(out, "%s\n",
 				tlsp_diag_format(&d->v[i], line, sizeof(line)));
 	if (d->truncated)
-		fprintf(out, "(further messages suppressed: %zu errors in all)\n",
+		fprintf(out,
+			"(further messages suppressed: %zu errors in all)\n",
 			d->errors);
 	return d->errors;
 }
@@ -91,7 +92,8 @@ check(const char *path, enum tlsp_mta mta)
 	       tlsp_policy_rule_count(p),
 	       tlsp_policy_rule_count(p) == 1 ? "" : "s",
 	       tlsp_policy_profile_count(p),
-	       tlsp_policy_profile_count(p) == 1 ? "" : "s", tlsp_policy_hash(p));
+	       tlsp_policy_profile_count(p) == 1 ? "" : "s",
+	       tlsp_policy_hash(p));
 	tlsp_policy_unref(p);
 	return EX_OK;
 }
@@ -123,10 +125,10 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-	    {"mta", required_argument, NULL, 'M'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"run-as-root", no_argument, NULL, 'R'},
-	    {NULL, 0, NULL, 0},
+		{"mta", required_argument, NULL, 'M'},
+		{"help", no_argument, NULL, 'h'},
+		{"run-as-root", no_argument, NULL, 'R'},
+		{NULL, 0, NULL, 0},
 	};
 	struct tlspm_options o = {.policy_path = DEFAULT_POLICY};
 	const char *path = DEFAULT_POLICY;
@@ -164,8 +166,10 @@ main(int argc, char *argv[])
 		case 'M':
 			m = tlsp_mta_lookup(optarg);
 			if (m < 0) {
-				fprintf(stderr, "tlspolicy-milter: --mta: expected "
-					"postfix or sendmail, not '%s'\n", optarg);
+				fprintf(stderr,
+					"tlspolicy-milter: --mta: expected "
+					"postfix or sendmail, not '%s'\n",
+					optarg);
 				return EX_USAGE;
 			}
 			mta = (enum tlsp_mta)m;

@@ -8,10 +8,9 @@
 #include "query.h"
 
 static const char *const keys[] = {
-    "mail_addr",   "rcpt_addr",	   "tls_version", "cipher",
-    "cipher_bits", "cert_subject", "cert_issuer", "verify",
-    "cert_fp",	   "auth_authen",  "daemon_name", "client_addr",
-    "mta",	   "v",
+	"mail_addr",	"rcpt_addr",   "tls_version", "cipher",	 "cipher_bits",
+	"cert_subject", "cert_issuer", "verify",      "cert_fp", "auth_authen",
+	"daemon_name",	"client_addr", "mta",	      "v",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -20,13 +19,20 @@ set_key(struct tlspm_query *q, size_t k, const char *val, char *err,
 	size_t errsz)
 {
 	const char **slot[] = {
-	    &q->sender,		  NULL,
-	    &q->m.tls_version,	  &q->m.cipher,
-	    &q->m.cipher_bits,	  &q->m.cert_subject,
-	    &q->m.cert_issuer,	  &q->m.verify,
-	    &q->m.cert_fp,	  &q->m.auth_authen,
-	    &q->m.daemon_name,	  &q->m.client_addr,
-	    NULL,		  &q->m.mta_version,
+		&q->sender,
+		NULL,
+		&q->m.tls_version,
+		&q->m.cipher,
+		&q->m.cipher_bits,
+		&q->m.cert_subject,
+		&q->m.cert_issuer,
+		&q->m.verify,
+		&q->m.cert_fp,
+		&q->m.auth_authen,
+		&q->m.daemon_name,
+		&q->m.client_addr,
+		NULL,
+		&q->m.mta_version,
 	};
 	int mta;
 
@@ -42,8 +48,10 @@ set_key(struct tlspm_query *q, size_t k, const char *val, char *err,
 	if (k == 12) {
 		mta = tlsp_mta_lookup(val);
 		if (mta < 0) {
-			snprintf(err, errsz, "mta=%.40s: expected postfix or "
-				 "sendmail", val);
+			snprintf(err, errsz,
+				 "mta=%.40s: expected postfix or "
+				 "sendmail",
+				 val);
 			return -1;
 		}
 		q->m.mta = (enum tlsp_mta)mta;
@@ -59,7 +67,7 @@ set_key(struct tlspm_query *q, size_t k, const char *val, char *err,
 
 int
 tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
-		 char *err, size_t errsz)
+		  char *err, size_t errsz)
 {
 	int i;
 
@@ -110,22 +118,27 @@ print_facts(const struct tlsp_facts *f, FILE *out)
 	fprintf(out, "session: mta=%s tls=%s", tlsp_mta_name(f->mta),
 		f->version == TLSP_VER_NONE ? "none" : f->version_raw);
 	if (f->version != TLSP_VER_NONE) {
-		fprintf(out, " cipher=%s", f->cipher[0] ? f->cipher : "(absent)");
+		fprintf(out, " cipher=%s",
+			f->cipher[0] ? f->cipher : "(absent)");
 		if (f->cipher_bits >= 0)
 			fprintf(out, " bits=%d", f->cipher_bits);
 		else if (ci->bits >= 0)
 			fprintf(out, " bits=%d(from cipher)", ci->bits);
-		fprintf(out, " fs=%s", ci->forward_secrecy > 0	 ? "yes"
-				       : ci->forward_secrecy == 0 ? "no"
-								  : "unknown");
-		fprintf(out, " client_cert=\"%s\"", tlsp_cert_state_name(f->cert));
+		fprintf(out, " fs=%s",
+			ci->forward_secrecy > 0	   ? "yes"
+			: ci->forward_secrecy == 0 ? "no"
+						   : "unknown");
+		fprintf(out, " client_cert=\"%s\"",
+			tlsp_cert_state_name(f->cert));
 	}
 	if (f->authenticated)
 		fprintf(out, " authenticated=yes");
 	fputc('\n', out);
 	if (f->flags)
-		fprintf(out, "note: some macro values were malformed and are "
-			     "treated as absent (flags 0x%x)\n", f->flags);
+		fprintf(out,
+			"note: some macro values were malformed and are "
+			"treated as absent (flags 0x%x)\n",
+			f->flags);
 }
 
 static void
@@ -134,10 +147,12 @@ print_result(const struct tlsp_rule_result *r, FILE *out)
 	size_t i;
 
 	fprintf(out, "  rule %s: %s", tlsp_rule_name(r->rule),
-		r->exempt ? "exempt (out of scope)"
-			  : r->status == TLSP_PASS ? "pass" : "FAIL");
+		r->exempt		 ? "exempt (out of scope)"
+		: r->status == TLSP_PASS ? "pass"
+					 : "FAIL");
 	if (!r->exempt && r->status != TLSP_PASS)
-		fprintf(out, " -> %s%s", r->mode == TLSP_MODE_MONITOR ? "would " : "",
+		fprintf(out, " -> %s%s",
+			r->mode == TLSP_MODE_MONITOR ? "would " : "",
 			tlsp_action_name(tlsp_rule_action(r->rule)));
 	fputc('\n', out);
 	for (i = 0; i < r->nfail; i++) {
@@ -158,8 +173,9 @@ print_verdict(const char *who, const struct tlsp_verdict *v, FILE *out)
 	tlsp_escape_log(who, strlen(who), shown, sizeof(shown));
 	fprintf(out, "%s\n", shown);
 	if (v->flags & TLSP_V_SENDER_UNPARSABLE)
-		fprintf(out, "  note: sender address unparsable; sender default "
-			     "rules only\n");
+		fprintf(out,
+			"  note: sender address unparsable; sender default "
+			"rules only\n");
 	if (v->flags & TLSP_V_RCPT_UNPARSABLE)
 		fprintf(out, "  note: recipient address unparsable; recipient "
 			     "default rule only\n");
@@ -178,7 +194,7 @@ print_verdict(const char *who, const struct tlsp_verdict *v, FILE *out)
 
 enum tlsp_action
 tlspm_query_run(const struct tlsp_policy *p, const struct tlspm_query *q,
-	       FILE *out)
+		FILE *out)
 {
 	enum tlsp_action worst = TLSP_ACTION_ACCEPT;
 	struct tlsp_verdict *v = malloc(sizeof(*v));

@@ -26,11 +26,11 @@ struct tlspm_query {
  * Returns 0, or -1 with a message (naming the argument) in err.
  */
 int tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
-		     char *err, size_t errsz);
+		      char *err, size_t errsz);
 
 /* Prints the verdicts for every recipient to `out`. Returns the strictest
  * enforced action. */
 enum tlsp_action tlspm_query_run(const struct tlsp_policy *,
-				const struct tlspm_query *, FILE *out);
+				 const struct tlspm_query *, FILE *out);
 
 #endif

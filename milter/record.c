@@ -17,8 +17,8 @@
 
 /* Appends "name1,name2" of the failures with `status` to buf. */
 static void
-failure_list(const struct tlsp_verdict *v, enum tlsp_status status,
-	     char *buf, size_t bufsz)
+failure_list(const struct tlsp_verdict *v, enum tlsp_status status, char *buf,
+	     size_t bufsz)
 {
 	size_t i, j, len = 0;
 
@@ -44,14 +44,15 @@ rule_list(const struct tlsp_verdict *v, char *buf, size_t bufsz)
 	buf[0] = '\0';
 	for (i = 0; i < v->nrules && len + 2 < bufsz; i++)
 		len += (size_t)snprintf(buf + len, bufsz - len, "%s%s%s",
-					len ? "," : "", tlsp_rule_name(v->r[i].rule),
+					len ? "," : "",
+					tlsp_rule_name(v->r[i].rule),
 					v->r[i].exempt ? "(exempt)" : "");
 }
 
 void
 tlspm_record_line(const struct tlspm_session *s, const char *stage,
-		   const char *addr, const struct tlsp_verdict *v,
-		   const char *reply)
+		  const char *addr, const struct tlsp_verdict *v,
+		  const char *reply)
 {
 	const struct tlsp_facts *f = &s->facts;
 	char eaddr[600], esender[600], ename[300], rules[600];
@@ -64,11 +65,13 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 	     v->would_action == TLSP_ACTION_ACCEPT))
 		return;
 	tlsp_escape_log(addr, strlen(addr), eaddr, sizeof(eaddr));
-	tlsp_escape_log(s->sender ? s->sender : "", s->sender ? strlen(s->sender) : 0,
-		    esender, sizeof(esender));
-	tlsp_escape_log(s->client_name, strlen(s->client_name), ename, sizeof(ename));
+	tlsp_escape_log(s->sender ? s->sender : "",
+			s->sender ? strlen(s->sender) : 0, esender,
+			sizeof(esender));
+	tlsp_escape_log(s->client_name, strlen(s->client_name), ename,
+			sizeof(ename));
 	tlsp_escape_log(reply ? reply : "", reply ? strlen(reply) : 0, ereply,
-		    sizeof(ereply));
+			sizeof(ereply));
 	if (b >= 0)
 		snprintf(bits, sizeof(bits), "%d", b);
 	rule_list(v, rules, sizeof(rules));
@@ -85,8 +88,9 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 		  tlsp_cert_state_name(f->cert), rules[0] ? rules : "-",
 		  tlsp_action_name(v->action),
 		  v->would_action != v->action ? " monitor=would-" : "",
-		  v->would_action != v->action ? tlsp_action_name(v->would_action)
-					       : "",
+		  v->would_action != v->action
+			  ? tlsp_action_name(v->would_action)
+			  : "",
 		  failed[0] ? failed : "-", unknown[0] ? unknown : "-", ereply);
 }
 
@@ -132,8 +136,8 @@ tlspm_record_refusal(const struct tlspm_session *s, enum tlsp_event_type type,
 
 int
 tlspm_record_message(const struct tlspm_session *s,
-		     const struct tlsp_verdict *verdicts, enum tlsp_action action,
-		     enum tlsp_action would)
+		     const struct tlsp_verdict *verdicts,
+		     enum tlsp_action action, enum tlsp_action would)
 {
 	struct tlsp_audit_event ev;
 	struct tlsp_event_rcpt *r;

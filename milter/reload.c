@@ -53,8 +53,10 @@ warn_start_only(const struct tlsp_policy *old, const struct tlsp_policy *new)
 	if (a->audit_checkpoint != b->audit_checkpoint)
 		changed[n++] = "audit.checkpoint";
 	for (i = 0; i < n; i++)
-		tlspm_log(LOG_WARNING, "reload: %s changed; it takes effect at "
-			  "the next restart", changed[i]);
+		tlspm_log(LOG_WARNING,
+			  "reload: %s changed; it takes effect at "
+			  "the next restart",
+			  changed[i]);
 }
 
 /* Joins the errors into one line for the reload_failed record. */
@@ -84,13 +86,16 @@ tlspm_reload_policy(void)
 
 	p = tlsp_policy_load(tlspm.policy_path, TLSP_MTA_UNKNOWN, &d);
 	for (i = 0; i < d.count; i++)
-		tlspm_log(d.v[i].is_warning ? LOG_WARNING : LOG_ERR, "reload: %s",
+		tlspm_log(d.v[i].is_warning ? LOG_WARNING : LOG_ERR,
+			  "reload: %s",
 			  tlsp_diag_format(&d.v[i], line, sizeof(line)));
 	if (p == NULL) {
 		join_errors(&d, errors, sizeof(errors));
 		old = tlspm_holder_get();
-		tlspm_log(LOG_ERR, "reload failed: %zu errors; keeping policy "
-			  "sha256=%s", d.errors, old ? tlsp_policy_hash(old) : "-");
+		tlspm_log(LOG_ERR,
+			  "reload failed: %zu errors; keeping policy "
+			  "sha256=%s",
+			  d.errors, old ? tlsp_policy_hash(old) : "-");
 		tlspm_record_lifecycle(TLSP_EV_RELOAD_FAILED, old, errors);
 		tlsp_policy_unref(old);
 		tlsp_diags_free(&d);
@@ -103,8 +108,10 @@ tlspm_reload_policy(void)
 	tlsp_policy_unref(old);
 	/* Swap first: once the record says so, new connections get it. */
 	tlspm_holder_set(tlsp_policy_ref(p));
-	tlspm_log(LOG_INFO, "reloaded policy %s: rules=%zu profiles=%zu "
-		  "sha256=%s", tlsp_policy_path(p), tlsp_policy_rule_count(p),
+	tlspm_log(LOG_INFO,
+		  "reloaded policy %s: rules=%zu profiles=%zu "
+		  "sha256=%s",
+		  tlsp_policy_path(p), tlsp_policy_rule_count(p),
 		  tlsp_policy_profile_count(p), tlsp_policy_hash(p));
 	tlspm_record_lifecycle(TLSP_EV_RELOAD, p, NULL);
 	tlsp_policy_unref(p);

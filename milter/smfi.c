@@ -103,14 +103,14 @@ setsymlist(SMFICTX *ctx, int stage, const char *list)
 }
 
 static const struct tlspm_smfi real = {
-    .getsymval = getsymval,
-    .setreply = setreply,
-    .insheader = insheader,
-    .chgheader = chgheader,
-    .quarantine = quarantine,
-    .getpriv = smfi_getpriv,
-    .setpriv = smfi_setpriv,
-    .setsymlist = setsymlist,
+	.getsymval = getsymval,
+	.setreply = setreply,
+	.insheader = insheader,
+	.chgheader = chgheader,
+	.quarantine = quarantine,
+	.getpriv = smfi_getpriv,
+	.setpriv = smfi_setpriv,
+	.setsymlist = setsymlist,
 };
 
 const struct tlspm_smfi *tlspm_smfi = &real;

@@ -17,8 +17,8 @@ struct tlspm_state {
 	const char *hostname;
 	_Atomic(unsigned long) conn_seq;
 	/* Blind-milter and configuration warnings, rate-limited. */
-	_Atomic(long) warned_blind, warned_verify, warned_actions, warned_nocert,
-	    warned_fds;
+	_Atomic(long) warned_blind, warned_verify, warned_actions,
+		warned_nocert, warned_fds;
 	_Atomic(unsigned long) tls_cert_rule_sessions, certs_seen;
 };
 extern struct tlspm_state tlspm;

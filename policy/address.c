@@ -23,7 +23,7 @@
 
 #include "internal.h"
 
-#define LABEL_MAX 63  /* RFC 1035 2.3.4 */
+#define LABEL_MAX 63   /* RFC 1035 2.3.4 */
 #define DOMAIN_MAX 253 /* 255 on the wire = 253 in text without the dot */
 
 /*
@@ -221,8 +221,7 @@ domain_normalize_n(const char *s, size_t len, char *out, size_t outsz,
 }
 
 int
-tlsp_domain_normalize(const char *in, char *out, size_t outsz,
-		      const char **why)
+tlsp_domain_normalize(const char *in, char *out, size_t outsz, const char **why)
 {
 	if (out == NULL || outsz == 0)
 		return fail(why, "name too long");
@@ -275,8 +274,7 @@ strip_angle_brackets(const char **s, size_t *len)
 static int
 is_route_char(unsigned char c)
 {
-	return is_name_char(c) || c == '.' || c == ',' || c == '@' ||
-	       c >= 0x80;
+	return is_name_char(c) || c == '.' || c == ',' || c == '@' || c >= 0x80;
 }
 
 /*

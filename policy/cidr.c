@@ -19,7 +19,7 @@
 /* Longest text inet_pton(AF_INET6) can accept, plus the NUL. */
 #define IP6_TEXT_MAX 46
 
-static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0,
+static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0,    0,
 					     0, 0, 0, 0, 0xff, 0xff};
 
 static int

@@ -29,9 +29,9 @@
 /* OpenSSL 3.0 lists about 165 suites; two names each, with room to grow. */
 #define TABLE_MAX 1024
 
-#define TLS13_SUITES                                                        \
-	"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"              \
-	"TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:"                    \
+#define TLS13_SUITES                                                           \
+	"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"                 \
+	"TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:"                       \
 	"TLS_AES_128_CCM_8_SHA256"
 
 struct cipher_entry {
@@ -52,12 +52,12 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } family_names[] = {
-	{TLSP_CF_RC4, "RC4"},	      {TLSP_CF_DES, "DES"},
-	{TLSP_CF_3DES, "3DES"},	      {TLSP_CF_CBC, "CBC"},
-	{TLSP_CF_NULL, "NULL"},	      {TLSP_CF_EXPORT, "EXPORT"},
-	{TLSP_CF_ANON, "ANON"},	      {TLSP_CF_MD5, "MD5"},
-	{TLSP_CF_SHA1, "SHA1"},	      {TLSP_CF_AEAD, "AEAD"},
-	{TLSP_CF_GCM, "GCM"},	      {TLSP_CF_CCM, "CCM"},
+	{TLSP_CF_RC4, "RC4"},		{TLSP_CF_DES, "DES"},
+	{TLSP_CF_3DES, "3DES"},		{TLSP_CF_CBC, "CBC"},
+	{TLSP_CF_NULL, "NULL"},		{TLSP_CF_EXPORT, "EXPORT"},
+	{TLSP_CF_ANON, "ANON"},		{TLSP_CF_MD5, "MD5"},
+	{TLSP_CF_SHA1, "SHA1"},		{TLSP_CF_AEAD, "AEAD"},
+	{TLSP_CF_GCM, "GCM"},		{TLSP_CF_CCM, "CCM"},
 	{TLSP_CF_CHACHA20, "CHACHA20"}, {TLSP_CF_AES, "AES"},
 	{TLSP_CF_CAMELLIA, "CAMELLIA"}, {TLSP_CF_ARIA, "ARIA"},
 	{TLSP_CF_TLS13, "TLSv1.3"},
@@ -205,14 +205,15 @@ static void
 table_build(void)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
-	STACK_OF(SSL_CIPHER) *sk;
+	STACK_OF(SSL_CIPHER) * sk;
 
 	table.status = -1;
 	if (ctx == NULL)
 		goto done;
 	SSL_CTX_set_security_level(ctx, 0);
-	if (SSL_CTX_set_cipher_list(ctx, "ALL:COMPLEMENTOFALL:@SECLEVEL=0") != 1
-	    || SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) != 1)
+	if (SSL_CTX_set_cipher_list(ctx, "ALL:COMPLEMENTOFALL:@SECLEVEL=0") !=
+		    1 ||
+	    SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) != 1)
 		goto done;
 	sk = SSL_CTX_get_ciphers(ctx);
 	for (int i = 0; sk != NULL && i < sk_SSL_CIPHER_num(sk); i++) {
@@ -220,7 +221,8 @@ table_build(void)
 		struct tlsp_cipher_info info;
 
 		info_from_ssl(c, &info);
-		table_add(SSL_CIPHER_get_name(c), SSL_CIPHER_get_name(c), &info);
+		table_add(SSL_CIPHER_get_name(c), SSL_CIPHER_get_name(c),
+			  &info);
 		table_add(SSL_CIPHER_standard_name(c), SSL_CIPHER_get_name(c),
 			  &info);
 	}
@@ -249,18 +251,18 @@ tlsp_cipher_init(void)
 #define NAME_PARSE_MAX 256
 
 enum word_kind {
-	W_KX_FS,	/* ECDHE, DHE, EDH: ephemeral key exchange */
-	W_KX_ANON,	/* ADH, AECDH: anonymous, so ephemeral */
-	W_KX_DH,	/* DH, ECDH: static, unless "anon" follows */
-	W_KX,		/* RSA, PSK, ...: no forward secrecy */
-	W_ANON,		/* IANA "DH_anon" */
+	W_KX_FS,   /* ECDHE, DHE, EDH: ephemeral key exchange */
+	W_KX_ANON, /* ADH, AECDH: anonymous, so ephemeral */
+	W_KX_DH,   /* DH, ECDH: static, unless "anon" follows */
+	W_KX,	   /* RSA, PSK, ...: no forward secrecy */
+	W_ANON,	   /* IANA "DH_anon" */
 	W_EXPORT,
 	W_EXPORT1024,
 	W_BULK,
 	W_MODE,
-	W_TRIPLE,	/* DES-CBC3, DES-EDE3: DES becomes 3DES */
+	W_TRIPLE, /* DES-CBC3, DES-EDE3: DES becomes 3DES */
 	W_MAC,
-	W_PREFIX,	/* IANA "TLS_", "SSL_" */
+	W_PREFIX, /* IANA "TLS_", "SSL_" */
 	W_WITH,
 };
 
@@ -331,9 +333,9 @@ static const struct word words[] = {
 
 struct name_parse {
 	int ntok;
-	int iana, with;	   /* "TLS_..._WITH_...", or "TLS_..." for 1.3 */
-	int fs, anon, dh;   /* key exchange evidence */
-	int unknown_kx;	   /* an unknown word where the key exchange is */
+	int iana, with;	  /* "TLS_..._WITH_...", or "TLS_..." for 1.3 */
+	int fs, anon, dh; /* key exchange evidence */
+	int unknown_kx;	  /* an unknown word where the key exchange is */
 	int recognised;
 	int export, export1024, triple;
 	int bulk, block, want_bits, bits;
@@ -516,7 +518,7 @@ tlsp_cipher_classify(const char *name, struct tlsp_cipher_info *out)
 	size_t len;
 
 	*out = (struct tlsp_cipher_info){
-	    .known = 0, .bits = -1, .forward_secrecy = -1, .aead = -1};
+		.known = 0, .bits = -1, .forward_secrecy = -1, .aead = -1};
 	if (name == NULL || *name == '\0')
 		return;
 	len = strnlen(name, NAME_PARSE_MAX);

@@ -42,7 +42,7 @@ struct body {
 	int action, mode, unobs_fail;
 	const struct tlsp_ynode *reply;
 	const struct tlsp_ynode *ref; /* profile: / extends: / bare name */
-	int only_ref;		 /* states nothing but its profile */
+	int only_ref;		      /* states nothing but its profile */
 };
 
 /* A spec being resolved through a profile chain. */
@@ -85,7 +85,7 @@ printable(const char *s, char *buf, size_t bufsz)
 
 	for (i = 0; s[i] && j + 1 < bufsz; i++)
 		buf[j++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?'
-								      : s[i];
+									: s[i];
 	buf[j] = '\0';
 	return buf;
 }
@@ -110,7 +110,8 @@ find_profile(const struct walk *w, const char *name)
 struct body_key {
 	const char *name;
 	int (*read)(struct walk *, const struct body_key *,
-		    const struct tlsp_ynode *, const char *where, struct body *);
+		    const struct tlsp_ynode *, const char *where,
+		    struct body *);
 	unsigned stated, other;
 	unsigned in; /* IN_RULE, IN_PROFILE */
 };
@@ -127,8 +128,8 @@ read_tls(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 }
 
 static int
-read_version(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
-	     const char *where, struct body *b)
+read_version(struct walk *w, const struct body_key *k,
+	     const struct tlsp_ynode *v, const char *where, struct body *b)
 {
 	return tlsp_schema_version(&w->c, v, where, k->name,
 				   k->stated == REQ(TLSP_REQ_MIN_VERSION)
@@ -137,8 +138,8 @@ read_version(struct walk *w, const struct body_key *k, const struct tlsp_ynode *
 }
 
 static int
-read_min_bits(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
-	      const char *where, struct body *b)
+read_min_bits(struct walk *w, const struct body_key *k,
+	      const struct tlsp_ynode *v, const char *where, struct body *b)
 {
 	long n;
 
@@ -149,8 +150,8 @@ read_min_bits(struct walk *w, const struct body_key *k, const struct tlsp_ynode 
 }
 
 static int
-read_ciphers(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
-	     const char *where, struct body *b)
+read_ciphers(struct walk *w, const struct body_key *k,
+	     const struct tlsp_ynode *v, const char *where, struct body *b)
 {
 	(void)k;
 	return tlsp_schema_ciphers(&w->c, v, where, &b->req, &b->stated);
@@ -178,16 +179,16 @@ read_client_cert(struct walk *w, const struct body_key *k,
 }
 
 static int
-read_subject(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
-	     const char *where, struct body *b)
+read_subject(struct walk *w, const struct body_key *k,
+	     const struct tlsp_ynode *v, const char *where, struct body *b)
 {
 	return tlsp_schema_names(&w->c, v, where, k->name, &b->req.subject,
 				 &b->req.nsubject);
 }
 
 static int
-read_issuer(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
-	    const char *where, struct body *b)
+read_issuer(struct walk *w, const struct body_key *k,
+	    const struct tlsp_ynode *v, const char *where, struct body *b)
 {
 	return tlsp_schema_names(&w->c, v, where, k->name, &b->req.issuer,
 				 &b->req.nissuer);
@@ -202,8 +203,8 @@ read_fingerprints(struct walk *w, const struct body_key *k,
 }
 
 static int
-read_action(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
-	    const char *where, struct body *b)
+read_action(struct walk *w, const struct body_key *k,
+	    const struct tlsp_ynode *v, const char *where, struct body *b)
 {
 	return tlsp_schema_word(&w->c, v, where, k->name, tlsp_action_names,
 				&b->action);
@@ -301,12 +302,12 @@ unknown_key(struct walk *w, const struct tlsp_ynode *k, const char *where,
 	size_t i;
 
 	if (strcmp(k->str, is_profile ? "profile" : "extends") == 0) {
-		tlsp_schema_error(&w->c, k, where,
-				  is_profile
-				      ? "a profile inherits with 'extends', "
-					"not 'profile'"
-				      : "'extends' is for profiles; a rule "
-					"names its profile with 'profile'");
+		tlsp_schema_error(
+			&w->c, k, where,
+			is_profile ? "a profile inherits with 'extends', "
+				     "not 'profile'"
+				   : "'extends' is for profiles; a rule "
+				     "names its profile with 'profile'");
 		return;
 	}
 	for (i = 0; i < NBODY_KEYS; i++)
@@ -343,10 +344,12 @@ parse_body(struct walk *w, const struct tlsp_ynode *y, const char *where,
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
-		const struct tlsp_ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
+		const struct tlsp_ynode *k = y->kids[2 * i],
+					*v = y->kids[2 * i + 1];
 		const struct body_key *key;
 
-		key = k->type == TLSP_YNODE_SCALAR ? find_body_key(k->str) : NULL;
+		key = k->type == TLSP_YNODE_SCALAR ? find_body_key(k->str)
+						   : NULL;
 		if (key == NULL ||
 		    !(key->in & (is_profile ? IN_PROFILE : IN_RULE))) {
 			if (k->type == TLSP_YNODE_SCALAR)
@@ -377,7 +380,8 @@ apply(struct walk *w, struct rstate *rs, const struct body *b)
 	unsigned st = b->stated, on = 0, off = 0;
 
 #define BIT(r) (1u << (r))
-#define TAKE(r, cond) ((st & BIT(r)) ? ((cond) ? (on |= BIT(r)) : (off |= BIT(r))) : 0)
+#define TAKE(r, cond)                                                          \
+	((st & BIT(r)) ? ((cond) ? (on |= BIT(r)) : (off |= BIT(r))) : 0)
 	if (st & BIT(TLSP_REQ_TLS)) {
 		q->tls_required = s->tls_required;
 		rs->tls_stated = 1;
@@ -467,46 +471,46 @@ warn_unobservable(struct walk *w, const struct tlsp_spec *sp,
 	if (w->c.mta == TLSP_MTA_SENDMAIL) {
 		if (q->set & BIT(TLSP_REQ_CLIENT_CERT))
 			tlsp_schema_warn(
-			    &w->c, at, where,
-			    "on Sendmail, 'client_cert' "
-			    "needs {verify} in confMILTER_MACROS_HELO");
+				&w->c, at, where,
+				"on Sendmail, 'client_cert' "
+				"needs {verify} in confMILTER_MACROS_HELO");
 		if (q->set & BIT(TLSP_REQ_FINGERPRINT))
 			tlsp_schema_warn(
-			    &w->c, at, where,
-			    "on Sendmail, 'fingerprints' "
-			    "needs {cert_fp} in confMILTER_MACROS_HELO");
+				&w->c, at, where,
+				"on Sendmail, 'fingerprints' "
+				"needs {cert_fp} in confMILTER_MACROS_HELO");
 		return;
 	}
 	if ((q->set & BIT(TLSP_REQ_CLIENT_CERT)) &&
 	    q->client_cert == TLSP_CERT_PRESENTED)
 		tlsp_schema_warn(
-		    &w->c, at, where,
-		    "on Postfix, 'client_cert: presented' "
-		    "can only be seen as 'verified' (Postfix shows no "
-		    "untrusted certificate); otherwise it %s",
-		    then);
+			&w->c, at, where,
+			"on Postfix, 'client_cert: presented' "
+			"can only be seen as 'verified' (Postfix shows no "
+			"untrusted certificate); otherwise it %s",
+			then);
 	for (i = 0; (q->set & BIT(TLSP_REQ_SUBJECT)) && i < q->nsubject; i++)
 		if (q->subject[i].full_dn)
 			tlsp_schema_warn(
-			    &w->c, at, where,
-			    "on Postfix, subject '%.80s' "
-			    "cannot be checked (Postfix sends only the CN); "
-			    "it %s",
-			    q->subject[i].text, then);
+				&w->c, at, where,
+				"on Postfix, subject '%.80s' "
+				"cannot be checked (Postfix sends only the CN); "
+				"it %s",
+				q->subject[i].text, then);
 	for (i = 0; (q->set & BIT(TLSP_REQ_ISSUER)) && i < q->nissuer; i++)
 		if (q->issuer[i].full_dn)
 			tlsp_schema_warn(
-			    &w->c, at, where,
-			    "on Postfix, issuer '%.80s' "
-			    "cannot be checked (Postfix sends only the CN); "
-			    "it %s",
-			    q->issuer[i].text, then);
+				&w->c, at, where,
+				"on Postfix, issuer '%.80s' "
+				"cannot be checked (Postfix sends only the CN); "
+				"it %s",
+				q->issuer[i].text, then);
 	if (q->set & BIT(TLSP_REQ_FINGERPRINT))
 		tlsp_schema_warn(
-		    &w->c, at, where,
-		    "on Postfix, 'fingerprints' cannot be "
-		    "checked (Postfix sends no fingerprint); it %s",
-		    then);
+			&w->c, at, where,
+			"on Postfix, 'fingerprints' cannot be "
+			"checked (Postfix sends no fingerprint); it %s",
+			then);
 }
 
 static int
@@ -714,7 +718,8 @@ inherit(struct walk *w, const struct body *b, const char *where,
 
 		for (i = 0; names && i < w->nprofs; i++)
 			names[i] = w->profs[i].name;
-		near = names ? tlsp_diag_suggest(b->ref->str, names, w->nprofs) : NULL;
+		near = names ? tlsp_diag_suggest(b->ref->str, names, w->nprofs)
+			     : NULL;
 		tlsp_schema_error(&w->c, b->ref, where,
 				  "unknown profile '%.64s'%s%s%s", b->ref->str,
 				  near ? "; did you mean '" : "",
@@ -742,10 +747,10 @@ resolve_profile(struct walk *w, struct profile *p)
 		 printable(p->name, b, sizeof(b)));
 	if (p->state == 1) {
 		tlsp_schema_error(
-		    &w->c, p->body.ref ? p->body.ref : p->key, where,
-		    "profile '%s' extends itself (a cycle through "
-		    "'extends')",
-		    b);
+			&w->c, p->body.ref ? p->body.ref : p->key, where,
+			"profile '%s' extends itself (a cycle through "
+			"'extends')",
+			b);
 		p->state = 3;
 		return NULL;
 	}
@@ -781,7 +786,8 @@ read_profiles(struct walk *w, const struct tlsp_ynode *y)
 				  tlsp_ytree_kind(y));
 		return -1;
 	}
-	w->profs = tlsp_arena_alloc(w->c.a, (y->n ? y->n : 1) * sizeof(*w->profs));
+	w->profs = tlsp_arena_alloc(w->c.a,
+				    (y->n ? y->n : 1) * sizeof(*w->profs));
 	if (w->profs == NULL)
 		return w->c.oom = 1, -1;
 	for (i = 0; i < y->n; i++) {
@@ -789,7 +795,8 @@ read_profiles(struct walk *w, const struct tlsp_ynode *y)
 		struct profile *p = &w->profs[w->nprofs];
 		char where[160], b[100];
 
-		if (k->type != TLSP_YNODE_SCALAR || k->len == 0 || k->len > 64 ||
+		if (k->type != TLSP_YNODE_SCALAR || k->len == 0 ||
+		    k->len > 64 ||
 		    strspn(k->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
 				   "RSTUVWXYZ0123456789_.-") != k->len) {
 			tlsp_schema_error(&w->c, k, "profiles",
@@ -823,8 +830,8 @@ enum pat_kind { PAT_EXACT, PAT_SUB, PAT_DEFAULT, PAT_NULL };
 
 /* Normalises a rule's pattern into `out`; returns its kind or -1. */
 static int
-parse_pattern(struct walk *w, const struct tlsp_ynode *k, enum tlsp_direction dir,
-	      char *out, size_t outsz)
+parse_pattern(struct walk *w, const struct tlsp_ynode *k,
+	      enum tlsp_direction dir, char *out, size_t outsz)
 {
 	const char *s = k->str, *why = NULL;
 	struct tlsp_addr addr;
@@ -873,10 +880,12 @@ parse_pattern(struct walk *w, const struct tlsp_ynode *k, enum tlsp_direction di
 	{
 		char b[100];
 
-		tlsp_schema_error(
-		    &w->c, k, dir == TLSP_DIR_SENDER ? "senders" : "recipients",
-		    "'%s' is not a domain pattern: %s",
-		    printable(k->str, b, sizeof(b)), why ? why : "invalid");
+		tlsp_schema_error(&w->c, k,
+				  dir == TLSP_DIR_SENDER ? "senders"
+							 : "recipients",
+				  "'%s' is not a domain pattern: %s",
+				  printable(k->str, b, sizeof(b)),
+				  why ? why : "invalid");
 	}
 	return -1;
 }
@@ -895,8 +904,9 @@ index_rule(struct walk *w, struct tlsp_ruleset *set, struct tlsp_rule *r,
 	} else if (kind == PAT_NULL) {
 		slot = &set->null_sender;
 	} else {
-		e = tlsp_domtab_upsert(&set->tab, kind == PAT_SUB ? r->pattern + 1
-								  : r->pattern);
+		e = tlsp_domtab_upsert(&set->tab, kind == PAT_SUB
+							  ? r->pattern + 1
+							  : r->pattern);
 		if (e == NULL)
 			return w->c.oom = 1, -1;
 		slot = kind == PAT_SUB ? &e->sub : &e->exact;
@@ -936,8 +946,9 @@ check_rule_reply(struct walk *w, const struct tlsp_rule *r,
 }
 
 static int
-read_rule(struct walk *w, const struct tlsp_ynode *k, const struct tlsp_ynode *v,
-	  enum tlsp_direction dir, struct tlsp_ruleset *set)
+read_rule(struct walk *w, const struct tlsp_ynode *k,
+	  const struct tlsp_ynode *v, enum tlsp_direction dir,
+	  struct tlsp_ruleset *set)
 {
 	const char *prefix = dir == TLSP_DIR_SENDER ? "sender:" : "recipient:";
 	char norm[TLSP_DOMAIN_MAX + 8], name[TLSP_DOMAIN_MAX + 32];
@@ -951,9 +962,10 @@ read_rule(struct walk *w, const struct tlsp_ynode *k, const struct tlsp_ynode *v
 		return -1;
 	{ /* "recipient:" ["."] pattern, without snprintf: a million rules */
 		const char *pat = kind == PAT_DEFAULT ? "default"
-				: kind == PAT_NULL    ? "<>"
+				  : kind == PAT_NULL  ? "<>"
 						      : norm;
-		size_t pl = strlen(prefix), dl = kind == PAT_SUB, nl = strlen(pat);
+		size_t pl = strlen(prefix), dl = kind == PAT_SUB,
+		       nl = strlen(pat);
 
 		memcpy(name, prefix, pl);
 		memcpy(name + pl, ".", dl);
@@ -1012,7 +1024,8 @@ read_rules(struct walk *w, const struct tlsp_ynode *y, enum tlsp_direction dir,
 		return -1;
 	}
 	for (i = 0; i < y->n && !w->c.oom; i++) {
-		if (read_rule(w, y->kids[2 * i], y->kids[2 * i + 1], dir, set) < 0)
+		if (read_rule(w, y->kids[2 * i], y->kids[2 * i + 1], dir, set) <
+		    0)
 			rc = -1;
 		/* A million bad rules need not be reported a million times. */
 		if (w->c.d->truncated)
@@ -1023,15 +1036,9 @@ read_rules(struct walk *w, const struct tlsp_ynode *y, enum tlsp_direction dir,
 
 /* The top-level keys; each is read by its own code, so no handler here. */
 static const struct tlsp_name_code top_keys[] = {
-	{"version", 0},
-	{"on_unobservable", 0},
-	{"scope", 0},
-	{"profiles", 0},
-	{"recipients", 0},
-	{"senders", 0},
-	{"milter", 0},
-	{"audit", 0},
-	{NULL, -1},
+	{"version", 0},	 {"on_unobservable", 0}, {"scope", 0},
+	{"profiles", 0}, {"recipients", 0},	 {"senders", 0},
+	{"milter", 0},	 {"audit", 0},		 {NULL, -1},
 };
 
 /* Reads the keys that shape every rule: version, on_unobservable, scope. */
@@ -1050,8 +1057,9 @@ read_globals(struct walk *w, const struct tlsp_ynode *root)
 		tlsp_schema_error(&w->c, v, NULL,
 				  "unsupported 'version' %s; this "
 				  "tlspolicy reads version 1",
-				  v->type == TLSP_YNODE_SCALAR ? v->str
-							  : tlsp_ytree_kind(v));
+				  v->type == TLSP_YNODE_SCALAR
+					  ? v->str
+					  : tlsp_ytree_kind(v));
 		rc = -1;
 	}
 	w->unobs_fail = 1;
@@ -1096,8 +1104,8 @@ check_top_keys(struct walk *w, const struct tlsp_ynode *root)
 		    tlsp_name_code(top_keys, k->str) >= 0)
 			continue;
 		near = k->type == TLSP_YNODE_SCALAR
-			   ? tlsp_diag_suggest_name(k->str, top_keys)
-			   : NULL;
+			       ? tlsp_diag_suggest_name(k->str, top_keys)
+			       : NULL;
 		tlsp_schema_error(&w->c, k, NULL,
 				  "unknown top-level key '%.64s'%s%s%s",
 				  k->type == TLSP_YNODE_SCALAR ? k->str : "?",
@@ -1141,7 +1149,8 @@ tlsp_compile(struct tlsp_policy *pol, const struct tlsp_ynode *root,
 	snd = tlsp_ytree_get(root, "senders");
 	n = (rcpt && rcpt->type == TLSP_YNODE_MAP ? rcpt->n : 0) +
 	    (snd && snd->type == TLSP_YNODE_MAP ? snd->n : 0);
-	pol->rules = tlsp_arena_alloc(pol->arena, (n ? n : 1) * sizeof(*pol->rules));
+	pol->rules = tlsp_arena_alloc(pol->arena,
+				      (n ? n : 1) * sizeof(*pol->rules));
 	if (pol->rules == NULL || w.c.oom)
 		goto oom;
 	rc |= read_rules(&w, rcpt, TLSP_DIR_RECIPIENT, &pol->recipients);
@@ -1152,7 +1161,8 @@ tlsp_compile(struct tlsp_policy *pol, const struct tlsp_ynode *root,
 		if (pol->rules[n].spec->mode == TLSP_MODE_ENFORCE)
 			pol->actions |= 1u << pol->rules[n].spec->action;
 	if (rc == 0 && pol->nrules == 0)
-		tlsp_diags_add(diags, 1, file, 0, 0, "the policy has no rules: "
+		tlsp_diags_add(diags, 1, file, 0, 0,
+			       "the policy has no rules: "
 			       "every message is accepted");
 	free(w.shared);
 	return rc ? -1 : 0;

@@ -23,10 +23,10 @@ struct tlsp_compile_ctx {
  * "recipients: example.com", or NULL. */
 void tlsp_schema_error(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
 		       const char *where, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 void tlsp_schema_warn(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
 		      const char *where, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 /* Value readers: return 0, or -1 after reporting what was expected. */
 int tlsp_schema_bool(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
@@ -49,8 +49,9 @@ int tlsp_schema_ciphers(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
 int tlsp_schema_names(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
 		      const char *where, const char *key,
 		      struct tlsp_name_pat **out, size_t *n);
-int tlsp_schema_fingerprints(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
-			     const char *where, struct tlsp_reqs *);
+int tlsp_schema_fingerprints(struct tlsp_compile_ctx *,
+			     const struct tlsp_ynode *, const char *where,
+			     struct tlsp_reqs *);
 int tlsp_schema_scope(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
 		      const char *where, struct tlsp_scope *out, unsigned *set);
 #define TLSP_SCOPE_AUTH (1u << 0)
@@ -63,8 +64,10 @@ int tlsp_schema_reply(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
 		      const char *where);
 
 /* Reads the `milter:` and `audit:` sections (either may be NULL). */
-int tlsp_settings_read(struct tlsp_compile_ctx *, const struct tlsp_ynode *milter,
-		       const struct tlsp_ynode *audit, struct tlsp_settings *out);
+int tlsp_settings_read(struct tlsp_compile_ctx *,
+		       const struct tlsp_ynode *milter,
+		       const struct tlsp_ynode *audit,
+		       struct tlsp_settings *out);
 
 /* Compiles a document into `pol`, whose arena must be set. Returns 0, or
  * -1 with errors in *diags (the caller then frees pol). */

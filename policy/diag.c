@@ -73,8 +73,8 @@ tlsp_diag_format(const struct tlsp_diag *x, char *buf, size_t bufsz)
 	if (bufsz == 0)
 		return buf;
 	if (x->file && x->line)
-		snprintf(buf, bufsz, "%s:%u:%u: %s%s", x->file, x->line,
-			 x->col, w, x->msg);
+		snprintf(buf, bufsz, "%s:%u:%u: %s%s", x->file, x->line, x->col,
+			 w, x->msg);
 	else if (x->file)
 		snprintf(buf, bufsz, "%s: %s%s", x->file, w, x->msg);
 	else

@@ -66,8 +66,9 @@ tlsp_escape_log(const char *in, size_t inlen, char *out, size_t outsz)
 	while (i < inlen) {
 		unsigned cp;
 		size_t n = tlsp_utf8_decode(s + i, inlen - i, &cp);
-		int plain = (n > 1 && !is_c1(s + i, n)) || (n == 1 && s[i] >= 0x20 && s[i] != 0x7f &&
-				      s[i] != '"' && s[i] != '\\');
+		int plain = (n > 1 && !is_c1(s + i, n)) ||
+			    (n == 1 && s[i] >= 0x20 && s[i] != 0x7f &&
+			     s[i] != '"' && s[i] != '\\');
 
 		if (plain) {
 			if (j + n >= outsz)
@@ -182,8 +183,12 @@ tlsp_escape_header(const char *in, char *out, size_t outsz)
 	size_t i;
 
 	for (i = 0; in[i] && i + 1 < outsz; i++)
-		out[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
-				"XYZ0123456789._-", in[i]) ? in[i] : '?';
+		out[i] =
+			strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
+			       "XYZ0123456789._-",
+			       in[i])
+				? in[i]
+				: '?';
 	out[i] = '\0';
 }
 

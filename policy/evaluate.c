@@ -62,7 +62,7 @@ set_observed_name(struct tlsp_failure *fl, const char *raw)
 		set_observed(fl, raw);
 	else
 		tlsp_escape_log(raw, strlen(raw), fl->observed,
-			    sizeof(fl->observed));
+				sizeof(fl->observed));
 }
 
 static const char *
@@ -369,8 +369,7 @@ check_names(const struct tlsp_name_pat *pats, size_t n, const char *cn,
 			unobservable = 1;
 		else if (pats[i].full_dn && ascii_casecmp(pat, dn) == 0)
 			return TLSP_PASS;
-		else if (!pats[i].full_dn && cn[0] != '\0' &&
-			 cn_match(pat, cn))
+		else if (!pats[i].full_dn && cn[0] != '\0' && cn_match(pat, cn))
 			return TLSP_PASS;
 	}
 	if (cn[0] == '\0') {
@@ -416,8 +415,8 @@ check_fingerprint(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 	set_observed(fl, f->fingerprint);
 	if (f->fingerprint[0] != '\0')
 		return name_in(q->fingerprints, q->nfp, f->fingerprint) != NULL
-			   ? TLSP_PASS
-			   : TLSP_FAIL;
+			       ? TLSP_PASS
+			       : TLSP_FAIL;
 	if (f->mta == TLSP_MTA_POSTFIX)
 		return TLSP_UNKNOWN;
 	return f->cert == TLSP_CERT_NONE ? TLSP_FAIL : TLSP_UNKNOWN;
@@ -425,8 +424,10 @@ check_fingerprint(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 
 /* In enum tlsp_req order, which is also the order failures are listed in.
  * TLS itself is checked before the others (check_reqs). */
-static enum tlsp_status (*const checks[TLSP_REQ_COUNT])(
-    const struct tlsp_reqs *, const struct tlsp_facts *, struct tlsp_failure *) = {
+static enum tlsp_status (
+		*const checks[TLSP_REQ_COUNT])(const struct tlsp_reqs *,
+					       const struct tlsp_facts *,
+					       struct tlsp_failure *) = {
 	[TLSP_REQ_TLS] = NULL,
 	[TLSP_REQ_MIN_VERSION] = check_min_version,
 	[TLSP_REQ_MAX_VERSION] = check_max_version,

@@ -141,14 +141,14 @@ dn_next(const char *p)
  * Returns the length written, or (size_t)-1 if it did not fit.
  */
 static size_t
-dn_unescape(const char *in, size_t len, char *out, size_t outsz,
-	    int keep_slash)
+dn_unescape(const char *in, size_t len, char *out, size_t outsz, int keep_slash)
 {
 	size_t i = 0, j = 0;
 
 	while (i < len) {
-		int hi, lo, keep = keep_slash && in[i] == '\\' && i + 1 < len &&
-				   in[i + 1] == '/';
+		int hi, lo,
+			keep = keep_slash && in[i] == '\\' && i + 1 < len &&
+			       in[i + 1] == '/';
 
 		if (j + 1 + (size_t)keep >= outsz) /* the byte(s) and the NUL */
 			return (size_t)-1;
@@ -221,7 +221,8 @@ tlsp_facts_dn_cn(const char *dn, char *out, size_t outsz)
 		out[len] = '\0';
 		return 0;
 	}
-	if (dn_unescape(val, len, out, outsz, 0) == (size_t)-1 || out[0] == '\0') {
+	if (dn_unescape(val, len, out, outsz, 0) == (size_t)-1 ||
+	    out[0] == '\0') {
 		out[0] = '\0';
 		return -1;
 	}
@@ -316,7 +317,8 @@ facts_cert_name(const char *v, enum tlsp_mta mta, char *dn, char *cn,
 
 	if (v == NULL || *v == '\0')
 		return;
-	if (mta == TLSP_MTA_SENDMAIL || (mta == TLSP_MTA_UNKNOWN && *v == '/')) {
+	if (mta == TLSP_MTA_SENDMAIL ||
+	    (mta == TLSP_MTA_UNKNOWN && *v == '/')) {
 		char raw[TLSP_DN_MAX];
 
 		st = xtext_decode(v, raw, sizeof(raw), &len);

@@ -61,7 +61,7 @@ struct tlsp_spec {
 	enum tlsp_mode mode;		/* default enforce */
 	int on_unobservable_fail;	/* 1: unknown counts as a failure */
 	const char *profile;		/* profile name, or NULL */
-	char *reply;		/* template with %{..}; NULL: default text */
+	char *reply; /* template with %{..}; NULL: default text */
 };
 
 enum tlsp_direction {
@@ -136,7 +136,7 @@ struct tlsp_policy {
 	size_t nrules, nprofiles, nspecs;
 	struct tlsp_rule *rules; /* all rules, one array */
 	const struct tlsp_scope *global_scope;
-	size_t memory;	 /* bytes the compiled policy holds */
+	size_t memory;	  /* bytes the compiled policy holds */
 	unsigned actions; /* (1u << action) of every enforcing spec */
 	struct tlsp_settings settings;
 };
@@ -161,7 +161,7 @@ void tlsp_policy_free(struct tlsp_policy *);
  * ENOMEM, else 0. */
 int tlsp_diags_add(struct tlsp_diags *, int is_warning, const char *file,
 		   unsigned line, unsigned col, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+	__attribute__((format(printf, 6, 7)));
 
 
 /* Parses a CIDR ("192.0.2.0/24", "2001:db8::/32", or a bare address).

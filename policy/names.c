@@ -46,12 +46,9 @@ const struct tlsp_name_code tlsp_cert_state_names[] = {
 /* In order of strictness: "did you mean" and the list of choices in a
  * message follow the table's order. */
 const struct tlsp_name_code tlsp_action_names[] = {
-	{"accept", TLSP_ACTION_ACCEPT},
-	{"tag", TLSP_ACTION_TAG},
-	{"quarantine", TLSP_ACTION_QUARANTINE},
-	{"defer", TLSP_ACTION_DEFER},
-	{"reject", TLSP_ACTION_REJECT},
-	{NULL, -1},
+	{"accept", TLSP_ACTION_ACCEPT},		{"tag", TLSP_ACTION_TAG},
+	{"quarantine", TLSP_ACTION_QUARANTINE}, {"defer", TLSP_ACTION_DEFER},
+	{"reject", TLSP_ACTION_REJECT},		{NULL, -1},
 };
 
 const struct tlsp_name_code tlsp_mode_names[] = {

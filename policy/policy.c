@@ -54,13 +54,15 @@ tlsp_policy_load_buffer(const char *name, const char *buf, size_t len,
 	const struct tlsp_ynode *root;
 
 	if (len > TLSP_POLICY_MAX_BYTES) {
-		tlsp_diags_add(diags, 0, name, 0, 0, "file is larger than %u MiB",
+		tlsp_diags_add(diags, 0, name, 0, 0,
+			       "file is larger than %u MiB",
 			       TLSP_POLICY_MAX_BYTES >> 20);
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
 	tree_arena = tlsp_arena_new();
-	if (p == NULL || tree_arena == NULL || (p->arena = tlsp_arena_new()) == NULL ||
+	if (p == NULL || tree_arena == NULL ||
+	    (p->arena = tlsp_arena_new()) == NULL ||
 	    (p->path = strdup(name)) == NULL) {
 		tlsp_diags_add(diags, 0, name, 0, 0, "out of memory");
 		goto fail;
@@ -73,7 +75,7 @@ tlsp_policy_load_buffer(const char *name, const char *buf, size_t len,
 	tlsp_arena_free(tree_arena);
 	p->memory = sizeof(*p) + tlsp_arena_size(p->arena) +
 		    (p->recipients.tab.mask + 1 + p->senders.tab.mask + 1) *
-			sizeof(struct tlsp_domtab_entry);
+			    sizeof(struct tlsp_domtab_entry);
 	return p;
 fail:
 	tlsp_arena_free(tree_arena);
@@ -87,8 +89,7 @@ fail:
  * that others may write to without the sticky bit.
  */
 static void
-warn_writable(const char *path, const struct stat *st,
-	      struct tlsp_diags *diags)
+warn_writable(const char *path, const struct stat *st, struct tlsp_diags *diags)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
@@ -134,12 +135,14 @@ read_file(const char *path, size_t *len, struct tlsp_diags *diags)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		tlsp_diags_add(diags, 0, path, 0, 0, "%s",
-			       S_ISDIR(st.st_mode) ? "is a directory, not a file"
-						   : "not a regular file");
+			       S_ISDIR(st.st_mode)
+				       ? "is a directory, not a file"
+				       : "not a regular file");
 		goto fail;
 	}
 	if ((unsigned long long)st.st_size > TLSP_POLICY_MAX_BYTES) {
-		tlsp_diags_add(diags, 0, path, 0, 0, "file is larger than %u MiB",
+		tlsp_diags_add(diags, 0, path, 0, 0,
+			       "file is larger than %u MiB",
 			       TLSP_POLICY_MAX_BYTES >> 20);
 		goto fail;
 	}
@@ -196,7 +199,8 @@ tlsp_policy_ref(struct tlsp_policy *p)
 void
 tlsp_policy_unref(struct tlsp_policy *p)
 {
-	if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+	if (p &&
+	    atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
 		tlsp_policy_free(p);
 }
 

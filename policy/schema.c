@@ -17,7 +17,7 @@
 
 static void report(struct tlsp_compile_ctx *, int, const struct tlsp_ynode *,
 		   const char *, const char *, va_list)
-    __attribute__((format(printf, 5, 0)));
+	__attribute__((format(printf, 5, 0)));
 
 static void
 report(struct tlsp_compile_ctx *c, int warn, const struct tlsp_ynode *y,
@@ -26,9 +26,9 @@ report(struct tlsp_compile_ctx *c, int warn, const struct tlsp_ynode *y,
 	char msg[768];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (tlsp_diags_add(c->d, warn, c->file, y ? y->line : 0,
-			   y ? y->col : 0, "%s%s%s", where ? where : "",
-			   where ? ": " : "", msg) < 0)
+	if (tlsp_diags_add(c->d, warn, c->file, y ? y->line : 0, y ? y->col : 0,
+			   "%s%s%s", where ? where : "", where ? ": " : "",
+			   msg) < 0)
 		c->oom = 1;
 }
 
@@ -66,7 +66,8 @@ shown(const struct tlsp_ynode *y, char *buf, size_t bufsz)
 		unsigned char ch = (unsigned char)y->str[i];
 
 		if (ch < 0x20 || ch == 0x7f || ch == '\'' || ch == '\\')
-			j += (size_t)snprintf(buf + j, bufsz - j, "\\x%02x", ch);
+			j += (size_t)snprintf(buf + j, bufsz - j, "\\x%02x",
+					      ch);
 		else
 			buf[j++] = (char)ch;
 	}
@@ -141,10 +142,10 @@ tlsp_schema_int(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 	if (!isdigit((unsigned char)y->str[0]) || *end != '\0' ||
 	    errno == ERANGE || v < min || v > max) {
 		tlsp_schema_error(
-		    c, y, where,
-		    "'%s' expects a whole number from %ld to %ld, "
-		    "found '%s'",
-		    key, min, max, shown(y, b, sizeof(b)));
+			c, y, where,
+			"'%s' expects a whole number from %ld to %ld, "
+			"found '%s'",
+			key, min, max, shown(y, b, sizeof(b)));
 		return -1;
 	}
 	*out = v;
@@ -179,8 +180,8 @@ tlsp_schema_word(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		return -1;
 	}
 	near = tlsp_diag_suggest_name(y->str, words);
-	tlsp_schema_error(c, y, where, "'%s' expects %s, found '%s'%s%s%s",
-			  key, list, shown(y, b, sizeof(b)),
+	tlsp_schema_error(c, y, where, "'%s' expects %s, found '%s'%s%s%s", key,
+			  list, shown(y, b, sizeof(b)),
 			  near ? "; did you mean '" : "", near ? near : "",
 			  near ? "'?" : "");
 	return -1;
@@ -189,8 +190,8 @@ tlsp_schema_word(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 /* A scalar or a list of scalars; items point into the tree. */
 static int
 scalar_list(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
-	    const char *where, const char *key, const struct tlsp_ynode ***items,
-	    size_t *n)
+	    const char *where, const char *key,
+	    const struct tlsp_ynode ***items, size_t *n)
 {
 	size_t i;
 
@@ -200,7 +201,8 @@ scalar_list(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 			*items = NULL;
 			return 0;
 		}
-		*items = (const struct tlsp_ynode **)tlsp_arena_alloc(c->a, sizeof(**items));
+		*items = (const struct tlsp_ynode **)
+			tlsp_arena_alloc(c->a, sizeof(**items));
 		if (*items == NULL) {
 			c->oom = 1;
 			return -1;
@@ -218,9 +220,9 @@ scalar_list(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		if (y->kids[i]->type != TLSP_YNODE_SCALAR ||
 		    tlsp_schema_is_empty(y->kids[i])) {
 			tlsp_schema_error(
-			    c, y->kids[i], where,
-			    "'%s' expects a list of strings, found %s", key,
-			    tlsp_ytree_kind(y->kids[i]));
+				c, y->kids[i], where,
+				"'%s' expects a list of strings, found %s", key,
+				tlsp_ytree_kind(y->kids[i]));
 			return -1;
 		}
 	}
@@ -247,18 +249,18 @@ tlsp_schema_version(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 	v = tlsp_version_lookup(y->str);
 	if (v == TLSP_VER_SSLV2 || v == TLSP_VER_SSLV3) {
 		tlsp_schema_error(
-		    c, y, where,
-		    "'%s': %s is never good enough; the lowest version "
-		    "is TLSv1",
-		    key, y->str);
+			c, y, where,
+			"'%s': %s is never good enough; the lowest version "
+			"is TLSv1",
+			key, y->str);
 		return -1;
 	}
 	if (v < TLSP_VER_TLSV1) {
 		tlsp_schema_error(
-		    c, y, where,
-		    "'%s' expects TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, "
-		    "found '%s'",
-		    key, shown(y, b, sizeof(b)));
+			c, y, where,
+			"'%s' expects TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, "
+			"found '%s'",
+			key, shown(y, b, sizeof(b)));
 		return -1;
 	}
 	*out = (enum tlsp_version)v;
@@ -312,24 +314,25 @@ cipher_list(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 			*fams |= fam;
 			continue;
 		}
-		if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			      "0123456789-_.") != items[i]->len) {
+		if (strspn(s,
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			   "0123456789-_.") != items[i]->len) {
 			tlsp_schema_error(
-			    c, items[i], where,
-			    "'%s': '%s' is neither a cipher family (RC4, "
-			    "3DES, CBC, NULL, EXPORT, ...) nor an OpenSSL "
-			    "cipher name",
-			    key, s);
+				c, items[i], where,
+				"'%s': '%s' is neither a cipher family (RC4, "
+				"3DES, CBC, NULL, EXPORT, ...) nor an OpenSSL "
+				"cipher name",
+				key, s);
 			bad = 1;
 			continue;
 		}
 		tlsp_cipher_classify(s, &info);
 		if (!info.known)
 			tlsp_schema_warn(
-			    c, items[i], where,
-			    "'%s': cipher '%s' is not in this OpenSSL's "
-			    "table; it is compared by name only",
-			    key, s);
+				c, items[i], where,
+				"'%s': cipher '%s' is not in this OpenSSL's "
+				"table; it is compared by name only",
+				key, s);
 		nv[k++] = items[i];
 	}
 	if (bad)
@@ -364,14 +367,15 @@ tlsp_schema_ciphers(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 
 	if (y->type != TLSP_YNODE_MAP) {
 		tlsp_schema_error(
-		    c, y, where,
-		    "'ciphers' expects a mapping with 'allow' and/or "
-		    "'deny', found %s",
-		    tlsp_ytree_kind(y));
+			c, y, where,
+			"'ciphers' expects a mapping with 'allow' and/or "
+			"'deny', found %s",
+			tlsp_ytree_kind(y));
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
-		const struct tlsp_ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
+		const struct tlsp_ynode *k = y->kids[2 * i],
+					*v = y->kids[2 * i + 1];
 		const char *key;
 		int which, bad;
 
@@ -426,18 +430,18 @@ tlsp_schema_names(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 
 		if (it->len >= TLSP_DN_MAX || has_control(it->str, it->len)) {
 			tlsp_schema_error(
-			    c, it, where,
-			    "'%s': a name must be under %d characters "
-			    "with no control characters",
-			    key, TLSP_DN_MAX);
+				c, it, where,
+				"'%s': a name must be under %d characters "
+				"with no control characters",
+				key, TLSP_DN_MAX);
 			return -1;
 		}
 		if (it->str[0] == '/' && strchr(it->str, '=') == NULL) {
 			tlsp_schema_error(
-			    c, it, where,
-			    "'%s': '%s' starts with '/' but is not a DN "
-			    "like /O=Example/CN=mx.example",
-			    key, it->str);
+				c, it, where,
+				"'%s': '%s' starts with '/' but is not a DN "
+				"like /O=Example/CN=mx.example",
+				key, it->str);
 			return -1;
 		}
 		(*out)[i].text = tlsp_arena_strndup(c->a, it->str, it->len);
@@ -481,11 +485,11 @@ tlsp_schema_fingerprints(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		}
 		if (bad || k < 32 || k > 128 || k % 2) {
 			tlsp_schema_error(
-			    c, items[i], where,
-			    "'fingerprints': '%.80s' is not a hex "
-			    "fingerprint (MD5, SHA-1 or SHA-256, colons "
-			    "allowed)",
-			    items[i]->str);
+				c, items[i], where,
+				"'fingerprints': '%.80s' is not a hex "
+				"fingerprint (MD5, SHA-1 or SHA-256, colons "
+				"allowed)",
+				items[i]->str);
 			return -1;
 		}
 		r->fingerprints[i] = tlsp_arena_strndup(c->a, hex, k);
@@ -507,8 +511,9 @@ scope_clients(struct tlsp_compile_ctx *c, const struct tlsp_ynode *v,
 
 	if (scalar_list(c, v, where, "exempt_clients", &items, &n) < 0)
 		return -1;
-	s->exempt_clients = tlsp_arena_alloc(c->a, (n ? n : 1) *
-						       sizeof(*s->exempt_clients));
+	s->exempt_clients =
+		tlsp_arena_alloc(c->a,
+				 (n ? n : 1) * sizeof(*s->exempt_clients));
 	if (s->exempt_clients == NULL) {
 		c->oom = 1;
 		return -1;
@@ -516,10 +521,10 @@ scope_clients(struct tlsp_compile_ctx *c, const struct tlsp_ynode *v,
 	for (i = 0; i < n; i++) {
 		if (tlsp_cidr_parse(items[i]->str, &s->exempt_clients[i]) < 0) {
 			tlsp_schema_error(
-			    c, items[i], where,
-			    "'exempt_clients': '%.80s' is not an address "
-			    "or network (192.0.2.0/24, 2001:db8::/32)",
-			    items[i]->str);
+				c, items[i], where,
+				"'exempt_clients': '%.80s' is not an address "
+				"or network (192.0.2.0/24, 2001:db8::/32)",
+				items[i]->str);
 			return -1;
 		}
 	}
@@ -554,7 +559,8 @@ tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		return -1;
 	}
 	for (i = 0; i < y->n; i++) {
-		const struct tlsp_ynode *k = y->kids[2 * i], *v = y->kids[2 * i + 1];
+		const struct tlsp_ynode *k = y->kids[2 * i],
+					*v = y->kids[2 * i + 1];
 
 		if (tlsp_schema_word(c, k, where, "scope", keys, &w) < 0) {
 			rc = -1;
@@ -567,7 +573,7 @@ tlsp_schema_scope(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 			if (scalar_list(c, v, where, "daemons", &items,
 					&s->ndaemons) < 0 ||
 			    (s->daemons = dup_names(c, items, s->ndaemons)) ==
-				NULL)
+				    NULL)
 				rc = -1;
 			*set |= TLSP_SCOPE_DAEMONS;
 		} else {
@@ -595,20 +601,21 @@ reply_placeholders(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		end = p[1] == '{' ? strchr(p + 2, '}') : NULL;
 		if (end == NULL || (size_t)(end - p - 2) >= sizeof(name)) {
 			tlsp_schema_error(
-			    c, y, where,
-			    "'reply': a lone '%%' must be written '%%%%' "
-			    "(placeholders look like %%{rule})");
+				c, y, where,
+				"'reply': a lone '%%' must be written '%%%%' "
+				"(placeholders look like %%{rule})");
 			return -1;
 		}
 		memcpy(name, p + 2, (size_t)(end - p - 2));
 		name[end - p - 2] = '\0';
 		if (tlsp_name_code(tlsp_reply_placeholders, name) < 0) {
-			near = tlsp_diag_suggest_name(name, tlsp_reply_placeholders);
+			near = tlsp_diag_suggest_name(name,
+						      tlsp_reply_placeholders);
 			tlsp_schema_error(
-			    c, y, where,
-			    "'reply': unknown placeholder %%{%s}%s%s%s", name,
-			    near ? "; did you mean %{" : "", near ? near : "",
-			    near ? "}?" : "");
+				c, y, where,
+				"'reply': unknown placeholder %%{%s}%s%s%s",
+				name, near ? "; did you mean %{" : "",
+				near ? near : "", near ? "}?" : "");
 			return -1;
 		}
 		p = end + 1;
@@ -626,18 +633,18 @@ tlsp_schema_reply(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		return -1;
 	if (has_control(s, y->len)) {
 		tlsp_schema_error(
-		    c, y, where,
-		    "'reply' must be one line with no control characters");
+			c, y, where,
+			"'reply' must be one line with no control characters");
 		return -1;
 	}
 	if (!(s[0] == '4' || s[0] == '5') || !isdigit((unsigned char)s[1]) ||
 	    !isdigit((unsigned char)s[2]) || s[3] != ' ' ||
 	    s[4 + strspn(s + 4, " ")] == '\0') {
 		tlsp_schema_error(
-		    c, y, where,
-		    "'reply' must be a 4xx or 5xx code and text, like "
-		    "\"550 5.7.1 text\"; found '%.40s'",
-		    s);
+			c, y, where,
+			"'reply' must be a 4xx or 5xx code and text, like "
+			"\"550 5.7.1 text\"; found '%.40s'",
+			s);
 		return -1;
 	}
 	/* An enhanced status code, if present, must be in the same class. */
@@ -649,10 +656,10 @@ tlsp_schema_reply(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 			parts += *p++ == '.';
 		if (s[4] != s[0] || parts != 3 || (*p != ' ' && *p != '\0')) {
 			tlsp_schema_error(
-			    c, y, where,
-			    "'reply': enhanced status code must be %c.x.y "
-			    "to match %.3s",
-			    s[0], s);
+				c, y, where,
+				"'reply': enhanced status code must be %c.x.y "
+				"to match %.3s",
+				s[0], s);
 			return -1;
 		}
 	}

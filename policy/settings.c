@@ -84,8 +84,8 @@ static const char *
 socket_spec(struct tlsp_compile_ctx *c, const struct tlsp_ynode *v,
 	    const char *where)
 {
-	static const char *const kinds[] = {"unix:", "local:", "inet:",
-					    "inet6:"};
+	static const char *const kinds[] = {
+		"unix:", "local:", "inet:", "inet6:"};
 	const char *s = text(c, v, where, "socket", 4000);
 	size_t i;
 
@@ -95,11 +95,11 @@ socket_spec(struct tlsp_compile_ctx *c, const struct tlsp_ynode *v,
 			return s;
 	if (s)
 		tlsp_schema_error(
-		    c, v, where,
-		    "'socket' expects unix:/path, "
-		    "inet:port@address or inet6:port@address, found "
-		    "'%.80s'",
-		    s);
+			c, v, where,
+			"'socket' expects unix:/path, "
+			"inet:port@address or inet6:port@address, found "
+			"'%.80s'",
+			s);
 	return NULL;
 }
 
@@ -159,7 +159,8 @@ struct setting {
 
 static int
 read_socket(struct tlsp_compile_ctx *c, const struct setting *k,
-	    const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
+	    const struct tlsp_ynode *v, const char *where,
+	    struct tlsp_settings *st)
 {
 	(void)k;
 	return (st->socket = socket_spec(c, v, where)) ? 0 : -1;
@@ -168,12 +169,14 @@ read_socket(struct tlsp_compile_ctx *c, const struct setting *k,
 /* Octal, as chmod takes it: "0660" or 660. */
 static int
 read_mode(struct tlsp_compile_ctx *c, const struct setting *k,
-	  const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
+	  const struct tlsp_ynode *v, const char *where,
+	  struct tlsp_settings *st)
 {
 	(void)k;
 	if (v->type != TLSP_YNODE_SCALAR || v->len > 4 ||
 	    strspn(v->str, "01234567") != v->len || v->len < 3) {
-		tlsp_schema_error(c, v, where, "'socket_mode' expects an octal "
+		tlsp_schema_error(c, v, where,
+				  "'socket_mode' expects an octal "
 				  "mode like 0660");
 		return -1;
 	}
@@ -183,14 +186,16 @@ read_mode(struct tlsp_compile_ctx *c, const struct setting *k,
 
 static int
 read_user(struct tlsp_compile_ctx *c, const struct setting *k,
-	  const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
+	  const struct tlsp_ynode *v, const char *where,
+	  struct tlsp_settings *st)
 {
 	return (st->user = text(c, v, where, k->name, 128)) ? 0 : -1;
 }
 
 static int
 read_path(struct tlsp_compile_ctx *c, const struct setting *k,
-	  const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
+	  const struct tlsp_ynode *v, const char *where,
+	  struct tlsp_settings *st)
 {
 	const char *s = path(c, v, where, k->name);
 
@@ -222,7 +227,8 @@ read_on_error(struct tlsp_compile_ctx *c, const struct setting *k,
 		return -1;
 	st->on_error = (enum tlsp_on_error)x;
 	if (x == TLSP_ON_ERROR_ACCEPT)
-		tlsp_schema_warn(c, v, where, "'on_error: accept' lets mail "
+		tlsp_schema_warn(c, v, where,
+				 "'on_error: accept' lets mail "
 				 "through when the milter cannot decide or "
 				 "record");
 	return 0;
@@ -230,7 +236,8 @@ read_on_error(struct tlsp_compile_ctx *c, const struct setting *k,
 
 static int
 read_header(struct tlsp_compile_ctx *c, const struct setting *k,
-	    const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
+	    const struct tlsp_ynode *v, const char *where,
+	    struct tlsp_settings *st)
 {
 	(void)k;
 	return (st->tag_header = header_name(c, v, where)) ? 0 : -1;
@@ -238,14 +245,16 @@ read_header(struct tlsp_compile_ctx *c, const struct setting *k,
 
 static int
 read_token(struct tlsp_compile_ctx *c, const struct setting *k,
-	   const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
+	   const struct tlsp_ynode *v, const char *where,
+	   struct tlsp_settings *st)
 {
 	return (st->authserv_id = token(c, v, where, k->name)) ? 0 : -1;
 }
 
 static int
 read_log(struct tlsp_compile_ctx *c, const struct setting *k,
-	 const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
+	 const struct tlsp_ynode *v, const char *where,
+	 struct tlsp_settings *st)
 {
 	int x;
 
@@ -258,7 +267,8 @@ read_log(struct tlsp_compile_ctx *c, const struct setting *k,
 /* A word stored as its code in an int field. */
 static int
 read_word(struct tlsp_compile_ctx *c, const struct setting *k,
-	  const struct tlsp_ynode *v, const char *where, struct tlsp_settings *st)
+	  const struct tlsp_ynode *v, const char *where,
+	  struct tlsp_settings *st)
 {
 	return tlsp_schema_word(c, v, where, k->name, k->words,
 				FIELD(st, k, int));
@@ -342,8 +352,8 @@ unknown_setting(struct tlsp_compile_ctx *c, const struct tlsp_ynode *key,
 
 /* Walks one section, reading each key by its row. */
 static int
-section(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y, const char *name,
-	const struct setting *keys, struct tlsp_settings *st)
+section(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
+	const char *name, const struct setting *keys, struct tlsp_settings *st)
 {
 	size_t i;
 	int rc = 0;
@@ -360,8 +370,9 @@ section(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y, const char *name
 		const struct tlsp_ynode *key = y->kids[2 * i];
 		const struct setting *k;
 
-		k = key->type == TLSP_YNODE_SCALAR ? find_setting(keys, key->str)
-					      : NULL;
+		k = key->type == TLSP_YNODE_SCALAR
+			    ? find_setting(keys, key->str)
+			    : NULL;
 		if (k == NULL) {
 			unknown_setting(c, key, name, keys);
 			rc = -1;

@@ -155,7 +155,8 @@ close_container(struct reader *r)
 	struct frame *f = &r->stack[--r->depth];
 	struct tlsp_ynode *y = f->node;
 
-	y->kids = tlsp_arena_alloc(r->arena, (f->n ? f->n : 1) * sizeof(*y->kids));
+	y->kids = tlsp_arena_alloc(r->arena,
+				   (f->n ? f->n : 1) * sizeof(*y->kids));
 	if (y->kids == NULL) {
 		free(f->kids);
 		return -1;
@@ -182,8 +183,8 @@ scalar(struct reader *r, yaml_event_t *ev)
 		error_at(r, &ev->start_mark, "NUL character in a value", NULL);
 		return -1;
 	}
-	y->str = tlsp_arena_strndup(r->arena, (const char *)ev->data.scalar.value,
-				    len);
+	y->str = tlsp_arena_strndup(r->arena,
+				    (const char *)ev->data.scalar.value, len);
 	if (y->str == NULL)
 		return -1;
 	y->len = (uint32_t)len;
@@ -242,8 +243,8 @@ handle(struct reader *r, yaml_event_t *ev, int *docs)
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (++*docs > 1) {
-			error_at(r, &ev->start_mark,
-				 "more than one document", "remove the '---'");
+			error_at(r, &ev->start_mark, "more than one document",
+				 "remove the '---'");
 			return -1;
 		}
 		return 0;
@@ -281,8 +282,8 @@ syntax_error(struct reader *r, const yaml_parser_t *p)
 			       p->context, (unsigned)p->context_mark.line + 1);
 	} else {
 		tlsp_diags_add(r->diags, 0, r->name, (unsigned)m->line + 1,
-			       (unsigned)m->column + 1,
-			       "YAML syntax error: %s", what);
+			       (unsigned)m->column + 1, "YAML syntax error: %s",
+			       what);
 	}
 	r->failed = 1;
 }
@@ -291,8 +292,11 @@ struct tlsp_ynode *
 tlsp_ytree_parse(struct tlsp_arena *arena, const char *name, const char *buf,
 		 size_t len, struct tlsp_diags *diags)
 {
-	struct reader r = {.arena = arena, .name = name, .diags = diags,
-			   .buf = buf, .len = len};
+	struct reader r = {.arena = arena,
+			   .name = name,
+			   .diags = diags,
+			   .buf = buf,
+			   .len = len};
 	yaml_parser_t p;
 	yaml_event_t ev;
 	int docs = 0, done = 0;

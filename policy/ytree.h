@@ -27,8 +27,9 @@ struct tlsp_ynode {
 	int plain;	    /* an unquoted scalar (so `true` is a boolean) */
 	const char *str;    /* scalar text, NUL-terminated */
 	uint32_t len;
-	uint32_t n;	     /* map: pairs; seq: items */
-	struct tlsp_ynode **kids; /* map: key0, val0, key1, val1...; seq: items */
+	uint32_t n; /* map: pairs; seq: items */
+	struct tlsp_ynode *
+		*kids; /* map: key0, val0, key1, val1...; seq: items */
 };
 
 /*
@@ -37,11 +38,12 @@ struct tlsp_ynode {
  * each positioned in `name`.
  */
 struct tlsp_ynode *tlsp_ytree_parse(struct tlsp_arena *arena, const char *name,
-			       const char *buf, size_t len,
-			       struct tlsp_diags *diags);
+				    const char *buf, size_t len,
+				    struct tlsp_diags *diags);
 
 /* The node's value if it is a map key's value, by key name; NULL. */
-const struct tlsp_ynode *tlsp_ytree_get(const struct tlsp_ynode *map, const char *key);
+const struct tlsp_ynode *tlsp_ytree_get(const struct tlsp_ynode *map,
+					const char *key);
 
 /* "a mapping", "a list", "a string" - for "expected X, found Y". */
 const char *tlsp_ytree_kind(const struct tlsp_ynode *);

@@ -155,7 +155,8 @@ unescape_u(const char *raw, size_t avail, char *out, size_t *used)
 	    raw[5] == 'u' && hex4(raw + 6, &lo) == 0 && lo >= 0xdc00 &&
 	    lo <= 0xdfff) {
 		*used = 10;
-		return put_utf8(out, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
+		return put_utf8(out,
+				0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
 	}
 	if (u >= 0xdc80 && u <= 0xdcff) {
 		out[0] = (char)(u & 0xff);
@@ -232,7 +233,7 @@ static const unsigned char str_stop[256] = {
 	[0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
 	[0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
 	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
-	[0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+	[0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
 };
 
 /* Scans the string token at *pp ('"'), decodes it into the arena and
@@ -254,7 +255,8 @@ parse_string(struct tlspa_json *jp, const char **pp, const char **s,
 			break;
 		if (*p != '\\')
 			return fail_at(jp, (const char *)p,
-				       "control character in a string"), -1;
+				       "control character in a string"),
+			       -1;
 		esc = 1;
 		p += 2;
 	}
@@ -367,8 +369,10 @@ parse_container(struct tlspa_json *jp, const char **pp, struct tlspa_jv *c)
 	for (;;) {
 		if (close == '}') {
 			if (p == end || *p != '"')
-				return fail_at(jp, p, "expected a member name"), -1;
-			if (parse_string(jp, &p, &k, &klen, &kraw, &krawlen) < 0)
+				return fail_at(jp, p, "expected a member name"),
+				       -1;
+			if (parse_string(jp, &p, &k, &klen, &kraw, &krawlen) <
+			    0)
 				return -1;
 			p = skip_ws(p, end);
 			if (p == end || *p != ':')
@@ -391,8 +395,9 @@ parse_container(struct tlspa_json *jp, const char **pp, struct tlspa_jv *c)
 		}
 		if (p < end && *p == close)
 			break;
-		return fail_at(jp, p, close == '}' ? "expected ',' or '}'"
-						   : "expected ',' or ']'"),
+		return fail_at(jp, p,
+			       close == '}' ? "expected ',' or '}'"
+					    : "expected ',' or ']'"),
 		       -1;
 	}
 	*pp = p + 1;
@@ -424,7 +429,8 @@ parse_value(struct tlspa_json *jp, const char **pp, struct tlspa_jv *v)
 		return parse_container(jp, pp, v);
 	case '"':
 		v->type = TLSPA_J_STR;
-		return parse_string(jp, pp, &v->s, &v->len, &v->raw, &v->rawlen);
+		return parse_string(jp, pp, &v->s, &v->len, &v->raw,
+				    &v->rawlen);
 	case 't':
 		return parse_word(jp, pp, "true", TLSPA_J_TRUE, v);
 	case 'f':
@@ -432,8 +438,16 @@ parse_value(struct tlspa_json *jp, const char **pp, struct tlspa_jv *v)
 	case 'n':
 		return parse_word(jp, pp, "null", TLSPA_J_NULL, v);
 	case '-':
-	case '0': case '1': case '2': case '3': case '4':
-	case '5': case '6': case '7': case '8': case '9':
+	case '0':
+	case '1':
+	case '2':
+	case '3':
+	case '4':
+	case '5':
+	case '6':
+	case '7':
+	case '8':
+	case '9':
 		return parse_number(jp, pp, v);
 	default:
 		return fail_at(jp, *pp, "unexpected character"), -1;

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#define TLSPA_JSON_DEPTH 64	       /* deeper nesting is an error */
+#define TLSPA_JSON_DEPTH 64	     /* deeper nesting is an error */
 #define TLSPA_JSON_VALUES (1u << 19) /* values per line */
 
 enum tlspa_jtype {
@@ -34,19 +34,19 @@ enum tlspa_jtype {
  */
 struct tlspa_jv {
 	enum tlspa_jtype type;
-	int is_int;		/* J_NUM: the number is an integer in range */
-	long long i;		/* J_NUM: its value when is_int */
-	const char *s;		/* J_STR: decoded bytes, NUL-terminated;
+	int is_int;	 /* J_NUM: the number is an integer in range */
+	long long i;	 /* J_NUM: its value when is_int */
+	const char *s;	 /* J_STR: decoded bytes, NUL-terminated;
 				   J_NUM: the token as written */
-	size_t len;		/* J_STR, J_NUM: bytes in s; containers:
+	size_t len;	 /* J_STR, J_NUM: bytes in s; containers:
 				   number of children */
-	const char *raw;	/* J_STR: the token as written in the line,
+	const char *raw; /* J_STR: the token as written in the line,
 				   between its quotes, not decoded */
 	size_t rawlen;
-	const char *key;	/* a member of an object: its decoded name */
+	const char *key; /* a member of an object: its decoded name */
 	size_t keylen;
-	struct tlspa_jv *kids;	/* containers: the first child */
-	struct tlspa_jv *next;	/* the next member or element */
+	struct tlspa_jv *kids; /* containers: the first child */
+	struct tlspa_jv *next; /* the next member or element */
 };
 
 struct tlspa_json_block;
@@ -56,7 +56,7 @@ struct tlspa_json {
 	struct tlspa_json_block *blocks;
 	size_t nvalues;
 	int depth;
-	const char *line, *end;	/* private: the text being parsed */
+	const char *line, *end; /* private: the text being parsed */
 	const char *err;	/* after a failed parse: static text */
 	size_t errpos;		/* ... and the byte offset (0-based) */
 };

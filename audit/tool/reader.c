@@ -175,7 +175,8 @@ stdin_open(struct tlspa_reader *lr)
 	if (lseek(0, 0, SEEK_CUR) >= 0) {
 		if (!is_gzip("-", 0))
 			return 0;
-		if ((fd = dup(0)) < 0 || (lr->fd = gzip_spawn(fd, &lr->pid)) < 0)
+		if ((fd = dup(0)) < 0 ||
+		    (lr->fd = gzip_spawn(fd, &lr->pid)) < 0)
 			goto fail;
 		return 0;
 	}
@@ -261,7 +262,8 @@ lines_close_file(struct tlspa_reader *lr, int check)
 		lines_err(lr, "cannot run gzip -dc", 0);
 		rc = -1;
 	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(what, sizeof(what), "gzip -dc failed (%s %d): "
+		snprintf(what, sizeof(what),
+			 "gzip -dc failed (%s %d): "
 			 "corrupt or truncated archive?",
 			 WIFEXITED(status) ? "exit status" : "signal",
 			 WIFEXITED(status) ? WEXITSTATUS(status)
@@ -274,7 +276,8 @@ lines_close_file(struct tlspa_reader *lr, int check)
 
 /* Hands out buf[start .. start+len) as a line; it ended at `lf`. */
 static int
-line_out(struct tlspa_reader *lr, struct tlspa_reader_line *out, size_t len, int lf)
+line_out(struct tlspa_reader *lr, struct tlspa_reader_line *out, size_t len,
+	 int lf)
 {
 	out->path = lr->files[lr->cur];
 	out->lineno = ++lr->lineno;
@@ -382,11 +385,12 @@ tlspa_reader_next(struct tlspa_reader *lr, struct tlspa_reader_line *out)
 		}
 		nl = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
 		if (nl != NULL)
-			return line_out(lr, out, (size_t)(nl - lr->buf) - lr->start,
-					1);
+			return line_out(lr, out,
+					(size_t)(nl - lr->buf) - lr->start, 1);
 		if (lr->eof) {
 			if (lr->end > lr->start || lr->skipping)
-				return line_out(lr, out, lr->end - lr->start, 0);
+				return line_out(lr, out, lr->end - lr->start,
+						0);
 			if (lines_close_file(lr, 1) < 0)
 				return -1;
 			continue;

@@ -21,11 +21,11 @@
 
 /* One line, valid until the next call. */
 struct tlspa_reader_line {
-	char *p;		   /* its bytes, NUL-terminated; NULL if overlong */
-	size_t len;		   /* without the LF; overlong: bytes skipped */
-	int lf;			   /* it ended in LF (else: end of file) */
-	int overlong;		   /* longer than the cap: content dropped */
-	const char *path;	   /* the file, as given ("-": stdin) */
+	char *p;	  /* its bytes, NUL-terminated; NULL if overlong */
+	size_t len;	  /* without the LF; overlong: bytes skipped */
+	int lf;		  /* it ended in LF (else: end of file) */
+	int overlong;	  /* longer than the cap: content dropped */
+	const char *path; /* the file, as given ("-": stdin) */
 	unsigned long long lineno; /* 1-based, within path */
 };
 
@@ -41,11 +41,11 @@ struct tlspa_reader {
 	size_t max;
 
 	/* state, private */
-	int cur;	/* index of the open file; -1 before the first */
-	int fd;		/* -1 when no file is open */
-	pid_t pid;	/* the gzip child, or 0 */
-	int skipping;	/* inside an overlong line */
-	int eof;	/* fd reached end of file */
+	int cur;      /* index of the open file; -1 before the first */
+	int fd;	      /* -1 when no file is open */
+	pid_t pid;    /* the gzip child, or 0 */
+	int skipping; /* inside an overlong line */
+	int eof;      /* fd reached end of file */
 	unsigned long long lineno;
 	char *buf;
 	size_t cap, start, end, skipped;

@@ -24,7 +24,7 @@ struct redact {
 	const char *value, *keyname;
 	struct tlsp_chain_key key;
 	struct tlsp_jbuf out, scratch;
-	char *dec;	/* decoding buffer */
+	char *dec; /* decoding buffer */
 	size_t deccap;
 	unsigned long long values, records, unchecked;
 };
@@ -47,7 +47,8 @@ redact_options(struct redact *x, int argc, char **argv)
 		} else if (c == 'n') {
 			x->keyname = optarg;
 			if (!tlsp_chain_redactable(optarg, strlen(optarg))) {
-				fprintf(stderr, "tlspolicy-audit: --key-name %s: "
+				fprintf(stderr,
+					"tlspolicy-audit: --key-name %s: "
 					"expected sender, addr, name or helo\n",
 					optarg);
 				return TLSPA_EX_ERROR;
@@ -56,7 +57,8 @@ redact_options(struct redact *x, int argc, char **argv)
 			tlsp_chain_key_free(&x->key);
 			if (tlsp_chain_key_load(optarg, &x->key, err,
 						sizeof(err)) < 0) {
-				fprintf(stderr, "tlspolicy-audit: --key %s\n", err);
+				fprintf(stderr, "tlspolicy-audit: --key %s\n",
+					err);
 				return TLSPA_EX_ERROR;
 			}
 		} else {
@@ -65,7 +67,7 @@ redact_options(struct redact *x, int argc, char **argv)
 	}
 	if (x->value == NULL || x->value[0] == '\0' || optind != argc - 1) {
 		fprintf(stderr, "tlspolicy-audit redact: needs --value STRING "
-			"and one FILE\n");
+				"and one FILE\n");
 		return tlspa_tool_usage("redact");
 	}
 	return 0;
@@ -155,7 +157,8 @@ redact_one(struct redact *x, const struct tlspa_reader_line *ln)
 		return TLSPA_EX_ERROR;
 	}
 	n = tlsp_chain_parse(ln->p, ln->len, &rec) < 0
-		    ? 0 : redact_line(x, ln->p, ln->len);
+		    ? 0
+		    : redact_line(x, ln->p, ln->len);
 	if (n <= 0 || x->out.oom) {
 		fwrite(ln->p, 1, ln->len, stdout);
 	} else {
@@ -164,16 +167,18 @@ redact_one(struct redact *x, const struct tlspa_reader_line *ln)
 		after = tlsp_chain_verify(x->out.p, x->out.len, &x->key,
 					  &x->scratch, &rec);
 		if (before == 1 && after != 1) {
-			fprintf(stderr, "%s:%llu: redacting would break the "
+			fprintf(stderr,
+				"%s:%llu: redacting would break the "
 				"chain; nothing written after this line\n",
 				ln->path, ln->lineno);
 			return TLSPA_EX_ERROR;
 		}
 		if (before != 1) {
 			x->unchecked++;
-			tlspa_tool_warn(ln->path, ln->lineno, "record does not "
-				   "verify (changed, or give --key): "
-				   "redacted unchecked");
+			tlspa_tool_warn(ln->path, ln->lineno,
+					"record does not "
+					"verify (changed, or give --key): "
+					"redacted unchecked");
 		}
 		fwrite(x->out.p, 1, x->out.len, stdout);
 		x->values += (unsigned)n;
@@ -205,8 +210,10 @@ tlspa_redact_main(int argc, char **argv)
 	}
 	tlspa_reader_close(&lr);
 	if (rc == 0 && !tlspa_tool_quiet)
-		fprintf(stderr, "tlspolicy-audit: redacted %llu values in %llu "
-			"records\n", x.values, x.records);
+		fprintf(stderr,
+			"tlspolicy-audit: redacted %llu values in %llu "
+			"records\n",
+			x.values, x.records);
 done:
 	tlsp_chain_key_free(&x.key);
 	tlsp_jb_free(&x.out);

@@ -48,7 +48,9 @@ static const char *const bits_names[NBITS] = {
 };
 
 static const char *const fs_names[NFS] = {
-	[FS_YES] = "yes", [FS_NO] = "no", [FS_UNKNOWN] = "unknown",
+	[FS_YES] = "yes",
+	[FS_NO] = "no",
+	[FS_UNKNOWN] = "unknown",
 };
 
 static const enum tlsp_cert_state cert_states[C_OTHER] = {
@@ -134,8 +136,7 @@ const struct tlspa_hist tlspa_report_type = {NTYPE, type_name};
 /* The index among the first n buckets of h whose name is v's string
  * (bucket n - 1 takes the rest), or `absent` when v is not a string. */
 static int
-bucket(const struct tlspa_jv *v, const struct tlspa_hist *h, int n,
-       int absent)
+bucket(const struct tlspa_jv *v, const struct tlspa_hist *h, int n, int absent)
 {
 	int i;
 
@@ -235,12 +236,13 @@ tally_add(struct tlspa_tally *t, const struct decision *d)
 
 /* Adds one rule's judgement of a decision to the rule's tally. */
 static void
-tally_rule(struct tlspa_tally *t, const struct decision *d, const struct tlspa_jv *r)
+tally_rule(struct tlspa_tally *t, const struct decision *d,
+	   const struct tlspa_jv *r)
 {
 	int act = bucket(tlspa_jv_get(r, "action"), &tlspa_report_act, NACT,
 			 TLSP_ACTION_ACCEPT);
-	int st = bucket(tlspa_jv_get(r, "status"), &tlspa_report_status, NSTATUS,
-			TLSP_UNKNOWN);
+	int st = bucket(tlspa_jv_get(r, "status"), &tlspa_report_status,
+			NSTATUS, TLSP_UNKNOWN);
 
 	tally_session(t, d);
 	t->status[st]++;
@@ -284,8 +286,10 @@ report_format(struct tlspa_report *r, const char *s)
 			r->format = formats[i].format;
 			return 0;
 		}
-	fprintf(stderr, "tlspolicy-audit: --format %s: expected text, csv, "
-		"json or tlsrpt\n", s);
+	fprintf(stderr,
+		"tlspolicy-audit: --format %s: expected text, csv, "
+		"json or tlsrpt\n",
+		s);
 	return -1;
 }
 
@@ -314,13 +318,17 @@ report_time(struct tlspa_report *r, const char *since, const char *until)
 		return -1;
 	}
 	if (since != NULL && tlspa_time_arg(since, 0, &r->scan.since) < 0) {
-		fprintf(stderr, "tlspolicy-audit: --since %s: expected "
-			"YYYY-MM-DD or RFC 3339\n", since);
+		fprintf(stderr,
+			"tlspolicy-audit: --since %s: expected "
+			"YYYY-MM-DD or RFC 3339\n",
+			since);
 		return -1;
 	}
 	if (until != NULL && tlspa_time_arg(until, 1, &r->scan.until) < 0) {
-		fprintf(stderr, "tlspolicy-audit: --until %s: expected "
-			"YYYY-MM-DD or RFC 3339\n", until);
+		fprintf(stderr,
+			"tlspolicy-audit: --until %s: expected "
+			"YYYY-MM-DD or RFC 3339\n",
+			until);
 		return -1;
 	}
 	return 0;
@@ -354,14 +362,16 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 			r->tz = optarg;
 		else if (c == 'c')
 			r->contact = optarg;
-		else if (c == 'd' && add_arg(&r->domains, &r->ndomains, optarg) < 0)
+		else if (c == 'd' &&
+			 add_arg(&r->domains, &r->ndomains, optarg) < 0)
 			return TLSPA_EX_ERROR;
 		else if (c == 'r' && add_arg(&r->rulef, &r->nrulef, optarg) < 0)
 			return TLSPA_EX_ERROR;
 		else if (c == 'f' && report_format(r, optarg) < 0)
 			return TLSPA_EX_ERROR;
-		else if (c == 'n' && ((r->top = strtoul(optarg, &end, 10)) == 0 ||
-				      *end != '\0'))
+		else if (c == 'n' &&
+			 ((r->top = strtoul(optarg, &end, 10)) == 0 ||
+			  *end != '\0'))
 			return tlspa_tool_usage("report");
 		else if (c == '?' || c == ':')
 			return tlspa_tool_usage("report");
@@ -390,7 +400,8 @@ session_tls(struct session *ss, const struct tlspa_jv *tls)
 		ss->ver = V_TLS10;
 	} else {
 		ss->ver = bucket(v, &tlspa_report_ver, NVER - 1, V_OTHER);
-		if (ss->ver == V_OTHER && v->len >= 3 && memcmp(v->s, "SSL", 3) == 0)
+		if (ss->ver == V_OTHER && v->len >= 3 &&
+		    memcmp(v->s, "SSL", 3) == 0)
 			ss->ver = V_SSL;
 	}
 	if (ss->ver == V_NONE)
@@ -400,8 +411,8 @@ session_tls(struct session *ss, const struct tlspa_jv *tls)
 	else
 		ss->bits = b->i < 128 ? B_LOW : b->i < 256 ? B_128 : B_256;
 	ss->fs = fs == NULL || fs->type == TLSPA_J_NULL ? FS_UNKNOWN
-		 : fs->type == TLSPA_J_TRUE		 ? FS_YES
-							 : FS_NO;
+		 : fs->type == TLSPA_J_TRUE		? FS_YES
+							: FS_NO;
 	ss->cert = bucket(tlspa_jv_get(tls, "cert"), &tlspa_report_cert, NCERT,
 			  C_UNKNOWN);
 }
@@ -414,7 +425,8 @@ domain_wanted(const struct tlspa_report *r, const char *domain)
 	if (r->ndomains == 0)
 		return 1;
 	for (i = 0; i < r->ndomains; i++)
-		if (domain[0] != '\0' && tlspa_text_domain_match(domain, r->domains[i]))
+		if (domain[0] != '\0' &&
+		    tlspa_text_domain_match(domain, r->domains[i]))
 			return 1;
 	return 0;
 }
@@ -523,7 +535,8 @@ rpt_policy(struct tlspa_report *r, const struct decision *d)
 		p->end = r->day_end;
 		snprintf(p->host, sizeof(p->host), "%s",
 			 tlspa_jv_str(tlspa_jv_get(d->ss->rec, "host"))
-				 ? tlspa_jv_str(tlspa_jv_get(d->ss->rec, "host"))
+				 ? tlspa_jv_str(tlspa_jv_get(d->ss->rec,
+							     "host"))
 				 : "-");
 	}
 	return p;
@@ -544,11 +557,11 @@ rpt_rule(struct tlspa_pol *p, const struct tlspa_jv *name)
 }
 
 static void
-rpt_detail(struct tlspa_report *r, struct tlspa_pol *p, const struct decision *d,
-	   const struct tlspa_jv *f)
+rpt_detail(struct tlspa_report *r, struct tlspa_pol *p,
+	   const struct decision *d, const struct tlspa_jv *f)
 {
-	int req = bucket(tlspa_jv_get(f, "requirement"), &tlspa_report_req, NREQ,
-			 R_OTHER);
+	int req = bucket(tlspa_jv_get(f, "requirement"), &tlspa_report_req,
+			 NREQ, R_OTHER);
 	int unknown = status_is(tlspa_jv_get(f, "status"), TLSP_UNKNOWN);
 	char key[400], buf[80];
 	const char *ip;
@@ -559,8 +572,8 @@ rpt_detail(struct tlspa_report *r, struct tlspa_pol *p, const struct decision *d
 	ip = value_key(tlspa_jv_get(d->ss->client, "addr"), &ipn, buf);
 	if (ipn > 79)
 		ipn = 79;
-	n = snprintf(key, sizeof(key), "%p%c%d%c%d%c%.*s", (void *)p, 0, req,
-		     0, unknown, 0, (int)ipn, ip);
+	n = snprintf(key, sizeof(key), "%p%c%d%c%d%c%.*s", (void *)p, 0, req, 0,
+		     unknown, 0, (int)ipn, ip);
 	if ((x = tlspa_table_get(&r->det, key, (size_t)n)) == NULL)
 		return;
 	if (x->result == NULL) {
@@ -590,8 +603,8 @@ count_tlsrpt(struct tlspa_report *r, const struct decision *d)
 		if (is_true(tlspa_jv_get(rule, "exempt")))
 			continue;
 		f = tlspa_jv_get(rule, "failures");
-		for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL; f;
-		     f = f->next)
+		for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL;
+		     f; f = f->next)
 			rpt_detail(r, p, d, f);
 	}
 }
@@ -604,7 +617,8 @@ count_decision(struct tlspa_report *r, struct decision *d)
 
 	tally_add(&r->total, d);
 	if (d->domain[0] != '\0' &&
-	    (row = tlspa_table_get(&r->dom, d->domain, strlen(d->domain))) != NULL)
+	    (row = tlspa_table_get(&r->dom, d->domain, strlen(d->domain))) !=
+		    NULL)
 		tally_add(&row->t, d);
 	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
 		const struct tlspa_jv *name = tlspa_jv_get(rule, "rule");
@@ -632,7 +646,7 @@ decide(struct decision *d, const struct session *ss,
 
 	d->ss = ss;
 	d->verdict = verdict != NULL && verdict->type == TLSPA_J_OBJ ? verdict
-								       : NULL;
+								     : NULL;
 	src = d->verdict != NULL ? d->verdict : ss->rec;
 	d->act = bucket(tlspa_jv_get(src, "action"), &tlspa_report_act, NACT,
 			TLSP_ACTION_ACCEPT);
@@ -657,11 +671,12 @@ count_recipients(struct tlspa_report *r, const struct session *ss)
 		addr = tlspa_jv_get(rc, "addr");
 		if (addr != NULL && addr->type == TLSPA_J_STR) {
 			if (tlspa_text_domain(addr->s, addr->len, d.domain,
-					 sizeof(d.domain)) == 0)
+					      sizeof(d.domain)) == 0)
 				snprintf(d.domain, sizeof(d.domain), "(none)");
 		} else {
 			snprintf(d.domain, sizeof(d.domain), "%s",
-				 tlspa_jv_digest(addr) ? "(redacted)" : "(none)");
+				 tlspa_jv_digest(addr) ? "(redacted)"
+						       : "(none)");
 		}
 		if (!domain_wanted(r, d.domain))
 			continue;

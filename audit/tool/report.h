@@ -27,8 +27,14 @@ enum { V_TLS13, V_TLS12, V_TLS11, V_TLS10, V_SSL, V_OTHER, V_NONE, NVER };
 enum { B_NOTLS, B_UNKNOWN, B_LOW, B_128, B_256, NBITS };
 enum { FS_YES, FS_NO, FS_UNKNOWN, NFS };
 enum {
-	C_NONE, C_PRESENTED, C_PRESENTED_UNKNOWN, C_NOT_VERIFIED, C_VERIFIED,
-	C_UNKNOWN, C_OTHER, NCERT
+	C_NONE,
+	C_PRESENTED,
+	C_PRESENTED_UNKNOWN,
+	C_NOT_VERIFIED,
+	C_VERIFIED,
+	C_UNKNOWN,
+	C_OTHER,
+	NCERT
 };
 /* Actions: bucket i < A_OTHER is the enum tlsp_action i. */
 enum { A_OTHER = TLSP_ACTION_REJECT + 1, NACT };
@@ -38,8 +44,18 @@ enum { R_OTHER = TLSP_REQ_COUNT, NREQ };
  * takes the rest. */
 enum { NSTATUS = TLSP_UNKNOWN + 1 };
 enum {
-	T_MESSAGE, T_RCPT, T_MAIL, T_ABORT, T_START, T_STOP, T_RELOAD,
-	T_RELOAD_FAILED, T_ROTATE, T_CHECKPOINT, T_OTHER, NTYPE
+	T_MESSAGE,
+	T_RCPT,
+	T_MAIL,
+	T_ABORT,
+	T_START,
+	T_STOP,
+	T_RELOAD,
+	T_RELOAD_FAILED,
+	T_ROTATE,
+	T_CHECKPOINT,
+	T_OTHER,
+	NTYPE
 };
 
 /* A histogram: its number of buckets and the name of bucket i. */
@@ -59,11 +75,11 @@ struct tlspa_tally {
 	uint64_t refused;	 /* refused: reject or defer (enforced) */
 	uint64_t passed, failed; /* every rule passed, or not */
 	uint64_t ver[NVER], bits[NBITS], fs[NFS], cert[NCERT];
-	uint64_t action[NACT];	/* enforced */
-	uint64_t would[NACT];	/* monitor: would-be action, where it differs */
+	uint64_t action[NACT]; /* enforced */
+	uint64_t would[NACT];  /* monitor: would-be action, where it differs */
 	uint64_t status[NSTATUS], exempt, monitor; /* rules only */
-	uint64_t req[NREQ][2];	/* failures: [status fail, status unknown] */
-	uint64_t last_rec;	/* private: the record counted last */
+	uint64_t req[NREQ][2]; /* failures: [status fail, status unknown] */
+	uint64_t last_rec;     /* private: the record counted last */
 };
 
 /* A domain, rule or client. */

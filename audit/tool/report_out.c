@@ -89,15 +89,17 @@ text_head(const struct tlspa_report *r)
 		       r->scan.outside);
 	if (r->scan.bad > 0)
 		printf("not records  %llu lines (torn or damaged; see the "
-		       "warnings)\n", r->scan.bad);
+		       "warnings)\n",
+		       r->scan.bad);
 	printf("\ndecisions    %llu: %llu recipients, %llu senders refused at "
-	       "MAIL\nmessages     %llu\n", (unsigned long long)t->n,
-	       (unsigned long long)(t->n - r->mail_n),
+	       "MAIL\nmessages     %llu\n",
+	       (unsigned long long)t->n, (unsigned long long)(t->n - r->mail_n),
 	       (unsigned long long)r->mail_n, (unsigned long long)t->messages);
 	printf("passed       %llu (every rule passed or exempt)\n"
 	       "failed       %llu\nrefused      %llu (reject or defer, "
-	       "enforced)\n", (unsigned long long)t->passed,
-	       (unsigned long long)t->failed, (unsigned long long)t->refused);
+	       "enforced)\n",
+	       (unsigned long long)t->passed, (unsigned long long)t->failed,
+	       (unsigned long long)t->refused);
 }
 
 static void
@@ -113,7 +115,8 @@ text_failures(const struct tlspa_tally *t)
 	       "unknown");
 	for (i = 0; i < NREQ; i++)
 		if (t->req[i][0] || t->req[i][1])
-			printf("  %-33s %10llu %10llu\n", tlspa_report_req.name(i),
+			printf("  %-33s %10llu %10llu\n",
+			       tlspa_report_req.name(i),
 			       (unsigned long long)t->req[i][0],
 			       (unsigned long long)t->req[i][1]);
 }
@@ -174,14 +177,16 @@ text_domains(const struct tlspa_report *r, struct tlspa_ent **v)
 	size_t i;
 
 	printf("\nRecipient domains: %zu, by decisions\n", r->dom.n);
-	printf("  %-*s%8s %8s %8s %8s %8s %8s %8s %8s %8s\n", NAME_W,
-	       "DOMAIN", "RCPTS", "MSGS", "TLSv1.3", "TLSv1.2", "OLDER",
-	       "NO-TLS", "FAILED", "REFUSED", "WOULD");
+	printf("  %-*s%8s %8s %8s %8s %8s %8s %8s %8s %8s\n", NAME_W, "DOMAIN",
+	       "RCPTS", "MSGS", "TLSv1.3", "TLSv1.2", "OLDER", "NO-TLS",
+	       "FAILED", "REFUSED", "WOULD");
 	for (i = 0; i < r->dom.n && i < r->top; i++) {
 		t = &((struct tlspa_row *)v[i])->t;
 		put_name(v[i]->key, v[i]->klen);
 		printf("%8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu "
-		       "%8llu\n", (unsigned long long)t->n, (unsigned long long)t->messages,
+		       "%8llu\n",
+		       (unsigned long long)t->n,
+		       (unsigned long long)t->messages,
 		       (unsigned long long)t->ver[V_TLS13],
 		       (unsigned long long)t->ver[V_TLS12],
 		       (unsigned long long)(t->n - t->ver[V_TLS13] -
@@ -216,8 +221,8 @@ text_rules(const struct tlspa_report *r, struct tlspa_ent **v)
 
 	printf("\nRules: %zu, by evaluations\n", r->rule.n);
 	printf("  %-*s%8s %8s %8s %8s %8s %8s %8s  %s\n", NAME_W, "RULE",
-	       "EVAL", "PASS", "FAIL", "UNKNOWN", "EXEMPT", "REFUSED",
-	       "WOULD", "TOP FAILURE");
+	       "EVAL", "PASS", "FAIL", "UNKNOWN", "EXEMPT", "REFUSED", "WOULD",
+	       "TOP FAILURE");
 	for (i = 0; i < r->rule.n && i < r->top; i++) {
 		t = &((struct tlspa_row *)v[i])->t;
 		put_name(v[i]->key, v[i]->klen);
@@ -239,7 +244,8 @@ text_clients(const struct tlspa_report *r, struct tlspa_ent **v)
 	const struct tlspa_row *w;
 	size_t i, n = 0;
 
-	for (i = 0; i < r->client.n && ((struct tlspa_row *)v[i])->t.failed; i++)
+	for (i = 0; i < r->client.n && ((struct tlspa_row *)v[i])->t.failed;
+	     i++)
 		n++;
 	if (n == 0)
 		return;
@@ -249,7 +255,8 @@ text_clients(const struct tlspa_report *r, struct tlspa_ent **v)
 	for (i = 0; i < n && i < r->top; i++) {
 		w = (struct tlspa_row *)v[i];
 		put_name(w->e.key, w->e.klen);
-		put_name(w->name ? w->name : "-", w->name ? strlen(w->name) : 1);
+		put_name(w->name ? w->name : "-",
+			 w->name ? strlen(w->name) : 1);
 		printf("%8llu %8llu %8llu\n", (unsigned long long)w->t.n,
 		       (unsigned long long)w->t.failed,
 		       (unsigned long long)w->t.refused);
@@ -258,8 +265,8 @@ text_clients(const struct tlspa_report *r, struct tlspa_ent **v)
 }
 
 static int
-write_text(const struct tlspa_report *r, struct tlspa_ent **dom, struct tlspa_ent **rule,
-	   struct tlspa_ent **client)
+write_text(const struct tlspa_report *r, struct tlspa_ent **dom,
+	   struct tlspa_ent **rule, struct tlspa_ent **client)
 {
 	text_head(r);
 	text_totals(&r->total);
@@ -308,9 +315,9 @@ csv_col(const char *prefix, const char *name)
 	printf(",%s_", prefix);
 	for (p = name; *p != '\0'; p++)
 		putchar((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-				(*p >= '0' && *p <= '9') || *p == '.'
-			? *p
-			: '_');
+					(*p >= '0' && *p <= '9') || *p == '.'
+				? *p
+				: '_');
 }
 
 static void
@@ -354,8 +361,8 @@ csv_nums(const uint64_t *c, int n)
 }
 
 static void
-csv_row(const char *section, const char *name, size_t nlen,
-	const char *cname, const struct tlspa_tally *t)
+csv_row(const char *section, const char *name, size_t nlen, const char *cname,
+	const struct tlspa_tally *t)
 {
 	int i;
 
@@ -395,8 +402,8 @@ csv_rows(const char *section, struct tlspa_ent **v, size_t n)
 }
 
 static int
-write_csv(const struct tlspa_report *r, struct tlspa_ent **dom, struct tlspa_ent **rule,
-	  struct tlspa_ent **client)
+write_csv(const struct tlspa_report *r, struct tlspa_ent **dom,
+	  struct tlspa_ent **rule, struct tlspa_ent **client)
 {
 	csv_header();
 	csv_row("total", "", 0, NULL, &r->total);
@@ -534,10 +541,10 @@ j_head(struct tlsp_jbuf *jb, const struct tlspa_report *r)
 	tlsp_jb_open(jb, '{');
 	j_time(jb, "since", r->scan.since);
 	j_time(jb, "until", r->scan.until);
-	j_time(jb, "first_record", r->first_ms <= r->last_ms ? r->first_ms
-							      : TLSPA_TIME_MIN);
-	j_time(jb, "last_record", r->first_ms <= r->last_ms ? r->last_ms
-							     : TLSPA_TIME_MIN);
+	j_time(jb, "first_record",
+	       r->first_ms <= r->last_ms ? r->first_ms : TLSPA_TIME_MIN);
+	j_time(jb, "last_record",
+	       r->first_ms <= r->last_ms ? r->last_ms : TLSPA_TIME_MIN);
 	tlsp_jb_close(jb, '}');
 	j_uint(jb, "files", (uint64_t)r->scan.nfiles);
 	j_counts(jb, "records", &tlspa_report_type, r->types);
@@ -568,8 +575,8 @@ j_done(struct tlsp_jbuf *jb)
 }
 
 static int
-write_json(const struct tlspa_report *r, struct tlspa_ent **dom, struct tlspa_ent **rule,
-	   struct tlspa_ent **client)
+write_json(const struct tlspa_report *r, struct tlspa_ent **dom,
+	   struct tlspa_ent **rule, struct tlspa_ent **client)
 {
 	struct tlsp_jbuf jb;
 
@@ -640,7 +647,8 @@ rpt_policy(struct tlsp_jbuf *jb, const struct tlspa_pol *p)
 }
 
 static void
-rpt_day_open(struct tlsp_jbuf *jb, const struct tlspa_report *r, const struct tlspa_pol *p)
+rpt_day_open(struct tlsp_jbuf *jb, const struct tlspa_report *r,
+	     const struct tlspa_pol *p)
 {
 	char buf[32], id[300];
 
@@ -687,7 +695,8 @@ write_tlsrpt(const struct tlspa_report *r)
 		tlsp_jb_raw(&jb, "]}\n", 3);
 	free(v);
 	if (r->pol.dropped || r->det.dropped)
-		fprintf(stderr, "tlspolicy-audit: %llu sessions not counted: more "
+		fprintf(stderr,
+			"tlspolicy-audit: %llu sessions not counted: more "
 			"than %d domain-days or failure details\n",
 			(unsigned long long)(r->pol.dropped + r->det.dropped),
 			TLSPA_TABLE_MAX);
@@ -704,8 +713,10 @@ tlspa_report_write(struct tlspa_report *r)
 
 	if (r->format == F_TLSRPT)
 		return write_tlsrpt(r);
-	if ((dom = tlspa_table_sorted(&r->dom, tlspa_report_by_count)) == NULL ||
-	    (rule = tlspa_table_sorted(&r->rule, tlspa_report_by_count)) == NULL ||
+	if ((dom = tlspa_table_sorted(&r->dom, tlspa_report_by_count)) ==
+		    NULL ||
+	    (rule = tlspa_table_sorted(&r->rule, tlspa_report_by_count)) ==
+		    NULL ||
 	    (client = tlspa_table_sorted(&r->client, tlspa_report_by_failed)) ==
 		    NULL) {
 		fprintf(stderr, "tlspolicy-audit: out of memory\n");

@@ -17,18 +17,23 @@ scan_line(struct tlspa_scan *s)
 	const struct tlspa_jv *t;
 
 	if (ln->overlong) {
-		tlspa_tool_warn(ln->path, ln->lineno, "line of %zu bytes skipped "
-			   "(longer than %zu)", ln->len, s->lines.max);
+		tlspa_tool_warn(ln->path, ln->lineno,
+				"line of %zu bytes skipped "
+				"(longer than %zu)",
+				ln->len, s->lines.max);
 		return 0;
 	}
 	if ((s->rec = tlspa_json_parse(&s->json, ln->p, ln->len)) == NULL) {
-		tlspa_tool_warn(ln->path, ln->lineno, "not a record: %s at byte %zu%s",
-			   s->json.err, s->json.errpos + 1,
-			   ln->lf ? "" : " (torn last line)");
+		tlspa_tool_warn(ln->path, ln->lineno,
+				"not a record: %s at byte %zu%s", s->json.err,
+				s->json.errpos + 1,
+				ln->lf ? "" : " (torn last line)");
 		return 0;
 	}
-	if (s->rec->type != TLSPA_J_OBJ || tlspa_jv_get(s->rec, "seq") == NULL) {
-		tlspa_tool_warn(ln->path, ln->lineno, "not a record: no \"seq\"");
+	if (s->rec->type != TLSPA_J_OBJ ||
+	    tlspa_jv_get(s->rec, "seq") == NULL) {
+		tlspa_tool_warn(ln->path, ln->lineno,
+				"not a record: no \"seq\"");
 		return 0;
 	}
 	t = tlspa_jv_get(s->rec, "time");
@@ -53,7 +58,8 @@ tlspa_scan_next(struct tlspa_scan *s)
 			s->bad++;
 			continue;
 		}
-		if ((s->since != TLSPA_TIME_MIN || s->until != TLSPA_TIME_MAX) &&
+		if ((s->since != TLSPA_TIME_MIN ||
+		     s->until != TLSPA_TIME_MAX) &&
 		    (s->ms == TLSPA_TIME_MIN || s->ms < s->since ||
 		     s->ms >= s->until)) {
 			s->outside++;

@@ -72,8 +72,10 @@ time_option(const char *name, const char *arg, int is_until, int64_t *ms)
 {
 	if (tlspa_time_arg(arg, is_until, ms) == 0)
 		return 0;
-	fprintf(stderr, "tlspolicy-audit: --%s %s: expected YYYY-MM-DD or "
-		"RFC 3339 (2026-11-01T08:00:00Z)\n", name, arg);
+	fprintf(stderr,
+		"tlspolicy-audit: --%s %s: expected YYYY-MM-DD or "
+		"RFC 3339 (2026-11-01T08:00:00Z)\n",
+		name, arg);
 	return -1;
 }
 
@@ -210,7 +212,8 @@ action_is(const struct tlspa_jv *rec, const char *a)
 	for (r = r != NULL && r->type == TLSPA_J_ARR ? r->kids : NULL; r;
 	     r = r->next)
 		if (tlspa_jv_is(tlspa_jv_get(tlspa_jv_get(r, "verdict"),
-					     "action"), a))
+					     "action"),
+				a))
 			return 1;
 	return 0;
 }
@@ -239,7 +242,8 @@ show_match(const struct show *sh, const struct tlspa_jv *rec)
 	if (sh->qid.n &&
 	    !any_of(&sh->qid, tlspa_jv_get(rec, "queue_id"), str_is))
 		return 0;
-	if (sh->txid.n && !any_of(&sh->txid, tlspa_jv_get(rec, "txid"), txid_is))
+	if (sh->txid.n &&
+	    !any_of(&sh->txid, tlspa_jv_get(rec, "txid"), txid_is))
 		return 0;
 	if (sh->sender.n &&
 	    !any_of(&sh->sender, tlspa_jv_get(rec, "sender"), addr_is))
@@ -305,10 +309,10 @@ show_tls(const struct tlspa_jv *tls)
 	printf(", bits ");
 	tlspa_text_put_value(stdout, tlspa_jv_get(tls, "bits"));
 	fs = tlspa_jv_get(tls, "forward_secrecy");
-	printf(", forward secrecy %s\n",
-	       fs == NULL || fs->type == TLSPA_J_NULL ? "unknown"
-	       : fs->type == TLSPA_J_TRUE	      ? "yes"
-						      : "no");
+	printf(", forward secrecy %s\n", fs == NULL || fs->type == TLSPA_J_NULL
+						 ? "unknown"
+					 : fs->type == TLSPA_J_TRUE ? "yes"
+								    : "no");
 	field("", "cert", tlspa_jv_get(tls, "cert"));
 	field_set("  ", "subject", tlspa_jv_get(tls, "subject"));
 	field_set("  ", "issuer", tlspa_jv_get(tls, "issuer"));
@@ -403,10 +407,11 @@ show_recipients(const struct tlspa_jv *l)
 }
 
 static const char *const known[] = {
-	"seq", "time", "host", "type", "txid", "queue_id", "client", "helo",
-	"sender", "mta", "tls", "sender_verdict", "recipients", "action",
-	"mode", "would_action", "reply", "policy", "detail", "salt", "prev",
-	"hash",
+	"seq",		"time",		  "host",	"type",	  "txid",
+	"queue_id",	"client",	  "helo",	"sender", "mta",
+	"tls",		"sender_verdict", "recipients", "action", "mode",
+	"would_action", "reply",	  "policy",	"detail", "salt",
+	"prev",		"hash",
 };
 
 /* Members this version does not know are shown too, not hidden. */
@@ -424,7 +429,9 @@ show_others(const struct tlspa_jv *rec)
 				break;
 		if (i < sizeof(known) / sizeof(known[0]))
 			continue;
-		field("", tlspa_text_safe(m->key, m->keylen, label, sizeof(label)), m);
+		field("",
+		      tlspa_text_safe(m->key, m->keylen, label, sizeof(label)),
+		      m);
 	}
 }
 
@@ -488,17 +495,19 @@ tlspa_show_main(int argc, char **argv)
 		if (sh.json) {
 			fwrite(sh.scan.line.p, 1, sh.scan.line.len, stdout);
 			putchar('\n');
-		}
-		else
+		} else
 			show_record(&sh.scan.line, sh.scan.rec);
 	}
 	rc = got < 0 ? TLSPA_EX_ERROR : 0;
 	if (!tlspa_tool_quiet && sh.scan.bad > 0)
-		fprintf(stderr, "tlspolicy-audit: %llu lines were not records\n",
+		fprintf(stderr,
+			"tlspolicy-audit: %llu lines were not records\n",
 			sh.scan.bad);
 	if (!sh.json && sh.shown == 0 && rc == 0)
-		fprintf(stderr, "tlspolicy-audit: no record matched (%llu "
-			"read)\n", sh.scan.records + sh.scan.outside);
+		fprintf(stderr,
+			"tlspolicy-audit: no record matched (%llu "
+			"read)\n",
+			sh.scan.records + sh.scan.outside);
 	tlspa_scan_close(&sh.scan);
 done:
 	free(sh.qid.v);

@@ -35,7 +35,8 @@ table_grow(struct tlspa_table *t)
 	for (i = 0; i < t->cap; i++) {
 		if (t->s[i].h == 0)
 			continue;
-		for (j = t->s[i].h & (ncap - 1); ns[j].h != 0; j = (j + 1) & (ncap - 1))
+		for (j = t->s[i].h & (ncap - 1); ns[j].h != 0;
+		     j = (j + 1) & (ncap - 1))
 			;
 		ns[j] = t->s[i];
 	}
@@ -53,11 +54,13 @@ tlspa_table_get(struct tlspa_table *t, const char *k, size_t kn)
 	size_t j;
 
 	if (t->cap > 0)
-		for (j = h & (t->cap - 1); t->s[j].h != 0; j = (j + 1) & (t->cap - 1))
+		for (j = h & (t->cap - 1); t->s[j].h != 0;
+		     j = (j + 1) & (t->cap - 1))
 			if (t->s[j].h == h && t->s[j].e->klen == kn &&
 			    memcmp(t->s[j].e->key, k, kn) == 0)
 				return t->s[j].e;
-	if (t->n >= TLSPA_TABLE_MAX || ((t->n + 1) * 2 > t->cap && table_grow(t) < 0) ||
+	if (t->n >= TLSPA_TABLE_MAX ||
+	    ((t->n + 1) * 2 > t->cap && table_grow(t) < 0) ||
 	    (e = calloc(1, t->valsz + kn + 1)) == NULL) {
 		t->dropped++;
 		return NULL;
@@ -74,7 +77,8 @@ tlspa_table_get(struct tlspa_table *t, const char *k, size_t kn)
 }
 
 struct tlspa_ent **
-tlspa_table_sorted(const struct tlspa_table *t, int (*cmp)(const void *, const void *))
+tlspa_table_sorted(const struct tlspa_table *t,
+		   int (*cmp)(const void *, const void *))
 {
 	struct tlspa_ent **v = malloc((t->n ? t->n : 1) * sizeof(*v));
 	size_t i, n = 0;

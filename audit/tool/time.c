@@ -125,7 +125,8 @@ time_split(const char *s, size_t len, struct tparts *t)
 		return -1;
 	t->has_time = 1;
 	if (i < len && s[i] == '.') {
-		for (k = 0, i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, k++)
+		for (k = 0, i++; i < len && s[i] >= '0' && s[i] <= '9';
+		     i++, k++)
 			if (k < 3)
 				t->frac_ms = t->frac_ms * 10 + (s[i] - '0');
 		if (k == 0)
@@ -152,7 +153,9 @@ utc_ms(const struct tparts *t)
 	int64_t days = days_from_civil(t->y, (unsigned)t->mo, (unsigned)t->d);
 
 	return ((days * 86400 + t->h * 3600 + t->mi * 60 + t->s) -
-		(int64_t)t->off_min * 60) * 1000 + t->frac_ms;
+		(int64_t)t->off_min * 60) *
+		       1000 +
+	       t->frac_ms;
 }
 
 int

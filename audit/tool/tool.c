@@ -31,16 +31,19 @@ static const struct {
 } commands[] = {
 	{"verify", "verify [-q] [--key FILE] [--anchor SEQ:HASH]... FILE...",
 	 tlspa_verify_main},
-	{"report", "report [--since T] [--until T] [--tz ZONE] [--domain D]...\n"
-		   "\t\t[--rule R]... [--format text|csv|json|tlsrpt] [--top N] "
-		   "FILE...",
+	{"report",
+	 "report [--since T] [--until T] [--tz ZONE] [--domain D]...\n"
+	 "\t\t[--rule R]... [--format text|csv|json|tlsrpt] [--top N] "
+	 "FILE...",
 	 tlspa_report_main},
-	{"show", "show [--queue-id ID] [--txid ID] [--domain D] [--sender S]\n"
-		 "\t\t[--recipient R] [--action A] [--type T] [--since T]\n"
-		 "\t\t[--until T] [--tz ZONE] [--json] FILE...",
+	{"show",
+	 "show [--queue-id ID] [--txid ID] [--domain D] [--sender S]\n"
+	 "\t\t[--recipient R] [--action A] [--type T] [--since T]\n"
+	 "\t\t[--until T] [--tz ZONE] [--json] FILE...",
 	 tlspa_show_main},
-	{"redact", "redact --value STRING [--key-name sender|addr|name|helo]\n"
-		   "\t\t[--key FILE] FILE",
+	{"redact",
+	 "redact --value STRING [--key-name sender|addr|name|helo]\n"
+	 "\t\t[--key FILE] FILE",
 	 tlspa_redact_main},
 };
 
@@ -60,7 +63,8 @@ tlspa_tool_usage(const char *command)
 		first = 0;
 	}
 	if (command == NULL)
-		fprintf(stderr, "       tlspolicy-audit -h | -V\n"
+		fprintf(stderr,
+			"       tlspolicy-audit -h | -V\n"
 			"FILE may be - (standard input) or gzip-compressed; "
 			"see tlspolicy-audit(1).\n");
 	return TLSPA_EX_ERROR;
@@ -69,7 +73,8 @@ tlspa_tool_usage(const char *command)
 /* =========================================================== warnings */
 
 void
-tlspa_tool_warn(const char *path, unsigned long long lineno, const char *fmt, ...)
+tlspa_tool_warn(const char *path, unsigned long long lineno, const char *fmt,
+		...)
 {
 	va_list ap;
 
@@ -120,7 +125,8 @@ main(int argc, char **argv)
 		rc = commands[i].run(argc - 1, argv + 1);
 		tlspa_tool_warn_summary();
 		if (fflush(stdout) == EOF || ferror(stdout)) {
-			fprintf(stderr, "tlspolicy-audit: standard output: %s\n",
+			fprintf(stderr,
+				"tlspolicy-audit: standard output: %s\n",
 				strerror(errno));
 			return rc != 0 ? rc : TLSPA_EX_ERROR;
 		}

@@ -51,8 +51,9 @@ int tlspa_tool_usage(const char *command);
 
 /* "PATH:LINE: warning: ..." on stderr; after the first 100, only
  * counted. Not thread-safe (the tool has one thread). */
-void tlspa_tool_warn(const char *path, unsigned long long lineno, const char *fmt,
-		...) __attribute__((format(printf, 3, 4)));
+void tlspa_tool_warn(const char *path, unsigned long long lineno,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Says how many warnings were not shown, if any. */
 void tlspa_tool_warn_summary(void);
 extern int tlspa_tool_quiet; /* -q: no warnings */
@@ -123,12 +124,12 @@ struct tlspa_scan {
 
 	struct tlspa_reader lines;
 	struct tlspa_json json;
-	struct tlspa_reader_line line;		/* the current line */
-	const struct tlspa_jv *rec;	/* its tree */
-	int64_t ms;			/* its time; TLSPA_TIME_MIN if none */
-	unsigned long long records;	/* read, in the window */
-	unsigned long long outside;	/* read, outside the window */
-	unsigned long long bad;		/* lines that are not records */
+	struct tlspa_reader_line line; /* the current line */
+	const struct tlspa_jv *rec;    /* its tree */
+	int64_t ms;		       /* its time; TLSPA_TIME_MIN if none */
+	unsigned long long records;    /* read, in the window */
+	unsigned long long outside;    /* read, outside the window */
+	unsigned long long bad;	       /* lines that are not records */
 	int started;
 };
 

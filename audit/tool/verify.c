@@ -34,13 +34,13 @@ struct verify {
 	struct tlsp_jbuf scratch;
 
 	unsigned long long records;
-	uint64_t first_seq, seq;	 /* of the first and last record */
+	uint64_t first_seq, seq;      /* of the first and last record */
 	char hash[TLSP_HASH_HEX + 1]; /* of the last record */
-	char time[32];			 /* of the last record, if any */
+	char time[32];		      /* of the last record, if any */
 	struct tlspa_json json;
-	const char *path;		 /* where the last record is */
+	const char *path; /* where the last record is */
 	unsigned long long lineno;
-	unsigned long long torn_line;	 /* skipped since the last record */
+	unsigned long long torn_line; /* skipped since the last record */
 };
 
 /* ============================================================ options */
@@ -105,19 +105,24 @@ verify_options(struct verify *v, int argc, char **argv)
 			tlsp_chain_key_free(&v->key);
 			if (tlsp_chain_key_load(optarg, &v->key, err,
 						sizeof(err)) < 0) {
-				fprintf(stderr, "tlspolicy-audit: --key %s\n", err);
+				fprintf(stderr, "tlspolicy-audit: --key %s\n",
+					err);
 				return TLSPA_EX_ERROR;
 			}
 			break;
 		case 'a':
-			na = realloc(v->anchors, (v->nanchors + 1) * sizeof(*na));
+			na = realloc(v->anchors,
+				     (v->nanchors + 1) * sizeof(*na));
 			if (na == NULL)
 				return TLSPA_EX_ERROR;
 			v->anchors = na;
-			if (anchor_parse(optarg, &v->anchors[v->nanchors]) < 0) {
-				fprintf(stderr, "tlspolicy-audit: --anchor %s: "
+			if (anchor_parse(optarg, &v->anchors[v->nanchors]) <
+			    0) {
+				fprintf(stderr,
+					"tlspolicy-audit: --anchor %s: "
 					"expected SEQ:HASH (64 lowercase hex "
-					"digits)\n", optarg);
+					"digits)\n",
+					optarg);
 				return TLSPA_EX_ERROR;
 			}
 			v->nanchors++;
@@ -128,7 +133,7 @@ verify_options(struct verify *v, int argc, char **argv)
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "tlspolicy-audit verify: no FILE given (- for "
-			"standard input)\n");
+				"standard input)\n");
 		return tlspa_tool_usage("verify");
 	}
 	return 0;
@@ -164,8 +169,9 @@ check_first(struct verify *v, const struct tlspa_reader_line *ln,
 
 	if (strcmp(r->prev, tlsp_chain_genesis) == 0) {
 		if (r->seq != 1)
-			return broke(ln, "a new chain starts at seq 1, not %"
-				     PRIu64, r->seq);
+			return broke(
+				ln, "a new chain starts at seq 1, not %" PRIu64,
+				r->seq);
 		checked = 1;
 	}
 	for (i = 0; i < v->nanchors; i++) {
@@ -174,18 +180,22 @@ check_first(struct verify *v, const struct tlspa_reader_line *ln,
 		if (a->seq >= r->seq)
 			continue;
 		if (a->seq + 1 < r->seq)
-			return broke(ln, "anchor %" PRIu64 " not found: the log "
+			return broke(ln,
+				     "anchor %" PRIu64 " not found: the log "
 				     "begins at seq %" PRIu64 " (older records "
-				     "missing: head cut?)", a->seq, r->seq);
+				     "missing: head cut?)",
+				     a->seq, r->seq);
 		if (strcmp(a->hash, r->prev) != 0)
-			return broke(ln, "anchor %" PRIu64 ": hash differs "
+			return broke(ln,
+				     "anchor %" PRIu64 ": hash differs "
 				     "(anchor %s, prev of the first record %s)",
 				     a->seq, a->hash, r->prev);
 		a->seen = 1;
 		checked = 1;
 	}
 	if (!checked && !tlspa_tool_quiet)
-		fprintf(stderr, "%s:%llu: note: the chain starts at seq %" PRIu64
+		fprintf(stderr,
+			"%s:%llu: note: the chain starts at seq %" PRIu64
 			" with prev %s, not at the genesis: what came before "
 			"is unchecked (give --anchor %" PRIu64 ":HASH)\n",
 			ln->path, ln->lineno, r->seq, r->prev, r->seq - 1);
@@ -199,19 +209,27 @@ check_link(struct verify *v, const struct tlspa_reader_line *ln,
 	char after[96] = "";
 
 	if (v->torn_line > 0)
-		snprintf(after, sizeof(after), "; line %llu before it was "
-			 "skipped as torn", v->torn_line);
+		snprintf(after, sizeof(after),
+			 "; line %llu before it was "
+			 "skipped as torn",
+			 v->torn_line);
 	if (strcmp(r->prev, tlsp_chain_genesis) == 0)
-		return broke(ln, "new chain started (genesis prev) after the "
-			     "first record: the log was replaced?%s", after);
+		return broke(ln,
+			     "new chain started (genesis prev) after the "
+			     "first record: the log was replaced?%s",
+			     after);
 	if (strcmp(r->prev, v->hash) != 0)
-		return broke(ln, "does not link to the previous record "
+		return broke(ln,
+			     "does not link to the previous record "
 			     "(deleted, inserted or reordered records?): "
-			     "seq %" PRIu64 " after seq %" PRIu64 " at %s:%llu%s",
+			     "seq %" PRIu64 " after seq %" PRIu64
+			     " at %s:%llu%s",
 			     r->seq, v->seq, v->path, v->lineno, after);
 	if (r->seq != v->seq + 1)
-		return broke(ln, "sequence gap: seq %" PRIu64 " after %" PRIu64
-			     "%s", r->seq, v->seq, after);
+		return broke(ln,
+			     "sequence gap: seq %" PRIu64 " after %" PRIu64
+			     "%s",
+			     r->seq, v->seq, after);
 	return 0;
 }
 
@@ -261,7 +279,8 @@ dup_member(const struct tlspa_jv *j)
 static int
 check_json(struct verify *v, const struct tlspa_reader_line *ln)
 {
-	const struct tlspa_jv *root = tlspa_json_parse(&v->json, ln->p, ln->len);
+	const struct tlspa_jv *root = tlspa_json_parse(&v->json, ln->p,
+						       ln->len);
 	const struct tlspa_jv *t = tlspa_jv_get(root, "time");
 
 	if (root == NULL)
@@ -269,14 +288,16 @@ check_json(struct verify *v, const struct tlspa_reader_line *ln)
 			     v->json.err, v->json.errpos + 1);
 	if (dup_member(root))
 		return broke(ln, "record is not valid JSON (a member name "
-			     "appears twice)");
+				 "appears twice)");
 	if (t == NULL || t->type != TLSPA_J_STR)
 		return broke(ln, "record is not a JSON object with a time");
 	if (!time_shaped(t))
 		return 0;
 	if (v->time[0] != '\0' && memcmp(t->s, v->time, t->len) < 0)
-		tlspa_tool_warn(ln->path, ln->lineno, "clock stepped back (%s after "
-			   "%s)", t->s, v->time);
+		tlspa_tool_warn(ln->path, ln->lineno,
+				"clock stepped back (%s after "
+				"%s)",
+				t->s, v->time);
 	memcpy(v->time, t->s, t->len + 1);
 	return 0;
 }
@@ -291,10 +312,11 @@ verify_line(struct verify *v, const struct tlspa_reader_line *ln)
 
 	/* A last line lacking only its LF is still a record (FORMAT.md 1). */
 	rc = ln->overlong ? -1
-		: tlsp_chain_verify(ln->p, ln->len, &v->key, &v->scratch, &r);
+			  : tlsp_chain_verify(ln->p, ln->len, &v->key,
+					      &v->scratch, &r);
 	if (rc < 0) {
 		tlspa_tool_warn(ln->path, ln->lineno, "torn line skipped%s",
-			   ln->overlong ? " (longer than 16 MiB)" : "");
+				ln->overlong ? " (longer than 16 MiB)" : "");
 		v->torn_line = ln->lineno;
 		return 0;
 	}
@@ -303,8 +325,10 @@ verify_line(struct verify *v, const struct tlspa_reader_line *ln)
 		return TLSPA_EX_ERROR;
 	}
 	if (rc == 0)
-		return broke(ln, "record changed (%s)", v->key.k != NULL
-			     ? "or wrong --key" : "or the log is keyed: give --key");
+		return broke(ln, "record changed (%s)",
+			     v->key.k != NULL
+				     ? "or wrong --key"
+				     : "or the log is keyed: give --key");
 	rc = v->records == 0 ? check_first(v, ln, &r) : check_link(v, ln, &r);
 	if (rc != 0 || (rc = check_json(v, ln)) != 0)
 		return rc;
@@ -313,9 +337,10 @@ verify_line(struct verify *v, const struct tlspa_reader_line *ln)
 		if (a->seq != r.seq)
 			continue;
 		if (strcmp(a->hash, r.hash) != 0)
-			return broke(ln, "anchor %" PRIu64 ": hash differs "
-				     "(anchor %s, record %s)", a->seq, a->hash,
-				     r.hash);
+			return broke(ln,
+				     "anchor %" PRIu64 ": hash differs "
+				     "(anchor %s, record %s)",
+				     a->seq, a->hash, r.hash);
 		a->seen = 1;
 	}
 	if (v->records++ == 0)
@@ -338,11 +363,14 @@ verify_end(struct verify *v, int nfiles, const char *lastpath)
 		if (v->anchors[i].seen)
 			continue;
 		if (v->records == 0) {
-			fprintf(stderr, "%s:0: anchor %" PRIu64 " not found: no "
-				"records\n", lastpath, v->anchors[i].seq);
+			fprintf(stderr,
+				"%s:0: anchor %" PRIu64 " not found: no "
+				"records\n",
+				lastpath, v->anchors[i].seq);
 			return TLSPA_EX_BROKEN;
 		}
-		fprintf(stderr, "%s:%llu: anchor %" PRIu64 " not found: the log "
+		fprintf(stderr,
+			"%s:%llu: anchor %" PRIu64 " not found: the log "
 			"ends at seq %" PRIu64 " before it (tail cut?)\n",
 			v->path, v->lineno, v->anchors[i].seq, v->seq);
 		return TLSPA_EX_BROKEN;
@@ -354,9 +382,10 @@ verify_end(struct verify *v, int nfiles, const char *lastpath)
 		return 0;
 	}
 	if (!tlspa_tool_quiet)
-		printf("OK: %llu records, seq %" PRIu64 "..%" PRIu64 ", files %d, "
-		       "last hash %s\n", v->records, v->first_seq, v->seq, nfiles,
-		       v->hash);
+		printf("OK: %llu records, seq %" PRIu64 "..%" PRIu64
+		       ", files %d, "
+		       "last hash %s\n",
+		       v->records, v->first_seq, v->seq, nfiles, v->hash);
 	return 0;
 }
 

@@ -31,8 +31,8 @@ enum tlsp_event_type {
 	TLSP_EV_RELOAD,
 	TLSP_EV_RELOAD_FAILED,
 	TLSP_EV_STOP,
-	TLSP_EV_MAIL,	 /* a sender rule refused the transaction at MAIL */
-	TLSP_EV_RCPT,	 /* a recipient refused at RCPT (may never reach DATA) */
+	TLSP_EV_MAIL, /* a sender rule refused the transaction at MAIL */
+	TLSP_EV_RCPT, /* a recipient refused at RCPT (may never reach DATA) */
 	TLSP_EV_MESSAGE, /* the message's verdict at DATA or end of message */
 	TLSP_EV_ABORT,	 /* a transaction that ended without a message */
 	TLSP_EV_ROTATE,	 /* first record of a new file (written by the sink) */
@@ -41,9 +41,9 @@ enum tlsp_event_type {
 
 /* One recipient of a message record, or the recipient of a RCPT record. */
 struct tlsp_event_rcpt {
-	const char *addr;		 /* as sent; untrusted */
-	const struct tlsp_verdict *v;	 /* NULL: not evaluated */
-	const char *reply;		 /* the SMTP reply given, or NULL */
+	const char *addr;	      /* as sent; untrusted */
+	const struct tlsp_verdict *v; /* NULL: not evaluated */
+	const char *reply;	      /* the SMTP reply given, or NULL */
 };
 
 /*
@@ -66,7 +66,7 @@ struct tlsp_audit_event {
 	enum tlsp_action would_action; /* including monitor-mode rules */
 	const char *reply;	       /* the SMTP reply given, or NULL */
 	const char *policy_hash;
-	const char *detail;	       /* lifecycle: version, errors, reason */
+	const char *detail; /* lifecycle: version, errors, reason */
 };
 
 enum tlsp_audit_sync {
@@ -87,10 +87,10 @@ struct tlsp_audit_options {
 	const char *host; /* recorded in every line; NULL: gethostname */
 	enum tlsp_audit_sync sync;
 	enum tlsp_audit_addresses addresses;
-	const char *key_file;	       /* HMAC key of the chain, or NULL */
+	const char *key_file;		/* HMAC key of the chain, or NULL */
 	const char *pseudonym_key_file; /* required for PSEUDONYMIZE */
-	unsigned checkpoint_secs;      /* 0: no checkpoints */
-	size_t queue_max;	       /* records waiting; 0: 4096 */
+	unsigned checkpoint_secs;	/* 0: no checkpoints */
+	size_t queue_max;		/* records waiting; 0: 4096 */
 	/*
 	 * Called on the writer thread with a syslog priority and a line to
 	 * log: checkpoints ("audit checkpoint seq=N hash=H"), write errors
@@ -149,8 +149,7 @@ int tlsp_audit_reopen(struct tlsp_audit *);
 int tlsp_audit_chown(struct tlsp_audit *, uid_t uid, gid_t gid);
 
 /* The text of the last write error, for logging; static or owned. */
-const char *tlsp_audit_last_error(struct tlsp_audit *, char *buf,
-				  size_t bufsz);
+const char *tlsp_audit_last_error(struct tlsp_audit *, char *buf, size_t bufsz);
 
 /* Writes what is queued, syncs, writes `path`.head, reports the last
  * hash through notify, stops the writer thread and closes; NULL is fine. */

@@ -49,12 +49,12 @@ enum tlsp_version {
  * Sendmail omits (PRESENTED_UNKNOWN).
  */
 enum tlsp_cert_state {
-	TLSP_CERT_UNKNOWN = 0,	   /* nothing is known */
-	TLSP_CERT_NONE,		   /* no certificate presented */
-	TLSP_CERT_PRESENTED,	   /* presented, not verified */
+	TLSP_CERT_UNKNOWN = 0,	     /* nothing is known */
+	TLSP_CERT_NONE,		     /* no certificate presented */
+	TLSP_CERT_PRESENTED,	     /* presented, not verified */
 	TLSP_CERT_PRESENTED_UNKNOWN, /* presented; verification unknown */
-	TLSP_CERT_NOT_VERIFIED,	   /* none, or presented but not verified */
-	TLSP_CERT_VERIFIED,	   /* presented and verified */
+	TLSP_CERT_NOT_VERIFIED,	     /* none, or presented but not verified */
+	TLSP_CERT_VERIFIED,	     /* presented and verified */
 };
 
 /* Ordered by strictness: a larger value wins when rules combine. */
@@ -73,7 +73,7 @@ enum tlsp_mode {
 
 /* The requirements a rule can state; a verdict names each one that failed. */
 enum tlsp_req {
-	TLSP_REQ_TLS = 0,	   /* tls: required */
+	TLSP_REQ_TLS = 0, /* tls: required */
 	TLSP_REQ_MIN_VERSION,
 	TLSP_REQ_MAX_VERSION,
 	TLSP_REQ_MIN_CIPHER_BITS,
@@ -184,10 +184,10 @@ size_t tlsp_utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
 /* The candidate closest to `word` within a small edit distance, or NULL:
  * for "did you mean ...?" in error messages. */
 const char *tlsp_diag_suggest(const char *word, const char *const *cands,
-			 size_t n);
+			      size_t n);
 /* The same over the names of a table (policy/diag.c). */
 const char *tlsp_diag_suggest_name(const char *word,
-			      const struct tlsp_name_code *tab);
+				   const struct tlsp_name_code *tab);
 
 /* ------------------------------------------------------------ diagnostics */
 
@@ -228,8 +228,8 @@ struct tlsp_macros {
 	const char *cipher_bits; /* {cipher_bits} */
 	const char *cert_subject;
 	const char *cert_issuer;
-	const char *verify;  /* {verify}, Sendmail only */
-	const char *cert_fp; /* {cert_fp} or {cert_md5}, Sendmail only */
+	const char *verify;	 /* {verify}, Sendmail only */
+	const char *cert_fp;	 /* {cert_fp} or {cert_md5}, Sendmail only */
 	const char *auth_authen; /* {auth_authen} */
 	const char *daemon_name; /* {daemon_name} */
 	const char *client_addr; /* {client_addr} */
@@ -290,9 +290,9 @@ struct tlsp_facts {
 	int cipher_bits;      /* -1 if absent or unparsable */
 	struct tlsp_cipher_info cipher_info;
 	enum tlsp_cert_state cert;
-	int verify_seen;	    /* {verify} was sent */
-	char verify[32];	    /* raw {verify}, printable */
-	int subject_seen;	    /* {cert_subject} was sent (even "") */
+	int verify_seen;	      /* {verify} was sent */
+	char verify[32];	      /* raw {verify}, printable */
+	int subject_seen;	      /* {cert_subject} was sent (even "") */
 	char subject_dn[TLSP_DN_MAX]; /* decoded full DN (Sendmail); "" */
 	char subject_cn[TLSP_DN_MAX]; /* CN (both MTAs); "" if none */
 	int issuer_seen;
@@ -418,22 +418,22 @@ enum tlsp_log_decisions {
 /* The daemon's settings from the `milter:` and `audit:` sections; NULL
  * strings are unset (the daemon's defaults and command line apply). */
 struct tlsp_settings {
-	const char *socket;	     /* "unix:/path", "inet:port@host", ... */
-	unsigned socket_mode;	     /* unix socket permissions; 0: unset */
-	const char *user;	     /* "user" or "user:group" */
+	const char *socket;   /* "unix:/path", "inet:port@host", ... */
+	unsigned socket_mode; /* unix socket permissions; 0: unset */
+	const char *user;     /* "user" or "user:group" */
 	const char *pidfile;
 	const char *syslog_facility; /* "mail", "daemon", "local0".."local7" */
 	enum tlsp_on_error on_error;
-	const char *tag_header;	     /* default "X-TLS-Policy" */
-	const char *authserv_id;     /* default: the host name */
-	int strip_forged;	     /* -1 auto (when the policy tags), 0, 1 */
+	const char *tag_header;	 /* default "X-TLS-Policy" */
+	const char *authserv_id; /* default: the host name */
+	int strip_forged;	 /* -1 auto (when the policy tags), 0, 1 */
 	enum tlsp_log_decisions log_decisions;
-	const char *audit_file;	     /* NULL: no audit log */
-	int audit_sync;		     /* enum tlsp_audit_sync (audit.h) */
-	const char *audit_key_file;  /* HMAC key of the chain, or NULL */
-	int audit_addresses;	     /* enum tlsp_audit_addresses (audit.h) */
+	const char *audit_file;	    /* NULL: no audit log */
+	int audit_sync;		    /* enum tlsp_audit_sync (audit.h) */
+	const char *audit_key_file; /* HMAC key of the chain, or NULL */
+	int audit_addresses;	    /* enum tlsp_audit_addresses (audit.h) */
 	const char *audit_pseudonym_key_file;
-	int audit_checkpoint;	     /* seconds; 0: none; default 60 */
+	int audit_checkpoint;		  /* seconds; 0: none; default 60 */
 	const void *audit_addresses_node; /* private to the compiler */
 };
 const struct tlsp_settings *tlsp_policy_settings(const struct tlsp_policy *);
@@ -470,7 +470,7 @@ struct tlsp_failure {
 /* The result of one rule against one session. */
 struct tlsp_rule_result {
 	const struct tlsp_rule *rule;
-	int exempt; /* the session is out of the rule's scope */
+	int exempt;		 /* the session is out of the rule's scope */
 	enum tlsp_status status; /* PASS when no requirement failed */
 	enum tlsp_action action; /* rule's action if it failed, else ACCEPT */
 	enum tlsp_mode mode;
@@ -500,7 +500,7 @@ struct tlsp_verdict {
 };
 #define TLSP_V_SENDER_UNPARSABLE (1u << 0)
 #define TLSP_V_RCPT_UNPARSABLE (1u << 1)
-#define TLSP_V_NO_RULE (1u << 2)      /* no rule at all applied */
+#define TLSP_V_NO_RULE (1u << 2) /* no rule at all applied */
 #define TLSP_V_SESSION_EXEMPT (1u << 3)
 
 /*

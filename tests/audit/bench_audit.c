@@ -52,14 +52,21 @@ sample_event(struct tlsp_audit_event *ev, struct tlsp_event_rcpt *r,
 	r[0] = (struct tlsp_event_rcpt){"<alice@bank.example>", NULL, NULL};
 	r[1] = (struct tlsp_event_rcpt){"<bob@bank.example>", NULL, NULL};
 	*ev = (struct tlsp_audit_event){
-		.type = TLSP_EV_MESSAGE, .txid = "T00000042",
-		.queue_id = "4XyzAbC12D", .client_addr = "192.0.2.25",
+		.type = TLSP_EV_MESSAGE,
+		.txid = "T00000042",
+		.queue_id = "4XyzAbC12D",
+		.client_addr = "192.0.2.25",
 		.client_name = "mx1.partner.example",
-		.helo = "mx1.partner.example", .sender = "<ops@partner.example>",
-		.facts = f, .rcpts = r, .nrcpts = 2,
-		.action = TLSP_ACTION_ACCEPT, .would_action = TLSP_ACTION_ACCEPT,
-		.policy_hash = "9db2e012dced3d0073184ac973a2f1ea905a10c728c8d3c9"
-			       "91608e9c950db02f"};
+		.helo = "mx1.partner.example",
+		.sender = "<ops@partner.example>",
+		.facts = f,
+		.rcpts = r,
+		.nrcpts = 2,
+		.action = TLSP_ACTION_ACCEPT,
+		.would_action = TLSP_ACTION_ACCEPT,
+		.policy_hash =
+			"9db2e012dced3d0073184ac973a2f1ea905a10c728c8d3c9"
+			"91608e9c950db02f"};
 }
 
 /* Writes one record and reads its line back (without the LF). */
@@ -272,7 +279,8 @@ main(int argc, char **argv)
 		else if (c == 'n')
 			n = atoi(optarg);
 		else {
-			fprintf(stderr, "usage: bench_audit [-d dir] [-n records]\n");
+			fprintf(stderr,
+				"usage: bench_audit [-d dir] [-n records]\n");
 			return 64;
 		}
 	}
@@ -289,8 +297,8 @@ main(int argc, char **argv)
 									 : n);
 			printf("  sync %-6s %d thread%s               %9.0f "
 			       "records/s %6.2fx\n",
-			       modes[m].name, threads[t], threads[t] > 1 ? "s" : " ",
-			       r, r / naive);
+			       modes[m].name, threads[t],
+			       threads[t] > 1 ? "s" : " ", r, r / naive);
 		}
 	return 0;
 }

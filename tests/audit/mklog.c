@@ -51,7 +51,8 @@ emit(struct gen *g, const char *body, size_t len)
 
 	if (len < 2 || body[0] != '{' || body[len - 1] != '}')
 		return -1;
-	snprintf(num, sizeof(num), "{\"seq\":%llu", (unsigned long long)++g->seq);
+	snprintf(num, sizeof(num), "{\"seq\":%llu",
+		 (unsigned long long)++g->seq);
 	tlsp_jb_reset(&g->line);
 	tlsp_jb_raw(&g->line, num, strlen(num));
 	if (len > 2)
@@ -201,7 +202,9 @@ gen_verdict(struct gen *g, struct tlsp_jbuf *b, const struct tls *t,
 {
 	int ok = t->version != NULL && strcmp(t->version, "TLSv1") != 0;
 	int monitor = dom % 5 == 0;
-	const char *act = ok || monitor ? "accept" : dom % 2 ? "reject" : "defer";
+	const char *act = ok || monitor ? "accept"
+			  : dom % 2	? "reject"
+					: "defer";
 	char rule[32];
 
 	snprintf(rule, sizeof(rule), "d%u.example", dom % 40);
@@ -225,7 +228,8 @@ gen_verdict(struct gen *g, struct tlsp_jbuf *b, const struct tls *t,
 	tlsp_jb_open(b, '[');
 	if (!ok) {
 		tlsp_jb_open(b, '{');
-		tlsp_jb_kstr(b, "requirement", t->version ? "min_version" : "tls");
+		tlsp_jb_kstr(b, "requirement",
+			     t->version ? "min_version" : "tls");
 		tlsp_jb_kstr(b, "status", "fail");
 		tlsp_jb_kstr(b, "required", t->version ? "TLSv1.2" : "yes");
 		tlsp_jb_kstr(b, "observed", t->version ? t->version : "none");
@@ -271,8 +275,7 @@ gen_envelope(struct gen *g, struct tlsp_jbuf *b, const char *type,
 	tlsp_jb_kstr(b, "host", "mx1.example.net");
 	tlsp_jb_kstr(b, "type", type);
 	kfmt(b, "txid", "%08x.%u", client * 7919u, 1 + pick(g, 3));
-	kfmt(b, "queue_id", "4Q%05X%04X", (unsigned)(g->seq & 0xfffff),
-	     client);
+	kfmt(b, "queue_id", "4Q%05X%04X", (unsigned)(g->seq & 0xfffff), client);
 	tlsp_jb_key(b, "client");
 	tlsp_jb_open(b, '{');
 	kfmt(b, "addr", "192.0.%u.%u", client / 250, client % 250 + 1);
@@ -336,13 +339,15 @@ gen_rcpt(struct gen *g, struct tlsp_jbuf *b)
 	kfmt(b, "addr", "<user%u@d%u.example>", pick(g, 100), dom);
 	tlsp_jb_key(b, "verdict");
 	gen_verdict(g, b, &none, dom, &w);
-	tlsp_jb_kstr(b, "reply", "530 5.7.0 Must issue a STARTTLS command first");
+	tlsp_jb_kstr(b, "reply",
+		     "530 5.7.0 Must issue a STARTTLS command first");
 	tlsp_jb_close(b, '}');
 	tlsp_jb_close(b, ']');
 	tlsp_jb_kstr(b, "action", "reject");
 	tlsp_jb_kstr(b, "mode", "enforce");
 	tlsp_jb_kstr(b, "would_action", "reject");
-	tlsp_jb_kstr(b, "reply", "530 5.7.0 Must issue a STARTTLS command first");
+	tlsp_jb_kstr(b, "reply",
+		     "530 5.7.0 Must issue a STARTTLS command first");
 }
 
 /* A sender refused at MAIL, or a transaction that ended without mail. */
@@ -363,7 +368,8 @@ gen_mail(struct gen *g, struct tlsp_jbuf *b, int abort)
 	tlsp_jb_kstr(b, "mode", "enforce");
 	tlsp_jb_kstr(b, "would_action", abort ? "accept" : "reject");
 	if (!abort)
-		tlsp_jb_kstr(b, "reply", "550 5.7.1 TLS policy: TLSv1.2 required");
+		tlsp_jb_kstr(b, "reply",
+			     "550 5.7.1 TLS policy: TLSv1.2 required");
 }
 
 static int
@@ -418,7 +424,8 @@ submit(struct tlsp_audit *a, const struct tlsp_audit_event *ev)
 
 	if (tlsp_audit_submit(a, ev, 1) == 0)
 		return 0;
-	fprintf(stderr, "mklog: %s\n", tlsp_audit_last_error(a, err, sizeof(err)));
+	fprintf(stderr, "mklog: %s\n",
+		tlsp_audit_last_error(a, err, sizeof(err)));
 	return -1;
 }
 
@@ -507,7 +514,8 @@ main(int argc, char **argv)
 			g.rng = strtoull(optarg, NULL, 10) | 1;
 			break;
 		default:
-			fprintf(stderr, "usage: mklog [-k key] [-s seq -p prev] "
+			fprintf(stderr,
+				"usage: mklog [-k key] [-s seq -p prev] "
 				"< bodies | mklog -n count [-S seed] | "
 				"mklog -w log [-k key]\n");
 			return EX_USAGE;

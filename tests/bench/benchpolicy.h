@@ -14,14 +14,14 @@
 #include <stdio.h>
 
 enum kind {
-	KIND_REJECT,     /* min TLSv1.2, reject */
-	KIND_DEFER,      /* min TLSv1.2, defer */
-	KIND_TAG,        /* min TLSv1.3, tag */
+	KIND_REJECT,	 /* min TLSv1.2, reject */
+	KIND_DEFER,	 /* min TLSv1.2, defer */
+	KIND_TAG,	 /* min TLSv1.3, tag */
 	KIND_QUARANTINE, /* min TLSv1.3, quarantine */
-	KIND_MONITOR,    /* profile modern, monitor: never refuses */
-	KIND_MODERN,     /* profile modern, reject */
-	KIND_SUB,        /* subdomain rule, min TLSv1.2, reject */
-	KIND_OPTIONAL,   /* kinds 7..19: tls optional */
+	KIND_MONITOR,	 /* profile modern, monitor: never refuses */
+	KIND_MODERN,	 /* profile modern, reject */
+	KIND_SUB,	 /* subdomain rule, min TLSv1.2, reject */
+	KIND_OPTIONAL,	 /* kinds 7..19: tls optional */
 	KIND_DEFAULT = 100,
 };
 #define NKINDS 20
@@ -30,9 +30,9 @@ enum kind {
 static inline enum kind
 kind_of(long i)
 {
-	return i < 0 ? KIND_DEFAULT : i % NKINDS < KIND_OPTIONAL
-					? (enum kind)(i % NKINDS)
-					: KIND_OPTIONAL;
+	return i < 0			    ? KIND_DEFAULT
+	       : i % NKINDS < KIND_OPTIONAL ? (enum kind)(i % NKINDS)
+					    : KIND_OPTIONAL;
 }
 
 /* Writes the policy with n recipient rules (r0.example ...) to out. */
@@ -40,14 +40,14 @@ static inline void
 bench_policy_write(FILE *out, long n)
 {
 	static const char *const spec[KIND_OPTIONAL + 1] = {
-	    "{min_version: TLSv1.2, action: reject}",
-	    "{min_version: TLSv1.2, action: defer}",
-	    "{min_version: TLSv1.3, action: tag}",
-	    "{min_version: TLSv1.3, action: quarantine}",
-	    "{profile: modern, mode: monitor}",
-	    "modern",
-	    "{min_version: TLSv1.2, action: reject}",
-	    "{tls: optional}",
+		"{min_version: TLSv1.2, action: reject}",
+		"{min_version: TLSv1.2, action: defer}",
+		"{min_version: TLSv1.3, action: tag}",
+		"{min_version: TLSv1.3, action: quarantine}",
+		"{profile: modern, mode: monitor}",
+		"modern",
+		"{min_version: TLSv1.2, action: reject}",
+		"{tls: optional}",
 	};
 	long i;
 
@@ -55,12 +55,13 @@ bench_policy_write(FILE *out, long n)
 	      "profiles:\n"
 	      "  modern: {min_version: TLSv1.2, forward_secrecy: true, "
 	      "action: reject}\n"
-	      "recipients:\n", out);
+	      "recipients:\n",
+	      out);
 	for (i = 0; i < n; i++) {
 		enum kind k = kind_of(i);
 
-		fprintf(out, "  %sr%ld.example: %s\n",
-			k == KIND_SUB ? "." : "", i, spec[k]);
+		fprintf(out, "  %sr%ld.example: %s\n", k == KIND_SUB ? "." : "",
+			i, spec[k]);
 	}
 	fputs("  default: {tls: optional}\n"
 	      "senders:\n"

@@ -37,7 +37,7 @@
 #include "tlspolicy/policy.h"
 
 #define LOOKUP_SECS 1.0 /* per measurement; three of each per size */
-#define NQ 4096 /* distinct recipients per size, cycled */
+#define NQ 4096		/* distinct recipients per size, cycled */
 
 static uint64_t
 rnd(uint64_t *s)
@@ -145,7 +145,8 @@ one_size(long n, long maxq)
 	m0 = mallinfo2();
 	rss0 = status_kb("VmRSS:");
 	t0 = tb_now();
-	p = tlsp_policy_load_buffer("bench.yaml", buf, len, TLSP_MTA_POSTFIX, &d);
+	p = tlsp_policy_load_buffer("bench.yaml", buf, len, TLSP_MTA_POSTFIX,
+				    &d);
 	secs = tb_now() - t0;
 	if (p == NULL) {
 		char line[1400];
@@ -186,7 +187,7 @@ one_size(long n, long maxq)
 	}
 	printf("%ld %.4f %.1f %.1f %.1f %.0f %.0f\n", n, secs,
 	       (double)((m1.uordblks + m1.hblkhd) - (m0.uordblks + m0.hblkhd)) /
-		   (double)n,
+		       (double)n,
 	       (double)tlsp_policy_memory(p) / (double)n,
 	       (double)(status_kb("VmHWM:") - rss0) * 1024.0 / (double)n, hit,
 	       nohit);
@@ -206,10 +207,15 @@ main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "s:q:")) != -1) {
 		switch (ch) {
-		case 's': snprintf(sizes, sizeof(sizes), "%s", optarg); break;
-		case 'q': maxq = atol(optarg); break;
+		case 's':
+			snprintf(sizes, sizeof(sizes), "%s", optarg);
+			break;
+		case 'q':
+			maxq = atol(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: policybench [-s sizes] [-q queries]\n");
+			fprintf(stderr,
+				"usage: policybench [-s sizes] [-q queries]\n");
 			return 64;
 		}
 	}
@@ -238,14 +244,15 @@ main(int argc, char **argv)
 			long r;
 			double secs, heap, pol, peak, hit, miss;
 
-			if (sscanf(line, "%ld %lf %lf %lf %lf %lf %lf", &r, &secs,
-				   &heap, &pol, &peak, &hit, &miss) == 7) {
+			if (sscanf(line, "%ld %lf %lf %lf %lf %lf %lf", &r,
+				   &secs, &heap, &pol, &peak, &hit,
+				   &miss) == 7) {
 				if (base_hit == 0)
 					base_hit = hit, base_miss = miss;
 				printf("%-9ld %10.3f %12.0f %14.0f %14.0f %9.0f "
-				       "%7.2f %9.0f %7.2f\n", r, secs, heap, pol,
-				       peak, hit, hit / base_hit, miss,
-				       miss / base_miss);
+				       "%7.2f %9.0f %7.2f\n",
+				       r, secs, heap, pol, peak, hit,
+				       hit / base_hit, miss, miss / base_miss);
 			}
 		}
 		if (in)

@@ -111,7 +111,8 @@ main(int argc, char **argv)
 			}
 		}
 		if (t.ok + t.bad < i + 1) {
-			fprintf(stderr, "reloader: reload %lu did not end in %d s\n",
+			fprintf(stderr,
+				"reloader: reload %lu did not end in %d s\n",
 				i + 1, WAIT_S);
 			break;
 		}

@@ -26,10 +26,22 @@
 #include <libmilter/mfapi.h>
 
 static const char *const dump_macros[] = {
-	"{tls_version}", "{cipher}", "{cipher_bits}", "{cert_subject}",
-	"{cert_issuer}", "{verify}", "{cert_fp}", "{cert_md5}",
-	"i", "j", "v", "{daemon_name}", "{client_addr}", "{mail_addr}",
-	"{rcpt_addr}", "{auth_authen}",
+	"{tls_version}",
+	"{cipher}",
+	"{cipher_bits}",
+	"{cert_subject}",
+	"{cert_issuer}",
+	"{verify}",
+	"{cert_fp}",
+	"{cert_md5}",
+	"i",
+	"j",
+	"v",
+	"{daemon_name}",
+	"{client_addr}",
+	"{mail_addr}",
+	"{rcpt_addr}",
+	"{auth_authen}",
 };
 
 static FILE *dump_out;
@@ -73,7 +85,7 @@ dump_stage(SMFICTX *ctx, const char *stage, const char *arg)
 
 	pthread_mutex_lock(&dump_lock);
 	fprintf(dump_out, "{\"conn\":%lu,\"stage\":\"%s\",\"arg\":",
-	    conn != NULL ? conn->n : 0UL, stage);
+		conn != NULL ? conn->n : 0UL, stage);
 	dump_json_string(dump_out, arg != NULL ? arg : "");
 	fputs(",\"macros\":{", dump_out);
 	for (i = 0; i < sizeof(dump_macros) / sizeof(dump_macros[0]); i++) {
@@ -192,13 +204,15 @@ main(int argc, char **argv)
 		goto usage;
 	dump_out = fopen(out, "a");
 	if (dump_out == NULL) {
-		fprintf(stderr, "macro-dump-milter: %s: %s\n", out, strerror(errno));
+		fprintf(stderr, "macro-dump-milter: %s: %s\n", out,
+			strerror(errno));
 		return EX_CANTCREAT;
 	}
 	if (smfi_setconn((char *)sock) == MI_FAILURE ||
 	    smfi_register(dump_desc) == MI_FAILURE ||
 	    smfi_opensocket(1) == MI_FAILURE) {
-		fprintf(stderr, "macro-dump-milter: cannot listen on %s\n", sock);
+		fprintf(stderr, "macro-dump-milter: cannot listen on %s\n",
+			sock);
 		return EX_UNAVAILABLE;
 	}
 	/* smfi_main returns when SIGTERM, SIGINT or SIGHUP arrives. */

@@ -47,11 +47,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int tlspa_tool_quiet;
 
 void
-tlspa_tool_warn(const char *path, unsigned long long lineno, const char *fmt, ...)
+tlspa_tool_warn(const char *path, unsigned long long lineno, const char *fmt,
+		...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s:%llu: warning: ", path != NULL ? path : "-", lineno);
+	fprintf(stderr, "%s:%llu: warning: ", path != NULL ? path : "-",
+		lineno);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -99,8 +101,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		 t != NULL && *t != '\0' ? t : "/tmp");
 	check(mkdtemp(tmpdir) != NULL);
 	for (i = 0; i < MAX_FILES; i++)
-		snprintf(paths[i], sizeof(paths[i]), "%s/audit-%d.jsonl", tmpdir,
-			 i);
+		snprintf(paths[i], sizeof(paths[i]), "%s/audit-%d.jsonl",
+			 tmpdir, i);
 	check(tlsp_chain_key_load(FUZZ_VECTORS "/key", &key, err,
 				  sizeof(err)) == 0);
 	atexit(cleanup);
@@ -182,8 +184,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argv[argc++] = (char *)"--";
 	/* Then the files, cut at "--file" lines. */
 	for (;;) {
-		fd = open(paths[nfiles], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			  0600);
+		fd = open(paths[nfiles],
+			  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		check(fd >= 0);
 		argv[argc++] = paths[nfiles++];
 		while (p < end) {

@@ -34,7 +34,8 @@ put(char *dst, size_t dstsz, const char *v, size_t vlen)
 	dst[vlen] = '\0';
 }
 
-#define KEY_IS(k, kl, name) ((kl) == strlen(name) && memcmp((k), (name), (kl)) == 0)
+#define KEY_IS(k, kl, name)                                                    \
+	((kl) == strlen(name) && memcmp((k), (name), (kl)) == 0)
 
 static void
 store(struct al_rec *r, int depth, const char *k, size_t kl, const char *v,
@@ -75,7 +76,8 @@ fields(const char *l, size_t len, struct al_rec *r)
 				key = l + i + 1;
 				klen = j - i - 1;
 			} else if (key != NULL) {
-				store(r, depth, key, klen, l + i + 1, j - i - 1);
+				store(r, depth, key, klen, l + i + 1,
+				      j - i - 1);
 				key = NULL;
 			}
 			i = j + 1;
@@ -135,16 +137,18 @@ one_line(struct al_log *log, const char *path, int file, long lineno,
 	if (rc < 0)
 		return 1;
 	if (rc == 0)
-		return fail(log, path, lineno, "hash is wrong (changed record, "
+		return fail(log, path, lineno,
+			    "hash is wrong (changed record, "
 			    "or another key)");
 	if (last == NULL && strcmp(cr.prev, tlsp_chain_genesis) == 0 &&
 	    cr.seq != 1)
 		return fail(log, path, lineno, "genesis record with seq %llu",
 			    (unsigned long long)cr.seq);
 	if (last != NULL && strcmp(cr.prev, last->hash) != 0)
-		return fail(log, path, lineno, "prev %.16s... does not link to "
-			    "the record before (hash %.16s...)", cr.prev,
-			    last->hash);
+		return fail(log, path, lineno,
+			    "prev %.16s... does not link to "
+			    "the record before (hash %.16s...)",
+			    cr.prev, last->hash);
 	if (last != NULL && cr.seq != last->seq + 1)
 		return fail(log, path, lineno, "seq %llu after seq %llu",
 			    (unsigned long long)cr.seq,
@@ -311,15 +315,17 @@ al_mismatch(const struct al_log *log, const struct hn_decision *d)
 	const struct al_rec *r = al_find(log, d->kind, d->key, &count);
 
 	if (d->on_error)
-		return r != NULL ? "answered with on_error, yet on record" : NULL;
+		return r != NULL ? "answered with on_error, yet on record"
+				 : NULL;
 	if (r == NULL)
 		return "told to the MTA, not on record";
 	if (count != 1)
 		return "on record more than once";
-	if (d->kind == 'r' &&
-	    (strcmp(r->action, "reject") != 0 || strcmp(r->reply, d->reply) != 0))
+	if (d->kind == 'r' && (strcmp(r->action, "reject") != 0 ||
+			       strcmp(r->reply, d->reply) != 0))
 		return "on record with another action or reply";
-	if (d->kind == 'm' && strcmp(r->action, d->tagged ? "tag" : "accept") != 0)
+	if (d->kind == 'm' &&
+	    strcmp(r->action, d->tagged ? "tag" : "accept") != 0)
 		return "on record with another action";
 	return NULL;
 }

@@ -16,8 +16,8 @@
  * "" when absent. */
 struct al_rec {
 	uint64_t seq;
-	int file;	 /* index into the files given to al_load */
-	long line;	 /* 1-based, within that file */
+	int file;  /* index into the files given to al_load */
+	long line; /* 1-based, within that file */
 	char type[16];
 	char queue_id[64];
 	char addr[128];	 /* the first recipient's address */
@@ -34,7 +34,7 @@ struct al_log {
 	int torn_at_end;     /* the last line of the last file is torn */
 	struct al_key *keys; /* sorted: (kind, key) -> record */
 	size_t nkeys;
-	char err[768];	     /* why al_load failed */
+	char err[768]; /* why al_load failed */
 };
 
 /*

@@ -321,8 +321,7 @@ get_u32(const unsigned char *p)
 
 /* Doubles a buffer's capacity until n more bytes fit after used. */
 static int
-grow(struct mt_conn *c, unsigned char **buf, size_t *cap, size_t used,
-     size_t n)
+grow(struct mt_conn *c, unsigned char **buf, size_t *cap, size_t used, size_t n)
 {
 	size_t want = *cap != 0 ? *cap : 8192;
 	unsigned char *p;
@@ -383,8 +382,10 @@ pkt_end(struct mt_conn *c, size_t start, size_t max)
 
 	if (payload > max) {
 		c->outlen = start;
-		return usage(c, "%c packet of %zu bytes exceeds the limit of "
-				"%zu", cmd, payload, max);
+		return usage(c,
+			     "%c packet of %zu bytes exceeds the limit of "
+			     "%zu",
+			     cmd, payload, max);
 	}
 	put_u32(c->out + start, (uint32_t)(payload + 1));
 	return 0;
@@ -452,9 +453,8 @@ fill(struct mt_conn *c, size_t need, const struct timespec *deadline,
 	while (c->inlen - c->inpos < need) {
 		if (in_room(c, need) < 0)
 			return -1;
-		if (poll_first &&
-		    wait_fd(c, POLLIN, deadline, "waiting for the reply to",
-			    cmd) < 0)
+		if (poll_first && wait_fd(c, POLLIN, deadline,
+					  "waiting for the reply to", cmd) < 0)
 			return -1;
 		n = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
 		c->stats.reads++;
@@ -463,12 +463,15 @@ fill(struct mt_conn *c, size_t need, const struct timespec *deadline,
 			c->inlen += (size_t)n;
 			c->stats.bytes_in += (uint64_t)n;
 		} else if (n == 0) {
-			return fail(c, "reading the reply to %s: the milter "
-				       "closed the connection", cmd);
+			return fail(c,
+				    "reading the reply to %s: the milter "
+				    "closed the connection",
+				    cmd);
 		} else if (errno == EINTR) {
 			poll_first = 0;
 		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			return fail_errno(c, errno, "reading the reply to", cmd);
+			return fail_errno(c, errno, "reading the reply to",
+					  cmd);
 		}
 	}
 	return 0;
@@ -476,9 +479,8 @@ fill(struct mt_conn *c, size_t need, const struct timespec *deadline,
 
 /* One packet; data stays valid until the next read on c. */
 static int
-read_packet(struct mt_conn *c, const struct timespec *deadline,
-	    const char *cmd, int *code, const unsigned char **data,
-	    size_t *len)
+read_packet(struct mt_conn *c, const struct timespec *deadline, const char *cmd,
+	    int *code, const unsigned char **data, size_t *len)
 {
 	uint32_t n;
 
@@ -486,11 +488,15 @@ read_packet(struct mt_conn *c, const struct timespec *deadline,
 		return -1;
 	n = get_u32(c->in + c->inpos);
 	if (n == 0)
-		return fail(c, "protocol violation: zero-length packet in "
-			       "reply to %s", cmd);
+		return fail(c,
+			    "protocol violation: zero-length packet in "
+			    "reply to %s",
+			    cmd);
 	if (n > MT_MAX_IN)
-		return fail(c, "protocol violation: packet of %lu bytes in "
-			       "reply to %s", (unsigned long)n, cmd);
+		return fail(c,
+			    "protocol violation: packet of %lu bytes in "
+			    "reply to %s",
+			    (unsigned long)n, cmd);
 	if (fill(c, 4 + (size_t)n, deadline, cmd) < 0)
 		return -1;
 	*code = c->in[c->inpos + 4];
@@ -504,8 +510,8 @@ read_packet(struct mt_conn *c, const struct timespec *deadline,
 /* ------------------------------------------------------ open, close */
 
 static int
-spec_split(struct mt_conn *c, const char *rest, int v6, char *host,
-	   size_t hsz, char *port, size_t psz)
+spec_split(struct mt_conn *c, const char *rest, int v6, char *host, size_t hsz,
+	   char *port, size_t psz)
 {
 	const char *at = strchr(rest, '@');
 	const char *h, *p;
@@ -566,8 +572,10 @@ connect_wait(struct mt_conn *c, const struct sockaddr *sa, socklen_t len,
 			struct timespec ms = {0, 1000000};
 
 			if (ms_left(deadline) == 0)
-				return fail(c, "connecting to %s: timed out "
-					       "(backlog full)", spec);
+				return fail(c,
+					    "connecting to %s: timed out "
+					    "(backlog full)",
+					    spec);
 			nanosleep(&ms, NULL);
 			continue;
 		}
@@ -623,8 +631,8 @@ open_inet(struct mt_conn *c, const char *rest, int v6, const char *spec,
 	/* Nagle would hold a command behind an unacknowledged one. (The
 	 * milter's side is its own: libmilter does not set TCP_NODELAY, so
 	 * several replies at end of message can stall ~40 ms on inet.) */
-	if (rc == 0 && setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
-				  sizeof one) < 0)
+	if (rc == 0 &&
+	    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
 		rc = fail_errno(c, errno, "setting TCP_NODELAY on", spec);
 	return rc;
 }
@@ -725,12 +733,14 @@ parse_symlists(struct mt_conn *c, const unsigned char *p, size_t len)
 		idx = get_u32(p);
 		p += 4, len -= 4;
 		if ((nul = memchr(p, '\0', len)) == NULL)
-			return fail(c, "protocol violation: macro list for "
-				       "stage %lu not NUL-terminated",
+			return fail(c,
+				    "protocol violation: macro list for "
+				    "stage %lu not NUL-terminated",
 				    (unsigned long)idx);
 		if (idx > SMFIM_LAST || c->symlist[idx] != NULL)
-			return fail(c, "protocol violation: macro list for "
-				       "%s stage %lu",
+			return fail(c,
+				    "protocol violation: macro list for "
+				    "%s stage %lu",
 				    idx > SMFIM_LAST ? "unknown" : "repeated",
 				    (unsigned long)idx);
 		n = (size_t)(nul - p) + 1;
@@ -752,17 +762,20 @@ check_choice(struct mt_conn *c)
 					    : SMFI_V1_PROT;
 
 	if (c->version < 2 || c->version > SMFI_PROT_VERSION)
-		return fail(c, "protocol violation: milter chose protocol "
-			       "version %lu, offered %d",
+		return fail(c,
+			    "protocol violation: milter chose protocol "
+			    "version %lu, offered %d",
 			    (unsigned long)c->version, SMFI_PROT_VERSION);
 	if ((c->actions & ~acts) != 0)
-		return fail(c, "protocol violation: milter chose actions "
-			       "0x%lx, not offered (offered 0x%lx)",
+		return fail(c,
+			    "protocol violation: milter chose actions "
+			    "0x%lx, not offered (offered 0x%lx)",
 			    (unsigned long)(c->actions & ~acts),
 			    (unsigned long)acts);
 	if ((c->protocol & ~prot) != 0)
-		return fail(c, "protocol violation: milter chose protocol "
-			       "flags 0x%lx, not offered (offered 0x%lx)",
+		return fail(c,
+			    "protocol violation: milter chose protocol "
+			    "flags 0x%lx, not offered (offered 0x%lx)",
 			    (unsigned long)(c->protocol & ~prot),
 			    (unsigned long)prot);
 	return 0;
@@ -781,11 +794,15 @@ read_optneg(struct mt_conn *c)
 	if (read_packet(c, &deadline, "SMFIC_OPTNEG", &code, &d, &len) < 0)
 		return -1;
 	if (code != SMFIC_OPTNEG)
-		return fail(c, "protocol violation: %s in reply to "
-			       "SMFIC_OPTNEG", reply_name(code, nb));
+		return fail(c,
+			    "protocol violation: %s in reply to "
+			    "SMFIC_OPTNEG",
+			    reply_name(code, nb));
 	if (len < MILTER_OPTLEN)
-		return fail(c, "protocol violation: SMFIC_OPTNEG reply of %zu "
-			       "bytes, want at least %d", len, MILTER_OPTLEN);
+		return fail(c,
+			    "protocol violation: SMFIC_OPTNEG reply of %zu "
+			    "bytes, want at least %d",
+			    len, MILTER_OPTLEN);
 	c->version = get_u32(d);
 	c->actions = get_u32(d + 4);
 	c->protocol = get_u32(d + 8);
@@ -936,8 +953,7 @@ reply_reset(struct mt_reply *r)
 
 /* Copies n bytes and a NUL into dst[size]; sets *cut if they do not fit. */
 static void
-copy_cut(char *dst, size_t size, const unsigned char *src, size_t n,
-	 int *cut)
+copy_cut(char *dst, size_t size, const unsigned char *src, size_t n, int *cut)
 {
 	if (n >= size) {
 		n = size - 1;
@@ -1053,9 +1069,10 @@ add_mod(struct mt_conn *c, int code, const unsigned char *p, size_t len,
 		return fail(c, "protocol violation: unknown reply %s to %s",
 			    reply_name(code, nb), cmd);
 	if ((c->actions & rule->action) == 0)
-		return fail(c, "protocol violation: %s without negotiating "
-			       "action 0x%lx", reply_name(code, nb),
-			    (unsigned long)rule->action);
+		return fail(c,
+			    "protocol violation: %s without negotiating "
+			    "action 0x%lx",
+			    reply_name(code, nb), (unsigned long)rule->action);
 	r->nmods_seen++;
 	m = r->nmods < MT_MAX_MODS ? &r->mods[r->nmods++] : &spare;
 	if (m == &spare)
@@ -1078,8 +1095,9 @@ set_replycode(struct mt_conn *c, const unsigned char *p, size_t len,
 	    (s[0] != '4' && s[0] != '5') || s[1] < '0' || s[1] > '9' ||
 	    s[2] < '0' || s[2] > '9' || (s[3] != ' ' && s[3] != '-') ||
 	    (s[4] >= '0' && s[4] <= '9' && s[4] != s[0]))
-		return fail(c, "protocol violation: malformed SMFIR_REPLYCODE "
-			       "\"%.*s\" in reply to %s",
+		return fail(c,
+			    "protocol violation: malformed SMFIR_REPLYCODE "
+			    "\"%.*s\" in reply to %s",
 			    (int)(len > 100 ? 100 : len), s, cmd);
 	copy_cut(r->text, sizeof r->text, p, len - 1, &r->truncated);
 	r->code = SMFIR_REPLYCODE;
@@ -1088,25 +1106,29 @@ set_replycode(struct mt_conn *c, const unsigned char *p, size_t len,
 
 /* A final reply without data; 1 if it ends the event. */
 static int
-final_plain(struct mt_conn *c, const struct event *ev, int code,
-	    size_t len, struct mt_reply *r)
+final_plain(struct mt_conn *c, const struct event *ev, int code, size_t len,
+	    struct mt_reply *r)
 {
 	char nb[16];
 
 	if (len != 0)
-		return fail(c, "protocol violation: %s in reply to %s carries "
-			       "%zu bytes", reply_name(code, nb), ev->name,
-			    len);
+		return fail(c,
+			    "protocol violation: %s in reply to %s carries "
+			    "%zu bytes",
+			    reply_name(code, nb), ev->name, len);
 	if (code == SMFIR_DISCARD &&
 	    (ev->cmd == SMFIC_CONNECT || ev->cmd == SMFIC_HELO))
-		return fail(c, "protocol violation: SMFIR_DISCARD is not "
-			       "allowed for %s (Postfix)", ev->name);
-	if (code == SMFIR_SKIP && (ev->cmd != SMFIC_BODY ||
-				   !(c->offered_protocol & SMFIP_SKIP)))
-		return fail(c, "protocol violation: SMFIR_SKIP in reply to "
-			       "%s%s", ev->name,
-			    ev->cmd == SMFIC_BODY ? " without SMFIP_SKIP"
-						  : "");
+		return fail(c,
+			    "protocol violation: SMFIR_DISCARD is not "
+			    "allowed for %s (Postfix)",
+			    ev->name);
+	if (code == SMFIR_SKIP &&
+	    (ev->cmd != SMFIC_BODY || !(c->offered_protocol & SMFIP_SKIP)))
+		return fail(c,
+			    "protocol violation: SMFIR_SKIP in reply to "
+			    "%s%s",
+			    ev->name,
+			    ev->cmd == SMFIC_BODY ? " without SMFIP_SKIP" : "");
 	if (code == SMFIR_SKIP)
 		c->skip_cmd = ev->cmd;
 	r->code = code;
@@ -1129,8 +1151,9 @@ read_reply(struct mt_conn *c, const struct event *ev, struct mt_reply *r)
 		switch (code) {
 		case SMFIR_PROGRESS: /* keep waiting, with a fresh timeout */
 			if (len != 0)
-				return fail(c, "protocol violation: "
-					       "SMFIR_PROGRESS carries %zu bytes",
+				return fail(c,
+					    "protocol violation: "
+					    "SMFIR_PROGRESS carries %zu bytes",
 					    len);
 			deadline_in(&deadline, c->timeout_ms);
 			continue;
@@ -1148,10 +1171,11 @@ read_reply(struct mt_conn *c, const struct event *ev, struct mt_reply *r)
 		if (ev->cmd != SMFIC_BODYEOB && mod_rule_of(code) != NULL) {
 			char nb[16];
 
-			return fail(c, "protocol violation: %s in reply to %s; "
-				       "modifications come only at end of "
-				       "message", reply_name(code, nb),
-				    ev->name);
+			return fail(c,
+				    "protocol violation: %s in reply to %s; "
+				    "modifications come only at end of "
+				    "message",
+				    reply_name(code, nb), ev->name);
 		}
 		if (add_mod(c, code, d, len, r, ev->name) < 0)
 			return -1;
@@ -1167,9 +1191,10 @@ round_trip(struct mt_conn *c, const struct event *ev, struct mt_reply *r)
 
 	/* Bytes already here belong to no command: a stray reply. */
 	if (c->inpos != c->inlen)
-		return fail(c, "protocol violation: %zu unsolicited bytes from "
-			       "the milter before %s", c->inlen - c->inpos,
-			    ev->name);
+		return fail(c,
+			    "protocol violation: %zu unsolicited bytes from "
+			    "the milter before %s",
+			    c->inlen - c->inpos, ev->name);
 	clock_now(&t0);
 	if (flush_out(c, ev->name) < 0)
 		return -1;
@@ -1245,8 +1270,8 @@ event_strs(struct mt_conn *c, int cmd, const char *const *s, size_t n,
 }
 
 int
-mt_connect(struct mt_conn *c, const char *hostname, int family,
-	   uint16_t port, const char *addr, struct mt_reply *r)
+mt_connect(struct mt_conn *c, const char *hostname, int family, uint16_t port,
+	   const char *addr, struct mt_reply *r)
 {
 	const struct event *ev;
 	unsigned char fp[3];
@@ -1355,8 +1380,8 @@ mt_body(struct mt_conn *c, const void *buf, size_t len, struct mt_reply *r)
 		    pkt_put(c, p, n) < 0 || event_end(c, ev, start, r) < 0)
 			return -1;
 		p += n, len -= n;
-		if (len == 0 || (r->code != SMFIR_CONTINUE &&
-				 r->code != MT_NOREPLY))
+		if (len == 0 ||
+		    (r->code != SMFIR_CONTINUE && r->code != MT_NOREPLY))
 			return 0;
 		if ((rc = event_begin(c, SMFIC_BODY, &r, &ev)) != 0)
 			return rc < 0 ? -1 : 0;
@@ -1408,13 +1433,17 @@ wait_eof(struct mt_conn *c)
 	deadline_in(&deadline, c->timeout_ms);
 	for (;;) {
 		if (c->inpos != c->inlen)
-			return fail(c, "protocol violation: unsolicited %s "
-				       "from the milter, seen at SMFIC_QUIT",
+			return fail(c,
+				    "protocol violation: unsolicited %s "
+				    "from the milter, seen at SMFIC_QUIT",
 				    c->inlen - c->inpos >= 5
-					    ? reply_name(c->in[c->inpos + 4], nb)
+					    ? reply_name(c->in[c->inpos + 4],
+							 nb)
 					    : "bytes");
-		if (wait_fd(c, POLLIN, &deadline, "waiting for the milter to "
-			    "close after", "SMFIC_QUIT") < 0 ||
+		if (wait_fd(c, POLLIN, &deadline,
+			    "waiting for the milter to "
+			    "close after",
+			    "SMFIC_QUIT") < 0 ||
 		    in_room(c, 1) < 0)
 			return -1;
 		n = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
@@ -1426,8 +1455,10 @@ wait_eof(struct mt_conn *c)
 			c->stats.bytes_in += (uint64_t)n;
 		} else if (errno != EINTR && errno != EAGAIN &&
 			   errno != EWOULDBLOCK) {
-			return fail_errno(c, errno, "waiting for the milter to "
-					  "close after", "SMFIC_QUIT");
+			return fail_errno(c, errno,
+					  "waiting for the milter to "
+					  "close after",
+					  "SMFIC_QUIT");
 		}
 	}
 }
@@ -1444,7 +1475,8 @@ mt_quit(struct mt_conn *c)
 	if (send_noreply(c, SMFIC_QUIT, 0) < 0)
 		return -1;
 	if (shutdown(c->fd, SHUT_WR) < 0)
-		return fail_errno(c, errno, "shutting down after", "SMFIC_QUIT");
+		return fail_errno(c, errno, "shutting down after",
+				  "SMFIC_QUIT");
 	if (wait_eof(c) < 0)
 		return -1;
 	c->quit = 1;

@@ -95,16 +95,16 @@ struct mt_macro {
 
 /* Counters for benchmarks; all monotonic over the connection's life. */
 struct mt_stats {
-	uint64_t commands;      /* command packets queued (macros not counted) */
+	uint64_t commands; /* command packets queued (macros not counted) */
 	uint64_t macro_packets; /* SMFIC_MACRO packets queued */
-	uint64_t round_trips;   /* commands whose reply was waited for */
-	uint64_t no_reply;      /* commands sent with no reply expected */
-	uint64_t not_sent;      /* events skipped (MT_SKIPPED) */
-	uint64_t replies;       /* packets read: replies, mods, progress */
+	uint64_t round_trips;	/* commands whose reply was waited for */
+	uint64_t no_reply;	/* commands sent with no reply expected */
+	uint64_t not_sent;	/* events skipped (MT_SKIPPED) */
+	uint64_t replies;	/* packets read: replies, mods, progress */
 	uint64_t bytes_out;
 	uint64_t bytes_in;
-	uint64_t writes; /* send() calls */
-	uint64_t reads;  /* recv() calls */
+	uint64_t writes;  /* send() calls */
+	uint64_t reads;	  /* recv() calls */
 	uint64_t wait_ns; /* time from flush to final reply, summed */
 };
 
@@ -154,8 +154,7 @@ const char *mt_symlist(const struct mt_conn *c, int stage);
  * out with the next command, like Postfix sends macros even for events the
  * milter skips. Returns the number of macros queued, or -1.
  */
-int mt_macros(struct mt_conn *c, int cmd, const struct mt_macro *m,
-	      size_t n);
+int mt_macros(struct mt_conn *c, int cmd, const struct mt_macro *m, size_t n);
 
 /*
  * The events. Each fills *r (NULL: the result is discarded) with the reply,
@@ -184,8 +183,7 @@ int mt_data(struct mt_conn *c, struct mt_reply *r);
 int mt_header(struct mt_conn *c, const char *name, const char *value,
 	      struct mt_reply *r);
 int mt_eoh(struct mt_conn *c, struct mt_reply *r);
-int mt_body(struct mt_conn *c, const void *buf, size_t len,
-	    struct mt_reply *r);
+int mt_body(struct mt_conn *c, const void *buf, size_t len, struct mt_reply *r);
 int mt_eom(struct mt_conn *c, struct mt_reply *r);
 int mt_unknown(struct mt_conn *c, const char *command, struct mt_reply *r);
 

@@ -49,8 +49,8 @@ fx_tx(const struct hn_daemon *d, struct hn_mta *m, const char *prefix,
 }
 
 void
-fx_tx_decided(const struct hn_daemon *d, struct hn_mta *m,
-	      const char *prefix, unsigned *tx, int count)
+fx_tx_decided(const struct hn_daemon *d, struct hn_mta *m, const char *prefix,
+	      unsigned *tx, int count)
 {
 	struct hn_decision told[2];
 	size_t n, i;

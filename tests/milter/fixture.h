@@ -56,7 +56,7 @@ void fx_stop(struct hn_daemon *d, struct hn_mta *m);
  * what was read in *log, for the test's own checks; the caller frees it
  * with al_free() (it is filled also when this fails).
  */
-void fx_assert_log(struct al_log *log, const char *const *files,
-		   size_t nfiles, const char *keyfile);
+void fx_assert_log(struct al_log *log, const char *const *files, size_t nfiles,
+		   const char *keyfile);
 
 #endif

@@ -38,13 +38,13 @@
  * lets a message without a tagged recipient be decided, and recorded,
  * at DATA: both places a message's record is written are exercised. */
 static const char policy_text[] =
-    "version: 1\n"
-    "milter: {authserv_id: mx.test.example, strip_forged_headers: never}\n"
-    "audit: {file: %s, sync: %s%s%s}\n"
-    "recipients:\n"
-    "  refuse.example: {min_version: TLSv1.3, action: reject}\n"
-    "  tag.example: {min_version: TLSv1.3, action: tag}\n"
-    "  default: {}\n";
+	"version: 1\n"
+	"milter: {authserv_id: mx.test.example, strip_forged_headers: never}\n"
+	"audit: {file: %s, sync: %s%s%s}\n"
+	"recipients:\n"
+	"  refuse.example: {min_version: TLSv1.3, action: reject}\n"
+	"  tag.example: {min_version: TLSv1.3, action: tag}\n"
+	"  default: {}\n";
 
 long
 hn_now_ms(void)
@@ -123,7 +123,8 @@ hn_init(struct hn_daemon *d, const char *sync, int with_key)
 	d->started_at = -1;
 	/* short: the socket's path must fit in sun_path */
 	if (join(d->dir, sizeof(d->dir), tmp && *tmp ? tmp : "/tmp",
-		 "tlsp-audit-XXXXXX") < 0 || mkdtemp(d->dir) == NULL) {
+		 "tlsp-audit-XXXXXX") < 0 ||
+	    mkdtemp(d->dir) == NULL) {
 		d->dir[0] = '\0';
 		return -1;
 	}
@@ -217,7 +218,8 @@ hn_start(struct hn_daemon *d)
 		if (hn_errlog_has(d, d->started_at, "info: started ", NULL))
 			return 0;
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			fprintf(stderr, "daemon exited at start (status 0x%x):\n",
+			fprintf(stderr,
+				"daemon exited at start (status 0x%x):\n",
 				status);
 			d->pid = 0;
 			hn_errlog_dump(d, d->started_at);
@@ -236,9 +238,12 @@ static int
 sanitizer_clean(const struct hn_daemon *d)
 {
 	static const char *const marks[] = {
-	    "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-	    "WARNING: ThreadSanitizer", "runtime error:",
-	    "SUMMARY: AddressSanitizer", "SUMMARY: UndefinedBehaviorSanitizer",
+		"ERROR: AddressSanitizer",
+		"ERROR: LeakSanitizer",
+		"WARNING: ThreadSanitizer",
+		"runtime error:",
+		"SUMMARY: AddressSanitizer",
+		"SUMMARY: UndefinedBehaviorSanitizer",
 	};
 	size_t i;
 
@@ -452,15 +457,18 @@ hn_tool_verify(const char *const *files, size_t nfiles, const char *key)
 		if (hn_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			fprintf(stderr, "tlspolicy-audit verify: no answer in 60 s\n");
+			fprintf(stderr,
+				"tlspolicy-audit verify: no answer in 60 s\n");
 			return 0;
 		}
 		sleep_ms(10);
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 1;
-	fprintf(stderr, "tlspolicy-audit verify: exit status 0x%x (a sanitizer "
-		"report above is the tool's, not the log's)\n", status);
+	fprintf(stderr,
+		"tlspolicy-audit verify: exit status 0x%x (a sanitizer "
+		"report above is the tool's, not the log's)\n",
+		status);
 	return 0;
 }
 
@@ -472,14 +480,14 @@ macros(struct mt_conn *c, int cmd, const char *qid, const char *name,
        const char *value)
 {
 	const struct mt_macro m[] = {
-	    {"j", "mx.test.example"},
-	    {"{daemon_name}", "smtpd"},
-	    {"v", "Postfix 3.7.11"},
-	    {"{tls_version}", "TLSv1.2"},
-	    {"{cipher}", "ECDHE-RSA-AES256-GCM-SHA384"},
-	    {"{cipher_bits}", "256"},
-	    {"i", qid},
-	    {name ? name : "{none}", value},
+		{"j", "mx.test.example"},
+		{"{daemon_name}", "smtpd"},
+		{"v", "Postfix 3.7.11"},
+		{"{tls_version}", "TLSv1.2"},
+		{"{cipher}", "ECDHE-RSA-AES256-GCM-SHA384"},
+		{"{cipher_bits}", "256"},
+		{"i", qid},
+		{name ? name : "{none}", value},
 	};
 
 	return mt_macros(c, cmd, m, sizeof(m) / sizeof(m[0])) < 0 ? -1 : 0;
@@ -548,7 +556,8 @@ shown(const struct mt_reply *r)
 static int
 on_error_reply(const struct mt_reply *r)
 {
-	return r->code == SMFIR_REPLYCODE && strcmp(r->text, HN_ON_ERROR_REPLY) == 0;
+	return r->code == SMFIR_REPLYCODE &&
+	       strcmp(r->text, HN_ON_ERROR_REPLY) == 0;
 }
 
 static void
@@ -572,8 +581,9 @@ broken(struct hn_mta *m, const char *qid, const char *stage, int io)
 		snprintf(m->err, sizeof(m->err), "%.64s %s: %.600s", qid, stage,
 			 mt_error(m->c));
 	else
-		snprintf(m->err, sizeof(m->err), "%.64s %s: unexpected reply %s",
-			 qid, stage, shown(m->r));
+		snprintf(m->err, sizeof(m->err),
+			 "%.64s %s: unexpected reply %s", qid, stage,
+			 shown(m->r));
 	mt_close(m->c);
 	m->c = NULL;
 	return -1;
@@ -590,7 +600,8 @@ eom(struct hn_mta *m, const char *qid, int tagged, struct hn_decision *d)
 	    mt_eom(m->c, r) < 0)
 		return broken(m, qid, "EOM", 1);
 	if (r->code == SMFIR_ACCEPT &&
-	    (mt_reply_find(r, SMFIR_INSHEADER, "X-TLS-Policy") != NULL) == tagged) {
+	    (mt_reply_find(r, SMFIR_INSHEADER, "X-TLS-Policy") != NULL) ==
+		    tagged) {
 		decided(d, 'm', qid, r, tagged);
 		return 0;
 	}
@@ -616,7 +627,8 @@ hn_mta_tx(struct hn_mta *m, const char *qid, int tagged,
 	snprintf(to, sizeof(to), "<%s-a@%s>", qid,
 		 tagged ? "tag.example" : "plain.example");
 	arg = from;
-	if (macros(m->c, SMFIC_MAIL, qid, "{mail_addr}", "s@sender.example") < 0 ||
+	if (macros(m->c, SMFIC_MAIL, qid, "{mail_addr}", "s@sender.example") <
+		    0 ||
 	    mt_mail(m->c, &arg, 1, r) < 0)
 		return broken(m, qid, "MAIL", 1);
 	if (r->code != SMFIR_CONTINUE)
@@ -627,7 +639,8 @@ hn_mta_tx(struct hn_mta *m, const char *qid, int tagged,
 	    mt_rcpt(m->c, &arg, 1, r) < 0)
 		return broken(m, qid, "RCPT refused", 1);
 	if (r->code != SMFIR_REPLYCODE ||
-	    (strncmp(r->text, HN_REFUSED_REPLY, strlen(HN_REFUSED_REPLY)) != 0 &&
+	    (strncmp(r->text, HN_REFUSED_REPLY, strlen(HN_REFUSED_REPLY)) !=
+		     0 &&
 	     !on_error_reply(r)))
 		return broken(m, qid, "RCPT refused", 0);
 	decided(&out[(*n)++], 'r', refused, r, 0);
@@ -638,7 +651,8 @@ hn_mta_tx(struct hn_mta *m, const char *qid, int tagged,
 		return broken(m, qid, "RCPT", 1);
 	if (r->code != SMFIR_CONTINUE)
 		return broken(m, qid, "RCPT", 0);
-	if (macros(m->c, SMFIC_DATA, qid, NULL, NULL) < 0 || mt_data(m->c, r) < 0)
+	if (macros(m->c, SMFIC_DATA, qid, NULL, NULL) < 0 ||
+	    mt_data(m->c, r) < 0)
 		return broken(m, qid, "DATA", 1);
 	if (!tagged && (r->code == SMFIR_ACCEPT || on_error_reply(r))) {
 		decided(&out[(*n)++], 'm', qid, r, 0);
@@ -708,8 +722,9 @@ hn_proc_cpu_ms(pid_t pid)
 	buf[n] = '\0';
 	/* after "(comm)": state is field 3, utime 14, stime 15 */
 	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-		   &ut, &st) != 2)
+	    sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+		   &st) != 2)
 		return -1;
 	return (long)((ut + st) * 1000 / (unsigned long long)hz);
 }

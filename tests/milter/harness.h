@@ -22,7 +22,8 @@
 #define HN_PATH 256
 
 /* The reply on_error gives with its default, tempfail (milter/decide.c). */
-#define HN_ON_ERROR_REPLY "451 4.7.0 TLS policy check unavailable, try again later"
+#define HN_ON_ERROR_REPLY                                                      \
+	"451 4.7.0 TLS policy check unavailable, try again later"
 #define HN_REFUSED_REPLY "550 5.7.1"
 
 struct hn_daemon {
@@ -34,9 +35,9 @@ struct hn_daemon {
 	char key[HN_PATH];    /* HMAC key file, when the policy names one */
 	const char *sync;     /* "always", "batch" or "none" */
 	int with_key;
-	const char *user;     /* -u USER, or NULL */
-	pid_t pid;	      /* 0 when not running */
-	long started_at;      /* errlog offset where the running daemon began */
+	const char *user; /* -u USER, or NULL */
+	pid_t pid;	  /* 0 when not running */
+	long started_at;  /* errlog offset where the running daemon began */
 };
 
 /*
@@ -104,7 +105,7 @@ struct hn_decision {
 	char kind;
 	char key[96];
 	char reply[160]; /* the SMTP reply ("550 5.7.1 ...") or "accept" */
-	int tagged;	/* a message that was tagged (header inserted) */
+	int tagged;	 /* a message that was tagged (header inserted) */
 	int on_error;
 };
 
@@ -120,8 +121,8 @@ int hn_mta_open(struct hn_mta *m, const char *spec, int timeout_ms);
  * Postfix session over TLSv1.2, with queue id qid (unless NULL) and
  * name=value (unless name is NULL). 0 or -1. For tests that drive a
  * transaction their own way. */
-int hn_mta_macros(struct mt_conn *c, int cmd, const char *qid,
-		  const char *name, const char *value);
+int hn_mta_macros(struct mt_conn *c, int cmd, const char *qid, const char *name,
+		  const char *value);
 /* Ends the session with SMFIC_QUIT, closes, frees; NULL members fine. */
 void hn_mta_close(struct hn_mta *m);
 

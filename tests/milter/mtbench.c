@@ -75,12 +75,12 @@ struct tls_kind {
 };
 
 static const struct tls_kind tls_mix[] = {
-    {45, 3, "TLSv1.3", "TLS_AES_256_GCM_SHA384", "256", NULL, NULL},
-    {30, 2, "TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384", "256", NULL, NULL},
-    {5, 2, "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", "128",
-     "mx1.client.example", "Example Issuing CA"},
-    {10, 1, "TLSv1", "ECDHE-RSA-AES128-SHA", "128", NULL, NULL},
-    {10, 0, NULL, NULL, NULL, NULL, NULL},
+	{45, 3, "TLSv1.3", "TLS_AES_256_GCM_SHA384", "256", NULL, NULL},
+	{30, 2, "TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384", "256", NULL, NULL},
+	{5, 2, "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", "128",
+	 "mx1.client.example", "Example Issuing CA"},
+	{10, 1, "TLSv1", "ECDHE-RSA-AES128-SHA", "128", NULL, NULL},
+	{10, 0, NULL, NULL, NULL, NULL, NULL},
 };
 #define NTLS (sizeof(tls_mix) / sizeof(tls_mix[0]))
 
@@ -137,26 +137,53 @@ pct(uint64_t *s)
 
 /* ------------------------------------------------------------- counts */
 
-enum stage { ST_MAIL, ST_RCPT, ST_DATA, ST_HDR, ST_EOH, ST_BODY, ST_EOM,
-	     ST_NSTAGES };
+enum stage {
+	ST_MAIL,
+	ST_RCPT,
+	ST_DATA,
+	ST_HDR,
+	ST_EOH,
+	ST_BODY,
+	ST_EOM,
+	ST_NSTAGES
+};
 static const char *const stage_name[ST_NSTAGES] = {
-    "mail", "rcpt", "data", "header", "eoh", "body", "eom"};
+	"mail", "rcpt", "data", "header", "eoh", "body", "eom"};
 
-enum rk { RK_CONTINUE, RK_ACCEPT, RK_REJECT, RK_TEMPFAIL, RK_REPLY4,
-	  RK_REPLY5, RK_DISCARD, RK_NOREPLY, RK_SKIPPED, RK_OTHER, RK_N };
+enum rk {
+	RK_CONTINUE,
+	RK_ACCEPT,
+	RK_REJECT,
+	RK_TEMPFAIL,
+	RK_REPLY4,
+	RK_REPLY5,
+	RK_DISCARD,
+	RK_NOREPLY,
+	RK_SKIPPED,
+	RK_OTHER,
+	RK_N
+};
 static const char *const rk_name[RK_N] = {
-    "continue", "accept", "reject", "tempfail", "reply4xx", "reply5xx",
-    "discard", "noreply", "notsent", "other"};
+	"continue", "accept",  "reject",  "tempfail", "reply4xx",
+	"reply5xx", "discard", "noreply", "notsent",  "other"};
 
 enum mk { MK_INS, MK_ADD, MK_CHG, MK_QUAR, MK_OTHER, MK_N };
-static const char *const mk_name[MK_N] = {"insheader", "addheader",
-					  "chgheader", "quarantine", "other"};
+static const char *const mk_name[MK_N] = {"insheader", "addheader", "chgheader",
+					  "quarantine", "other"};
 
-enum oc { OC_ACCEPT_DATA, OC_ACCEPT_EOM, OC_TAGGED, OC_QUARANTINED,
-	  OC_MAIL_REFUSED, OC_NO_RCPT, OC_REFUSED_LATER, OC_N };
+enum oc {
+	OC_ACCEPT_DATA,
+	OC_ACCEPT_EOM,
+	OC_TAGGED,
+	OC_QUARANTINED,
+	OC_MAIL_REFUSED,
+	OC_NO_RCPT,
+	OC_REFUSED_LATER,
+	OC_N
+};
 static const char *const oc_name[OC_N] = {
-    "accepted_at_data", "accepted_at_eom", "tagged", "quarantined",
-    "refused_at_mail", "no_recipient", "refused_later"};
+	"accepted_at_data", "accepted_at_eom", "tagged",       "quarantined",
+	"refused_at_mail",  "no_recipient",    "refused_later"};
 
 struct counts {
 	uint64_t reply[ST_NSTAGES][RK_N];
@@ -171,15 +198,24 @@ static enum rk
 rk_of(const struct mt_reply *r)
 {
 	switch (r->code) {
-	case SMFIR_CONTINUE: return RK_CONTINUE;
-	case SMFIR_ACCEPT: return RK_ACCEPT;
-	case SMFIR_REJECT: return RK_REJECT;
-	case SMFIR_TEMPFAIL: return RK_TEMPFAIL;
-	case SMFIR_DISCARD: return RK_DISCARD;
-	case MT_NOREPLY: return RK_NOREPLY;
-	case MT_SKIPPED: return RK_SKIPPED;
-	case SMFIR_REPLYCODE: return r->text[0] == '4' ? RK_REPLY4 : RK_REPLY5;
-	default: return RK_OTHER;
+	case SMFIR_CONTINUE:
+		return RK_CONTINUE;
+	case SMFIR_ACCEPT:
+		return RK_ACCEPT;
+	case SMFIR_REJECT:
+		return RK_REJECT;
+	case SMFIR_TEMPFAIL:
+		return RK_TEMPFAIL;
+	case SMFIR_DISCARD:
+		return RK_DISCARD;
+	case MT_NOREPLY:
+		return RK_NOREPLY;
+	case MT_SKIPPED:
+		return RK_SKIPPED;
+	case SMFIR_REPLYCODE:
+		return r->text[0] == '4' ? RK_REPLY4 : RK_REPLY5;
+	default:
+		return RK_OTHER;
 	}
 }
 
@@ -195,8 +231,8 @@ struct worker {
 	size_t nlat, caplat;
 	struct counts n;
 	int errors;
-	double worst;           /* slowest transaction */
-	double worst_step;      /* its slowest step */
+	double worst;		/* slowest transaction */
+	double worst_step;	/* its slowest step */
 	enum stage worst_stage; /* and where that step was */
 	char err[256];
 	/* the transaction being run */
@@ -222,15 +258,15 @@ on_signal(int sig)
 /* The macros Postfix sends by default at each stage (main.cf
  * milter_*_macros), used where the milter named no list of its own. */
 static const char *const postfix_default[SMFIM_LAST + 1] = {
-    [SMFIM_CONNECT] = " j {daemon_name} {daemon_addr} v _ ",
-    [SMFIM_HELO] = " {tls_version} {cipher} {cipher_bits} {cert_subject} "
-		   "{cert_issuer} ",
-    [SMFIM_ENVFROM] = " i {auth_type} {auth_authen} {auth_author} "
-		      "{mail_addr} {mail_host} {mail_mailer} ",
-    [SMFIM_ENVRCPT] = " i {rcpt_addr} {rcpt_host} {rcpt_mailer} ",
-    [SMFIM_DATA] = " i ",
-    [SMFIM_EOM] = " i ",
-    [SMFIM_EOH] = " i ",
+	[SMFIM_CONNECT] = " j {daemon_name} {daemon_addr} v _ ",
+	[SMFIM_HELO] = " {tls_version} {cipher} {cipher_bits} {cert_subject} "
+		       "{cert_issuer} ",
+	[SMFIM_ENVFROM] = " i {auth_type} {auth_authen} {auth_author} "
+			  "{mail_addr} {mail_host} {mail_mailer} ",
+	[SMFIM_ENVRCPT] = " i {rcpt_addr} {rcpt_host} {rcpt_mailer} ",
+	[SMFIM_DATA] = " i ",
+	[SMFIM_EOM] = " i ",
+	[SMFIM_EOH] = " i ",
 };
 
 static int
@@ -252,26 +288,26 @@ send_macros(struct worker *w, int cmd, int stage, int tls)
 	const struct tls_kind *t = tls ? w->tls : &tls_mix[NTLS - 1];
 	const char *rhost = strchr(w->rcpt_addr, '@');
 	const struct mt_macro all[] = {
-	    {"j", "mx.bench.example"},
-	    {"{daemon_name}", "smtpd"},
-	    {"{daemon_addr}", "192.0.2.25"},
-	    {"v", "Postfix 3.7.11"},
-	    {"_", "client.example [192.0.2.7]"},
-	    {"{client_addr}", "192.0.2.7"},
-	    {"{client_name}", "client.example"},
-	    {"{tls_version}", t->version},
-	    {"{cipher}", t->cipher},
-	    {"{cipher_bits}", t->bits},
-	    {"{cert_subject}", t->subject},
-	    {"{cert_issuer}", t->issuer},
-	    /* Postfix has no queue id before the message is queued */
-	    {"i", w->qid[0] ? w->qid : NULL},
-	    {"{mail_addr}", w->mail_addr[0] ? w->mail_addr : NULL},
-	    {"{mail_host}", w->mail_addr[0] ? "client.example" : NULL},
-	    {"{mail_mailer}", w->mail_addr[0] ? "smtp" : NULL},
-	    {"{rcpt_addr}", w->rcpt_addr[0] ? w->rcpt_addr : NULL},
-	    {"{rcpt_host}", rhost ? rhost + 1 : NULL},
-	    {"{rcpt_mailer}", w->rcpt_addr[0] ? "smtp" : NULL},
+		{"j", "mx.bench.example"},
+		{"{daemon_name}", "smtpd"},
+		{"{daemon_addr}", "192.0.2.25"},
+		{"v", "Postfix 3.7.11"},
+		{"_", "client.example [192.0.2.7]"},
+		{"{client_addr}", "192.0.2.7"},
+		{"{client_name}", "client.example"},
+		{"{tls_version}", t->version},
+		{"{cipher}", t->cipher},
+		{"{cipher_bits}", t->bits},
+		{"{cert_subject}", t->subject},
+		{"{cert_issuer}", t->issuer},
+		/* Postfix has no queue id before the message is queued */
+		{"i", w->qid[0] ? w->qid : NULL},
+		{"{mail_addr}", w->mail_addr[0] ? w->mail_addr : NULL},
+		{"{mail_host}", w->mail_addr[0] ? "client.example" : NULL},
+		{"{mail_mailer}", w->mail_addr[0] ? "smtp" : NULL},
+		{"{rcpt_addr}", w->rcpt_addr[0] ? w->rcpt_addr : NULL},
+		{"{rcpt_host}", rhost ? rhost + 1 : NULL},
+		{"{rcpt_mailer}", w->rcpt_addr[0] ? "smtp" : NULL},
 	};
 	struct mt_macro sel[sizeof(all) / sizeof(all[0])];
 	size_t i, n = 0;
@@ -285,24 +321,26 @@ send_macros(struct worker *w, int cmd, int stage, int tls)
 }
 
 /* Times one event; -1 on a protocol or I/O error. */
-#define STEP(w, st, call)                                                  \
-	do {                                                               \
-		double t_ = tb_now();                                         \
-		if ((call) < 0)                                            \
-			return -1;                                         \
-		t_ = tb_now() - t_;                                           \
-		if (t_ > (w)->step_max)                                    \
-			(w)->step_max = t_, (w)->step_stage = (st);        \
-		(w)->n.reply[st][rk_of((w)->r)]++;                         \
-		(w)->n.secs[st] += t_;                                     \
+#define STEP(w, st, call)                                                      \
+	do {                                                                   \
+		double t_ = tb_now();                                          \
+		if ((call) < 0)                                                \
+			return -1;                                             \
+		t_ = tb_now() - t_;                                            \
+		if (t_ > (w)->step_max)                                        \
+			(w)->step_max = t_, (w)->step_stage = (st);            \
+		(w)->n.reply[st][rk_of((w)->r)]++;                             \
+		(w)->n.secs[st] += t_;                                         \
 	} while (0)
 
 static void
 unexpected(struct worker *w, const char *what, const char *detail)
 {
 	if (w->n.unexpected++ < 3)
-		fprintf(stderr, "mtbench: connection %d: unexpected %s (%s) "
-			"tls=%s rcpt=%s\n", w->id, what, detail,
+		fprintf(stderr,
+			"mtbench: connection %d: unexpected %s (%s) "
+			"tls=%s rcpt=%s\n",
+			w->id, what, detail,
 			w->tls->version ? w->tls->version : "none",
 			w->rcpt_addr);
 }
@@ -324,11 +362,21 @@ eom_mods(struct worker *w, enum act want)
 
 	for (i = 0; i < r->nmods; i++) {
 		switch (r->mods[i].cmd) {
-		case SMFIR_INSHEADER: w->n.mod[MK_INS]++, ins++; break;
-		case SMFIR_ADDHEADER: w->n.mod[MK_ADD]++, ins++; break;
-		case SMFIR_CHGHEADER: w->n.mod[MK_CHG]++; break;
-		case SMFIR_QUARANTINE: w->n.mod[MK_QUAR]++, quar++; break;
-		default: w->n.mod[MK_OTHER]++; break;
+		case SMFIR_INSHEADER:
+			w->n.mod[MK_INS]++, ins++;
+			break;
+		case SMFIR_ADDHEADER:
+			w->n.mod[MK_ADD]++, ins++;
+			break;
+		case SMFIR_CHGHEADER:
+			w->n.mod[MK_CHG]++;
+			break;
+		case SMFIR_QUARANTINE:
+			w->n.mod[MK_QUAR]++, quar++;
+			break;
+		default:
+			w->n.mod[MK_OTHER]++;
+			break;
 		}
 	}
 	if (quar)
@@ -354,11 +402,17 @@ message(struct worker *w, enum act want)
 	for (h = 0; h < w->o->nhdr; h++) {
 		char name[32], value[128];
 
-		snprintf(name, sizeof(name), "%s", h == 0 ? "Received" :
-			 h == 1 ? "From" : h == 2 ? "To" : h == 3 ? "Subject" :
-			 h == 4 ? "Message-ID" : "X-Bench-Header");
-		snprintf(value, sizeof(value), "header %d of a benchmark "
-			 "message from client.example (192.0.2.7)", h);
+		snprintf(name, sizeof(name), "%s",
+			 h == 0	  ? "Received"
+			 : h == 1 ? "From"
+			 : h == 2 ? "To"
+			 : h == 3 ? "Subject"
+			 : h == 4 ? "Message-ID"
+				  : "X-Bench-Header");
+		snprintf(value, sizeof(value),
+			 "header %d of a benchmark "
+			 "message from client.example (192.0.2.7)",
+			 h);
 		STEP(w, ST_HDR, mt_header(w->c, name, value, w->r));
 		if (ends(w->r))
 			return w->r->code == SMFIR_ACCEPT ? 0 : 1;
@@ -406,14 +460,14 @@ check_rcpt(struct worker *w, enum act want)
 {
 	int code = w->r->code;
 	char t = w->r->text[0];
-	int ok = want == ACT_REJECT ? code == SMFIR_REPLYCODE && t == '5'
-	       : want == ACT_DEFER  ? code == SMFIR_REPLYCODE && t == '4'
-				    : code == SMFIR_CONTINUE;
+	int ok = want == ACT_REJECT  ? code == SMFIR_REPLYCODE && t == '5'
+		 : want == ACT_DEFER ? code == SMFIR_REPLYCODE && t == '4'
+				     : code == SMFIR_CONTINUE;
 
 	if (!ok)
-		unexpected(w, "reply at RCPT", code == SMFIR_REPLYCODE
-						       ? w->r->text
-						       : mt_code_name(code));
+		unexpected(w, "reply at RCPT",
+			   code == SMFIR_REPLYCODE ? w->r->text
+						   : mt_code_name(code));
 }
 
 static int
@@ -464,7 +518,8 @@ one_tx(struct worker *w)
 		return mt_abort(w->c);
 	}
 	if (!w->qid[0])
-		snprintf(w->qid, sizeof(w->qid), "4Q%08X", (unsigned)rnd(&w->rng));
+		snprintf(w->qid, sizeof(w->qid), "4Q%08X",
+			 (unsigned)rnd(&w->rng));
 	if (send_macros(w, SMFIC_DATA, SMFIM_DATA, 1) < 0)
 		return -1;
 	STEP(w, ST_DATA, mt_data(w->c, w->r));
@@ -475,7 +530,8 @@ one_tx(struct worker *w)
 			    (mt_protocol(w->c) & SMFIP_NOHDRS) != 0;
 
 		if (w->r->code != (early ? SMFIR_ACCEPT : SMFIR_CONTINUE))
-			unexpected(w, "reply at DATA", mt_code_name(w->r->code));
+			unexpected(w, "reply at DATA",
+				   mt_code_name(w->r->code));
 	}
 	if (w->r->code == SMFIR_ACCEPT) {
 		w->n.outcome[OC_ACCEPT_DATA]++;
@@ -510,8 +566,8 @@ session_open(struct worker *w)
 	w->qid[0] = w->mail_addr[0] = w->rcpt_addr[0] = '\0';
 	rc = mt_negotiate(w->c, MT_ALL_ACTIONS, MT_ALL_PROTOCOL) < 0 ||
 	     send_macros(w, SMFIC_CONNECT, SMFIM_CONNECT, 0) < 0 ||
-	     mt_connect(w->c, "client.example", SMFIA_INET, 46123,
-			"192.0.2.7", w->r) < 0 ||
+	     mt_connect(w->c, "client.example", SMFIA_INET, 46123, "192.0.2.7",
+			w->r) < 0 ||
 	     send_macros(w, SMFIC_HELO, SMFIM_HELO, 0) < 0 ||
 	     mt_helo(w->c, "client.example", w->r) < 0;
 	/* STARTTLS, then EHLO again, now with the TLS macros */
@@ -521,8 +577,10 @@ session_open(struct worker *w)
 	if (rc)
 		return -1;
 	if (ends(w->r)) {
-		snprintf(w->err, sizeof(w->err), "the milter answered %s at "
-			 "HELO", mt_code_name(w->r->code));
+		snprintf(w->err, sizeof(w->err),
+			 "the milter answered %s at "
+			 "HELO",
+			 mt_code_name(w->r->code));
 		return -1;
 	}
 	w->n.sessions++;
@@ -634,7 +692,8 @@ hold_all(const struct opts *o)
 	FILE *f;
 
 	pthread_mutex_lock(&hold_mu);
-	while (hold_ready < o->conns && tb_now() < until && !atomic_load(&stop)) {
+	while (hold_ready < o->conns && tb_now() < until &&
+	       !atomic_load(&stop)) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 100000000;
 		if (ts.tv_nsec >= 1000000000)
@@ -648,7 +707,8 @@ hold_all(const struct opts *o)
 		fprintf(f, "%d\n", hold_ready);
 		fclose(f);
 	}
-	for (until = tb_now() + o->hold; tb_now() < until && !atomic_load(&stop);)
+	for (until = tb_now() + o->hold;
+	     tb_now() < until && !atomic_load(&stop);)
 		nanosleep(&(struct timespec){0, 50000000}, NULL);
 	pthread_mutex_lock(&hold_mu);
 	hold_released = 1;
@@ -669,8 +729,7 @@ add_counts(struct counts *a, const struct counts *b)
 {
 	int i, j;
 
-	for (i = 0; i < ST_NSTAGES; i++)
-	{
+	for (i = 0; i < ST_NSTAGES; i++) {
 		for (j = 0; j < RK_N; j++)
 			a->reply[i][j] += b->reply[i][j];
 		a->secs[i] += b->secs[i];
@@ -722,8 +781,7 @@ report(const struct opts *o, struct worker *w, double secs)
 	       "over_1s=%llu conns=%d sessions=%llu rcpts=%llu\n",
 	       n, errors, (unsigned long long)t.unexpected, secs, n / secs,
 	       n ? all[n / 2] * 1e6 : 0, n ? all[(size_t)(n * 0.99)] * 1e6 : 0,
-	       n ? all[(size_t)(n * 0.999)] * 1e6 : 0,
-	       n ? all[n - 1] * 1e6 : 0,
+	       n ? all[(size_t)(n * 0.999)] * 1e6 : 0, n ? all[n - 1] * 1e6 : 0,
 	       worst >= 0 ? stage_name[w[worst].worst_stage] : "-",
 	       worst >= 0 ? w[worst].worst_step * 1e6 : 0,
 	       (unsigned long long)t.over_10ms,
@@ -741,7 +799,8 @@ report(const struct opts *o, struct worker *w, double secs)
 			printf(" mod.%s=%llu", mk_name[j],
 			       (unsigned long long)t.mod[j]);
 	for (j = 0; j < OC_N; j++)
-		printf(" %s=%llu", oc_name[j], (unsigned long long)t.outcome[j]);
+		printf(" %s=%llu", oc_name[j],
+		       (unsigned long long)t.outcome[j]);
 	/* where a transaction's time goes: microseconds per transaction */
 	printf("\nstage_us_per_tx open=%.1f", n ? t.open_secs * 1e6 / n : 0);
 	for (i = 0; i < ST_NSTAGES; i++)
@@ -765,8 +824,8 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct opts o = {NULL, 8, 1000, 5, 2, 10, 2000, 10000, 0,
-			 3600, 0, 1, NULL, 10000};
+	struct opts o = {NULL,	8, 1000, 5, 2, 10,   2000,
+			 10000, 0, 3600, 0, 1, NULL, 10000};
 	struct sigaction sa;
 	pthread_attr_t attr;
 	struct worker *w;
@@ -774,32 +833,64 @@ main(int argc, char **argv)
 	double t0;
 	int ch, i, errors = 0;
 
-	while ((ch = getopt(argc, argv, "s:c:n:t:k:r:H:b:D:eS:T:W:F:P:")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:n:t:k:r:H:b:D:eS:T:W:F:P:")) !=
+	       -1) {
 		switch (ch) {
-		case 's': o.spec = optarg; break;
-		case 'c': o.conns = atoi(optarg); break;
-		case 'n': o.ntx = atoi(optarg); break;
-		case 't': o.secs = atof(optarg); break;
-		case 'k': o.per_session = atoi(optarg); break;
-		case 'r': o.max_rcpt = atoi(optarg); break;
-		case 'H': o.nhdr = atoi(optarg); break;
-		case 'b': o.body = atoi(optarg); break;
-		case 'D': o.domains = atoi(optarg); break;
-		case 'e': o.expect = 1; break;
-		case 'S': o.seed = strtoul(optarg, NULL, 10); break;
-		case 'T': o.timeout_ms = atoi(optarg); break;
-		case 'W': o.hold = atof(optarg); break;
-		case 'F': o.ready_file = optarg; break;
-		case 'P': print_policy(atol(optarg)); return 0;
-		default: return usage();
+		case 's':
+			o.spec = optarg;
+			break;
+		case 'c':
+			o.conns = atoi(optarg);
+			break;
+		case 'n':
+			o.ntx = atoi(optarg);
+			break;
+		case 't':
+			o.secs = atof(optarg);
+			break;
+		case 'k':
+			o.per_session = atoi(optarg);
+			break;
+		case 'r':
+			o.max_rcpt = atoi(optarg);
+			break;
+		case 'H':
+			o.nhdr = atoi(optarg);
+			break;
+		case 'b':
+			o.body = atoi(optarg);
+			break;
+		case 'D':
+			o.domains = atoi(optarg);
+			break;
+		case 'e':
+			o.expect = 1;
+			break;
+		case 'S':
+			o.seed = strtoul(optarg, NULL, 10);
+			break;
+		case 'T':
+			o.timeout_ms = atoi(optarg);
+			break;
+		case 'W':
+			o.hold = atof(optarg);
+			break;
+		case 'F':
+			o.ready_file = optarg;
+			break;
+		case 'P':
+			print_policy(atol(optarg));
+			return 0;
+		default:
+			return usage();
 		}
 	}
-	if (o.spec == NULL || optind != argc || o.conns < 1 ||
-	    o.conns > 5000 || o.ntx < 1 || o.ntx > 100000000 || o.secs <= 0 ||
-	    o.secs > 86400 || o.max_rcpt < 1 || o.max_rcpt > MAX_RCPTS ||
-	    o.nhdr < 0 || o.nhdr > MAX_HDRS || o.body < 1 ||
-	    o.body > 64 * 1024 || o.domains < 0 || o.per_session < 0 ||
-	    o.timeout_ms < 1 || o.hold < 0 || o.hold > 3600)
+	if (o.spec == NULL || optind != argc || o.conns < 1 || o.conns > 5000 ||
+	    o.ntx < 1 || o.ntx > 100000000 || o.secs <= 0 || o.secs > 86400 ||
+	    o.max_rcpt < 1 || o.max_rcpt > MAX_RCPTS || o.nhdr < 0 ||
+	    o.nhdr > MAX_HDRS || o.body < 1 || o.body > 64 * 1024 ||
+	    o.domains < 0 || o.per_session < 0 || o.timeout_ms < 1 ||
+	    o.hold < 0 || o.hold > 3600)
 		return usage();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -816,7 +907,9 @@ main(int argc, char **argv)
 	for (i = 0; i < o.conns; i++) {
 		w[i].o = &o;
 		w[i].id = i;
-		w[i].rng = (o.seed * 1000003ULL + (uint64_t)i) * 0x9E3779B97F4A7C15ULL | 1;
+		w[i].rng = (o.seed * 1000003ULL + (uint64_t)i) *
+				   0x9E3779B97F4A7C15ULL |
+			   1;
 		if ((errno = pthread_create(&t[i], &attr, work, &w[i])) != 0) {
 			perror("mtbench: pthread_create");
 			atomic_store(&stop, 1);

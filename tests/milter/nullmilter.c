@@ -66,30 +66,40 @@ struct name_flag {
 };
 
 static const struct name_flag pflag_names[] = {
-	{"noconnect", SMFIP_NOCONNECT}, {"nohelo", SMFIP_NOHELO},
-	{"nomail", SMFIP_NOMAIL},       {"norcpt", SMFIP_NORCPT},
-	{"nodata", SMFIP_NODATA},       {"nohdrs", SMFIP_NOHDRS},
-	{"noeoh", SMFIP_NOEOH},         {"nobody", SMFIP_NOBODY},
-	{"nounknown", SMFIP_NOUNKNOWN}, {"nr_conn", SMFIP_NR_CONN},
-	{"nr_helo", SMFIP_NR_HELO},     {"nr_mail", SMFIP_NR_MAIL},
-	{"nr_rcpt", SMFIP_NR_RCPT},     {"nr_data", SMFIP_NR_DATA},
-	{"nr_hdr", SMFIP_NR_HDR},       {"nr_eoh", SMFIP_NR_EOH},
-	{"nr_body", SMFIP_NR_BODY},     {"nr_unkn", SMFIP_NR_UNKN},
-	{"skip", SMFIP_SKIP},           {"leadspc", SMFIP_HDR_LEADSPC},
+	{"noconnect", SMFIP_NOCONNECT},
+	{"nohelo", SMFIP_NOHELO},
+	{"nomail", SMFIP_NOMAIL},
+	{"norcpt", SMFIP_NORCPT},
+	{"nodata", SMFIP_NODATA},
+	{"nohdrs", SMFIP_NOHDRS},
+	{"noeoh", SMFIP_NOEOH},
+	{"nobody", SMFIP_NOBODY},
+	{"nounknown", SMFIP_NOUNKNOWN},
+	{"nr_conn", SMFIP_NR_CONN},
+	{"nr_helo", SMFIP_NR_HELO},
+	{"nr_mail", SMFIP_NR_MAIL},
+	{"nr_rcpt", SMFIP_NR_RCPT},
+	{"nr_data", SMFIP_NR_DATA},
+	{"nr_hdr", SMFIP_NR_HDR},
+	{"nr_eoh", SMFIP_NR_EOH},
+	{"nr_body", SMFIP_NR_BODY},
+	{"nr_unkn", SMFIP_NR_UNKN},
+	{"skip", SMFIP_SKIP},
+	{"leadspc", SMFIP_HDR_LEADSPC},
 	/* presets */
 	{"all", 0},
 	{"lean", SMFIP_NODATA | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
-		     SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO |
-		     SMFIP_NR_MAIL},
+			 SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO |
+			 SMFIP_NR_MAIL},
 	/* what tlspolicy-milter negotiates (milter/callbacks.c), without
 	 * and with removal of forged headers */
 	{"policy", SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
-		       SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NOHDRS},
+			   SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NOHDRS},
 	{"policy-hdrs", SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
-			    SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR},
+				SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR},
 	{"nr", SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
-		   SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH |
-		   SMFIP_NR_BODY | SMFIP_NR_UNKN},
+		       SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH |
+		       SMFIP_NR_BODY | SMFIP_NR_UNKN},
 };
 
 static const struct {
@@ -113,9 +123,9 @@ go_on(unsigned long nr_flag)
 }
 
 static sfsistat
-nm_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-	     unsigned long f2, unsigned long f3, unsigned long *pf0,
-	     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+nm_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+	     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+	     unsigned long *pf2, unsigned long *pf3)
 {
 	int i;
 
@@ -273,9 +283,9 @@ nm_close(SMFICTX *ctx)
 }
 
 static struct smfiDesc desc = {
-	"nullmilter", SMFI_VERSION, 0, nm_connect, nm_helo, nm_envfrom,
-	nm_envrcpt, nm_header, nm_eoh, nm_body, nm_eom, nm_abort, nm_close,
-	nm_unknown, nm_data, nm_negotiate,
+	"nullmilter", SMFI_VERSION, 0,	     nm_connect,   nm_helo, nm_envfrom,
+	nm_envrcpt,   nm_header,    nm_eoh,  nm_body,	   nm_eom,  nm_abort,
+	nm_close,     nm_unknown,   nm_data, nm_negotiate,
 };
 
 static void
@@ -382,10 +392,18 @@ parse_args(int argc, char **argv)
 	cfg.data = SMFIS_CONTINUE;
 	while ((ch = getopt(argc, argv, "p:f:a:m:M:q:gb:E:D:")) != -1) {
 		switch (ch) {
-		case 'p': sock = optarg; break;
-		case 'f': cfg.pflags = parse_flags(optarg); break;
-		case 'a': parse_header(optarg); break;
-		case 'm': parse_symlist(optarg); break;
+		case 'p':
+			sock = optarg;
+			break;
+		case 'f':
+			cfg.pflags = parse_flags(optarg);
+			break;
+		case 'a':
+			parse_header(optarg);
+			break;
+		case 'm':
+			parse_symlist(optarg);
+			break;
 		case 'M':
 			if (cfg.nmacro == MAX_MACROS)
 				usage();
@@ -396,11 +414,20 @@ parse_args(int argc, char **argv)
 			cfg.quarantine = optarg;
 			cfg.aflags |= SMFIF_QUARANTINE;
 			break;
-		case 'g': cfg.progress = 1; break;
-		case 'b': backlog = atoi(optarg); break;
-		case 'E': cfg.eom = parse_answer(optarg); break;
-		case 'D': cfg.data = parse_answer(optarg); break;
-		default: usage();
+		case 'g':
+			cfg.progress = 1;
+			break;
+		case 'b':
+			backlog = atoi(optarg);
+			break;
+		case 'E':
+			cfg.eom = parse_answer(optarg);
+			break;
+		case 'D':
+			cfg.data = parse_answer(optarg);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (sock == NULL || optind != argc)

@@ -58,9 +58,9 @@ struct fx {
 	size_t n, cap;
 	unsigned tx;
 	const char *prefix; /* of this test's queue ids */
-	int mounted;  /* d.logdir is a tmpfs of ours */
-	int old_fd;   /* the removed log, still open */
-	struct al_log log; /* as read back at the end */
+	int mounted;	    /* d.logdir is a tmpfs of ours */
+	int old_fd;	    /* the removed log, still open */
+	struct al_log log;  /* as read back at the end */
 };
 
 static int
@@ -96,7 +96,11 @@ teardown(void **state)
 	return 0;
 }
 
-static int setup_always(void **state) { return setup_sync(state, "always", "AQ"); }
+static int
+setup_always(void **state)
+{
+	return setup_sync(state, "always", "AQ");
+}
 
 /* ====================================================== the MTA side */
 
@@ -139,8 +143,9 @@ run_on_error(struct fx *f, int count)
 		tx(f);
 	for (i = from; i < f->n; i++)
 		if (!f->told[i].on_error)
-			fail_msg("%s told \"%s\" while the log cannot be written",
-				 f->told[i].key, f->told[i].reply);
+			fail_msg(
+				"%s told \"%s\" while the log cannot be written",
+				f->told[i].key, f->told[i].reply);
 }
 
 /*
@@ -184,7 +189,8 @@ run_until_recovered(struct fx *f)
 	while (tx(f) > 0) {
 		if (hn_now_ms() - t0 > RECOVER_MS)
 			fail_msg("still on_error %d ms after the fault was "
-				 "mended", RECOVER_MS);
+				 "mended",
+				 RECOVER_MS);
 		usleep(100000);
 	}
 	t0 = hn_now_ms() - t0;
@@ -209,7 +215,8 @@ assert_log(struct fx *f, const char *const *files, size_t nfiles)
 			print_error("%c %s (%s): %s\n", f->told[i].kind,
 				    f->told[i].key, f->told[i].reply, why);
 	if (bad > 0)
-		fail_msg("%zu of %zu decisions disagree with the log", bad, f->n);
+		fail_msg("%zu of %zu decisions disagree with the log", bad,
+			 f->n);
 }
 
 /* assert_log on the file before a rotation and the one after it, which
@@ -412,7 +419,8 @@ test_rename_and_sigusr2(void **state)
 	renamed = f->n;
 	off = hn_errlog_size(&f->d);
 	assert_int_equal(kill(f->d.pid, SIGUSR2), 0);
-	assert_true(hn_errlog_wait(&f->d, off, "audit: log reopened", NULL, 5000));
+	assert_true(hn_errlog_wait(&f->d, off, "audit: log reopened", NULL,
+				   5000));
 	run_ok(f, 3);
 	fx_stop(&f->d, &f->m);
 	assert_rotated_log(f, files, "reopened on request (log rotation)");
@@ -468,7 +476,8 @@ mount_tiny_tmpfs(struct fx *f, char *why, size_t whysz)
 		return -1;
 	}
 	if (unshare(CLONE_NEWNS) < 0) {
-		snprintf(why, whysz, "unshare(CLONE_NEWNS): %s", strerror(errno));
+		snprintf(why, whysz, "unshare(CLONE_NEWNS): %s",
+			 strerror(errno));
 		return -1;
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
@@ -525,13 +534,18 @@ test_disk_full(void **state)
 	assert_said_failing(f, off, "No space left on device");
 	assert_int_equal(unlink(filler), 0);
 	print_message("ENOSPC: %zu decisions still fit, recovered %ld ms after "
-		      "space was freed\n", squeezed, run_until_recovered(f));
+		      "space was freed\n",
+		      squeezed, run_until_recovered(f));
 	assert_said_recovered(f, off);
 	fx_stop(&f->d, &f->m);
 	assert_log(f, files, 1);
 }
 
-static int setup_batch(void **state) { return setup_sync(state, "batch", "BQ"); }
+static int
+setup_batch(void **state)
+{
+	return setup_sync(state, "batch", "BQ");
+}
 
 /* Until the record of the last decision told is in the file. */
 static void
@@ -544,13 +558,15 @@ wait_recorded(const struct fx *f)
 
 	for (;;) {
 		rc = al_load(&log, files, 1, NULL);
-		found = rc == 0 && al_mismatch(&log, &f->told[f->n - 1]) == NULL;
+		found = rc == 0 &&
+			al_mismatch(&log, &f->told[f->n - 1]) == NULL;
 		al_free(&log);
 		assert_int_equal(rc, 0);
 		if (found)
 			return;
 		if (hn_now_ms() - t0 > 5000)
-			fail_msg("%s not written within 5 s", f->told[f->n - 1].key);
+			fail_msg("%s not written within 5 s",
+				 f->told[f->n - 1].key);
 		usleep(20000);
 	}
 }
@@ -588,7 +604,7 @@ test_batch_under_failure(void **state)
 
 #define THREADS 8
 #define CYCLES (hn_quick() ? 1 : 3) /* at least */
-#define CYCLES_MAX 10 /* until some decision got on_error */
+#define CYCLES_MAX 10		    /* until some decision got on_error */
 #define PER_THREAD 8000 /* decisions kept; a connection stops at that */
 
 static atomic_size_t on_errors; /* by all connections, so far */
@@ -713,23 +729,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_fsize_limit, setup_always,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_log_removed, setup_always,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_rename_and_sigusr2,
-					    setup_always, teardown),
-	    cmocka_unit_test_setup_teardown(test_unwritable_directory,
-					    setup_always, teardown),
-	    cmocka_unit_test_setup_teardown(test_batch_under_failure,
-					    setup_batch, teardown),
-	    cmocka_unit_test_setup_teardown(test_concurrent_failures,
-					    setup_always, teardown),
-	    cmocka_unit_test_setup_teardown(test_concurrent_failures,
-					    setup_batch, teardown),
-	    /* last: it leaves the process in a private mount namespace */
-	    cmocka_unit_test_setup_teardown(test_disk_full, setup_always,
-					    teardown),
+		cmocka_unit_test_setup_teardown(test_fsize_limit, setup_always,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_log_removed, setup_always,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rename_and_sigusr2,
+						setup_always, teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable_directory,
+						setup_always, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_under_failure,
+						setup_batch, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_failures,
+						setup_always, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_failures,
+						setup_batch, teardown),
+		/* last: it leaves the process in a private mount namespace */
+		cmocka_unit_test_setup_teardown(test_disk_full, setup_always,
+						teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -128,11 +128,13 @@ assert_all_recorded(const struct al_log *log, const struct worker *w,
 				continue;
 			if (bad++ < 10)
 				print_error("%c %s (%s): %s\n", w[i].d[j].kind,
-					    w[i].d[j].key, w[i].d[j].reply, why);
+					    w[i].d[j].key, w[i].d[j].reply,
+					    why);
 		}
 	if (bad > 0)
 		fail_msg("%zu of %zu decisions the MTA was told are not on "
-			 "record as told", bad, *checked);
+			 "record as told",
+			 bad, *checked);
 }
 
 static void
@@ -158,7 +160,8 @@ test_kill9_under_load(void **state)
 	do
 		usleep(10000);
 	while (hn_now_ms() - t0 < KILL_LATEST_MS &&
-	       (hn_now_ms() - t0 < KILL_AFTER_MS || atomic_load(&told) < MIN_TOLD));
+	       (hn_now_ms() - t0 < KILL_AFTER_MS ||
+		atomic_load(&told) < MIN_TOLD));
 	hn_kill(&daemon_);
 	load_ms = hn_now_ms() - t0;
 	for (i = 0; i < started; i++)
@@ -251,8 +254,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kill9_under_load),
-	    cmocka_unit_test(test_restart_continues_chain),
+		cmocka_unit_test(test_kill9_under_load),
+		cmocka_unit_test(test_restart_continues_chain),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

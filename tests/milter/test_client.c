@@ -46,18 +46,18 @@
 #define TIMEOUT_MS 5000
 
 /* What the lean preset of nullmilter asks for. */
-#define LEAN                                                                 \
-	(SMFIP_NODATA | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |          \
+#define LEAN                                                                   \
+	(SMFIP_NODATA | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |            \
 	 SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL)
-#define ALL_NR                                                               \
-	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |     \
-	 SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |       \
+#define ALL_NR                                                                 \
+	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |       \
+	 SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |         \
 	 SMFIP_NR_UNKN)
 
 struct fixture {
 	char dir[128];
 	char spec[256]; /* "unix:<dir>/milter.sock" */
-	pid_t pid;      /* nullmilter, or -1 */
+	pid_t pid;	/* nullmilter, or -1 */
 };
 
 /* ------------------------------------------------------ small tools */
@@ -134,12 +134,14 @@ milter_start(struct fixture *fx, const char *spec, char *const *args)
 	fflush(NULL);
 	if ((fx->pid = fork()) == 0) {
 		execv(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		fprintf(stderr, "cannot run %s: %s\n", argv[0],
+			strerror(errno));
 		_exit(127);
 	}
 	while (fx->pid > 0 && tb_now_ms() < end) {
 		if (waitpid(fx->pid, &st, WNOHANG) == fx->pid) {
-			fprintf(stderr, "%s exited (status 0x%x)\n", argv[0], st);
+			fprintf(stderr, "%s exited (status 0x%x)\n", argv[0],
+				st);
 			fx->pid = -1;
 			return -1;
 		}
@@ -210,10 +212,10 @@ connect_to(const char *spec, uint32_t actions, uint32_t protocol)
 }
 
 /* A failed client call: report and fail the test. */
-#define CALL(c, expr)                                                        \
-	do {                                                                 \
-		if ((expr) != 0)                                             \
-			fail_msg("%s: %s", #expr, mt_error(c));              \
+#define CALL(c, expr)                                                          \
+	do {                                                                   \
+		if ((expr) != 0)                                               \
+			fail_msg("%s: %s", #expr, mt_error(c));                \
 	} while (0)
 
 static const char *const sender[] = {"<alice@example.org>", "SIZE=100"};
@@ -223,47 +225,75 @@ static const char *const rcpt_tmp[] = {"<dave+tempfail@example.net>"};
 
 /* --------------------------------------------- stages against flags */
 
-enum { S_CONN, S_HELO, S_MAIL, S_RCPT, S_DATA, S_HDR, S_EOH, S_BODY, S_EOM,
-       S_N };
+enum {
+	S_CONN,
+	S_HELO,
+	S_MAIL,
+	S_RCPT,
+	S_DATA,
+	S_HDR,
+	S_EOH,
+	S_BODY,
+	S_EOM,
+	S_N
+};
 
 static const char *const stage_name[S_N] = {
-	"connect", "helo", "mail", "rcpt", "data", "header", "eoh", "body",
-	"eom",
+	"connect", "helo", "mail", "rcpt", "data",
+	"header",  "eoh",  "body", "eom",
 };
 
 struct stage_case {
 	const char *name;
-	char *args[4];     /* nullmilter arguments */
-	uint32_t offer;    /* protocol flags the client offers */
+	char *args[4];	   /* nullmilter arguments */
+	uint32_t offer;	   /* protocol flags the client offers */
 	uint32_t protocol; /* what the milter must choose */
-	int want[S_N];     /* reply per stage */
+	int want[S_N];	   /* reply per stage */
 };
 
 #define NR MT_NOREPLY
 #define SK MT_SKIPPED
 
 static const struct stage_case stage_cases[] = {
-	{"lean (default), all offered", {NULL}, MT_ALL_PROTOCOL, LEAN,
+	{"lean (default), all offered",
+	 {NULL},
+	 MT_ALL_PROTOCOL,
+	 LEAN,
 	 {NR, NR, NR, 'c', SK, SK, SK, SK, 'a'}},
 	{"lean, MTA offers no NR_*: libmilter fakes the replies",
-	 {NULL}, MT_ALL_PROTOCOL & ~ALL_NR, LEAN & ~ALL_NR,
+	 {NULL},
+	 MT_ALL_PROTOCOL & ~ALL_NR,
+	 LEAN & ~ALL_NR,
 	 {'c', 'c', 'c', 'c', SK, SK, SK, SK, 'a'}},
-	{"every stage, every reply", {"-f", "all", NULL}, MT_ALL_PROTOCOL, 0,
+	{"every stage, every reply",
+	 {"-f", "all", NULL},
+	 MT_ALL_PROTOCOL,
+	 0,
 	 {'c', 'c', 'c', 'c', 'c', 'c', 'c', 'c', 'a'}},
-	{"every stage, no replies", {"-f", "nr", NULL}, MT_ALL_PROTOCOL,
-	 ALL_NR, {NR, NR, NR, NR, NR, NR, NR, NR, 'a'}},
+	{"every stage, no replies",
+	 {"-f", "nr", NULL},
+	 MT_ALL_PROTOCOL,
+	 ALL_NR,
+	 {NR, NR, NR, NR, NR, NR, NR, NR, 'a'}},
 	{"every stage, no replies wanted but none offered",
-	 {"-f", "nr", NULL}, MT_ALL_PROTOCOL & ~ALL_NR, 0,
+	 {"-f", "nr", NULL},
+	 MT_ALL_PROTOCOL & ~ALL_NR,
+	 0,
 	 {'c', 'c', 'c', 'c', 'c', 'c', 'c', 'c', 'a'}},
-	{"no HELO, no MAIL", {"-f", "nohelo,nomail", NULL}, MT_ALL_PROTOCOL,
+	{"no HELO, no MAIL",
+	 {"-f", "nohelo,nomail", NULL},
+	 MT_ALL_PROTOCOL,
 	 SMFIP_NOHELO | SMFIP_NOMAIL,
 	 {'c', SK, SK, 'c', 'c', 'c', 'c', 'c', 'a'}},
 	{"no connect, header without reply",
-	 {"-f", "noconnect,nr_hdr,nr_eoh", NULL}, MT_ALL_PROTOCOL,
+	 {"-f", "noconnect,nr_hdr,nr_eoh", NULL},
+	 MT_ALL_PROTOCOL,
 	 SMFIP_NOCONNECT | SMFIP_NR_HDR | SMFIP_NR_EOH,
 	 {SK, 'c', 'c', 'c', 'c', NR, NR, 'c', 'a'}},
-	{"body without reply, no data", {"-f", "nodata,nr_body", NULL},
-	 MT_ALL_PROTOCOL, SMFIP_NODATA | SMFIP_NR_BODY,
+	{"body without reply, no data",
+	 {"-f", "nodata,nr_body", NULL},
+	 MT_ALL_PROTOCOL,
+	 SMFIP_NODATA | SMFIP_NR_BODY,
 	 {'c', 'c', 'c', 'c', SK, 'c', 'c', NR, 'a'}},
 };
 
@@ -274,14 +304,13 @@ run_stages(struct mt_conn *c, int got[S_N])
 	struct mt_reply r;
 	int rc = 0;
 
-#define STEP(i, call)                                                        \
-	do {                                                                 \
-		rc |= (call);                                                \
-		got[i] = r.code;                                             \
+#define STEP(i, call)                                                          \
+	do {                                                                   \
+		rc |= (call);                                                  \
+		got[i] = r.code;                                               \
 	} while (0)
-	STEP(S_CONN,
-	     mt_connect(c, "client.example", SMFIA_INET, 25123, "192.0.2.7",
-			&r));
+	STEP(S_CONN, mt_connect(c, "client.example", SMFIA_INET, 25123,
+				"192.0.2.7", &r));
 	STEP(S_HELO, mt_helo(c, "client.example", &r));
 	STEP(S_MAIL, mt_mail(c, sender, 2, &r));
 	STEP(S_RCPT, mt_rcpt(c, rcpt_ok, 1, &r));
@@ -444,8 +473,8 @@ static void
 test_eom_mods(void **state)
 {
 	struct fixture *fx = *state;
-	char *args[] = {"-g", "-q", "held for review", "-a", "X-A:1",
-			"-a", "X-B:two words", NULL};
+	char *args[] = {"-g",	 "-q", "held for review", "-a",
+			"X-A:1", "-a", "X-B:two words",	  NULL};
 	struct mt_conn *c;
 	struct mt_reply r;
 
@@ -479,19 +508,24 @@ static void
 test_symlists(void **state)
 {
 	struct fixture *fx = *state;
-	char *args[] = {"-m", "envfrom:{tls_version} j", "-m",
-			"connect:{daemon_name}", "-M", "{tls_version}",
-			"-M", "{cipher}", "-M", "j", "-M", "{daemon_name}",
-			"-M", "{client_addr}", "-M", "{rcpt_mailer}", NULL};
-	const struct mt_macro conn[] = {
-		{"{daemon_name}", "smtpd"}, {"{client_addr}", "192.0.2.7"}};
+	char *args[] = {"-m", "envfrom:{tls_version} j",
+			"-m", "connect:{daemon_name}",
+			"-M", "{tls_version}",
+			"-M", "{cipher}",
+			"-M", "j",
+			"-M", "{daemon_name}",
+			"-M", "{client_addr}",
+			"-M", "{rcpt_mailer}",
+			NULL};
+	const struct mt_macro conn[] = {{"{daemon_name}", "smtpd"},
+					{"{client_addr}", "192.0.2.7"}};
 	const struct mt_macro mail[] = {{"{tls_version}", "TLSv1.3"},
 					{"{cipher}", "TLS_AES_256_GCM_SHA384"},
 					{"j", "mx.example"},
 					{"{undefined}", NULL}};
 	const struct mt_macro rcpt[] = {{"{rcpt_mailer}", "smtp"}};
 	const char *want[] = {"{tls_version}=TLSv1.3", "{cipher}=(unset)",
-			      "j=mx.example", "{daemon_name}=smtpd",
+			      "j=mx.example",	       "{daemon_name}=smtpd",
 			      "{client_addr}=(unset)", "{rcpt_mailer}=smtp"};
 	struct mt_conn *c;
 	struct mt_reply r;
@@ -508,8 +542,8 @@ test_symlists(void **state)
 	assert_null(mt_symlist(c, SMFIM_LAST + 1));
 	/* listed stages send only what is listed; others everything */
 	assert_int_equal(mt_macros(c, SMFIC_CONNECT, conn, 2), 1);
-	CALL(c, mt_connect(c, "client.example", SMFIA_INET, 1, "192.0.2.7",
-			   &r));
+	CALL(c,
+	     mt_connect(c, "client.example", SMFIA_INET, 1, "192.0.2.7", &r));
 	assert_int_equal(mt_macros(c, SMFIC_MAIL, mail, 4), 2);
 	CALL(c, mt_mail(c, sender, 1, &r));
 	assert_int_equal(mt_macros(c, SMFIC_RCPT, rcpt, 1), 1);
@@ -533,8 +567,8 @@ static void
 test_quit_nc(void **state)
 {
 	struct fixture *fx = *state;
-	char *args[] = {"-f", "all", "-E", "continue", "-a", "X-Null:yes",
-			NULL};
+	char *args[] = {"-f", "all",	    "-E", "continue",
+			"-a", "X-Null:yes", NULL};
 	char *accepting[] = {"-f", "all", NULL};
 	struct mt_conn *c;
 	struct mt_reply r;
@@ -646,8 +680,7 @@ test_skip_not_offered(void **state)
 	struct mt_reply r;
 
 	assert_int_equal(milter_start(fx, fx->spec, args), 0);
-	c = connect_to(fx->spec, MT_ALL_ACTIONS,
-		       MT_ALL_PROTOCOL & ~SMFIP_SKIP);
+	c = connect_to(fx->spec, MT_ALL_ACTIONS, MT_ALL_PROTOCOL & ~SMFIP_SKIP);
 	assert_non_null(c);
 	assert_int_equal(mt_protocol(c), 0);
 	CALL(c, mt_mail(c, sender, 1, &r));
@@ -700,8 +733,8 @@ test_inet(void **state)
 	assert_int_equal(milter_start(fx, spec, args), 0);
 	c = connect_to(spec2, MT_ALL_ACTIONS, MT_ALL_PROTOCOL);
 	assert_non_null(c);
-	CALL(c, mt_connect(c, "client.example", SMFIA_INET, 1, "192.0.2.7",
-			   &r));
+	CALL(c,
+	     mt_connect(c, "client.example", SMFIA_INET, 1, "192.0.2.7", &r));
 	t0 = tb_now_ms();
 	for (i = 0; i < 20; i++) {
 		CALL(c, mt_mail(c, sender, 1, &r));
@@ -749,8 +782,8 @@ test_hung_milter(void **state)
 	assert_int_equal(milter_start(fx, fx->spec, args), 0);
 	c = connect_to(fx->spec, MT_ALL_ACTIONS, MT_ALL_PROTOCOL);
 	assert_non_null(c);
-	CALL(c, mt_connect(c, "client.example", SMFIA_INET, 1, "192.0.2.7",
-			   &r));
+	CALL(c,
+	     mt_connect(c, "client.example", SMFIA_INET, 1, "192.0.2.7", &r));
 	assert_true(stop_child(fx->pid));
 	mt_set_timeout(c, 300);
 	t0 = tb_now_ms();
@@ -810,8 +843,14 @@ struct pkt {
 	size_t len;
 };
 
-#define PK(code, s) {code, s, sizeof(s) - 1}
-#define RAW(s) {-1, s, sizeof(s) - 1}
+#define PK(code, s)                                                            \
+	{                                                                      \
+		code, s, sizeof(s) - 1                                         \
+	}
+#define RAW(s)                                                                 \
+	{                                                                      \
+		-1, s, sizeof(s) - 1                                           \
+	}
 #define W0 "\0\0\0\0"
 #define V6 "\0\0\0\x06"
 #define OPT_OK PK('O', V6 W0 W0)
@@ -978,84 +1017,301 @@ struct fake_case {
 	const char *name;
 	struct pkt say1[4]; /* answer to SMFIC_OPTNEG */
 	struct pkt say2[4]; /* answer to the command act sends */
-	int hold_ms;        /* silence where a step says nothing */
+	int hold_ms;	    /* silence where a step says nothing */
 	uint32_t offer_actions, offer_protocol; /* 0: MT_ALL_* */
 	enum act act;
-	int want_code;        /* if the calls succeed */
+	int want_code;	      /* if the calls succeed */
 	const char *want_err; /* else: in the error message */
 };
 
 static const struct fake_case fake_cases[] = {
 	/* negotiation */
-	{"silent milter", {{0}}, {{0}}, 3000, 0, 0, DO_NOTHING, 0,
+	{"silent milter",
+	 {{0}},
+	 {{0}},
+	 3000,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
 	 "SMFIC_OPTNEG: timed out after 200 ms"},
-	{"milter closes at once", {{0}}, {{0}}, 0, 0, 0, DO_NOTHING, 0,
+	{"milter closes at once",
+	 {{0}},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
 	 "closed the connection"},
-	{"continue instead of OPTNEG", {PK('c', "")}, {{0}}, 0, 0, 0,
-	 DO_NOTHING, 0, "SMFIR_CONTINUE in reply to SMFIC_OPTNEG"},
-	{"short OPTNEG", {PK('O', V6)}, {{0}}, 0, 0, 0, DO_NOTHING, 0,
+	{"continue instead of OPTNEG",
+	 {PK('c', "")},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
+	 "SMFIR_CONTINUE in reply to SMFIC_OPTNEG"},
+	{"short OPTNEG",
+	 {PK('O', V6)},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
 	 "want at least 12"},
-	{"version 7", {PK('O', "\0\0\0\x07" W0 W0)}, {{0}}, 0, 0, 0,
-	 DO_NOTHING, 0, "version 7"},
-	{"version 1", {PK('O', "\0\0\0\x01" W0 W0)}, {{0}}, 0, 0, 0,
-	 DO_NOTHING, 0, "version 1"},
-	{"action not offered", {PK('O', V6 "\0\0\0\x21" W0)}, {{0}}, 0,
-	 SMFIF_ADDHDRS, 0, DO_NOTHING, 0, "actions 0x20, not offered"},
-	{"protocol flag not offered", {PK('O', V6 W0 "\0\0\x10\x01")},
-	 {{0}}, 0, 0, SMFI_V2_PROT, DO_NOTHING, 0,
+	{"version 7",
+	 {PK('O', "\0\0\0\x07" W0 W0)},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
+	 "version 7"},
+	{"version 1",
+	 {PK('O', "\0\0\0\x01" W0 W0)},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
+	 "version 1"},
+	{"action not offered",
+	 {PK('O', V6 "\0\0\0\x21" W0)},
+	 {{0}},
+	 0,
+	 SMFIF_ADDHDRS,
+	 0,
+	 DO_NOTHING,
+	 0,
+	 "actions 0x20, not offered"},
+	{"protocol flag not offered",
+	 {PK('O', V6 W0 "\0\0\x10\x01")},
+	 {{0}},
+	 0,
+	 0,
+	 SMFI_V2_PROT,
+	 DO_NOTHING,
+	 0,
 	 "protocol flags 0x1000, not offered"},
-	{"zero-length packet", {RAW(W0)}, {{0}}, 0, 0, 0, DO_NOTHING, 0,
+	{"zero-length packet",
+	 {RAW(W0)},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
 	 "zero-length packet"},
-	{"absurd packet length", {RAW("\x7f\xff\xff\xff")}, {{0}}, 0, 0, 0,
-	 DO_NOTHING, 0, "packet of 2147483647 bytes"},
+	{"absurd packet length",
+	 {RAW("\x7f\xff\xff\xff")},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
+	 "packet of 2147483647 bytes"},
 	{"macro list for stage 9",
-	 {PK('O', V6 W0 W0 "\0\0\0\x09" "j\0")}, {{0}}, 0, 0, 0, DO_NOTHING,
-	 0, "unknown stage 9"},
-	{"macro list without NUL", {PK('O', V6 W0 W0 "\0\0\0\x01" "j")},
-	 {{0}}, 0, 0, 0, DO_NOTHING, 0, "not NUL-terminated"},
+	 {PK('O', V6 W0 W0 "\0\0\0\x09"
+			   "j\0")},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
+	 "unknown stage 9"},
+	{"macro list without NUL",
+	 {PK('O', V6 W0 W0 "\0\0\0\x01"
+			   "j")},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
+	 "not NUL-terminated"},
 	{"macro list twice",
-	 {PK('O', V6 W0 W0 "\0\0\0\x01" "j\0" "\0\0\0\x01" "i\0")}, {{0}}, 0,
-	 0, 0, DO_NOTHING, 0, "repeated stage 1"},
-	{"truncated macro list", {PK('O', V6 W0 W0 "\0\0\0")}, {{0}}, 0, 0,
-	 0, DO_NOTHING, 0, "truncated macro list"},
+	 {PK('O', V6 W0 W0 "\0\0\0\x01"
+			   "j\0"
+			   "\0\0\0\x01"
+			   "i\0")},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
+	 "repeated stage 1"},
+	{"truncated macro list",
+	 {PK('O', V6 W0 W0 "\0\0\0")},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_NOTHING,
+	 0,
+	 "truncated macro list"},
 
 	/* replies to events */
-	{"header before end of message", {OPT_OK}, {PK('h', "A\0B\0")}, 0, 0,
-	 0, DO_RCPT, 0, "modifications come only at end of message"},
-	{"header without SMFIF_ADDHDRS", {OPT_OK}, {PK('h', "A\0B\0")}, 0, 0,
-	 0, DO_EOM, 0, "without negotiating action 0x1"},
-	{"reply code 250", {OPT_OK}, {PK('y', "250 ok\0")}, 0, 0, 0, DO_RCPT,
-	 0, "malformed SMFIR_REPLYCODE \"250 ok\""},
-	{"reply code with mismatched class", {OPT_OK},
-	 {PK('y', "550 4.7.1 no\0")}, 0, 0, 0, DO_RCPT, 0, "malformed"},
-	{"reply code without NUL", {OPT_OK}, {PK('y', "550 5.7.1 no")}, 0,
-	 0, 0, DO_RCPT, 0, "malformed"},
-	{"multi-line reply code", {OPT_OK},
-	 {PK('y', "550-5.7.1 one\r\n550 5.7.1 two\0")}, 0, 0, 0, DO_RCPT,
-	 SMFIR_REPLYCODE, NULL},
-	{"continue with data", {OPT_OK}, {PK('c', "X")}, 0, 0, 0, DO_RCPT, 0,
+	{"header before end of message",
+	 {OPT_OK},
+	 {PK('h', "A\0B\0")},
+	 0,
+	 0,
+	 0,
+	 DO_RCPT,
+	 0,
+	 "modifications come only at end of message"},
+	{"header without SMFIF_ADDHDRS",
+	 {OPT_OK},
+	 {PK('h', "A\0B\0")},
+	 0,
+	 0,
+	 0,
+	 DO_EOM,
+	 0,
+	 "without negotiating action 0x1"},
+	{"reply code 250",
+	 {OPT_OK},
+	 {PK('y', "250 ok\0")},
+	 0,
+	 0,
+	 0,
+	 DO_RCPT,
+	 0,
+	 "malformed SMFIR_REPLYCODE \"250 ok\""},
+	{"reply code with mismatched class",
+	 {OPT_OK},
+	 {PK('y', "550 4.7.1 no\0")},
+	 0,
+	 0,
+	 0,
+	 DO_RCPT,
+	 0,
+	 "malformed"},
+	{"reply code without NUL",
+	 {OPT_OK},
+	 {PK('y', "550 5.7.1 no")},
+	 0,
+	 0,
+	 0,
+	 DO_RCPT,
+	 0,
+	 "malformed"},
+	{"multi-line reply code",
+	 {OPT_OK},
+	 {PK('y', "550-5.7.1 one\r\n550 5.7.1 two\0")},
+	 0,
+	 0,
+	 0,
+	 DO_RCPT,
+	 SMFIR_REPLYCODE,
+	 NULL},
+	{"continue with data",
+	 {OPT_OK},
+	 {PK('c', "X")},
+	 0,
+	 0,
+	 0,
+	 DO_RCPT,
+	 0,
 	 "SMFIR_CONTINUE in reply to SMFIC_RCPT carries 1 bytes"},
-	{"unknown reply", {OPT_OK}, {PK('Z', "")}, 0, 0, 0, DO_RCPT, 0,
+	{"unknown reply",
+	 {OPT_OK},
+	 {PK('Z', "")},
+	 0,
+	 0,
+	 0,
+	 DO_RCPT,
+	 0,
 	 "unknown reply 0x5a to SMFIC_RCPT"},
-	{"skip outside the body", {OPT_OK}, {PK('s', "")}, 0, 0, 0, DO_RCPT,
-	 0, "SMFIR_SKIP in reply to SMFIC_RCPT"},
-	{"discard at connect", {OPT_OK}, {PK('d', "")}, 0, 0, 0, DO_CONNECT,
-	 0, "SMFIR_DISCARD is not allowed for SMFIC_CONNECT"},
-	{"shutdown", {OPT_OK}, {PK('4', "")}, 0, 0, 0, DO_RCPT,
-	 SMFIR_SHUTDOWN, NULL},
-	{"milter closes while a reply is due", {OPT_OK}, {{0}}, 0, 0, 0,
-	 DO_RCPT, 0, "reading the reply to SMFIC_RCPT: the milter closed"},
-	{"milter hangs at RCPT", {OPT_OK}, {{0}}, 3000, 0, 0, DO_RCPT, 0,
+	{"skip outside the body",
+	 {OPT_OK},
+	 {PK('s', "")},
+	 0,
+	 0,
+	 0,
+	 DO_RCPT,
+	 0,
+	 "SMFIR_SKIP in reply to SMFIC_RCPT"},
+	{"discard at connect",
+	 {OPT_OK},
+	 {PK('d', "")},
+	 0,
+	 0,
+	 0,
+	 DO_CONNECT,
+	 0,
+	 "SMFIR_DISCARD is not allowed for SMFIC_CONNECT"},
+	{"shutdown",
+	 {OPT_OK},
+	 {PK('4', "")},
+	 0,
+	 0,
+	 0,
+	 DO_RCPT,
+	 SMFIR_SHUTDOWN,
+	 NULL},
+	{"milter closes while a reply is due",
+	 {OPT_OK},
+	 {{0}},
+	 0,
+	 0,
+	 0,
+	 DO_RCPT,
+	 0,
+	 "reading the reply to SMFIC_RCPT: the milter closed"},
+	{"milter hangs at RCPT",
+	 {OPT_OK},
+	 {{0}},
+	 3000,
+	 0,
+	 0,
+	 DO_RCPT,
+	 0,
 	 "reply to SMFIC_RCPT: timed out after 200 ms"},
-	{"stray reply at QUIT", {OPT_OK}, {PK('c', "")}, 0, 0, 0, DO_QUIT, 0,
+	{"stray reply at QUIT",
+	 {OPT_OK},
+	 {PK('c', "")},
+	 0,
+	 0,
+	 0,
+	 DO_QUIT,
+	 0,
 	 "unsolicited SMFIR_CONTINUE"},
-	{"progress with data", {OPT_OK}, {PK('p', "X")}, 0, 0, 0, DO_EOM, 0,
+	{"progress with data",
+	 {OPT_OK},
+	 {PK('p', "X")},
+	 0,
+	 0,
+	 0,
+	 DO_EOM,
+	 0,
 	 "SMFIR_PROGRESS carries 1 bytes"},
-	{"progress, progress, accept", {OPT_OK},
-	 {PK('p', ""), PK('p', ""), PK('a', "")}, 0, 0, 0, DO_EOM,
-	 SMFIR_ACCEPT, NULL},
-	{"continue at end of message", {OPT_OK}, {PK('c', "")}, 0, 0, 0,
-	 DO_EOM, SMFIR_CONTINUE, NULL},
+	{"progress, progress, accept",
+	 {OPT_OK},
+	 {PK('p', ""), PK('p', ""), PK('a', "")},
+	 0,
+	 0,
+	 0,
+	 DO_EOM,
+	 SMFIR_ACCEPT,
+	 NULL},
+	{"continue at end of message",
+	 {OPT_OK},
+	 {PK('c', "")},
+	 0,
+	 0,
+	 0,
+	 DO_EOM,
+	 SMFIR_CONTINUE,
+	 NULL},
 };
 
 static int
@@ -1087,11 +1343,11 @@ check_fake_case(struct fixture *fx, const struct fake_case *t)
 
 	if (fake_start(fx, &f) < 0)
 		return 1;
-	c = mt_open(f.path, t->hold_ms > 0 ? 200 : TIMEOUT_MS, err,
-		    sizeof err);
+	c = mt_open(f.path, t->hold_ms > 0 ? 200 : TIMEOUT_MS, err, sizeof err);
 	rc = c == NULL ? -1
-		       : mt_negotiate(c, t->offer_actions ? t->offer_actions
-							 : MT_ALL_ACTIONS,
+		       : mt_negotiate(c,
+				      t->offer_actions ? t->offer_actions
+						       : MT_ALL_ACTIONS,
 				      t->offer_protocol ? t->offer_protocol
 							: MT_ALL_PROTOCOL);
 	if (rc == 0)
@@ -1126,14 +1382,20 @@ test_fake_mods(void **state)
 	static char longval[5002];
 	static struct pkt many[19];
 	const struct pkt opt[] = {PK('O', V6 "\0\0\x01\xff" W0), {0}};
-	const struct pkt mods[] = {
-		PK('i', W0 "X-I\0v\0"), PK('m', "\0\0\0\x02" "Subject\0\0"),
-		PK('+', "<new@x>\0"), PK('-', "<old@x>\0"),
-		PK('2', "<p@x>\0NOTIFY=NEVER\0"), PK('2', "<q@x>\0"),
-		PK('e', "<f@x>\0SIZE=1\0"), PK('b', "line\r\n"),
-		PK('q', "why\0"), PK('y', "451 4.7.1 later\0"), {0}};
-	const struct pkt big[] = {{'h', longval, sizeof longval},
-				  PK('a', ""), {0}};
+	const struct pkt mods[] = {PK('i', W0 "X-I\0v\0"),
+				   PK('m', "\0\0\0\x02"
+					   "Subject\0\0"),
+				   PK('+', "<new@x>\0"),
+				   PK('-', "<old@x>\0"),
+				   PK('2', "<p@x>\0NOTIFY=NEVER\0"),
+				   PK('2', "<q@x>\0"),
+				   PK('e', "<f@x>\0SIZE=1\0"),
+				   PK('b', "line\r\n"),
+				   PK('q', "why\0"),
+				   PK('y', "451 4.7.1 later\0"),
+				   {0}};
+	const struct pkt big[] = {
+		{'h', longval, sizeof longval}, PK('a', ""), {0}};
 	struct fake f = {.say = {opt, mods, many, big}};
 	struct mt_conn *c;
 	struct mt_reply r;
@@ -1168,8 +1430,7 @@ test_fake_mods(void **state)
 	assert_string_equal(r.mods[6].name, "SIZE=1");
 	assert_string_equal(r.mods[7].value, "line\r\n");
 	assert_int_equal(r.mods[7].value_len, 6);
-	assert_ptr_equal(mt_reply_find(&r, SMFIR_QUARANTINE, NULL),
-			 &r.mods[8]);
+	assert_ptr_equal(mt_reply_find(&r, SMFIR_QUARANTINE, NULL), &r.mods[8]);
 	assert_false(r.truncated);
 	CALL(c, mt_eom(c, &r));
 	assert_int_equal(r.nmods, MT_MAX_MODS);
@@ -1185,9 +1446,12 @@ test_fake_mods(void **state)
 
 /* The bytes on the wire, packet by packet, against hand-made packets. */
 static const struct pkt wire_want[] = {
-	PK('O', V6 "\0\0\x01\xff" "\0\x1f\xff\xff"),
+	PK('O', V6 "\0\0\x01\xff"
+		   "\0\x1f\xff\xff"),
 	PK('D', "C{daemon_name}\0smtpd\0j\0mx.example\0"),
-	PK('C', "client.example\0" "4\x62\x1f" "192.0.2.7\0"),
+	PK('C', "client.example\0"
+		"4\x62\x1f"
+		"192.0.2.7\0"),
 	PK('H', "client.example\0"),
 	PK('M', "<alice@example.org>\0SIZE=100\0"),
 	PK('R', "<bob@example.net>\0"),
@@ -1195,14 +1459,19 @@ static const struct pkt wire_want[] = {
 	PK('L', "Subject\0 wire\0"),
 	PK('N', ""),
 	PK('B', "hello\r\n"),
-	PK('D', "E{i}\0" "4Q1AbC\0"),
+	PK('D', "E{i}\0"
+		"4Q1AbC\0"),
 	PK('E', ""),
 	PK('U', "HELP\0"),
 	PK('A', ""),
 	PK('K', ""),
 	PK('C', "h\0U"),
-	PK('C', "h\0" "6\x01\xbb" "2001:db8::1\0"),
-	PK('C', "h\0" "L\0\0" "/run/smtp\0"),
+	PK('C', "h\0"
+		"6\x01\xbb"
+		"2001:db8::1\0"),
+	PK('C', "h\0"
+		"L\0\0"
+		"/run/smtp\0"),
 	PK('Q', ""),
 };
 
@@ -1242,8 +1511,8 @@ test_wire_format(void **state)
 	c = connect_to(f.path, MT_ALL_ACTIONS, MT_ALL_PROTOCOL);
 	assert_non_null(c);
 	assert_int_equal(mt_macros(c, SMFIC_CONNECT, conn, 2), 2);
-	CALL(c, mt_connect(c, "client.example", SMFIA_INET, 25119,
-			   "192.0.2.7", NULL));
+	CALL(c, mt_connect(c, "client.example", SMFIA_INET, 25119, "192.0.2.7",
+			   NULL));
 	CALL(c, mt_helo(c, "client.example", NULL));
 	CALL(c, mt_mail(c, sender, 2, NULL));
 	CALL(c, mt_rcpt(c, rcpt_ok, 1, NULL));
@@ -1294,9 +1563,9 @@ worker_run(void *arg)
 		for (j = 0; j < 10 && rc == 0; j++) {
 			rc = mt_mail(c, sender, 2, r) ||
 			     mt_rcpt(c, rcpt_ok, 1, r) || mt_eom(c, r);
-			if (rc == 0 && (r->code != SMFIR_ACCEPT ||
-					!mt_reply_find(r, SMFIR_ADDHEADER,
-						       "X-Null")))
+			if (rc == 0 &&
+			    (r->code != SMFIR_ACCEPT ||
+			     !mt_reply_find(r, SMFIR_ADDHEADER, "X-Null")))
 				rc = -1;
 		}
 		rc = rc || mt_quit(c);
@@ -1325,7 +1594,8 @@ test_threads(void **state)
 		w[i].spec = fx->spec;
 		w[i].err[0] = '\0';
 		assert_int_equal(pthread_create(&tid[i], NULL, worker_run,
-						&w[i]), 0);
+						&w[i]),
+				 0);
 	}
 	for (i = 0; i < 4; i++) {
 		pthread_join(tid[i], NULL);
@@ -1342,13 +1612,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-		T(test_stages),       T(test_transactions),
-		T(test_eom_mods),     T(test_symlists),
-		T(test_quit_nc),      T(test_quit_midway),
-		T(test_body),         T(test_skip_not_offered),
-		T(test_inet),         T(test_hung_milter),
-		T(test_usage),        T(test_fake_replies),
-		T(test_fake_mods),    T(test_wire_format),
+		T(test_stages),	   T(test_transactions),
+		T(test_eom_mods),  T(test_symlists),
+		T(test_quit_nc),   T(test_quit_midway),
+		T(test_body),	   T(test_skip_not_offered),
+		T(test_inet),	   T(test_hung_milter),
+		T(test_usage),	   T(test_fake_replies),
+		T(test_fake_mods), T(test_wire_format),
 		T(test_threads),
 #undef T
 	};

@@ -43,7 +43,7 @@
 /* hn_quick(): 500 connections, held idle for 500 ms */
 #define MANY (hn_quick() ? 500 : HN_UNDER_TSAN ? 1000 : 2000)
 #define IDLE_MS (hn_quick() ? 500 : 2000) /* idle connections held */
-#define IDLE_CPU_MS 200	     /* CPU the daemon may use meanwhile */
+#define IDLE_CPU_MS 200			  /* CPU the daemon may use meanwhile */
 /* for threads to go after their sockets: an idle libmilter pool worker
  * leaves only when its 10 s wait for work times out (COND_TIMEOUT in its
  * worker.c) */
@@ -143,8 +143,8 @@ assert_settles(const struct fx *f)
 		perror("system");
 	fail_msg("after %d ms the daemon has %ld threads (%ld idle), %ld "
 		 "sockets (%ld idle) and %ld descriptors (%ld idle): a session "
-		 "leaked", SETTLE_MS, th, f->threads0, socks, f->socks0, fds,
-		 f->fds0);
+		 "leaked",
+		 SETTLE_MS, th, f->threads0, socks, f->socks0, fds, f->fds0);
 }
 
 /* Alive, serving, settled, stopped cleanly, chain intact. */
@@ -181,12 +181,10 @@ raw_connect(const struct fx *f)
 
 /* ======================================== a. clients that vanish */
 
-enum stage { AFTER_MAIL, AFTER_RCPT, MID_PACKET, AFTER_DATA, MID_BODY,
-	     STAGES };
+enum stage { AFTER_MAIL, AFTER_RCPT, MID_PACKET, AFTER_DATA, MID_BODY, STAGES };
 
-static const char *const stage_names[] = {"after MAIL", "after RCPT",
-					  "mid-packet", "after DATA",
-					  "mid-body"};
+static const char *const stage_names[] = {
+	"after MAIL", "after RCPT", "mid-packet", "after DATA", "mid-body"};
 
 /* Opens a session and goes as far as `st`, then closes the socket
  * without QUIT (the MTA process died, or its connection was cut). */
@@ -204,13 +202,15 @@ vanish(struct fx *f, enum stage st, unsigned i)
 	r = m.r;
 	snprintf(qid, sizeof(qid), "V%u%u", (unsigned)st, i);
 	assert_int_equal(hn_mta_macros(m.c, SMFIC_MAIL, qid, "{mail_addr}",
-				       "s@sender.example"), 0);
+				       "s@sender.example"),
+			 0);
 	if (mt_mail(m.c, &from, 1, r) < 0 || r->code != SMFIR_CONTINUE)
 		fail_msg("MAIL: %s %s", mt_error(m.c), mt_code_name(r->code));
 	if (st == AFTER_MAIL)
 		goto gone;
 	assert_int_equal(hn_mta_macros(m.c, SMFIC_RCPT, qid, "{rcpt_addr}",
-				       "v@plain.example"), 0);
+				       "v@plain.example"),
+			 0);
 	if (mt_rcpt(m.c, &to, 1, r) < 0 || r->code != SMFIR_CONTINUE)
 		fail_msg("RCPT: %s %s", mt_error(m.c), mt_code_name(r->code));
 	if (st == AFTER_RCPT)
@@ -256,8 +256,9 @@ test_vanish(void **state)
 		for (st = 0; st < STAGES; st++)
 			vanish(f, (enum stage)st, i);
 	print_message("vanish: %u sessions cut at %d stages; daemon %ld "
-		      "threads, %ld KiB RSS\n", i * STAGES, STAGES,
-		      hn_proc_threads(f->d.pid), hn_proc_rss_kb(f->d.pid));
+		      "threads, %ld KiB RSS\n",
+		      i * STAGES, STAGES, hn_proc_threads(f->d.pid),
+		      hn_proc_rss_kb(f->d.pid));
 	finish(f);
 }
 
@@ -291,10 +292,12 @@ test_idle_held(void **state)
 			assert_non_null(c);
 			held[n++] = c;
 			assert_int_equal(mt_negotiate(c, MT_ALL_ACTIONS,
-						      MT_ALL_PROTOCOL), 0);
+						      MT_ALL_PROTOCOL),
+					 0);
 			if (i >= 1)
 				assert_true(hn_mta_macros(c, SMFIC_CONNECT,
-							  NULL, NULL, NULL) == 0 &&
+							  NULL, NULL,
+							  NULL) == 0 &&
 					    mt_connect(c, "idle.example",
 						       SMFIA_INET, 25,
 						       "192.0.2.7", r) == 0 &&
@@ -304,13 +307,15 @@ test_idle_held(void **state)
 			if (i >= 2)
 				assert_true(hn_mta_macros(c, SMFIC_MAIL, "IDLE",
 							  "{mail_addr}",
-							  "s@sender.example") == 0 &&
+							  "s@sender.example") ==
+						    0 &&
 					    mt_mail(c, &from, 1, r) == 0 &&
 					    r->code == SMFIR_CONTINUE);
 			if (i >= 3)
 				assert_true(hn_mta_macros(c, SMFIC_RCPT, "IDLE",
 							  "{rcpt_addr}",
-							  "i@plain.example") == 0 &&
+							  "i@plain.example") ==
+						    0 &&
 					    mt_rcpt(c, &to, 1, r) == 0 &&
 					    r->code == SMFIR_CONTINUE);
 		}
@@ -318,15 +323,18 @@ test_idle_held(void **state)
 		{
 			struct mt_conn *c = mt_open(f->d.spec, 10000, err,
 						    sizeof(err));
-			static const char part[] = {0, 0, 0, 40, SMFIC_MAIL, '<'};
+			static const char part[] = {0,	0,	    0,
+						    40, SMFIC_MAIL, '<'};
 
 			assert_non_null(c);
 			held[n++] = c;
 			assert_int_equal(mt_negotiate(c, MT_ALL_ACTIONS,
-						      MT_ALL_PROTOCOL), 0);
+						      MT_ALL_PROTOCOL),
+					 0);
 			assert_int_equal(mt_connect(c, "idle.example",
 						    SMFIA_INET, 25, "192.0.2.7",
-						    r), 0);
+						    r),
+					 0);
 			/* mt_send_raw frames its own packet: write the torn
 			 * one with the socket's own descriptor via a dup */
 			assert_int_equal(mt_flush(c), 0);
@@ -348,11 +356,14 @@ test_idle_held(void **state)
 	usleep(IDLE_MS * 1000);
 	cpu1 = hn_proc_cpu_ms(f->d.pid);
 	print_message("idle: %zu sessions held for %d ms: daemon %ld threads, "
-		      "%ld ms CPU\n", n + PER, IDLE_MS, threads, cpu1 - cpu0);
+		      "%ld ms CPU\n",
+		      n + PER, IDLE_MS, threads, cpu1 - cpu0);
 	assert_true(cpu0 >= 0 && cpu1 >= 0);
 	if (cpu1 - cpu0 > IDLE_CPU_MS)
-		fail_msg("the daemon used %ld ms of CPU in %d ms with only idle "
-			 "connections: it spins", cpu1 - cpu0, IDLE_MS);
+		fail_msg(
+			"the daemon used %ld ms of CPU in %d ms with only idle "
+			"connections: it spins",
+			cpu1 - cpu0, IDLE_MS);
 	/* a held session does not block anyone else */
 	good_tx(f);
 	for (i = 0; i < n; i++)
@@ -381,9 +392,11 @@ raise_nofile(rlim_t want)
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		getrlimit(RLIMIT_NOFILE, &rl);
 		if (rl.rlim_max < want) {
-			print_message("skipped: RLIMIT_NOFILE hard limit %llu < "
-				      "%llu\n", (unsigned long long)rl.rlim_max,
-				      (unsigned long long)want);
+			print_message(
+				"skipped: RLIMIT_NOFILE hard limit %llu < "
+				"%llu\n",
+				(unsigned long long)rl.rlim_max,
+				(unsigned long long)want);
 			skip();
 		}
 		rl.rlim_cur = want;
@@ -486,8 +499,8 @@ test_fd_exhaustion(void **state)
 	cpu1 = hn_proc_cpu_ms(f->d.pid);
 	print_message("fd exhaustion: RLIMIT_NOFILE %d, %d connections "
 		      "(%d refused by the kernel), daemon %ld descriptors, "
-		      "%ld threads, %ld ms CPU in %d ms\n", LOW_NOFILE, OPEN,
-		      refused, hn_proc_fds(f->d.pid),
+		      "%ld threads, %ld ms CPU in %d ms\n",
+		      LOW_NOFILE, OPEN, refused, hn_proc_fds(f->d.pid),
 		      hn_proc_threads(f->d.pid), cpu1 - cpu0, IDLE_MS);
 	assert_true(hn_alive(&f->d));
 	/* libmilter's listener retries accept() at once on EMFILE while
@@ -495,7 +508,8 @@ test_fd_exhaustion(void **state)
 	 * connections instead, so the daemon idles at its limit. */
 	if (cpu1 - cpu0 > IDLE_CPU_MS)
 		fail_msg("the daemon used %ld ms of CPU in %d ms at its "
-			 "descriptor limit: it spins", cpu1 - cpu0, IDLE_MS);
+			 "descriptor limit: it spins",
+			 cpu1 - cpu0, IDLE_MS);
 	/* and says so, naming the limit to raise */
 	if (!hn_errlog_has(&f->d, f->d.started_at, "out of file descriptors",
 			   "RLIMIT_NOFILE")) {
@@ -506,8 +520,8 @@ test_fd_exhaustion(void **state)
 	{
 		struct mt_conn *c = mt_open(f->d.spec, 2000, err, sizeof(err));
 
-		if (c == NULL || mt_negotiate(c, MT_ALL_ACTIONS,
-					      MT_ALL_PROTOCOL) < 0)
+		if (c == NULL ||
+		    mt_negotiate(c, MT_ALL_ACTIONS, MT_ALL_PROTOCOL) < 0)
 			closed++;
 		else
 			alive++;
@@ -528,12 +542,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_vanish, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_idle_held, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_many_connections, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_fd_exhaustion, setup,
-					    teardown),
+		cmocka_unit_test_setup_teardown(test_vanish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_held, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_many_connections, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fd_exhaustion, setup,
+						teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

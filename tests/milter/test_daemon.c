@@ -30,25 +30,26 @@
 static struct hn_daemon daemon_;
 
 static const char policy_a[] =
-    "version: 1\n"
-    "milter: {authserv_id: mx.test.example}\n"
-    "audit: {file: AUDIT, sync: always}\n"
-    "profiles:\n"
-    "  mtls: {min_version: TLSv1.2, client_cert: verified, subject: "
-    "client.partner.example, issuer: \"Test CA\"}\n"
-    "recipients:\n"
-    "  strict.example: {min_version: TLSv1.2, action: reject}\n"
-    "  later.example: {min_version: TLSv1.3, action: defer}\n"
-    "  tag.example: {min_version: TLSv1.3, action: tag}\n"
-    "  hold.example: {min_version: TLSv1.3, action: quarantine}\n"
-    "  reload.example: {min_version: TLSv1.3}\n"
-    "  default: {}\n"
-    "senders:\n"
-    "  partner.example: mtls\n"
-    "  bank.example: {min_version: TLSv1.3}\n";
+	"version: 1\n"
+	"milter: {authserv_id: mx.test.example}\n"
+	"audit: {file: AUDIT, sync: always}\n"
+	"profiles:\n"
+	"  mtls: {min_version: TLSv1.2, client_cert: verified, subject: "
+	"client.partner.example, issuer: \"Test CA\"}\n"
+	"recipients:\n"
+	"  strict.example: {min_version: TLSv1.2, action: reject}\n"
+	"  later.example: {min_version: TLSv1.3, action: defer}\n"
+	"  tag.example: {min_version: TLSv1.3, action: tag}\n"
+	"  hold.example: {min_version: TLSv1.3, action: quarantine}\n"
+	"  reload.example: {min_version: TLSv1.3}\n"
+	"  default: {}\n"
+	"senders:\n"
+	"  partner.example: mtls\n"
+	"  bank.example: {min_version: TLSv1.3}\n";
 
 /* The same, but reload.example is content with TLSv1.2. */
-static const char policy_b_diff[] = "  reload.example: {min_version: TLSv1.2}\n";
+static const char policy_b_diff[] =
+	"  reload.example: {min_version: TLSv1.2}\n";
 
 static void
 write_policy(int variant)
@@ -131,13 +132,21 @@ static const struct shape pf_mtls = {.v = "Postfix 3.7.11",
 				     .subject = "client.partner.example",
 				     .issuer = "Test CA"};
 static const struct shape sm_ok = {
-    "8.17.1", "TLSv1.3", "TLS_AES_256_GCM_SHA384", "256",
-    "/C=DE/O=Partner+20Bank+20AG/CN=client.partner.example",
-    "/C=DE/O=Test/CN=Test+20CA", "OK"};
+	"8.17.1",
+	"TLSv1.3",
+	"TLS_AES_256_GCM_SHA384",
+	"256",
+	"/C=DE/O=Partner+20Bank+20AG/CN=client.partner.example",
+	"/C=DE/O=Test/CN=Test+20CA",
+	"OK"};
 static const struct shape sm_fail = {
-    "8.17.1", "TLSv1.3", "TLS_AES_256_GCM_SHA384", "256",
-    "/C=DE/O=Partner+20Bank+20AG/CN=client.partner.example",
-    "/C=DE/O=Test/CN=Test+20CA", "FAIL"};
+	"8.17.1",
+	"TLSv1.3",
+	"TLS_AES_256_GCM_SHA384",
+	"256",
+	"/C=DE/O=Partner+20Bank+20AG/CN=client.partner.example",
+	"/C=DE/O=Test/CN=Test+20CA",
+	"FAIL"};
 
 static struct mt_reply *
 reply_buf(void)
@@ -154,12 +163,17 @@ send_macros(struct mt_conn *c, int cmd, const struct shape *s,
 	    const char *addr_name, const char *addr)
 {
 	struct mt_macro m[] = {
-	    {"j", "mx.test.example"},	   {"{daemon_name}", "smtpd"},
-	    {"v", s->v},		   {"{tls_version}", s->version},
-	    {"{cipher}", s->cipher},	   {"{cipher_bits}", s->bits},
-	    {"{cert_subject}", s->subject}, {"{cert_issuer}", s->issuer},
-	    {"{verify}", s->verify},	   {"i", "4QUEUE1D"},
-	    {addr_name ? addr_name : "{none}", addr},
+		{"j", "mx.test.example"},
+		{"{daemon_name}", "smtpd"},
+		{"v", s->v},
+		{"{tls_version}", s->version},
+		{"{cipher}", s->cipher},
+		{"{cipher_bits}", s->bits},
+		{"{cert_subject}", s->subject},
+		{"{cert_issuer}", s->issuer},
+		{"{verify}", s->verify},
+		{"i", "4QUEUE1D"},
+		{addr_name ? addr_name : "{none}", addr},
 	};
 
 	assert_true(mt_macros(c, cmd, m, sizeof(m) / sizeof(m[0])) >= 0);
@@ -177,7 +191,8 @@ open_session(const struct shape *s)
 	assert_int_equal(mt_negotiate(c, MT_ALL_ACTIONS, MT_ALL_PROTOCOL), 0);
 	send_macros(c, SMFIC_CONNECT, s, NULL, NULL);
 	assert_int_equal(mt_connect(c, "client.example", SMFIA_INET, 25,
-				    "192.0.2.10", r), 0);
+				    "192.0.2.10", r),
+			 0);
 	send_macros(c, SMFIC_HELO, s, NULL, NULL);
 	assert_int_equal(mt_helo(c, "client.example", r), 0);
 	free(r);
@@ -230,10 +245,10 @@ shown(const struct mt_reply *r, char *buf, size_t bufsz)
 	return buf;
 }
 
-#define ASSERT_REPLY(r, want)                                               \
-	do {                                                                \
-		char b_[1100];                                              \
-		assert_string_equal(shown((r), b_, sizeof(b_)), (want));    \
+#define ASSERT_REPLY(r, want)                                                  \
+	do {                                                                   \
+		char b_[1100];                                                 \
+		assert_string_equal(shown((r), b_, sizeof(b_)), (want));       \
 	} while (0)
 
 static void
@@ -264,15 +279,16 @@ test_postfix_per_recipient(void **state)
 	ASSERT_REPLY(r, "a");
 	m = mt_reply_find(r, SMFIR_INSHEADER, "X-TLS-Policy");
 	assert_non_null(m);
-	assert_string_equal(m->value,
-			    "mx.test.example; tls-policy=fail action=quarantine "
-			    "rules=withheld failed=min_version; tls=TLSv1.2 "
-			    "cipher=ECDHE-RSA-"
-			    "AES256-GCM-SHA384 bits=256 cert=not-verified");
+	assert_string_equal(
+		m->value, "mx.test.example; tls-policy=fail action=quarantine "
+			  "rules=withheld failed=min_version; tls=TLSv1.2 "
+			  "cipher=ECDHE-RSA-"
+			  "AES256-GCM-SHA384 bits=256 cert=not-verified");
 	m = mt_reply_find(r, SMFIR_QUARANTINE, NULL);
 	assert_non_null(m);
-	assert_string_equal(m->value, "tlspolicy: rules recipient:tag.example,"
-				      "recipient:hold.example failed min_version");
+	assert_string_equal(m->value,
+			    "tlspolicy: rules recipient:tag.example,"
+			    "recipient:hold.example failed min_version");
 	assert_int_equal(mt_quit(c), 0);
 	mt_close(c);
 	free(r);
@@ -310,12 +326,14 @@ test_client_certificates(void **state)
 		const struct shape *s;
 		const char *want;
 	} rows[] = {
-	    {&pf_mtls, "c"},
-	    {&pf13, "y 550 5.7.1 Message refused: TLS policy for the sender "
-		    "domain not met"},
-	    {&sm_ok, "c"},
-	    {&sm_fail, "y 550 5.7.1 Message refused: TLS policy for the sender "
-		       "domain not met"},
+		{&pf_mtls, "c"},
+		{&pf13,
+		 "y 550 5.7.1 Message refused: TLS policy for the sender "
+		 "domain not met"},
+		{&sm_ok, "c"},
+		{&sm_fail,
+		 "y 550 5.7.1 Message refused: TLS policy for the sender "
+		 "domain not met"},
 	};
 	struct mt_reply *r = reply_buf();
 	size_t i;
@@ -368,14 +386,16 @@ test_hostile_macros(void **state)
 	send_macros(c, SMFIC_DATA, &s, NULL, NULL);
 	assert_int_equal(mt_data(c, r), 0);
 	assert_int_equal(mt_header(c, "X-TLS-Policy", "forged; tls-policy=pass",
-				   r), 0);
+				   r),
+			 0);
 	send_macros(c, SMFIC_BODYEOB, &s, NULL, NULL);
 	assert_int_equal(mt_eom(c, r), 0);
 	ASSERT_REPLY(r, "a");
 	/* The forged copy is deleted; ours carries no CR, LF or quote. */
 	assert_non_null(mt_reply_find(r, SMFIR_CHGHEADER, "X-TLS-Policy"));
 	assert_non_null(mt_reply_find(r, SMFIR_INSHEADER, "X-TLS-Policy"));
-	assert_null(strpbrk(mt_reply_find(r, SMFIR_INSHEADER, "X-TLS-Policy")->value,
+	assert_null(strpbrk(mt_reply_find(r, SMFIR_INSHEADER, "X-TLS-Policy")
+				    ->value,
 			    "\r\n\"%@"));
 	assert_int_equal(mt_quit(c), 0);
 	mt_close(c);
@@ -477,7 +497,8 @@ test_reload_pins_policy(void **state)
 	fclose(f);
 	kill(daemon_.pid, SIGUSR1);
 	wait_for_record("\"type\":\"reload_failed\"", failed + 1);
-	assert_true(audit_count("\"type\":\"reload_failed\"", "YAML syntax error") > 0);
+	assert_true(audit_count("\"type\":\"reload_failed\"",
+				"YAML syntax error") > 0);
 	reload_rcpt(new, "c");
 	mt_close(old);
 	old = open_session(&pf12);
@@ -500,10 +521,13 @@ static int
 queue_macros(struct mt_conn *c, int cmd, const char *name, const char *value)
 {
 	struct mt_macro m[] = {
-	    {"j", "mx.test.example"},	     {"{daemon_name}", "smtpd"},
-	    {"v", pf12.v},		     {"{tls_version}", pf12.version},
-	    {"{cipher}", pf12.cipher},	     {"{cipher_bits}", pf12.bits},
-	    {name ? name : "{none}", value},
+		{"j", "mx.test.example"},
+		{"{daemon_name}", "smtpd"},
+		{"v", pf12.v},
+		{"{tls_version}", pf12.version},
+		{"{cipher}", pf12.cipher},
+		{"{cipher_bits}", pf12.bits},
+		{name ? name : "{none}", value},
 	};
 
 	return mt_macros(c, cmd, m, sizeof(m) / sizeof(m[0])) < 0 ? -1 : 0;
@@ -518,7 +542,8 @@ worker_open(struct mt_reply *r, char *err, size_t errsz)
 		return NULL;
 	if (mt_negotiate(c, MT_ALL_ACTIONS, MT_ALL_PROTOCOL) < 0 ||
 	    queue_macros(c, SMFIC_CONNECT, NULL, NULL) < 0 ||
-	    mt_connect(c, "client.example", SMFIA_INET, 25, "192.0.2.10", r) < 0 ||
+	    mt_connect(c, "client.example", SMFIA_INET, 25, "192.0.2.10", r) <
+		    0 ||
 	    queue_macros(c, SMFIC_HELO, NULL, NULL) < 0 ||
 	    mt_helo(c, "client.example", r) < 0) {
 		snprintf(err, errsz, "open: %s", mt_error(c));
@@ -537,7 +562,18 @@ worker_tx(struct mt_conn *c, struct mt_reply *r, char *err, size_t errsz)
 		   *to2 = "<c@later.example>";
 	char b[200];
 
-#define STEP(call, ok, what)                                                	do {                                                                		if ((call) < 0) {                                           			snprintf(err, errsz, "%s: %s", what, mt_error(c));  			return -1;                                          		}                                                           		if (!(ok)) {                                                			snprintf(err, errsz, "%s: got %s", what,            				 shown(r, b, sizeof(b)));                   			return -1;                                          		}                                                           	} while (0)
+#define STEP(call, ok, what)                                                   \
+	do {                                                                   \
+		if ((call) < 0) {                                              \
+			snprintf(err, errsz, "%s: %s", what, mt_error(c));     \
+			return -1;                                             \
+		}                                                              \
+		if (!(ok)) {                                                   \
+			snprintf(err, errsz, "%s: got %s", what,               \
+				 shown(r, b, sizeof(b)));                      \
+			return -1;                                             \
+		}                                                              \
+	} while (0)
 	STEP(queue_macros(c, SMFIC_MAIL, "{mail_addr}", "a@sender.example"), 1,
 	     "macros");
 	STEP(mt_mail(c, &from, 1, r), r->code == 'c', "mail");
@@ -554,7 +590,8 @@ worker_tx(struct mt_conn *c, struct mt_reply *r, char *err, size_t errsz)
 	/* An MTA always passes at least its own Received: header; libmilter
 	 * does not take the end of a message that had none. */
 	STEP(mt_header(c, "Received", "from client.example by mx.test.example",
-		       r), 1, "header");
+		       r),
+	     1, "header");
 	STEP(mt_eom(c, r), r->code == 'a', "eom");
 #undef STEP
 	return 0;
@@ -570,7 +607,8 @@ work(void *arg)
 	int i;
 
 	for (i = 0; r && i < TX_PER_THREAD; i++) {
-		if (c == NULL || i % 10 == 0) { /* new connections now and then */
+		if (c == NULL ||
+		    i % 10 == 0) { /* new connections now and then */
 			if (c) {
 				mt_quit(c);
 				mt_close(c);
@@ -579,8 +617,8 @@ work(void *arg)
 		}
 		if (c == NULL || worker_tx(c, r, err, sizeof(err)) < 0) {
 			if (w->failures++ == 0)
-				snprintf(w->first, sizeof(w->first), "tx %d: %s",
-					 i, c ? err : err);
+				snprintf(w->first, sizeof(w->first),
+					 "tx %d: %s", i, c ? err : err);
 			mt_close(c);
 			c = NULL;
 		}
@@ -649,15 +687,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_postfix_per_recipient),
-	    cmocka_unit_test(test_plaintext_and_sender_rules),
-	    cmocka_unit_test(test_client_certificates),
-	    cmocka_unit_test(test_hostile_macros),
-	    cmocka_unit_test(test_blind_milter),
-	    cmocka_unit_test(test_reload_pins_policy),
-	    cmocka_unit_test(test_load_with_reloads),
-	    cmocka_unit_test(test_audit_log),
-	    cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_postfix_per_recipient),
+		cmocka_unit_test(test_plaintext_and_sender_rules),
+		cmocka_unit_test(test_client_certificates),
+		cmocka_unit_test(test_hostile_macros),
+		cmocka_unit_test(test_blind_milter),
+		cmocka_unit_test(test_reload_pins_policy),
+		cmocka_unit_test(test_load_with_reloads),
+		cmocka_unit_test(test_audit_log),
+		cmocka_unit_test(test_stop),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -34,21 +34,21 @@
 
 /* $1.. are the daemon's arguments; TLSP_RW the two writable dirs. */
 static const char wrapper[] =
-    "#!/bin/sh\n"
-    "# ProtectSystem=strict, ReadWritePaths=, User=, CapabilityBoundingSet=,\n"
-    "# NoNewPrivileges=yes, UMask=0027 (see test_least_priv.c)\n"
-    "exec unshare -m --propagation private sh -ec '\n"
-    "  mount --rbind / /\n"
-    "  mount -o remount,bind,ro /\n"
-    "  for d in $TLSP_RW; do\n"
-    "    mount --bind \"$d\" \"$d\"\n"
-    "    mount -o remount,bind,rw \"$d\"\n"
-    "  done\n"
-    "  umask 027\n"
-    "  exec setpriv --reuid=nobody --regid=nogroup --clear-groups \\\n"
-    "    --inh-caps=-all --bounding-set=-all --no-new-privs \\\n"
-    "    --pdeathsig=KILL -- \"$TLSP_DAEMON\" \"$@\"\n"
-    "' tlspolicy-milter \"$@\"\n";
+	"#!/bin/sh\n"
+	"# ProtectSystem=strict, ReadWritePaths=, User=, CapabilityBoundingSet=,\n"
+	"# NoNewPrivileges=yes, UMask=0027 (see test_least_priv.c)\n"
+	"exec unshare -m --propagation private sh -ec '\n"
+	"  mount --rbind / /\n"
+	"  mount -o remount,bind,ro /\n"
+	"  for d in $TLSP_RW; do\n"
+	"    mount --bind \"$d\" \"$d\"\n"
+	"    mount -o remount,bind,rw \"$d\"\n"
+	"  done\n"
+	"  umask 027\n"
+	"  exec setpriv --reuid=nobody --regid=nogroup --clear-groups \\\n"
+	"    --inh-caps=-all --bounding-set=-all --no-new-privs \\\n"
+	"    --pdeathsig=KILL -- \"$TLSP_DAEMON\" \"$@\"\n"
+	"' tlspolicy-milter \"$@\"\n";
 
 struct fx {
 	struct hn_daemon d;
@@ -139,8 +139,9 @@ status_field(pid_t pid, const char *name, char *out, size_t outsz)
 	assert_non_null(in);
 	while (fgets(line, sizeof(line), in) != NULL)
 		if (strncmp(line, name, len) == 0 && line[len] == ':') {
-			snprintf(out, outsz, "%s", line + len + 1 +
-				 strspn(line + len + 1, " \t"));
+			snprintf(out, outsz, "%s",
+				 line + len + 1 +
+					 strspn(line + len + 1, " \t"));
 			out[strcspn(out, "\n")] = '\0';
 			break;
 		}
@@ -162,9 +163,11 @@ assert_mounts(const struct fx *f)
 		if (sscanf(line, "%*s %*s %*s %*s %511s %255s", mnt, opts) != 2)
 			continue;
 		if (strcmp(mnt, "/") == 0)
-			root_ro |= strncmp(opts, "ro", 2) == 0; /* the top one */
+			root_ro |= strncmp(opts, "ro", 2) ==
+				   0; /* the top one */
 		if ((strcmp(mnt, f->d.logdir) == 0 ||
-		     strcmp(mnt, f->rundir) == 0) && strncmp(opts, "rw", 2) == 0)
+		     strcmp(mnt, f->rundir) == 0) &&
+		    strncmp(opts, "rw", 2) == 0)
 			rw++;
 	}
 	fclose(in);
@@ -226,7 +229,8 @@ test_systemd_restrictions(void **state)
 	fx_assert_log(&log, files, 2, f->d.key);
 	assert_int_equal(al_count_type(&log, "reload"), 1);
 	print_message("sandboxed as nobody, no capabilities, / read-only: %u "
-		      "transactions, %zu records over 2 files\n", f->tx, log.n);
+		      "transactions, %zu records over 2 files\n",
+		      f->tx, log.n);
 	al_free(&log);
 }
 
@@ -234,8 +238,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_systemd_restrictions, setup,
-					    teardown),
+		cmocka_unit_test_setup_teardown(test_systemd_restrictions,
+						setup, teardown),
 	};
 	int rc;
 
@@ -247,7 +251,7 @@ main(void)
 	}
 	if (!can_sandbox()) {
 		fprintf(stderr, "skipped: unshare -m, mount or setpriv is not "
-			"permitted here\n");
+				"permitted here\n");
 		return 77;
 	}
 	rc = cmocka_run_group_tests(tests, NULL, NULL);

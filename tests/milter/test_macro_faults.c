@@ -38,34 +38,34 @@ struct row {
 	const char *name;
 	const char *macro; /* "{cert_subject}", ... */
 	const char *value;
-	const char *mta;   /* "v": Postfix or Sendmail shapes */
+	const char *mta; /* "v": Postfix or Sendmail shapes */
 };
 
 #define PF "Postfix 3.7.11"
 #define SM "8.17.1"
 
 static const struct row rows[] = {
-    {"63 KiB subject", "{cert_subject}", big_subject, PF},
-    {"63 KiB issuer, Sendmail", "{cert_issuer}", big_subject, SM},
-    {"subject with CR LF and a header",
-     "{cert_subject}", "mx.example\r\nX-Injected: yes\r\n", PF},
-    {"subject with a lone LF", "{cert_subject}", "a\nX-Injected: yes", PF},
-    {"quotes and backslashes", "{cert_subject}",
-     "/CN=\"a\\\"b\\\\\"/O='x'", SM},
-    {"invalid UTF-8", "{cert_subject}",
-     "/CN=\xff\xfe\xc3\x28\xed\xa0\x80\xf4\x90\x80\x80", SM},
-    {"xtext: bad escapes", "{cert_subject}", "/CN=a+ZZ+2+g+", SM},
-    {"xtext: escaped NUL", "{cert_subject}", "/CN=a+00b", SM},
-    {"xtext: escaped CR LF header", "{cert_subject}",
-     "/CN=a+0D+0AX-Injected:+20yes", SM},
-    {"version injects a header", "{tls_version}",
-     "TLSv1.2\r\nX-Injected: yes", PF},
-    {"cipher injects a folded line", "{cipher}",
-     "AES128-SHA\r\n\tX-Injected: yes", PF},
-    {"cipher with quotes and percent", "{cipher}", "%n%s\"'<>;=", PF},
-    {"verify with CR LF", "{verify}", "OK\r\nX-Injected: yes", SM},
-    {"bits not a number", "{cipher_bits}", "256\r\nX-Injected: 1", PF},
-    {"huge bits", "{cipher_bits}", "99999999999999999999999", PF},
+	{"63 KiB subject", "{cert_subject}", big_subject, PF},
+	{"63 KiB issuer, Sendmail", "{cert_issuer}", big_subject, SM},
+	{"subject with CR LF and a header", "{cert_subject}",
+	 "mx.example\r\nX-Injected: yes\r\n", PF},
+	{"subject with a lone LF", "{cert_subject}", "a\nX-Injected: yes", PF},
+	{"quotes and backslashes", "{cert_subject}", "/CN=\"a\\\"b\\\\\"/O='x'",
+	 SM},
+	{"invalid UTF-8", "{cert_subject}",
+	 "/CN=\xff\xfe\xc3\x28\xed\xa0\x80\xf4\x90\x80\x80", SM},
+	{"xtext: bad escapes", "{cert_subject}", "/CN=a+ZZ+2+g+", SM},
+	{"xtext: escaped NUL", "{cert_subject}", "/CN=a+00b", SM},
+	{"xtext: escaped CR LF header", "{cert_subject}",
+	 "/CN=a+0D+0AX-Injected:+20yes", SM},
+	{"version injects a header", "{tls_version}",
+	 "TLSv1.2\r\nX-Injected: yes", PF},
+	{"cipher injects a folded line", "{cipher}",
+	 "AES128-SHA\r\n\tX-Injected: yes", PF},
+	{"cipher with quotes and percent", "{cipher}", "%n%s\"'<>;=", PF},
+	{"verify with CR LF", "{verify}", "OK\r\nX-Injected: yes", SM},
+	{"bits not a number", "{cipher_bits}", "256\r\nX-Injected: 1", PF},
+	{"huge bits", "{cipher_bits}", "99999999999999999999999", PF},
 };
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -101,18 +101,18 @@ static int
 send_macros(struct mt_conn *c, int cmd, const struct row *r, const char *qid)
 {
 	struct mt_macro m[] = {
-	    {"j", "mx.test.example"},
-	    {"{daemon_name}", "smtpd"},
-	    {"v", r->mta},
-	    {"{tls_version}", "TLSv1.2"},
-	    {"{cipher}", "ECDHE-RSA-AES256-GCM-SHA384"},
-	    {"{cipher_bits}", "256"},
-	    {"{cert_subject}", NULL},
-	    {"{cert_issuer}", NULL},
-	    {"{verify}", strcmp(r->mta, SM) == 0 ? "OK" : NULL},
-	    {"i", qid},
-	    {"{mail_addr}", "s@sender.example"},
-	    {"{rcpt_addr}", "h@tag.example"},
+		{"j", "mx.test.example"},
+		{"{daemon_name}", "smtpd"},
+		{"v", r->mta},
+		{"{tls_version}", "TLSv1.2"},
+		{"{cipher}", "ECDHE-RSA-AES256-GCM-SHA384"},
+		{"{cipher_bits}", "256"},
+		{"{cert_subject}", NULL},
+		{"{cert_issuer}", NULL},
+		{"{verify}", strcmp(r->mta, SM) == 0 ? "OK" : NULL},
+		{"i", qid},
+		{"{mail_addr}", "s@sender.example"},
+		{"{rcpt_addr}", "h@tag.example"},
 	};
 	size_t i;
 
@@ -126,7 +126,8 @@ send_macros(struct mt_conn *c, int cmd, const struct row *r, const char *qid)
 static void
 assert_one_clean_header(const struct row *row, const struct mt_reply *r)
 {
-	const struct mt_mod *h = mt_reply_find(r, SMFIR_INSHEADER, "X-TLS-Policy");
+	const struct mt_mod *h = mt_reply_find(r, SMFIR_INSHEADER,
+					       "X-TLS-Policy");
 
 	if (r->code != SMFIR_ACCEPT)
 		fail_msg("%s: end of message got %s", row->name,
@@ -157,7 +158,8 @@ one_row(struct fx *f, const struct row *row, unsigned i)
 		fail_msg("%s: %s", row->name, err);
 	if (mt_negotiate(c, MT_ALL_ACTIONS, MT_ALL_PROTOCOL) < 0 ||
 	    send_macros(c, SMFIC_CONNECT, row, NULL) < 0 ||
-	    mt_connect(c, "client.example", SMFIA_INET, 25, "192.0.2.10", r) < 0 ||
+	    mt_connect(c, "client.example", SMFIA_INET, 25, "192.0.2.10", r) <
+		    0 ||
 	    send_macros(c, SMFIC_HELO, row, NULL) < 0 ||
 	    mt_helo(c, "client.example", r) < 0 ||
 	    send_macros(c, SMFIC_MAIL, row, qid) < 0 ||
@@ -200,7 +202,8 @@ embedded_nul(struct fx *f)
 	if (hn_mta_open(&m, f->d.spec, 10000) < 0)
 		fail_msg("%s", m.err);
 	assert_int_equal(mt_send_raw(m.c, SMFIC_MACRO, use_odd ? odd : even,
-				     use_odd ? sizeof(odd) : sizeof(even)), 0);
+				     use_odd ? sizeof(odd) : sizeof(even)),
+			 0);
 	if (mt_mail(m.c, &from, 1, m.r) < 0)
 		print_message("embedded NUL: %s\n", mt_error(m.c));
 	else
@@ -215,7 +218,8 @@ embedded_nul(struct fx *f)
 		f->d.pid = 0;
 		hn_errlog_dump(&f->d, f->d.started_at);
 		fail_msg("the daemon died on a macro with an embedded NUL "
-			 "(status 0x%x)", st);
+			 "(status 0x%x)",
+			 st);
 	}
 	one_row(f, &rows[0], 99); /* and the next session is served */
 }
@@ -234,7 +238,8 @@ assert_log_lines(const struct hn_daemon *d, long from)
 	while (getline(&line, &cap, in) > 0) {
 		n++;
 		if (strncmp(line, "tlspolicy-milter: ", 18) != 0) {
-			print_error("line %ld of the daemon's log: %s", n, line);
+			print_error("line %ld of the daemon's log: %s", n,
+				    line);
 			fail_msg("a hostile value broke a log line");
 		}
 	}
@@ -257,7 +262,8 @@ assert_json(const char *log)
 		return;
 	}
 	snprintf(cmd, sizeof(cmd),
-		 "python3 '%s/tests/unit/json_lines_check.py' '%s' 1>&2", src, log);
+		 "python3 '%s/tests/unit/json_lines_check.py' '%s' 1>&2", src,
+		 log);
 	st = system(cmd);
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fail_msg("json_lines_check.py rejected the audit log");
@@ -287,7 +293,8 @@ test_hostile_macros(void **state)
 			fail_msg("%s: no message record", rows[i].name);
 	}
 	print_message("%zu rows and an embedded NUL: %zu audit records, one "
-		      "tag header each, no line broken\n", NROWS, log.n);
+		      "tag header each, no line broken\n",
+		      NROWS, log.n);
 	al_free(&log);
 	assert_json(f->d.audit);
 }
@@ -296,8 +303,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_hostile_macros, setup,
-					    teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_macros, setup,
+						teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -48,11 +48,11 @@
 
 struct fx {
 	struct hn_daemon d;
-	char *good;   /* the harness's policy, as written */
+	char *good; /* the harness's policy, as written */
 	size_t goodlen;
 	char tmp[HN_PATH + 8];
 	int as_nobody;
-	int isdir;    /* the policy path is a directory now */
+	int isdir; /* the policy path is a directory now */
 };
 
 static int
@@ -127,7 +127,8 @@ truncated(const struct fx *f, char *buf, size_t cap)
 	size_t n;
 
 	assert_non_null(cut);
-	n = (size_t)(cut - f->good) + strlen("refuse.example: {min_version: TLS");
+	n = (size_t)(cut - f->good) +
+	    strlen("refuse.example: {min_version: TLS");
 	assert_true(n < cap);
 	memcpy(buf, f->good, n);
 	return n;
@@ -152,7 +153,8 @@ deep(const struct fx *f, char *buf, size_t cap)
 static size_t
 deep_in_policy(const struct fx *f, char *buf, size_t cap)
 {
-	size_t n = (size_t)snprintf(buf, cap, "version: 1\nrecipients:\n  x.example: ");
+	size_t n = (size_t)snprintf(buf, cap,
+				    "version: 1\nrecipients:\n  x.example: ");
 	size_t i;
 
 	(void)f;
@@ -169,15 +171,16 @@ static size_t
 alias_bomb(const struct fx *f, char *buf, size_t cap)
 {
 	(void)f;
-	return (size_t)snprintf(buf, cap,
-	    "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
-	    "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-	    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-	    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
-	    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
-	    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
-	    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
-	    "version: 1\nrecipients: {x.example: *g}\n");
+	return (size_t)snprintf(
+		buf, cap,
+		"a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+		"b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+		"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+		"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+		"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+		"f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+		"g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+		"version: 1\nrecipients: {x.example: *g}\n");
 }
 
 /* an anchor inside an otherwise good policy */
@@ -210,15 +213,15 @@ good_copy(const struct fx *f, char *buf, size_t cap)
 }
 
 static const struct bad bads[] = {
-    {"garbage bytes", garbage, 0644, 1},
-    {"truncated YAML", truncated, 0644, 0},
-    {"a directory", NULL, 0755, 0},
-    {"unreadable (mode 000)", good_copy, 0000, 0},
-    {"nesting 40 deep", deep, 0644, 1},
-    {"nesting 30 deep in a policy", deep_in_policy, 0644, 0},
-    {"alias bomb", alias_bomb, 0644, 1},
-    {"an anchor", anchored, 0644, 0},
-    {"empty", empty, 0644, 1},
+	{"garbage bytes", garbage, 0644, 1},
+	{"truncated YAML", truncated, 0644, 0},
+	{"a directory", NULL, 0755, 0},
+	{"unreadable (mode 000)", good_copy, 0000, 0},
+	{"nesting 40 deep", deep, 0644, 1},
+	{"nesting 30 deep in a policy", deep_in_policy, 0644, 0},
+	{"alias bomb", alias_bomb, 0644, 1},
+	{"an anchor", anchored, 0644, 0},
+	{"empty", empty, 0644, 1},
 };
 #define NBAD (sizeof(bads) / sizeof(bads[0]))
 
@@ -323,9 +326,10 @@ work(void *arg)
 		for (i = 0; i < n; i++) {
 			w->decisions++;
 			if (told[i].on_error) {
-				snprintf(w->err, sizeof(w->err), "%s: on_error "
-					 "(%s) during the storm", told[i].key,
-					 told[i].reply);
+				snprintf(w->err, sizeof(w->err),
+					 "%s: on_error "
+					 "(%s) during the storm",
+					 told[i].key, told[i].reply);
 				goto out;
 			}
 		}
@@ -361,9 +365,10 @@ run_as_nobody(struct fx *f)
 	if (geteuid() != 0)
 		return;
 	if ((rc = hn_as_nobody(&f->d)) == 1) {
-		print_message("root, and no user nobody: the mode 000 row reads "
-			      "the file anyway (it then reloads the old "
-			      "policy's twin, which counts as a reload)\n");
+		print_message(
+			"root, and no user nobody: the mode 000 row reads "
+			"the file anyway (it then reloads the old "
+			"policy's twin, which counts as a reload)\n");
 		return;
 	}
 	assert_int_equal(rc, 0);
@@ -404,7 +409,8 @@ test_reload_storm(void **state)
 	t0 = hn_now_ms();
 	for (i = 0; i < SIGNALS && started == THREADS; i++) {
 		if (i % 3 == 0)
-			install_bad(f, &bads[(i / 3) % NBAD], (i / 3 / NBAD) % 2);
+			install_bad(f, &bads[(i / 3) % NBAD],
+				    (i / 3 / NBAD) % 2);
 		if (kill(f->d.pid, SIGUSR1) < 0) {
 			rc = -1;
 			break;
@@ -433,8 +439,9 @@ test_reload_storm(void **state)
 	print_message("storm: %ld SIGUSR1 in %ld ms, %u transactions (%u "
 		      "decisions, all by the old policy) on %d connections; "
 		      "%ld reloads failed, %ld succeeded; RSS %ld -> %ld KiB "
-		      "(%+ld)%s\n", sent, hn_now_ms() - t0, txs, decisions,
-		      THREADS, failed, reloaded, rss0, rss1, rss1 - rss0,
+		      "(%+ld)%s\n",
+		      sent, hn_now_ms() - t0, txs, decisions, THREADS, failed,
+		      reloaded, rss0, rss1, rss1 - rss0,
 		      f->as_nobody ? "; daemon as nobody" : "");
 	assert_true(txs >= THREADS);
 	assert_true(failed >= (long)NBAD); /* signals coalesce: not 200 */
@@ -443,13 +450,15 @@ test_reload_storm(void **state)
 	if (!HN_SANITIZED && rss1 - rss0 > RSS_SLACK_KB)
 		fail_msg("RSS grew by %ld KiB over the storm", rss1 - rss0);
 	/* the log says why, per kind (the last ones installed) */
-	assert_true(hn_errlog_has(&f->d, 0, "reload: ", "aliases are not allowed") ||
-		    hn_errlog_has(&f->d, 0, "reload: ", "anchors are not allowed"));
+	assert_true(hn_errlog_has(&f->d, 0,
+				  "reload: ", "aliases are not allowed") ||
+		    hn_errlog_has(&f->d, 0,
+				  "reload: ", "anchors are not allowed"));
 	assert_true(hn_errlog_has(&f->d, 0, "reload: ", "is a directory"));
 	assert_true(hn_errlog_has(&f->d, 0, "keeping policy sha256=", NULL));
 	if (f->as_nobody)
-		assert_true(hn_errlog_has(&f->d, 0, "reload: ",
-					  "Permission denied"));
+		assert_true(hn_errlog_has(&f->d, 0,
+					  "reload: ", "Permission denied"));
 
 	/* A file of 100 MiB: a valid start, comments, a syntax error at
 	 * the very end, so that all of it is read and scanned. */
@@ -475,7 +484,8 @@ test_reload_storm(void **state)
 		took = hn_now_ms() - t1;
 		rss2 = hn_proc_rss_kb(f->d.pid);
 		print_message("%d MiB policy: refused in %ld ms; RSS after %ld "
-			      "KiB\n", BIG_MIB, took, rss2);
+			      "KiB\n",
+			      BIG_MIB, took, rss2);
 		if (!HN_SANITIZED && rss2 - rss0 > RSS_SLACK_KB)
 			fail_msg("RSS grew by %ld KiB after the %d MiB file",
 				 rss2 - rss0, BIG_MIB);
@@ -492,7 +502,8 @@ test_reload_storm(void **state)
 		assert_int_equal(close(fd), 0);
 		assert_int_equal(rename(f->tmp, f->d.policy), 0);
 		drain(f, &off);
-		assert_true(hn_errlog_has(&f->d, off, "larger than 256 MiB", NULL));
+		assert_true(hn_errlog_has(&f->d, off, "larger than 256 MiB",
+					  NULL));
 	}
 	/* the old policy still decides */
 	{
@@ -539,11 +550,13 @@ test_good_policy_after_storm(void **state)
 	if (hn_mta_open(&m, f->d.spec, 10000) < 0)
 		fail_msg("%s", m.err);
 	assert_int_equal(hn_mta_macros(m.c, SMFIC_MAIL, "GOOD", "{mail_addr}",
-				       "s@sender.example"), 0);
+				       "s@sender.example"),
+			 0);
 	assert_int_equal(mt_mail(m.c, &from, 1, m.r), 0);
 	assert_int_equal(m.r->code, SMFIR_CONTINUE);
 	assert_int_equal(hn_mta_macros(m.c, SMFIC_RCPT, "GOOD", "{rcpt_addr}",
-				       "x@refuse.example"), 0);
+				       "x@refuse.example"),
+			 0);
 	assert_int_equal(mt_rcpt(m.c, &to, 1, m.r), 0);
 	if (m.r->code != SMFIR_CONTINUE)
 		fail_msg("the new policy did not take effect: RCPT got %s %s",
@@ -555,7 +568,9 @@ test_good_policy_after_storm(void **state)
 		      log.n, nfail, al_count_type(&log, "reload"));
 	assert_true(nfail >= NBAD);
 	assert_int_equal(al_count_type(&log, "reload"),
-			 f->as_nobody || geteuid() != 0 ? 1 : al_count_type(&log, "reload"));
+			 f->as_nobody || geteuid() != 0
+				 ? 1
+				 : al_count_type(&log, "reload"));
 	al_free(&log);
 }
 
@@ -563,8 +578,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_good_policy_after_storm,
-					    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_good_policy_after_storm,
+						setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -73,11 +73,26 @@ struct addr_case {
 	const char *why;    /* NULL for DOMAIN, LITERAL and NULL */
 };
 
-#define OK(n, in, dom) {n, in, TLSP_ADDR_DOMAIN, dom, NULL}
-#define LIT(n, in, dom) {n, in, TLSP_ADDR_LITERAL, dom, NULL}
-#define BAD(n, in, why) {n, in, TLSP_ADDR_INVALID, "", why}
-#define NODOM(n, in) {n, in, TLSP_ADDR_NODOMAIN, "", "no domain"}
-#define NUL(n, in) {n, in, TLSP_ADDR_NULL, "", NULL}
+#define OK(n, in, dom)                                                         \
+	{                                                                      \
+		n, in, TLSP_ADDR_DOMAIN, dom, NULL                             \
+	}
+#define LIT(n, in, dom)                                                        \
+	{                                                                      \
+		n, in, TLSP_ADDR_LITERAL, dom, NULL                            \
+	}
+#define BAD(n, in, why)                                                        \
+	{                                                                      \
+		n, in, TLSP_ADDR_INVALID, "", why                              \
+	}
+#define NODOM(n, in)                                                           \
+	{                                                                      \
+		n, in, TLSP_ADDR_NODOMAIN, "", "no domain"                     \
+	}
+#define NUL(n, in)                                                             \
+	{                                                                      \
+		n, in, TLSP_ADDR_NULL, "", NULL                                \
+	}
 
 static const struct addr_case addr_cases[] = {
 	/* the null sender and absent values */
@@ -90,8 +105,7 @@ static const struct addr_case addr_cases[] = {
 	/* brackets and whitespace */
 	OK("bare address", "user@example.com", "example.com"),
 	OK("bracketed", "<user@example.com>", "example.com"),
-	OK("blanks around brackets", " \t<user@example.com>\t ",
-	   "example.com"),
+	OK("blanks around brackets", " \t<user@example.com>\t ", "example.com"),
 	OK("blanks without brackets", "  user@example.com\t", "example.com"),
 	BAD("unclosed bracket", "<user@example.com",
 	    "unbalanced angle bracket"),
@@ -159,9 +173,14 @@ static const struct addr_case addr_cases[] = {
 	BAD("64-octet label", "u@" L64 ".example", "label too long"),
 	OK("253-octet name", "u@" N253, N253),
 	BAD("254-octet name", "u@" N254, "name too long"),
-	OK("U-label to A-label", "user@b\xc3\xbc" "cher.example",
+	OK("U-label to A-label",
+	   "user@b\xc3\xbc"
+	   "cher.example",
 	   "xn--bcher-kva.example"),
-	BAD("Latin-1 domain", "user@b\xfc" "cher.example", "invalid UTF-8"),
+	BAD("Latin-1 domain",
+	    "user@b\xfc"
+	    "cher.example",
+	    "invalid UTF-8"),
 
 	/* address literals */
 	LIT("IPv4 literal", "user@[192.0.2.1]", "[192.0.2.1]"),
@@ -248,16 +267,16 @@ static const struct hostile_case hostile_cases[] = {
 	{BAD("all at signs", NULL, "empty domain"), "", "@", ""},
 	{OK("huge local part", NULL, "example.com"), "", "a", "@example.com"},
 	{BAD("huge label", NULL, "label too long"), "user@", "a", ""},
-	{BAD("huge name of short labels", NULL, "name too long"), "user@",
-	 "a.", "com"},
-	{BAD("huge unterminated quote", NULL, "unterminated quote"), "\"",
-	 "a", "@example.com"},
+	{BAD("huge name of short labels", NULL, "name too long"), "user@", "a.",
+	 "com"},
+	{BAD("huge unterminated quote", NULL, "unterminated quote"), "\"", "a",
+	 "@example.com"},
 	{OK("huge run of quotes", NULL, "example.com"), "", "\"",
 	 "@example.com"},
 	{OK("huge run of escaped backslashes", NULL, "example.com"), "", "\\",
 	 "@example.com"},
-	{BAD("huge U-label name", NULL, "name too long"), "user@",
-	 "\xc3\xbc", ".example"},
+	{BAD("huge U-label name", NULL, "name too long"), "user@", "\xc3\xbc",
+	 ".example"},
 	{BAD("huge invalid UTF-8", NULL, "invalid UTF-8"), "user@", "\xfc", ""},
 	{OK("huge source route", NULL, "example.com"), "<@", "a",
 	 ":user@example.com>"},
@@ -266,8 +285,7 @@ static const struct hostile_case hostile_cases[] = {
 	{NUL("huge whitespace", NULL), "", " ", "<>"},
 	{BAD("huge open brackets", NULL, "unbalanced angle bracket"), "", "<",
 	 ""},
-	{BAD("huge literal", NULL, "bad address literal"), "user@[", "1",
-	 "]"},
+	{BAD("huge literal", NULL, "bad address literal"), "user@[", "1", "]"},
 	{BAD("huge control chars", NULL, "control character"), "", "\x01",
 	 "@example.com"},
 };
@@ -299,8 +317,14 @@ struct domain_case {
 	const char *why; /* NULL on success */
 };
 
-#define DOK(n, in, o) {n, in, 0, 0, o, NULL}
-#define DBAD(n, in, w) {n, in, 0, -1, "", w}
+#define DOK(n, in, o)                                                          \
+	{                                                                      \
+		n, in, 0, 0, o, NULL                                           \
+	}
+#define DBAD(n, in, w)                                                         \
+	{                                                                      \
+		n, in, 0, -1, "", w                                            \
+	}
 
 static const struct domain_case domain_cases[] = {
 	DOK("lowercase", "EXAMPLE.Com", "example.com"),
@@ -321,7 +345,10 @@ static const struct domain_case domain_cases[] = {
 	     "hyphen at start or end of label"),
 	DBAD("space", "exa mple.com", "invalid character"),
 	DBAD("slash", "a/b.example", "invalid character"),
-	DBAD("control char", "a\x01" "b.example", "invalid character"),
+	DBAD("control char",
+	     "a\x01"
+	     "b.example",
+	     "invalid character"),
 	DOK("63-octet label", L63 ".example", L63 ".example"),
 	DBAD("64-octet label", L64 ".example", "label too long"),
 	DOK("253 octets", N253, N253),
@@ -332,27 +359,45 @@ static const struct domain_case domain_cases[] = {
 	{"no room at all", "example", 1, -1, "", "name too long"},
 
 	/* IDN */
-	DOK("U-label", "b\xc3\xbc" "cher.example", "xn--bcher-kva.example"),
-	DOK("U-label uppercase", "B\xc3\x9c" "CHER.Example",
+	DOK("U-label",
+	    "b\xc3\xbc"
+	    "cher.example",
 	    "xn--bcher-kva.example"),
-	DOK("U-label trailing dot", "b\xc3\xbc" "cher.example.",
+	DOK("U-label uppercase",
+	    "B\xc3\x9c"
+	    "CHER.Example",
+	    "xn--bcher-kva.example"),
+	DOK("U-label trailing dot",
+	    "b\xc3\xbc"
+	    "cher.example.",
 	    "xn--bcher-kva.example"),
 	DOK("non-transitional sharp s", "fa\xc3\x9f.de", "xn--fa-hia.de"),
 	DOK("transitional fallback", "\xe2\x98\x83.example", "xn--n3h.example"),
-	DOK("ideographic full stop", "a\xe3\x80\x82" "b\xc3\xbc" "cher.example",
+	DOK("ideographic full stop",
+	    "a\xe3\x80\x82"
+	    "b\xc3\xbc"
+	    "cher.example",
 	    "a.xn--bcher-kva.example"),
 	DOK("A-label kept", "xn--bcher-kva.example", "xn--bcher-kva.example"),
 	DOK("A-label lowercased", "XN--BCHER-KVA.EXAMPLE",
 	    "xn--bcher-kva.example"),
-	DOK("U-label beside underscore", "a_b.b\xc3\xbc" "cher.example",
+	DOK("U-label beside underscore",
+	    "a_b.b\xc3\xbc"
+	    "cher.example",
 	    "a_b.xn--bcher-kva.example"),
 	DBAD("U-label empty label", "b\xc3\xbc..example", "empty label"),
 	DBAD("U-label with bang", "b\xc3\xbc!.example", "invalid character"),
-	DBAD("leading combining mark", "\xcc\x81" "a.example", "invalid IDN"),
+	DBAD("leading combining mark",
+	     "\xcc\x81"
+	     "a.example",
+	     "invalid IDN"),
 	DBAD("bad punycode beside U-label", "xn--zz.b\xc3\xbc.example",
 	     "invalid IDN"),
 	DBAD("U-label too long", L60 "\xc3\xbc.example", "label too long"),
-	DBAD("Latin-1", "b\xfc" "cher.example", "invalid UTF-8"),
+	DBAD("Latin-1",
+	     "b\xfc"
+	     "cher.example",
+	     "invalid UTF-8"),
 	DBAD("overlong UTF-8", "\xc0\xae.example", "invalid UTF-8"),
 	DBAD("UTF-8 surrogate", "\xed\xa0\x80.example", "invalid UTF-8"),
 	DBAD("UTF-8 past U+10FFFF", "\xf4\x90\x80\x80.example",
@@ -542,9 +587,8 @@ test_cidr_parse(void **state)
 		rc = tlsp_cidr_parse(c->input, &net);
 		if (rc == 0)
 			hex16(net.addr, hex);
-		if (rc != c->rc ||
-		    (rc == 0 &&
-		     (strcmp(hex, c->hex) != 0 || net.prefix != c->prefix))) {
+		if (rc != c->rc || (rc == 0 && (strcmp(hex, c->hex) != 0 ||
+						net.prefix != c->prefix))) {
 			print_error("row \"%s\": got %d %s/%u, want %d %s/%u\n",
 				    c->name, rc, hex, rc == 0 ? net.prefix : 0,
 				    c->rc, str_or_null(c->hex), c->prefix);

@@ -421,8 +421,8 @@ jp_value(struct jp *jp, struct jv *j)
 static int
 json_parse(const char *s, size_t n, struct jv *j, const char **why)
 {
-	struct jp jp = {(const unsigned char *)s,
-			(const unsigned char *)s + n, NULL, 0};
+	struct jp jp = {(const unsigned char *)s, (const unsigned char *)s + n,
+			NULL, 0};
 
 	memset(j, 0, sizeof(*j));
 	if (jp_value(&jp, j) == 0) {
@@ -534,8 +534,14 @@ struct esc_row {
 	const char *want;
 };
 
-#define ROW(name, in, want) {name, in, 0, want}
-#define ROWN(name, in, len, want) {name, in, len, want}
+#define ROW(name, in, want)                                                    \
+	{                                                                      \
+		name, in, 0, want                                              \
+	}
+#define ROWN(name, in, len, want)                                              \
+	{                                                                      \
+		name, in, len, want                                            \
+	}
 
 static const struct esc_row esc_rows[] = {
 	ROW("empty", "", ""),
@@ -581,7 +587,10 @@ static const struct esc_row esc_rows[] = {
 	ROW("past U+10FFFF", "\xf4\x90\x80\x80",
 	    "\\udcf4\\udc90\\udc80\\udc80"),
 	ROW("truncated at end", "\xe2\x82", "\\udce2\\udc82"),
-	ROW("truncated then ASCII", "\xe2\x82" "A", "\\udce2\\udc82A"),
+	ROW("truncated then ASCII",
+	    "\xe2\x82"
+	    "A",
+	    "\\udce2\\udc82A"),
 	ROW("invalid then valid", "\xff\xc3\xa9", "\\udcff\xc3\xa9"),
 	ROW("Latin-1 text", "M\xfcnchen", "M\\udcfcnchen"),
 	ROW("a forged record", "\"}\n{\"seq\":1,\"type\":\"x",
@@ -717,8 +726,10 @@ static void
 test_escape_roundtrip(void **state)
 {
 	static const char *const pieces[] = {
-		"\xe2\x80\xa8", "\xc2\x85", "\xf0\x9f\x98\x80", "\xed\xa0\x80",
-		"\xc3\xa9", "\"", "\\", "\n", "\x7f", "\xe2\x82",
+		"\xe2\x80\xa8", "\xc2\x85", "\xf0\x9f\x98\x80",
+		"\xed\xa0\x80", "\xc3\xa9", "\"",
+		"\\",		"\n",	    "\x7f",
+		"\xe2\x82",
 	};
 	uint32_t seed = 0x2545f491;
 	char in[96], out[96 * 6 + 1];
@@ -798,9 +809,9 @@ static void
 test_builder_escape_agrees(void **state)
 {
 	static const unsigned char odd[] = {
-		'"', '\\', '\n', '\r', '\t', 0, 0x1f, 0x7f, 0x80, 0xc2, 0x85,
-		0xe2, 0x80, 0xa8, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 0xc0,
-		0xaf, 0xff, 0xed, 0xa0, 0x80,
+		'"',  '\\', '\n', '\r', '\t', 0,    0x1f, 0x7f, 0x80,
+		0xc2, 0x85, 0xe2, 0x80, 0xa8, 0xc3, 0xa9, 0xf0, 0x9f,
+		0x98, 0x80, 0xc0, 0xaf, 0xff, 0xed, 0xa0, 0x80,
 	};
 	static char in[3001], out[3000 * 6 + 4];
 	struct tlsp_jbuf jb;
@@ -853,16 +864,16 @@ static void
 test_event_names(void **state)
 {
 	static const char *const want[] = {
-		"start", "reload", "reload_failed", "stop",
-		"mail",	 "rcpt",   "message",	    "abort",
-		"rotate", "checkpoint",
+		"start", "reload",  "reload_failed", "stop",   "mail",
+		"rcpt",	 "message", "abort",	     "rotate", "checkpoint",
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < NELEM(want); i++)
-		assert_string_equal(
-		    tlsp_event_type_name((enum tlsp_event_type)i), want[i]);
+		assert_string_equal(tlsp_event_type_name((enum tlsp_event_type)
+								 i),
+				    want[i]);
 	assert_null(tlsp_event_type_name((enum tlsp_event_type)NELEM(want)));
 }
 
@@ -987,8 +998,7 @@ open_log(const char *path, enum tlsp_audit_sync sync)
 }
 
 static void
-submit_ok(struct tlsp_audit *a, const struct tlsp_audit_event *ev,
-	  int durable)
+submit_ok(struct tlsp_audit *a, const struct tlsp_audit_event *ev, int durable)
 {
 	char err[512];
 
@@ -1002,9 +1012,8 @@ submit_ok(struct tlsp_audit *a, const struct tlsp_audit_event *ev,
 static void
 submit_detail(struct tlsp_audit *a, const char *detail)
 {
-	struct tlsp_audit_event ev = {.type = TLSP_EV_RELOAD,
-				      .policy_hash = "abc",
-				      .detail = detail};
+	struct tlsp_audit_event ev = {
+		.type = TLSP_EV_RELOAD, .policy_hash = "abc", .detail = detail};
 
 	submit_ok(a, &ev, 0);
 }
@@ -1012,13 +1021,13 @@ submit_detail(struct tlsp_audit *a, const char *detail)
 /* ===================================================== fixtures */
 
 static const char fixture_yaml[] =
-    "version: 1\n"
-    "recipients:\n"
-    "  bank.example: {min_version: TLSv1.2, client_cert: verified}\n"
-    "  monitor.example: {min_version: TLSv1.3, mode: monitor}\n"
-    "  default: {tls: optional}\n"
-    "senders:\n"
-    "  partner.example: {min_version: TLSv1.2, action: defer}\n";
+	"version: 1\n"
+	"recipients:\n"
+	"  bank.example: {min_version: TLSv1.2, client_cert: verified}\n"
+	"  monitor.example: {min_version: TLSv1.3, mode: monitor}\n"
+	"  default: {tls: optional}\n"
+	"senders:\n"
+	"  partner.example: {min_version: TLSv1.2, action: defer}\n";
 
 /* A Sendmail session over TLSv1.1 with an unverified certificate. */
 static const struct tlsp_macros sm_macros = {
@@ -1051,8 +1060,7 @@ fixture_new(void)
 
 	assert_non_null(fx);
 	tlsp_facts_from_macros(&sm_macros, &fx->f);
-	assert_int_equal(tlsp_evaluate_sender(policy, &fx->f, sender,
-					      &fx->sv),
+	assert_int_equal(tlsp_evaluate_sender(policy, &fx->f, sender, &fx->sv),
 			 1);
 	tlsp_evaluate(policy, &fx->f, sender, "bob@bank.example", &fx->v[0]);
 	tlsp_evaluate(policy, &fx->f, sender, "carol@monitor.example",
@@ -1194,9 +1202,15 @@ check_tls(const struct jv *tls, const struct tlsp_facts *f)
 	const struct jv *obs = jv_get(tls, "observed");
 	const struct jv *abs = jv_get(tls, "absent");
 	static const char *const want_obs[] = {
-		"v", "{tls_version}", "{cipher}",  "{cipher_bits}",
-		"{cert_subject}", "{cert_issuer}", "{verify}",
-		"{cert_fp}",	   "{client_addr}",
+		"v",
+		"{tls_version}",
+		"{cipher}",
+		"{cipher_bits}",
+		"{cert_subject}",
+		"{cert_issuer}",
+		"{verify}",
+		"{cert_fp}",
+		"{client_addr}",
 	};
 	static const char *const want_abs[] = {"{auth_authen}",
 					       "{daemon_name}"};
@@ -1276,12 +1290,10 @@ check_fixture_outcome(const struct jv *rec)
 	assert_string_equal(jv_str(rule, "status"), "fail");
 	fl = jv_get(rule, "failures");
 	assert_int_equal(fl->n, 2);
-	assert_string_equal(jv_str(jv_at(fl, 0), "requirement"),
-			    "min_version");
+	assert_string_equal(jv_str(jv_at(fl, 0), "requirement"), "min_version");
 	assert_string_equal(jv_str(jv_at(fl, 0), "status"), "fail");
 	assert_string_equal(jv_str(jv_at(fl, 0), "observed"), "TLSv1.1");
-	assert_string_equal(jv_str(jv_at(fl, 1), "requirement"),
-			    "client_cert");
+	assert_string_equal(jv_str(jv_at(fl, 1), "requirement"), "client_cert");
 	assert_string_equal(jv_str(mon, "would_action"), "reject");
 	assert_string_equal(jv_str(find_rule(mon, "recipient:monitor.example"),
 				   "mode"),
@@ -1431,8 +1443,10 @@ test_writer_plaintext(void **state)
 	struct tlsp_facts f;
 	struct tlsp_verdict v;
 	struct tlsp_event_rcpt r = {"<x@example.org>", &v, NULL};
-	struct tlsp_audit_event ev = {.type = TLSP_EV_RCPT, .facts = &f,
-				      .rcpts = &r, .nrcpts = 1,
+	struct tlsp_audit_event ev = {.type = TLSP_EV_RCPT,
+				      .facts = &f,
+				      .rcpts = &r,
+				      .nrcpts = 1,
 				      .client_name = "unknown"};
 	char path[512], keys[512];
 	struct tlsp_audit *a;
@@ -1532,8 +1546,9 @@ writer_threads(enum tlsp_audit_sync mode, const char *name)
 			w[t].a = w[0].a;
 	}
 	for (t = 0; t < THREADS; t++)
-		assert_int_equal(
-		    pthread_create(&tid[t], NULL, worker_run, &w[t]), 0);
+		assert_int_equal(pthread_create(&tid[t], NULL, worker_run,
+						&w[t]),
+				 0);
 	for (t = 0; t < THREADS; t++) {
 		pthread_join(tid[t], NULL);
 		assert_int_equal(w[t].failed, 0);
@@ -1544,8 +1559,9 @@ writer_threads(enum tlsp_audit_sync mode, const char *name)
 	assert_int_equal(lv.n, THREADS * PER_THREAD);
 	assert_seqs(&lv, 1);
 	for (i = 0; i < lv.n; i++) {
-		assert_int_equal(
-		    sscanf(jv_str(&lv.v[i], "detail"), "t%u-%u", &t, &k), 2);
+		assert_int_equal(sscanf(jv_str(&lv.v[i], "detail"), "t%u-%u",
+					&t, &k),
+				 2);
 		assert_true(t < THREADS);
 		assert_int_equal((int)k, next[t]);
 		next[t]++;
@@ -1624,9 +1640,9 @@ python_check(const char *log, const struct expect *e, size_t ne)
 
 /* A string that tries everything at once, and a large binary one. */
 static const char forge[] =
-    "x\"},{\"seq\":999,\"type\":\"forged\"}\r\n{\"seq\":999,\"type\":"
-    "\"forged\",\"x\":\"\\\xff\xfe\xc0\xaf\xed\xa0\x80\xe2\x80\xa8\xc2\x85"
-    "\x1b[2J\x7f\t\b\f\x01";
+	"x\"},{\"seq\":999,\"type\":\"forged\"}\r\n{\"seq\":999,\"type\":"
+	"\"forged\",\"x\":\"\\\xff\xfe\xc0\xaf\xed\xa0\x80\xe2\x80\xa8\xc2\x85"
+	"\x1b[2J\x7f\t\b\f\x01";
 
 /* What Sendmail's "/CN=a\"b\\c+FF+E2+80+A8\"}" decodes to. */
 /* The subject below arrives xtext-encoded ("+FF..."); what the facts keep: OpenSSL's "\\c" escape (Sendmail's DN format) is
@@ -1801,8 +1817,7 @@ test_writer_unwritable(void **state)
 				    sizeof(err)));
 	assert_non_null(strstr(err, strerror(EISDIR)));
 
-	assert_null(tlsp_audit_open("", "h", TLSP_SYNC_NONE, err,
-				    sizeof(err)));
+	assert_null(tlsp_audit_open("", "h", TLSP_SYNC_NONE, err, sizeof(err)));
 	assert_non_null(strstr(err, "no path"));
 
 	if (geteuid() != 0) {
@@ -1893,10 +1908,12 @@ test_writer_lone_record(void **state)
 		} while (!found && t.tv_sec - t0.tv_sec < 3);
 		if (!found)
 			print_error("sync mode %zu: the record was not written "
-				    "within 2 s\n", i);
+				    "within 2 s\n",
+				    i);
 		assert_true(found);
 		assert_true((t.tv_sec - t0.tv_sec) * 1000000000L +
-				    (t.tv_nsec - t0.tv_nsec) < 2000000000L);
+				    (t.tv_nsec - t0.tv_nsec) <
+			    2000000000L);
 		tlsp_audit_close(a);
 	}
 }
@@ -1971,13 +1988,14 @@ test_writer_efbig(void **state)
 	lim = old;
 	lim.rlim_cur = (rlim_t)size + 20;
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	rc1 = tlsp_audit_submit(a, &(struct tlsp_audit_event){
-					   .type = TLSP_EV_STOP,
-					   .detail = "too big"},
+	rc1 = tlsp_audit_submit(a,
+				&(struct tlsp_audit_event){.type = TLSP_EV_STOP,
+							   .detail = "too big"},
 				1);
-	rc2 = tlsp_audit_submit(a, &(struct tlsp_audit_event){
-					   .type = TLSP_EV_STOP,
-					   .detail = "still too big"},
+	rc2 = tlsp_audit_submit(a,
+				&(struct tlsp_audit_event){
+					.type = TLSP_EV_STOP,
+					.detail = "still too big"},
 				0);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 
@@ -2251,8 +2269,9 @@ test_privacy_modes(void **state)
 		assert_non_null(strstr(s1, rows[i].sender));
 		assert_non_null(strstr(s2, rows[i].rcpt));
 		if (rows[i].mode == TLSP_AUDIT_ADDR_PSEUDONYMIZE) {
-			assert_int_equal(strlen(s1), strlen("hmac:") + 16 +
-							 strlen("@example.org"));
+			assert_int_equal(strlen(s1),
+					 strlen("hmac:") + 16 +
+						 strlen("@example.org"));
 			assert_null(strstr(s1, "lice"));
 			assert_string_equal(s1, jv_str(&lv.v[1], "sender"));
 		}
@@ -2283,9 +2302,11 @@ static void
 test_checkpoints(void **state)
 {
 	struct heard h = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	struct tlsp_audit_options o = {.host = "h", .sync = TLSP_SYNC_BATCH,
+	struct tlsp_audit_options o = {.host = "h",
+				       .sync = TLSP_SYNC_BATCH,
 				       .checkpoint_secs = 1,
-				       .notify = hear, .notify_arg = &h};
+				       .notify = hear,
+				       .notify_arg = &h};
 	char path[512], err[512], want[200], last[TLSP_HASH_HEX + 1];
 	const char *paths[1] = {path};
 	struct tlsp_audit *a;
@@ -2318,9 +2339,11 @@ static void
 test_checkpoint_outage(void **state)
 {
 	struct heard h = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	struct tlsp_audit_options o = {.host = "h", .sync = TLSP_SYNC_ALWAYS,
+	struct tlsp_audit_options o = {.host = "h",
+				       .sync = TLSP_SYNC_ALWAYS,
 				       .checkpoint_secs = 1,
-				       .notify = hear, .notify_arg = &h};
+				       .notify = hear,
+				       .notify_arg = &h};
 	char path[512], err[512], last[TLSP_HASH_HEX + 1];
 	const char *paths[1] = {path};
 	struct rlimit old, lim;
@@ -2344,7 +2367,8 @@ test_checkpoint_outage(void **state)
 	tlsp_audit_close(a);
 	logv_load(path, &lv);
 	for (i = 0; i < lv.n; i++) {
-		checkpoints += strcmp(jv_str(&lv.v[i], "type"), "checkpoint") == 0;
+		checkpoints += strcmp(jv_str(&lv.v[i], "type"), "checkpoint") ==
+			       0;
 		after += strcmp(jv_str(&lv.v[i], "detail"), "after") == 0;
 	}
 	assert_true(checkpoints <= 2);
@@ -2364,8 +2388,10 @@ static void
 test_writer_batch_failure(void **state)
 {
 	struct heard h = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	struct tlsp_audit_options o = {.host = "h", .sync = TLSP_SYNC_BATCH,
-				       .notify = hear, .notify_arg = &h};
+	struct tlsp_audit_options o = {.host = "h",
+				       .sync = TLSP_SYNC_BATCH,
+				       .notify = hear,
+				       .notify_arg = &h};
 	char path[512], err[512], last[TLSP_HASH_HEX + 1];
 	const char *paths[1] = {path};
 	struct rlimit old, lim;
@@ -2388,14 +2414,16 @@ test_writer_batch_failure(void **state)
 	     i++)
 		usleep(2000);
 	assert_non_null(strstr(err, strerror(EFBIG)));
-	rc = tlsp_audit_submit(a, &(struct tlsp_audit_event){
-					  .type = TLSP_EV_RELOAD,
-					  .detail = "refused"},
+	rc = tlsp_audit_submit(a,
+			       &(struct tlsp_audit_event){
+				       .type = TLSP_EV_RELOAD,
+				       .detail = "refused"},
 			       0);
 	assert_int_equal(rc, -1);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	submit_ok(a, &(struct tlsp_audit_event){.type = TLSP_EV_RELOAD,
-						 .detail = "after"},
+	submit_ok(a,
+		  &(struct tlsp_audit_event){.type = TLSP_EV_RELOAD,
+					     .detail = "after"},
 		  0);
 	tlsp_audit_close(a);
 	logv_load(path, &lv);

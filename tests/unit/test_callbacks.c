@@ -65,7 +65,8 @@ f_insheader(SMFICTX *ctx, int idx, const char *name, const char *value)
 
 	(void)idx;
 	if (f->nheaders < 4)
-		snprintf(f->headers[f->nheaders++], 1024, "%s: %s", name, value);
+		snprintf(f->headers[f->nheaders++], 1024, "%s: %s", name,
+			 value);
 	return MI_SUCCESS;
 }
 
@@ -113,23 +114,23 @@ f_setsymlist(SMFICTX *ctx, int stage, const char *list)
 }
 
 static const struct tlspm_smfi fake_table = {
-    f_getsymval, f_setreply, f_insheader, f_chgheader,
-    f_quarantine, f_getpriv, f_setpriv, f_setsymlist,
+	f_getsymval,  f_setreply, f_insheader, f_chgheader,
+	f_quarantine, f_getpriv,  f_setpriv,   f_setsymlist,
 };
 
 static const char policy[] =
-    "version: 1\n"
-    "milter: {authserv_id: mx.test.example}\n"
-    "recipients:\n"
-    "  strict.example: {min_version: TLSv1.2, action: reject}\n"
-    "  later.example: {min_version: TLSv1.3, action: defer}\n"
-    "  tag.example: {min_version: TLSv1.3, action: tag}\n"
-    "  hold.example: {min_version: TLSv1.3, action: quarantine}\n"
-    "  watch.example: {min_version: TLSv1.3, mode: monitor}\n"
-    "  default: {}\n"
-    "senders:\n"
-    "  bank.example: {min_version: TLSv1.3, reply: \"550 5.7.1 Bank mail "
-    "needs TLS 1.3 (100%% sure)\"}\n";
+	"version: 1\n"
+	"milter: {authserv_id: mx.test.example}\n"
+	"recipients:\n"
+	"  strict.example: {min_version: TLSv1.2, action: reject}\n"
+	"  later.example: {min_version: TLSv1.3, action: defer}\n"
+	"  tag.example: {min_version: TLSv1.3, action: tag}\n"
+	"  hold.example: {min_version: TLSv1.3, action: quarantine}\n"
+	"  watch.example: {min_version: TLSv1.3, mode: monitor}\n"
+	"  default: {}\n"
+	"senders:\n"
+	"  bank.example: {min_version: TLSv1.3, reply: \"550 5.7.1 Bank mail "
+	"needs TLS 1.3 (100%% sure)\"}\n";
 
 static void
 use_policy(const char *yaml)
@@ -155,12 +156,13 @@ open_conn(struct fake *f)
 {
 	unsigned long a, p, x, y;
 
-	assert_int_equal(tlspm_callbacks.xxfi_negotiate(ctx_of(f), 0x1ff, 0x1fffff, 0,
-						   0, &a, &p, &x, &y),
+	assert_int_equal(tlspm_callbacks.xxfi_negotiate(ctx_of(f), 0x1ff,
+							0x1fffff, 0, 0, &a, &p,
+							&x, &y),
 			 SMFIS_CONTINUE);
 	assert_non_null(f->priv);
-	assert_int_equal(tlspm_callbacks.xxfi_connect(ctx_of(f), "client.example",
-						 NULL),
+	assert_int_equal(tlspm_callbacks.xxfi_connect(ctx_of(f),
+						      "client.example", NULL),
 			 SMFIS_NOREPLY);
 	assert_int_equal(tlspm_callbacks.xxfi_helo(ctx_of(f), "client.example"),
 			 SMFIS_NOREPLY);
@@ -183,7 +185,8 @@ rcpt(struct fake *f, const char *to)
 	return tlspm_callbacks.xxfi_envrcpt(ctx_of(f), argv);
 }
 
-#define TLS12 "{tls_version}", "TLSv1.2", "{cipher}", "ECDHE-RSA-AES256-GCM-SHA384"
+#define TLS12                                                                  \
+	"{tls_version}", "TLSv1.2", "{cipher}", "ECDHE-RSA-AES256-GCM-SHA384"
 #define SENT "{mail_addr}", "x", "{rcpt_addr}", "x", "v", "Postfix 3.7.11"
 
 static void
@@ -214,8 +217,9 @@ test_per_recipient(void **state)
 			    "failed=min_version; "
 			    "tls=TLSv1.2 cipher=ECDHE-RSA-AES256-GCM-SHA384 "
 			    "bits=256 cert=not-verified");
-	assert_string_equal(f.quarantine, "tlspolicy: rules recipient:tag.example,"
-					  "recipient:hold.example failed min_version");
+	assert_string_equal(f.quarantine,
+			    "tlspolicy: rules recipient:tag.example,"
+			    "recipient:hold.example failed min_version");
 	/* No recipient address reaches the header (it would leak Bcc). */
 	assert_null(strstr(f.headers[0], "@"));
 	tlspm_callbacks.xxfi_close(ctx_of(&f));
@@ -227,8 +231,9 @@ test_accept_at_data(void **state)
 {
 	static const char *const macros[] = {TLS12, SENT, NULL};
 	struct fake f = {.macros = macros};
-	const char *yaml = "version: 1\nmilter: {strip_forged_headers: never}\n"
-			   "recipients: {strict.example: {min_version: TLSv1.2}}\n";
+	const char *yaml =
+		"version: 1\nmilter: {strip_forged_headers: never}\n"
+		"recipients: {strict.example: {min_version: TLSv1.2}}\n";
 
 	(void)state;
 	use_policy(yaml);
@@ -269,10 +274,10 @@ test_forged_headers_removed(void **state)
 	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
 	assert_int_equal(tlspm_callbacks.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
 	assert_int_equal(tlspm_callbacks.xxfi_header(ctx_of(&f), "x-tls-policy",
-						"forged; pass"),
+						     "forged; pass"),
 			 SMFIS_NOREPLY);
 	assert_int_equal(tlspm_callbacks.xxfi_header(ctx_of(&f), "X-TLS-Policy",
-						"forged again"),
+						     "forged again"),
 			 SMFIS_NOREPLY);
 	assert_int_equal(tlspm_callbacks.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
 	assert_int_equal(f.nremoved, 2);
@@ -411,7 +416,8 @@ test_unwritable_audit(void **state)
 	full.rlim_max = old.rlim_max;
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &full), 0);
 	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_REJECT);
-	assert_string_equal(f.reply, "550 5.7.0 TLS policy could not be applied");
+	assert_string_equal(f.reply,
+			    "550 5.7.0 TLS policy could not be applied");
 	/* The fault gone, the same refusal is recorded and given. */
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_REJECT);
@@ -520,29 +526,31 @@ assert_log_lines(const char *text, const char *qid, const char *const *want)
 		if (want[i] == NULL ||
 		    !is_decision_line(p, (size_t)(nl - p), qid, want[i]))
 			fail_msg("log line %zu is\n  %.*s\nnot\n  "
-				 "tlspolicy-milter: info: %s: %s", i + 1,
-				 (int)(nl - p), p, id, want[i] ? want[i] : "(none)");
+				 "tlspolicy-milter: info: %s: %s",
+				 i + 1, (int)(nl - p), p, id,
+				 want[i] ? want[i] : "(none)");
 	}
 	if (want[i] != NULL)
 		fail_msg("log line %zu missing:\n  tlspolicy-milter: info: %s: "
-			 "%s", i + 1, id, want[i]);
+			 "%s",
+			 i + 1, id, want[i]);
 }
 
 /* The decision lines of logged_transaction(), after the log id. */
-#define DECIDED(rcpt)                                                        \
-	"rcpt=<" rcpt "> from=<a@sender.example> "                           \
-	"client=client.example[unknown] tls=TLSv1.2 "                        \
+#define DECIDED(rcpt)                                                          \
+	"rcpt=<" rcpt "> from=<a@sender.example> "                             \
+	"client=client.example[unknown] tls=TLSv1.2 "                          \
 	"cipher=ECDHE-RSA-AES256-GCM-SHA384 bits=256 cert=\"not verified\" "
 static const char accepted_line[] =
-    DECIDED("ok@default.example") "rules=recipient:default action=accept "
-    "failed=- unknown=- reply=\"\"";
-static const char monitored_line[] =
-    DECIDED("w@watch.example") "rules=recipient:watch.example action=accept "
-    "monitor=would-reject failed=min_version unknown=- reply=\"\"";
-static const char refused_line[] =
-    DECIDED("s@strict.example") "rules=recipient:strict.example "
-    "action=reject failed=min_version unknown=- reply=\"550 5.7.1 Message "
-    "refused: TLS policy for the recipient domain not met\"";
+	DECIDED("ok@default.example") "rules=recipient:default action=accept "
+				      "failed=- unknown=- reply=\"\"";
+static const char monitored_line[] = DECIDED(
+	"w@watch.example") "rules=recipient:watch.example action=accept "
+			   "monitor=would-reject failed=min_version unknown=- reply=\"\"";
+static const char refused_line[] = DECIDED(
+	"s@strict.example") "rules=recipient:strict.example "
+			    "action=reject failed=min_version unknown=- reply=\"550 5.7.1 Message "
+			    "refused: TLS policy for the recipient domain not met\"";
 
 /*
  * milter.log_decisions: by default only decisions that act (or would,
@@ -558,11 +566,12 @@ test_log_decisions(void **state)
 		const char *qid; /* the MTA's queue id, or none */
 		const char *want[4];
 	} rows[] = {
-	    {"", NULL, {monitored_line, refused_line, NULL}},
-	    {"", "4AB12C", {monitored_line, refused_line, NULL}},
-	    {"log_decisions: all", NULL,
-	     {accepted_line, monitored_line, refused_line, NULL}},
-	    {"log_decisions: none", NULL, {NULL}},
+		{"", NULL, {monitored_line, refused_line, NULL}},
+		{"", "4AB12C", {monitored_line, refused_line, NULL}},
+		{"log_decisions: all",
+		 NULL,
+		 {accepted_line, monitored_line, refused_line, NULL}},
+		{"log_decisions: none", NULL, {NULL}},
 	};
 	char yaml[512], *text;
 	size_t i;
@@ -575,10 +584,11 @@ test_log_decisions(void **state)
 			 "reject}\n"
 			 "  watch.example: {min_version: TLSv1.3, mode: "
 			 "monitor}\n"
-			 "  default: {}\n", rows[i].mode);
+			 "  default: {}\n",
+			 rows[i].mode);
 		text = logged_transaction(yaml, rows[i].qid);
-		print_message("log_decisions: {%s}, queue id %s\n", rows[i].mode,
-			      rows[i].qid ? rows[i].qid : "none");
+		print_message("log_decisions: {%s}, queue id %s\n",
+			      rows[i].mode, rows[i].qid ? rows[i].qid : "none");
 		assert_log_lines(text, rows[i].qid, rows[i].want);
 		free(text);
 	}
@@ -626,17 +636,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(test_per_recipient, teardown),
-	    cmocka_unit_test_teardown(test_accept_at_data, teardown),
-	    cmocka_unit_test_teardown(test_sender_rule_refuses_at_mail, teardown),
-	    cmocka_unit_test_teardown(test_forged_headers_removed, teardown),
-	    cmocka_unit_test_teardown(test_facts_per_transaction, teardown),
-	    cmocka_unit_test_teardown(test_queue_id_per_transaction, teardown),
-	    cmocka_unit_test_teardown(test_mail_without_sender, teardown),
-	    cmocka_unit_test_teardown(test_blind_milter, teardown),
-	    cmocka_unit_test_teardown(test_unwritable_audit, teardown),
-	    cmocka_unit_test_teardown(test_conn_ids, teardown),
-	    cmocka_unit_test_teardown(test_log_decisions, teardown),
+		cmocka_unit_test_teardown(test_per_recipient, teardown),
+		cmocka_unit_test_teardown(test_accept_at_data, teardown),
+		cmocka_unit_test_teardown(test_sender_rule_refuses_at_mail,
+					  teardown),
+		cmocka_unit_test_teardown(test_forged_headers_removed,
+					  teardown),
+		cmocka_unit_test_teardown(test_facts_per_transaction, teardown),
+		cmocka_unit_test_teardown(test_queue_id_per_transaction,
+					  teardown),
+		cmocka_unit_test_teardown(test_mail_without_sender, teardown),
+		cmocka_unit_test_teardown(test_blind_milter, teardown),
+		cmocka_unit_test_teardown(test_unwritable_audit, teardown),
+		cmocka_unit_test_teardown(test_conn_ids, teardown),
+		cmocka_unit_test_teardown(test_log_decisions, teardown),
 	};
 
 	tlspm_smfi = &fake_table;

@@ -139,10 +139,11 @@ test_field_digest(void **state)
 
 	(void)state;
 	for (i = 0; i < NELEM(digest_cases); i++) {
-		tlsp_chain_field_digest(
-			digest_cases[i].salt, strlen(digest_cases[i].salt),
-			digest_cases[i].key, digest_cases[i].value,
-			strlen(digest_cases[i].value), hex);
+		tlsp_chain_field_digest(digest_cases[i].salt,
+					strlen(digest_cases[i].salt),
+					digest_cases[i].key,
+					digest_cases[i].value,
+					strlen(digest_cases[i].value), hex);
 		if (strcmp(hex, digest_cases[i].want) != 0)
 			fail_msg("%s: got %s", digest_cases[i].name, hex);
 	}
@@ -221,17 +222,17 @@ test_examples(void **state)
 					 &key, &scratch, hex),
 			 0);
 	assert_string_equal(hex, EX1_KEYED);
-	assert_int_equal(
-		tlsp_chain_verify(line1, strlen(line1), NULL, &scratch, &rec),
-		1);
+	assert_int_equal(tlsp_chain_verify(line1, strlen(line1), NULL, &scratch,
+					   &rec),
+			 1);
 	assert_int_equal(rec.seq, 1);
 	assert_string_equal(rec.prev, tlsp_chain_genesis);
-	assert_int_equal(
-		tlsp_chain_verify(line1, strlen(line1), &key, &scratch, &rec),
-		0);
-	assert_int_equal(
-		tlsp_chain_verify(line3, strlen(line3), NULL, &scratch, &rec),
-		1);
+	assert_int_equal(tlsp_chain_verify(line1, strlen(line1), &key, &scratch,
+					   &rec),
+			 0);
+	assert_int_equal(tlsp_chain_verify(line3, strlen(line3), NULL, &scratch,
+					   &rec),
+			 1);
 	assert_int_equal(rec.seq, 2);
 	assert_string_equal(rec.prev, EX1_HASH);
 	assert_string_equal(rec.hash, EX3_HASH);
@@ -440,13 +441,13 @@ test_key_load(void **state)
 		assert_int_equal(key.k[i], i);
 	tlsp_chain_key_free(&key);
 	assert_null(key.k);
-	assert_int_equal(
-		tlsp_chain_key_load(VEC "short.key", &key, err, sizeof(err)),
-		-1);
+	assert_int_equal(tlsp_chain_key_load(VEC "short.key", &key, err,
+					     sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "16"));
-	assert_int_equal(
-		tlsp_chain_key_load(VEC "missing.key", &key, err, sizeof(err)),
-		-1);
+	assert_int_equal(tlsp_chain_key_load(VEC "missing.key", &key, err,
+					     sizeof(err)),
+			 -1);
 	assert_int_equal(tlsp_chain_key_load(VEC, &key, err, sizeof(err)), -1);
 }
 
@@ -587,8 +588,8 @@ test_writer(void **state)
 			.key_file = runs[r].keyed ? VEC "key" : NULL,
 		};
 		struct tlsp_chain_rec last = {.seq = 0};
-		struct tlsp_audit *a =
-			tlsp_audit_open_with(log, &o, err, sizeof(err));
+		struct tlsp_audit *a = tlsp_audit_open_with(log, &o, err,
+							    sizeof(err));
 		DIR *d;
 		struct dirent *de;
 		int rc;

@@ -23,12 +23,12 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define ANY (-2)
 
-#define check_int(row, what, got, want)                                     \
-	do {                                                                \
-		long g_ = (long)(got), w_ = (long)(want);                   \
-		if (w_ != ANY && g_ != w_)                                  \
-			fail_msg("%s: %s = %ld, want %ld", (row), (what), g_, \
-				 w_);                                       \
+#define check_int(row, what, got, want)                                        \
+	do {                                                                   \
+		long g_ = (long)(got), w_ = (long)(want);                      \
+		if (w_ != ANY && g_ != w_)                                     \
+			fail_msg("%s: %s = %ld, want %ld", (row), (what), g_,  \
+				 w_);                                          \
 	} while (0)
 
 /* Short family names keep the rows on one screen. */
@@ -63,29 +63,27 @@ static const struct classify_row classify_rows[] = {
 	/* In OpenSSL 3's table. */
 	{"ECDHE RSA AES256 GCM", "ECDHE-RSA-AES256-GCM-SHA384", 1, 256, 1, 1,
 	 GCM | AES | AEAD},
-	{"lookup is case-insensitive", "ecdhe-rsa-aes256-gcm-sha384", 1, 256,
-	 1, 1, GCM | AES | AEAD},
+	{"lookup is case-insensitive", "ecdhe-rsa-aes256-gcm-sha384", 1, 256, 1,
+	 1, GCM | AES | AEAD},
 	{"TLS 1.3 AES256", "TLS_AES_256_GCM_SHA384", 1, 256, 1, 1,
 	 TLS13 | GCM | AES | AEAD},
 	{"TLS 1.3 AES128", "TLS_AES_128_GCM_SHA256", 1, 128, 1, 1,
 	 TLS13 | GCM | AES | AEAD},
 	{"TLS 1.3 CHACHA20", "TLS_CHACHA20_POLY1305_SHA256", 1, 256, 1, 1,
 	 TLS13 | CHACHA | AEAD},
-	{"TLS 1.3 CCM (not a default suite)", "TLS_AES_128_CCM_SHA256", 1,
-	 128, 1, 1, TLS13 | CCM | AES | AEAD},
+	{"TLS 1.3 CCM (not a default suite)", "TLS_AES_128_CCM_SHA256", 1, 128,
+	 1, 1, TLS13 | CCM | AES | AEAD},
 	{"TLS 1.3 CCM_8", "TLS_AES_128_CCM_8_SHA256", 1, 128, 1, 1,
 	 TLS13 | CCM | AES | AEAD},
 	{"RSA kx AES128 CBC SHA1", "AES128-SHA", 1, 128, 0, 0,
 	 AES | CBC | SHA1},
-	{"RSA kx AES256 CBC SHA256", "AES256-SHA256", 1, 256, 0, 0,
-	 AES | CBC},
-	{"RSA kx AES GCM", "AES128-GCM-SHA256", 1, 128, 0, 1,
-	 AES | GCM | AEAD},
+	{"RSA kx AES256 CBC SHA256", "AES256-SHA256", 1, 256, 0, 0, AES | CBC},
+	{"RSA kx AES GCM", "AES128-GCM-SHA256", 1, 128, 0, 1, AES | GCM | AEAD},
 	{"DHE CBC", "DHE-RSA-AES128-SHA256", 1, 128, 1, 0, AES | CBC},
 	{"ECDHE CBC SHA1", "ECDHE-RSA-AES128-SHA", 1, 128, 1, 0,
 	 AES | CBC | SHA1},
-	{"ECDHE ECDSA CHACHA20", "ECDHE-ECDSA-CHACHA20-POLY1305", 1, 256, 1,
-	 1, CHACHA | AEAD},
+	{"ECDHE ECDSA CHACHA20", "ECDHE-ECDSA-CHACHA20-POLY1305", 1, 256, 1, 1,
+	 CHACHA | AEAD},
 	{"ECDHE ECDSA CCM8", "ECDHE-ECDSA-AES128-CCM8", 1, 128, 1, 1,
 	 AES | CCM | AEAD},
 	{"DHE CAMELLIA", "DHE-RSA-CAMELLIA128-SHA", 1, 128, 1, 0,
@@ -104,15 +102,14 @@ static const struct classify_row classify_rows[] = {
 	 ANON | AES | CBC | SHA1},
 	{"IANA name", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 1, 128, 1, 1,
 	 GCM | AES | AEAD},
-	{"IANA name lower case", "tls_rsa_with_aes_128_cbc_sha", 1, 128, 0,
-	 0, AES | CBC | SHA1},
-	{"IANA anonymous", "TLS_DH_anon_WITH_AES_256_GCM_SHA384", 1, 256, 1,
-	 1, ANON | GCM | AES | AEAD},
+	{"IANA name lower case", "tls_rsa_with_aes_128_cbc_sha", 1, 128, 0, 0,
+	 AES | CBC | SHA1},
+	{"IANA anonymous", "TLS_DH_anon_WITH_AES_256_GCM_SHA384", 1, 256, 1, 1,
+	 ANON | GCM | AES | AEAD},
 
 	/* Maybe, or surely, not in this OpenSSL: same answers either way. */
 	{"3DES", "DES-CBC3-SHA", ANY, 112, 0, 0, DES3 | CBC | SHA1},
-	{"EDH 3DES", "EDH-RSA-DES-CBC3-SHA", ANY, 112, 1, 0,
-	 DES3 | CBC | SHA1},
+	{"EDH 3DES", "EDH-RSA-DES-CBC3-SHA", ANY, 112, 1, 0, DES3 | CBC | SHA1},
 	{"ECDHE 3DES", "ECDHE-RSA-DES-CBC3-SHA", ANY, 112, 1, 0,
 	 DES3 | CBC | SHA1},
 	{"IANA 3DES", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", ANY, 112, 0, 0,
@@ -130,8 +127,8 @@ static const struct classify_row classify_rows[] = {
 	{"export1024", "EXP1024-RC4-SHA", 0, 56, 0, 0, EXP | RC4 | SHA1},
 	{"IANA export", "TLS_RSA_EXPORT_WITH_RC4_40_MD5", 0, 40, 0, 0,
 	 EXP | RC4 | MD5},
-	{"IANA export DES40", "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA", 0, 40, 0,
-	 0, EXP | DES | CBC | SHA1},
+	{"IANA export DES40", "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA", 0, 40, 0, 0,
+	 EXP | DES | CBC | SHA1},
 	{"IANA anonymous export", "TLS_DH_anon_EXPORT_WITH_RC4_40_MD5", 0, 40,
 	 1, 0, ANON | EXP | RC4 | MD5},
 	{"IDEA", "IDEA-CBC-SHA", ANY, 128, 0, 0, CBC | SHA1},
@@ -152,12 +149,12 @@ static const struct classify_row classify_rows[] = {
 	{"garbage", "hello world", 0, -1, -1, -1, 0},
 	{"separators only", "--__-", 0, -1, -1, -1, 0},
 	{"TLS prefix only", "TLS_", 0, -1, -1, -1, 0},
-	{"signalling suite", "TLS_EMPTY_RENEGOTIATION_INFO_SCSV", 0, -1, -1,
-	 -1, 0},
+	{"signalling suite", "TLS_EMPTY_RENEGOTIATION_INFO_SCSV", 0, -1, -1, -1,
+	 0},
 	{"unknown key exchange", "FOO-AES128-SHA", 0, 128, -1, 0,
 	 AES | CBC | SHA1},
-	{"trailing CRLF is not the suite", "ECDHE-RSA-AES256-GCM-SHA384\r\n",
-	 0, 256, 1, 1, GCM | AES | AEAD},
+	{"trailing CRLF is not the suite", "ECDHE-RSA-AES256-GCM-SHA384\r\n", 0,
+	 256, 1, 1, GCM | AES | AEAD},
 	{"overlong word", "ECDHE-RSAAAAAAAAAAAAAAAAAAAAAAAAA-AES128-SHA", 0,
 	 128, 1, 0, AES | CBC | SHA1},
 	{"64 KiB", big_a, 0, -1, -1, -1, 0},
@@ -197,7 +194,8 @@ test_classify_report(void **state)
 	for (size_t i = 0; i < NELEM(probe); i++) {
 		tlsp_cipher_classify(probe[i], &ci);
 		print_message("  %s: %s\n", probe[i],
-			      ci.known ? "in OpenSSL's table" : "from its name");
+			      ci.known ? "in OpenSSL's table"
+				       : "from its name");
 	}
 }
 
@@ -293,7 +291,8 @@ test_classify_threads(void **state)
 	(void)state;
 	for (size_t i = 0; i < NELEM(t); i++)
 		assert_int_equal(pthread_create(&t[i], NULL, classify_loop,
-						NULL), 0);
+						NULL),
+				 0);
 	for (size_t i = 0; i < NELEM(t); i++) {
 		void *bad;
 

@@ -24,10 +24,10 @@
 #define MAX_EVALS 50000
 
 static const char *const yaml[2] = {
-    "version: 1\nrecipients:\n  example.com: {min_version: TLSv1.3, "
-    "action: reject}\n  default: {tls: optional}\n",
-    "version: 1\nrecipients:\n  example.com: {min_version: TLSv1.2, "
-    "action: defer}\n  .example.com: {tls: required}\n  default: {}\n",
+	"version: 1\nrecipients:\n  example.com: {min_version: TLSv1.3, "
+	"action: reject}\n  default: {tls: optional}\n",
+	"version: 1\nrecipients:\n  example.com: {min_version: TLSv1.2, "
+	"action: defer}\n  .example.com: {tls: required}\n  default: {}\n",
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,8 +67,8 @@ work(void *arg)
 		int is_first = tlsp_policy_rule_count(p) == 2;
 
 		tlsp_evaluate(p, &f, "s@sender.example", "r@example.com", &v);
-		if (v.action != (is_first ? TLSP_ACTION_REJECT
-					  : TLSP_ACTION_ACCEPT))
+		if (v.action !=
+		    (is_first ? TLSP_ACTION_REJECT : TLSP_ACTION_ACCEPT))
 			w->wrong++;
 		tlsp_policy_unref(p);
 		w->evals++;
@@ -83,8 +83,9 @@ static struct tlsp_policy *
 load(int which)
 {
 	struct tlsp_diags d = {0};
-	struct tlsp_policy *p = tlsp_policy_load_buffer(
-	    "t.yaml", yaml[which], strlen(yaml[which]), TLSP_MTA_UNKNOWN, &d);
+	struct tlsp_policy *p = tlsp_policy_load_buffer("t.yaml", yaml[which],
+							strlen(yaml[which]),
+							TLSP_MTA_UNKNOWN, &d);
 
 	tlsp_diags_free(&d);
 	return p;
@@ -147,7 +148,8 @@ test_cipher_table_first_use(void **state)
 
 	(void)state;
 	for (i = 0; i < THREADS; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, classify, &ci[i]), 0);
+		assert_int_equal(pthread_create(&t[i], NULL, classify, &ci[i]),
+				 0);
 	for (i = 0; i < THREADS; i++) {
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 		assert_int_equal(ci[i].bits, 256);
@@ -159,8 +161,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cipher_table_first_use),
-	    cmocka_unit_test(test_swap_under_load),
+		cmocka_unit_test(test_cipher_table_first_use),
+		cmocka_unit_test(test_swap_under_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,70 +119,107 @@ test_domtab_match(void **state)
 {
 	const struct match_case cases[] = {
 		/* exact and subdomain slots */
-		{"exact rule, its name", {"example.com"}, "example.com",
+		{"exact rule, its name",
+		 {"example.com"},
+		 "example.com",
 		 "example.com"},
 		{"exact rule, a child", {"example.com"}, "a.example.com", NULL},
-		{"sub rule does not match its own name", {".example.com"},
-		 "example.com", NULL},
-		{"sub rule, a child", {".example.com"}, "a.example.com",
+		{"sub rule does not match its own name",
+		 {".example.com"},
+		 "example.com",
+		 NULL},
+		{"sub rule, a child",
+		 {".example.com"},
+		 "a.example.com",
 		 ".example.com"},
-		{"sub rule, a grandchild", {".example.com"}, "x.y.example.com",
+		{"sub rule, a grandchild",
+		 {".example.com"},
+		 "x.y.example.com",
 		 ".example.com"},
 		{"both slots, the name takes exact",
-		 {"example.com", ".example.com"}, "example.com", "example.com"},
+		 {"example.com", ".example.com"},
+		 "example.com",
+		 "example.com"},
 		{"both slots, a child takes sub",
-		 {"example.com", ".example.com"}, "a.example.com",
+		 {"example.com", ".example.com"},
+		 "a.example.com",
 		 ".example.com"},
 
 		/* precedence */
 		{"exact beats the parent's sub rule",
-		 {".example.com", "a.example.com"}, "a.example.com",
+		 {".example.com", "a.example.com"},
+		 "a.example.com",
 		 "a.example.com"},
-		{"longest parent wins", {".example.com", ".b.example.com"},
-		 "a.b.example.com", ".b.example.com"},
+		{"longest parent wins",
+		 {".example.com", ".b.example.com"},
+		 "a.b.example.com",
+		 ".b.example.com"},
 		{"longest parent wins, inserted first",
-		 {".b.example.com", ".example.com"}, "a.b.example.com",
+		 {".b.example.com", ".example.com"},
+		 "a.b.example.com",
 		 ".b.example.com"},
 		{"own sub rule skipped for the parent's",
-		 {".b.example.com", ".example.com"}, "b.example.com",
+		 {".b.example.com", ".example.com"},
+		 "b.example.com",
 		 ".example.com"},
 		{"exact-only entry on the walk is passed",
-		 {"b.example.com", ".example.com"}, "a.b.example.com",
+		 {"b.example.com", ".example.com"},
+		 "a.b.example.com",
 		 ".example.com"},
 		{"top-level sub rule", {".com"}, "a.b.example.com", ".com"},
-		{"top-level exact rule is not a parent", {"com"}, "example.com",
+		{"top-level exact rule is not a parent",
+		 {"com"},
+		 "example.com",
 		 NULL},
-		{"parents split at dots only", {".ample.com", "ample.com"},
-		 "example.com", NULL},
-		{"a child's rule is not the parent's", {"a.example.com",
-		 ".a.example.com"}, "example.com", NULL},
+		{"parents split at dots only",
+		 {".ample.com", "ample.com"},
+		 "example.com",
+		 NULL},
+		{"a child's rule is not the parent's",
+		 {"a.example.com", ".a.example.com"},
+		 "example.com",
+		 NULL},
 
 		/* a longer key with the same hash */
-		{"colliding longer key, its prefix", {COLLIDES}, "example.com",
+		{"colliding longer key, its prefix",
+		 {COLLIDES},
+		 "example.com",
 		 NULL},
-		{"colliding longer sub rule, prefix's child", {"." COLLIDES},
-		 "mx.example.com", NULL},
-		{"colliding longer key, itself", {COLLIDES}, COLLIDES, COLLIDES},
-		{"colliding keys side by side", {COLLIDES, ".example.com"},
-		 "mx.example.com", ".example.com"},
+		{"colliding longer sub rule, prefix's child",
+		 {"." COLLIDES},
+		 "mx.example.com",
+		 NULL},
+		{"colliding longer key, itself",
+		 {COLLIDES},
+		 COLLIDES,
+		 COLLIDES},
+		{"colliding keys side by side",
+		 {COLLIDES, ".example.com"},
+		 "mx.example.com",
+		 ".example.com"},
 
 		/* names with no dots */
 		{"no dots, exact", {"localhost"}, "localhost", "localhost"},
 		{"no dots, own sub rule", {".localhost"}, "localhost", NULL},
 		{"no dots, miss", {"com", ".com"}, "localhost", NULL},
-		{"child of a dotless name", {".localhost"}, "mx.localhost",
+		{"child of a dotless name",
+		 {".localhost"},
+		 "mx.localhost",
 		 ".localhost"},
 
 		/* deep names */
 		{"127 labels, exact", {deep}, deep, deep},
-		{"127 labels, immediate parent", {".a", deep + 1}, deep,
+		{"127 labels, immediate parent",
+		 {".a", deep + 1},
+		 deep,
 		 deep + 1},
-		{"127 labels, longest of several", {".a", ".a.a.a"}, deep,
+		{"127 labels, longest of several",
+		 {".a", ".a.a.a"},
+		 deep,
 		 ".a.a.a"},
 		{"127 labels, top-level sub rule", {".a"}, deep, ".a"},
 		{"127 labels, miss", {"a", ".b", deep + 2}, deep, NULL},
-		{"126-label parent's own sub rule", {deep + 1}, deep + 2,
-		 NULL},
+		{"126-label parent's own sub rule", {deep + 1}, deep + 2, NULL},
 
 		/* empty table */
 		{"empty table", {NULL}, "example.com", NULL},
@@ -356,7 +393,8 @@ test_domtab_growth(void **state)
 		r = tlsp_domtab_match(&t, name);
 		if (r != (i % 3 == 0 ? &rules[i] : NULL)) {
 			if (bad++ < 10)
-				print_error("%s: wrong subdomain match\n", name);
+				print_error("%s: wrong subdomain match\n",
+					    name);
 		}
 	}
 	/* Upserting a present key finds it, with a different pointer to the
@@ -422,35 +460,35 @@ plaintext_facts(struct tlsp_facts *f)
 #define RCPTS "recipients:\n"
 #define SNDRS "senders:\n"
 
-#define P_PREC                                                            \
-	RCPTS RULE("example.com") RULE(".example.com")                     \
-	    RULE("'*.b.example.com'") RULE("default")
-#define P_SPREC                                                           \
-	SNDRS RULE("example.com") RULE(".example.com")                     \
-	    RULE("'*.b.example.com'") RULE("default")                       \
-		RCPTS RULE("default")
+#define P_PREC                                                                 \
+	RCPTS RULE("example.com") RULE(".example.com")                         \
+		RULE("'*.b.example.com'") RULE("default")
+#define P_SPREC                                                                \
+	SNDRS RULE("example.com") RULE(".example.com")                         \
+		RULE("'*.b.example.com'") RULE("default")                      \
+			RCPTS RULE("default")
 #define P_CASE RCPTS RULE("EXAMPLE.com") RULE(".EXAMPLE.ORG") RULE("default")
 #define P_DOT RCPTS RULE("example.com.") RULE(".example.org.") RULE("default")
-#define P_IDN_U                                                           \
-	RCPTS RULE("b\xc3\xbc" "cher.example")                             \
-	    RULE(".b\xc3\xbc" "cher.example") RULE("default")
+#define P_IDN_U                                                                \
+	RCPTS RULE("b\xc3\xbc"                                                 \
+		   "cher.example") RULE(".b\xc3\xbc"                           \
+					"cher.example") RULE("default")
 #define P_IDN_A RCPTS RULE("xn--bcher-kva.example") RULE("default")
-#define P_LIT                                                             \
-	RCPTS RULE("'[192.0.2.1]'") RULE("'[IPv6:2001:DB8::1]'")           \
-	    RULE(".0.2.1") RULE(".1") RULE("default")
-#define P_COLLIDE                                                         \
-	RCPTS RULE(COLLIDES) RULE("." COLLIDES) RULE("default")
+#define P_LIT                                                                  \
+	RCPTS RULE("'[192.0.2.1]'") RULE("'[IPv6:2001:DB8::1]'")               \
+		RULE(".0.2.1") RULE(".1") RULE("default")
+#define P_COLLIDE RCPTS RULE(COLLIDES) RULE("." COLLIDES) RULE("default")
 #define P_LIT_ONLY RCPTS RULE("'[192.0.2.1]'") RULE("default")
-#define P_NULL_NONE                                                       \
+#define P_NULL_NONE                                                            \
 	SNDRS RULE("default") RULE("partner.example") RCPTS RULE("default")
 #define P_NULL_SDEF SNDRS RULE("default")
-#define P_NULL_RULE                                                       \
-	SNDRS RULE("'<>'") RULE("default") RCPTS RULE("default")           \
-	    RULE("example.com")
-#define P_ENV                                                             \
-	SNDRS RULE("example.com") RULE("evil.example") RULE("default")     \
-	    RCPTS RULE("example.com") RULE("evil.example")                   \
-		RULE("relay.example") RULE("default")
+#define P_NULL_RULE                                                            \
+	SNDRS RULE("'<>'") RULE("default") RCPTS RULE("default")               \
+		RULE("example.com")
+#define P_ENV                                                                  \
+	SNDRS RULE("example.com") RULE("evil.example") RULE("default")         \
+		RCPTS RULE("example.com") RULE("evil.example")                 \
+			RULE("relay.example") RULE("default")
 
 /* Deep names as string literals: D126 is "a." 126 times, so D126 "a" has 127
  * labels and 253 octets, the most a name may have; one more is too many. */
@@ -463,7 +501,7 @@ plaintext_facts(struct tlsp_facts *f)
 #define D64 D32 D32
 #define D125 D64 D32 D16 D8 D4 D1
 #define D126 D64 D32 D16 D8 D4 D2
-#define P_DEEP                                                            \
+#define P_DEEP                                                                 \
 	RCPTS RULE(D126 "a") RULE("." D125 "a") RULE(".a") RULE("default")
 
 #define S_BAD TLSP_V_SENDER_UNPARSABLE
@@ -471,10 +509,10 @@ plaintext_facts(struct tlsp_facts *f)
 
 struct lookup_case {
 	const char *name;
-	const char *policy; /* after "version: 1\n" */
+	const char *policy;		/* after "version: 1\n" */
 	const char *sender, *recipient; /* NULL: not given */
-	const char *want;   /* rules evaluated, in order, ", "-separated */
-	unsigned flags;	    /* TLSP_V_* */
+	const char *want; /* rules evaluated, in order, ", "-separated */
+	unsigned flags;	  /* TLSP_V_* */
 };
 
 static const struct lookup_case lookup_cases[] = {
@@ -497,8 +535,8 @@ static const struct lookup_case lookup_cases[] = {
 	 "recipient:default", 0},
 	{"parent of the rules takes default", P_PREC, NULL, "u@com",
 	 "recipient:default", 0},
-	{"rule name inside a longer name", P_PREC, NULL,
-	 "u@example.com.evil", "recipient:default", 0},
+	{"rule name inside a longer name", P_PREC, NULL, "u@example.com.evil",
+	 "recipient:default", 0},
 	{"sender exact", P_SPREC, "a@example.com", "u@x.example",
 	 "sender:example.com", 0},
 	{"sender .sub", P_SPREC, "a@b.example.com", "u@x.example",
@@ -513,16 +551,16 @@ static const struct lookup_case lookup_cases[] = {
 	 "u@example.com", "recipient:default", 0},
 	{"hash-colliding longer sub rule, prefix's child", P_COLLIDE, NULL,
 	 "u@mx.example.com", "recipient:default", 0},
-	{"hash-colliding rule, its own name", P_COLLIDE, NULL,
-	 "u@" COLLIDES, "recipient:" COLLIDES, 0},
+	{"hash-colliding rule, its own name", P_COLLIDE, NULL, "u@" COLLIDES,
+	 "recipient:" COLLIDES, 0},
 
 	/* deep names */
 	{"127 labels, exact rule", P_DEEP, NULL, "u@" D126 "a",
 	 "recipient:" D126 "a", 0},
 	{"127 labels, 126-label parent's sub rule", P_DEEP, NULL,
 	 "u@b." D125 "a", "recipient:." D125 "a", 0},
-	{"127 labels, top-level sub rule", P_DEEP, NULL, "u@b.b." D64 D32 D16
-	 D8 D4 "a", "recipient:.a", 0},
+	{"127 labels, top-level sub rule", P_DEEP, NULL,
+	 "u@b.b." D64 D32 D16 D8 D4 "a", "recipient:.a", 0},
 	{"128 labels is unparsable", P_DEEP, NULL, "u@b." D126 "a",
 	 "recipient:default", R_BAD},
 
@@ -546,26 +584,31 @@ static const struct lookup_case lookup_cases[] = {
 	{"U-label rule, A-label address", P_IDN_U, NULL,
 	 "u@xn--bcher-kva.example", "recipient:xn--bcher-kva.example", 0},
 	{"U-label rule, U-label address", P_IDN_U, NULL,
-	 "u@b\xc3\xbc" "cher.example", "recipient:xn--bcher-kva.example", 0},
+	 "u@b\xc3\xbc"
+	 "cher.example",
+	 "recipient:xn--bcher-kva.example", 0},
 	{"U-label rule, uppercase U-label address", P_IDN_U, NULL,
-	 "u@B\xc3\x9c" "CHER.example", "recipient:xn--bcher-kva.example", 0},
+	 "u@B\xc3\x9c"
+	 "CHER.example",
+	 "recipient:xn--bcher-kva.example", 0},
 	{"U-label sub rule, A-label child", P_IDN_U, NULL,
-	 "u@mx.xn--bcher-kva.example", "recipient:.xn--bcher-kva.example",
-	 0},
+	 "u@mx.xn--bcher-kva.example", "recipient:.xn--bcher-kva.example", 0},
 	{"A-label rule, U-label address", P_IDN_A, NULL,
-	 "u@b\xc3\xbc" "cher.example", "recipient:xn--bcher-kva.example", 0},
+	 "u@b\xc3\xbc"
+	 "cher.example",
+	 "recipient:xn--bcher-kva.example", 0},
 	{"A-label rule, uppercase A-label address", P_IDN_A, NULL,
 	 "u@XN--BCHER-KVA.EXAMPLE", "recipient:xn--bcher-kva.example", 0},
 	{"A-label rule, other name", P_IDN_A, NULL, "u@bucher.example",
 	 "recipient:default", 0},
 
 	/* address literals */
-	{"IPv4 literal", P_LIT, NULL, "u@[192.0.2.1]",
-	 "recipient:[192.0.2.1]", 0},
+	{"IPv4 literal", P_LIT, NULL, "u@[192.0.2.1]", "recipient:[192.0.2.1]",
+	 0},
 	{"IPv4 literal, leading zeros", P_LIT, NULL, "u@[192.000.002.001]",
 	 "recipient:[192.0.2.1]", 0},
-	{"other IPv4 literal takes default", P_LIT_ONLY, NULL,
-	 "u@[192.0.2.2]", "recipient:default", 0},
+	{"other IPv4 literal takes default", P_LIT_ONLY, NULL, "u@[192.0.2.2]",
+	 "recipient:default", 0},
 	{"literal never takes a sub rule", P_LIT, NULL, "u@[10.0.2.1]",
 	 "recipient:default", 0},
 	{"unlisted literal with sub rules takes default", P_LIT, NULL,
@@ -587,8 +630,8 @@ static const struct lookup_case lookup_cases[] = {
 	 "u@example.com", "", TLSP_V_NO_RULE},
 	{"null sender with a <> rule", P_NULL_RULE, "<>", "u@example.org",
 	 "sender:<>", 0},
-	{"<> rule and a specific recipient", P_NULL_RULE, "<>",
-	 "u@example.com", "sender:<>, recipient:example.com", 0},
+	{"<> rule and a specific recipient", P_NULL_RULE, "<>", "u@example.com",
+	 "sender:<>, recipient:example.com", 0},
 	{"ordinary sender beside a <> rule", P_NULL_RULE, "a@example.org",
 	 "u@example.org", "sender:default, recipient:default", 0},
 	{"recipient <> is unparsable", P_NULL_RULE, "a@example.org", "<>",
@@ -600,16 +643,15 @@ static const struct lookup_case lookup_cases[] = {
 	{"quoted @ in the sender's local part", P_ENV,
 	 "\"a@evil.example\"@example.com", "u@other.example",
 	 "sender:example.com", 0},
-	{"escaped @ outside quotes is local", P_ENV, NULL,
-	 "a\\@evil.example", "recipient:default", R_BAD},
+	{"escaped @ outside quotes is local", P_ENV, NULL, "a\\@evil.example",
+	 "recipient:default", R_BAD},
 	{"source route dropped", P_ENV, NULL, "<@relay.example:u@example.com>",
 	 "recipient:example.com", 0},
 	{"two-hop source route dropped", P_ENV, NULL,
 	 "<@relay.example,@evil.example:u@example.com>",
 	 "recipient:example.com", 0},
-	{"sender source route dropped", P_ENV,
-	 "<@evil.example:a@example.com>", "u@other.example",
-	 "sender:example.com", 0},
+	{"sender source route dropped", P_ENV, "<@evil.example:a@example.com>",
+	 "u@other.example", "sender:example.com", 0},
 
 	/* unparsable addresses */
 	{"unparsable sender takes defaults", P_ENV, "<a@example.com",
@@ -726,10 +768,10 @@ test_lookup_precedence(void **state)
 static void
 test_literal_ignores_sub_rules(void **state)
 {
-	static const char *const planted[] = {"[192.0.2.1]", "0.2.1]",
-					      "2.1]", "1]"};
+	static const char *const planted[] = {"[192.0.2.1]", "0.2.1]", "2.1]",
+					      "1]"};
 	const char *yaml = "version: 1\n" RCPTS RULE(".example.com")
-	    RULE("default");
+		RULE("default");
 	const struct tlsp_domtab_entry *got;
 	const struct tlsp_rule *sub;
 	struct tlsp_facts f;
@@ -777,64 +819,78 @@ struct dup_case {
 };
 
 static const struct dup_case dup_cases[] = {
-	{"case and trailing dot", RCPTS RULE("example.com")
-	 SECOND_RULE("Example.COM."),
+	{"case and trailing dot",
+	 RCPTS RULE("example.com") SECOND_RULE("Example.COM."),
 	 "dup.yaml:4:3: duplicate pattern 'example.com' (the same as line 3, "
-	 "column 3)", 0},
-	{".sub and *.sub", RCPTS RULE(".example.com")
-	 SECOND_RULE("'*.example.com'"),
+	 "column 3)",
+	 0},
+	{".sub and *.sub",
+	 RCPTS RULE(".example.com") SECOND_RULE("'*.example.com'"),
 	 "dup.yaml:4:3: duplicate pattern '.example.com' (the same as line "
-	 "3, column 3)", 0},
-	{"*.sub and .sub, other spelling", RCPTS RULE("'*.Example.com'")
-	 SECOND_RULE(".example.com."),
+	 "3, column 3)",
+	 0},
+	{"*.sub and .sub, other spelling",
+	 RCPTS RULE("'*.Example.com'") SECOND_RULE(".example.com."),
 	 "dup.yaml:4:3: duplicate pattern '.example.com' (the same as line "
-	 "3, column 3)", 0},
-	{"U-label and A-label", RCPTS RULE("b\xc3\xbc" "cher.example")
-	 SECOND_RULE("xn--bcher-kva.example"),
+	 "3, column 3)",
+	 0},
+	{"U-label and A-label",
+	 RCPTS RULE("b\xc3\xbc"
+		    "cher.example") SECOND_RULE("xn--bcher-kva.example"),
 	 "dup.yaml:4:3: duplicate pattern 'xn--bcher-kva.example' (the same "
-	 "as line 3, column 3)", 0},
-	{"A-label sub and uppercase U-label sub", RCPTS
-	 RULE(".xn--bcher-kva.example") SECOND_RULE("'*.B\xc3\x9c" "CHER.example'"),
+	 "as line 3, column 3)",
+	 0},
+	{"A-label sub and uppercase U-label sub",
+	 RCPTS RULE(".xn--bcher-kva.example") SECOND_RULE("'*.B\xc3\x9c"
+							  "CHER.example'"),
 	 "dup.yaml:4:3: duplicate pattern '.xn--bcher-kva.example' (the same "
-	 "as line 3, column 3)", 0},
-	{"IPv4 literal spellings", RCPTS RULE("'[192.0.2.1]'")
-	 SECOND_RULE("'[192.000.002.001]'"),
+	 "as line 3, column 3)",
+	 0},
+	{"IPv4 literal spellings",
+	 RCPTS RULE("'[192.0.2.1]'") SECOND_RULE("'[192.000.002.001]'"),
 	 "dup.yaml:4:3: duplicate pattern '[192.0.2.1]' (the same as line 3, "
-	 "column 3)", 0},
-	{"IPv6 literal spellings", RCPTS RULE("'[IPv6:2001:db8::1]'")
-	 SECOND_RULE("'[ipv6:2001:DB8:0::1]'"),
+	 "column 3)",
+	 0},
+	{"IPv6 literal spellings",
+	 RCPTS RULE("'[IPv6:2001:db8::1]'")
+		 SECOND_RULE("'[ipv6:2001:DB8:0::1]'"),
 	 "dup.yaml:4:3: duplicate pattern '[ipv6:2001:db8::1]' (the same as "
-	 "line 3, column 3)", 0},
-	{"a rule between the two", RCPTS RULE("example.com")
-	 RULE("other.example") SECOND_RULE("EXAMPLE.COM"),
+	 "line 3, column 3)",
+	 0},
+	{"a rule between the two",
+	 RCPTS RULE("example.com") RULE("other.example")
+		 SECOND_RULE("EXAMPLE.COM"),
 	 "dup.yaml:5:3: duplicate pattern 'example.com' (the same as line 3, "
-	 "column 3)", 0},
-	{"sender duplicates", SNDRS RULE("example.com")
-	 SECOND_RULE("example.com."),
+	 "column 3)",
+	 0},
+	{"sender duplicates",
+	 SNDRS RULE("example.com") SECOND_RULE("example.com."),
 	 "dup.yaml:4:3: duplicate pattern 'example.com' (the same as line 3, "
-	 "column 3)", 0},
+	 "column 3)",
+	 0},
 	{"position in a flow mapping",
 	 "recipients: {example.com: {tls: required}, EXAMPLE.com: {}}\n",
 	 "dup.yaml:2:44: duplicate pattern 'example.com' (the same as line 2, "
-	 "column 14)", 0},
+	 "column 14)",
+	 0},
 	{"two defaults", RCPTS RULE("default") SECOND_RULE("default"),
 	 "dup.yaml:4:3: duplicate key 'default' (first at line 3)", 0},
 	{"two null-sender rules", SNDRS RULE("'<>'") SECOND_RULE("\"<>\""),
 	 "dup.yaml:4:3: duplicate key '<>' (first at line 3)", 0},
 
 	/* not duplicates */
-	{"exact and .sub of one name", RCPTS RULE("example.com")
-	 SECOND_RULE(".example.com"), NULL, 2},
-	{"exact and *.sub of one name", RCPTS RULE("Example.com")
-	 SECOND_RULE("'*.example.com'"), NULL, 2},
-	{"a name and its parent's sub rule", RCPTS RULE("a.example.com")
-	 SECOND_RULE(".example.com"), NULL, 2},
-	{"one pattern as sender and recipient", SNDRS RULE("example.com")
-	 RCPTS SECOND_RULE("example.com"), NULL, 2},
-	{"names with the same hash", RCPTS RULE("example.com")
-	 SECOND_RULE(COLLIDES), NULL, 2},
-	{"default beside a domain named like it", RCPTS RULE("default")
-	 SECOND_RULE("default.example"), NULL, 2},
+	{"exact and .sub of one name",
+	 RCPTS RULE("example.com") SECOND_RULE(".example.com"), NULL, 2},
+	{"exact and *.sub of one name",
+	 RCPTS RULE("Example.com") SECOND_RULE("'*.example.com'"), NULL, 2},
+	{"a name and its parent's sub rule",
+	 RCPTS RULE("a.example.com") SECOND_RULE(".example.com"), NULL, 2},
+	{"one pattern as sender and recipient",
+	 SNDRS RULE("example.com") RCPTS SECOND_RULE("example.com"), NULL, 2},
+	{"names with the same hash",
+	 RCPTS RULE("example.com") SECOND_RULE(COLLIDES), NULL, 2},
+	{"default beside a domain named like it",
+	 RCPTS RULE("default") SECOND_RULE("default.example"), NULL, 2},
 };
 
 static int
@@ -847,7 +903,8 @@ check_dup(const struct dup_case *c, struct tlsp_policy *p,
 		if (p == NULL || d->count != 0 ||
 		    tlsp_policy_rule_count(p) != c->rules) {
 			print_error("%s: want a clean load with %zu rules, got "
-				    "%zu\n", c->name, c->rules,
+				    "%zu\n",
+				    c->name, c->rules,
 				    p ? tlsp_policy_rule_count(p) : 0);
 			print_diags(c->name, d);
 			return -1;
@@ -856,8 +913,8 @@ check_dup(const struct dup_case *c, struct tlsp_policy *p,
 	}
 	if (p != NULL || d->count != 1 || d->errors != 1) {
 		print_error("%s: want one error, got a policy %s and %zu "
-			    "diagnostics\n", c->name, p ? "loaded" : "refused",
-			    d->count);
+			    "diagnostics\n",
+			    c->name, p ? "loaded" : "refused", d->count);
 		print_diags(c->name, d);
 		return -1;
 	}
@@ -910,15 +967,13 @@ test_duplicate_patterns(void **state)
 #define SCALE_SAMPLES 1000u
 #define BYTES_PER_RULE_MAX 512u
 
-static const char scale_head[] =
-    "version: 1\n"
-    "profiles:\n"
-    "  strict: {tls: required, action: reject}\n"
-    "  relaxed: {tls: required, action: defer}\n"
-    "  subs: {tls: required, action: quarantine}\n"
-    "recipients:\n";
-static const char scale_tail[] =
-    "  default: {tls: required, action: tag}\n";
+static const char scale_head[] = "version: 1\n"
+				 "profiles:\n"
+				 "  strict: {tls: required, action: reject}\n"
+				 "  relaxed: {tls: required, action: defer}\n"
+				 "  subs: {tls: required, action: quarantine}\n"
+				 "recipients:\n";
+static const char scale_tail[] = "  default: {tls: required, action: tag}\n";
 
 static char *
 scale_policy(size_t *len)
@@ -973,13 +1028,12 @@ scale_sample(unsigned i, unsigned n, struct sample *s)
 	case 3:
 		snprintf(s->rcpt, sizeof(s->rcpt), "u@%sd%05u.example",
 			 i % 6 == 2 ? "mx." : "a.b.c.", sub);
-		snprintf(s->want, sizeof(s->want),
-			 "recipient:.d%05u.example", sub);
+		snprintf(s->want, sizeof(s->want), "recipient:.d%05u.example",
+			 sub);
 		s->action = TLSP_ACTION_QUARANTINE;
 		return;
 	case 4:
-		snprintf(s->rcpt, sizeof(s->rcpt), "u@mx.d%05u.example",
-			 nosub);
+		snprintf(s->rcpt, sizeof(s->rcpt), "u@mx.d%05u.example", nosub);
 		break;
 	default:
 		snprintf(s->rcpt, sizeof(s->rcpt),
@@ -1051,8 +1105,7 @@ test_scale(void **state)
 	tlsp_policy_unref(p);
 	tlsp_diags_free(&d);
 	if (bad)
-		fail_msg("%d of %u sampled lookups failed", bad,
-			 SCALE_SAMPLES);
+		fail_msg("%d of %u sampled lookups failed", bad, SCALE_SAMPLES);
 }
 
 int

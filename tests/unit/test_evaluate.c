@@ -45,8 +45,8 @@
 /* Sendmail shapes: xtext DN, and the {verify} verdict. */
 #define BANK_DN "/C=DE/O=Bank+20AG/CN=mx.bank.example"
 #define BANK_CA "/C=DE/O=Bank+20AG/CN=Bank+20CA"
-#define SM_CERT(verify_) .cert_subject = BANK_DN, .cert_issuer = BANK_CA, \
-			 .verify = verify_
+#define SM_CERT(verify_)                                                       \
+	.cert_subject = BANK_DN, .cert_issuer = BANK_CA, .verify = verify_
 #define SM_NOCERT .cert_subject = "", .cert_issuer = "", .verify = "NO"
 
 #define FP_HEX "3a4f5e6d7c8b9a0f1e2d3c4b5a69788796a5b4c3"
@@ -97,8 +97,8 @@ load(const char *name, const char *yaml)
 	struct tlsp_diags d = {0};
 	struct tlsp_policy *p;
 
-	p = tlsp_policy_load_buffer(name, yaml, strlen(yaml),
-				    TLSP_MTA_UNKNOWN, &d);
+	p = tlsp_policy_load_buffer(name, yaml, strlen(yaml), TLSP_MTA_UNKNOWN,
+				    &d);
 	if (p == NULL)
 		print_diags(name, &d);
 	tlsp_diags_free(&d);
@@ -121,9 +121,9 @@ summarize(const struct tlsp_verdict *v, char *buf, size_t bufsz)
 						  : status_name(r->status));
 		for (j = 0; j < r->nfail && len < bufsz; j++)
 			len += (size_t)snprintf(
-			    buf + len, bufsz - len, " %s=%s",
-			    str_or_null(tlsp_req_name(r->fail[j].req)),
-			    status_name(r->fail[j].status));
+				buf + len, bufsz - len, " %s=%s",
+				str_or_null(tlsp_req_name(r->fail[j].req)),
+				status_name(r->fail[j].status));
 	}
 }
 
@@ -149,8 +149,8 @@ check_invariants(const char *name, const struct tlsp_verdict *v)
 	for (i = 0; i < v->nrules; i++) {
 		const struct tlsp_rule_result *r = &v->r[i];
 		enum tlsp_action want = r->status == TLSP_FAIL
-					    ? tlsp_rule_action(r->rule)
-					    : TLSP_ACTION_ACCEPT;
+						? tlsp_rule_action(r->rule)
+						: TLSP_ACTION_ACCEPT;
 
 		if (r->action != want || r->mode != tlsp_rule_mode(r->rule)) {
 			print_error("%s: result %zu: action %s mode %s\n", name,
@@ -168,8 +168,8 @@ check_invariants(const char *name, const struct tlsp_verdict *v)
 		bad = 1;
 	}
 	if ((v->action == REJ || v->action == DEF) != (v->reply[0] != '\0')) {
-		print_error("%s: reply \"%s\" with action %s\n", name,
-			    v->reply, tlsp_action_name(v->action));
+		print_error("%s: reply \"%s\" with action %s\n", name, v->reply,
+			    tlsp_action_name(v->action));
 		bad = 1;
 	}
 	return bad;
@@ -203,8 +203,7 @@ same(const char *what, const char *name, const char *want, const char *got)
 {
 	if (want == NULL || strcmp(want, got) == 0)
 		return 0;
-	print_error("%s: %s: want \"%s\", got \"%s\"\n", name, what, want,
-		    got);
+	print_error("%s: %s: want \"%s\", got \"%s\"\n", name, what, want, got);
 	return 1;
 }
 
@@ -213,8 +212,9 @@ check_row(const struct eval_row *row, const struct tlsp_verdict *v)
 {
 	char buf[1024];
 	int bad = 0;
-	const struct tlsp_failure *f0 =
-	    v->nrules > 0 && v->r[0].nfail > 0 ? &v->r[0].fail[0] : NULL;
+	const struct tlsp_failure *f0 = v->nrules > 0 && v->r[0].nfail > 0
+						? &v->r[0].fail[0]
+						: NULL;
 
 	if (v->action != row->action || v->would_action != row->would) {
 		print_error("%s: want action %s would %s, got %s would %s\n",
@@ -272,27 +272,28 @@ evaluate_row(const struct eval_row *row, const struct tlsp_policy *p,
 
 /* --------------------------------------------- single requirements */
 
-#define REQ_POLICY(rule)                                                   \
-	"version: 1\n"                                                      \
-	"profiles:\n"                                                       \
-	"  baseline:\n"                                                     \
-	"    min_version: TLSv1.2\n"                                        \
-	"    min_cipher_bits: 128\n"                                        \
-	"    ciphers: {deny: [RC4, 3DES, NULL, EXPORT, ANON, MD5]}\n"       \
-	"  modern:\n"                                                       \
-	"    extends: baseline\n"                                           \
-	"    forward_secrecy: true\n"                                       \
-	"    ciphers: {deny: [RC4, 3DES, NULL, EXPORT, ANON, MD5, CBC]}\n"  \
-	"recipients:\n"                                                     \
+#define REQ_POLICY(rule)                                                       \
+	"version: 1\n"                                                         \
+	"profiles:\n"                                                          \
+	"  baseline:\n"                                                        \
+	"    min_version: TLSv1.2\n"                                           \
+	"    min_cipher_bits: 128\n"                                           \
+	"    ciphers: {deny: [RC4, 3DES, NULL, EXPORT, ANON, MD5]}\n"          \
+	"  modern:\n"                                                          \
+	"    extends: baseline\n"                                              \
+	"    forward_secrecy: true\n"                                          \
+	"    ciphers: {deny: [RC4, 3DES, NULL, EXPORT, ANON, MD5, CBC]}\n"     \
+	"recipients:\n"                                                        \
 	"  example.com: " rule "\n"
 
 /* A row of the requirement table: one rule, one session (the macros come
  * last), its outcome. */
-#define R(n, rule_, res, act, wa, req, obs, ...)                           \
-	{                                                                   \
-		.name = n, .rule = rule_, .results = res, .action = act,    \
-		.would = wa, .required = req, .observed = obs,              \
-		.rules = "recipient:example.com", .m = {__VA_ARGS__}        \
+#define R(n, rule_, res, act, wa, req, obs, ...)                               \
+	{                                                                      \
+		.name = n, .rule = rule_, .results = res, .action = act,       \
+		.would = wa, .required = req, .observed = obs,                 \
+		.rules = "recipient:example.com",                              \
+		.m = { __VA_ARGS__ }                                           \
 	}
 
 #define MINV "{min_version: TLSv1.2}"
@@ -311,9 +312,9 @@ evaluate_row(const struct eval_row *row, const struct tlsp_policy *p,
 #define FPS "fingerprints: [\"" FP_COLON "\"]"
 #define SUBJECT(s) .cert_subject = s
 #define LONG_NAME(n) "host-0" #n ".long-domain-name.example"
-#define LONG_SUBJ                                                          \
-	"subject: [" LONG_NAME(1) ", " LONG_NAME(2) ", " LONG_NAME(3) ", "  \
-	LONG_NAME(4) ", " LONG_NAME(5) ", " LONG_NAME(6) "]"
+#define LONG_SUBJ                                                              \
+	"subject: [" LONG_NAME(1) ", " LONG_NAME(2) ", " LONG_NAME(            \
+		3) ", " LONG_NAME(4) ", " LONG_NAME(5) ", " LONG_NAME(6) "]"
 #define E1 "\xc3\xa9" /* U+00E9, two bytes */
 #define E10 E1 E1 E1 E1 E1 E1 E1 E1 E1 E1
 #define E100 E10 E10 E10 E10 E10 E10 E10 E10 E10 E10
@@ -325,10 +326,10 @@ static const struct eval_row req_rows[] = {
 	R("plaintext passes tls: optional, other reqs unchecked",
 	  "{tls: optional, min_version: TLSv1.2, client_cert: verified}",
 	  "pass", ACC, ACC, NULL, NULL, PF),
-	R("plaintext, max_version implies tls: required", MAXV,
-	  "fail tls=fail", REJ, REJ, "TLS", "plaintext", SM),
-	R("plaintext lists tls only", "modern", "fail tls=fail", REJ, REJ,
-	  NULL, NULL, PF),
+	R("plaintext, max_version implies tls: required", MAXV, "fail tls=fail",
+	  REJ, REJ, "TLS", "plaintext", SM),
+	R("plaintext lists tls only", "modern", "fail tls=fail", REJ, REJ, NULL,
+	  NULL, PF),
 	R("SSLv3 below TLSv1.2", MINV, "fail min_version=fail", REJ, REJ,
 	  "TLSv1.2 or higher", "SSLv3", SM, V("SSLv3", "AES128-SHA", "128")),
 	R("TLSv1 below TLSv1.2", MINV, "fail min_version=fail", REJ, REJ,
@@ -340,11 +341,11 @@ static const struct eval_row req_rows[] = {
 	R("TLSv1.3 meets TLSv1.2", MINV, "pass", ACC, ACC, NULL, NULL, PF,
 	  TLS13),
 	R("TLSv1.2 below TLSv1.3", "{min_version: TLSv1.3}",
-	  "fail min_version=fail", REJ, REJ, "TLSv1.3 or higher", "TLSv1.2",
-	  PF, TLS12),
+	  "fail min_version=fail", REJ, REJ, "TLSv1.3 or higher", "TLSv1.2", PF,
+	  TLS12),
 	R("UNKNOWN version is unknown, fails by default", MINV,
-	  "fail min_version=unknown", REJ, REJ, "TLSv1.2 or higher",
-	  "UNKNOWN", SM, V("UNKNOWN", ECDHE256, "256")),
+	  "fail min_version=unknown", REJ, REJ, "TLSv1.2 or higher", "UNKNOWN",
+	  SM, V("UNKNOWN", ECDHE256, "256")),
 	R("unrecognised version, on_unobservable: ignore",
 	  IGNORE("min_version: TLSv1.2"), "pass min_version=unknown", ACC, ACC,
 	  NULL, "TLSv9", SM, V("TLSv9", ECDHE256, "256")),
@@ -372,8 +373,8 @@ static const struct eval_row req_rows[] = {
 	R("bits from the cipher table, too few", BITS256,
 	  "fail min_cipher_bits=fail", REJ, REJ, ">= 256 bits", "128 bits", PF,
 	  V("TLSv1.2", ECDHE128, NULL)),
-	R("bits from the cipher table, enough", BITS256, "pass", ACC, ACC,
-	  NULL, NULL, PF, V("TLSv1.2", ECDHE256, NULL)),
+	R("bits from the cipher table, enough", BITS256, "pass", ACC, ACC, NULL,
+	  NULL, PF, V("TLSv1.2", ECDHE256, NULL)),
 	R("bad bits macro falls back to the table", BITS128, "pass", ACC, ACC,
 	  NULL, NULL, PF, V("TLSv1.2", ECDHE128, "lots")),
 	R("no bits anywhere is unknown", BITS128,
@@ -389,13 +390,14 @@ static const struct eval_row req_rows[] = {
 	R("deny CBC", DENY, "fail ciphers.deny=fail", REJ, REJ, "not CBC",
 	  "AES128-SHA", PF, V("TLSv1.2", "AES128-SHA", "128")),
 	R("GCM is not denied", DENY, "pass", ACC, ACC, NULL, NULL, PF, TLS12),
-	R("TLS 1.3 suite is not denied", DENY, "pass", ACC, ACC, NULL, NULL,
-	  PF, TLS13),
+	R("TLS 1.3 suite is not denied", DENY, "pass", ACC, ACC, NULL, NULL, PF,
+	  TLS13),
 	R("deny by OpenSSL name, any case", "{ciphers: {deny: [aes128-sha]}}",
 	  "fail ciphers.deny=fail", REJ, REJ, "not AES128-SHA", "AES128-SHA",
 	  PF, V("TLSv1.2", "AES128-SHA", "128")),
 	/* MTAs send OpenSSL names; the loader maps IANA names to them. */
-	R("deny by IANA name", "{ciphers: {deny: [TLS_RSA_WITH_AES_128_CBC_SHA]}}",
+	R("deny by IANA name",
+	  "{ciphers: {deny: [TLS_RSA_WITH_AES_128_CBC_SHA]}}",
 	  "fail ciphers.deny=fail", REJ, REJ, "not AES128-SHA", "AES128-SHA",
 	  PF, V("TLSv1.2", "AES128-SHA", "128")),
 	R("allow by IANA name",
@@ -403,8 +405,7 @@ static const struct eval_row req_rows[] = {
 	  ACC, ACC, NULL, NULL, PF,
 	  V("TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384", "256")),
 	R("no cipher: deny is unknown", DENY, "fail ciphers.deny=unknown", REJ,
-	  REJ, "not RC4, 3DES, CBC", "(absent)", PF,
-	  V("TLSv1.2", NULL, "256")),
+	  REJ, "not RC4, 3DES, CBC", "(absent)", PF, V("TLSv1.2", NULL, "256")),
 
 	/* cipher allow */
 	R("allow by family", ALLOW, "pass", ACC, ACC, NULL, NULL, PF, TLS12),
@@ -466,8 +467,8 @@ static const struct eval_row req_rows[] = {
 	  REJ, REJ, "presented certificate", "none", SM, TLS12, SM_NOCERT),
 
 	/* subject patterns */
-	R("CN pattern, postfix", "{" SUBJ "}", "pass", ACC, ACC, NULL, NULL,
-	  PF, TLS12, SUBJECT("mx1.partner.example")),
+	R("CN pattern, postfix", "{" SUBJ "}", "pass", ACC, ACC, NULL, NULL, PF,
+	  TLS12, SUBJECT("mx1.partner.example")),
 	R("CN pattern is case-insensitive", "{" SUBJ "}", "pass", ACC, ACC,
 	  NULL, NULL, PF, TLS12, SUBJECT("MX1.Partner.Example")),
 	R("wildcard matches one label", "{" SUBJ "}", "pass", ACC, ACC, NULL,
@@ -495,8 +496,8 @@ static const struct eval_row req_rows[] = {
 	  "pass subject=unknown", ACC, ACC, NULL, NULL, PF, TLS12,
 	  SUBJECT("mx.bank.example")),
 	R("postfix: a CN pattern next to a DN one matches",
-	  "{subject: [\"" BANK_DN_PAT "\", mx.bank.example]}", "pass", ACC,
-	  ACC, NULL, NULL, PF, TLS12, SUBJECT("mx.bank.example")),
+	  "{subject: [\"" BANK_DN_PAT "\", mx.bank.example]}", "pass", ACC, ACC,
+	  NULL, NULL, PF, TLS12, SUBJECT("mx.bank.example")),
 	R("postfix: neither matches, but the DN might have",
 	  "{subject: [\"" BANK_DN_PAT "\", other.example]}",
 	  "fail subject=unknown", REJ, REJ, NULL, NULL, PF, TLS12,
@@ -519,9 +520,8 @@ static const struct eval_row req_rows[] = {
 	R("sendmail, no certificate", "{subject: [mx.bank.example]}",
 	  "fail subject=fail", REJ, REJ, NULL, "(absent)", SM, TLS12,
 	  SM_NOCERT),
-	R("wildcard needs a non-empty label", "{" SUBJ "}",
-	  "fail subject=fail", REJ, REJ, NULL, NULL, PF, TLS12,
-	  SUBJECT(".mail.partner.example")),
+	R("wildcard needs a non-empty label", "{" SUBJ "}", "fail subject=fail",
+	  REJ, REJ, NULL, NULL, PF, TLS12, SUBJECT(".mail.partner.example")),
 	R("a long pattern list is cut with ...", "{" LONG_SUBJ "}",
 	  "fail subject=fail", REJ, REJ,
 	  "one of host-01.long-domain-name.example, "
@@ -543,10 +543,9 @@ static const struct eval_row req_rows[] = {
 	  .cert_issuer = "Partner Issuing CA"),
 	R("issuer CN differs", "{issuer: [Partner Issuing CA]}",
 	  "fail issuer=fail", REJ, REJ, "one of Partner Issuing CA", "Evil CA",
-	  PF, TLS12, SUBJECT("mx1.partner.example"),
-	  .cert_issuer = "Evil CA"),
-	R("issuer DN, sendmail", "{issuer: [\"" BANK_CA_PAT "\"]}", "pass",
-	  ACC, ACC, NULL, NULL, SM, TLS12, SM_CERT("OK")),
+	  PF, TLS12, SUBJECT("mx1.partner.example"), .cert_issuer = "Evil CA"),
+	R("issuer DN, sendmail", "{issuer: [\"" BANK_CA_PAT "\"]}", "pass", ACC,
+	  ACC, NULL, NULL, SM, TLS12, SM_CERT("OK")),
 	R("issuer CN, sendmail", "{issuer: [bank ca]}", "pass", ACC, ACC, NULL,
 	  NULL, SM, TLS12, SM_CERT("OK")),
 	R("issuer DN, postfix is unobservable",
@@ -566,8 +565,7 @@ static const struct eval_row req_rows[] = {
 	  "fail fingerprints=unknown", REJ, REJ, NULL, "(absent)", SM, TLS12,
 	  SM_CERT("OK")),
 	R("sendmail, no certificate: fails", "{" FPS "}",
-	  "fail fingerprints=fail", REJ, REJ, NULL, NULL, SM, TLS12,
-	  SM_NOCERT),
+	  "fail fingerprints=fail", REJ, REJ, NULL, NULL, SM, TLS12, SM_NOCERT),
 	R("postfix never sends one", "{" FPS "}", "fail fingerprints=unknown",
 	  REJ, REJ, NULL, NULL, PF, TLS12, SUBJECT("mx1.partner.example")),
 	R("postfix, ignore unknowns", IGNORE(FPS), "pass fingerprints=unknown",
@@ -584,8 +582,8 @@ static const struct eval_row req_rows[] = {
 	  "fail min_version=fail", DEF, DEF, NULL, NULL, PF, TLS10),
 	R("quarantine", "{min_version: TLSv1.2, action: quarantine}",
 	  "fail min_version=fail", QUA, QUA, NULL, NULL, PF, TLS10),
-	R("tag", "{min_version: TLSv1.2, action: tag}",
-	  "fail min_version=fail", TAG, TAG, NULL, NULL, PF, TLS10),
+	R("tag", "{min_version: TLSv1.2, action: tag}", "fail min_version=fail",
+	  TAG, TAG, NULL, NULL, PF, TLS10),
 	R("accept action", "{min_version: TLSv1.2, action: accept}",
 	  "fail min_version=fail", ACC, ACC, NULL, NULL, PF, TLS10),
 	R("every failure is listed, in requirement order",
@@ -642,71 +640,69 @@ enum {
 
 static const char *const policy_yaml[POL_COUNT] = {
 	[POL_COMBO] =
-	    "version: 1\n"
-	    "recipients:\n"
-	    "  example.com: {min_version: TLSv1.2}\n"
-	    "  .example.com: {min_version: TLSv1.1, action: defer}\n"
-	    "  monitor.example: {min_version: TLSv1.3, mode: monitor}\n"
-	    "  tag.example: {min_version: TLSv1.3, action: tag}\n"
-	    "  \"[192.0.2.1]\": {min_version: TLSv1.3}\n"
-	    "  default: {tls: optional, min_version: TLSv1.1, action: tag}\n"
-	    "senders:\n"
-	    "  partner.example: {client_cert: verified}\n"
-	    "  defer.example: {min_version: TLSv1.3, action: defer}\n"
-	    "  \"<>\": {min_version: TLSv1.2, action: defer}\n"
-	    "  default: {min_cipher_bits: 256, action: quarantine}\n",
+		"version: 1\n"
+		"recipients:\n"
+		"  example.com: {min_version: TLSv1.2}\n"
+		"  .example.com: {min_version: TLSv1.1, action: defer}\n"
+		"  monitor.example: {min_version: TLSv1.3, mode: monitor}\n"
+		"  tag.example: {min_version: TLSv1.3, action: tag}\n"
+		"  \"[192.0.2.1]\": {min_version: TLSv1.3}\n"
+		"  default: {tls: optional, min_version: TLSv1.1, action: tag}\n"
+		"senders:\n"
+		"  partner.example: {client_cert: verified}\n"
+		"  defer.example: {min_version: TLSv1.3, action: defer}\n"
+		"  \"<>\": {min_version: TLSv1.2, action: defer}\n"
+		"  default: {min_cipher_bits: 256, action: quarantine}\n",
 	[POL_NONULL] =
-	    "version: 1\n"
-	    "recipients:\n"
-	    "  default: {min_version: TLSv1.2}\n"
-	    "senders:\n"
-	    "  default: {min_cipher_bits: 256, action: quarantine}\n",
-	[POL_SPARSE] =
-	    "version: 1\n"
-	    "recipients:\n"
-	    "  example.com: {min_version: TLSv1.2}\n",
-	[POL_SCOPE] =
-	    "version: 1\n"
-	    "scope:\n"
-	    "  authenticated: exempt\n"
-	    "  daemons: [mx, smtpd-in]\n"
-	    "  exempt_clients: [127.0.0.0/8, \"2001:db8::/32\"]\n"
-	    "recipients:\n"
-	    "  example.com: {min_version: TLSv1.2}\n"
-	    "  auth.example:\n"
-	    "    min_version: TLSv1.2\n"
-	    "    scope: {authenticated: enforce}\n"
-	    "  all.example:\n"
-	    "    min_version: TLSv1.2\n"
-	    "    scope: {authenticated: enforce, daemons: [], "
-	    "exempt_clients: []}\n",
+		"version: 1\n"
+		"recipients:\n"
+		"  default: {min_version: TLSv1.2}\n"
+		"senders:\n"
+		"  default: {min_cipher_bits: 256, action: quarantine}\n",
+	[POL_SPARSE] = "version: 1\n"
+		       "recipients:\n"
+		       "  example.com: {min_version: TLSv1.2}\n",
+	[POL_SCOPE] = "version: 1\n"
+		      "scope:\n"
+		      "  authenticated: exempt\n"
+		      "  daemons: [mx, smtpd-in]\n"
+		      "  exempt_clients: [127.0.0.0/8, \"2001:db8::/32\"]\n"
+		      "recipients:\n"
+		      "  example.com: {min_version: TLSv1.2}\n"
+		      "  auth.example:\n"
+		      "    min_version: TLSv1.2\n"
+		      "    scope: {authenticated: enforce}\n"
+		      "  all.example:\n"
+		      "    min_version: TLSv1.2\n"
+		      "    scope: {authenticated: enforce, daemons: [], "
+		      "exempt_clients: []}\n",
 	[POL_REPLY] =
-	    "version: 1\n"
-	    "profiles:\n"
-	    "  p1:\n"
-	    "    min_version: TLSv1.2\n"
-	    "    min_cipher_bits: 128\n"
-	    "    client_cert: verified\n"
-	    "recipients:\n"
-	    "  example.com: {min_version: TLSv1.2}\n"
-	    "  defer.example: {min_version: TLSv1.2, action: defer}\n"
-	    "  custom.example:\n"
-	    "    profile: p1\n"
-	    "    reply: \"550 5.7.1 %{rule} (%{direction}) needs "
-	    "%{min_version}..%{max_version}, %{min_cipher_bits} bits, cert "
-	    "%{client_cert}, profile %{profile}\"\n"
-	    "  bare.example:\n"
-	    "    tls: required\n"
-	    "    action: defer\n"
-	    "    reply: \"451 4.7.1 %{min_version} %{max_version} "
-	    "%{min_cipher_bits} %{client_cert} %{profile}\"\n"
-	    "  pct.example:\n"
-	    "    min_version: TLSv1.2\n"
-	    "    reply: \"550 5.7.1 100%% sure about %{rule}\"\n"
-	    "  monitor.example: {min_version: TLSv1.2, mode: monitor}\n"
-	    "senders:\n"
-	    "  partner.example: {min_version: TLSv1.2}\n"
-	    "  \"<>\": {min_version: TLSv1.2, reply: \"550 5.7.1 %{rule}\"}\n",
+		"version: 1\n"
+		"profiles:\n"
+		"  p1:\n"
+		"    min_version: TLSv1.2\n"
+		"    min_cipher_bits: 128\n"
+		"    client_cert: verified\n"
+		"recipients:\n"
+		"  example.com: {min_version: TLSv1.2}\n"
+		"  defer.example: {min_version: TLSv1.2, action: defer}\n"
+		"  custom.example:\n"
+		"    profile: p1\n"
+		"    reply: \"550 5.7.1 %{rule} (%{direction}) needs "
+		"%{min_version}..%{max_version}, %{min_cipher_bits} bits, cert "
+		"%{client_cert}, profile %{profile}\"\n"
+		"  bare.example:\n"
+		"    tls: required\n"
+		"    action: defer\n"
+		"    reply: \"451 4.7.1 %{min_version} %{max_version} "
+		"%{min_cipher_bits} %{client_cert} %{profile}\"\n"
+		"  pct.example:\n"
+		"    min_version: TLSv1.2\n"
+		"    reply: \"550 5.7.1 100%% sure about %{rule}\"\n"
+		"  monitor.example: {min_version: TLSv1.2, mode: monitor}\n"
+		"senders:\n"
+		"  partner.example: {min_version: TLSv1.2}\n"
+		"  \"<>\": {min_version: TLSv1.2, reply: \"550 5.7.1 %{rule}\"}\n",
 	[POL_SAMPLE] = NULL, /* contrib/tlspolicy.yaml.sample */
 };
 
@@ -724,8 +720,8 @@ setup_policies(void **state)
 			policies[i] = load("shared policy", policy_yaml[i]);
 		} else {
 			policies[i] = tlsp_policy_load(
-			    SRCDIR "/contrib/tlspolicy.yaml.sample",
-			    TLSP_MTA_UNKNOWN, &d);
+				SRCDIR "/contrib/tlspolicy.yaml.sample",
+				TLSP_MTA_UNKNOWN, &d);
 			if (policies[i] == NULL)
 				print_diags("sample", &d);
 			tlsp_diags_free(&d);
@@ -767,12 +763,12 @@ run_rows(const struct eval_row *rows, size_t n)
 
 /* policy, envelope, results, rules, action, would, decided, flags,
  * then the macros. */
-#define C(n, pol, from, to, res, rules_, act, wa, dec, fl, ...)            \
-	{                                                                   \
-		.name = n, .policy = pol, .sender = from, .rcpt = to,       \
-		.results = res, .rules = rules_, .action = act,             \
-		.would = wa, .decided = dec, .flags = fl,                   \
-		.m = {__VA_ARGS__}                                          \
+#define C(n, pol, from, to, res, rules_, act, wa, dec, fl, ...)                \
+	{                                                                      \
+		.name = n, .policy = pol, .sender = from, .rcpt = to,          \
+		.results = res, .rules = rules_, .action = act, .would = wa,   \
+		.decided = dec, .flags = fl,                                   \
+		.m = { __VA_ARGS__ }                                           \
 	}
 
 #define RCPT_EX "recipient:example.com"
@@ -790,17 +786,17 @@ static const struct eval_row combo_rows[] = {
 	  "a@other.org", "<B@EXAMPLE.COM.>", "fail min_version=fail", RCPT_EX,
 	  REJ, REJ, RCPT_EX, 0, PF, TLS10),
 	C("recipient subdomain rule", POL_COMBO, "a@other.org",
-	  "b@mx.example.com", "fail min_version=fail",
-	  "recipient:.example.com", DEF, DEF, "recipient:.example.com", 0, PF,
+	  "b@mx.example.com", "fail min_version=fail", "recipient:.example.com",
+	  DEF, DEF, "recipient:.example.com", 0, PF,
 	  V("TLSv1", ECDHE256, "256")),
 	C("sender and recipient specific: both run, both listed", POL_COMBO,
 	  "a@partner.example", "b@example.com",
 	  "fail client_cert=fail | fail min_version=fail",
 	  SND_PARTNER "," RCPT_EX, REJ, REJ, SND_PARTNER, 0, PF, TLS10),
 	C("both specific, only the recipient fails", POL_COMBO,
-	  "a@partner.example", "b@example.com",
-	  "pass | fail min_version=fail", SND_PARTNER "," RCPT_EX, REJ, REJ,
-	  RCPT_EX, 0, PF, TLS10, SUBJECT("mx.partner.example")),
+	  "a@partner.example", "b@example.com", "pass | fail min_version=fail",
+	  SND_PARTNER "," RCPT_EX, REJ, REJ, RCPT_EX, 0, PF, TLS10,
+	  SUBJECT("mx.partner.example")),
 	C("strictest wins: recipient reject over sender defer", POL_COMBO,
 	  "a@defer.example", "b@example.com",
 	  "fail min_version=fail | fail min_version=fail",
@@ -811,9 +807,8 @@ static const struct eval_row combo_rows[] = {
 	C("sender specific beats the recipient default", POL_COMBO,
 	  "a@partner.example", "b@nowhere.org", "fail client_cert=fail",
 	  SND_PARTNER, REJ, REJ, SND_PARTNER, 0, PF, TLS12),
-	C("defaults combine when nothing is specific", POL_COMBO,
-	  "a@other.org", "b@nowhere.org",
-	  "fail min_cipher_bits=fail | fail min_version=fail",
+	C("defaults combine when nothing is specific", POL_COMBO, "a@other.org",
+	  "b@nowhere.org", "fail min_cipher_bits=fail | fail min_version=fail",
 	  SND_DEF "," RCPT_DEF, QUA, QUA, SND_DEF, 0, PF, TLS10),
 	C("defaults, only the recipient default fails", POL_COMBO,
 	  "a@other.org", "b@nowhere.org", "pass | fail min_version=fail",
@@ -852,11 +847,11 @@ static const struct eval_row combo_rows[] = {
 	  "fail min_version=fail", "recipient:[192.0.2.1]", REJ, REJ,
 	  "recipient:[192.0.2.1]", 0, PF, TLS12),
 	C("other literal falls to the defaults", POL_COMBO, "a@other.org",
-	  "b@[192.0.2.2]", "pass | pass", SND_DEF "," RCPT_DEF, ACC, ACC, "",
-	  0, PF, TLS12),
-	C("unparsable recipient is flagged, takes the default", POL_COMBO,
-	  NULL, "b@@exa mple", "fail min_version=fail", RCPT_DEF, TAG, TAG,
-	  RCPT_DEF, UNP_R, PF, TLS10),
+	  "b@[192.0.2.2]", "pass | pass", SND_DEF "," RCPT_DEF, ACC, ACC, "", 0,
+	  PF, TLS12),
+	C("unparsable recipient is flagged, takes the default", POL_COMBO, NULL,
+	  "b@@exa mple", "fail min_version=fail", RCPT_DEF, TAG, TAG, RCPT_DEF,
+	  UNP_R, PF, TLS10),
 	C("recipient <> is unparsable", POL_COMBO, NULL, "<>",
 	  "fail min_version=fail", RCPT_DEF, TAG, TAG, RCPT_DEF, UNP_R, PF,
 	  TLS10),
@@ -896,10 +891,9 @@ static const struct eval_row combo_rows[] = {
 	  "b@elsewhere.org", "pass", SND_PARTNER, ACC, ACC, "", 0, PF, TLS13,
 	  SUBJECT("mx1.partner.example"), .cert_issuer = "Partner Issuing CA"),
 	C("sample: partner with a wrong issuer", POL_SAMPLE,
-	  "a@partner.example", "b@example.com",
-	  "fail issuer=fail | pass", SND_PARTNER "," RCPT_EX, REJ, REJ,
-	  SND_PARTNER, 0, PF, TLS13, SUBJECT("mx1.partner.example"),
-	  .cert_issuer = "Other CA"),
+	  "a@partner.example", "b@example.com", "fail issuer=fail | pass",
+	  SND_PARTNER "," RCPT_EX, REJ, REJ, SND_PARTNER, 0, PF, TLS13,
+	  SUBJECT("mx1.partner.example"), .cert_issuer = "Other CA"),
 	C("sample: loopback client is exempt", POL_SAMPLE, "a@elsewhere.org",
 	  "b@example.com", "exempt", RCPT_EX, ACC, ACC, "",
 	  TLSP_V_SESSION_EXEMPT, PF, .client_addr = "127.0.0.1"),
@@ -929,8 +923,8 @@ static const struct eval_row scope_rows[] = {
 	  .daemon_name = "MX", .client_addr = "192.0.2.1"),
 	/* An MTA that omits {daemon_name} must not open a hole. */
 	C("no daemon name with a daemon list is enforced", POL_SCOPE, NULL,
-	  "b@example.com", "fail min_version=fail", RCPT_EX, REJ, REJ,
-	  RCPT_EX, 0, PF, TLS10, .client_addr = "192.0.2.1"),
+	  "b@example.com", "fail min_version=fail", RCPT_EX, REJ, REJ, RCPT_EX,
+	  0, PF, TLS10, .client_addr = "192.0.2.1"),
 	C("exempt IPv4 client", POL_SCOPE, NULL, "b@example.com", "exempt",
 	  RCPT_EX, ACC, ACC, "", TLSP_V_SESSION_EXEMPT, PF, TLS10,
 	  .daemon_name = "mx", .client_addr = "127.0.0.2"),
@@ -944,15 +938,14 @@ static const struct eval_row scope_rows[] = {
 	C("unparsable client address is not exempt", POL_SCOPE, NULL,
 	  "b@example.com", "fail min_version=fail", RCPT_EX, REJ, REJ, RCPT_EX,
 	  0, PF, TLS10, .daemon_name = "mx", .client_addr = "unknown"),
-	C("authenticated is exempt", POL_SCOPE, NULL, "b@example.com",
-	  "exempt", RCPT_EX, ACC, ACC, "", TLSP_V_SESSION_EXEMPT, PF, TLS10,
+	C("authenticated is exempt", POL_SCOPE, NULL, "b@example.com", "exempt",
+	  RCPT_EX, ACC, ACC, "", TLSP_V_SESSION_EXEMPT, PF, TLS10,
 	  .daemon_name = "mx", .client_addr = "192.0.2.1",
 	  .auth_authen = "alice"),
 	C("rule scope enforces authenticated", POL_SCOPE, NULL,
 	  "b@auth.example", "fail min_version=fail", "recipient:auth.example",
-	  REJ, REJ, "recipient:auth.example", 0, PF, TLS10,
-	  .daemon_name = "mx", .client_addr = "192.0.2.1",
-	  .auth_authen = "alice"),
+	  REJ, REJ, "recipient:auth.example", 0, PF, TLS10, .daemon_name = "mx",
+	  .client_addr = "192.0.2.1", .auth_authen = "alice"),
 	C("rule scope with empty lists enforces everywhere", POL_SCOPE, NULL,
 	  "b@all.example", "fail min_version=fail", "recipient:all.example",
 	  REJ, REJ, "recipient:all.example", 0, PF, TLS10,
@@ -969,19 +962,19 @@ test_scope(void **state)
 
 /* -------------------------------------------------- replies, evaluated */
 
-#define Y(n, from, to, act, rep, ...)                                      \
-	{                                                                   \
-		.name = n, .policy = POL_REPLY, .sender = from, .rcpt = to, \
-		.action = act, .would = act, .reply = rep,                  \
-		.m = {__VA_ARGS__}                                          \
+#define Y(n, from, to, act, rep, ...)                                          \
+	{                                                                      \
+		.name = n, .policy = POL_REPLY, .sender = from, .rcpt = to,    \
+		.action = act, .would = act, .reply = rep,                     \
+		.m = { __VA_ARGS__ }                                           \
 	}
 
 #define STARTTLS_REJ "530 5.7.0 Must issue a STARTTLS command first"
 #define STARTTLS_DEF "450 4.7.0 Must issue a STARTTLS command first"
 
 static const struct eval_row reply_rows[] = {
-	Y("default reject, plaintext", NULL, "b@example.com", REJ,
-	  STARTTLS_REJ, PF),
+	Y("default reject, plaintext", NULL, "b@example.com", REJ, STARTTLS_REJ,
+	  PF),
 	Y("default reject, TLS", NULL, "b@example.com", REJ,
 	  "550 5.7.1 Message refused: TLS policy for the recipient domain "
 	  "not met",
@@ -1011,9 +1004,13 @@ static const struct eval_row reply_rows[] = {
 	  "550 5.7.1 100% sure about pct.example", PF, TLS10),
 	Y("null sender rule's template", "<>", "b@nowhere.org", REJ,
 	  "550 5.7.1 <>", PF, TLS10),
-	{.name = "monitor: no reply", .policy = POL_REPLY,
-	 .rcpt = "b@monitor.example", .action = ACC, .would = REJ,
-	 .reply = "", .m = {PF, TLS10}},
+	{.name = "monitor: no reply",
+	 .policy = POL_REPLY,
+	 .rcpt = "b@monitor.example",
+	 .action = ACC,
+	 .would = REJ,
+	 .reply = "",
+	 .m = {PF, TLS10}},
 	Y("pass: no reply", NULL, "b@example.com", ACC, "", PF, TLS12),
 };
 
@@ -1051,10 +1048,10 @@ static const struct render_row render_rows[] = {
 	 "550 5.7.1 %%{rule}", 0, 256, 17, "550 5.7.1 %{rule}"},
 	{"lone % is literal", REJ, TLSP_DIR_RECIPIENT, "550 5.7.1 50% 5%", 0,
 	 256, 16, "550 5.7.1 50% 5%"},
-	{"%%% gives two", REJ, TLSP_DIR_RECIPIENT, "550 5.7.1 %%%", 0, 256,
-	 12, "550 5.7.1 %%"},
-	{"direction sender", DEF, TLSP_DIR_SENDER, "450 4.7.1 %{direction}",
-	 0, 256, 16, "450 4.7.1 sender"},
+	{"%%% gives two", REJ, TLSP_DIR_RECIPIENT, "550 5.7.1 %%%", 0, 256, 12,
+	 "550 5.7.1 %%"},
+	{"direction sender", DEF, TLSP_DIR_SENDER, "450 4.7.1 %{direction}", 0,
+	 256, 16, "450 4.7.1 sender"},
 	{"default reject, sender", REJ, TLSP_DIR_SENDER, NULL, 0, 256, 67,
 	 "550 5.7.1 Message refused: TLS policy for the sender domain not "
 	 "met"},
@@ -1062,11 +1059,11 @@ static const struct render_row render_rows[] = {
 	 STARTTLS_DEF},
 	{"exact fit", REJ, TLSP_DIR_RECIPIENT, "550 5.7.1 %{rule}", 0, 22, 21,
 	 "550 5.7.1 example.org"},
-	{"one byte short", REJ, TLSP_DIR_RECIPIENT, "550 5.7.1 %{rule}", 0,
-	 21, -1, ""},
+	{"one byte short", REJ, TLSP_DIR_RECIPIENT, "550 5.7.1 %{rule}", 0, 21,
+	 -1, ""},
 	{"no room at all", REJ, TLSP_DIR_RECIPIENT, NULL, 0, 1, -1, ""},
-	{"accept has no reply", ACC, TLSP_DIR_RECIPIENT, "550 5.7.1 x", 0,
-	 256, 0, ""},
+	{"accept has no reply", ACC, TLSP_DIR_RECIPIENT, "550 5.7.1 x", 0, 256,
+	 0, ""},
 	{"tag has no reply", TAG, TLSP_DIR_RECIPIENT, "550 5.7.1 x", 0, 256, 0,
 	 ""},
 	{"quarantine has no reply", QUA, TLSP_DIR_RECIPIENT, NULL, 1, 256, 0,
@@ -1121,15 +1118,45 @@ struct sender_row {
 };
 
 static const struct sender_row sender_rows[] = {
-	{"specific sender rule", POL_COMBO, "a@partner.example", 1,
-	 "fail client_cert=fail", SND_PARTNER, REJ, {PF, TLS12}},
-	{"specific sender rule passes", POL_COMBO, "a@partner.example", 1,
-	 "pass", SND_PARTNER, ACC, {PF, TLS12, SUBJECT("mx.partner.example")}},
-	{"null sender rule", POL_COMBO, "<>", 1, "fail min_version=fail",
-	 "sender:<>", DEF, {PF, TLS10}},
-	{"only a default: wait for RCPT", POL_COMBO, "a@other.org", 0, "", "",
-	 ACC, {PF, TLS10}},
-	{"null sender without its rule", POL_NONULL, "<>", 0, "", "", ACC,
+	{"specific sender rule",
+	 POL_COMBO,
+	 "a@partner.example",
+	 1,
+	 "fail client_cert=fail",
+	 SND_PARTNER,
+	 REJ,
+	 {PF, TLS12}},
+	{"specific sender rule passes",
+	 POL_COMBO,
+	 "a@partner.example",
+	 1,
+	 "pass",
+	 SND_PARTNER,
+	 ACC,
+	 {PF, TLS12, SUBJECT("mx.partner.example")}},
+	{"null sender rule",
+	 POL_COMBO,
+	 "<>",
+	 1,
+	 "fail min_version=fail",
+	 "sender:<>",
+	 DEF,
+	 {PF, TLS10}},
+	{"only a default: wait for RCPT",
+	 POL_COMBO,
+	 "a@other.org",
+	 0,
+	 "",
+	 "",
+	 ACC,
+	 {PF, TLS10}},
+	{"null sender without its rule",
+	 POL_NONULL,
+	 "<>",
+	 0,
+	 "",
+	 "",
+	 ACC,
 	 {PF, TLS10}},
 	{"unparsable sender", POL_COMBO, "a@@b", 0, "", "", ACC, {PF, TLS10}},
 	{"no sender", POL_COMBO, NULL, 0, "", "", ACC, {PF, TLS10}},
@@ -1211,6 +1238,5 @@ main(void)
 		cmocka_unit_test(test_rule_accessors),
 	};
 
-	return cmocka_run_group_tests(tests, setup_policies,
-				      teardown_policies);
+	return cmocka_run_group_tests(tests, setup_policies, teardown_policies);
 }

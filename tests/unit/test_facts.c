@@ -24,36 +24,36 @@
 #define PF "Postfix 3.7.11"
 #define SM "8.17.1"
 
-#define check_int(row, what, got, want)                                     \
-	do {                                                                \
-		long g_ = (long)(got), w_ = (long)(want);                   \
-		if (g_ != w_)                                               \
-			fail_msg("%s: %s = %ld, want %ld", (row), (what), g_, \
-				 w_);                                       \
+#define check_int(row, what, got, want)                                        \
+	do {                                                                   \
+		long g_ = (long)(got), w_ = (long)(want);                      \
+		if (g_ != w_)                                                  \
+			fail_msg("%s: %s = %ld, want %ld", (row), (what), g_,  \
+				 w_);                                          \
 	} while (0)
 
-#define check_flags(row, got, want)                                         \
-	do {                                                                \
-		unsigned g_ = (got), w_ = (want);                           \
-		if (g_ != w_)                                               \
+#define check_flags(row, got, want)                                            \
+	do {                                                                   \
+		unsigned g_ = (got), w_ = (want);                              \
+		if (g_ != w_)                                                  \
 			fail_msg("%s: flags = %#x, want %#x", (row), g_, w_);  \
 	} while (0)
 
-#define check_str(row, what, got, want)                                     \
-	do {                                                                \
-		const char *g_ = (got), *w_ = (want);                       \
-		if (w_ != NULL && strcmp(g_, w_) != 0)                      \
-			fail_msg("%s: %s = \"%s\", want \"%s\"", (row), (what), \
-				 g_, w_);                                   \
+#define check_str(row, what, got, want)                                        \
+	do {                                                                   \
+		const char *g_ = (got), *w_ = (want);                          \
+		if (w_ != NULL && strcmp(g_, w_) != 0)                         \
+			fail_msg("%s: %s = \"%s\", want \"%s\"", (row),        \
+				 (what), g_, w_);                              \
 	} while (0)
 
 /* Big hostile values, built once by the group setup. */
 #define BIG (64 * 1024)
-static char big_a[BIG + 1];	/* "AAAA..." */
-static char big_dn[BIG + 1];	/* "/CN=" then "+41" repeated */
-static char big_hex[BIG + 1];	/* "ab:ab:..." */
-static char dn_1023[1024];	/* a CN of exactly TLSP_DN_MAX - 1 bytes */
-static char dn_1024[1025];	/* one byte too many */
+static char big_a[BIG + 1];   /* "AAAA..." */
+static char big_dn[BIG + 1];  /* "/CN=" then "+41" repeated */
+static char big_hex[BIG + 1]; /* "ab:ab:..." */
+static char dn_1023[1024];    /* a CN of exactly TLSP_DN_MAX - 1 bytes */
+static char dn_1024[1025];    /* one byte too many */
 
 static int
 setup_big(void **state)
@@ -89,8 +89,8 @@ static const struct lookup_row lookup_rows[] = {
 	{"version TLSv1.3", tlsp_version_lookup, "TLSv1.3", TLSP_VER_TLSV1_3},
 	{"version SSLv3", tlsp_version_lookup, "SSLv3", TLSP_VER_SSLV3},
 	{"version SSLv2", tlsp_version_lookup, "SSLv2", TLSP_VER_SSLV2},
-	{"version UNKNOWN (Sendmail sends it)", tlsp_version_lookup,
-	 "UNKNOWN", TLSP_VER_UNKNOWN},
+	{"version UNKNOWN (Sendmail sends it)", tlsp_version_lookup, "UNKNOWN",
+	 TLSP_VER_UNKNOWN},
 	{"version none is not sent", tlsp_version_lookup, "none", -1},
 	{"version empty", tlsp_version_lookup, "", -1},
 	{"version NULL", tlsp_version_lookup, NULL, -1},
@@ -98,8 +98,7 @@ static const struct lookup_row lookup_rows[] = {
 	{"version trailing space", tlsp_version_lookup, "TLSv1.2 ", -1},
 	{"version prefix only", tlsp_version_lookup, "TLSv1.", -1},
 	{"action reject", tlsp_action_lookup, "reject", TLSP_ACTION_REJECT},
-	{"action upper case", tlsp_action_lookup, "REJECT",
-	 TLSP_ACTION_REJECT},
+	{"action upper case", tlsp_action_lookup, "REJECT", TLSP_ACTION_REJECT},
 	{"action quarantine", tlsp_action_lookup, "Quarantine",
 	 TLSP_ACTION_QUARANTINE},
 	{"action accept", tlsp_action_lookup, "accept", TLSP_ACTION_ACCEPT},
@@ -141,12 +140,36 @@ struct name_row {
 };
 
 /* The name functions take enums; these shims let one table hold them. */
-static const char *mta_n(int v) { return tlsp_mta_name((enum tlsp_mta)v); }
-static const char *ver_n(int v) { return tlsp_version_name((enum tlsp_version)v); }
-static const char *cert_n(int v) { return tlsp_cert_state_name((enum tlsp_cert_state)v); }
-static const char *act_n(int v) { return tlsp_action_name((enum tlsp_action)v); }
-static const char *mode_n(int v) { return tlsp_mode_name((enum tlsp_mode)v); }
-static const char *req_n(int v) { return tlsp_req_name((enum tlsp_req)v); }
+static const char *
+mta_n(int v)
+{
+	return tlsp_mta_name((enum tlsp_mta)v);
+}
+static const char *
+ver_n(int v)
+{
+	return tlsp_version_name((enum tlsp_version)v);
+}
+static const char *
+cert_n(int v)
+{
+	return tlsp_cert_state_name((enum tlsp_cert_state)v);
+}
+static const char *
+act_n(int v)
+{
+	return tlsp_action_name((enum tlsp_action)v);
+}
+static const char *
+mode_n(int v)
+{
+	return tlsp_mode_name((enum tlsp_mode)v);
+}
+static const char *
+req_n(int v)
+{
+	return tlsp_req_name((enum tlsp_req)v);
+}
 
 static const struct name_row name_rows[] = {
 	{"mta unknown", mta_n, TLSP_MTA_UNKNOWN, "unknown"},
@@ -197,7 +220,8 @@ test_names_round_trip(void **state)
 {
 	(void)state;
 	for (int v = TLSP_VER_UNKNOWN; v <= TLSP_VER_TLSV1_3; v++)
-		check_int(ver_n(v), "version", tlsp_version_lookup(ver_n(v)), v);
+		check_int(ver_n(v), "version", tlsp_version_lookup(ver_n(v)),
+			  v);
 	for (int v = 0; v <= TLSP_MTA_SENDMAIL; v++)
 		check_int(mta_n(v), "mta", tlsp_mta_lookup(mta_n(v)), v);
 	for (int v = 0; v <= TLSP_ACTION_REJECT; v++)
@@ -295,8 +319,8 @@ static const struct dn_row dn_rows[] = {
 	{"slash inside the CN", "/CN=mx/1.example/O=x", 64, 0, "mx/1.example"},
 	{"space in a value", "/C=DE/O=Bank AG/CN=mx.bank.example", 64, 0,
 	 "mx.bank.example"},
-	{"emailAddress after CN", "/CN=mx.example/emailAddress=pm@example",
-	 64, 0, "mx.example"},
+	{"emailAddress after CN", "/CN=mx.example/emailAddress=pm@example", 64,
+	 0, "mx.example"},
 	{"CNAME is not CN", "/CNAME=x", 64, -1, ""},
 	{"no CN", "/C=US/O=Example", 64, -1, ""},
 	{"empty CN", "/CN=", 64, -1, ""},
@@ -358,12 +382,11 @@ static const struct version_row version_rows[] = {
 	{"SSLv3 (Sendmail)", "SSLv3", TLSP_VER_SSLV3, 0, "SSLv3"},
 	{"UNKNOWN (Sendmail) is not garbage", "UNKNOWN", TLSP_VER_UNKNOWN, 0,
 	 "UNKNOWN"},
-	{"garbage", "TLSv9", TLSP_VER_UNKNOWN, TLSP_FACT_BAD_VERSION,
-	 "TLSv9"},
+	{"garbage", "TLSv9", TLSP_VER_UNKNOWN, TLSP_FACT_BAD_VERSION, "TLSv9"},
 	{"none is not a version", "none", TLSP_VER_UNKNOWN,
 	 TLSP_FACT_BAD_VERSION, "none"},
-	{"CRLF escaped", "TLSv1.2\r\n", TLSP_VER_UNKNOWN,
-	 TLSP_FACT_BAD_VERSION, "TLSv1.2\\x0d\\x0a"},
+	{"CRLF escaped", "TLSv1.2\r\n", TLSP_VER_UNKNOWN, TLSP_FACT_BAD_VERSION,
+	 "TLSv1.2\\x0d\\x0a"},
 	{"too long truncated", "TLSv1.2-but-much-longer-than-32-bytes",
 	 TLSP_VER_UNKNOWN, TLSP_FACT_BAD_VERSION | TLSP_FACT_TRUNCATED,
 	 "TLSv1.2-but-much-longer-than-32"},
@@ -375,7 +398,8 @@ test_facts_version(void **state)
 	(void)state;
 	for (size_t i = 0; i < NELEM(version_rows); i++) {
 		const struct version_row *r = &version_rows[i];
-		struct tlsp_macros m = {.mta_version = PF, .tls_version = r->in};
+		struct tlsp_macros m = {.mta_version = PF,
+					.tls_version = r->in};
 		struct tlsp_facts f;
 
 		tlsp_facts_from_macros(&m, &f);
@@ -469,7 +493,8 @@ test_facts_bits(void **state)
 static void
 test_facts_cipher_info(void **state)
 {
-	struct tlsp_macros m = {.mta_version = PF, .tls_version = "TLSv1.2",
+	struct tlsp_macros m = {.mta_version = PF,
+				.tls_version = "TLSv1.2",
 				.cipher = "ECDHE-RSA-AES256-GCM-SHA384"};
 	struct tlsp_facts f;
 
@@ -533,8 +558,7 @@ static const struct cert_row cert_rows[] = {
 	{"Sendmail OK", SM, 0, "OK", "/CN=mx.example", TLSP_CERT_VERIFIED},
 	{"Sendmail TRUSTED", SM, 0, "TRUSTED", "/CN=mx.example",
 	 TLSP_CERT_VERIFIED},
-	{"Sendmail OK with empty subject", SM, 0, "OK", "",
-	 TLSP_CERT_VERIFIED},
+	{"Sendmail OK with empty subject", SM, 0, "OK", "", TLSP_CERT_VERIFIED},
 	{"Sendmail lower-case ok is not OK", SM, 0, "ok", "/CN=mx.example",
 	 TLSP_CERT_PRESENTED},
 	{"Sendmail FAIL with subject", SM, 0, "FAIL", "/CN=mx.example",
@@ -579,10 +603,10 @@ test_facts_cert(void **state)
 	for (size_t i = 0; i < NELEM(cert_rows); i++) {
 		const struct cert_row *r = &cert_rows[i];
 		struct tlsp_macros m = {
-		    .mta_version = r->v,
-		    .tls_version = r->plaintext ? NULL : "TLSv1.3",
-		    .verify = r->verify,
-		    .cert_subject = r->subject,
+			.mta_version = r->v,
+			.tls_version = r->plaintext ? NULL : "TLSv1.3",
+			.verify = r->verify,
+			.cert_subject = r->subject,
 		};
 		struct tlsp_facts f;
 
@@ -605,7 +629,7 @@ struct cname_row {
 	const char *v; /* MTA version */
 	const char *in;
 	const char *dn, *cn;
-	unsigned bad; /* 1: BAD_SUBJECT / BAD_ISSUER expected */
+	unsigned bad;	/* 1: BAD_SUBJECT / BAD_ISSUER expected */
 	unsigned flags; /* other flags expected */
 };
 
@@ -613,13 +637,18 @@ static const struct cname_row cname_rows[] = {
 	{"Postfix CN", PF, "mx.partner.example", "", "mx.partner.example", 0,
 	 0},
 	{"Postfix CN is not xtext", PF, "a+20b", "", "a+20b", 0, 0},
-	{"Postfix CN with a leading slash stays a CN", PF, "/CN=x", "",
-	 "/CN=x", 0, 0},
-	{"Postfix UTF-8 CN kept", PF, "b\xc3\xbc" "cher.example", "",
-	 "b\xc3\xbc" "cher.example", 0, 0},
-	{"Postfix quotes kept", PF, "a\"b'c", "", "a\"b'c", 0, 0},
-	{"Postfix invalid UTF-8 kept for matching", PF, "a\xff", "", "a\xff",
+	{"Postfix CN with a leading slash stays a CN", PF, "/CN=x", "", "/CN=x",
 	 0, 0},
+	{"Postfix UTF-8 CN kept", PF,
+	 "b\xc3\xbc"
+	 "cher.example",
+	 "",
+	 "b\xc3\xbc"
+	 "cher.example",
+	 0, 0},
+	{"Postfix quotes kept", PF, "a\"b'c", "", "a\"b'c", 0, 0},
+	{"Postfix invalid UTF-8 kept for matching", PF, "a\xff", "", "a\xff", 0,
+	 0},
 	{"Postfix CR refused", PF, "mx.example\r", "", "", 1, 0},
 	{"Postfix LF refused", PF, "mx\nexample", "", "", 1, 0},
 	{"Postfix TAB refused", PF, "mx\texample", "", "", 1, 0},
@@ -635,15 +664,18 @@ static const struct cname_row cname_rows[] = {
 	 "a/b", 0, 0},
 	{"Sendmail +2F forming an attribute", SM, "/CN=a+2FO=b", "/CN=a/O=b",
 	 "a", 0, 0},
-	{"Sendmail lower-case xtext", SM, "/CN=a+2fb", "/CN=a/b", "a/b", 0,
-	 0},
+	{"Sendmail lower-case xtext", SM, "/CN=a+2fb", "/CN=a/b", "a/b", 0, 0},
 	{"Sendmail UTF-8 through xtext", SM, "/CN=b+C3+BCcher.example",
-	 "/CN=b\xc3\xbc" "cher.example", "b\xc3\xbc" "cher.example", 0, 0},
+	 "/CN=b\xc3\xbc"
+	 "cher.example",
+	 "b\xc3\xbc"
+	 "cher.example",
+	 0, 0},
 	{"Sendmail invalid UTF-8 kept for matching", SM, "/CN=a+FF",
 	 "/CN=a\xff", "a\xff", 0, 0},
 	{"Sendmail quotes kept", SM, "/CN=a\"b", "/CN=a\"b", "a\"b", 0, 0},
-	{"Sendmail DN without CN", SM, "/C=US/O=Example", "/C=US/O=Example",
-	 "", 0, 0},
+	{"Sendmail DN without CN", SM, "/C=US/O=Example", "/C=US/O=Example", "",
+	 0, 0},
 	{"Sendmail value without slash", SM, "mx.example", "mx.example",
 	 "mx.example", 0, 0},
 	{"Sendmail bad escape", SM, "/CN=a+ZZ", "", "", 1, 0},
@@ -653,8 +685,8 @@ static const struct cname_row cname_rows[] = {
 	{"Sendmail raw CR", SM, "/CN=a\rb", "", "", 1, 0},
 	{"Sendmail 64 KiB", SM, big_dn, "", "", 1, TLSP_FACT_TRUNCATED},
 	{"Sendmail empty", SM, "", "", "", 0, 0},
-	{"unknown MTA DN decoded as xtext", NULL, "/CN=a+20b", "/CN=a b",
-	 "a b", 0, 0},
+	{"unknown MTA DN decoded as xtext", NULL, "/CN=a+20b", "/CN=a b", "a b",
+	 0, 0},
 	{"unknown MTA CN kept plain", NULL, "a+20b", "", "a+20b", 0, 0},
 };
 
@@ -904,7 +936,8 @@ check_printable(const char *row, const char *field, const char *buf,
 		n = printable_char(s);
 		if (n == 0)
 			fail_msg("%s: %s has unprintable byte %#x at %zu", row,
-				 field, *s, (size_t)(s - (const unsigned char *)buf));
+				 field, *s,
+				 (size_t)(s - (const unsigned char *)buf));
 		s += n;
 	}
 }
@@ -937,7 +970,8 @@ check_invariants(const char *row, const struct tlsp_facts *f)
 	check_name(row, "issuer_dn", f->issuer_dn);
 	check_name(row, "issuer_cn", f->issuer_cn);
 	if (strspn(f->fingerprint, "0123456789abcdef") !=
-	    strlen(f->fingerprint) || strlen(f->fingerprint) % 2 != 0)
+		    strlen(f->fingerprint) ||
+	    strlen(f->fingerprint) % 2 != 0)
 		fail_msg("%s: fingerprint not even lowercase hex", row);
 	if (f->cipher_bits < -1 || f->cipher_bits > 65535)
 		fail_msg("%s: cipher_bits %d", row, f->cipher_bits);
@@ -972,7 +1006,10 @@ static const struct {
 };
 
 /* The pointers of struct tlsp_macros a hostile value is put into. */
-#define FIELD(f) {#f, offsetof(struct tlsp_macros, f)}
+#define FIELD(f)                                                               \
+	{                                                                      \
+#f, offsetof(struct tlsp_macros, f)                            \
+	}
 static const struct {
 	const char *name;
 	size_t off;
@@ -988,15 +1025,15 @@ static void
 hostile_one(const char *name, const char *value, int field, const char *v)
 {
 	struct tlsp_macros m = {
-	    .mta_version = v,
-	    .tls_version = "TLSv1.2",
-	    .cipher = "ECDHE-RSA-AES256-GCM-SHA384",
-	    .cipher_bits = "256",
-	    .cert_subject = "/C=DE/O=Bank+20AG/CN=mx.bank.example",
-	    .cert_issuer = "/CN=Bank CA",
-	    .verify = "OK",
-	    .daemon_name = "smtpd",
-	    .client_addr = "192.0.2.1",
+		.mta_version = v,
+		.tls_version = "TLSv1.2",
+		.cipher = "ECDHE-RSA-AES256-GCM-SHA384",
+		.cipher_bits = "256",
+		.cert_subject = "/C=DE/O=Bank+20AG/CN=mx.bank.example",
+		.cert_issuer = "/CN=Bank CA",
+		.verify = "OK",
+		.daemon_name = "smtpd",
+		.client_addr = "192.0.2.1",
 	};
 	struct tlsp_facts f;
 	char row[128];
@@ -1004,7 +1041,7 @@ hostile_one(const char *name, const char *value, int field, const char *v)
 	for (size_t i = 0; i < NELEM(macro_fields); i++)
 		if (field < 0 || (size_t)field == i)
 			*(const char **)((char *)&m + macro_fields[i].off) =
-			    value;
+				value;
 	snprintf(row, sizeof(row), "%s in %s (v=%s)", name,
 		 field < 0 ? "every field" : macro_fields[field].name,
 		 v ? v : "none");

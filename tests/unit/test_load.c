@@ -25,191 +25,268 @@ struct err_row {
 };
 
 static const struct err_row err_rows[] = {
-    {"missing version", "recipients: {}\n",
-     "t.yaml:1:1: missing 'version: 1' at the top of the file", 1},
-    {"empty file", "",
-     "t.yaml:1:1: missing 'version: 1' at the top of the file", 1},
-    {"unsupported version", "version: 2\n",
-     "t.yaml:1:10: unsupported 'version' 2; this tlspolicy reads version 1", 1},
-    {"top level is a list", "- a\n- b\n",
-     "t.yaml:1:1: expected a mapping at the top of the file, found a list", 1},
-    {"YAML syntax", "version: 1\nrecipients:\n  a.example: {tls: required\n",
-     "t.yaml:4:1: YAML syntax error: did not find expected ',' or '}' while "
-     "parsing a flow mapping (line 3)", 1},
-    {"tab indentation", "version: 1\nrecipients:\n\ta.example: x\n",
-     "t.yaml:3:1: YAML syntax error: a tab; YAML indents with spaces only", 1},
-    {"misspelt top-level key", "version: 1\nrecipient:\n  a.example: {}\n",
-     "t.yaml:2:1: unknown top-level key 'recipient'; did you mean "
-     "'recipients'?", 1},
-    {"misspelt rule key", "version: 1\nrecipients:\n  a.example:\n    "
-     "min_verison: TLSv1.2\n",
-     "t.yaml:4:5: recipient:a.example: unknown key 'min_verison'; did you "
-     "mean 'min_version'?", 1},
-    {"unknown key, nothing close", "version: 1\nrecipients:\n  a.example:\n"
-     "    colour: blue\n",
-     "t.yaml:4:5: recipient:a.example: unknown key 'colour'", 1},
-    {"extends in a rule", "version: 1\nrecipients:\n  a.example:\n    "
-     "extends: x\n",
-     "t.yaml:4:5: recipient:a.example: 'extends' is for profiles; a rule "
-     "names its profile with 'profile'", 1},
-    {"profile in a profile", "version: 1\nprofiles:\n  p:\n    profile: q\n",
-     "t.yaml:4:5: profiles: p: a profile inherits with 'extends', not "
-     "'profile'", 1},
-    {"SSLv3 minimum", "version: 1\nrecipients:\n  a.example:\n    "
-     "min_version: SSLv3\n",
-     "t.yaml:4:18: recipient:a.example: 'min_version': SSLv3 is never good "
-     "enough; the lowest version is TLSv1", 1},
-    {"bad version name", "version: 1\nrecipients:\n  a.example:\n    "
-     "max_version: TLS1.2\n",
-     "t.yaml:4:18: recipient:a.example: 'max_version' expects TLSv1, "
-     "TLSv1.1, TLSv1.2 or TLSv1.3, found 'TLS1.2'", 1},
-    {"min above max", "version: 1\nrecipients:\n  a.example: {min_version: "
-     "TLSv1.3, max_version: TLSv1.2}\n",
-     "t.yaml:3:14: recipient:a.example: min_version TLSv1.3 is above "
-     "max_version TLSv1.2", 1},
-    {"misspelt action", "version: 1\nrecipients:\n  a.example:\n    "
-     "action: rejct\n",
-     "t.yaml:4:13: recipient:a.example: 'action' expects accept, tag, "
-     "quarantine, defer or reject, found 'rejct'; did you mean 'reject'?", 1},
-    {"yes is not a boolean", "version: 1\nrecipients:\n  a.example:\n    "
-     "forward_secrecy: yes\n",
-     "t.yaml:4:22: recipient:a.example: 'forward_secrecy' expects true or "
-     "false, found 'yes'", 1},
-    {"quoted true is a string", "version: 1\nrecipients:\n  a.example:\n    "
-     "forward_secrecy: \"true\"\n",
-     "t.yaml:4:22: recipient:a.example: 'forward_secrecy' expects true or "
-     "false, found the quoted string \"true\"; remove the quotes", 1},
-    {"bits out of range", "version: 1\nrecipients:\n  a.example:\n    "
-     "min_cipher_bits: 1000\n",
-     "t.yaml:4:22: recipient:a.example: 'min_cipher_bits' expects a whole "
-     "number from 0 to 512, found '1000'", 1},
-    {"bits not a number", "version: 1\nrecipients:\n  a.example:\n    "
-     "min_cipher_bits: 12x\n",
-     "t.yaml:4:22: recipient:a.example: 'min_cipher_bits' expects a whole "
-     "number from 0 to 512, found '12x'", 1},
-    {"duplicate key", "version: 1\nrecipients:\n  a.example:\n    tls: "
-     "required\n    tls: optional\n",
-     "t.yaml:5:5: duplicate key 'tls' (first at line 4)", 1},
-    {"duplicate pattern after normalising", "version: 1\nrecipients:\n  "
-     "example.com: {}\n  Example.COM.: {}\n",
-     "t.yaml:4:3: duplicate pattern 'example.com' (the same as line 3, "
-     "column 3)", 1},
-    {"two defaults are one duplicate key", "version: 1\nsenders:\n  default: "
-     "{}\n  default: {}\n",
-     "t.yaml:4:3: duplicate key 'default' (first at line 3)", 1},
-    {"anchor", "version: 1\nprofiles:\n  a: &x {tls: required}\n",
-     "t.yaml:3:6: anchors are not allowed: use a profile to share settings",
-     1},
-    {"alias", "version: 1\nrecipients:\n  a.example: *x\n",
-     "t.yaml:3:14: aliases are not allowed: write the value out, or use a "
-     "profile", 1},
-    {"tag", "version: 1\nrecipients: !!map {}\n",
-     "t.yaml:2:13: tags are not allowed", 1},
-    {"two documents", "version: 1\n---\nversion: 1\n",
-     "t.yaml:2:1: more than one document: remove the '---'", 1},
-    {"nesting too deep", "version: 1\nmilter: {a: {b: {c: {d: {e: {f: {g: "
-     "{h: {i: {j: {k: {l: {m: {n: {o: {p: 1}}}}}}}}}}}}}}}}\n",
-     "t.yaml:2:69: nesting too deep: the policy format needs at most 16 "
-     "levels", 1},
-    {"profile cycle", "version: 1\nprofiles:\n  a: {extends: b}\n  b: "
-     "{extends: a}\n",
-     "t.yaml:3:16: profiles: a: profile 'a' extends itself (a cycle through "
-     "'extends')", 1},
-    {"self extension", "version: 1\nprofiles:\n  a: {extends: a}\n",
-     "t.yaml:3:16: profiles: a: profile 'a' extends itself (a cycle through "
-     "'extends')", 1},
-    {"unknown profile", "version: 1\nprofiles:\n  strict: {tls: required}\n"
-     "recipients:\n  a.example: strikt\n",
-     "t.yaml:5:14: recipient:a.example: unknown profile 'strikt'; did you "
-     "mean 'strict'?", 1},
-    {"unknown extends", "version: 1\nprofiles:\n  a: {extends: nothere}\n",
-     "t.yaml:3:16: profiles: a: unknown profile 'nothere'", 1},
-    {"reply class vs action", "version: 1\nrecipients:\n  a.example:\n    "
-     "action: defer\n    reply: \"550 5.7.1 no\"\n",
-     "t.yaml:4:5: recipient:a.example: action defer needs a 4xx reply, but "
-     "the reply (line 5) is '550'", 1},
-    {"reply enhanced code class", "version: 1\nrecipients:\n  a.example:\n"
-     "    reply: \"550 4.7.1 no\"\n",
-     "t.yaml:4:12: recipient:a.example: 'reply': enhanced status code must "
-     "be 5.x.y to match 550", 1},
-    {"reply lone percent", "version: 1\nrecipients:\n  a.example:\n    "
-     "reply: \"550 5.7.1 100% sure\"\n",
-     "t.yaml:4:12: recipient:a.example: 'reply': a lone '%' must be written "
-     "'%%' (placeholders look like %{rule})", 1},
-    {"reply unknown placeholder", "version: 1\nrecipients:\n  a.example:\n"
-     "    reply: \"550 5.7.1 %{rulle}\"\n",
-     "t.yaml:4:12: recipient:a.example: 'reply': unknown placeholder "
-     "%{rulle}; did you mean %{rule}?", 1},
-    {"reply 2xx", "version: 1\nrecipients:\n  a.example:\n    reply: \"250 "
-     "ok\"\n",
-     "t.yaml:4:12: recipient:a.example: 'reply' must be a 4xx or 5xx code "
-     "and text, like \"550 5.7.1 text\"; found '250 ok'", 1},
-    {"reply without text", "version: 1\nrecipients:\n  a.example:\n    "
-     "reply: \"550\"\n",
-     "t.yaml:4:12: recipient:a.example: 'reply' must be a 4xx or 5xx code "
-     "and text, like \"550 5.7.1 text\"; found '550'", 1},
-    {"unquoted address literal", "version: 1\nrecipients:\n  [192.0.2.1]: "
-     "{}\n",
-     "t.yaml:3:3: a rule's key must be a domain pattern; quote address "
-     "literals: \"[192.0.2.1]\"", 1},
-    {"reply with CR LF", "version: 1\nrecipients:\n  a.example:\n    reply: "
-     "\"550 5.7.1 a\\r\\n250 ok\"\n",
-     "t.yaml:4:12: recipient:a.example: 'reply' must be one line with no "
-     "control characters", 1},
-    {"cipher list errors, all reported", "version: 1\nrecipients:\n  "
-     "a.example: {ciphers: {deny: [RC4, \"bad name!\"], allw: [AES]}}\n",
-     "t.yaml:3:37: recipient:a.example: 'ciphers.deny': 'bad name!' is "
-     "neither a cipher family (RC4, 3DES, CBC, NULL, EXPORT, ...) nor an "
-     "OpenSSL cipher name", 2},
-    {"bad CIDR", "version: 1\nscope: {exempt_clients: [10.0.0.0/33]}\n",
-     "t.yaml:2:26: scope: 'exempt_clients': '10.0.0.0/33' is not an address "
-     "or network (192.0.2.0/24, 2001:db8::/32)", 1},
-    {"bad fingerprint", "version: 1\nrecipients:\n  a.example: "
-     "{fingerprints: [\"zz:11\"]}\n",
-     "t.yaml:3:30: recipient:a.example: 'fingerprints': 'zz:11' is not a hex "
-     "fingerprint (MD5, SHA-1 or SHA-256, colons allowed)", 1},
-    {"bad pattern", "version: 1\nrecipients:\n  \"exa mple.com\": {}\n",
-     "t.yaml:3:3: recipients: 'exa mple.com' is not a domain pattern: "
-     "invalid character", 1},
-    {"null sender under recipients", "version: 1\nrecipients:\n  \"<>\": {}\n",
-     "t.yaml:3:3: recipients: '<>' is the null sender; it belongs under "
-     "'senders'", 1},
-    {"bad literal", "version: 1\nrecipients:\n  \"[300.1.1.1]\": {}\n",
-     "t.yaml:3:3: recipients: '[300.1.1.1]' is not a domain pattern: not an "
-     "address literal like [192.0.2.1] or [IPv6:2001:db8::1]", 1},
-    {"rule is a list", "version: 1\nrecipients:\n  a.example: [1, 2]\n",
-     "t.yaml:3:14: recipient:a.example: expected a mapping of requirements "
-     "or a profile name, found a list", 1},
-    {"every error in one pass", "version: 1\nrecipients:\n  a.example: {tls: "
-     "maybe}\n  b.example: {action: nope}\n  c.example: {mode: x}\n",
-     "t.yaml:3:20: recipient:a.example: 'tls' expects optional or required, "
-     "found 'maybe'", 3},
-    {"misspelt milter key", "version: 1\nmilter:\n  sockett: unix:/x\n",
-     "t.yaml:3:3: milter: unknown key 'sockett'; did you mean 'socket'?", 1},
-    {"bad socket", "version: 1\nmilter: {socket: /run/x.sock}\n",
-     "t.yaml:2:18: milter: 'socket' expects unix:/path, inet:port@address or "
-     "inet6:port@address, found '/run/x.sock'", 1},
-    {"relative audit file", "version: 1\naudit: {file: audit.log}\n",
-     "t.yaml:2:15: audit: 'file' must be an absolute path, found "
-     "'audit.log'", 1},
-    {"pseudonymize without a key",
-     "version: 1\naudit: {file: /l, addresses: pseudonymize}\n",
-     "t.yaml:2:30: audit: 'addresses: pseudonymize' needs "
-     "'pseudonym_key_file' (a file of 16 to 4096 secret bytes)", 1},
-    {"bad addresses word", "version: 1\naudit: {addresses: hashed}\n",
-     "t.yaml:2:20: audit: 'addresses' expects full, pseudonymize or domain, "
-     "found 'hashed'", 1},
-    {"checkpoint out of range", "version: 1\naudit: {checkpoint: -5}\n",
-     "t.yaml:2:21: audit: 'checkpoint' expects a whole number from 0 to "
-     "86400, found '-5'", 1},
-    {"relative key file", "version: 1\naudit: {key_file: k}\n",
-     "t.yaml:2:19: audit: 'key_file' must be an absolute path, found 'k'", 1},
-    {"bad tag header", "version: 1\nmilter: {tag_header: \"X Bad\"}\n",
-     "t.yaml:2:22: milter: 'tag_header': 'X Bad' is not a header field name",
-     1},
-    {"NUL in a value", "version: 1\nrecipients:\n  a.example: {reply: "
-     "\"550 5.7.1 a\\0b\"}\n",
-     "t.yaml:3:22: NUL character in a value", 1},
+	{"missing version", "recipients: {}\n",
+	 "t.yaml:1:1: missing 'version: 1' at the top of the file", 1},
+	{"empty file", "",
+	 "t.yaml:1:1: missing 'version: 1' at the top of the file", 1},
+	{"unsupported version", "version: 2\n",
+	 "t.yaml:1:10: unsupported 'version' 2; this tlspolicy reads version 1",
+	 1},
+	{"top level is a list", "- a\n- b\n",
+	 "t.yaml:1:1: expected a mapping at the top of the file, found a list",
+	 1},
+	{"YAML syntax",
+	 "version: 1\nrecipients:\n  a.example: {tls: required\n",
+	 "t.yaml:4:1: YAML syntax error: did not find expected ',' or '}' while "
+	 "parsing a flow mapping (line 3)",
+	 1},
+	{"tab indentation", "version: 1\nrecipients:\n\ta.example: x\n",
+	 "t.yaml:3:1: YAML syntax error: a tab; YAML indents with spaces only",
+	 1},
+	{"misspelt top-level key", "version: 1\nrecipient:\n  a.example: {}\n",
+	 "t.yaml:2:1: unknown top-level key 'recipient'; did you mean "
+	 "'recipients'?",
+	 1},
+	{"misspelt rule key",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "min_verison: TLSv1.2\n",
+	 "t.yaml:4:5: recipient:a.example: unknown key 'min_verison'; did you "
+	 "mean 'min_version'?",
+	 1},
+	{"unknown key, nothing close",
+	 "version: 1\nrecipients:\n  a.example:\n"
+	 "    colour: blue\n",
+	 "t.yaml:4:5: recipient:a.example: unknown key 'colour'", 1},
+	{"extends in a rule",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "extends: x\n",
+	 "t.yaml:4:5: recipient:a.example: 'extends' is for profiles; a rule "
+	 "names its profile with 'profile'",
+	 1},
+	{"profile in a profile",
+	 "version: 1\nprofiles:\n  p:\n    profile: q\n",
+	 "t.yaml:4:5: profiles: p: a profile inherits with 'extends', not "
+	 "'profile'",
+	 1},
+	{"SSLv3 minimum",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "min_version: SSLv3\n",
+	 "t.yaml:4:18: recipient:a.example: 'min_version': SSLv3 is never good "
+	 "enough; the lowest version is TLSv1",
+	 1},
+	{"bad version name",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "max_version: TLS1.2\n",
+	 "t.yaml:4:18: recipient:a.example: 'max_version' expects TLSv1, "
+	 "TLSv1.1, TLSv1.2 or TLSv1.3, found 'TLS1.2'",
+	 1},
+	{"min above max",
+	 "version: 1\nrecipients:\n  a.example: {min_version: "
+	 "TLSv1.3, max_version: TLSv1.2}\n",
+	 "t.yaml:3:14: recipient:a.example: min_version TLSv1.3 is above "
+	 "max_version TLSv1.2",
+	 1},
+	{"misspelt action",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "action: rejct\n",
+	 "t.yaml:4:13: recipient:a.example: 'action' expects accept, tag, "
+	 "quarantine, defer or reject, found 'rejct'; did you mean 'reject'?",
+	 1},
+	{"yes is not a boolean",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "forward_secrecy: yes\n",
+	 "t.yaml:4:22: recipient:a.example: 'forward_secrecy' expects true or "
+	 "false, found 'yes'",
+	 1},
+	{"quoted true is a string",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "forward_secrecy: \"true\"\n",
+	 "t.yaml:4:22: recipient:a.example: 'forward_secrecy' expects true or "
+	 "false, found the quoted string \"true\"; remove the quotes",
+	 1},
+	{"bits out of range",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "min_cipher_bits: 1000\n",
+	 "t.yaml:4:22: recipient:a.example: 'min_cipher_bits' expects a whole "
+	 "number from 0 to 512, found '1000'",
+	 1},
+	{"bits not a number",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "min_cipher_bits: 12x\n",
+	 "t.yaml:4:22: recipient:a.example: 'min_cipher_bits' expects a whole "
+	 "number from 0 to 512, found '12x'",
+	 1},
+	{"duplicate key",
+	 "version: 1\nrecipients:\n  a.example:\n    tls: "
+	 "required\n    tls: optional\n",
+	 "t.yaml:5:5: duplicate key 'tls' (first at line 4)", 1},
+	{"duplicate pattern after normalising",
+	 "version: 1\nrecipients:\n  "
+	 "example.com: {}\n  Example.COM.: {}\n",
+	 "t.yaml:4:3: duplicate pattern 'example.com' (the same as line 3, "
+	 "column 3)",
+	 1},
+	{"two defaults are one duplicate key",
+	 "version: 1\nsenders:\n  default: "
+	 "{}\n  default: {}\n",
+	 "t.yaml:4:3: duplicate key 'default' (first at line 3)", 1},
+	{"anchor", "version: 1\nprofiles:\n  a: &x {tls: required}\n",
+	 "t.yaml:3:6: anchors are not allowed: use a profile to share settings",
+	 1},
+	{"alias", "version: 1\nrecipients:\n  a.example: *x\n",
+	 "t.yaml:3:14: aliases are not allowed: write the value out, or use a "
+	 "profile",
+	 1},
+	{"tag", "version: 1\nrecipients: !!map {}\n",
+	 "t.yaml:2:13: tags are not allowed", 1},
+	{"two documents", "version: 1\n---\nversion: 1\n",
+	 "t.yaml:2:1: more than one document: remove the '---'", 1},
+	{"nesting too deep",
+	 "version: 1\nmilter: {a: {b: {c: {d: {e: {f: {g: "
+	 "{h: {i: {j: {k: {l: {m: {n: {o: {p: 1}}}}}}}}}}}}}}}}\n",
+	 "t.yaml:2:69: nesting too deep: the policy format needs at most 16 "
+	 "levels",
+	 1},
+	{"profile cycle",
+	 "version: 1\nprofiles:\n  a: {extends: b}\n  b: "
+	 "{extends: a}\n",
+	 "t.yaml:3:16: profiles: a: profile 'a' extends itself (a cycle through "
+	 "'extends')",
+	 1},
+	{"self extension", "version: 1\nprofiles:\n  a: {extends: a}\n",
+	 "t.yaml:3:16: profiles: a: profile 'a' extends itself (a cycle through "
+	 "'extends')",
+	 1},
+	{"unknown profile",
+	 "version: 1\nprofiles:\n  strict: {tls: required}\n"
+	 "recipients:\n  a.example: strikt\n",
+	 "t.yaml:5:14: recipient:a.example: unknown profile 'strikt'; did you "
+	 "mean 'strict'?",
+	 1},
+	{"unknown extends", "version: 1\nprofiles:\n  a: {extends: nothere}\n",
+	 "t.yaml:3:16: profiles: a: unknown profile 'nothere'", 1},
+	{"reply class vs action",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "action: defer\n    reply: \"550 5.7.1 no\"\n",
+	 "t.yaml:4:5: recipient:a.example: action defer needs a 4xx reply, but "
+	 "the reply (line 5) is '550'",
+	 1},
+	{"reply enhanced code class",
+	 "version: 1\nrecipients:\n  a.example:\n"
+	 "    reply: \"550 4.7.1 no\"\n",
+	 "t.yaml:4:12: recipient:a.example: 'reply': enhanced status code must "
+	 "be 5.x.y to match 550",
+	 1},
+	{"reply lone percent",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "reply: \"550 5.7.1 100% sure\"\n",
+	 "t.yaml:4:12: recipient:a.example: 'reply': a lone '%' must be written "
+	 "'%%' (placeholders look like %{rule})",
+	 1},
+	{"reply unknown placeholder",
+	 "version: 1\nrecipients:\n  a.example:\n"
+	 "    reply: \"550 5.7.1 %{rulle}\"\n",
+	 "t.yaml:4:12: recipient:a.example: 'reply': unknown placeholder "
+	 "%{rulle}; did you mean %{rule}?",
+	 1},
+	{"reply 2xx",
+	 "version: 1\nrecipients:\n  a.example:\n    reply: \"250 "
+	 "ok\"\n",
+	 "t.yaml:4:12: recipient:a.example: 'reply' must be a 4xx or 5xx code "
+	 "and text, like \"550 5.7.1 text\"; found '250 ok'",
+	 1},
+	{"reply without text",
+	 "version: 1\nrecipients:\n  a.example:\n    "
+	 "reply: \"550\"\n",
+	 "t.yaml:4:12: recipient:a.example: 'reply' must be a 4xx or 5xx code "
+	 "and text, like \"550 5.7.1 text\"; found '550'",
+	 1},
+	{"unquoted address literal",
+	 "version: 1\nrecipients:\n  [192.0.2.1]: "
+	 "{}\n",
+	 "t.yaml:3:3: a rule's key must be a domain pattern; quote address "
+	 "literals: \"[192.0.2.1]\"",
+	 1},
+	{"reply with CR LF",
+	 "version: 1\nrecipients:\n  a.example:\n    reply: "
+	 "\"550 5.7.1 a\\r\\n250 ok\"\n",
+	 "t.yaml:4:12: recipient:a.example: 'reply' must be one line with no "
+	 "control characters",
+	 1},
+	{"cipher list errors, all reported",
+	 "version: 1\nrecipients:\n  "
+	 "a.example: {ciphers: {deny: [RC4, \"bad name!\"], allw: [AES]}}\n",
+	 "t.yaml:3:37: recipient:a.example: 'ciphers.deny': 'bad name!' is "
+	 "neither a cipher family (RC4, 3DES, CBC, NULL, EXPORT, ...) nor an "
+	 "OpenSSL cipher name",
+	 2},
+	{"bad CIDR", "version: 1\nscope: {exempt_clients: [10.0.0.0/33]}\n",
+	 "t.yaml:2:26: scope: 'exempt_clients': '10.0.0.0/33' is not an address "
+	 "or network (192.0.2.0/24, 2001:db8::/32)",
+	 1},
+	{"bad fingerprint",
+	 "version: 1\nrecipients:\n  a.example: "
+	 "{fingerprints: [\"zz:11\"]}\n",
+	 "t.yaml:3:30: recipient:a.example: 'fingerprints': 'zz:11' is not a hex "
+	 "fingerprint (MD5, SHA-1 or SHA-256, colons allowed)",
+	 1},
+	{"bad pattern", "version: 1\nrecipients:\n  \"exa mple.com\": {}\n",
+	 "t.yaml:3:3: recipients: 'exa mple.com' is not a domain pattern: "
+	 "invalid character",
+	 1},
+	{"null sender under recipients",
+	 "version: 1\nrecipients:\n  \"<>\": {}\n",
+	 "t.yaml:3:3: recipients: '<>' is the null sender; it belongs under "
+	 "'senders'",
+	 1},
+	{"bad literal", "version: 1\nrecipients:\n  \"[300.1.1.1]\": {}\n",
+	 "t.yaml:3:3: recipients: '[300.1.1.1]' is not a domain pattern: not an "
+	 "address literal like [192.0.2.1] or [IPv6:2001:db8::1]",
+	 1},
+	{"rule is a list", "version: 1\nrecipients:\n  a.example: [1, 2]\n",
+	 "t.yaml:3:14: recipient:a.example: expected a mapping of requirements "
+	 "or a profile name, found a list",
+	 1},
+	{"every error in one pass",
+	 "version: 1\nrecipients:\n  a.example: {tls: "
+	 "maybe}\n  b.example: {action: nope}\n  c.example: {mode: x}\n",
+	 "t.yaml:3:20: recipient:a.example: 'tls' expects optional or required, "
+	 "found 'maybe'",
+	 3},
+	{"misspelt milter key", "version: 1\nmilter:\n  sockett: unix:/x\n",
+	 "t.yaml:3:3: milter: unknown key 'sockett'; did you mean 'socket'?",
+	 1},
+	{"bad socket", "version: 1\nmilter: {socket: /run/x.sock}\n",
+	 "t.yaml:2:18: milter: 'socket' expects unix:/path, inet:port@address or "
+	 "inet6:port@address, found '/run/x.sock'",
+	 1},
+	{"relative audit file", "version: 1\naudit: {file: audit.log}\n",
+	 "t.yaml:2:15: audit: 'file' must be an absolute path, found "
+	 "'audit.log'",
+	 1},
+	{"pseudonymize without a key",
+	 "version: 1\naudit: {file: /l, addresses: pseudonymize}\n",
+	 "t.yaml:2:30: audit: 'addresses: pseudonymize' needs "
+	 "'pseudonym_key_file' (a file of 16 to 4096 secret bytes)",
+	 1},
+	{"bad addresses word", "version: 1\naudit: {addresses: hashed}\n",
+	 "t.yaml:2:20: audit: 'addresses' expects full, pseudonymize or domain, "
+	 "found 'hashed'",
+	 1},
+	{"checkpoint out of range", "version: 1\naudit: {checkpoint: -5}\n",
+	 "t.yaml:2:21: audit: 'checkpoint' expects a whole number from 0 to "
+	 "86400, found '-5'",
+	 1},
+	{"relative key file", "version: 1\naudit: {key_file: k}\n",
+	 "t.yaml:2:19: audit: 'key_file' must be an absolute path, found 'k'",
+	 1},
+	{"bad tag header", "version: 1\nmilter: {tag_header: \"X Bad\"}\n",
+	 "t.yaml:2:22: milter: 'tag_header': 'X Bad' is not a header field name",
+	 1},
+	{"NUL in a value",
+	 "version: 1\nrecipients:\n  a.example: {reply: "
+	 "\"550 5.7.1 a\\0b\"}\n",
+	 "t.yaml:3:22: NUL character in a value", 1},
 };
 
 static struct tlsp_policy *
@@ -239,10 +316,11 @@ test_errors(void **state)
 			}
 		if (p != NULL || strcmp(got, r->want) != 0 ||
 		    d.errors != r->nerrors) {
-			print_error("row '%s':\n  want %s (%zu errors)\n  got  %s "
-				    "(%zu errors)%s\n", r->name, r->want,
-				    r->nerrors, got, d.errors,
-				    p ? " and a policy" : "");
+			print_error(
+				"row '%s':\n  want %s (%zu errors)\n  got  %s "
+				"(%zu errors)%s\n",
+				r->name, r->want, r->nerrors, got, d.errors,
+				p ? " and a policy" : "");
 			bad++;
 		}
 		tlsp_policy_unref(p);
@@ -259,49 +337,58 @@ struct warn_row {
 };
 
 static const struct warn_row warn_rows[] = {
-    {"postfix cannot show presented, DNs, fingerprints", TLSP_MTA_POSTFIX,
-     "version: 1\nrecipients:\n  a.example: {client_cert: presented, subject: "
-     "[\"/O=X/CN=y\"], fingerprints: [\"00112233445566778899aabbccddeeff\"]}\n",
-     {"t.yaml:3:14: warning: recipient:a.example: on Postfix, 'client_cert: "
-      "presented' can only be seen as 'verified' (Postfix shows no untrusted "
-      "certificate); otherwise it fails",
-      "t.yaml:3:14: warning: recipient:a.example: on Postfix, subject "
-      "'/O=X/CN=y' cannot be checked (Postfix sends only the CN); it fails",
-      "t.yaml:3:14: warning: recipient:a.example: on Postfix, 'fingerprints' "
-      "cannot be checked (Postfix sends no fingerprint); it fails"}},
-    {"ignore says so", TLSP_MTA_POSTFIX,
-     "version: 1\non_unobservable: ignore\nprofiles:\n  p: {issuer: "
-     "\"/O=CA\"}\nrecipients:\n  a.example: p\n",
-     {"t.yaml:4:6: warning: profiles: p: on Postfix, issuer '/O=CA' cannot "
-      "be checked (Postfix sends only the CN); it is ignored"}},
-    {"sendmail needs its macros", TLSP_MTA_SENDMAIL,
-     "version: 1\nrecipients:\n  a.example: {client_cert: verified, "
-     "fingerprints: [\"00112233445566778899aabbccddeeff\"]}\n",
-     {"t.yaml:3:14: warning: recipient:a.example: on Sendmail, 'client_cert' "
-      "needs {verify} in confMILTER_MACROS_HELO",
-      "t.yaml:3:14: warning: recipient:a.example: on Sendmail, 'fingerprints' "
-      "needs {cert_fp} in confMILTER_MACROS_HELO"}},
-    {"verified CN is fine on postfix", TLSP_MTA_POSTFIX,
-     "version: 1\nrecipients:\n  a.example: {client_cert: verified, subject: "
-     "mx.a.example}\n",
-     {NULL}},
-    {"reply unused with tag", TLSP_MTA_UNKNOWN,
-     "version: 1\nrecipients:\n  a.example: {action: tag, reply: \"550 5.7.1 "
-     "x\"}\n",
-     {"t.yaml:3:14: warning: recipient:a.example: 'reply' is used only with "
-      "reject or defer; action is tag"}},
-    {"unknown cipher name compared by name", TLSP_MTA_UNKNOWN,
-     "version: 1\nrecipients:\n  a.example: {ciphers: {allow: "
-     "[NOT-A-CIPHER]}}\n",
-     {"t.yaml:3:33: warning: recipient:a.example: 'ciphers.allow': cipher "
-      "'NOT-A-CIPHER' is not in this OpenSSL's table; it is compared by name "
-      "only"}},
-    {"failing open is allowed, loudly", TLSP_MTA_UNKNOWN,
-     "version: 1\nmilter: {on_error: accept}\nrecipients: {a.example: {}}\n",
-     {"t.yaml:2:20: warning: milter: 'on_error: accept' lets mail through "
-      "when the milter cannot decide or record"}},
-    {"no rules", TLSP_MTA_UNKNOWN, "version: 1\n",
-     {"t.yaml: warning: the policy has no rules: every message is accepted"}},
+	{"postfix cannot show presented, DNs, fingerprints",
+	 TLSP_MTA_POSTFIX,
+	 "version: 1\nrecipients:\n  a.example: {client_cert: presented, subject: "
+	 "[\"/O=X/CN=y\"], fingerprints: [\"00112233445566778899aabbccddeeff\"]}\n",
+	 {"t.yaml:3:14: warning: recipient:a.example: on Postfix, 'client_cert: "
+	  "presented' can only be seen as 'verified' (Postfix shows no untrusted "
+	  "certificate); otherwise it fails",
+	  "t.yaml:3:14: warning: recipient:a.example: on Postfix, subject "
+	  "'/O=X/CN=y' cannot be checked (Postfix sends only the CN); it fails",
+	  "t.yaml:3:14: warning: recipient:a.example: on Postfix, 'fingerprints' "
+	  "cannot be checked (Postfix sends no fingerprint); it fails"}},
+	{"ignore says so",
+	 TLSP_MTA_POSTFIX,
+	 "version: 1\non_unobservable: ignore\nprofiles:\n  p: {issuer: "
+	 "\"/O=CA\"}\nrecipients:\n  a.example: p\n",
+	 {"t.yaml:4:6: warning: profiles: p: on Postfix, issuer '/O=CA' cannot "
+	  "be checked (Postfix sends only the CN); it is ignored"}},
+	{"sendmail needs its macros",
+	 TLSP_MTA_SENDMAIL,
+	 "version: 1\nrecipients:\n  a.example: {client_cert: verified, "
+	 "fingerprints: [\"00112233445566778899aabbccddeeff\"]}\n",
+	 {"t.yaml:3:14: warning: recipient:a.example: on Sendmail, 'client_cert' "
+	  "needs {verify} in confMILTER_MACROS_HELO",
+	  "t.yaml:3:14: warning: recipient:a.example: on Sendmail, 'fingerprints' "
+	  "needs {cert_fp} in confMILTER_MACROS_HELO"}},
+	{"verified CN is fine on postfix",
+	 TLSP_MTA_POSTFIX,
+	 "version: 1\nrecipients:\n  a.example: {client_cert: verified, subject: "
+	 "mx.a.example}\n",
+	 {NULL}},
+	{"reply unused with tag",
+	 TLSP_MTA_UNKNOWN,
+	 "version: 1\nrecipients:\n  a.example: {action: tag, reply: \"550 5.7.1 "
+	 "x\"}\n",
+	 {"t.yaml:3:14: warning: recipient:a.example: 'reply' is used only with "
+	  "reject or defer; action is tag"}},
+	{"unknown cipher name compared by name",
+	 TLSP_MTA_UNKNOWN,
+	 "version: 1\nrecipients:\n  a.example: {ciphers: {allow: "
+	 "[NOT-A-CIPHER]}}\n",
+	 {"t.yaml:3:33: warning: recipient:a.example: 'ciphers.allow': cipher "
+	  "'NOT-A-CIPHER' is not in this OpenSSL's table; it is compared by name "
+	  "only"}},
+	{"failing open is allowed, loudly",
+	 TLSP_MTA_UNKNOWN,
+	 "version: 1\nmilter: {on_error: accept}\nrecipients: {a.example: {}}\n",
+	 {"t.yaml:2:20: warning: milter: 'on_error: accept' lets mail through "
+	  "when the milter cannot decide or record"}},
+	{"no rules",
+	 TLSP_MTA_UNKNOWN,
+	 "version: 1\n",
+	 {"t.yaml: warning: the policy has no rules: every message is accepted"}},
 };
 
 static void
@@ -313,8 +400,9 @@ test_warnings(void **state)
 	for (i = 0; i < sizeof(warn_rows) / sizeof(warn_rows[0]); i++) {
 		const struct warn_row *r = &warn_rows[i];
 		struct tlsp_diags d = {0};
-		struct tlsp_policy *p = tlsp_policy_load_buffer(
-		    "t.yaml", r->yaml, strlen(r->yaml), r->mta, &d);
+		struct tlsp_policy *p =
+			tlsp_policy_load_buffer("t.yaml", r->yaml,
+						strlen(r->yaml), r->mta, &d);
 		char got[1400];
 
 		if (p == NULL) {
@@ -322,15 +410,19 @@ test_warnings(void **state)
 			bad++;
 		}
 		for (j = 0; j < 4; j++) {
-			const char *g = j < d.count ? tlsp_diag_format(&d.v[j], got, sizeof(got))
-						    : NULL;
+			const char *g = j < d.count
+						? tlsp_diag_format(&d.v[j], got,
+								   sizeof(got))
+						: NULL;
 
 			if ((g == NULL) != (r->want[j] == NULL) ||
 			    (g && strcmp(g, r->want[j]) != 0)) {
-				print_error("row '%s' warning %zu:\n  want %s\n  "
-					    "got  %s\n", r->name, j,
-					    r->want[j] ? r->want[j] : "(none)",
-					    g ? g : "(none)");
+				print_error(
+					"row '%s' warning %zu:\n  want %s\n  "
+					"got  %s\n",
+					r->name, j,
+					r->want[j] ? r->want[j] : "(none)",
+					g ? g : "(none)");
 				bad++;
 			}
 		}
@@ -401,18 +493,18 @@ static void
 test_inheritance(void **state)
 {
 	static const char yaml[] =
-	    "version: 1\n"
-	    "scope: {authenticated: enforce, exempt_clients: [192.0.2.0/24]}\n"
-	    "profiles:\n"
-	    "  base: {min_version: TLSv1.2, client_cert: verified, subject: "
-	    "mx.example, action: defer}\n"
-	    "  child: {extends: base, client_cert: none, subject: []}\n"
-	    "recipients:\n"
-	    "  a.example: {profile: child, min_cipher_bits: 128, scope: "
-	    "{daemons: [mx]}}\n"
-	    "  b.example: {tls: optional, min_version: TLSv1.3}\n"
-	    "  c.example: {}\n"
-	    "  d.example: {profile: base, min_version: TLSv1.3}\n";
+		"version: 1\n"
+		"scope: {authenticated: enforce, exempt_clients: [192.0.2.0/24]}\n"
+		"profiles:\n"
+		"  base: {min_version: TLSv1.2, client_cert: verified, subject: "
+		"mx.example, action: defer}\n"
+		"  child: {extends: base, client_cert: none, subject: []}\n"
+		"recipients:\n"
+		"  a.example: {profile: child, min_cipher_bits: 128, scope: "
+		"{daemons: [mx]}}\n"
+		"  b.example: {tls: optional, min_version: TLSv1.3}\n"
+		"  c.example: {}\n"
+		"  d.example: {profile: base, min_version: TLSv1.3}\n";
 	struct tlsp_diags d = {0};
 	struct tlsp_policy *p = load(yaml, &d);
 	const struct tlsp_rule *r;
@@ -453,24 +545,24 @@ static void
 test_settings(void **state)
 {
 	static const char yaml[] =
-	    "version: 1\n"
-	    "milter:\n"
-	    "  socket: unix:/run/tlspolicy/t.sock\n"
-	    "  socket_mode: \"0660\"\n"
-	    "  user: tlspolicy:mail\n"
-	    "  on_error: reject\n"
-	    "  tag_header: X-TLS-Check\n"
-	    "  authserv_id: mx.example\n"
-	    "  strip_forged_headers: always\n"
-	    "  log_decisions: all\n"
-	    "audit: {file: /var/log/tlspolicy/audit.log, sync: always,\n"
-	    "        key_file: /etc/tlspolicy/audit.key, addresses: "
-	    "pseudonymize,\n"
-	    "        pseudonym_key_file: /etc/tlspolicy/p.key, checkpoint: 0}\n"
-	    "recipients:\n"
-	    "  a.example: {action: tag}\n"
-	    "  b.example: {action: quarantine, mode: monitor}\n"
-	    "  c.example: {action: defer}\n";
+		"version: 1\n"
+		"milter:\n"
+		"  socket: unix:/run/tlspolicy/t.sock\n"
+		"  socket_mode: \"0660\"\n"
+		"  user: tlspolicy:mail\n"
+		"  on_error: reject\n"
+		"  tag_header: X-TLS-Check\n"
+		"  authserv_id: mx.example\n"
+		"  strip_forged_headers: always\n"
+		"  log_decisions: all\n"
+		"audit: {file: /var/log/tlspolicy/audit.log, sync: always,\n"
+		"        key_file: /etc/tlspolicy/audit.key, addresses: "
+		"pseudonymize,\n"
+		"        pseudonym_key_file: /etc/tlspolicy/p.key, checkpoint: 0}\n"
+		"recipients:\n"
+		"  a.example: {action: tag}\n"
+		"  b.example: {action: quarantine, mode: monitor}\n"
+		"  c.example: {action: defer}\n";
 	struct tlsp_diags d = {0};
 	struct tlsp_policy *p = load(yaml, &d);
 	const struct tlsp_settings *st;
@@ -490,7 +582,8 @@ test_settings(void **state)
 	assert_int_equal(st->audit_sync, 1);
 	assert_string_equal(st->audit_key_file, "/etc/tlspolicy/audit.key");
 	assert_int_equal(st->audit_addresses, 1);
-	assert_string_equal(st->audit_pseudonym_key_file, "/etc/tlspolicy/p.key");
+	assert_string_equal(st->audit_pseudonym_key_file,
+			    "/etc/tlspolicy/p.key");
 	assert_int_equal(st->audit_checkpoint, 0);
 	/* Monitor-mode rules never act, so they ask for nothing. */
 	assert_int_equal(tlsp_policy_actions(p),
@@ -601,15 +694,17 @@ test_writable_warning(void **state)
 				snprintf(want, sizeof(want),
 					 "%s: warning: writable by any user, "
 					 "who could change what mail is "
-					 "accepted (chmod o-w)", path);
+					 "accepted (chmod o-w)",
+					 path);
 			else
 				snprintf(want, sizeof(want),
 					 "%s: warning: its directory %s is "
 					 "writable by any user, who could "
 					 "replace the policy (chmod o-w %s)",
 					 path, dir, dir);
-			assert_string_equal(
-			    tlsp_diag_format(&d.v[0], got, sizeof(got)), want);
+			assert_string_equal(tlsp_diag_format(&d.v[0], got,
+							     sizeof(got)),
+					    want);
 		}
 		tlsp_policy_unref(p);
 		tlsp_diags_free(&d);
@@ -646,12 +741,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_errors),	 cmocka_unit_test(test_warnings),
-	    cmocka_unit_test(test_sample_loads), cmocka_unit_test(test_inheritance),
-	    cmocka_unit_test(test_settings),
-	    cmocka_unit_test(test_error_cap),	 cmocka_unit_test(test_file_errors),
-	    cmocka_unit_test(test_hash_and_refs),
-	    cmocka_unit_test(test_writable_warning),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_sample_loads),
+		cmocka_unit_test(test_inheritance),
+		cmocka_unit_test(test_settings),
+		cmocka_unit_test(test_error_cap),
+		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_hash_and_refs),
+		cmocka_unit_test(test_writable_warning),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -142,7 +142,10 @@ static const struct good good_rows[] = {
 	 "\"\\xef\\xbf\\xbd\""},
 	{"high then escaped byte: byte stays", "\"\\ud800\\udcff\"", 0,
 	 "\"\\xf0\\x90\\x83\\xbf\""},
-	{"raw UTF-8 kept", "\"b\xc3\xb6" "b\"", 0, "\"b\\xc3\\xb6b\""},
+	{"raw UTF-8 kept",
+	 "\"b\xc3\xb6"
+	 "b\"",
+	 0, "\"b\\xc3\\xb6b\""},
 	{"raw invalid UTF-8 kept", "\"\xff\xfe\"", 0, "\"\\xff\\xfe\""},
 	{"redacted value", "{\"sender\":{\"sha256\":\"ab\"}}", 0,
 	 "{\"sender\":{\"sha256\":\"ab\"}}"},
@@ -181,7 +184,8 @@ test_parse_good(void **state)
 
 	(void)state;
 	for (i = 0; i < NELEM(good_rows); i++) {
-		n = good_rows[i].len ? good_rows[i].len : strlen(good_rows[i].in);
+		n = good_rows[i].len ? good_rows[i].len
+				     : strlen(good_rows[i].in);
 		in = exact(good_rows[i].in, n);
 		o.len = 0;
 		v = tlspa_json_parse(&jp, in, n);
@@ -265,8 +269,9 @@ test_parse_hostile(void **state)
 		    strcmp(jp.err, bad_rows[i].err) != 0 ||
 		    jp.errpos != bad_rows[i].pos) {
 			print_error("%s: got %s at %zu, want %s at %zu\n",
-				    bad_rows[i].name, jp.err ? jp.err : "a tree",
-				    jp.errpos, bad_rows[i].err, bad_rows[i].pos);
+				    bad_rows[i].name,
+				    jp.err ? jp.err : "a tree", jp.errpos,
+				    bad_rows[i].err, bad_rows[i].pos);
 			bad = 1;
 		}
 		free(in);
@@ -339,7 +344,10 @@ test_surrogateescape(void **state)
 		{"plain", "user@example.com", 16},
 		{"controls and quotes", "a\"b\\c\n\r\t\x01\x7f", 11},
 		{"NUL inside", "a\0b", 3},
-		{"valid UTF-8", "b\xc3\xb6" "b@b\xc3\xa4nk", 10},
+		{"valid UTF-8",
+		 "b\xc3\xb6"
+		 "b@b\xc3\xa4nk",
+		 10},
 		{"lone continuation bytes", "\x80\xbf", 2},
 		{"overlong slash", "\xc0\xaf", 2},
 		{"encoded surrogate", "\xed\xa0\x80", 3},
@@ -359,7 +367,8 @@ test_surrogateescape(void **state)
 	for (i = 0; i < NELEM(rows); i++)
 		if (!round_trip(&jp, (const unsigned char *)rows[i].b,
 				rows[i].n)) {
-			print_error("%s: bytes do not come back\n", rows[i].name);
+			print_error("%s: bytes do not come back\n",
+				    rows[i].name);
 			bad = 1;
 		}
 	for (i = 0; i < 256; i++) {
@@ -375,7 +384,8 @@ test_surrogateescape(void **state)
 			b[k] = (unsigned char)(seed >> 16);
 		}
 		if (!round_trip(&jp, b, 1 + i % sizeof(b))) {
-			print_error("random string %zu does not come back\n", i);
+			print_error("random string %zu does not come back\n",
+				    i);
 			bad = 1;
 		}
 	}
@@ -479,7 +489,8 @@ static void
 test_lines(void **state)
 {
 	static const char a[] = "one\ntwo\r\n\nnul\0inside\nlast";
-	static const char b[] = "0123456789012345678901234567890123456789\nshort\n";
+	static const char b[] =
+		"0123456789012345678901234567890123456789\nshort\n";
 	const struct want_line want[] = {
 		{"a", 1, "one", 3, 1},
 		{"a", 2, "two\r", 4, 1},
@@ -587,8 +598,10 @@ test_lines_gzip(void **state)
 	(void)state;
 	if (!have_gzip())
 		skip();
-	snprintf(cmd, sizeof(cmd), "gzip -c %s/a >%s/a.gz && cp %s/a.gz "
-		 "%s/renamed", dir, dir, dir, dir);
+	snprintf(cmd, sizeof(cmd),
+		 "gzip -c %s/a >%s/a.gz && cp %s/a.gz "
+		 "%s/renamed",
+		 dir, dir, dir, dir);
 	assert_int_equal(system(cmd), 0);
 	files[0] = path_of("a.gz");
 	files[1] = path_of("renamed"); /* found by its magic bytes */

@@ -36,10 +36,10 @@ set_reply(SMFICTX *ctx, const char *reply)
 		p += n + 1;
 	}
 	tlsp_escape_reply(p, text, sizeof(text));
-	return tlspm_smfi->setreply(ctx, code, xcode[0] ? xcode : NULL, text) ==
-			       MI_SUCCESS
-		       ? 0
-		       : -1;
+	if (tlspm_smfi->setreply(ctx, code, xcode[0] ? xcode : NULL, text) !=
+	    MI_SUCCESS)
+		return -1;
+	return 0;
 }
 
 sfsistat

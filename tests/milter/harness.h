@@ -21,7 +21,7 @@
 
 #define HN_PATH 256
 
-/* The reply on_error gives with its default, tempfail (milter/decide.c). */
+/* The reply on_error gives with its default, tempfail (milter/act.c). */
 #define HN_ON_ERROR_REPLY                                                      \
 	"451 4.7.0 TLS policy check unavailable, try again later"
 #define HN_REFUSED_REPLY "550 5.7.1"

@@ -1,42 +1,55 @@
 /*
  * query.c - the query mode (see query.h).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query.h"
 
-static const char *const keys[] = {
-	"mail_addr",	"rcpt_addr",   "tls_version", "cipher",	 "cipher_bits",
-	"cert_subject", "cert_issuer", "verify",      "cert_fp", "auth_authen",
-	"daemon_name",	"client_addr", "mta",	      "v",
+/* One row per argument: its name, and where it goes (a string of the
+ * query, one more recipient, or the MTA's shape). */
+enum arg_kind { ARG_STRING, ARG_RCPT, ARG_MTA };
+
+static const struct arg {
+	const char *name;
+	enum arg_kind kind;
+	size_t at; /* ARG_STRING: offset of the const char * in the query */
+} args[] = {
+	{"mail_addr", ARG_STRING, offsetof(struct tlspm_query, sender)},
+	{"rcpt_addr", ARG_RCPT, 0},
+	{"tls_version", ARG_STRING,
+	 offsetof(struct tlspm_query, m.tls_version)},
+	{"cipher", ARG_STRING, offsetof(struct tlspm_query, m.cipher)},
+	{"cipher_bits", ARG_STRING,
+	 offsetof(struct tlspm_query, m.cipher_bits)},
+	{"cert_subject", ARG_STRING,
+	 offsetof(struct tlspm_query, m.cert_subject)},
+	{"cert_issuer", ARG_STRING,
+	 offsetof(struct tlspm_query, m.cert_issuer)},
+	{"verify", ARG_STRING, offsetof(struct tlspm_query, m.verify)},
+	{"cert_fp", ARG_STRING, offsetof(struct tlspm_query, m.cert_fp)},
+	{"auth_authen", ARG_STRING,
+	 offsetof(struct tlspm_query, m.auth_authen)},
+	{"daemon_name", ARG_STRING,
+	 offsetof(struct tlspm_query, m.daemon_name)},
+	{"client_addr", ARG_STRING,
+	 offsetof(struct tlspm_query, m.client_addr)},
+	{"mta", ARG_MTA, 0},
+	{"v", ARG_STRING, offsetof(struct tlspm_query, m.mta_version)},
 };
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define NARGS (sizeof(args) / sizeof(args[0]))
 
 static int
-set_key(struct tlspm_query *q, size_t k, const char *val, char *err,
+set_arg(struct tlspm_query *q, const struct arg *a, const char *val, char *err,
 	size_t errsz)
 {
-	const char **slot[] = {
-		&q->sender,
-		NULL,
-		&q->m.tls_version,
-		&q->m.cipher,
-		&q->m.cipher_bits,
-		&q->m.cert_subject,
-		&q->m.cert_issuer,
-		&q->m.verify,
-		&q->m.cert_fp,
-		&q->m.auth_authen,
-		&q->m.daemon_name,
-		&q->m.client_addr,
-		NULL,
-		&q->m.mta_version,
-	};
+	const char **slot;
 	int mta;
 
-	if (k == 1) {
+	switch (a->kind) {
+	case ARG_RCPT:
 		if (q->nrcpt == TLSPM_QUERY_MAX_RCPT) {
 			snprintf(err, errsz, "at most %d rcpt_addr arguments",
 				 TLSPM_QUERY_MAX_RCPT);
@@ -44,25 +57,45 @@ set_key(struct tlspm_query *q, size_t k, const char *val, char *err,
 		}
 		q->rcpt[q->nrcpt++] = val;
 		return 0;
-	}
-	if (k == 12) {
+	case ARG_MTA:
 		mta = tlsp_mta_lookup(val);
 		if (mta < 0) {
 			snprintf(err, errsz,
-				 "mta=%.40s: expected postfix or "
-				 "sendmail",
+				 "mta=%.40s: expected postfix or sendmail",
 				 val);
 			return -1;
 		}
 		q->m.mta = (enum tlsp_mta)mta;
 		return 0;
+	case ARG_STRING:
+		break;
 	}
-	if (*slot[k] != NULL) {
-		snprintf(err, errsz, "%s given twice", keys[k]);
+	slot = (const char **)(void *)((char *)q + a->at);
+	if (*slot != NULL) {
+		snprintf(err, errsz, "%s given twice", a->name);
 		return -1;
 	}
-	*slot[k] = val;
+	*slot = val;
 	return 0;
+}
+
+/* The argument named `key`, or NULL with "did you mean" in err. */
+static const struct arg *
+find_arg(const char *key, char *err, size_t errsz)
+{
+	const char *names[NARGS], *near;
+	size_t k;
+
+	for (k = 0; k < NARGS; k++) {
+		if (strcmp(key, args[k].name) == 0)
+			return &args[k];
+		names[k] = args[k].name;
+	}
+	near = tlsp_diag_suggest(key, names, NARGS);
+	snprintf(err, errsz, "unknown key '%s'%s%s%s", key,
+		 near ? "; did you mean '" : "", near ? near : "",
+		 near ? "'?" : "");
+	return NULL;
 }
 
 int
@@ -73,9 +106,10 @@ tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
 
 	memset(q, 0, sizeof(*q));
 	for (i = 0; i < argc; i++) {
-		const char *eq = strchr(argv[i], '='), *near;
+		const char *eq = strchr(argv[i], '=');
+		const struct arg *a;
 		char key[32];
-		size_t k, klen;
+		size_t klen;
 
 		klen = eq ? (size_t)(eq - argv[i]) : 0;
 		if (eq == NULL || klen == 0 || klen >= sizeof(key)) {
@@ -90,17 +124,8 @@ tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
 			memmove(key, key + 1, klen - 2);
 			key[klen - 2] = '\0';
 		}
-		for (k = 0; k < NKEYS; k++)
-			if (strcmp(key, keys[k]) == 0)
-				break;
-		if (k == NKEYS) {
-			near = tlsp_diag_suggest(key, keys, NKEYS);
-			snprintf(err, errsz, "unknown key '%s'%s%s%s", key,
-				 near ? "; did you mean '" : "",
-				 near ? near : "", near ? "'?" : "");
-			return -1;
-		}
-		if (set_key(q, k, eq + 1, err, errsz) < 0)
+		a = find_arg(key, err, errsz);
+		if (a == NULL || set_arg(q, a, eq + 1, err, errsz) < 0)
 			return -1;
 	}
 	if (q->nrcpt == 0) {

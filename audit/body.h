@@ -29,16 +29,16 @@ struct tlsp_body_opts {
 int tlsp_body_build(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
 		    const struct tlsp_audit_event *ev);
 
+/* The spelling of a verdict's status in a record: "pass", "fail",
+ * "unknown"; NULL outside the enum. Static. */
+const char *tlsp_body_status_name(enum tlsp_status st);
+
 /*
  * An envelope address as the log keeps it under `addresses`: as given,
  * "hmac:<16 hex>@domain" (keyed digest of the local part), or
  * "@domain". The null sender stays "". Returns addr itself when it is
  * kept in full, else out (always NUL-terminated).
  */
-/* The spelling of a verdict's status in a record: "pass", "fail",
- * "unknown"; NULL outside the enum. Static. */
-const char *tlsp_body_status_name(enum tlsp_status st);
-
 const char *tlsp_body_address(const struct tlsp_body_opts *o, const char *addr,
 			      char *out, size_t outsz);
 

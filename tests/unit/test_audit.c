@@ -1,5 +1,6 @@
 /*
- * test_audit.c - unit tests for the audit sink (audit/json.c, writer.c).
+ * test_audit.c - unit tests for the audit sink (audit/json.c, writer.c)
+ * and its JSON escaper (tlsp_escape_json, policy/escape.c).
  *
  * The escaper is tested by tables of exact outputs and by a round trip:
  * every output is read back by a strict JSON reader written here, which
@@ -629,7 +630,7 @@ test_escape_table(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* Every single byte, against a rule stated independently of json.c. */
+/* Every single byte, against a rule stated independently of escape.c. */
 static void
 test_escape_every_byte(void **state)
 {

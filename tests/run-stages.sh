@@ -308,6 +308,9 @@ stage() {
 	fi
 	if [ $rc -ne 0 ]; then
 		[ $rc -eq 124 ] && echo "stage $name timed out after ${limit}s"
+		# It stopped before (or without) counting a failed test: a
+		# build, a configure or a tool failed, not a test.
+		[ "$fail" -ne 0 ] || line+="; failed before its tests were counted (exit $rc)"
 		summary+=("$(printf '%-10s FAILED  %5ss  %s' "$name" "$took" "$line")")
 		printf '%s\n' "${summary[@]}"
 		echo "stages: ${#summary[@]} run, 1 failed"

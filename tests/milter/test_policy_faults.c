@@ -567,10 +567,12 @@ test_good_policy_after_storm(void **state)
 	print_message("audit: %zu records, %zu reload_failed, %zu reload\n",
 		      log.n, nfail, al_count_type(&log, "reload"));
 	assert_true(nfail >= NBAD);
-	assert_int_equal(al_count_type(&log, "reload"),
-			 f->as_nobody || geteuid() != 0
-				 ? 1
-				 : al_count_type(&log, "reload"));
+	/* As root, the storm's unreadable files are read all the same:
+	 * those reloads succeed too. */
+	if (f->as_nobody || geteuid() != 0)
+		assert_int_equal(al_count_type(&log, "reload"), 1);
+	else
+		assert_true(al_count_type(&log, "reload") >= 1);
 	al_free(&log);
 }
 

@@ -112,8 +112,7 @@ drop_privileges(const char *name, uid_t uid, gid_t gid)
 	if (getuid() == uid && geteuid() == uid && getgid() == gid)
 		return 0;
 	if (initgroups(name, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
-		tlspm_log(LOG_ERR, "cannot become %s: %s", name,
-			  strerror(errno));
+		tlspm_log_errno(LOG_ERR, "cannot become %s", name);
 		return -1;
 	}
 	if (setuid(0) == 0) { /* paranoia: the drop must be permanent */
@@ -130,7 +129,7 @@ write_pidfile(const char *path)
 
 	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 ||
 	    fclose(f) != 0) {
-		tlspm_log(LOG_ERR, "pidfile %s: %s", path, strerror(errno));
+		tlspm_log_errno(LOG_ERR, "pidfile %s", path);
 		return -1;
 	}
 	return 0;

@@ -5,6 +5,7 @@
  * Lines are key=value; anything from the network is escaped by the caller
  * with tlsp_escape_log() before it gets here.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,12 +40,25 @@ tlspm_log_verbose(void)
 	return verbose;
 }
 
-void
-tlspm_log(int prio, const char *fmt, ...)
+static void
+put_line(int prio, const char *line)
 {
 	static const char *const names[] = {"emerg", "alert",	"crit",
 					    "error", "warning", "notice",
 					    "info",  "debug"};
+
+	if (!use_stderr) {
+		syslog(prio, "%s", line);
+		return;
+	}
+	/* One fprintf per line: stdio locks the stream, so lines from
+	 * several threads never interleave. */
+	fprintf(stderr, "tlspolicy-milter: %s: %s\n", names[prio & 7], line);
+}
+
+void
+tlspm_log(int prio, const char *fmt, ...)
+{
 	char line[4096];
 	va_list ap;
 
@@ -53,13 +67,25 @@ tlspm_log(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (!use_stderr) {
-		syslog(prio, "%s", line);
+	put_line(prio, line);
+}
+
+void
+tlspm_log_errno(int prio, const char *fmt, ...)
+{
+	int e = errno;
+	char line[4096];
+	size_t n;
+	va_list ap;
+
+	if (prio == LOG_DEBUG && !verbose)
 		return;
-	}
-	/* One fprintf per line: stdio locks the stream, so lines from
-	 * several threads never interleave. */
-	fprintf(stderr, "tlspolicy-milter: %s: %s\n", names[prio & 7], line);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = strlen(line);
+	snprintf(line + n, sizeof(line) - n, ": %s", strerror(e));
+	put_line(prio, line);
 }
 
 int

@@ -14,6 +14,9 @@ void tlspm_log_open(const char *ident, int facility, int to_stderr,
 		    int verbose);
 void tlspm_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same, with ": strerror(errno)" appended (errno as at the call). */
+void tlspm_log_errno(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 int tlspm_log_verbose(void);
 /* Maps "mail", "local0".. to LOG_*; -1 if unknown. */
 int tlspm_log_facility(const char *name);

@@ -162,8 +162,8 @@ read_socket(struct tlsp_compile_ctx *c, const struct setting *k,
 	    const struct tlsp_ynode *v, const char *where,
 	    struct tlsp_settings *st)
 {
-	(void)k;
-	return (st->socket = socket_spec(c, v, where)) ? 0 : -1;
+	return (*FIELD(st, k, const char *) = socket_spec(c, v, where)) ? 0
+									: -1;
 }
 
 /* Octal, as chmod takes it: "0660" or 660. */
@@ -172,7 +172,6 @@ read_mode(struct tlsp_compile_ctx *c, const struct setting *k,
 	  const struct tlsp_ynode *v, const char *where,
 	  struct tlsp_settings *st)
 {
-	(void)k;
 	if (v->type != TLSP_YNODE_SCALAR || v->len > 4 ||
 	    strspn(v->str, "01234567") != v->len || v->len < 3) {
 		tlsp_schema_error(c, v, where,
@@ -180,7 +179,7 @@ read_mode(struct tlsp_compile_ctx *c, const struct setting *k,
 				  "mode like 0660");
 		return -1;
 	}
-	st->socket_mode = (unsigned)strtol(v->str, NULL, 8);
+	*FIELD(st, k, unsigned) = (unsigned)strtol(v->str, NULL, 8);
 	return 0;
 }
 
@@ -189,7 +188,9 @@ read_user(struct tlsp_compile_ctx *c, const struct setting *k,
 	  const struct tlsp_ynode *v, const char *where,
 	  struct tlsp_settings *st)
 {
-	return (st->user = text(c, v, where, k->name, 128)) ? 0 : -1;
+	return (*FIELD(st, k, const char *) = text(c, v, where, k->name, 128))
+		       ? 0
+		       : -1;
 }
 
 static int
@@ -212,7 +213,7 @@ read_facility(struct tlsp_compile_ctx *c, const struct setting *k,
 
 	if (tlsp_schema_word(c, v, where, k->name, k->words, &x) < 0)
 		return -1;
-	st->syslog_facility = tlsp_code_name(k->words, x);
+	*FIELD(st, k, const char *) = tlsp_code_name(k->words, x);
 	return 0;
 }
 
@@ -225,7 +226,7 @@ read_on_error(struct tlsp_compile_ctx *c, const struct setting *k,
 
 	if (tlsp_schema_word(c, v, where, k->name, k->words, &x) < 0)
 		return -1;
-	st->on_error = (enum tlsp_on_error)x;
+	*FIELD(st, k, enum tlsp_on_error) = (enum tlsp_on_error)x;
 	if (x == TLSP_ON_ERROR_ACCEPT)
 		tlsp_schema_warn(c, v, where,
 				 "'on_error: accept' lets mail "
@@ -239,8 +240,8 @@ read_header(struct tlsp_compile_ctx *c, const struct setting *k,
 	    const struct tlsp_ynode *v, const char *where,
 	    struct tlsp_settings *st)
 {
-	(void)k;
-	return (st->tag_header = header_name(c, v, where)) ? 0 : -1;
+	return (*FIELD(st, k, const char *) = header_name(c, v, where)) ? 0
+									: -1;
 }
 
 static int
@@ -248,7 +249,8 @@ read_token(struct tlsp_compile_ctx *c, const struct setting *k,
 	   const struct tlsp_ynode *v, const char *where,
 	   struct tlsp_settings *st)
 {
-	return (st->authserv_id = token(c, v, where, k->name)) ? 0 : -1;
+	return (*FIELD(st, k, const char *) = token(c, v, where, k->name)) ? 0
+									   : -1;
 }
 
 static int
@@ -260,7 +262,7 @@ read_log(struct tlsp_compile_ctx *c, const struct setting *k,
 
 	if (tlsp_schema_word(c, v, where, k->name, k->words, &x) < 0)
 		return -1;
-	st->log_decisions = (enum tlsp_log_decisions)x;
+	*FIELD(st, k, enum tlsp_log_decisions) = (enum tlsp_log_decisions)x;
 	return 0;
 }
 
@@ -294,7 +296,7 @@ read_checkpoint(struct tlsp_compile_ctx *c, const struct setting *k,
 
 	if (tlsp_schema_int(c, v, where, k->name, 0, 86400, &n) < 0)
 		return -1;
-	st->audit_checkpoint = (int)n;
+	*FIELD(st, k, int) = (int)n;
 	return 0;
 }
 

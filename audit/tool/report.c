@@ -387,23 +387,35 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 
 /* ========================================================== counting */
 
+/*
+ * The bucket of a version as the MTA spelled it, read as the engine reads
+ * it (tlsp_version_lookup: any case, "TLSv1.0" for TLSv1), so that a
+ * session the policy judged as TLSv1.2 is counted as TLSv1.2.
+ */
+static int
+ver_bucket(const struct tlspa_jv *v)
+{
+	int ver, i;
+
+	if (v == NULL || v->type != TLSPA_J_STR)
+		return V_NONE;
+	ver = strlen(v->s) == v->len ? tlsp_version_lookup(v->s) : -1;
+	for (i = 0; i < V_NONE; i++)
+		if (ver_rows[i].name == NULL && (int)ver_rows[i].ver == ver)
+			return i;
+	if (ver == TLSP_VER_SSLV2 || ver == TLSP_VER_SSLV3 ||
+	    (v->len >= 3 && memcmp(v->s, "SSL", 3) == 0))
+		return V_SSL;
+	return V_OTHER;
+}
+
 static void
 session_tls(struct session *ss, const struct tlspa_jv *tls)
 {
-	const struct tlspa_jv *v = tlspa_jv_get(tls, "version");
 	const struct tlspa_jv *b = tlspa_jv_get(tls, "bits");
 	const struct tlspa_jv *fs = tlspa_jv_get(tls, "forward_secrecy");
 
-	if (v == NULL || v->type != TLSPA_J_STR) {
-		ss->ver = V_NONE;
-	} else if (tlspa_jv_is(v, "TLSv1.0")) {
-		ss->ver = V_TLS10;
-	} else {
-		ss->ver = bucket(v, &tlspa_report_ver, NVER - 1, V_OTHER);
-		if (ss->ver == V_OTHER && v->len >= 3 &&
-		    memcmp(v->s, "SSL", 3) == 0)
-			ss->ver = V_SSL;
-	}
+	ss->ver = ver_bucket(tlspa_jv_get(tls, "version"));
 	if (ss->ver == V_NONE)
 		ss->bits = B_NOTLS;
 	else if (b == NULL || b->type != TLSPA_J_NUM || !b->is_int)
@@ -500,14 +512,14 @@ count_client(struct tlspa_report *r, const struct decision *d)
 }
 
 /* RFC 8460 result types, from our requirements where they fit; the
- * others are "validation-failure". */
+ * others, "other" (a requirement this version does not know) included,
+ * are "validation-failure". */
 static const char *const rpt_results[NREQ] = {
 	[TLSP_REQ_TLS] = "starttls-not-supported",
 	[TLSP_REQ_CLIENT_CERT] = "certificate-not-trusted",
 	[TLSP_REQ_SUBJECT] = "certificate-host-mismatch",
 	[TLSP_REQ_ISSUER] = "certificate-not-trusted",
 	[TLSP_REQ_FINGERPRINT] = "certificate-not-trusted",
-	[R_OTHER] = "certificate-not-trusted",
 };
 
 static const char *

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "body.h"
 #include "tool.h"
 
 struct strlist {
@@ -359,6 +360,53 @@ show_rule(const struct tlspa_jv *r)
 		show_failure(f);
 }
 
+/* 1 if the list l holds the string s. */
+static int
+list_has(const struct tlspa_jv *l, const char *s)
+{
+	const struct tlspa_jv *e;
+
+	for (e = l != NULL && l->type == TLSPA_J_ARR ? l->kids : NULL; e;
+	     e = e->next)
+		if (tlspa_jv_is(e, s))
+			return 1;
+	return 0;
+}
+
+/*
+ * What decided a verdict that names no rule: `decided_by` is the rule
+ * whose enforced action won, so null means no rule applied, every rule
+ * exempted the session, or the failed rules asked for nothing that was
+ * enforced (monitor mode, or action accept); the verdict's action is
+ * then the engine's default, accept.
+ */
+static void
+put_decided(const struct tlspa_jv *v)
+{
+	const struct tlspa_jv *by = tlspa_jv_get(v, "decided_by"), *r;
+	const struct tlspa_jv *flags = tlspa_jv_get(v, "flags");
+	int failed = 0;
+
+	if (by != NULL && by->type != TLSPA_J_NULL) {
+		printf("decided by ");
+		tlspa_text_put_value(stdout, by);
+		return;
+	}
+	r = tlspa_jv_get(v, "rules");
+	for (r = r != NULL && r->type == TLSPA_J_ARR ? r->kids : NULL; r;
+	     r = r->next)
+		failed |= tlspa_jv_is(tlspa_jv_get(r, "status"),
+				      tlsp_body_status_name(TLSP_FAIL));
+	if (list_has(flags, "no_rule"))
+		printf("no rule applied");
+	else if (list_has(flags, "session_exempt"))
+		printf("every rule exempted the session");
+	else if (failed)
+		printf("no failed rule's action was enforced");
+	else
+		printf("every rule passed");
+}
+
 static void
 show_verdict(const char *label, const struct tlspa_jv *v)
 {
@@ -381,8 +429,8 @@ show_verdict(const char *label, const struct tlspa_jv *v)
 		tlspa_text_put_value(stdout, tlspa_jv_get(v, "would_action"));
 		putchar(')');
 	}
-	printf(", decided by ");
-	tlspa_text_put_value(stdout, tlspa_jv_get(v, "decided_by"));
+	printf(", ");
+	put_decided(v);
 	printf(", flags ");
 	put_list(tlspa_jv_get(v, "flags"));
 	putchar('\n');

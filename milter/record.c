@@ -2,9 +2,9 @@
  * record.c - what a decision leaves behind: one key=value log line per
  * recipient, and an audit event.
  *
- * Values from the network (addresses, client name, HELO, certificate
- * names) are escaped here, before they reach syslog; the audit sink
- * escapes its own copy for JSON.
+ * The session keeps values from the network (addresses, client name,
+ * HELO, queue id) as they were sent; each sink escapes them once: the
+ * log line here (tlsp_escape_log), the audit record as JSON (audit/).
  */
 #include <stdio.h>
 #include <stdlib.h>

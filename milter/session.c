@@ -74,6 +74,7 @@ tlspm_session_reset_tx(struct tlspm_session *s)
 	s->in_tx = 0;
 	s->txid[0] = '\0';
 	s->queue_id[0] = '\0';
+	s->queue_id_log[0] = '\0';
 	s->forged = 0;
 	memset(&s->facts, 0, sizeof(s->facts));
 }
@@ -122,10 +123,34 @@ tlspm_session_add_rcpt(struct tlspm_session *s, const char *addr,
 	return 0;
 }
 
+int
+tlspm_session_copy(char *dst, size_t dstsz, const char *src)
+{
+	const unsigned char *u = (const unsigned char *)src;
+	size_t n = strnlen(src, dstsz), i = 0, len;
+	unsigned cp;
+
+	if (n < dstsz) {
+		memcpy(dst, src, n + 1);
+		return 0;
+	}
+	/* Keep whole characters (and single bytes of invalid UTF-8) only. */
+	for (n = dstsz - 1; i < n; i += len) {
+		len = tlsp_utf8_decode(u + i, strnlen(src + i, 4), &cp);
+		if (len == 0)
+			len = 1;
+		if (i + len > n)
+			break;
+	}
+	memcpy(dst, src, i);
+	dst[i] = '\0';
+	return 1;
+}
+
 const char *
 tlspm_session_logid(const struct tlspm_session *s)
 {
-	if (s->queue_id[0])
-		return s->queue_id;
+	if (s->queue_id_log[0])
+		return s->queue_id_log;
 	return s->txid[0] ? s->txid : s->conn_id;
 }

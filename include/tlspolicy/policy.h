@@ -139,33 +139,41 @@ int tlsp_version_lookup(const char *name);
  * Escaping, one function per sink (policy/escape.c). Each writes into
  * the caller's buffer and always NUL-terminates it (outsz > 0).
  *
- * tlsp_escape_log: for a log line (and, today, the session's copies of
- * network strings): control characters (C0, DEL and C1), '"', '\' and
- * invalid UTF-8 become \xHH; valid UTF-8 stays. Truncates at a character
- * boundary. Returns 1 if `in` was truncated, else 0.
+ * tlsp_escape_log: for a log line: control characters (C0, DEL and C1),
+ * '"', '\', invalid UTF-8 and format characters (tlsp_is_format_char)
+ * become \xHH, one per byte; other valid UTF-8 stays. Truncates at a
+ * character boundary. Returns 1 if `in` was truncated, else 0.
  */
 int tlsp_escape_log(const char *in, size_t inlen, char *out, size_t outsz);
 
 /*
  * tlsp_escape_json: `in` as the body of a JSON string (without the
  * quotes), as audit/FORMAT.md §1 defines it: '"', '\', C0 and C1
- * controls, DEL, U+2028 and U+2029 escaped (\uXXXX or the short forms),
- * valid UTF-8 kept, and each byte 0xHH of invalid UTF-8 written as the
- * lone surrogate \udcHH ("surrogateescape"), so a reader restores the
- * exact bytes (Python: s.encode("utf-8", "surrogateescape")). Returns the
- * length (without the NUL), or -1 if it did not fit (out then holds the
- * escapes of a prefix, never half an escape or character; -1 also when
- * outsz is 0).
+ * controls, DEL and format characters escaped (the short forms, else
+ * \uXXXX, a surrogate pair past U+FFFF), other valid UTF-8 kept, and
+ * each byte 0xHH of invalid UTF-8 written as the lone surrogate \udcHH
+ * ("surrogateescape"), so a reader restores the exact bytes (Python:
+ * s.encode("utf-8", "surrogateescape")). Returns the length (without the
+ * NUL), or -1 if it did not fit (out then holds the escapes of a prefix,
+ * never half an escape or character; -1 also when outsz is 0).
  */
 int tlsp_escape_json(const char *in, size_t inlen, char *out, size_t outsz);
-/* The longest JSON form of one input character: "\udcHH" or "\u2028". */
-#define TLSP_ESCAPE_JSON_MAX 6
+/* The longest JSON form of one input character: a surrogate pair,
+ * "\udb40\udc01". */
+#define TLSP_ESCAPE_JSON_MAX 12
 /* The JSON form of the one character at s (n > 0 bytes available), into
  * out, which has room for TLSP_ESCAPE_JSON_MAX bytes (not terminated).
  * Returns the bytes written and sets *used to the input bytes consumed:
  * the whole character, or one byte of invalid UTF-8. */
 size_t tlsp_escape_json_char(const unsigned char *s, size_t n, char *out,
 			     size_t *used);
+
+/* Whether code point cp is one a viewer acts on instead of showing: of
+ * general category Cf, Zl or Zp in Unicode 15.1 (bidirectional controls
+ * U+202A..U+202E and U+2066..U+2069, U+2028, U+2029, zero-width
+ * characters U+200B..U+200F, U+061C, U+FEFF, the soft hyphen, tag
+ * characters...). Escaped by the log and JSON escapers. */
+int tlsp_is_format_char(unsigned cp);
 
 /* tlsp_escape_header: `in` as a token of our tag header: letters, digits,
  * '.', '_' and '-' stay, any other byte becomes '?'. Truncates. */

@@ -569,8 +569,11 @@ static const struct esc_row esc_rows[] = {
 	ROW("U+2028", "a\xe2\x80\xa8z", "a\\u2028z"),
 	ROW("U+2029", "\xe2\x80\xa9", "\\u2029"),
 	ROW("U+2027 stays", "\xe2\x80\xa7", "\xe2\x80\xa7"),
-	ROW("U+202A stays", "\xe2\x80\xaa", "\xe2\x80\xaa"),
-	ROW("BOM stays", "\xef\xbb\xbf", "\xef\xbb\xbf"),
+	ROW("U+202A escaped", "\xe2\x80\xaa", "\\u202a"),
+	ROW("U+2066 escaped", "\xe2\x81\xa6", "\\u2066"),
+	ROW("BOM escaped", "\xef\xbb\xbf", "\\ufeff"),
+	ROW("tag U+E0001 as a pair", "\xf3\xa0\x80\x81", "\\udb40\\udc01"),
+	ROW("U+202F stays", "\xe2\x80\xaf", "\xe2\x80\xaf"),
 	ROW("lone continuation", "\x80", "\\udc80"),
 	ROW("0xff", "\xff", "\\udcff"),
 	ROW("0xfe", "\xfe", "\\udcfe"),
@@ -683,6 +686,9 @@ static const struct trunc_row trunc_rows[] = {
 	{"surrogateescape not split", "x\xff", 7, -1, "x"},
 	{"surrogateescape exact", "x\xff", 8, 7, "x\\udcff"},
 	{"stops before the line separator", "ab\xe2\x80\xa8", 7, -1, "ab"},
+	{"surrogate pair not split", "a\xf3\xa0\x80\x81", 13, -1, "a"},
+	{"surrogate pair exact", "a\xf3\xa0\x80\x81", 14, 13,
+	 "a\\udb40\\udc01"},
 };
 
 static void
@@ -727,9 +733,18 @@ static void
 test_escape_roundtrip(void **state)
 {
 	static const char *const pieces[] = {
-		"\xe2\x80\xa8", "\xc2\x85", "\xf0\x9f\x98\x80",
-		"\xed\xa0\x80", "\xc3\xa9", "\"",
-		"\\",		"\n",	    "\x7f",
+		"\xe2\x80\xa8",
+		"\xc2\x85",
+		"\xf0\x9f\x98\x80",
+		"\xe2\x80\xae",
+		"\xf3\xa0\x81\x81",
+		"\xef\xbb\xbf",
+		"\xed\xa0\x80",
+		"\xc3\xa9",
+		"\"",
+		"\\",
+		"\n",
+		"\x7f",
 		"\xe2\x82",
 	};
 	uint32_t seed = 0x2545f491;

@@ -893,6 +893,39 @@ test_event_names(void **state)
 	assert_null(tlsp_event_type_name((enum tlsp_event_type)NELEM(want)));
 }
 
+/* "format":2 right after "type" in start and reload records, and in no
+ * other record (audit/FORMAT.md section 1, format versions). */
+static void
+test_format_member(void **state)
+{
+	struct tlsp_body_opts o = {.host = "h"};
+	struct tlsp_audit_event ev;
+	struct tlsp_jbuf jb;
+	char want[64];
+	int t;
+
+	(void)state;
+	tlsp_jb_init(&jb);
+	for (t = TLSP_EV_START; t <= TLSP_EV_CHECKPOINT; t++) {
+		const char *name =
+			tlsp_event_type_name((enum tlsp_event_type)t);
+		int has = t == TLSP_EV_START || t == TLSP_EV_RELOAD;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.type = (enum tlsp_event_type)t;
+		ev.detail = "d";
+		tlsp_jb_reset(&jb);
+		assert_int_equal(tlsp_body_build(&jb, &o, &ev), 0);
+		snprintf(want, sizeof(want),
+			 "{\"host\":\"h\",\"type\":\"%s\"%s", name,
+			 has ? ",\"format\":2," : ",");
+		if (strncmp(jb.p, want, strlen(want)) != 0 ||
+		    (!has && strstr(jb.p, "\"format\"") != NULL))
+			fail_msg("%s: %s", name, jb.p);
+	}
+	tlsp_jb_free(&jb);
+}
+
 /* ===================================================== log files */
 
 static char tmpdir[256];
@@ -1355,7 +1388,11 @@ test_writer_fields(void **state)
 	assert_seqs(&lv, 1);
 	rec = &lv.v[0];
 	assert_string_equal(jv_keys(rec, keys, sizeof(keys)),
-			    "seq,time,host,type,policy,detail,prev,hash");
+			    "seq,time,host,type,format,policy,detail,prev,"
+			    "hash");
+	assert_int_equal(jv_must(jv_get(rec, "format"))->t, J_NUM);
+	assert_int_equal(jv_get(rec, "format")->i, TLSP_AUDIT_FORMAT);
+	assert_int_equal(TLSP_AUDIT_FORMAT, 2);
 	check_time(jv_str(rec, "time"));
 	assert_string_equal(jv_str(rec, "host"), "mx1.test");
 	assert_string_equal(jv_str(rec, "type"), "start");
@@ -2507,6 +2544,7 @@ main(void)
 		cmocka_unit_test(test_builder),
 		cmocka_unit_test(test_builder_escape_agrees),
 		cmocka_unit_test(test_event_names),
+		cmocka_unit_test(test_format_member),
 		cmocka_unit_test(test_writer_fields),
 		cmocka_unit_test(test_writer_plaintext),
 		cmocka_unit_test(test_writer_threads),

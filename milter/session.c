@@ -126,25 +126,7 @@ tlspm_session_add_rcpt(struct tlspm_session *s, const char *addr,
 int
 tlspm_session_copy(char *dst, size_t dstsz, const char *src)
 {
-	const unsigned char *u = (const unsigned char *)src;
-	size_t n = strnlen(src, dstsz), i = 0, len;
-	unsigned cp;
-
-	if (n < dstsz) {
-		memcpy(dst, src, n + 1);
-		return 0;
-	}
-	/* Keep whole characters (and single bytes of invalid UTF-8) only. */
-	for (n = dstsz - 1; i < n; i += len) {
-		len = tlsp_utf8_decode(u + i, strnlen(src + i, 4), &cp);
-		if (len == 0)
-			len = 1;
-		if (i + len > n)
-			break;
-	}
-	memcpy(dst, src, i);
-	dst[i] = '\0';
-	return 1;
+	return tlsp_text_copy(dst, dstsz, src);
 }
 
 const char *

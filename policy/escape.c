@@ -119,6 +119,32 @@ tlsp_escape_log(const char *in, size_t inlen, char *out, size_t outsz)
 	return i < inlen;
 }
 
+/* Not an escaper: the one bounded copy of a network string that is
+ * stored as sent and escaped later, by each sink. */
+int
+tlsp_text_copy(char *dst, size_t dstsz, const char *src)
+{
+	const unsigned char *u = (const unsigned char *)src;
+	size_t n = strnlen(src, dstsz), i, len;
+	unsigned cp;
+
+	if (n < dstsz) {
+		memcpy(dst, src, n + 1);
+		return 0;
+	}
+	/* Whole characters only (a byte of invalid UTF-8 is one). */
+	for (i = 0, n = dstsz - 1; i < n; i += len) {
+		len = tlsp_utf8_decode(u + i, strnlen(src + i, 4), &cp);
+		if (len == 0)
+			len = 1;
+		if (i + len > n)
+			break;
+	}
+	memcpy(dst, src, i);
+	dst[i] = '\0';
+	return 1;
+}
+
 /* ------------------------------------------------------------- JSON */
 
 static const char hexdig[] = "0123456789abcdef";

@@ -175,6 +175,12 @@ size_t tlsp_escape_json_char(const unsigned char *s, size_t n, char *out,
  * characters...). Escaped by the log and JSON escapers. */
 int tlsp_is_format_char(unsigned cp);
 
+/* Not an escaper: copies src into dst (dstsz > 0) as it is, cut to at
+ * most dstsz - 1 bytes at a UTF-8 character boundary (a byte of invalid
+ * UTF-8 counts as one character). Returns 1 if it was cut, else 0. For
+ * network strings kept as sent, to be escaped by each sink. */
+int tlsp_text_copy(char *dst, size_t dstsz, const char *src);
+
 /* tlsp_escape_header: `in` as a token of our tag header: letters, digits,
  * '.', '_' and '-' stay, any other byte becomes '?'. Truncates. */
 void tlsp_escape_header(const char *in, char *out, size_t outsz);
@@ -293,13 +299,15 @@ int tlsp_cipher_init(void);
 struct tlsp_facts {
 	enum tlsp_mta mta;
 	enum tlsp_version version;
-	char version_raw[32]; /* as sent, made printable; "" if absent */
-	char cipher[128];     /* "" if absent */
+	/* Macro values are kept as sent (bounded, cut between characters,
+	 * flagged TLSP_FACT_TRUNCATED); each sink escapes them once. */
+	char version_raw[32]; /* as sent; "" if absent */
+	char cipher[128];     /* as sent; "" if absent */
 	int cipher_bits;      /* -1 if absent or unparsable */
 	struct tlsp_cipher_info cipher_info;
 	enum tlsp_cert_state cert;
 	int verify_seen;	      /* {verify} was sent */
-	char verify[32];	      /* raw {verify}, printable */
+	char verify[32];	      /* {verify} as sent */
 	int subject_seen;	      /* {cert_subject} was sent (even "") */
 	char subject_dn[TLSP_DN_MAX]; /* decoded full DN (Sendmail); "" */
 	char subject_cn[TLSP_DN_MAX]; /* CN (both MTAs); "" if none */
@@ -470,7 +478,7 @@ struct tlsp_failure {
 	enum tlsp_req req;
 	enum tlsp_status status; /* TLSP_FAIL or TLSP_UNKNOWN */
 	char required[128];
-	char observed[160]; /* printable; "(absent)" when not sent */
+	char observed[160]; /* as sent, not escaped; "(absent)" if not sent */
 };
 
 #define TLSP_MAX_FAILURES TLSP_REQ_COUNT

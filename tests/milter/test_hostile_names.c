@@ -5,14 +5,16 @@
  * Each row connects with its own host name and HELO (a double quote, a
  * backslash, control characters, invalid UTF-8, U+2028, bidirectional
  * overrides and isolates, ...) and sends a recipient the policy refuses,
- * so that the daemon writes a decision line and a rcpt record. What must
- * hold, escaped once by each sink (tlspolicy-milter(8) LOGGING and
- * audit/FORMAT.md section 1):
+ * so that the daemon writes a decision line and a rcpt record; one more
+ * session carries a hostile {cipher} and certificate subject (values of
+ * the MTA, kept as sent in the facts). What must hold, escaped once by
+ * each sink (tlspolicy-milter(8) LOGGING and audit/FORMAT.md section 1):
  *
- * - the decision line is exactly the expected line, the host name
- *   escaped as \xHH, and no line of the log holds a row's raw bytes;
+ * - the decision line is exactly the expected line, the host name (and
+ *   the cipher) escaped as \xHH, and no line of the log holds the raw
+ *   bytes;
  * - the rcpt record holds exactly the expected JSON tokens for the host
- *   name and the HELO;
+ *   name and the HELO (and the cipher and the subject);
  * - the audit chain holds for audit/chain.c, `tlspolicy-audit verify`
  *   and contrib/audit/tlspolicy-verify.py;
  * - Python's json module, with surrogateescape, gives back the exact
@@ -70,18 +72,40 @@ static const struct row rows[] = {
 };
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
-/* The decision line of row i, whole (milter/record.c's format). */
+/* The TLS macros of a session: Postfix over TLSv1.2, with this cipher
+ * and subject (NULL: not sent). */
+#define CIPHER "ECDHE-RSA-AES256-GCM-SHA384"
+struct tls_row {
+	const char *cipher, *subject;		/* as sent */
+	const char *log_cipher, *cert;		/* in the decision line */
+	const char *json_cipher, *json_subject; /* tokens in the record */
+};
+
+static const struct tls_row plain_tls = {CIPHER,	 NULL,	 CIPHER,
+					 "not verified", CIPHER, NULL};
+static const struct tls_row hostile_tls = {
+	"AES\"128\\\xe2\x80\xae\xff",
+	"mx.\xe2\x80\xae"
+	"evil\"cn\\",
+	"AES\\x22128\\x5c\\xe2\\x80\\xae\\xff",
+	"verified",
+	"AES\\\"128\\\\\\u202e\\udcff",
+	"mx.\\u202eevil\\\"cn\\\\",
+};
+
+/* The decision line of session i, whole (milter/record.c's format). */
 static void
-want_line(unsigned i, char *buf, size_t bufsz)
+want_line(unsigned i, const char *log_host, const struct tls_row *t, char *buf,
+	  size_t bufsz)
 {
 	snprintf(buf, bufsz,
 		 "tlspolicy-milter: info: HN%02u: rcpt=<h%02u@refuse.example> "
 		 "from=<s@sender.example> client=%s[192.0.2.10] tls=TLSv1.2 "
-		 "cipher=ECDHE-RSA-AES256-GCM-SHA384 bits=256 cert=\"not "
-		 "verified\" rules=recipient:refuse.example action=reject "
+		 "cipher=%s bits=256 cert=\"%s\" "
+		 "rules=recipient:refuse.example action=reject "
 		 "failed=min_version unknown=- reply=\"550 5.7.1 Message "
 		 "refused: TLS policy for the recipient domain not met\"\n",
-		 i, i, rows[i].log_host);
+		 i, i, log_host, t->log_cipher, t->cert);
 }
 
 struct fx {
@@ -105,9 +129,31 @@ teardown(void **state)
 	return 0;
 }
 
-/* One session: the row's host name and HELO, MAIL, a refused RCPT. */
+/* The macros for event cmd, with queue id qid (unless NULL). */
+static int
+send_macros(struct mt_conn *c, int cmd, const char *qid,
+	    const struct tls_row *t)
+{
+	const struct mt_macro m[] = {
+		{"j", "mx.test.example"},
+		{"{daemon_name}", "smtpd"},
+		{"v", "Postfix 3.7.11"},
+		{"{tls_version}", "TLSv1.2"},
+		{"{cipher}", t->cipher},
+		{"{cipher_bits}", "256"},
+		{"{cert_subject}", t->subject},
+		{"i", qid},
+		{"{mail_addr}", "s@sender.example"},
+		{"{rcpt_addr}", "h@refuse.example"},
+	};
+
+	return mt_macros(c, cmd, m, sizeof(m) / sizeof(m[0])) < 0 ? -1 : 0;
+}
+
+/* Session i: host name, HELO and TLS macros, MAIL, a refused RCPT. */
 static void
-one_row(struct fx *f, unsigned i)
+one_session(struct fx *f, unsigned i, const char *host, const char *helo,
+	    const struct tls_row *t)
 {
 	const char *from = "<s@sender.example>";
 	char qid[16], to[64], err[256];
@@ -120,22 +166,21 @@ one_row(struct fx *f, unsigned i)
 	snprintf(to, sizeof(to), "<h%02u@refuse.example>", i);
 	c = mt_open(f->d.spec, 10000, err, sizeof(err));
 	if (c == NULL)
-		fail_msg("%s: %s", rows[i].name, err);
+		fail_msg("session %u: %s", i, err);
 	if (mt_negotiate(c, MT_ALL_ACTIONS, MT_ALL_PROTOCOL) < 0 ||
-	    hn_mta_macros(c, SMFIC_CONNECT, NULL, NULL, NULL) < 0 ||
-	    mt_connect(c, rows[i].host, SMFIA_INET, 25, "192.0.2.10", r) < 0 ||
-	    hn_mta_macros(c, SMFIC_HELO, NULL, NULL, NULL) < 0 ||
-	    mt_helo(c, rows[i].helo, r) < 0 ||
-	    hn_mta_macros(c, SMFIC_MAIL, qid, "{mail_addr}", "s") < 0 ||
+	    send_macros(c, SMFIC_CONNECT, NULL, t) < 0 ||
+	    mt_connect(c, host, SMFIA_INET, 25, "192.0.2.10", r) < 0 ||
+	    send_macros(c, SMFIC_HELO, NULL, t) < 0 ||
+	    mt_helo(c, helo, r) < 0 || send_macros(c, SMFIC_MAIL, qid, t) < 0 ||
 	    mt_mail(c, &from, 1, r) < 0 || r->code != SMFIR_CONTINUE ||
-	    hn_mta_macros(c, SMFIC_RCPT, qid, "{rcpt_addr}", "h") < 0 ||
+	    send_macros(c, SMFIC_RCPT, qid, t) < 0 ||
 	    mt_rcpt(c, &tov, 1, r) < 0)
-		fail_msg("%s: %s (last reply %s %s)", rows[i].name, mt_error(c),
+		fail_msg("session %u: %s (last reply %s %s)", i, mt_error(c),
 			 mt_code_name(r->code), r->text);
 	if (r->code != SMFIR_REPLYCODE ||
 	    strncmp(r->text, HN_REFUSED_REPLY, strlen(HN_REFUSED_REPLY)) != 0)
-		fail_msg("%s: RCPT got %s %s", rows[i].name,
-			 mt_code_name(r->code), r->text);
+		fail_msg("session %u: RCPT got %s %s", i, mt_code_name(r->code),
+			 r->text);
 	assert_int_equal(mt_quit(c), 0);
 	mt_close(c);
 	free(r);
@@ -162,7 +207,7 @@ slurp(const char *path, size_t *len)
 }
 
 /* The decision lines are exactly the expected ones, and no raw byte
- * string of a row (where escaping changes it) is anywhere in the log. */
+ * string of a session (escaping changes each) is anywhere in the log. */
 static void
 assert_decision_lines(const struct hn_daemon *d)
 {
@@ -170,7 +215,8 @@ assert_decision_lines(const struct hn_daemon *d)
 	char *log = slurp(d->errlog, &len), want[1024];
 
 	for (i = 0; i < NROWS; i++) {
-		want_line((unsigned)i, want, sizeof(want));
+		want_line((unsigned)i, rows[i].log_host, &plain_tls, want,
+			  sizeof(want));
 		if (strstr(log, want) == NULL) {
 			hn_errlog_dump(d, 0);
 			fail_msg("%s: no decision line\n%s", rows[i].name,
@@ -181,24 +227,40 @@ assert_decision_lines(const struct hn_daemon *d)
 			fail_msg("%s: raw bytes in the daemon's log",
 				 rows[i].name);
 	}
+	want_line(NROWS, "tls.example", &hostile_tls, want, sizeof(want));
+	if (strstr(log, want) == NULL) {
+		hn_errlog_dump(d, 0);
+		fail_msg("hostile TLS values: no decision line\n%s", want);
+	}
+	if (strstr(log, hostile_tls.cipher) != NULL ||
+	    strstr(log, hostile_tls.subject) != NULL)
+		fail_msg("hostile TLS values: raw bytes in the daemon's log");
 	free(log);
 }
 
-/* The rcpt record of row i holds exactly the expected tokens. */
+/* The rcpt record of session i, from its queue id on, into *rec. */
+static const char *
+record_of(const char *log, size_t i, char *qid, size_t qidsz)
+{
+	const char *rec;
+
+	snprintf(qid, qidsz, "\"queue_id\":\"HN%02zu\"", i);
+	rec = strstr(log, qid);
+	if (rec == NULL)
+		fail_msg("session %zu: no record", i);
+	return rec;
+}
+
+/* The rcpt records hold exactly the expected tokens. */
 static void
 assert_records(const struct hn_daemon *d)
 {
 	size_t len, i;
-	char *log = slurp(d->audit, &len), want[1024];
+	char *log = slurp(d->audit, &len), want[1024], qid[32];
+	const char *rec, *end;
 
 	for (i = 0; i < NROWS; i++) {
-		char qid[32];
-		const char *rec, *end;
-
-		snprintf(qid, sizeof(qid), "\"queue_id\":\"HN%02zu\"", i);
-		rec = strstr(log, qid);
-		if (rec == NULL)
-			fail_msg("%s: no record", rows[i].name);
+		rec = record_of(log, i, qid, sizeof(qid));
 		end = strchr(rec, '\n');
 		assert_non_null(end);
 		snprintf(want, sizeof(want),
@@ -209,6 +271,19 @@ assert_records(const struct hn_daemon *d)
 			fail_msg("%s: record\n%.*s\nwant\n%s", rows[i].name,
 				 (int)(end - rec), rec, want);
 	}
+	rec = record_of(log, NROWS, qid, sizeof(qid));
+	end = strchr(rec, '\n');
+	assert_non_null(end);
+	snprintf(want, sizeof(want),
+		 "\"tls\":{\"version\":\"TLSv1.2\",\"cipher\":\"%s\",\"bits\":"
+		 "256,",
+		 hostile_tls.json_cipher);
+	if (strstr(rec, want) == NULL || strstr(rec, want) > end)
+		fail_msg("hostile TLS values: no %s", want);
+	snprintf(want, sizeof(want), "\"subject\":\"%s\",",
+		 hostile_tls.json_subject);
+	if (strstr(rec, want) == NULL || strstr(rec, want) > end)
+		fail_msg("hostile TLS values: no %s", want);
 	free(log);
 }
 
@@ -221,32 +296,45 @@ run(const char *cmd)
 	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
 }
 
+/* Appends " QID:PATH:HEX" (the bytes of s in hex) to the command. */
+static char *
+add_want(char *p, const char *end, size_t i, const char *path, const char *s)
+{
+	p += snprintf(p, (size_t)(end - p), " HN%02zu:%s:", i, path);
+	for (; *s != '\0' && end - p > 2; s++)
+		p += snprintf(p, 3, "%02x", (unsigned char)*s);
+	return p;
+}
+
 /*
  * The Python side: the independent verifier accepts the log, and the
- * json module with surrogateescape gives back each row's bytes from its
- * record (the expected bytes are passed as hex, from the table).
+ * json module with surrogateescape gives back, from every record of
+ * each session, the bytes that were sent (passed as hex, from the
+ * tables).
  */
 static void
 assert_python(const struct hn_daemon *d)
 {
 	static const char restore[] =
 		"import json, sys\n"
-		"want = {}\n"
-		"for a in sys.argv[2:]:\n"
-		"    q, h, e = a.split(':')\n"
-		"    want[q] = (bytes.fromhex(h), bytes.fromhex(e))\n"
-		"got = {}\n"
+		"want = [a.split(':') for a in sys.argv[2:]]\n"
+		"seen = set()\n"
 		"for line in open(sys.argv[1], 'rb'):\n"
 		"    r = json.loads(line)\n"
-		"    if r.get('queue_id') in want:\n"
-		"        got[r['queue_id']] = tuple(\n"
-		"            s.encode('utf-8', 'surrogateescape')\n"
-		"            for s in (r['client']['name'], r['helo']))\n"
-		"sys.exit(0 if got == want else 'restored %r, sent %r' % "
-		"(got, want))\n";
+		"    for q, path, h in want:\n"
+		"        if r.get('queue_id') != q:\n"
+		"            continue\n"
+		"        v = r\n"
+		"        for k in path.split('.'):\n"
+		"            v = v[k]\n"
+		"        got = v.encode('utf-8', 'surrogateescape')\n"
+		"        if got != bytes.fromhex(h):\n"
+		"            sys.exit('%s %s: restored %r' % (q, path, got))\n"
+		"        seen.add((q, path))\n"
+		"sys.exit(0 if len(seen) == len(want) else 'not all found')\n";
 	const char *src = getenv("top_srcdir");
+	size_t i, cap = 65536;
 	char *cmd, *p;
-	size_t i, k, cap = 65536;
 
 	if (src == NULL || run("python3 -c '' 2>/dev/null") != 0) {
 		print_message("python3 or top_srcdir missing: the Python "
@@ -263,16 +351,11 @@ assert_python(const struct hn_daemon *d)
 	p = cmd +
 	    snprintf(cmd, cap, "python3 -c \"%s\" '%s'", restore, d->audit);
 	for (i = 0; i < NROWS; i++) {
-		p += snprintf(p, cap - (size_t)(p - cmd), " HN%02zu:", i);
-		for (k = 0; rows[i].host[k]; k++)
-			p += snprintf(p, 3, "%02x",
-				      (unsigned char)rows[i].host[k]);
-		*p++ = ':';
-		for (k = 0; rows[i].helo[k]; k++)
-			p += snprintf(p, 3, "%02x",
-				      (unsigned char)rows[i].helo[k]);
-		*p = '\0';
+		p = add_want(p, cmd + cap, i, "client.name", rows[i].host);
+		p = add_want(p, cmd + cap, i, "helo", rows[i].helo);
 	}
+	p = add_want(p, cmd + cap, NROWS, "tls.cipher", hostile_tls.cipher);
+	(void)add_want(p, cmd + cap, NROWS, "tls.subject", hostile_tls.subject);
 	if (run(cmd) != 0)
 		fail_msg("the bytes sent were not restored from the records");
 	free(cmd);
@@ -288,17 +371,19 @@ test_hostile_names(void **state)
 
 	assert_int_equal(hn_start(&f->d), 0);
 	for (i = 0; i < NROWS; i++)
-		one_row(f, i);
+		one_session(f, i, rows[i].host, rows[i].helo, &plain_tls);
+	one_session(f, NROWS, "tls.example", "tls.example", &hostile_tls);
 	fx_stop(&f->d, NULL);
 	/* audit/chain.c and tlspolicy-audit verify */
 	fx_assert_log(&log, files, 1, NULL);
-	assert_int_equal(al_count_type(&log, "rcpt"), NROWS);
+	assert_int_equal(al_count_type(&log, "rcpt"), NROWS + 1);
 	al_free(&log);
 	assert_decision_lines(&f->d);
 	assert_records(&f->d);
 	assert_python(&f->d);
-	print_message("%zu hostile host names and HELOs: each escaped once "
-		      "in the log and the record, restored from JSON\n",
+	print_message("%zu hostile host names and HELOs, a hostile cipher "
+		      "and subject: each escaped once in the log and the "
+		      "record, restored from JSON\n",
 		      NROWS);
 }
 

@@ -148,8 +148,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
 	if (s == NULL) /* an MTA that skipped negotiation */
 		return tlspm_act_on_error(ctx, NULL, "no session at connect");
-	(void)tlspm_session_copy(s->client_name, sizeof(s->client_name),
-				 hostname ? hostname : "unknown");
+	(void)tlsp_text_copy(s->client_name, sizeof(s->client_name),
+			     hostname ? hostname : "unknown");
 	format_addr(hostaddr, s->client_addr, sizeof(s->client_addr));
 	tlsp_escape_log(s->client_name, strlen(s->client_name), shown,
 			sizeof(shown));
@@ -165,7 +165,7 @@ cb_helo(SMFICTX *ctx, char *name)
 	struct tlspm_session *s = priv(ctx);
 
 	if (s && name)
-		(void)tlspm_session_copy(s->helo, sizeof(s->helo), name);
+		(void)tlsp_text_copy(s->helo, sizeof(s->helo), name);
 	return quiet(s, SMFIP_NR_HELO);
 }
 

@@ -96,7 +96,7 @@ tlspm_macros_queue_id(SMFICTX *ctx, struct tlspm_session *s)
 	i = sym(ctx, "i");
 
 	if (i && i[0]) {
-		(void)tlspm_session_copy(s->queue_id, sizeof(s->queue_id), i);
+		(void)tlsp_text_copy(s->queue_id, sizeof(s->queue_id), i);
 		tlsp_escape_log(s->queue_id, strlen(s->queue_id),
 				s->queue_id_log, sizeof(s->queue_id_log));
 	}

@@ -123,12 +123,6 @@ tlspm_session_add_rcpt(struct tlspm_session *s, const char *addr,
 	return 0;
 }
 
-int
-tlspm_session_copy(char *dst, size_t dstsz, const char *src)
-{
-	return tlsp_text_copy(dst, dstsz, src);
-}
-
 const char *
 tlspm_session_logid(const struct tlspm_session *s)
 {

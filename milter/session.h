@@ -30,8 +30,9 @@ struct tlspm_session {
 	char conn_id[24];
 	unsigned ntx;
 	char client_addr[64];
-	/* The client's host name and HELO as sent (bounded, never cut inside
-	 * a UTF-8 character), not escaped: each sink escapes them once. */
+	/* The client's host name and HELO as sent (tlsp_text_copy: bounded,
+	 * never cut inside a character), not escaped: each sink escapes them
+	 * once. */
 	char client_name[256];
 	char helo[256];
 	/* the transaction */
@@ -57,9 +58,6 @@ void tlspm_session_begin_tx(struct tlspm_session *);
 /* Keeps an accepted recipient (addr is copied); 0, or -1 out of memory. */
 int tlspm_session_add_rcpt(struct tlspm_session *, const char *addr,
 			   const struct tlsp_verdict *);
-/* Copies src into dst (dstsz > 0) as it is, cut to dstsz - 1 bytes at a
- * UTF-8 character boundary; returns 1 if it was cut, else 0. */
-int tlspm_session_copy(char *dst, size_t dstsz, const char *src);
 /* The queue id (escaped for a log line) if the MTA has sent it, else our
  * transaction id: for log lines only. */
 const char *tlspm_session_logid(const struct tlspm_session *);

@@ -11,7 +11,8 @@
  * sweep over every code point that checks the format set of
  * tlsp_is_format_char against the list this file states on its own (the
  * general categories Cf, Zl and Zp of Unicode 15.1), through both the
- * log and the JSON escaper.
+ * log and the JSON escaper. And tlsp_text_copy, the bounded copy that
+ * keeps a string as sent for the sinks to escape.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,6 +191,28 @@ test_header_reply_rows(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* Not an escaper: the bounded copy of a string kept as sent. */
+static void
+test_text_copy(void **state)
+{
+	char out[6];
+
+	(void)state;
+	assert_int_equal(tlsp_text_copy(out, sizeof(out), "a\"\\\xff\n"), 0);
+	assert_string_equal(out, "a\"\\\xff\n");
+	assert_int_equal(tlsp_text_copy(out, sizeof(out), "abcdef"), 1);
+	assert_string_equal(out, "abcde");
+	/* U+202E does not fit after "abc": cut before it, not inside */
+	assert_int_equal(tlsp_text_copy(out, sizeof(out), "abc\xe2\x80\xae"),
+			 1);
+	assert_string_equal(out, "abc");
+	/* invalid bytes are one character each */
+	assert_int_equal(tlsp_text_copy(out, sizeof(out), "abcd\xe2\x80"), 1);
+	assert_string_equal(out, "abcd\xe2");
+	assert_int_equal(tlsp_text_copy(out, 1, "a"), 1);
+	assert_string_equal(out, "");
+}
+
 /* Cf, Zl and Zp of Unicode 15.1 (DerivedGeneralCategory.txt), stated
  * here again so that a change of escape.c's table shows. */
 static const unsigned expect_format[][2] = {
@@ -290,6 +313,7 @@ main(void)
 		cmocka_unit_test(test_json_rows),
 		cmocka_unit_test(test_log_truncation),
 		cmocka_unit_test(test_header_reply_rows),
+		cmocka_unit_test(test_text_copy),
 		cmocka_unit_test(test_format_sweep),
 	};
 

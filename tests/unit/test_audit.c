@@ -2190,6 +2190,42 @@ test_chain_continues(void **state)
 	}
 }
 
+/* A log of format 1 (tests/audit/vectors/escaping-v1.jsonl: no format
+ * member, format characters raw) is continued like any log: the chain
+ * goes on from its last record, the new records are format 2. */
+static void
+test_chain_from_format1(void **state)
+{
+	char path[512], last[TLSP_HASH_HEX + 1];
+	const char *paths[1] = {path};
+	struct tlsp_audit *a;
+	size_t len;
+	char *v1 = read_all(SRCDIR "/tests/audit/vectors/escaping-v1.jsonl",
+			    &len),
+	     *all;
+
+	(void)state;
+	assert_non_null(v1);
+	assert_null(strstr(v1, "\"format\""));
+	assert_non_null(strstr(v1, "\xe2\x80\xae")); /* U+202E raw */
+	path_in(path, sizeof(path), "format1.log");
+	write_file(path, v1, "w");
+	a = open_log(path, TLSP_SYNC_ALWAYS);
+	submit_detail(a, "reloaded");
+	tlsp_audit_close(a);
+	assert_int_equal(check_chain(paths, 1, NULL, tlsp_chain_genesis, last),
+			 5);
+	all = read_all(path, &len);
+	assert_non_null(all);
+	assert_memory_equal(all, v1, strlen(v1)); /* old records untouched */
+	assert_non_null(strstr(all + strlen(v1),
+			       "{\"seq\":5,")); /* one more, numbered on */
+	assert_non_null(strstr(all + strlen(v1),
+			       "\"type\":\"reload\",\"format\":2,"));
+	free(all);
+	free(v1);
+}
+
 /* A crash that cut off only the newline of the last record: that record
  * is whole once the next write supplies the newline, so the chain goes on
  * from it. */
@@ -2561,6 +2597,7 @@ main(void)
 		cmocka_unit_test(test_writer_efbig),
 		cmocka_unit_test(test_writer_sync_modes),
 		cmocka_unit_test(test_chain_continues),
+		cmocka_unit_test(test_chain_from_format1),
 		cmocka_unit_test(test_chain_missing_newline),
 		cmocka_unit_test(test_chain_head_file),
 		cmocka_unit_test(test_chain_keyed),

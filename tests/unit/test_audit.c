@@ -873,6 +873,20 @@ test_builder_escape_agrees(void **state)
 		assert_int_equal(jb.len, (size_t)k + 3);
 		assert_memory_equal(jb.p, out, jb.len + 1);
 	}
+	/* format characters, the longest escapes (a tag character: 4 bytes
+	 * in, 12 out), in a fresh buffer: it grows at every one */
+	for (n = 0; n + 7 <= 2800; n += 7)
+		memcpy(in + n, "\xf3\xa0\x81\x81\xe2\x80\xae", 7);
+	k = tlsp_escape_json(in, n, out + 1, sizeof(out) - 2);
+	assert_int_equal(k, (int)(n / 7 * 18));
+	out[0] = '"';
+	out[k + 1] = '"';
+	out[k + 2] = '\0';
+	tlsp_jb_free(&jb);
+	tlsp_jb_strn(&jb, in, n);
+	assert_int_equal(jb.oom, 0);
+	assert_int_equal(jb.len, (size_t)k + 2);
+	assert_memory_equal(jb.p, out, jb.len + 1);
 	tlsp_jb_free(&jb);
 }
 

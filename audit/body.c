@@ -344,6 +344,10 @@ tlsp_body_build(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
 	tlsp_jb_open(jb, '{');
 	tlsp_jb_kstr(jb, "host", o->host);
 	tlsp_jb_kstr(jb, "type", tlsp_event_type_name(ev->type));
+	/* A reader learns the rules of what follows from the last start or
+	 * reload before it (audit/FORMAT.md section 1). */
+	if (ev->type == TLSP_EV_START || ev->type == TLSP_EV_RELOAD)
+		tlsp_jb_kint(jb, "format", TLSP_AUDIT_FORMAT);
 	if (is_decision(ev->type) && record_salt(jb) < 0)
 		return -1;
 	record_envelope(jb, o, ev);

@@ -4,8 +4,11 @@
  * Audit records carry strings an attacker chose: HELO names, envelope
  * addresses, certificate subjects. Each is escaped as JSON by the rules
  * of tlsp_escape_json() (policy/escape.c, with every other sink's
- * escaping); the builder copies the plain bytes of a string, nearly all
- * of them, without a call per character.
+ * escaping: controls, invalid UTF-8 and the format characters a viewer
+ * acts on, such as U+2028 and the bidirectional overrides); the builder
+ * copies the plain bytes of a string, nearly all of them, without a call
+ * per character: every non-ASCII character goes through
+ * tlsp_escape_json_char().
  */
 #include <limits.h>
 #include <stdint.h>

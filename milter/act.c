@@ -87,9 +87,14 @@ tlspm_act_refuse(SMFICTX *ctx, struct tlspm_session *s,
 					    v->action == TLSP_ACTION_REJECT
 						    ? "a reject"
 						    : "a defer");
-	if (set_reply(ctx, v->reply) < 0)
+	if (set_reply(ctx, v->reply) < 0) {
+		char shown[1100];
+
+		tlsp_escape_log(v->reply, strlen(v->reply), shown,
+				sizeof(shown));
 		tlspm_log(LOG_ERR, "%s: the MTA refused the reply \"%s\"",
-			  tlspm_session_logid(s), v->reply);
+			  tlspm_session_logid(s), shown);
+	}
 	return v->action == TLSP_ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 

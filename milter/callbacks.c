@@ -144,15 +144,17 @@ static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	struct tlspm_session *s = priv(ctx);
+	char shown[4 * sizeof(s->client_name)];
 
 	if (s == NULL) /* an MTA that skipped negotiation */
 		return tlspm_act_on_error(ctx, NULL, "no session at connect");
-	tlsp_escape_log(hostname ? hostname : "unknown",
-			hostname ? strlen(hostname) : 7, s->client_name,
-			sizeof(s->client_name));
+	(void)tlsp_text_copy(s->client_name, sizeof(s->client_name),
+			     hostname ? hostname : "unknown");
 	format_addr(hostaddr, s->client_addr, sizeof(s->client_addr));
-	tlspm_log(LOG_DEBUG, "%s: connect from %s[%s]", s->conn_id,
-		  s->client_name, s->client_addr);
+	tlsp_escape_log(s->client_name, strlen(s->client_name), shown,
+			sizeof(shown));
+	tlspm_log(LOG_DEBUG, "%s: connect from %s[%s]", s->conn_id, shown,
+		  s->client_addr);
 	return quiet(s, SMFIP_NR_CONN);
 }
 
@@ -163,7 +165,7 @@ cb_helo(SMFICTX *ctx, char *name)
 	struct tlspm_session *s = priv(ctx);
 
 	if (s && name)
-		tlsp_escape_log(name, strlen(name), s->helo, sizeof(s->helo));
+		(void)tlsp_text_copy(s->helo, sizeof(s->helo), name);
 	return quiet(s, SMFIP_NR_HELO);
 }
 

@@ -95,6 +95,9 @@ tlspm_macros_queue_id(SMFICTX *ctx, struct tlspm_session *s)
 		return;
 	i = sym(ctx, "i");
 
-	if (i && i[0])
-		tlsp_escape_log(i, strlen(i), s->queue_id, sizeof(s->queue_id));
+	if (i && i[0]) {
+		(void)tlsp_text_copy(s->queue_id, sizeof(s->queue_id), i);
+		tlsp_escape_log(s->queue_id, strlen(s->queue_id),
+				s->queue_id_log, sizeof(s->queue_id_log));
+	}
 }

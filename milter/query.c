@@ -139,12 +139,16 @@ static void
 print_facts(const struct tlsp_facts *f, FILE *out)
 {
 	const struct tlsp_cipher_info *ci = &f->cipher_info;
+	char ver[4 * sizeof(f->version_raw)], cipher[4 * sizeof(f->cipher)];
 
+	/* the facts are as the MTA sent them: escaped once, here */
+	tlsp_escape_log(f->version_raw, strlen(f->version_raw), ver,
+			sizeof(ver));
+	tlsp_escape_log(f->cipher, strlen(f->cipher), cipher, sizeof(cipher));
 	fprintf(out, "session: mta=%s tls=%s", tlsp_mta_name(f->mta),
-		f->version == TLSP_VER_NONE ? "none" : f->version_raw);
+		f->version == TLSP_VER_NONE ? "none" : ver);
 	if (f->version != TLSP_VER_NONE) {
-		fprintf(out, " cipher=%s",
-			f->cipher[0] ? f->cipher : "(absent)");
+		fprintf(out, " cipher=%s", f->cipher[0] ? cipher : "(absent)");
 		if (f->cipher_bits >= 0)
 			fprintf(out, " bits=%d", f->cipher_bits);
 		else if (ci->bits >= 0)
@@ -182,10 +186,13 @@ print_result(const struct tlsp_rule_result *r, FILE *out)
 	fputc('\n', out);
 	for (i = 0; i < r->nfail; i++) {
 		const struct tlsp_failure *x = &r->fail[i];
+		char seen[4 * sizeof(x->observed)];
 
+		tlsp_escape_log(x->observed, strlen(x->observed), seen,
+				sizeof(seen));
 		fprintf(out, "    %s %s: required %s, observed %s\n",
 			x->status == TLSP_UNKNOWN ? "unknown" : "failed",
-			tlsp_req_name(x->req), x->required, x->observed);
+			tlsp_req_name(x->req), x->required, seen);
 	}
 }
 

@@ -2,9 +2,10 @@
  * record.c - what a decision leaves behind: one key=value log line per
  * recipient, and an audit event.
  *
- * Values from the network (addresses, client name, HELO, certificate
- * names) are escaped here, before they reach syslog; the audit sink
- * escapes its own copy for JSON.
+ * The session keeps values from the network (addresses, client name,
+ * HELO, queue id, and in its facts the TLS macro values) as they were
+ * sent; each sink escapes them once: the log line here
+ * (tlsp_escape_log), the audit record as JSON (audit/).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 	const struct tlsp_facts *f = &s->facts;
 	char eaddr[600], esender[600], ename[300], rules[600];
 	char failed[300], unknown[300], ereply[1100], bits[16] = "-";
+	char ever[4 * sizeof(f->version_raw)], ecipher[4 * sizeof(f->cipher)];
 	int b = f->cipher_bits >= 0 ? f->cipher_bits : f->cipher_info.bits;
 
 	if (s->st->log_decisions == TLSP_LOG_NONE ||
@@ -72,6 +74,9 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 			sizeof(ename));
 	tlsp_escape_log(reply ? reply : "", reply ? strlen(reply) : 0, ereply,
 			sizeof(ereply));
+	tlsp_escape_log(f->version_raw, strlen(f->version_raw), ever,
+			sizeof(ever));
+	tlsp_escape_log(f->cipher, strlen(f->cipher), ecipher, sizeof(ecipher));
 	if (b >= 0)
 		snprintf(bits, sizeof(bits), "%d", b);
 	rule_list(v, rules, sizeof(rules));
@@ -82,9 +87,8 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 		  "bits=%s cert=\"%s\" rules=%s action=%s%s%s failed=%s "
 		  "unknown=%s reply=\"%s\"",
 		  tlspm_session_logid(s), stage, eaddr, esender, ename,
-		  s->client_addr,
-		  f->version == TLSP_VER_NONE ? "none" : f->version_raw,
-		  f->cipher[0] ? f->cipher : "-", bits,
+		  s->client_addr, f->version == TLSP_VER_NONE ? "none" : ever,
+		  f->cipher[0] ? ecipher : "-", bits,
 		  tlsp_cert_state_name(f->cert), rules[0] ? rules : "-",
 		  tlsp_action_name(v->action),
 		  v->would_action != v->action ? " monitor=would-" : "",

@@ -74,6 +74,7 @@ tlspm_session_reset_tx(struct tlspm_session *s)
 	s->in_tx = 0;
 	s->txid[0] = '\0';
 	s->queue_id[0] = '\0';
+	s->queue_id_log[0] = '\0';
 	s->forged = 0;
 	memset(&s->facts, 0, sizeof(s->facts));
 }
@@ -125,7 +126,7 @@ tlspm_session_add_rcpt(struct tlspm_session *s, const char *addr,
 const char *
 tlspm_session_logid(const struct tlspm_session *s)
 {
-	if (s->queue_id[0])
-		return s->queue_id;
+	if (s->queue_id_log[0])
+		return s->queue_id_log;
 	return s->txid[0] ? s->txid : s->conn_id;
 }

@@ -30,12 +30,16 @@ struct tlspm_session {
 	char conn_id[24];
 	unsigned ntx;
 	char client_addr[64];
+	/* The client's host name and HELO as sent (tlsp_text_copy: bounded,
+	 * never cut inside a character), not escaped: each sink escapes them
+	 * once. */
 	char client_name[256];
 	char helo[256];
 	/* the transaction */
 	int in_tx;
 	char txid[TLSPM_TXID_MAX];
-	char queue_id[64];
+	char queue_id[64];	/* as the MTA sent it */
+	char queue_id_log[256]; /* the same escaped for logs (4 x 63 + 1) */
 	char *sender;
 	struct tlsp_facts facts;
 	struct tlspm_rcpt *rcpts;
@@ -54,7 +58,8 @@ void tlspm_session_begin_tx(struct tlspm_session *);
 /* Keeps an accepted recipient (addr is copied); 0, or -1 out of memory. */
 int tlspm_session_add_rcpt(struct tlspm_session *, const char *addr,
 			   const struct tlsp_verdict *);
-/* The queue id if the MTA has sent it, else our transaction id. */
+/* The queue id (escaped for a log line) if the MTA has sent it, else our
+ * transaction id: for log lines only. */
 const char *tlspm_session_logid(const struct tlspm_session *);
 
 #endif

@@ -55,6 +55,38 @@ is_c1(const unsigned char *s, size_t n)
 	return n == 2 && s[0] == 0xc2 && s[1] < 0xa0;
 }
 
+/*
+ * The characters a viewer acts on instead of showing: every code point
+ * of general category Cf (format: bidirectional embeddings, overrides,
+ * isolates and marks, zero-width spaces and joiners, the soft hyphen,
+ * the byte order mark, tag characters...), Zl and Zp (U+2028, U+2029),
+ * as of Unicode 15.1. A fixed list, not a lookup in whatever Unicode
+ * database is at hand, so that every writer and reader of the audit log
+ * (audit/FORMAT.md section 1) agrees on the same set.
+ */
+static const struct {
+	unsigned lo, hi;
+} format_chars[] = {
+	{0x00ad, 0x00ad},   {0x0600, 0x0605},	{0x061c, 0x061c},
+	{0x06dd, 0x06dd},   {0x070f, 0x070f},	{0x0890, 0x0891},
+	{0x08e2, 0x08e2},   {0x180e, 0x180e},	{0x200b, 0x200f},
+	{0x2028, 0x202e},   {0x2060, 0x2064},	{0x2066, 0x206f},
+	{0xfeff, 0xfeff},   {0xfff9, 0xfffb},	{0x110bd, 0x110bd},
+	{0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3},
+	{0x1d173, 0x1d17a}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
+};
+
+int
+tlsp_is_format_char(unsigned cp)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(format_chars) / sizeof(format_chars[0]); i++)
+		if (cp <= format_chars[i].hi)
+			return cp >= format_chars[i].lo;
+	return 0;
+}
+
 int
 tlsp_escape_log(const char *in, size_t inlen, char *out, size_t outsz)
 {
@@ -66,7 +98,8 @@ tlsp_escape_log(const char *in, size_t inlen, char *out, size_t outsz)
 	while (i < inlen) {
 		unsigned cp;
 		size_t n = tlsp_utf8_decode(s + i, inlen - i, &cp);
-		int plain = (n > 1 && !is_c1(s + i, n)) ||
+		int plain = (n > 1 && !is_c1(s + i, n) &&
+			     !tlsp_is_format_char(cp)) ||
 			    (n == 1 && s[i] >= 0x20 && s[i] != 0x7f &&
 			     s[i] != '"' && s[i] != '\\');
 
@@ -84,6 +117,32 @@ tlsp_escape_log(const char *in, size_t inlen, char *out, size_t outsz)
 	}
 	out[j] = '\0';
 	return i < inlen;
+}
+
+/* Not an escaper: the one bounded copy of a network string that is
+ * stored as sent and escaped later, by each sink. */
+int
+tlsp_text_copy(char *dst, size_t dstsz, const char *src)
+{
+	const unsigned char *u = (const unsigned char *)src;
+	size_t n = strnlen(src, dstsz), i, len;
+	unsigned cp;
+
+	if (n < dstsz) {
+		memcpy(dst, src, n + 1);
+		return 0;
+	}
+	/* Whole characters only (a byte of invalid UTF-8 is one). */
+	for (i = 0, n = dstsz - 1; i < n; i += len) {
+		len = tlsp_utf8_decode(u + i, strnlen(src + i, 4), &cp);
+		if (len == 0)
+			len = 1;
+		if (i + len > n)
+			break;
+	}
+	memcpy(dst, src, i);
+	dst[i] = '\0';
+	return 1;
 }
 
 /* ------------------------------------------------------------- JSON */
@@ -147,9 +206,14 @@ tlsp_escape_json_char(const unsigned char *s, size_t n, char *out, size_t *used)
 		out[0] = (char)s[0];
 		return 1;
 	}
-	/* C1 controls (NEL among them) and the Unicode line separators. */
-	if (cp <= 0x9f || cp == 0x2028 || cp == 0x2029)
+	/* C1 controls (NEL among them) and format characters; one past
+	 * U+FFFF as its surrogate pair. */
+	if (cp <= 0x9f || (tlsp_is_format_char(cp) && cp <= 0xffff))
 		return put_u(out, cp);
+	if (tlsp_is_format_char(cp)) {
+		put_u(out, 0xd800u + ((cp - 0x10000u) >> 10));
+		return 6 + put_u(out + 6, 0xdc00u + ((cp - 0x10000u) & 0x3ffu));
+	}
 	memcpy(out, s, len);
 	return len;
 }

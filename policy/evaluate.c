@@ -43,26 +43,15 @@ tlsp_rule_mode(const struct tlsp_rule *rule)
 /* ------------------------------------------------------- observed texts */
 
 /*
- * An observed value ends up in logs, audit records and reports. Facts that
- * facts.c already made printable (version, cipher, the hex fingerprint) are
- * copied as they are, since escaping twice would double their backslashes;
- * certificate names are kept raw there for matching and are escaped here.
+ * An observed value ends up in audit records, reports and the query
+ * output. It is kept as sent (bounded, cut between characters), like the
+ * facts it comes from, and each of those sinks escapes it once.
  */
 static void
-set_observed(struct tlsp_failure *fl, const char *printable)
+set_observed(struct tlsp_failure *fl, const char *raw)
 {
-	snprintf(fl->observed, sizeof(fl->observed), "%s",
-		 printable[0] != '\0' ? printable : "(absent)");
-}
-
-static void
-set_observed_name(struct tlsp_failure *fl, const char *raw)
-{
-	if (raw[0] == '\0')
-		set_observed(fl, raw);
-	else
-		tlsp_escape_log(raw, strlen(raw), fl->observed,
-				sizeof(fl->observed));
+	(void)tlsp_text_copy(fl->observed, sizeof(fl->observed),
+			     raw[0] != '\0' ? raw : "(absent)");
 }
 
 static const char *
@@ -361,7 +350,7 @@ check_names(const struct tlsp_name_pat *pats, size_t n, const char *cn,
 	for (i = 0; i < n; i++)
 		list_add(&l, pats[i].text);
 	list_end(&l);
-	set_observed_name(fl, dn_shown ? dn : cn);
+	set_observed(fl, dn_shown ? dn : cn);
 	for (i = 0; i < n; i++) {
 		const char *pat = pats[i].text;
 

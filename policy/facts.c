@@ -229,13 +229,15 @@ tlsp_facts_dn_cn(const char *dn, char *out, size_t outsz)
 	return 0;
 }
 
-/* --------------------------------------------------------- printable */
+/* ------------------------------------------------------------ as sent */
 
+/* A macro's value as sent, bounded: each sink (log line, tag header,
+ * audit JSON) escapes it once by its own rules. */
 static void
 copy_field(char *dst, size_t dstsz, const char *src, unsigned *flags)
 {
 	dst[0] = '\0';
-	if (src != NULL && tlsp_escape_log(src, strlen(src), dst, dstsz))
+	if (src != NULL && tlsp_text_copy(dst, dstsz, src))
 		*flags |= TLSP_FACT_TRUNCATED;
 }
 

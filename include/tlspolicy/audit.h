@@ -26,6 +26,11 @@
 extern "C" {
 #endif
 
+/* The version of audit/FORMAT.md the records follow: written as the
+ * member "format" of every start and reload record (format 1, before it,
+ * had no such member). */
+#define TLSP_AUDIT_FORMAT 2
+
 enum tlsp_event_type {
 	TLSP_EV_START = 0,
 	TLSP_EV_RELOAD,

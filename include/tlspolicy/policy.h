@@ -139,33 +139,47 @@ int tlsp_version_lookup(const char *name);
  * Escaping, one function per sink (policy/escape.c). Each writes into
  * the caller's buffer and always NUL-terminates it (outsz > 0).
  *
- * tlsp_escape_log: for a log line (and, today, the session's copies of
- * network strings): control characters (C0, DEL and C1), '"', '\' and
- * invalid UTF-8 become \xHH; valid UTF-8 stays. Truncates at a character
- * boundary. Returns 1 if `in` was truncated, else 0.
+ * tlsp_escape_log: for a log line: control characters (C0, DEL and C1),
+ * '"', '\', invalid UTF-8 and format characters (tlsp_is_format_char)
+ * become \xHH, one per byte; other valid UTF-8 stays. Truncates at a
+ * character boundary. Returns 1 if `in` was truncated, else 0.
  */
 int tlsp_escape_log(const char *in, size_t inlen, char *out, size_t outsz);
 
 /*
  * tlsp_escape_json: `in` as the body of a JSON string (without the
  * quotes), as audit/FORMAT.md §1 defines it: '"', '\', C0 and C1
- * controls, DEL, U+2028 and U+2029 escaped (\uXXXX or the short forms),
- * valid UTF-8 kept, and each byte 0xHH of invalid UTF-8 written as the
- * lone surrogate \udcHH ("surrogateescape"), so a reader restores the
- * exact bytes (Python: s.encode("utf-8", "surrogateescape")). Returns the
- * length (without the NUL), or -1 if it did not fit (out then holds the
- * escapes of a prefix, never half an escape or character; -1 also when
- * outsz is 0).
+ * controls, DEL and format characters escaped (the short forms, else
+ * \uXXXX, a surrogate pair past U+FFFF), other valid UTF-8 kept, and
+ * each byte 0xHH of invalid UTF-8 written as the lone surrogate \udcHH
+ * ("surrogateescape"), so a reader restores the exact bytes (Python:
+ * s.encode("utf-8", "surrogateescape")). Returns the length (without the
+ * NUL), or -1 if it did not fit (out then holds the escapes of a prefix,
+ * never half an escape or character; -1 also when outsz is 0).
  */
 int tlsp_escape_json(const char *in, size_t inlen, char *out, size_t outsz);
-/* The longest JSON form of one input character: "\udcHH" or "\u2028". */
-#define TLSP_ESCAPE_JSON_MAX 6
+/* The longest JSON form of one input character: a surrogate pair,
+ * "\udb40\udc01". */
+#define TLSP_ESCAPE_JSON_MAX 12
 /* The JSON form of the one character at s (n > 0 bytes available), into
  * out, which has room for TLSP_ESCAPE_JSON_MAX bytes (not terminated).
  * Returns the bytes written and sets *used to the input bytes consumed:
  * the whole character, or one byte of invalid UTF-8. */
 size_t tlsp_escape_json_char(const unsigned char *s, size_t n, char *out,
 			     size_t *used);
+
+/* Whether code point cp is one a viewer acts on instead of showing: of
+ * general category Cf, Zl or Zp in Unicode 15.1 (bidirectional controls
+ * U+202A..U+202E and U+2066..U+2069, U+2028, U+2029, zero-width
+ * characters U+200B..U+200F, U+061C, U+FEFF, the soft hyphen, tag
+ * characters...). Escaped by the log and JSON escapers. */
+int tlsp_is_format_char(unsigned cp);
+
+/* Not an escaper: copies src into dst (dstsz > 0) as it is, cut to at
+ * most dstsz - 1 bytes at a UTF-8 character boundary (a byte of invalid
+ * UTF-8 counts as one character). Returns 1 if it was cut, else 0. For
+ * network strings kept as sent, to be escaped by each sink. */
+int tlsp_text_copy(char *dst, size_t dstsz, const char *src);
 
 /* tlsp_escape_header: `in` as a token of our tag header: letters, digits,
  * '.', '_' and '-' stay, any other byte becomes '?'. Truncates. */
@@ -285,13 +299,15 @@ int tlsp_cipher_init(void);
 struct tlsp_facts {
 	enum tlsp_mta mta;
 	enum tlsp_version version;
-	char version_raw[32]; /* as sent, made printable; "" if absent */
-	char cipher[128];     /* "" if absent */
+	/* Macro values are kept as sent (bounded, cut between characters,
+	 * flagged TLSP_FACT_TRUNCATED); each sink escapes them once. */
+	char version_raw[32]; /* as sent; "" if absent */
+	char cipher[128];     /* as sent; "" if absent */
 	int cipher_bits;      /* -1 if absent or unparsable */
 	struct tlsp_cipher_info cipher_info;
 	enum tlsp_cert_state cert;
 	int verify_seen;	      /* {verify} was sent */
-	char verify[32];	      /* raw {verify}, printable */
+	char verify[32];	      /* {verify} as sent */
 	int subject_seen;	      /* {cert_subject} was sent (even "") */
 	char subject_dn[TLSP_DN_MAX]; /* decoded full DN (Sendmail); "" */
 	char subject_cn[TLSP_DN_MAX]; /* CN (both MTAs); "" if none */
@@ -462,7 +478,7 @@ struct tlsp_failure {
 	enum tlsp_req req;
 	enum tlsp_status status; /* TLSP_FAIL or TLSP_UNKNOWN */
 	char required[128];
-	char observed[160]; /* printable; "(absent)" when not sent */
+	char observed[160]; /* as sent, not escaped; "(absent)" if not sent */
 };
 
 #define TLSP_MAX_FAILURES TLSP_REQ_COUNT

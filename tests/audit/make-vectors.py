@@ -38,24 +38,53 @@ SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n",
          "\r": "\\r", "\t": "\\t"}
 
 
-def escape(value):
+# The format characters of FORMAT.md section 1 (Cf, Zl, Zp of Unicode
+# 15.1), as that list states them: written \uXXXX from format 2 on.
+FORMAT_CHARS = ((0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C),
+                (0x06DD, 0x06DD), (0x070F, 0x070F), (0x0890, 0x0891),
+                (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F),
+                (0x2028, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F),
+                (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+                (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3),
+                (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F))
+
+
+def is_format(cp):
+    return any(lo <= cp <= hi for lo, hi in FORMAT_CHARS)
+
+
+def escape(value, v1=False):
     """The string token's bytes between its quotes, as audit/json.c writes
     them: valid UTF-8 kept, each byte of invalid UTF-8 as \\udcHH, short
     escapes, \\u00XX for other C0 controls and DEL, \\uXXXX for C1
-    controls, U+2028 and U+2029. `value` is str or the raw bytes sent."""
+    controls and format characters (a surrogate pair past U+FFFF).
+    `value` is str or the raw bytes sent. With v1, as format 1 wrote
+    them: of the format characters only U+2028 and U+2029 escaped."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "surrogateescape")
     out = []
     for ch in value:
         cp = ord(ch)
+        fmt = cp in (0x2028, 0x2029) if v1 else is_format(cp)
         if ch in SHORT:
             out.append(SHORT[ch])
-        elif (cp < 0x20 or 0x7F <= cp <= 0x9F or cp in (0x2028, 0x2029)
-              or 0xDC80 <= cp <= 0xDCFF):
+        elif cp < 0x20 or 0x7F <= cp <= 0x9F or 0xDC80 <= cp <= 0xDCFF:
+            out.append("\\u%04x" % cp)
+        elif fmt and cp > 0xFFFF:
+            hi, lo = divmod(cp - 0x10000, 0x400)
+            out.append("\\u%04x\\u%04x" % (0xD800 + hi, 0xDC00 + lo))
+        elif fmt:
             out.append("\\u%04x" % cp)
         else:
             out.append(ch)
     return "".join(out).encode("utf-8")
+
+
+class V1:
+    """A string written by format 1's rules (format characters raw)."""
+
+    def __init__(self, value):
+        self.value = value
 
 
 class Redacted:
@@ -82,6 +111,11 @@ def dumps(value, salt, canon, key=None):
     redactable string value is written as {"sha256":"D"}."""
     if isinstance(value, Raw):
         return value.data
+    if isinstance(value, V1):
+        tok = escape(value.value, v1=True)
+        if key in REDACTABLE and canon:
+            return b'{"sha256":"%s"}' % digest(salt, key, tok).encode()
+        return b'"' + tok + b'"'
     if key in REDACTABLE and isinstance(value, Redacted):
         return b'{"sha256":"%s"}' % digest(salt, key,
                                            escape(value.value)).encode()
@@ -296,6 +330,82 @@ def rotate_bodies():
     return first, second
 
 
+# ------------------------------------------------- escaping (format 2)
+
+# A HELO with one character of each class FORMAT.md section 1 names: a
+# quote, a backslash, C0, DEL, C1, invalid UTF-8, U+2028, U+202E, U+2066,
+# U+200B, U+FEFF, U+E0041 (a tag character), and UTF-8 that stays.
+HOSTILE_HELO = (b'q"b\\s\x01\x7f\xc2\x85\xff\xe2\x80\xa8\xe2\x80\xae'
+                b'\xe2\x81\xa6\xe2\x80\x8b\xef\xbb\xbf\xf3\xa0\x81\x81ok'
+                b'\xc3\xa9')
+BIDI_NAME = b"evil\xe2\x80\xaegro.example"
+
+
+def escaping_bodies(v1=False):
+    """A format 2 log (format members on start and reload) whose strings
+    hold every class of character; with v1, the same as format 1 wrote
+    it: no format member, and format characters other than U+2028 and
+    U+2029 raw."""
+    S = V1 if v1 else (lambda v: v)
+    start = lifecycle("start", "tlspolicy-milter 0.2.0")
+    reload_ = lifecycle("reload", "policy reloaded: 4 rules, 2 profiles")
+    if not v1:
+        start = {"host": HOST, "type": "start", "format": 2,
+                 "policy": POLICY, "detail": "tlspolicy-milter 0.2.0"}
+        reload_ = {"host": HOST, "type": "reload", "format": 2,
+                   "policy": POLICY,
+                   "detail": "policy reloaded: 4 rules, 2 profiles"}
+    return [
+        start,
+        decision("message", 2, ("192.0.2.66", S(BIDI_NAME)),
+                 S(HOSTILE_HELO), S("pay\u200bments@bank.example"),
+                 tls(subject=S("CN=mx.\u202eelpmaxe")), "accept",
+                 "accept",
+                 rcpts=[(S("ops\u2066@partner.example"),
+                         verdict("accept", "accept", "partner-bank",
+                                 [PASS_BANK]), None)]),
+        reload_,
+        lifecycle("stop", "signal 15"),
+    ]
+
+
+def escaping_files():
+    """The escaping vectors: name -> lines."""
+    v2 = lines(chain(escaping_bodies()))
+    v1 = lines(chain(escaping_bodies(v1=True)))
+    # Format 1's record 2 "upgraded" in place to format 2's escaping: the
+    # same strings once decoded, other bytes, so a break.
+    up = v1[1].replace("\u202e".encode(), b"\\u202e", 1)
+    assert up != v1[1]
+    return {"escaping-v2.jsonl": v2, "escaping-v1.jsonl": v1,
+            "escaping-reescaped.jsonl": v1[:1] + [up] + v1[2:]}
+
+
+ESCAPING_ROWS = [
+    ("escaping-v2.jsonl", "", 0, "ok"),
+    ("escaping-v1.jsonl", "", 0, "ok"),
+    ("escaping-v1.jsonl escaping-v2.jsonl", "", 1, "escaping-v2.jsonl:1"),
+    ("escaping-reescaped.jsonl", "", 1, "escaping-reescaped.jsonl:2"),
+]
+
+ESCAPING_TAIL = """\
+- escaping-v2.jsonl: 4 records of format 2: start and reload carry
+  "format":2; a message record whose HELO holds one character of each
+  class of FORMAT.md section 1 (a quote, a backslash, U+0001, DEL, NEL,
+  the byte 0xff, U+2028, U+202E, U+2066, U+200B, U+FEFF, U+E0041 as a
+  surrogate pair, and e-acute kept), a client name with U+202E, a sender
+  with U+200B, a recipient with U+2066 and a certificate subject with
+  U+202E, each escaped once.
+- escaping-v1.jsonl: the same records as format 1 wrote them: no format
+  member, and the format characters other than U+2028 and U+2029 raw.
+  It verifies: the hash covers the bytes as written. Followed by
+  escaping-v2.jsonl it breaks at that file's first record (a new chain).
+- escaping-reescaped.jsonl: escaping-v1.jsonl with the raw U+202E of
+  record 2's client name rewritten as \\u202e (the same string once
+  decoded): a break, since old records must stay as they were written.
+"""
+
+
 # -------------------------------------------------------------- vectors
 
 def lines(recs):
@@ -364,6 +474,8 @@ def main(outdir):
     # The last three records cut off (caught only with an anchor).
     files["tail-cut.jsonl"] = G[:8]
 
+    files.update(escaping_files())
+
     first, second = rotate_bodies()
     r1 = chain(first)
     r2 = chain(second, prev=r1[-1][2], seq=len(first) + 1, t0=len(first))
@@ -426,12 +538,13 @@ def readme(H, R):
         ("good-keyed.jsonl", "--key short.key", 2, "-"),
         ("missing.jsonl", "", 2, "-"),
     ]
+    rows += ESCAPING_ROWS
     head = README_HEAD
     out = [head, "| files | arguments | exit | first break |",
            "|---|---|---|---|"]
     for files, args, code, where in rows:
         out.append("| %s | %s | %d | %s |" % (files, args or "-", code, where))
-    return "\n".join(out) + "\n" + README_TAIL
+    return "\n".join(out) + "\n" + README_TAIL + ESCAPING_TAIL
 
 
 README_HEAD = """\

@@ -569,8 +569,11 @@ static const struct esc_row esc_rows[] = {
 	ROW("U+2028", "a\xe2\x80\xa8z", "a\\u2028z"),
 	ROW("U+2029", "\xe2\x80\xa9", "\\u2029"),
 	ROW("U+2027 stays", "\xe2\x80\xa7", "\xe2\x80\xa7"),
-	ROW("U+202A stays", "\xe2\x80\xaa", "\xe2\x80\xaa"),
-	ROW("BOM stays", "\xef\xbb\xbf", "\xef\xbb\xbf"),
+	ROW("U+202A escaped", "\xe2\x80\xaa", "\\u202a"),
+	ROW("U+2066 escaped", "\xe2\x81\xa6", "\\u2066"),
+	ROW("BOM escaped", "\xef\xbb\xbf", "\\ufeff"),
+	ROW("tag U+E0001 as a pair", "\xf3\xa0\x80\x81", "\\udb40\\udc01"),
+	ROW("U+202F stays", "\xe2\x80\xaf", "\xe2\x80\xaf"),
 	ROW("lone continuation", "\x80", "\\udc80"),
 	ROW("0xff", "\xff", "\\udcff"),
 	ROW("0xfe", "\xfe", "\\udcfe"),
@@ -683,6 +686,9 @@ static const struct trunc_row trunc_rows[] = {
 	{"surrogateescape not split", "x\xff", 7, -1, "x"},
 	{"surrogateescape exact", "x\xff", 8, 7, "x\\udcff"},
 	{"stops before the line separator", "ab\xe2\x80\xa8", 7, -1, "ab"},
+	{"surrogate pair not split", "a\xf3\xa0\x80\x81", 13, -1, "a"},
+	{"surrogate pair exact", "a\xf3\xa0\x80\x81", 14, 13,
+	 "a\\udb40\\udc01"},
 };
 
 static void
@@ -727,9 +733,18 @@ static void
 test_escape_roundtrip(void **state)
 {
 	static const char *const pieces[] = {
-		"\xe2\x80\xa8", "\xc2\x85", "\xf0\x9f\x98\x80",
-		"\xed\xa0\x80", "\xc3\xa9", "\"",
-		"\\",		"\n",	    "\x7f",
+		"\xe2\x80\xa8",
+		"\xc2\x85",
+		"\xf0\x9f\x98\x80",
+		"\xe2\x80\xae",
+		"\xf3\xa0\x81\x81",
+		"\xef\xbb\xbf",
+		"\xed\xa0\x80",
+		"\xc3\xa9",
+		"\"",
+		"\\",
+		"\n",
+		"\x7f",
 		"\xe2\x82",
 	};
 	uint32_t seed = 0x2545f491;
@@ -858,6 +873,20 @@ test_builder_escape_agrees(void **state)
 		assert_int_equal(jb.len, (size_t)k + 3);
 		assert_memory_equal(jb.p, out, jb.len + 1);
 	}
+	/* format characters, the longest escapes (a tag character: 4 bytes
+	 * in, 12 out), in a fresh buffer: it grows at every one */
+	for (n = 0; n + 7 <= 2800; n += 7)
+		memcpy(in + n, "\xf3\xa0\x81\x81\xe2\x80\xae", 7);
+	k = tlsp_escape_json(in, n, out + 1, sizeof(out) - 2);
+	assert_int_equal(k, (int)(n / 7 * 18));
+	out[0] = '"';
+	out[k + 1] = '"';
+	out[k + 2] = '\0';
+	tlsp_jb_free(&jb);
+	tlsp_jb_strn(&jb, in, n);
+	assert_int_equal(jb.oom, 0);
+	assert_int_equal(jb.len, (size_t)k + 2);
+	assert_memory_equal(jb.p, out, jb.len + 1);
 	tlsp_jb_free(&jb);
 }
 
@@ -876,6 +905,39 @@ test_event_names(void **state)
 								 i),
 				    want[i]);
 	assert_null(tlsp_event_type_name((enum tlsp_event_type)NELEM(want)));
+}
+
+/* "format":2 right after "type" in start and reload records, and in no
+ * other record (audit/FORMAT.md section 1, format versions). */
+static void
+test_format_member(void **state)
+{
+	struct tlsp_body_opts o = {.host = "h"};
+	struct tlsp_audit_event ev;
+	struct tlsp_jbuf jb;
+	char want[64];
+	int t;
+
+	(void)state;
+	tlsp_jb_init(&jb);
+	for (t = TLSP_EV_START; t <= TLSP_EV_CHECKPOINT; t++) {
+		const char *name =
+			tlsp_event_type_name((enum tlsp_event_type)t);
+		int has = t == TLSP_EV_START || t == TLSP_EV_RELOAD;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.type = (enum tlsp_event_type)t;
+		ev.detail = "d";
+		tlsp_jb_reset(&jb);
+		assert_int_equal(tlsp_body_build(&jb, &o, &ev), 0);
+		snprintf(want, sizeof(want),
+			 "{\"host\":\"h\",\"type\":\"%s\"%s", name,
+			 has ? ",\"format\":2," : ",");
+		if (strncmp(jb.p, want, strlen(want)) != 0 ||
+		    (!has && strstr(jb.p, "\"format\"") != NULL))
+			fail_msg("%s: %s", name, jb.p);
+	}
+	tlsp_jb_free(&jb);
 }
 
 /* ===================================================== log files */
@@ -1340,7 +1402,11 @@ test_writer_fields(void **state)
 	assert_seqs(&lv, 1);
 	rec = &lv.v[0];
 	assert_string_equal(jv_keys(rec, keys, sizeof(keys)),
-			    "seq,time,host,type,policy,detail,prev,hash");
+			    "seq,time,host,type,format,policy,detail,prev,"
+			    "hash");
+	assert_int_equal(jv_must(jv_get(rec, "format"))->t, J_NUM);
+	assert_int_equal(jv_get(rec, "format")->i, TLSP_AUDIT_FORMAT);
+	assert_int_equal(TLSP_AUDIT_FORMAT, 2);
 	check_time(jv_str(rec, "time"));
 	assert_string_equal(jv_str(rec, "host"), "mx1.test");
 	assert_string_equal(jv_str(rec, "type"), "start");
@@ -2138,6 +2204,42 @@ test_chain_continues(void **state)
 	}
 }
 
+/* A log of format 1 (tests/audit/vectors/escaping-v1.jsonl: no format
+ * member, format characters raw) is continued like any log: the chain
+ * goes on from its last record, the new records are format 2. */
+static void
+test_chain_from_format1(void **state)
+{
+	char path[512], last[TLSP_HASH_HEX + 1];
+	const char *paths[1] = {path};
+	struct tlsp_audit *a;
+	size_t len;
+	char *v1 = read_all(SRCDIR "/tests/audit/vectors/escaping-v1.jsonl",
+			    &len),
+	     *all;
+
+	(void)state;
+	assert_non_null(v1);
+	assert_null(strstr(v1, "\"format\""));
+	assert_non_null(strstr(v1, "\xe2\x80\xae")); /* U+202E raw */
+	path_in(path, sizeof(path), "format1.log");
+	write_file(path, v1, "w");
+	a = open_log(path, TLSP_SYNC_ALWAYS);
+	submit_detail(a, "reloaded");
+	tlsp_audit_close(a);
+	assert_int_equal(check_chain(paths, 1, NULL, tlsp_chain_genesis, last),
+			 5);
+	all = read_all(path, &len);
+	assert_non_null(all);
+	assert_memory_equal(all, v1, strlen(v1)); /* old records untouched */
+	assert_non_null(strstr(all + strlen(v1),
+			       "{\"seq\":5,")); /* one more, numbered on */
+	assert_non_null(strstr(all + strlen(v1),
+			       "\"type\":\"reload\",\"format\":2,"));
+	free(all);
+	free(v1);
+}
+
 /* A crash that cut off only the newline of the last record: that record
  * is whole once the next write supplies the newline, so the chain goes on
  * from it. */
@@ -2492,6 +2594,7 @@ main(void)
 		cmocka_unit_test(test_builder),
 		cmocka_unit_test(test_builder_escape_agrees),
 		cmocka_unit_test(test_event_names),
+		cmocka_unit_test(test_format_member),
 		cmocka_unit_test(test_writer_fields),
 		cmocka_unit_test(test_writer_plaintext),
 		cmocka_unit_test(test_writer_threads),
@@ -2508,6 +2611,7 @@ main(void)
 		cmocka_unit_test(test_writer_efbig),
 		cmocka_unit_test(test_writer_sync_modes),
 		cmocka_unit_test(test_chain_continues),
+		cmocka_unit_test(test_chain_from_format1),
 		cmocka_unit_test(test_chain_missing_newline),
 		cmocka_unit_test(test_chain_head_file),
 		cmocka_unit_test(test_chain_keyed),

@@ -372,6 +372,41 @@ test_queue_id_per_transaction(void **state)
 	tlspm_callbacks.xxfi_close(ctx_of(&f));
 }
 
+/* The session keeps what the client and the MTA sent as it was (each
+ * sink escapes it once); the queue id of log lines is escaped for them. */
+static void
+test_session_keeps_raw(void **state)
+{
+	static char helo[] = "mx\"\\\x01\xff\xe2\x80\xae.example";
+	static const char *const q[] = {TLS12, SENT, "i", "Q\"1\xff", NULL};
+	struct fake f = {.macros = q};
+	const struct tlspm_session *s;
+	unsigned long a, p, x, y;
+	char name[300];
+
+	(void)state;
+	use_policy(policy);
+	assert_int_equal(tlspm_callbacks.xxfi_negotiate(ctx_of(&f), 0x1ff,
+							0x1fffff, 0, 0, &a, &p,
+							&x, &y),
+			 SMFIS_CONTINUE);
+	s = f.priv;
+	/* 254 bytes of 'a', then a 2-byte character that does not fit */
+	memset(name, 'a', 254);
+	memcpy(name + 254, "\xc3\xa9z", 4);
+	assert_int_equal(tlspm_callbacks.xxfi_connect(ctx_of(&f), name, NULL),
+			 SMFIS_NOREPLY);
+	assert_int_equal(strlen(s->client_name), 254);
+	assert_memory_equal(s->client_name, name, 254);
+	assert_int_equal(tlspm_callbacks.xxfi_helo(ctx_of(&f), helo),
+			 SMFIS_NOREPLY);
+	assert_string_equal(s->helo, helo);
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	assert_string_equal(s->queue_id, "Q\"1\xff");
+	assert_string_equal(tlspm_session_logid(s), "Q\\x221\\xff");
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
+}
+
 /* Without {rcpt_addr} the MTA is not sending our macro list: the TLS
  * state is unknown and on_error (tempfail) applies, never accept. */
 static void
@@ -645,6 +680,7 @@ main(void)
 		cmocka_unit_test_teardown(test_facts_per_transaction, teardown),
 		cmocka_unit_test_teardown(test_queue_id_per_transaction,
 					  teardown),
+		cmocka_unit_test_teardown(test_session_keeps_raw, teardown),
 		cmocka_unit_test_teardown(test_mail_without_sender, teardown),
 		cmocka_unit_test_teardown(test_blind_milter, teardown),
 		cmocka_unit_test_teardown(test_unwritable_audit, teardown),

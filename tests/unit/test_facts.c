@@ -5,8 +5,8 @@
  *
  * Each table holds one behaviour per row; each test loops over one table
  * and names the failing row. The hostile-input test checks invariants
- * (never crash, loggable fields printable, names free of controls) rather
- * than exact outputs.
+ * (never crash, macro values kept as sent or cut between characters,
+ * names free of controls) rather than exact outputs.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -385,8 +385,8 @@ static const struct version_row version_rows[] = {
 	{"garbage", "TLSv9", TLSP_VER_UNKNOWN, TLSP_FACT_BAD_VERSION, "TLSv9"},
 	{"none is not a version", "none", TLSP_VER_UNKNOWN,
 	 TLSP_FACT_BAD_VERSION, "none"},
-	{"CRLF escaped", "TLSv1.2\r\n", TLSP_VER_UNKNOWN, TLSP_FACT_BAD_VERSION,
-	 "TLSv1.2\\x0d\\x0a"},
+	{"CRLF kept as sent", "TLSv1.2\r\n", TLSP_VER_UNKNOWN,
+	 TLSP_FACT_BAD_VERSION, "TLSv1.2\r\n"},
 	{"too long truncated", "TLSv1.2-but-much-longer-than-32-bytes",
 	 TLSP_VER_UNKNOWN, TLSP_FACT_BAD_VERSION | TLSP_FACT_TRUNCATED,
 	 "TLSv1.2-but-much-longer-than-32"},
@@ -783,7 +783,7 @@ static const struct client_row client_rows[] = {
 	{"IPv6: prefix with IPv4 is bad", "IPv6:192.0.2.1", "IPv6:192.0.2.1",
 	 TLSP_FACT_BAD_CLIENT},
 	{"hostname", "unknown", "unknown", TLSP_FACT_BAD_CLIENT},
-	{"CRLF escaped and flagged", "192.0.2.1\r\n", "192.0.2.1\\x0d\\x0a",
+	{"CRLF kept as sent and flagged", "192.0.2.1\r\n", "192.0.2.1\r\n",
 	 TLSP_FACT_BAD_CLIENT},
 	{"unclosed bracket", "[192.0.2.1", "[192.0.2.1", TLSP_FACT_BAD_CLIENT},
 	{"64 KiB", big_a, NULL, TLSP_FACT_BAD_CLIENT | TLSP_FACT_TRUNCATED},
@@ -805,23 +805,21 @@ test_facts_client_addr(void **state)
 	}
 }
 
-/* The escaping every loggable field gets, shown through {daemon_name}. */
+/* How every macro value is kept, shown through {daemon_name}: as sent,
+ * bounded, never cut inside a character; each sink escapes it once. */
 static const struct client_row escape_rows[] = {
 	{"plain", "smtpd", "smtpd", 0},
-	{"CR LF", "a\r\nb", "a\\x0d\\x0ab", 0},
-	{"NUL-free controls", "\x01\x1b[31m", "\\x01\\x1b[31m", 0},
-	{"backslash escaped", "a\\b", "a\\x5cb", 0},
-	{"double quote escaped, single kept", "a\"b'c", "a\\x22b'c", 0},
-	{"UTF-8 kept", "caf\xc3\xa9", "caf\xc3\xa9", 0},
-	{"4-byte UTF-8 kept", "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", 0},
-	{"invalid byte", "a\xff", "a\\xff", 0},
-	{"overlong slash", "\xc0\xaf", "\\xc0\\xaf", 0},
-	{"surrogate", "\xed\xa0\x80", "\\xed\\xa0\\x80", 0},
-	{"beyond U+10FFFF", "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80", 0},
-	{"C1 control NEL", "\xc2\x85", "\\xc2\\x85", 0},
-	{"U+00A0 kept", "\xc2\xa0", "\xc2\xa0", 0},
-	{"DEL", "\x7f", "\\x7f", 0},
-	{"cut UTF-8 at end", "a\xe2\x82", "a\\xe2\\x82", 0},
+	{"CR LF", "a\r\nb", "a\r\nb", 0},
+	{"NUL-free controls", "\x01\x1b[31m", "\x01\x1b[31m", 0},
+	{"backslash", "a\\b", "a\\b", 0},
+	{"double quote", "a\"b'c", "a\"b'c", 0},
+	{"UTF-8", "caf\xc3\xa9", "caf\xc3\xa9", 0},
+	{"4-byte UTF-8", "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", 0},
+	{"invalid byte", "a\xff", "a\xff", 0},
+	{"U+202E", "a\xe2\x80\xae", "a\xe2\x80\xae", 0},
+	{"C1 control NEL", "\xc2\x85", "\xc2\x85", 0},
+	{"DEL", "\x7f", "\x7f", 0},
+	{"cut UTF-8 at end", "a\xe2\x82", "a\xe2\x82", 0},
 	{"63 bytes fit",
 	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0},
@@ -829,9 +827,12 @@ static const struct client_row escape_rows[] = {
 	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	 TLSP_FACT_TRUNCATED},
-	{"an escape is never split",
+	{"a control character is one byte",
 	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r",
-	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r", 0},
+	{"invalid bytes are cut one by one",
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xff\xfe",
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xff",
 	 TLSP_FACT_TRUNCATED},
 	{"a character is never split",
 	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9",
@@ -883,63 +884,61 @@ test_facts_auth(void **state)
 
 /* ---------------------------------------------------- hostile inputs */
 
-/* Independent of facts.c on purpose: decode code points, then judge. */
+/* Decodes one UTF-8 character (independent of escape.c): its length,
+ * or 0 when s does not start a valid one. */
 static size_t
-printable_char(const unsigned char *s)
+utf8_len(const unsigned char *s)
 {
 	unsigned long cp;
-	size_t n;
+	size_t n, i;
 
 	if (s[0] < 0x80)
-		return s[0] >= 0x20 && s[0] != 0x7f ? 1 : 0;
-	n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
-	if (n == 0 || s[0] > 0xf4)
+		return 1;
+	n = (s[0] & 0xe0) == 0xc0   ? 2
+	    : (s[0] & 0xf0) == 0xe0 ? 3
+	    : (s[0] & 0xf8) == 0xf0 ? 4
+				    : 0;
+	if (n == 0)
 		return 0;
 	cp = s[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
+	for (i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
 	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
 	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return n;
 }
 
-static int
-is_hex_lower(int c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
+/*
+ * A macro value is kept as sent (each sink escapes it): the field is
+ * terminated, and it is what was sent, or, flagged as truncated, a
+ * prefix of it that does not end inside a valid UTF-8 character.
+ */
 static void
-check_printable(const char *row, const char *field, const char *buf,
-		size_t size)
+check_as_sent(const char *row, const char *field, const char *buf, size_t size,
+	      const char *sent, unsigned flags)
 {
-	const unsigned char *s = (const unsigned char *)buf;
+	size_t len = strnlen(buf, size), i = 0, n;
 
-	if (strnlen(buf, size) == size)
+	if (len == size)
 		fail_msg("%s: %s not terminated", row, field);
-	while (*s != '\0') {
-		size_t n;
-
-		if (*s == '\\') {
-			if (s[1] != 'x' || !is_hex_lower(s[2]) ||
-			    !is_hex_lower(s[3]))
-				fail_msg("%s: %s has a bare backslash", row,
-					 field);
-			s += 4;
-			continue;
-		}
-		n = printable_char(s);
-		if (n == 0)
-			fail_msg("%s: %s has unprintable byte %#x at %zu", row,
-				 field, *s,
-				 (size_t)(s - (const unsigned char *)buf));
-		s += n;
+	if (sent == NULL || strcmp(buf, sent) == 0) {
+		if (sent == NULL && len != 0)
+			fail_msg("%s: %s set, nothing sent", row, field);
+		return;
 	}
+	if (!(flags & TLSP_FACT_TRUNCATED) || strncmp(buf, sent, len) != 0)
+		fail_msg("%s: %s is not what was sent", row, field);
+	while (i < len) {
+		n = utf8_len((const unsigned char *)sent + i);
+		i += n ? n : 1;
+	}
+	if (i != len)
+		fail_msg("%s: %s cut inside a character", row, field);
 }
 
 static void
@@ -955,16 +954,19 @@ check_name(const char *row, const char *field, const char *buf)
 }
 
 static void
-check_invariants(const char *row, const struct tlsp_facts *f)
+check_invariants(const char *row, const struct tlsp_facts *f,
+		 const struct tlsp_macros *m)
 {
-	check_printable(row, "version_raw", f->version_raw,
-			sizeof(f->version_raw));
-	check_printable(row, "cipher", f->cipher, sizeof(f->cipher));
-	check_printable(row, "verify", f->verify, sizeof(f->verify));
-	check_printable(row, "daemon_name", f->daemon_name,
-			sizeof(f->daemon_name));
-	check_printable(row, "client_addr", f->client_addr,
-			sizeof(f->client_addr));
+	check_as_sent(row, "version_raw", f->version_raw,
+		      sizeof(f->version_raw), m->tls_version, f->flags);
+	check_as_sent(row, "cipher", f->cipher, sizeof(f->cipher), m->cipher,
+		      f->flags);
+	check_as_sent(row, "verify", f->verify, sizeof(f->verify), m->verify,
+		      f->flags);
+	check_as_sent(row, "daemon_name", f->daemon_name,
+		      sizeof(f->daemon_name), m->daemon_name, f->flags);
+	check_as_sent(row, "client_addr", f->client_addr,
+		      sizeof(f->client_addr), m->client_addr, f->flags);
 	check_name(row, "subject_dn", f->subject_dn);
 	check_name(row, "subject_cn", f->subject_cn);
 	check_name(row, "issuer_dn", f->issuer_dn);
@@ -1046,7 +1048,7 @@ hostile_one(const char *name, const char *value, int field, const char *v)
 		 field < 0 ? "every field" : macro_fields[field].name,
 		 v ? v : "none");
 	tlsp_facts_from_macros(&m, &f);
-	check_invariants(row, &f);
+	check_invariants(row, &f, &m);
 }
 
 static void

@@ -125,6 +125,13 @@ struct tlsp_audit {
 
 /* ============================================================ helpers */
 
+/* "record" or "records" after a count. */
+static const char *
+records(size_t n)
+{
+	return n == 1 ? "record" : "records";
+}
+
 static void say(struct tlsp_audit *a, int pri, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -643,15 +650,17 @@ take_back_done(struct tlsp_audit *a)
 	a->spill_size = rc < 0 ? -1 : 0;
 	if (rc == 0)
 		say(a, LOG_NOTICE,
-		    "audit: the %zu records spilled at the last stop "
+		    "audit: the %zu %s spilled at the last stop "
 		    "(seq %llu to %llu) are in %s now; %s removed",
-		    a->back_n, (unsigned long long)a->back_lo,
+		    a->back_n, records(a->back_n),
+		    (unsigned long long)a->back_lo,
 		    (unsigned long long)a->back_hi, a->path, a->spill);
 	else
 		say(a, LOG_ERR,
-		    "audit: the %zu records spilled at the last stop "
+		    "audit: the %zu %s spilled at the last stop "
 		    "(seq %llu to %llu) are in %s now, but %s; %s",
-		    a->back_n, (unsigned long long)a->back_lo,
+		    a->back_n, records(a->back_n),
+		    (unsigned long long)a->back_lo,
 		    (unsigned long long)a->back_hi, a->path, err,
 		    rc > 0 ? "it was emptied instead"
 			   : "remove it by hand before the next start");
@@ -852,9 +861,9 @@ take_back(struct tlsp_audit *a, const char *path, char *err, size_t errsz)
 		a->spill_size = 0;
 		if (sp.n > 0)
 			note(a, LOG_NOTICE,
-			     "audit: %s held %zu records that %s already "
+			     "audit: %s held %zu %s that %s already "
 			     "has (up to seq %llu); removed",
-			     path, sp.n, a->path,
+			     path, sp.n, records(sp.n), a->path,
 			     (unsigned long long)sp.v[sp.n - 1].seq);
 	}
 	for (i = sp.first; i < sp.n; i++) {
@@ -878,9 +887,10 @@ take_back(struct tlsp_audit *a, const char *path, char *err, size_t errsz)
 		a->back_lo = sp.v[sp.first].seq;
 		a->back_hi = sp.v[sp.n - 1].seq;
 		note(a, LOG_NOTICE,
-		     "audit: %zu records spilled at the last stop (seq %llu "
+		     "audit: %zu %s spilled at the last stop (seq %llu "
 		     "to %llu) go back into %s before anything else",
-		     a->back_n, (unsigned long long)a->back_lo,
+		     a->back_n, records(a->back_n),
+		     (unsigned long long)a->back_lo,
 		     (unsigned long long)a->back_hi, a->path);
 	}
 	rc = 0;
@@ -1134,18 +1144,19 @@ spill_rest(struct tlsp_audit *a)
 	}
 	if (back > 0)
 		say(a, LOG_ERR,
-		    "audit: %zu records spilled at an earlier stop are "
+		    "audit: %zu %s spilled at an earlier stop are "
 		    "still only in %s: %s could not take them",
-		    back, a->spill, a->path);
+		    back, records(back), a->spill, a->path);
 	if (want == 0)
 		return;
 	if (e != NULL || a->spill == NULL || a->spill_size < 0 ||
 	    tlsp_spill_append(a->spill, a->spill_size, a->out.p, a->out.len,
 			      err, sizeof(err)) < 0) {
 		say(a, LOG_CRIT,
-		    "audit: %zu records are lost: %s could not take them "
+		    "audit: %zu %s lost: %s could not take them "
 		    "before stopping (%s), and %s",
-		    want, a->path, a->err,
+		    want, want == 1 ? "record is" : "records are", a->path,
+		    a->err,
 		    a->spill == NULL	? "no audit.spill is set"
 		    : a->spill_size < 0 ? "the spill is not ours to write into"
 					: "the spill cannot be written either");
@@ -1154,12 +1165,12 @@ spill_rest(struct tlsp_audit *a)
 		return;
 	}
 	say(a, LOG_ERR,
-	    "audit: %zu records %s could not take before stopping (%s) are "
-	    "in %s, seq %llu to %llu, last hash %s; the next start puts "
-	    "them back; until then verify them as the log's continuation: "
-	    "tlspolicy-audit verify %s %s",
-	    n, a->path, a->err, a->spill, (unsigned long long)lo,
-	    (unsigned long long)seq, hash, a->path, a->spill);
+	    "audit: %zu %s spilled to %s, seq %llu to %llu, last hash %s: "
+	    "%s could not take them before stopping (%s); the next start "
+	    "puts them back; until then verify them as the log's "
+	    "continuation: tlspolicy-audit verify %s %s",
+	    n, records(n), a->spill, (unsigned long long)lo,
+	    (unsigned long long)seq, hash, a->path, a->err, a->path, a->spill);
 }
 
 /* No other thread may use the sink any more. */

@@ -349,10 +349,11 @@ test_full_at_stop(void **state)
 	in_log = told_in(f, 0);
 	in_spill = told_in(f, 1);
 	spilled = lines_in(f->spill);
-	snprintf(want, sizeof(want), "are in %s, seq ", f->spill);
-	assert_said(f, off, want, "tlspolicy-audit verify");
-	snprintf(want, sizeof(want), "audit: %zu records %s could not take",
-		 spilled, f->d.audit);
+	snprintf(want, sizeof(want), "audit: %zu records spilled to %s, seq ",
+		 spilled, f->spill);
+	assert_said(f, off, want, NULL);
+	snprintf(want, sizeof(want), "tlspolicy-audit verify %s %s", f->d.audit,
+		 f->spill);
 	assert_said(f, off, want, NULL);
 	assert_int_equal(hn_errlog_count(&f->d, off, "\"type\":"), 0);
 	print_message("disk full at stop: %zu decisions told (6 of them before "

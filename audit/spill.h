@@ -62,8 +62,9 @@ int tlsp_spill_append(const char *path, off_t expect, const char *p, size_t len,
 
 /*
  * Removes the spill once the log holds its records, and syncs the
- * directory; a spill that cannot be removed is emptied instead
- * (returns 1). 0, 1, or -1 with err.
+ * directory (a removal lost in a crash is harmless: the next load finds
+ * the records in the log); a spill that cannot be removed is emptied
+ * instead (returns 1, err says why). 0, 1, or -1 with err.
  */
 int tlsp_spill_remove(const char *path, char *err, size_t errsz);
 

@@ -25,6 +25,14 @@
  * minute while it does, and when it recovers. A file removed or replaced
  * under us is reopened by path; the new file begins with a rotate record.
  *
+ * Nothing answered is dropped at stop. What the log cannot take when the
+ * sink closes goes, numbered and chained as it would have been in the
+ * log, to the spill file (spill.c), and the next open queues the spilled
+ * records ahead of everything else: the writer puts them back into the
+ * log, unchanged and by themselves, and removes the spill once they are
+ * synced there. Until then new records wait behind them, so the chain
+ * runs log, spill, and on.
+ *
  * Locking: `lock` guards the queue, the flags and `err`; the log file
  * and the buffers under "writer thread only" belong to the writer thread
  * once it runs (to open and close otherwise).
@@ -43,6 +51,7 @@
 #include "chain.h"
 #include "json.h"
 #include "logfile.h"
+#include "spill.h"
 #include "tlspolicy/audit.h"
 
 #define BATCH_NS 50000000L	 /* sync: batch - longest unsynced time */
@@ -60,7 +69,11 @@ struct entry {
 	int durable;   /* synced before it counts as done */
 	int written;   /* complete in the file (set by the writer) */
 	int droppable; /* a checkpoint: made again when due, never retried */
+	int sealed;    /* from the spill: body is the whole line, seq and
+			  hash are its own */
 	int done, rc;
+	uint64_t seq;
+	char hash[TLSP_HASH_HEX + 1];
 };
 
 struct tlsp_audit {
@@ -91,8 +104,16 @@ struct tlsp_audit {
 	unsigned checkpoint_secs;
 	void (*notify)(void *, int, const char *);
 	void *notify_arg;
+	char *spill;	 /* NULL: none */
+	char note[1024]; /* what open did with the spill, said at start */
+	int note_pri;
+	size_t back_n;	  /* records taken back from the spill ... */
+	uint64_t back_lo; /* ... seq back_lo to back_hi */
+	uint64_t back_hi;
 
-	/* writer thread only */
+	/* writer thread only (close's, once the thread has ended) */
+	int taking_back;  /* records from the spill are queued */
+	off_t spill_size; /* what the spill holds; -1: not ours to write */
 	struct tlsp_logfile lf;
 	struct tlsp_jbuf out, line, scratch;
 	const char *rotate_why; /* a rotate record is due */
@@ -103,6 +124,13 @@ struct tlsp_audit {
 };
 
 /* ============================================================ helpers */
+
+/* "record" or "records" after a count. */
+static const char *
+records(size_t n)
+{
+	return n == 1 ? "record" : "records";
+}
 
 static void say(struct tlsp_audit *a, int pri, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -242,6 +270,21 @@ append_record(struct tlsp_audit *a, const struct tlsp_jbuf *body, uint64_t *seq,
 	return 0;
 }
 
+/* A record from the spill, as it was written there: its own seq and
+ * hash, which continue the chain where the log ends. */
+static int
+append_sealed(struct tlsp_audit *a, const struct entry *e, uint64_t *seq,
+	      char hash[TLSP_HASH_HEX + 1])
+{
+	tlsp_jb_raw(&a->out, e->body.p, e->body.len);
+	tlsp_jb_raw(&a->out, "\n", 1);
+	if (a->out.oom)
+		return -1;
+	*seq = e->seq;
+	memcpy(hash, e->hash, TLSP_HASH_HEX + 1);
+	return 0;
+}
+
 /* After a failed write that left `kept` bytes of a->out in the file:
  * the complete records among them count as written. */
 static void
@@ -311,6 +354,10 @@ write_batch(struct tlsp_audit *a, struct entry **batchp)
 		}
 	}
 	rc = -1;
+	/* Records from the spill go in by themselves: nothing of ours may
+	 * come between them and the log's last record. */
+	if (*batchp != NULL && (*batchp)->sealed)
+		goto numbered;
 	if (a->rotate_why != NULL) {
 		if ((r = own_entry(a, TLSP_EV_ROTATE, a->rotate_why)) == NULL)
 			goto oom;
@@ -329,6 +376,7 @@ write_batch(struct tlsp_audit *a, struct entry **batchp)
 		else
 			*batchp = c;
 	}
+numbered:
 	batch = *batchp;
 	if (batch == NULL) {
 		if (a->lf.unsynced && a->sync == TLSP_SYNC_BATCH &&
@@ -350,7 +398,8 @@ write_batch(struct tlsp_audit *a, struct entry **batchp)
 	seq = a->lf.seq;
 	memcpy(hash, a->lf.hash, sizeof(hash));
 	for (e = batch, i = 0; e != NULL; e = e->next, i++) {
-		if (append_record(a, &e->body, &seq, hash) < 0)
+		if ((e->sealed ? append_sealed(a, e, &seq, hash)
+			       : append_record(a, &e->body, &seq, hash)) < 0)
 			goto oom;
 		ends[i] = a->out.len;
 		seqs[i] = seq;
@@ -537,14 +586,96 @@ reopen_now(struct tlsp_audit *a)
 	pthread_cond_broadcast(&a->done);
 }
 
+/* The queue, or only the records from the spill at its head (lock
+ * held). */
+static struct entry *
+take_batch(struct tlsp_audit *a)
+{
+	struct entry *batch = a->head, *last = batch;
+	size_t n = 1;
+
+	if (batch != NULL && batch->sealed) {
+		for (; last->next != NULL && last->next->sealed; n++)
+			last = last->next;
+		a->head = last->next;
+		last->next = NULL;
+		a->qlen -= n;
+	} else {
+		a->head = NULL;
+		a->qlen = 0;
+	}
+	if (a->head == NULL) {
+		a->tailp = &a->head;
+		a->urgent = 0;
+	}
+	pthread_cond_broadcast(&a->room);
+	return batch;
+}
+
+/* The spill's records could not go back into the log, so nothing queued
+ * behind them can be written either: whoever waits gets -1 now, as for
+ * any failed write (lock held). */
+static void
+fail_waiters(struct tlsp_audit *a)
+{
+	struct entry **pp = &a->head, *e;
+
+	while ((e = *pp) != NULL) {
+		if (!e->wait) {
+			pp = &e->next;
+			continue;
+		}
+		*pp = e->next;
+		e->next = NULL;
+		e->rc = -1;
+		e->done = 1;
+		a->qlen--;
+	}
+	a->tailp = pp;
+	pthread_cond_broadcast(&a->done);
+}
+
+/* Every record from the spill is in the log and synced: the spill goes.
+ * The head file first, so that a log rotated before the next start
+ * still continues after them. */
+static void
+take_back_done(struct tlsp_audit *a)
+{
+	char err[512];
+	int rc;
+
+	a->taking_back = 0;
+	save_head(a);
+	rc = tlsp_spill_remove(a->spill, err, sizeof(err));
+	a->spill_size = rc < 0 ? -1 : 0;
+	if (rc == 0)
+		say(a, LOG_NOTICE,
+		    "audit: the %zu %s spilled at the last stop "
+		    "(seq %llu to %llu) are in %s now; %s removed",
+		    a->back_n, records(a->back_n),
+		    (unsigned long long)a->back_lo,
+		    (unsigned long long)a->back_hi, a->path, a->spill);
+	else
+		say(a, LOG_ERR,
+		    "audit: the %zu %s spilled at the last stop "
+		    "(seq %llu to %llu) are in %s now, but %s; %s",
+		    a->back_n, records(a->back_n),
+		    (unsigned long long)a->back_lo,
+		    (unsigned long long)a->back_hi, a->path, err,
+		    rc > 0 ? "it was emptied instead"
+			   : "remove it by hand before the next start");
+}
+
 static void *
 writer_main(void *arg)
 {
 	struct tlsp_audit *a = arg;
 	struct entry *batch, *spent, *next;
 	struct timespec dl;
-	int ok, had, stop, rc;
+	int ok, had, stop, rc, sealed;
 
+	if (a->note[0] != '\0')
+		say(a, a->note_pri, "%s", a->note);
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		while (!has_work(a)) {
@@ -556,12 +687,8 @@ writer_main(void *arg)
 			if (rc == ETIMEDOUT)
 				break;
 		}
-		batch = a->head;
-		a->head = NULL;
-		a->tailp = &a->head;
-		a->qlen = 0;
-		a->urgent = 0;
-		pthread_cond_broadcast(&a->room);
+		batch = take_batch(a);
+		sealed = batch != NULL && batch->sealed;
 		stop = a->stop;
 		pthread_mutex_unlock(&a->lock);
 		ok = write_batch(a, &batch) == 0;
@@ -580,6 +707,13 @@ writer_main(void *arg)
 		}
 		if (had || !ok)
 			track_health(a, ok);
+		if (sealed && !ok)
+			fail_waiters(a);
+		if (a->taking_back && (a->head == NULL || !a->head->sealed)) {
+			pthread_mutex_unlock(&a->lock);
+			take_back_done(a);
+			pthread_mutex_lock(&a->lock);
+		}
 		/* after the batch: what was queued before it belongs in the
 		 * old file */
 		if (a->reopen_req != a->reopen_done)
@@ -620,6 +754,7 @@ audit_free(struct tlsp_audit *a)
 	tlsp_jb_free(&a->scratch);
 	free(a->path);
 	free(a->host);
+	free(a->spill);
 	free(a);
 }
 
@@ -672,6 +807,98 @@ load_keys(struct tlsp_audit *a, const struct tlsp_audit_options *o, char *err,
 	return 0;
 }
 
+static void note(struct tlsp_audit *a, int pri, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Keeps a line for the writer to say when it starts: open runs before
+ * the daemon's log does. The more urgent priority wins. */
+static void
+note(struct tlsp_audit *a, int pri, const char *fmt, ...)
+{
+	size_t n = strlen(a->note);
+	va_list ap;
+
+	if (n > 0 && n + 2 < sizeof(a->note)) {
+		memcpy(a->note + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(a->note + n, sizeof(a->note) - n, fmt, ap);
+	va_end(ap);
+	if (n == 0 || pri < a->note_pri)
+		a->note_pri = pri;
+}
+
+/* Queues, ahead of everything, the spilled records the log lacks (no
+ * thread runs yet). A spill with nothing the log lacks is removed. */
+static int
+take_back(struct tlsp_audit *a, const char *path, char *err, size_t errsz)
+{
+	struct tlsp_spill sp = {0};
+	struct entry *e;
+	size_t i;
+	int same, rc = -1;
+
+	if ((a->spill = strdup(path)) == NULL) {
+		snprintf(err, errsz, "%s: out of memory", path);
+		return -1;
+	}
+	if (tlsp_spill_check(path, a->path, &same, err, errsz) < 0 ||
+	    tlsp_spill_load(&sp, path, &a->key, a->lf.seq, a->lf.hash, err,
+			    errsz) < 0)
+		goto out;
+	a->spill_size = sp.len;
+	if (sp.torn > 0)
+		note(a, LOG_ERR,
+		     "audit: %s ended in a torn line (the daemon died while "
+		     "it spilled): %lld bytes cut off",
+		     path, (long long)sp.torn);
+	if (sp.exists && sp.first == sp.n) {
+		/* empty, or put back by a start that ended before it could
+		 * remove it */
+		if (tlsp_spill_remove(path, err, errsz) < 0)
+			goto out;
+		a->spill_size = 0;
+		if (sp.n > 0)
+			note(a, LOG_NOTICE,
+			     "audit: %s held %zu %s that %s already "
+			     "has (up to seq %llu); removed",
+			     path, sp.n, records(sp.n), a->path,
+			     (unsigned long long)sp.v[sp.n - 1].seq);
+	}
+	for (i = sp.first; i < sp.n; i++) {
+		if ((e = calloc(1, sizeof(*e))) == NULL ||
+		    (tlsp_jb_raw(&e->body, sp.v[i].line, sp.v[i].len),
+		     e->body.oom)) {
+			entry_free(e);
+			snprintf(err, errsz, "%s: out of memory", path);
+			goto out;
+		}
+		e->sealed = e->durable = 1;
+		e->seq = sp.v[i].seq;
+		memcpy(e->hash, sp.v[i].hash, sizeof(e->hash));
+		*a->tailp = e;
+		a->tailp = &e->next;
+		a->qlen++;
+	}
+	if (sp.first < sp.n) {
+		a->taking_back = 1;
+		a->back_n = sp.n - sp.first;
+		a->back_lo = sp.v[sp.first].seq;
+		a->back_hi = sp.v[sp.n - 1].seq;
+		note(a, LOG_NOTICE,
+		     "audit: %zu %s spilled at the last stop (seq %llu "
+		     "to %llu) go back into %s before anything else",
+		     a->back_n, records(a->back_n),
+		     (unsigned long long)a->back_lo,
+		     (unsigned long long)a->back_hi, a->path);
+	}
+	rc = 0;
+out:
+	tlsp_spill_free(&sp);
+	return rc;
+}
+
 struct tlsp_audit *
 tlsp_audit_open_with(const char *path, const struct tlsp_audit_options *o,
 		     char *err, size_t errsz)
@@ -705,6 +932,8 @@ tlsp_audit_open_with(const char *path, const struct tlsp_audit_options *o,
 	a->bo.pkey = a->pkey.k;
 	a->bo.pkeylen = a->pkey.len;
 	if (tlsp_logfile_open(&a->lf, a->path, err, errsz) < 0)
+		goto fail;
+	if (o->spill != NULL && take_back(a, o->spill, err, errsz) < 0)
 		goto fail;
 	clock_gettime(CLOCK_MONOTONIC, &a->last_checkpoint);
 	a->checkpoint_seq = a->lf.seq;
@@ -874,31 +1103,121 @@ tlsp_audit_last_error(struct tlsp_audit *a, char *buf, size_t bufsz)
 	return buf;
 }
 
+int
+tlsp_audit_spill_check(const char *spill, const char *log, int *same_fs,
+		       char *err, size_t errsz)
+{
+	return tlsp_spill_check(spill, log, same_fs, err, errsz);
+}
+
+/*
+ * The records still queued when the writer has ended (close): numbered
+ * and chained after the log's last record, as the log would have had
+ * them, and appended to the spill; the ones that came from the spill
+ * are there already. One line to syslog says where they are.
+ */
+static void
+spill_rest(struct tlsp_audit *a)
+{
+	char err[512] = "", hash[TLSP_HASH_HEX + 1];
+	uint64_t seq = a->lf.seq, lo = 0;
+	size_t n = 0, back = 0, want = 0;
+	struct entry *e;
+
+	for (e = a->head; e != NULL; e = e->next)
+		want += !e->sealed;
+	memcpy(hash, a->lf.hash, sizeof(hash));
+	tlsp_jb_reset(&a->out);
+	for (e = a->head; e != NULL; e = e->next) {
+		if (e->sealed) {
+			seq = e->seq;
+			memcpy(hash, e->hash, sizeof(hash));
+			back++;
+			continue;
+		}
+		if (append_record(a, &e->body, &seq, hash) < 0) {
+			snprintf(err, sizeof(err), "out of memory");
+			break;
+		}
+		lo = lo ? lo : seq;
+		n++;
+	}
+	if (back > 0)
+		say(a, LOG_ERR,
+		    "audit: %zu %s spilled at an earlier stop are "
+		    "still only in %s: %s could not take them",
+		    back, records(back), a->spill, a->path);
+	if (want == 0)
+		return;
+	if (e != NULL || a->spill == NULL || a->spill_size < 0 ||
+	    tlsp_spill_append(a->spill, a->spill_size, a->out.p, a->out.len,
+			      err, sizeof(err)) < 0) {
+		say(a, LOG_CRIT,
+		    "audit: %zu %s lost: %s could not take them "
+		    "before stopping (%s), and %s",
+		    want, want == 1 ? "record is" : "records are", a->path,
+		    a->err,
+		    a->spill == NULL	? "no audit.spill is set"
+		    : a->spill_size < 0 ? "the spill is not ours to write into"
+					: "the spill cannot be written either");
+		if (err[0] != '\0')
+			say(a, LOG_CRIT, "audit: %s", err);
+		return;
+	}
+	say(a, LOG_ERR,
+	    "audit: %zu %s spilled to %s, seq %llu to %llu, last hash %s: "
+	    "%s could not take them before stopping (%s); the next start "
+	    "puts them back; until then verify them as the log's "
+	    "continuation: tlspolicy-audit verify %s %s",
+	    n, records(n), a->spill, (unsigned long long)lo,
+	    (unsigned long long)seq, hash, a->path, a->err, a->path, a->spill);
+}
+
 /* No other thread may use the sink any more. */
 void
 tlsp_audit_close(struct tlsp_audit *a)
 {
-	size_t lost = 0;
-	struct entry *e;
+	tlsp_audit_close_with(a, NULL);
+}
+
+void
+tlsp_audit_close_with(struct tlsp_audit *a, const struct tlsp_audit_event *last)
+{
+	struct entry *e = NULL;
 	char err[512];
 
 	if (a == NULL)
 		return;
+	if (last != NULL && ((e = calloc(1, sizeof(*e))) == NULL ||
+			     tlsp_body_build(&e->body, &a->bo, last) < 0)) {
+		say(a, LOG_ERR, "audit: cannot record %s: out of memory",
+		    tlsp_event_type_name(last->type));
+		entry_free(e);
+		e = NULL;
+	}
 	pthread_mutex_lock(&a->lock);
+	if (e != NULL) {
+		e->durable = 1;
+		*a->tailp = e;
+		a->tailp = &e->next;
+		a->qlen++;
+	}
+	if (a->head != NULL) {
+		a->urgent = 1;
+		(void)ensure_started(a); /* else it is spilled below */
+	}
 	a->stop = 1;
 	pthread_cond_signal(&a->work);
 	pthread_mutex_unlock(&a->lock);
 	if (a->started)
 		pthread_join(a->thread, NULL);
-	for (e = a->head; e != NULL; e = e->next)
-		lost++;
-	if (lost > 0)
-		say(a, LOG_ERR,
-		    "audit: %zu records could not be written "
-		    "before stopping: %s",
-		    lost, a->err);
+	else if (a->note[0] != '\0')
+		say(a, a->note_pri, "%s", a->note);
+	/* what reached the log first, then what did not */
 	if (a->lf.fd >= 0 && a->lf.unsynced)
 		(void)tlsp_logfile_sync(&a->lf, err, sizeof(err));
+	if (a->head != NULL)
+		spill_rest(a);
 	if (a->lf.fd >= 0 && a->lf.seq > 0) {
 		save_head(a);
 		say(a, LOG_INFO, "audit checkpoint seq=%llu hash=%s (closed)",

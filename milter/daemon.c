@@ -293,6 +293,51 @@ audit_notify(void *arg, int priority, const char *msg)
 	tlspm_log(priority, "%s", msg);
 }
 
+int
+tlspm_daemon_spill_plan(const struct tlsp_settings *st, char *buf, size_t bufsz)
+{
+	char err[512];
+	int same;
+
+	buf[0] = '\0';
+	if (st->audit_file == NULL)
+		return -1;
+	if (st->audit_spill == NULL && st->audit_sync == TLSP_SYNC_ALWAYS) {
+		snprintf(buf, bufsz,
+			 "audit: sync: always: no decision is answered before "
+			 "its record is on disk, so none can be held at stop "
+			 "(audit.spill is not set)");
+		return 0;
+	}
+	if (st->audit_spill == NULL) {
+		snprintf(buf, bufsz,
+			 "audit.spill is not set: decisions already answered "
+			 "whose records are still queued when the daemon stops "
+			 "while %s cannot be written (a full disk) will be "
+			 "lost; set it to a file on another file system",
+			 st->audit_file);
+		return 1;
+	}
+	if (tlsp_audit_spill_check(st->audit_spill, st->audit_file, &same, err,
+				   sizeof(err)) < 0) {
+		snprintf(buf, bufsz, "audit.spill: %s", err);
+		return 1;
+	}
+	if (same) {
+		snprintf(buf, bufsz,
+			 "audit.spill %s is on the file system of %s: when "
+			 "that is full, records still queued at stop cannot be "
+			 "spilled either and are lost; use another file system",
+			 st->audit_spill, st->audit_file);
+		return 1;
+	}
+	snprintf(buf, bufsz,
+		 "audit: records %s cannot take at stop go to %s (another "
+		 "file system), and back into the log at the next start",
+		 st->audit_file, st->audit_spill);
+	return 0;
+}
+
 /* Everything that can fail with a message on the terminal happens before
  * the fork. */
 static int
@@ -315,6 +360,7 @@ prepare(const struct tlspm_options *o, struct tlsp_policy *p, uid_t *uid,
 			.key_file = st->audit_key_file,
 			.pseudonym_key_file = st->audit_pseudonym_key_file,
 			.checkpoint_secs = (unsigned)st->audit_checkpoint,
+			.spill = st->audit_spill,
 			.notify = audit_notify,
 		};
 
@@ -370,17 +416,17 @@ shutdown_daemon(pthread_t thr, const char *pidfile, const char *sock)
 	pthread_kill(thr, SIGUSR2);
 	pthread_join(thr, NULL);
 	p = tlspm_holder_get();
-	tlspm_record_lifecycle(TLSP_EV_STOP, p, NULL);
 	if (tlspm_accept_shed() > 0)
 		tlspm_log(LOG_WARNING,
 			  "%lu connections were closed at once "
 			  "for want of file descriptors",
 			  tlspm_accept_shed());
+	/* the stop record, and whatever the log cannot take, before the
+	 * policy its hash lives in goes */
+	tlspm_record_close(p);
 	tlspm_log(LOG_INFO, "stopped");
 	tlsp_policy_unref(p);
 	tlspm_holder_set(NULL);
-	tlsp_audit_close(tlspm.audit);
-	tlspm.audit = NULL;
 }
 
 int
@@ -390,7 +436,7 @@ tlspm_daemon_run(const struct tlspm_options *o)
 	sigset_t stop;
 	struct tlsp_policy *p;
 	const struct tlsp_settings *st;
-	char host[256] = "localhost", uname[64] = "", detail[128];
+	char host[256] = "localhost", uname[64] = "", detail[128], plan[1024];
 	char *pidfile, *sock;
 	const char *pf;
 	uid_t uid = 0;
@@ -476,6 +522,9 @@ tlspm_daemon_run(const struct tlspm_options *o)
 		  "started %s: policy=%s rules=%zu sha256=%s audit=%s",
 		  PACKAGE_VERSION, tlspm.policy_path, tlsp_policy_rule_count(p),
 		  tlsp_policy_hash(p), st->audit_file ? st->audit_file : "off");
+	rc = tlspm_daemon_spill_plan(st, plan, sizeof(plan));
+	if (rc >= 0)
+		tlspm_log(rc > 0 ? LOG_WARNING : LOG_INFO, "%s", plan);
 	/* Only now: a reload frees p and st, and its record must follow the
 	 * start record. A USR1 or USR2 sent before this waits, blocked. */
 	if (pthread_create(&thr, NULL, signal_thread, &set) != 0) {

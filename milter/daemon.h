@@ -4,6 +4,8 @@
 #ifndef TLSPM_DAEMON_H
 #define TLSPM_DAEMON_H
 
+#include <stddef.h>
+
 struct tlspm_options {
 	const char *policy_path, *socket, *user, *pidfile;
 	int foreground, verbose;
@@ -12,5 +14,15 @@ struct tlspm_options {
 
 /* Runs the daemon until SIGTERM; returns an exit code (sysexits.h). */
 int tlspm_daemon_run(const struct tlspm_options *);
+
+struct tlsp_settings;
+/*
+ * What happens to answered decisions the audit log cannot take when the
+ * daemon stops, as one line into buf, for -n and for the start. Returns
+ * 1 when that is a warning (they could be lost), 0 when it is not, -1
+ * when there is no audit log (buf is then "").
+ */
+int tlspm_daemon_spill_plan(const struct tlsp_settings *, char *buf,
+			    size_t bufsz);
 
 #endif

@@ -83,6 +83,8 @@ static int
 check(const char *path, enum tlsp_mta mta)
 {
 	struct tlsp_policy *p = load(path, mta, 1, stderr);
+	char plan[1024];
+	int rc;
 
 	if (p == NULL) {
 		fprintf(stderr, "%s: policy not loaded\n", path);
@@ -94,6 +96,13 @@ check(const char *path, enum tlsp_mta mta)
 	       tlsp_policy_profile_count(p),
 	       tlsp_policy_profile_count(p) == 1 ? "" : "s",
 	       tlsp_policy_hash(p));
+	/* what becomes of answered decisions the log cannot take at stop */
+	rc = tlspm_daemon_spill_plan(tlsp_policy_settings(p), plan,
+				     sizeof(plan));
+	if (rc > 0)
+		fprintf(stderr, "%s: warning: %s\n", path, plan);
+	else if (rc == 0)
+		printf("%s\n", plan);
 	tlsp_policy_unref(p);
 	return EX_OK;
 }

@@ -201,3 +201,17 @@ tlspm_record_lifecycle(enum tlsp_event_type type, const struct tlsp_policy *p,
 			  tlsp_event_type_name(type),
 			  tlsp_audit_last_error(tlspm.audit, err, sizeof(err)));
 }
+
+void
+tlspm_record_close(const struct tlsp_policy *p)
+{
+	struct tlsp_audit_event ev;
+
+	if (tlspm.audit == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = TLSP_EV_STOP;
+	ev.policy_hash = p ? tlsp_policy_hash(p) : NULL;
+	tlsp_audit_close_with(tlspm.audit, &ev);
+	tlspm.audit = NULL;
+}

@@ -28,4 +28,8 @@ void tlspm_record_abort(struct tlspm_session *);
 void tlspm_record_lifecycle(enum tlsp_event_type, const struct tlsp_policy *,
 			    const char *detail);
 
+/* The stop record, as the last the sink takes (to the log, or with what
+ * the log cannot take to the spill), then the sink closed. */
+void tlspm_record_close(const struct tlsp_policy *);
+
 #endif

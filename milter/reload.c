@@ -52,6 +52,8 @@ warn_start_only(const struct tlsp_policy *old, const struct tlsp_policy *new)
 		changed[n++] = "audit.addresses";
 	if (a->audit_checkpoint != b->audit_checkpoint)
 		changed[n++] = "audit.checkpoint";
+	if (differs(a->audit_spill, b->audit_spill))
+		changed[n++] = "audit.spill";
 	for (i = 0; i < n; i++)
 		tlspm_log(LOG_WARNING,
 			  "reload: %s changed; it takes effect at "

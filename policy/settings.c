@@ -288,6 +288,17 @@ read_addresses(struct tlsp_compile_ctx *c, const struct setting *k,
 }
 
 static int
+read_spill(struct tlsp_compile_ctx *c, const struct setting *k,
+	   const struct tlsp_ynode *v, const char *where,
+	   struct tlsp_settings *st)
+{
+	if (read_path(c, k, v, where, st) < 0)
+		return -1;
+	st->audit_spill_node = v;
+	return 0;
+}
+
+static int
 read_checkpoint(struct tlsp_compile_ctx *c, const struct setting *k,
 		const struct tlsp_ynode *v, const char *where,
 		struct tlsp_settings *st)
@@ -323,6 +334,7 @@ static const struct setting audit_keys[] = {
 	{"addresses", read_addresses, AT(audit_addresses), address_words},
 	{"pseudonym_key_file", read_path, AT(audit_pseudonym_key_file), NULL},
 	{"checkpoint", read_checkpoint, AT(audit_checkpoint), NULL},
+	{"spill", read_spill, AT(audit_spill), NULL},
 	{NULL, NULL, 0, NULL},
 };
 
@@ -404,6 +416,17 @@ tlsp_settings_read(struct tlsp_compile_ctx *c, const struct tlsp_ynode *milter,
 				  "secret bytes)");
 		rc = -1;
 	}
+	if (st->audit_spill != NULL && st->audit_file == NULL)
+		tlsp_schema_warn(c, st->audit_spill_node, "audit",
+				 "'spill' does nothing without 'file'");
+	if (st->audit_spill != NULL && st->audit_file != NULL &&
+	    strcmp(st->audit_spill, st->audit_file) == 0) {
+		tlsp_schema_error(c, st->audit_spill_node, "audit",
+				  "'spill' must name another file than "
+				  "'file'");
+		rc = -1;
+	}
 	st->audit_addresses_node = NULL;
+	st->audit_spill_node = NULL;
 	return rc;
 }

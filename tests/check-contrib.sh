@@ -120,7 +120,7 @@ else
 fi
 
 # --------------------------------------------------------------- tmpfiles
-for d in "$rundir" /var/log/tlspolicy "#/var/spool/postfix/tlspolicy"; do
+for d in "$rundir" /var/log/tlspolicy /var/lib/tlspolicy "#/var/spool/postfix/tlspolicy"; do
 	check "tmpfiles has $d" grep -qE "^${d%%/*}d ${d#\#} 0750 tlspolicy tlspolicy -\$" "$tmpfiles"
 done
 if have systemd-tmpfiles; then

@@ -39,6 +39,23 @@ expect "missing file" 78 "$tmp/none.yaml: cannot open: No such file or directory
 	"$bin" -c "$tmp/none.yaml" -n
 expect "directory" 78 "is a directory, not a file" -- "$bin" -c "$tmp" -n
 
+# With an audit log, -n says what becomes of answered decisions the log
+# cannot take at stop: kept in audit.spill, or a warning why they would
+# be lost.
+mkdir -p "$tmp/log" "$tmp/spill"
+printf 'version: 1\naudit: {file: %s/log/a.log}\nrecipients: {a.example: {}}\n' "$tmp" >"$tmp/nospill.yaml"
+expect "no spill is a warning" 0 \
+	"$tmp/nospill.yaml: warning: audit.spill is not set: decisions already answered" -- \
+	"$bin" -c "$tmp/nospill.yaml" -n
+printf 'version: 1\naudit: {file: %s/log/a.log, spill: %s/none/a.spill}\nrecipients: {a.example: {}}\n' "$tmp" "$tmp" >"$tmp/nodir.yaml"
+expect "a spill without its directory is a warning" 0 \
+	"warning: audit.spill: $tmp/none: the spill's directory: No such file or directory" -- \
+	"$bin" -c "$tmp/nodir.yaml" -n
+printf 'version: 1\naudit: {file: %s/log/a.log, spill: %s/spill/a.spill}\nrecipients: {a.example: {}}\n' "$tmp" "$tmp" >"$tmp/samefs.yaml"
+expect "a spill on the log's file system is a warning" 0 \
+	"warning: audit.spill $tmp/spill/a.spill is on the file system of $tmp/log/a.log" -- \
+	"$bin" -c "$tmp/samefs.yaml" -n
+
 # Serving as root without a user to drop to is refused (EX_USAGE) before
 # anything is opened; checking and querying are not serving.
 if [ "$(id -u)" -eq 0 ]; then

@@ -95,7 +95,14 @@ struct tlsp_audit_options {
 	const char *key_file;		/* HMAC key of the chain, or NULL */
 	const char *pseudonym_key_file; /* required for PSEUDONYMIZE */
 	unsigned checkpoint_secs;	/* 0: no checkpoints */
-	size_t queue_max;		/* records waiting; 0: 4096 */
+	/*
+	 * Where the records the log cannot take when the sink closes go,
+	 * chained as in the log, or NULL: they are lost. Its directory
+	 * must exist at open, which takes back into the log what a spill
+	 * left there holds (see tlsp_audit_open_with).
+	 */
+	const char *spill;
+	size_t queue_max; /* records waiting; 0: 4096 */
 	/*
 	 * Called on the writer thread with a syslog priority and a line to
 	 * log: checkpoints ("audit checkpoint seq=N hash=H"), write errors
@@ -119,6 +126,14 @@ struct tlsp_audit;
  * caller's signal mask. The caller
  * ignores SIGXFSZ (a size limit then gives EFBIG, which is handled) and
  * closes the sink with tlsp_audit_close().
+ *
+ * With o->spill, records a spill left there that the log lacks (they
+ * must continue its chain, each hash verifying, or open fails) are
+ * written back into the log before any new record, by themselves; the
+ * spill is removed once they are synced there. Until then new records
+ * wait behind them (and, while the log cannot be written, get -1 as
+ * always). A spill whose records the log already has (a start that
+ * ended between the two steps) is only removed.
  */
 struct tlsp_audit *tlsp_audit_open_with(const char *path,
 					const struct tlsp_audit_options *o,
@@ -157,8 +172,23 @@ int tlsp_audit_chown(struct tlsp_audit *, uid_t uid, gid_t gid);
 const char *tlsp_audit_last_error(struct tlsp_audit *, char *buf, size_t bufsz);
 
 /* Writes what is queued, syncs, writes `path`.head, reports the last
- * hash through notify, stops the writer thread and closes; NULL is fine. */
+ * hash through notify, stops the writer thread and closes; NULL is fine.
+ * Records the log cannot take then go to the spill (one line through
+ * notify says where, which seq, and how to verify them), or, without
+ * one or when it cannot be written either, are counted as lost. */
 void tlsp_audit_close(struct tlsp_audit *);
+
+/* tlsp_audit_close(), with `last` (the stop record; NULL: none) queued
+ * after everything else, so that it reaches the log or the spill with
+ * the rest. Its strings are borrowed for the call. */
+void tlsp_audit_close_with(struct tlsp_audit *,
+			   const struct tlsp_audit_event *last);
+
+/* For a spill at path next to a log at `log`: 0 when its directory
+ * exists, -1 with err otherwise; *same_fs is set when it is on the
+ * log's directory's file system (a full disk then fills both). */
+int tlsp_audit_spill_check(const char *path, const char *log, int *same_fs,
+			   char *err, size_t errsz);
 
 /* JSON escaping: tlsp_escape_json() in tlspolicy/policy.h. */
 

@@ -449,8 +449,10 @@ struct tlsp_settings {
 	const char *audit_key_file; /* HMAC key of the chain, or NULL */
 	int audit_addresses;	    /* enum tlsp_audit_addresses (audit.h) */
 	const char *audit_pseudonym_key_file;
-	int audit_checkpoint;		  /* seconds; 0: none; default 60 */
+	int audit_checkpoint;	 /* seconds; 0: none; default 60 */
+	const char *audit_spill; /* records the log cannot take at stop */
 	const void *audit_addresses_node; /* private to the compiler */
+	const void *audit_spill_node;	  /* private to the compiler */
 };
 const struct tlsp_settings *tlsp_policy_settings(const struct tlsp_policy *);
 

@@ -264,6 +264,12 @@ static const struct err_row err_rows[] = {
 	 "t.yaml:2:15: audit: 'file' must be an absolute path, found "
 	 "'audit.log'",
 	 1},
+	{"relative spill", "version: 1\naudit: {file: /l, spill: l.spill}\n",
+	 "t.yaml:2:26: audit: 'spill' must be an absolute path, found "
+	 "'l.spill'",
+	 1},
+	{"spill is the log", "version: 1\naudit: {file: /l, spill: /l}\n",
+	 "t.yaml:2:26: audit: 'spill' must name another file than 'file'", 1},
 	{"pseudonymize without a key",
 	 "version: 1\naudit: {file: /l, addresses: pseudonymize}\n",
 	 "t.yaml:2:30: audit: 'addresses: pseudonymize' needs "
@@ -385,6 +391,10 @@ static const struct warn_row warn_rows[] = {
 	 "version: 1\nmilter: {on_error: accept}\nrecipients: {a.example: {}}\n",
 	 {"t.yaml:2:20: warning: milter: 'on_error: accept' lets mail through "
 	  "when the milter cannot decide or record"}},
+	{"spill without a log",
+	 TLSP_MTA_UNKNOWN,
+	 "version: 1\naudit: {spill: /s}\nrecipients: {a.example: {}}\n",
+	 {"t.yaml:2:16: warning: audit: 'spill' does nothing without 'file'"}},
 	{"no rules",
 	 TLSP_MTA_UNKNOWN,
 	 "version: 1\n",

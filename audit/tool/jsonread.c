@@ -486,8 +486,11 @@ tlspa_jv_get(const struct tlspa_jv *obj, const char *key)
 
 	if (obj == NULL || obj->type != TLSPA_J_OBJ)
 		return NULL;
+	/* The first byte before memcmp: most members differ there, and
+	 * report looks up a dozen per record. */
 	for (v = obj->kids; v != NULL; v = v->next)
-		if (v->keylen == n && memcmp(v->key, key, n) == 0)
+		if (v->keylen == n && (n == 0 || v->key[0] == key[0]) &&
+		    memcmp(v->key, key, n) == 0)
 			return v;
 	return NULL;
 }

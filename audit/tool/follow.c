@@ -254,7 +254,8 @@ dup_member(const struct tlspa_jv *j)
 		if (j->type == TLSPA_J_OBJ)
 			for (b = a->next; b != NULL; b = b->next)
 				if (a->keylen == b->keylen &&
-				    (a->keylen == 0 || a->key[0] == b->key[0]) &&
+				    (a->keylen == 0 ||
+				     a->key[0] == b->key[0]) &&
 				    memcmp(a->key, b->key, a->keylen) == 0)
 					return 1;
 		if (dup_member(a))

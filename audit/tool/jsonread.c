@@ -525,5 +525,5 @@ tlspa_jv_is(const struct tlspa_jv *v, const char *s)
 	size_t n = strlen(s);
 
 	return v != NULL && v->type == TLSPA_J_STR && v->len == n &&
-	       memcmp(v->s, s, n) == 0;
+	       (n == 0 || v->s[0] == s[0]) && memcmp(v->s, s, n) == 0;
 }

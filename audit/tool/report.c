@@ -142,9 +142,13 @@ bucket(const struct tlspa_jv *v, const struct tlspa_hist *h, int n, int absent)
 
 	if (v == NULL || v->type != TLSPA_J_STR)
 		return absent;
-	for (i = 0; i < n - 1; i++)
-		if (tlspa_jv_is(v, h->name(i)))
+	for (i = 0; i < n - 1; i++) {
+		const char *name = h->name(i);
+
+		/* the first byte first: this runs several times a record */
+		if (name[0] == v->s[0] && tlspa_jv_is(v, name))
 			return i;
+	}
 	return n - 1;
 }
 

@@ -4,7 +4,9 @@
 # JSON Schema of a record (contrib/audit/record.schema.json).
 #
 # For every row of tests/audit/vectors/README the verifier must exit as
-# the table says and report the break at the FILE:LINE it gives. The
+# the table says and report the break at the FILE:LINE it gives; when
+# tlspolicy-audit is built, both verifiers must exit alike and name the
+# same FILE:LINE for every finding, with and without --ignore-breaks. The
 # worked examples in audit/FORMAT.md section 7 must verify as a chain. The
 # schema must be JSON; when the python3 module jsonschema is installed,
 # every record of the good vectors must validate against it and a few

@@ -103,9 +103,10 @@ body '{"time":"2026-11-01T08:00:01.000Z","host":"mx.test","type":"message","salt
 body '{"time":"2026-11-01T08:00:02.000Z","host":"mx.test","type":"rcpt","salt":"0123456789abcdef0123456789abcdef","queue_id":"Q2","txid":"c0a8.2","client":{"addr":"198.51.100.9","name":"weak.example"},"helo":"weak.example","sender":"<x@weak.example>","mta":"postfix",'"$T2"',"recipients":[{"addr":"<dave@example.com>","verdict":'"$FAILV"',"reply":"550 5.7.1 TLSv1.3 required"}],"action":"reject","mode":"enforce","would_action":"reject","reply":"550 5.7.1 TLSv1.3 required","policy":"ab12"}'
 # 4: plaintext to other.example, a monitor rule would defer
 body '{"time":"2026-11-01T08:00:03.000Z","host":"mx.test","type":"message","salt":"fedcba9876543210fedcba9876543210","queue_id":"Q3","txid":"c0a8.3","client":{"addr":"203.0.113.5","name":"plain.example"},"helo":"plain\u001b[31mRED\u0007","sender":"<evil\u001b]0;pwned\u0007@plain.example>","mta":"postfix",'"$T0"',"recipients":[{"addr":"<eve@other.example>","verdict":'"$MON"',"reply":null}],"action":"accept","mode":"monitor","would_action":"defer","policy":"ab12"}'
-# 5: a torn line (the daemon was killed), then the chain goes on
+# 5: a torn line (the daemon was killed), then its restart: the start
+# record links to the record before the torn line
 printf '%s\n' '#raw {"seq":5,"time":"2026-11-01T08:00:04.000Z","host":"mx.te' >>"$tmp/bodies"
-body '{"time":"2026-11-01T08:00:05.000Z","host":"mx.test","type":"checkpoint"}'
+body '{"time":"2026-11-01T08:00:05.000Z","host":"mx.test","type":"start","detail":"tlspolicy 0.1.0","policy":"ab12"}'
 # 7: the next day (clock stepped back a little first: a warning)
 body '{"time":"2026-11-01T07:59:59.000Z","host":"mx.test","type":"abort","salt":"00000000000000000000000000000001",'"$ENV,$T1"',"action":"accept","mode":"enforce","would_action":"accept"}'
 body '{"time":"2026-11-02T09:00:00.000Z","host":"mx.test","type":"message","salt":"00000000000000000000000000000002","queue_id":"Q4",'"$ENV,$T1"',"recipients":[{"addr":"<bob@example.com>","verdict":'"$PASS"',"reply":null}],"action":"accept","mode":"enforce","would_action":"accept"}'
@@ -187,7 +188,9 @@ if gzip -c "$tmp/log" | "$bin" verify - >"$tmp/out" 2>&1 &&
 else
 	bad "gzip on stdin"
 fi
-head -c 100 "$tmp/audit.log.2.gz" >"$tmp/trunc.gz"
+# (Without its trailer: every line comes out, then gzip fails.)
+head -c $(($(wc -c <"$tmp/audit.log.2.gz") - 4)) "$tmp/audit.log.2.gz" \
+	>"$tmp/trunc.gz"
 expect "a truncated .gz is an error" 2 "corrupt or truncated" verify "$tmp/trunc.gz"
 
 # An HMAC key.
@@ -203,17 +206,19 @@ expect "a short key" 2 "a key must hold" verify --key "$tmp/short.key" "$tmp/key
 cp "$tmp/log" "$tmp/hostile.log"
 head -c $((17 * 1024 * 1024)) /dev/zero | tr '\0' 'x' >>"$tmp/hostile.log"
 printf '\n{"seq":3,\0\0\0\n' >>"$tmp/hostile.log"
-expect "an overlong line is skipped as torn" 0 \
-	"$tmp/hostile.log:10: warning: torn line skipped (longer than 16 MiB)" \
+expect "an overlong line in the middle is a break" 1 \
+	"$tmp/hostile.log:10: not a record (longer than 16 MiB), and not where a crash" \
 	verify "$tmp/hostile.log"
-expect "NUL bytes are a torn line" 0 "$tmp/hostile.log:11: warning: torn line skipped" \
-	verify "$tmp/hostile.log"
+expect "NUL bytes in the last line: a torn line" 1 \
+	"$tmp/hostile.log:11: warning: torn line skipped" \
+	verify --ignore-breaks "$tmp/hostile.log"
 deep=$(printf '%070d' 0 | tr 0 '[')$(printf '%070d' 0 | tr 0 ']')
 printf '{"time":"2026-11-01T08:00:00.000Z","host":"h","type":"start","x":%s}\n' "$deep" |
 	"$mklog" >"$tmp/deep.log" 2>/dev/null
 expect "a forged record nested too deeply" 1 \
 	"$tmp/deep.log:1: record is not valid JSON (nested too deeply" verify "$tmp/deep.log"
-expect "report survives hostile lines" 0 "not records  1 lines" \
+expect "report survives hostile lines" 1 \
+	"evidence     NOT VERIFIED: 1 break, 1 line not counted (the first break at $tmp/deep.log:1)" \
 	report "$tmp/deep.log"
 
 # Usage and I/O errors: 2.
@@ -259,7 +264,7 @@ check "csv: cert verified" 3 "$(csv_col "$tmp/csv" total "" cert_verified)"
 check "csv: 128-bit ciphers" 1 "$(csv_col "$tmp/csv" total "" bits_128_255)"
 
 expect "text report: records by type" 0 \
-	"records      8 (message 3, rcpt 1, abort 1, start 1, stop 1, checkpoint 1)" \
+	"records      8 (message 3, rcpt 1, abort 1, start 2, stop 1)" \
 	report "$tmp/log"
 grep -q '^  example.com  *4  *2  *3  *1 ' "$tmp/out" && ok ||
 	bad "text report: the example.com row"
@@ -346,7 +351,7 @@ check "show --since" 2 "$(wc -l <"$tmp/stdout")"
 run show --json --queue-id Q1 --queue-id Q2 --action reject "$tmp/log"
 check "show: options of different kinds all match" 1 "$(wc -l <"$tmp/stdout")"
 expect "show: nothing matched" 0 "no record matched" show --queue-id nope "$tmp/log"
-expect "show: a warning for a torn line" 0 "$tmp/log:5: warning: not a record" \
+expect "show: a warning for a torn line" 0 "$tmp/log:5: warning: torn line skipped" \
 	show --queue-id Q1 "$tmp/log"
 
 # ================================================================ redact
@@ -369,6 +374,135 @@ expect "redact a keyed log" 0 "OK: 8 records" verify --key "$tmp/key" "$tmp/red3
 grep -q 'redacted 0 values' "$tmp/out" && cmp -s "$tmp/red.log" "$tmp/red4.log" &&
 	ok || bad "redact twice: the second changes nothing"
 expect "redact: a bad key name" 2 "--key-name" redact --value x --key-name seq "$tmp/log"
+
+# ======================================= nothing but evidence (exit 1)
+# Not an audit log, an empty file, a line inserted by hand: every command
+# says so and exits 1; --allow-empty and --ignore-breaks as documented.
+printf 'hello\nworld\n' >"$tmp/g.log"
+: >"$tmp/empty.log"
+for cmd in verify report show; do
+	expect "$cmd: garbage" 1 \
+		"$tmp/g.log:1: not a record, and no record before it: not an audit log?" \
+		$cmd "$tmp/g.log"
+	expect "$cmd: an empty file" 1 \
+		"$tmp/empty.log:0: no records: the file is empty (--allow-empty" \
+		$cmd "$tmp/empty.log"
+done
+lacks "garbage: no OK" "OK:"
+expect "redact: garbage" 1 "$tmp/g.log:1: not a record" \
+	redact --value x "$tmp/g.log"
+cmp -s "$tmp/stdout" "$tmp/g.log" && ok || bad "redact: garbage not copied as it was"
+expect "redact: an empty file" 1 "$tmp/empty.log:0: no records" \
+	redact --value x "$tmp/empty.log"
+expect "verify --allow-empty" 0 "OK: 0 records, files 1 (empty, as --allow-empty accepts)" \
+	verify --allow-empty "$tmp/empty.log"
+expect "verify --allow-empty: a rotated empty file after the log" 0 \
+	"OK: 8 records, seq 1..8, files 2" verify --allow-empty "$tmp/log" "$tmp/empty.log"
+expect "verify: a rotated empty file after the log" 1 "$tmp/empty.log:0: no records" \
+	verify "$tmp/log" "$tmp/empty.log"
+expect "verify --allow-empty: garbage is still garbage" 1 "$tmp/g.log:1: not a record" \
+	verify --allow-empty "$tmp/g.log"
+expect "report --allow-empty" 0 "evidence     verified: no records (empty files)" \
+	report --allow-empty "$tmp/empty.log"
+
+# A decision line inserted by hand without prev and hash (line 4): not
+# counted, not shown, reported with its place; exit 1.
+sed '3{p;s/,"prev":"[0-9a-f]*","hash":"[0-9a-f]*"}$/}/;s/"Q2"/"Q9"/}' "$tmp/log" \
+	>"$tmp/inserted.log"
+expect "verify: an unchained line" 1 \
+	"$tmp/inserted.log:4: not a record, and not where a crash leaves a torn line" \
+	verify "$tmp/inserted.log"
+expect "report: an unchained line is not counted" 1 "decisions    5: 5 recipients" \
+	report "$tmp/inserted.log"
+expect "report: says where" 1 \
+	"the log does not verify: 1 break; 1 line not counted as evidence ($tmp/inserted.log:4)" \
+	report "$tmp/inserted.log"
+expect "report: the evidence line" 1 \
+	"evidence     NOT VERIFIED: 1 break, 1 line not counted (the first break at $tmp/inserted.log:4)" \
+	report "$tmp/inserted.log"
+expect "report --ignore-breaks: exit 0, weakened" 0 \
+	"--ignore-breaks: going on; the evidence is weakened" \
+	report --ignore-breaks "$tmp/inserted.log"
+expect "show: an unchained line is not shown" 1 "no record matched" \
+	show --queue-id Q9 "$tmp/inserted.log"
+lacks "show: the inserted line" "Q9"
+expect "show --ignore-breaks: still not shown" 0 "no record matched" \
+	show --ignore-breaks --queue-id Q9 "$tmp/inserted.log"
+expect "show: the records around it" 1 "queue id     Q2" \
+	show --queue-id Q2 "$tmp/inserted.log"
+"$bin" redact --value alice@sender.example "$tmp/inserted.log" \
+	>"$tmp/red-ins.log" 2>"$tmp/out"
+check "redact: an unchained line: status" 1 $?
+grep -q "$tmp/inserted.log:4: not a record" "$tmp/out" && ok ||
+	bad "redact: the unchained line not named"
+check "redact: every line copied" 10 "$(wc -l <"$tmp/red-ins.log")"
+"$bin" redact --ignore-breaks --value alice@sender.example "$tmp/inserted.log" \
+	>/dev/null 2>"$tmp/out"
+check "redact --ignore-breaks: status" 0 $?
+
+# A record changed: not counted either, and the chain re-syncs after it.
+tamper changed.log '3s/"action":"reject","mode"/"action":"accept","mode"/'
+expect "report: a changed record is not counted" 1 "decisions    4: 4 recipients" \
+	report "$tmp/changed.log"
+expect "verify --ignore-breaks: every break, exit 1" 1 \
+	"BROKEN: 1 break, the first at $tmp/changed.log:3; 1 line not in the chain; 7 records checked, files 1: the evidence is weakened" \
+	verify --ignore-breaks "$tmp/changed.log"
+
+# Where a torn line may stand (FORMAT.md sections 1 and 4).
+{ sed -n '1,4p' "$tmp/log"; sed -n 5p "$tmp/log"; sed -n '7,$p' "$tmp/log"; } \
+	>"$tmp/torn-mid.log"
+expect "a torn line followed by an ordinary record" 1 "$tmp/torn-mid.log:5: not a record" \
+	verify "$tmp/torn-mid.log"
+{ sed -n '1,4p' "$tmp/log"; sed -n 5p "$tmp/log" | tr -d '\n'; } >"$tmp/torn-a.log"
+sed -n '6,$p' "$tmp/log" >"$tmp/torn-b.log"
+expect "killed, rotated, restarted: the torn last line of a file" 0 \
+	"$tmp/torn-a.log:5: warning: torn line skipped" \
+	verify "$tmp/torn-a.log" "$tmp/torn-b.log"
+sed -n '7,$p' "$tmp/log" >"$tmp/torn-c.log"
+expect "the torn last line of a file, then no start record" 1 "$tmp/torn-a.log:5: not a record" \
+	verify "$tmp/torn-a.log" "$tmp/torn-c.log"
+
+# --key on report and show; without it a keyed log is checked for seq and
+# prev only, and the output says so.
+expect "report --key: verified in the same pass" 0 \
+	"evidence     verified: 8 records, seq 1..8" \
+	report --key "$tmp/key" "$tmp/keyed.log"
+lacks "report --key: hashes checked" "hashes not checked"
+expect "report without the key of a keyed log" 0 \
+	"evidence     verified: 8 records, seq 1..8; hashes not checked: no key (seq and prev only)" \
+	report "$tmp/keyed.log"
+expect "report without the key: said on stderr too" 0 \
+	"hashes not checked: no key" report --format csv "$tmp/keyed.log"
+"$mklog" -k "$tmp/key" <"$tmp/bodies" | sed '3s/dave@/dav3@/' >"$tmp/keyed-changed.log"
+expect "report --key finds a changed record" 1 "$tmp/keyed-changed.log:3: record changed" \
+	report --key "$tmp/key" "$tmp/keyed-changed.log"
+printf 'fedcba9876543210fedcba9876543210' >"$tmp/wrong.key"
+expect "report: a wrong --key" 1 "$tmp/keyed.log:1: record changed (or wrong --key)" \
+	report --key "$tmp/wrong.key" "$tmp/keyed.log"
+expect "show --key" 0 "queue id     Q2" show --key "$tmp/key" --queue-id Q2 "$tmp/keyed.log"
+sed '3s/"seq":3/"seq":4/' "$tmp/keyed.log" >"$tmp/keyed-seq.log"
+expect "report without the key still checks seq" 1 "$tmp/keyed-seq.log:3:" \
+	report "$tmp/keyed-seq.log"
+
+# Every format says what verified.
+run report --format csv "$tmp/log"
+check "csv: the evidence row" 'evidence,"verified: 8 records, seq 1..8",' \
+	"$(sed -n 2p "$tmp/stdout" | sed 's/,*$/,/')"
+check "csv: the evidence row has every column" \
+	"$(head -n 1 "$tmp/stdout" | tr -cd , | wc -c)" \
+	"$(sed -n '2s/"[^"]*"//p' "$tmp/stdout" | tr -cd , | wc -c)"
+if command -v python3 >/dev/null 2>&1; then
+	run report --format json "$tmp/inserted.log"
+	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["evidence"]; assert e == {"verified": False, "hashes_checked": True, "records": 8, "first_seq": 1, "last_seq": 8, "breaks": 1, "not_counted": 1, "torn_tolerated": 1, "summary": e["summary"]} and e["summary"].startswith("NOT VERIFIED: 1 break"), e' "$tmp/stdout" &&
+		ok || bad "json: the evidence member"
+	run report --format tlsrpt "$tmp/keyed.log"
+	python3 -c 'import json,sys; d=[json.loads(l) for l in open(sys.argv[1])]; assert d and all(x["tlspolicy-evidence"] == "verified: 8 records, seq 1..8; hashes not checked: no key (seq and prev only)" for x in d), d' "$tmp/stdout" &&
+		ok || bad "tlsrpt: the evidence member"
+fi
+
+# Usage errors are 2, also for the new options.
+expect "report: a missing --key file" 2 "--key" report --key "$tmp/none" "$tmp/log"
+expect "show: a missing --key file" 2 "--key" show --key "$tmp/none" "$tmp/log"
 
 # ======================================== the daemon's writer, end to end
 if "$mklog" -w "$tmp/w.log" 2>"$tmp/w.say"; then

@@ -486,8 +486,11 @@ tlspa_jv_get(const struct tlspa_jv *obj, const char *key)
 
 	if (obj == NULL || obj->type != TLSPA_J_OBJ)
 		return NULL;
+	/* The first byte before memcmp: most members differ there, and
+	 * report looks up a dozen per record. */
 	for (v = obj->kids; v != NULL; v = v->next)
-		if (v->keylen == n && memcmp(v->key, key, n) == 0)
+		if (v->keylen == n && (n == 0 || v->key[0] == key[0]) &&
+		    memcmp(v->key, key, n) == 0)
 			return v;
 	return NULL;
 }
@@ -522,5 +525,5 @@ tlspa_jv_is(const struct tlspa_jv *v, const char *s)
 	size_t n = strlen(s);
 
 	return v != NULL && v->type == TLSPA_J_STR && v->len == n &&
-	       memcmp(v->s, s, n) == 0;
+	       (n == 0 || v->s[0] == s[0]) && memcmp(v->s, s, n) == 0;
 }

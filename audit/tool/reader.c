@@ -280,6 +280,7 @@ line_out(struct tlspa_reader *lr, struct tlspa_reader_line *out, size_t len,
 	 int lf)
 {
 	out->path = lr->files[lr->cur];
+	out->file = lr->cur;
 	out->lineno = ++lr->lineno;
 	out->lf = lf;
 	if (lr->skipping || len > lr->max) {

@@ -27,6 +27,7 @@ struct tlspa_reader_line {
 	int overlong;	  /* longer than the cap: content dropped */
 	const char *path; /* the file, as given ("-": stdin) */
 	unsigned long long lineno; /* 1-based, within path */
+	int file;		   /* path's index in the list */
 };
 
 /*

@@ -8,6 +8,9 @@
  * audit/FORMAT.md section 2. The hash covers that same digest, so the
  * chain still verifies; each changed record is verified again before it
  * is written, and a record that would stop verifying stops the run.
+ * The input goes through the chain follower (follow.c) as verify reads
+ * it: every line is copied, but a log that does not verify is said so
+ * and exits 1, unless --ignore-breaks.
  * Lines are rewritten by the same tokenizer rule as chain.c uses (a
  * string token followed by ':' is a key), never re-serialised, so every
  * other byte stays as it was. The copy goes to standard output.
@@ -26,6 +29,8 @@ struct redact {
 	struct tlsp_jbuf out, scratch;
 	char *dec; /* decoding buffer */
 	size_t deccap;
+	int ignore_breaks;
+	struct tlspa_follow chain;
 	unsigned long long values, records, unchecked;
 };
 
@@ -36,9 +41,10 @@ redact_options(struct redact *x, int argc, char **argv)
 		{"value", required_argument, NULL, 'v'},
 		{"key-name", required_argument, NULL, 'n'},
 		{"key", required_argument, NULL, 'k'},
+		{"allow-empty", no_argument, NULL, 'E'},
+		{"ignore-breaks", no_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
-	char err[512];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -54,13 +60,12 @@ redact_options(struct redact *x, int argc, char **argv)
 				return TLSPA_EX_ERROR;
 			}
 		} else if (c == 'k') {
-			tlsp_chain_key_free(&x->key);
-			if (tlsp_chain_key_load(optarg, &x->key, err,
-						sizeof(err)) < 0) {
-				fprintf(stderr, "tlspolicy-audit: --key %s\n",
-					err);
+			if (tlspa_tool_key(&x->key, optarg) < 0)
 				return TLSPA_EX_ERROR;
-			}
+		} else if (c == 'E') {
+			x->chain.allow_empty = 1;
+		} else if (c == 'I') {
+			x->ignore_breaks = 1;
 		} else {
 			return tlspa_tool_usage("redact");
 		}
@@ -173,7 +178,7 @@ redact_one(struct redact *x, const struct tlspa_reader_line *ln)
 				ln->path, ln->lineno);
 			return TLSPA_EX_ERROR;
 		}
-		if (before != 1) {
+		if (before != 1 && !x->chain.unkeyed) {
 			x->unchecked++;
 			tlspa_tool_warn(ln->path, ln->lineno,
 					"record does not "
@@ -202,19 +207,32 @@ tlspa_redact_main(int argc, char **argv)
 		goto done;
 	lr.files = argv + optind;
 	lr.nfiles = 1;
-	while (rc == 0 && (got = tlspa_reader_next(&lr, &ln)) > 0)
-		rc = redact_one(&x, &ln);
-	if (got < 0) {
-		fprintf(stderr, "tlspolicy-audit: %s\n", lr.err);
-		rc = TLSPA_EX_ERROR;
+	x.chain.files = lr.files;
+	x.chain.nfiles = 1;
+	x.chain.key = &x.key;
+	x.chain.guess_key = x.key.k == NULL;
+	x.chain.say = tlspa_tool_say;
+	while (rc == 0 && (got = tlspa_reader_next(&lr, &ln)) > 0) {
+		if (tlspa_follow_line(&x.chain, &ln) < 0) {
+			fprintf(stderr, "tlspolicy-audit: out of memory\n");
+			rc = TLSPA_EX_ERROR;
+		} else
+			rc = redact_one(&x, &ln);
 	}
+	if (got < 0)
+		fprintf(stderr, "tlspolicy-audit: %s\n", lr.err);
 	tlspa_reader_close(&lr);
+	if (got < 0 || (rc == 0 && tlspa_follow_end(&x.chain) < 0))
+		rc = TLSPA_EX_ERROR;
 	if (rc == 0 && !tlspa_tool_quiet)
 		fprintf(stderr,
 			"tlspolicy-audit: redacted %llu values in %llu "
 			"records\n",
 			x.values, x.records);
+	if (rc == 0)
+		rc = tlspa_scan_status(&x.chain, x.ignore_breaks);
 done:
+	tlspa_follow_free(&x.chain);
 	tlsp_chain_key_free(&x.key);
 	tlsp_jb_free(&x.out);
 	tlsp_jb_free(&x.scratch);

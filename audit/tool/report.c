@@ -142,9 +142,13 @@ bucket(const struct tlspa_jv *v, const struct tlspa_hist *h, int n, int absent)
 
 	if (v == NULL || v->type != TLSPA_J_STR)
 		return absent;
-	for (i = 0; i < n - 1; i++)
-		if (tlspa_jv_is(v, h->name(i)))
+	for (i = 0; i < n - 1; i++) {
+		const char *name = h->name(i);
+
+		/* the first byte first: this runs several times a record */
+		if (name[0] == v->s[0] && tlspa_jv_is(v, name))
 			return i;
+	}
 	return n - 1;
 }
 
@@ -346,6 +350,9 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{"top", required_argument, NULL, 'n'},
 		{"contact", required_argument, NULL, 'c'},
+		{"key", required_argument, NULL, 'k'},
+		{"allow-empty", no_argument, NULL, 'E'},
+		{"ignore-breaks", no_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *since = NULL, *until = NULL;
@@ -362,6 +369,12 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 			r->tz = optarg;
 		else if (c == 'c')
 			r->contact = optarg;
+		else if (c == 'E')
+			r->scan.allow_empty = 1;
+		else if (c == 'I')
+			r->ignore_breaks = 1;
+		else if (c == 'k' && tlspa_tool_key(&r->key, optarg) < 0)
+			return TLSPA_EX_ERROR;
 		else if (c == 'd' &&
 			 add_arg(&r->domains, &r->ndomains, optarg) < 0)
 			return TLSPA_EX_ERROR;
@@ -779,6 +792,7 @@ report_free(struct tlspa_report *r)
 	tlspa_table_free(&r->pol, NULL);
 	tlspa_table_free(&r->det, NULL);
 	tlspa_scan_close(&r->scan);
+	tlsp_chain_key_free(&r->key);
 	free(r->domains);
 	free(r->rulef);
 }
@@ -799,12 +813,16 @@ tlspa_report_main(int argc, char **argv)
 		goto done;
 	r.scan.files = argv + optind;
 	r.scan.nfiles = argc - optind;
+	r.scan.key = &r.key;
 	while ((got = tlspa_scan_next(&r.scan)) > 0)
 		count_record(&r, r.scan.rec, r.scan.ms);
-	if (got < 0)
+	if (got < 0) {
 		rc = TLSPA_EX_ERROR;
-	else
-		rc = tlspa_report_write(&r);
+		goto done;
+	}
+	tlspa_scan_evidence(&r.scan, r.evidence, sizeof(r.evidence));
+	if ((rc = tlspa_report_write(&r)) == 0)
+		rc = tlspa_scan_status(&r.scan.chain, r.ignore_breaks);
 done:
 	report_free(&r);
 	return rc;

@@ -124,6 +124,9 @@ struct tlspa_report {
 	size_t ndomains, nrulef;
 	const char *since, *until; /* as given */
 	struct tlspa_scan scan;
+	struct tlsp_chain_key key; /* --key */
+	int ignore_breaks;
+	char evidence[512];	   /* what verified: tlspa_scan_evidence */
 	int64_t first_ms, last_ms; /* of the records counted */
 	uint64_t types[NTYPE];
 	struct tlspa_tally total;

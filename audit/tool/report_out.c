@@ -87,10 +87,7 @@ text_head(const struct tlspa_report *r)
 	if (r->scan.outside > 0)
 		printf("             %llu more outside the period\n",
 		       r->scan.outside);
-	if (r->scan.bad > 0)
-		printf("not records  %llu lines (torn or damaged; see the "
-		       "warnings)\n",
-		       r->scan.bad);
+	printf("evidence     %s\n", r->evidence);
 	printf("\ndecisions    %llu: %llu recipients, %llu senders refused at "
 	       "MAIL\nmessages     %llu\n",
 	       (unsigned long long)t->n, (unsigned long long)(t->n - r->mail_n),
@@ -401,11 +398,29 @@ csv_rows(const char *section, struct tlspa_ent **v, size_t n)
 	}
 }
 
+/* What verified, in a row of its own (the name column), right under the
+ * header, with the other cells empty. */
+static void
+csv_evidence(const struct tlspa_report *r)
+{
+	int i, ncols = 8 + tlspa_report_ver.n + tlspa_report_bits.n +
+		       tlspa_report_fs.n + tlspa_report_cert.n +
+		       2 * tlspa_report_act.n + tlspa_report_status.n + 2 +
+		       2 * NREQ;
+
+	printf("evidence,");
+	csv_cell(r->evidence, strlen(r->evidence));
+	for (i = 2; i < ncols; i++)
+		putchar(',');
+	putchar('\n');
+}
+
 static int
 write_csv(const struct tlspa_report *r, struct tlspa_ent **dom,
 	  struct tlspa_ent **rule, struct tlspa_ent **client)
 {
 	csv_header();
+	csv_evidence(r);
 	csv_row("total", "", 0, NULL, &r->total);
 	csv_rows("domain", dom, r->dom.n);
 	csv_rows("rule", rule, r->rule.n);
@@ -534,6 +549,25 @@ j_time(struct tlsp_jbuf *jb, const char *key, int64_t ms)
 	tlsp_jb_kstr(jb, key, buf);
 }
 
+/* What verified: "evidence":{"verified":true,...,"summary":"..."}. */
+static void
+j_evidence(struct tlsp_jbuf *jb, const struct tlspa_follow *f,
+	   const char *summary)
+{
+	tlsp_jb_key(jb, "evidence");
+	tlsp_jb_open(jb, '{');
+	tlsp_jb_kbool(jb, "verified", f->breaks == 0);
+	tlsp_jb_kbool(jb, "hashes_checked", !f->unkeyed);
+	j_uint(jb, "records", f->records);
+	j_uint(jb, "first_seq", f->records ? f->first_seq : 0);
+	j_uint(jb, "last_seq", f->records ? f->seq : 0);
+	j_uint(jb, "breaks", f->breaks);
+	j_uint(jb, "not_counted", f->skipped);
+	j_uint(jb, "torn_tolerated", f->torn);
+	tlsp_jb_kstr(jb, "summary", summary);
+	tlsp_jb_close(jb, '}');
+}
+
 static void
 j_head(struct tlsp_jbuf *jb, const struct tlspa_report *r)
 {
@@ -549,7 +583,7 @@ j_head(struct tlsp_jbuf *jb, const struct tlspa_report *r)
 	j_uint(jb, "files", (uint64_t)r->scan.nfiles);
 	j_counts(jb, "records", &tlspa_report_type, r->types);
 	j_uint(jb, "outside_period", r->scan.outside);
-	j_uint(jb, "not_records", r->scan.bad);
+	j_evidence(jb, &r->scan.chain, r->evidence);
 	j_uint(jb, "sender_decisions", r->mail_n);
 	tlsp_jb_key(jb, "not_counted");
 	tlsp_jb_open(jb, '{');
@@ -663,6 +697,7 @@ rpt_day_open(struct tlsp_jbuf *jb, const struct tlspa_report *r,
 	tlsp_jb_close(jb, '}');
 	if (r->contact != NULL)
 		tlsp_jb_kstr(jb, "contact-info", r->contact);
+	tlsp_jb_kstr(jb, "tlspolicy-evidence", r->evidence);
 	snprintf(id, sizeof(id), "%s_%s_tlspolicy", p->day, p->host);
 	tlsp_jb_kstr(jb, "report-id", id);
 	tlsp_jb_key(jb, "policies");

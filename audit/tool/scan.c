@@ -1,63 +1,52 @@
 /*
- * scan.c - the records that report and show read: every line of the
- * files that parses as a record, in a window of time.
+ * scan.c - the records that report and show read: the lines of the
+ * files that are in the hash chain, in a window of time.
  *
- * Lines come from the bounded reader (reader.c) and parser
- * (jsonread.c); a line that is not a record is warned about with its
- * FILE:LINE and counted, never fatal.
+ * Lines come from the bounded reader (reader.c) and go through the chain
+ * follower (follow.c), the same rules as verify: only a record in the
+ * chain is returned, so a line inserted by hand, a changed record or a
+ * torn line where no crash leaves one is never counted or shown. The
+ * follower parses each record once, and that tree is what the caller
+ * reads. Without --key, a keyed log is recognised by its first record's
+ * hash and checked for seq and prev only, and the status says so.
  */
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "tool.h"
 
-static int
-scan_line(struct tlspa_scan *s)
+static void
+scan_start(struct tlspa_scan *s)
 {
-	const struct tlspa_reader_line *ln = &s->line;
-	const struct tlspa_jv *t;
-
-	if (ln->overlong) {
-		tlspa_tool_warn(ln->path, ln->lineno,
-				"line of %zu bytes skipped "
-				"(longer than %zu)",
-				ln->len, s->lines.max);
-		return 0;
-	}
-	if ((s->rec = tlspa_json_parse(&s->json, ln->p, ln->len)) == NULL) {
-		tlspa_tool_warn(ln->path, ln->lineno,
-				"not a record: %s at byte %zu%s", s->json.err,
-				s->json.errpos + 1,
-				ln->lf ? "" : " (torn last line)");
-		return 0;
-	}
-	if (s->rec->type != TLSPA_J_OBJ ||
-	    tlspa_jv_get(s->rec, "seq") == NULL) {
-		tlspa_tool_warn(ln->path, ln->lineno,
-				"not a record: no \"seq\"");
-		return 0;
-	}
-	t = tlspa_jv_get(s->rec, "time");
-	if (t == NULL || t->type != TLSPA_J_STR ||
-	    tlspa_time_rfc3339(t->s, t->len, &s->ms) < 0)
-		s->ms = TLSPA_TIME_MIN;
-	return 1;
+	s->started = 1;
+	s->lines.files = s->files;
+	s->lines.nfiles = s->nfiles;
+	s->chain.files = s->files;
+	s->chain.nfiles = s->nfiles;
+	s->chain.key = s->key;
+	s->chain.guess_key = s->key == NULL || s->key->k == NULL;
+	s->chain.allow_empty = s->allow_empty;
+	s->chain.say = tlspa_tool_say;
 }
 
 int
 tlspa_scan_next(struct tlspa_scan *s)
 {
-	int rc;
+	const struct tlspa_jv *t;
+	int rc, in;
 
-	if (!s->started) {
-		s->started = 1;
-		s->lines.files = s->files;
-		s->lines.nfiles = s->nfiles;
-	}
+	if (!s->started)
+		scan_start(s);
 	while ((rc = tlspa_reader_next(&s->lines, &s->line)) > 0) {
-		if (!scan_line(s)) {
-			s->bad++;
+		if ((in = tlspa_follow_line(&s->chain, &s->line)) < 0)
+			goto oom;
+		if (in == 0)
 			continue;
-		}
+		s->rec = s->chain.tree;
+		t = tlspa_jv_get(s->rec, "time");
+		if (t == NULL || t->type != TLSPA_J_STR ||
+		    tlspa_time_rfc3339(t->s, t->len, &s->ms) < 0)
+			s->ms = TLSPA_TIME_MIN;
 		if ((s->since != TLSPA_TIME_MIN ||
 		     s->until != TLSPA_TIME_MAX) &&
 		    (s->ms == TLSPA_TIME_MIN || s->ms < s->since ||
@@ -68,14 +57,79 @@ tlspa_scan_next(struct tlspa_scan *s)
 		s->records++;
 		return 1;
 	}
-	if (rc < 0)
+	if (rc < 0) {
 		fprintf(stderr, "tlspolicy-audit: %s\n", s->lines.err);
-	return rc;
+		return rc;
+	}
+	if (!s->ended) {
+		s->ended = 1;
+		if (tlspa_follow_end(&s->chain) < 0)
+			goto oom;
+	}
+	return 0;
+oom:
+	fprintf(stderr, "tlspolicy-audit: out of memory\n");
+	return -1;
+}
+
+void
+tlspa_scan_evidence(const struct tlspa_scan *s, char *buf, size_t n)
+{
+	const struct tlspa_follow *f = &s->chain;
+
+	if (f->breaks > 0)
+		snprintf(buf, n,
+			 "NOT VERIFIED: %llu break%s, %llu line%s not counted "
+			 "(the first break at %s:%llu)",
+			 f->breaks, f->breaks == 1 ? "" : "s", f->skipped,
+			 f->skipped == 1 ? "" : "s", f->first_break.path,
+			 f->first_break.lineno);
+	else if (f->records == 0)
+		snprintf(buf, n, "verified: no records (empty files)");
+	else
+		snprintf(buf, n,
+			 "verified: %llu records, seq %" PRIu64 "..%" PRIu64
+			 "%s",
+			 f->records, f->first_seq, f->seq,
+			 f->unkeyed ? "; hashes not checked: no key (seq and "
+				      "prev only)"
+				    : "");
+}
+
+int
+tlspa_scan_status(const struct tlspa_follow *f, int ignore_breaks)
+{
+	size_t i;
+
+	if (f->unkeyed)
+		fprintf(stderr, "tlspolicy-audit: hashes not checked: no key "
+				"(give --key for a keyed log)\n");
+	if (f->breaks == 0)
+		return 0;
+	fprintf(stderr,
+		"tlspolicy-audit: the log does not verify: %llu break%s; "
+		"%llu line%s not counted as evidence (",
+		f->breaks, f->breaks == 1 ? "" : "s", f->skipped,
+		f->skipped == 1 ? "" : "s");
+	for (i = 0; i < f->skipped && i < TLSPA_FOLLOW_WHERE; i++)
+		fprintf(stderr, "%s%s:%llu", i ? ", " : "", f->where[i].path,
+			f->where[i].lineno);
+	if (f->skipped > TLSPA_FOLLOW_WHERE)
+		fprintf(stderr, ", ...");
+	if (f->skipped == 0)
+		fprintf(stderr, "the first break at %s:%llu",
+			f->first_break.path, f->first_break.lineno);
+	fprintf(stderr, ")\n");
+	if (!ignore_breaks)
+		return TLSPA_EX_BROKEN;
+	fprintf(stderr, "tlspolicy-audit: --ignore-breaks: going on; the "
+			"evidence is weakened\n");
+	return 0;
 }
 
 void
 tlspa_scan_close(struct tlspa_scan *s)
 {
 	tlspa_reader_close(&s->lines);
-	tlspa_json_free(&s->json);
+	tlspa_follow_free(&s->chain);
 }

@@ -27,7 +27,8 @@ struct strlist {
 
 struct show {
 	struct strlist qid, txid, domain, sender, rcpt, action, type;
-	int json;
+	int json, ignore_breaks;
+	struct tlsp_chain_key key;
 	struct tlspa_scan scan;
 	unsigned long long shown;
 };
@@ -95,6 +96,9 @@ show_options(struct show *sh, int argc, char **argv)
 		{"until", required_argument, NULL, 'U'},
 		{"tz", required_argument, NULL, 'z'},
 		{"json", no_argument, NULL, 'j'},
+		{"key", required_argument, NULL, 'k'},
+		{"allow-empty", no_argument, NULL, 'E'},
+		{"ignore-breaks", no_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *since = NULL, *until = NULL, *tz = NULL;
@@ -103,7 +107,14 @@ show_options(struct show *sh, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'j')
 			sh->json = 1;
-		else if (c == 'S')
+		else if (c == 'E')
+			sh->scan.allow_empty = 1;
+		else if (c == 'I')
+			sh->ignore_breaks = 1;
+		else if (c == 'k') {
+			if (tlspa_tool_key(&sh->key, optarg) < 0)
+				return TLSPA_EX_ERROR;
+		} else if (c == 'S')
 			since = optarg;
 		else if (c == 'U')
 			until = optarg;
@@ -536,6 +547,7 @@ tlspa_show_main(int argc, char **argv)
 		goto done;
 	sh.scan.files = argv + optind;
 	sh.scan.nfiles = argc - optind;
+	sh.scan.key = &sh.key;
 	while ((got = tlspa_scan_next(&sh.scan)) > 0) {
 		if (!show_match(&sh, sh.scan.rec))
 			continue;
@@ -546,18 +558,16 @@ tlspa_show_main(int argc, char **argv)
 		} else
 			show_record(&sh.scan.line, sh.scan.rec);
 	}
-	rc = got < 0 ? TLSPA_EX_ERROR : 0;
-	if (!tlspa_tool_quiet && sh.scan.bad > 0)
-		fprintf(stderr,
-			"tlspolicy-audit: %llu lines were not records\n",
-			sh.scan.bad);
-	if (!sh.json && sh.shown == 0 && rc == 0)
+	rc = got < 0 ? TLSPA_EX_ERROR
+		     : tlspa_scan_status(&sh.scan.chain, sh.ignore_breaks);
+	if (!sh.json && sh.shown == 0 && got == 0)
 		fprintf(stderr,
 			"tlspolicy-audit: no record matched (%llu "
 			"read)\n",
 			sh.scan.records + sh.scan.outside);
-	tlspa_scan_close(&sh.scan);
 done:
+	tlspa_scan_close(&sh.scan);
+	tlsp_chain_key_free(&sh.key);
 	free(sh.qid.v);
 	free(sh.txid.v);
 	free(sh.domain.v);

@@ -21,7 +21,10 @@ hash_key(const char *k, size_t n)
 		h ^= (unsigned char)*k++;
 		h *= 1099511628211ULL;
 	}
-	return h | 1; /* 0 marks an empty slot */
+	/* 0 marks an empty slot. (Not h | 1: the slot index is h's low
+	 * bits, and an always-odd index left every other slot a home to
+	 * none, so that probes ran long.) */
+	return h != 0 ? h : 1;
 }
 
 static int
@@ -49,16 +52,21 @@ table_grow(struct tlspa_table *t)
 void *
 tlspa_table_get(struct tlspa_table *t, const char *k, size_t kn)
 {
-	uint64_t h = hash_key(k, kn);
-	struct tlspa_ent *e;
+	struct tlspa_ent *e = t->last;
+	uint64_t h;
 	size_t j;
 
+	/* The same key as last time is common (the client and the rules of
+	 * a message's recipients): no hash, no probe. */
+	if (e != NULL && e->klen == kn && memcmp(e->key, k, kn) == 0)
+		return e;
+	h = hash_key(k, kn);
 	if (t->cap > 0)
 		for (j = h & (t->cap - 1); t->s[j].h != 0;
 		     j = (j + 1) & (t->cap - 1))
 			if (t->s[j].h == h && t->s[j].e->klen == kn &&
 			    memcmp(t->s[j].e->key, k, kn) == 0)
-				return t->s[j].e;
+				return t->last = t->s[j].e;
 	if (t->n >= TLSPA_TABLE_MAX ||
 	    ((t->n + 1) * 2 > t->cap && table_grow(t) < 0) ||
 	    (e = calloc(1, t->valsz + kn + 1)) == NULL) {
@@ -73,7 +81,7 @@ tlspa_table_get(struct tlspa_table *t, const char *k, size_t kn)
 	t->s[j].h = h;
 	t->s[j].e = e;
 	t->n++;
-	return e;
+	return t->last = e;
 }
 
 struct tlspa_ent **

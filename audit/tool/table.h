@@ -25,7 +25,8 @@ struct tlspa_slot {
 struct tlspa_table {
 	struct tlspa_slot *s;
 	size_t n, cap, valsz;
-	uint64_t dropped; /* additions that found the table full */
+	uint64_t dropped;	/* additions that found the table full */
+	struct tlspa_ent *last; /* the value found last (private) */
 };
 
 /*

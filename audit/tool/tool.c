@@ -20,7 +20,7 @@
 #define WARN_MAX 100
 
 int tlspa_tool_quiet;
-static unsigned long long warnings;
+static unsigned long long warnings, breaks;
 
 /* ============================================================== usage */
 
@@ -29,21 +29,24 @@ static const struct {
 	const char *usage;
 	int (*run)(int, char **);
 } commands[] = {
-	{"verify", "verify [-q] [--key FILE] [--anchor SEQ:HASH]... FILE...",
+	{"verify",
+	 "verify [-q] [--key FILE] [--anchor SEQ:HASH]... [--allow-empty]\n"
+	 "\t\t[--ignore-breaks] FILE...",
 	 tlspa_verify_main},
 	{"report",
 	 "report [--since T] [--until T] [--tz ZONE] [--domain D]...\n"
-	 "\t\t[--rule R]... [--format text|csv|json|tlsrpt] [--top N] "
-	 "FILE...",
+	 "\t\t[--rule R]... [--format text|csv|json|tlsrpt] [--top N]\n"
+	 "\t\t[--key FILE] [--allow-empty] [--ignore-breaks] FILE...",
 	 tlspa_report_main},
 	{"show",
 	 "show [--queue-id ID] [--txid ID] [--domain D] [--sender S]\n"
 	 "\t\t[--recipient R] [--action A] [--type T] [--since T]\n"
-	 "\t\t[--until T] [--tz ZONE] [--json] FILE...",
+	 "\t\t[--until T] [--tz ZONE] [--json] [--key FILE] [--allow-empty]\n"
+	 "\t\t[--ignore-breaks] FILE...",
 	 tlspa_show_main},
 	{"redact",
 	 "redact --value STRING [--key-name sender|addr|name|helo]\n"
-	 "\t\t[--key FILE] FILE",
+	 "\t\t[--key FILE] [--allow-empty] [--ignore-breaks] FILE",
 	 tlspa_redact_main},
 };
 
@@ -98,6 +101,49 @@ tlspa_tool_warn_summary(void)
 	if (!tlspa_tool_quiet && warnings > WARN_MAX)
 		fprintf(stderr, "(%llu more warnings not shown)\n",
 			warnings - WARN_MAX);
+	if (breaks > WARN_MAX)
+		fprintf(stderr, "(%llu more breaks not shown)\n",
+			breaks - WARN_MAX);
+}
+
+void
+tlspa_tool_break(const char *path, unsigned long long lineno, const char *fmt,
+		 ...)
+{
+	va_list ap;
+
+	if (++breaks > WARN_MAX)
+		return;
+	fprintf(stderr, "%s:%llu: ", path, lineno);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+tlspa_tool_key(struct tlsp_chain_key *key, const char *path)
+{
+	char err[512];
+
+	tlsp_chain_key_free(key);
+	if (tlsp_chain_key_load(path, key, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "tlspolicy-audit: --key %s\n", err);
+	return -1;
+}
+
+void
+tlspa_tool_say(void *arg, enum tlspa_follow_kind kind, const char *path,
+	       unsigned long long lineno, const char *text)
+{
+	(void)arg;
+	if (kind == TLSPA_FOLLOW_BREAK)
+		tlspa_tool_break(path, lineno, "%s", text);
+	else if (kind == TLSPA_FOLLOW_WARN)
+		tlspa_tool_warn(path, lineno, "%s", text);
+	else if (!tlspa_tool_quiet)
+		fprintf(stderr, "%s:%llu: note: %s\n", path, lineno, text);
 }
 
 /* =============================================================== main */

@@ -3,9 +3,10 @@
  *
  * tool.c holds main() and the warnings that say where; time.c the time
  * arguments and time zones; text.c recipient domains and printing
- * hostile strings safely; scan.c the record scanner that report and show
- * read their input through. Each command lives in a file of its own and
- * returns an exit status.
+ * hostile strings safely; follow.c the chain follower that decides which
+ * lines are evidence, for verify and for scan.c, the record scanner that
+ * report and show read their input through. Each command lives in a file
+ * of its own and returns an exit status from the table below.
  *
  * Names: what a file of audit/tool/ exports is tlspa_<file>_<verb>
  * (tlspa_reader_next in reader.c, tlspa_time_arg in time.c, each
@@ -22,16 +23,28 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "follow.h"
 #include "jsonread.h"
 #include "reader.h"
 
 /*
- * Exit statuses, as the independent verifier (contrib/audit) and the
- * test vectors have them, rather than <sysexits.h>: scripts of auditors
- * test for 1 (like diff(1) and grep(1), 1 is an answer, not an error).
+ * The exit statuses of every command (EXIT STATUS in tlspolicy-audit(1)),
+ * as the independent verifier (contrib/audit) and the test vectors have
+ * them, rather than <sysexits.h>: scripts of auditors test for 1 (like
+ * diff(1) and grep(1), 1 is an answer, not an error).
+ *
+ *   0  done, and the evidence holds (--ignore-breaks: report, show and
+ *      redact went on past breaks and said so)
+ *   1  the log does not verify: a break, a changed record, a line that
+ *      is not in the chain, garbage, no records
+ *   2  usage, I/O error or invalid input (an unreadable or invalid file
+ *      given to a command, such as a policy file), out of memory
+ *   3  a condition the caller asked about (--fail-on) matched
  */
-#define TLSPA_EX_BROKEN 1 /* verify: the chain does not hold */
-#define TLSPA_EX_ERROR 2  /* usage, unreadable input, out of memory */
+#define TLSPA_EX_OK 0
+#define TLSPA_EX_BROKEN 1
+#define TLSPA_EX_ERROR 2
+#define TLSPA_EX_MATCHED 3
 
 #define TLSPA_TIME_MIN INT64_MIN
 #define TLSPA_TIME_MAX INT64_MAX
@@ -54,8 +67,24 @@ int tlspa_tool_usage(const char *command);
 void tlspa_tool_warn(const char *path, unsigned long long lineno,
 		     const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Says how many warnings were not shown, if any. */
+/* Says how many warnings (and breaks) were not shown, if any. */
 void tlspa_tool_warn_summary(void);
+
+/* "PATH:LINE: ..." for a break, on stderr, also with -q; after the first
+ * 100, only counted. */
+void tlspa_tool_break(const char *path, unsigned long long lineno,
+		      const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Loads --key FILE into *key (freeing a key given before). 0, or -1
+ * after saying why on stderr. */
+int tlspa_tool_key(struct tlsp_chain_key *key, const char *path);
+
+/* What a chain follower found (a tlspa_follow_say_fn): a break as by
+ * tlspa_tool_break, a warning as by tlspa_tool_warn, a note as
+ * "PATH:LINE: note: ..." (not with -q). */
+void tlspa_tool_say(void *arg, enum tlspa_follow_kind kind, const char *path,
+		    unsigned long long lineno, const char *text);
 extern int tlspa_tool_quiet; /* -q: no warnings */
 
 /* ------------------------------------------------------- time (time.c) */
@@ -111,31 +140,49 @@ void tlspa_text_put_value(FILE *f, const struct tlspa_jv *v);
 /* --------------------------------------------- record scanning (scan.c) */
 
 /*
- * Reads records for report and show: every line that parses as a JSON
- * object with a "seq" member and falls in [since, until) by its "time".
- * Other lines are warned about and counted. Zero-initialise, set files,
- * nfiles, since and until (TLSPA_TIME_MIN/MAX for none); free with
- * tlspa_scan_close.
+ * Reads records for report and show: the lines that the chain follower
+ * finds in the chain (follow.h), in [since, until) by their "time". A
+ * line that is not in the chain is not evidence: it is reported (where,
+ * and why) and not returned. Zero-initialise, set files, nfiles, since
+ * and until (TLSPA_TIME_MIN/MAX for none), and optionally key (without
+ * one, a keyed log is checked for seq and prev only, and says so) and
+ * allow_empty; free with tlspa_scan_close.
  */
 struct tlspa_scan {
 	char *const *files;
 	int nfiles;
 	int64_t since, until;
+	const struct tlsp_chain_key *key;
+	int allow_empty;
 
 	struct tlspa_reader lines;
-	struct tlspa_json json;
+	struct tlspa_follow chain;     /* what verified */
 	struct tlspa_reader_line line; /* the current line */
 	const struct tlspa_jv *rec;    /* its tree */
 	int64_t ms;		       /* its time; TLSPA_TIME_MIN if none */
 	unsigned long long records;    /* read, in the window */
 	unsigned long long outside;    /* read, outside the window */
-	unsigned long long bad;	       /* lines that are not records */
-	int started;
+	int started, ended;
 };
 
-/* 1 with s->line, s->rec and s->ms set; 0 at the end; -1 on a read error
- * (reported on stderr). */
+/* 1 with s->line, s->rec and s->ms set; 0 at the end (the chain's last
+ * checks done); -1 on a read error or out of memory (reported). */
 int tlspa_scan_next(struct tlspa_scan *s);
+
+/*
+ * After the end of a follower (a scan's chain, or redact's): says on
+ * stderr what did not verify (how many lines were
+ * not counted, and where the first few are), "hashes not checked: no
+ * key" when that is so, and "no records". Returns 0, or TLSPA_EX_BROKEN
+ * when the log did not verify (with `ignore_breaks`: 0, and the message
+ * says that the evidence is weakened).
+ */
+int tlspa_scan_status(const struct tlspa_follow *f, int ignore_breaks);
+
+/* One line for a report: "verified: 8 records, seq 1..8", or what was
+ * not verified. Into buf (always NUL-terminated). */
+void tlspa_scan_evidence(const struct tlspa_scan *s, char *buf, size_t n);
+
 void tlspa_scan_close(struct tlspa_scan *s);
 
 #endif

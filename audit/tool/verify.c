@@ -1,46 +1,31 @@
 /*
  * verify.c - tlspolicy-audit verify: does the hash chain hold?
  *
- * Checks the files, oldest first, exactly as audit/FORMAT.md sections 4
- * and 5 say: each record's hash is right (with the HMAC key if one is
- * given), links to the record before it, and numbers one more; a torn
- * line is skipped with a warning; a second genesis is a break; each
- * --anchor SEQ:HASH (from the daemon's syslog checkpoints) is found with
- * that hash, or is exactly the record the files begin after. The first
- * break ends the run with FILE:LINE and what broke. Only the bytes of
- * the lines are used: no JSON parser is involved, so what is checked is
- * what the daemon hashed.
+ * Checks the files, oldest first, through the chain follower (follow.c),
+ * which holds the rules of audit/FORMAT.md sections 1, 4 and 5: each
+ * record's hash (with the HMAC key if one is given), its link, its seq,
+ * a second genesis, where a torn line may stand, and each --anchor
+ * SEQ:HASH (from the daemon's syslog checkpoints). The first break ends
+ * the run with FILE:LINE and what broke; with --ignore-breaks every
+ * break is reported and the run goes on, and the answer is still 1.
+ * Files with no records fail unless --allow-empty accepts empty ones.
  */
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chain.h"
+#include "follow.h"
 #include "tool.h"
-
-struct anchor {
-	uint64_t seq;
-	char hash[TLSP_HASH_HEX + 1];
-	int seen;
-};
 
 struct verify {
 	struct tlsp_chain_key key;
-	struct anchor *anchors;
+	struct tlspa_follow_anchor *anchors;
 	size_t nanchors;
-	struct tlsp_jbuf scratch;
-
-	unsigned long long records;
-	uint64_t first_seq, seq;      /* of the first and last record */
-	char hash[TLSP_HASH_HEX + 1]; /* of the last record */
-	char time[32];		      /* of the last record, if any */
-	struct tlspa_json json;
-	const char *path; /* where the last record is */
-	unsigned long long lineno;
-	unsigned long long torn_line; /* skipped since the last record */
+	int allow_empty, ignore_breaks;
+	struct tlspa_follow f;
 };
 
 /* ============================================================ options */
@@ -48,7 +33,7 @@ struct verify {
 /* "SEQ:HASH", or what the daemon logs: "[audit checkpoint ]seq=N
  * hash=H[ ...]"; SEQ 0 is the genesis. Hex digits may be uppercase. */
 static int
-anchor_parse(const char *arg, struct anchor *a)
+anchor_parse(const char *arg, struct tlspa_follow_anchor *a)
 {
 	const char *h;
 	char *end;
@@ -90,16 +75,24 @@ verify_options(struct verify *v, int argc, char **argv)
 		{"key", required_argument, NULL, 'k'},
 		{"anchor", required_argument, NULL, 'a'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"allow-empty", no_argument, NULL, 'E'},
+		{"ignore-breaks", no_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
 	char err[512];
-	struct anchor *na;
+	struct tlspa_follow_anchor *na;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "qk:a:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			tlspa_tool_quiet = 1;
+			break;
+		case 'E':
+			v->allow_empty = 1;
+			break;
+		case 'I':
+			v->ignore_breaks = 1;
 			break;
 		case 'k':
 			tlsp_chain_key_free(&v->key);
@@ -139,253 +132,49 @@ verify_options(struct verify *v, int argc, char **argv)
 	return 0;
 }
 
-/* ============================================================ checks */
+/* ============================================================ output */
 
-/* Reports the break at ln: "FILE:LINE: what". Returns the status. */
-static int broke(const struct tlspa_reader_line *ln, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int
-broke(const struct tlspa_reader_line *ln, const char *fmt, ...)
+/* Without --ignore-breaks only the first break is told: the run stops
+ * there. */
+static void
+verify_say(void *arg, enum tlspa_follow_kind kind, const char *path,
+	   unsigned long long lineno, const char *text)
 {
-	va_list ap;
+	const struct verify *v = arg;
 
-	fprintf(stderr, "%s:%llu: ", ln->path, ln->lineno);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return TLSPA_EX_BROKEN;
-}
-
-/* The first record: a genesis, an anchored continuation, or a start
- * that nothing here can check (a note says so). */
-static int
-check_first(struct verify *v, const struct tlspa_reader_line *ln,
-	    const struct tlsp_chain_rec *r)
-{
-	int checked = 0;
-	size_t i;
-
-	if (strcmp(r->prev, tlsp_chain_genesis) == 0) {
-		if (r->seq != 1)
-			return broke(
-				ln, "a new chain starts at seq 1, not %" PRIu64,
-				r->seq);
-		checked = 1;
-	}
-	for (i = 0; i < v->nanchors; i++) {
-		struct anchor *a = &v->anchors[i];
-
-		if (a->seq >= r->seq)
-			continue;
-		if (a->seq + 1 < r->seq)
-			return broke(ln,
-				     "anchor %" PRIu64 " not found: the log "
-				     "begins at seq %" PRIu64 " (older records "
-				     "missing: head cut?)",
-				     a->seq, r->seq);
-		if (strcmp(a->hash, r->prev) != 0)
-			return broke(ln,
-				     "anchor %" PRIu64 ": hash differs "
-				     "(anchor %s, prev of the first record %s)",
-				     a->seq, a->hash, r->prev);
-		a->seen = 1;
-		checked = 1;
-	}
-	if (!checked && !tlspa_tool_quiet)
-		fprintf(stderr,
-			"%s:%llu: note: the chain starts at seq %" PRIu64
-			" with prev %s, not at the genesis: what came before "
-			"is unchecked (give --anchor %" PRIu64 ":HASH)\n",
-			ln->path, ln->lineno, r->seq, r->prev, r->seq - 1);
-	return 0;
+	if (kind == TLSPA_FOLLOW_BREAK &&
+	    (v->ignore_breaks || v->f.breaks == 1))
+		tlspa_tool_break(path, lineno, "%s", text);
+	else if (kind != TLSPA_FOLLOW_BREAK)
+		tlspa_tool_say(NULL, kind, path, lineno, text);
 }
 
 static int
-check_link(struct verify *v, const struct tlspa_reader_line *ln,
-	   const struct tlsp_chain_rec *r)
+verify_summary(const struct verify *v, int nfiles)
 {
-	char after[96] = "";
+	const struct tlspa_follow *f = &v->f;
 
-	if (v->torn_line > 0)
-		snprintf(after, sizeof(after),
-			 "; line %llu before it was "
-			 "skipped as torn",
-			 v->torn_line);
-	if (strcmp(r->prev, tlsp_chain_genesis) == 0)
-		return broke(ln,
-			     "new chain started (genesis prev) after the "
-			     "first record: the log was replaced?%s",
-			     after);
-	if (strcmp(r->prev, v->hash) != 0)
-		return broke(ln,
-			     "does not link to the previous record "
-			     "(deleted, inserted or reordered records?): "
-			     "seq %" PRIu64 " after seq %" PRIu64
-			     " at %s:%llu%s",
-			     r->seq, v->seq, v->path, v->lineno, after);
-	if (r->seq != v->seq + 1)
-		return broke(ln,
-			     "sequence gap: seq %" PRIu64 " after %" PRIu64
-			     "%s",
-			     r->seq, v->seq, after);
-	return 0;
-}
-
-/* 1 if t is the writer's time format, 2026-11-23T08:41:07.123Z. */
-static int
-time_shaped(const struct tlspa_jv *t)
-{
-	static const char pat[] = "dddd-dd-ddTdd:dd:dd.dddZ";
-	size_t i;
-
-	if (t == NULL || t->type != TLSPA_J_STR || t->len != sizeof(pat) - 1)
-		return 0;
-	for (i = 0; i < t->len; i++)
-		if (pat[i] == 'd' ? t->s[i] < '0' || t->s[i] > '9'
-				  : t->s[i] != pat[i])
-			return 0;
-	return 1;
-}
-
-/*
- * A record must be one JSON object with a time: a line forged with a
- * right hash but bytes no JSON reader accepts would read differently in
- * different tools. The clock may step back (NTP): a warning, since only
- * the order of seq is proof.
- */
-/* 1 if some object in j names a member twice: JSON readers disagree on
- * which value such a record holds. */
-static int
-dup_member(const struct tlspa_jv *j)
-{
-	const struct tlspa_jv *a, *b;
-
-	if (j->type != TLSPA_J_OBJ && j->type != TLSPA_J_ARR)
-		return 0;
-	for (a = j->kids; a != NULL; a = a->next) {
-		if (j->type == TLSPA_J_OBJ)
-			for (b = a->next; b != NULL; b = b->next)
-				if (a->keylen == b->keylen &&
-				    memcmp(a->key, b->key, a->keylen) == 0)
-					return 1;
-		if (dup_member(a))
-			return 1;
-	}
-	return 0;
-}
-
-static int
-check_json(struct verify *v, const struct tlspa_reader_line *ln)
-{
-	const struct tlspa_jv *root = tlspa_json_parse(&v->json, ln->p,
-						       ln->len);
-	const struct tlspa_jv *t = tlspa_jv_get(root, "time");
-
-	if (root == NULL)
-		return broke(ln, "record is not valid JSON (%s at byte %zu)",
-			     v->json.err, v->json.errpos + 1);
-	if (dup_member(root))
-		return broke(ln, "record is not valid JSON (a member name "
-				 "appears twice)");
-	if (t == NULL || t->type != TLSPA_J_STR)
-		return broke(ln, "record is not a JSON object with a time");
-	if (!time_shaped(t))
-		return 0;
-	if (v->time[0] != '\0' && memcmp(t->s, v->time, t->len) < 0)
-		tlspa_tool_warn(ln->path, ln->lineno,
-				"clock stepped back (%s after "
-				"%s)",
-				t->s, v->time);
-	memcpy(v->time, t->s, t->len + 1);
-	return 0;
-}
-
-static int
-verify_line(struct verify *v, const struct tlspa_reader_line *ln)
-{
-	struct tlsp_chain_rec r;
-	struct anchor *a;
-	size_t i;
-	int rc;
-
-	/* A last line lacking only its LF is still a record (FORMAT.md 1). */
-	rc = ln->overlong ? -1
-			  : tlsp_chain_verify(ln->p, ln->len, &v->key,
-					      &v->scratch, &r);
-	if (rc < 0) {
-		tlspa_tool_warn(ln->path, ln->lineno, "torn line skipped%s",
-				ln->overlong ? " (longer than 16 MiB)" : "");
-		v->torn_line = ln->lineno;
-		return 0;
-	}
-	if (v->scratch.oom) {
-		fprintf(stderr, "tlspolicy-audit: out of memory\n");
-		return TLSPA_EX_ERROR;
-	}
-	if (rc == 0)
-		return broke(ln, "record changed (%s)",
-			     v->key.k != NULL
-				     ? "or wrong --key"
-				     : "or the log is keyed: give --key");
-	rc = v->records == 0 ? check_first(v, ln, &r) : check_link(v, ln, &r);
-	if (rc != 0 || (rc = check_json(v, ln)) != 0)
-		return rc;
-	for (i = 0; i < v->nanchors; i++) {
-		a = &v->anchors[i];
-		if (a->seq != r.seq)
-			continue;
-		if (strcmp(a->hash, r.hash) != 0)
-			return broke(ln,
-				     "anchor %" PRIu64 ": hash differs "
-				     "(anchor %s, record %s)",
-				     a->seq, a->hash, r.hash);
-		a->seen = 1;
-	}
-	if (v->records++ == 0)
-		v->first_seq = r.seq;
-	v->seq = r.seq;
-	memcpy(v->hash, r.hash, sizeof(v->hash));
-	v->path = ln->path;
-	v->lineno = ln->lineno;
-	v->torn_line = 0;
-	return 0;
-}
-
-/* After the last line: every anchor must have been met. */
-static int
-verify_end(struct verify *v, int nfiles, const char *lastpath)
-{
-	size_t i;
-
-	for (i = 0; i < v->nanchors; i++) {
-		if (v->anchors[i].seen)
-			continue;
-		if (v->records == 0) {
-			fprintf(stderr,
-				"%s:0: anchor %" PRIu64 " not found: no "
-				"records\n",
-				lastpath, v->anchors[i].seq);
-			return TLSPA_EX_BROKEN;
-		}
-		fprintf(stderr,
-			"%s:%llu: anchor %" PRIu64 " not found: the log "
-			"ends at seq %" PRIu64 " before it (tail cut?)\n",
-			v->path, v->lineno, v->anchors[i].seq, v->seq);
+	if (f->breaks > 0) {
+		if (v->ignore_breaks)
+			printf("BROKEN: %llu break%s, the first at %s:%llu; "
+			       "%llu line%s not in the chain; %llu records "
+			       "checked, files %d: the evidence is weakened\n",
+			       f->breaks, f->breaks == 1 ? "" : "s",
+			       f->first_break.path, f->first_break.lineno,
+			       f->skipped, f->skipped == 1 ? "" : "s",
+			       f->records, nfiles);
 		return TLSPA_EX_BROKEN;
 	}
-	if (v->records == 0) {
-		tlspa_tool_warn(lastpath, 0, "no records");
-		if (!tlspa_tool_quiet)
-			printf("OK: 0 records, files %d\n", nfiles);
+	if (tlspa_tool_quiet)
 		return 0;
-	}
-	if (!tlspa_tool_quiet)
+	if (f->records == 0)
+		printf("OK: 0 records, files %d (empty, as --allow-empty "
+		       "accepts)\n",
+		       nfiles);
+	else
 		printf("OK: %llu records, seq %" PRIu64 "..%" PRIu64
-		       ", files %d, "
-		       "last hash %s\n",
-		       v->records, v->first_seq, v->seq, nfiles, v->hash);
+		       ", files %d, last hash %s\n",
+		       f->records, f->first_seq, f->seq, nfiles, f->hash);
 	return 0;
 }
 
@@ -394,19 +183,35 @@ verify_run(struct verify *v, char **files, int nfiles)
 {
 	struct tlspa_reader lr = {.files = files, .nfiles = nfiles};
 	struct tlspa_reader_line ln;
-	int rc = 0, got;
+	struct tlspa_follow *f = &v->f;
+	int got, oom = 0;
 
-	while ((got = tlspa_reader_next(&lr, &ln)) > 0)
-		if ((rc = verify_line(v, &ln)) != 0)
+	f->files = files;
+	f->nfiles = nfiles;
+	f->key = &v->key;
+	f->anchors = v->anchors;
+	f->nanchors = v->nanchors;
+	f->allow_empty = v->allow_empty;
+	f->say = verify_say;
+	f->say_arg = v;
+	while ((got = tlspa_reader_next(&lr, &ln)) > 0) {
+		if (tlspa_follow_line(f, &ln) < 0) {
+			oom = 1;
 			break;
-	if (got < 0) {
-		fprintf(stderr, "tlspolicy-audit: %s\n", lr.err);
-		rc = TLSPA_EX_ERROR;
+		}
+		if (f->breaks > 0 && !v->ignore_breaks)
+			break;
 	}
+	if (got < 0)
+		fprintf(stderr, "tlspolicy-audit: %s\n", lr.err);
 	tlspa_reader_close(&lr);
-	if (rc == 0 && got == 0)
-		rc = verify_end(v, nfiles, files[nfiles - 1]);
-	return rc;
+	if (got == 0 && !oom && (f->breaks == 0 || v->ignore_breaks))
+		oom = tlspa_follow_end(f) < 0;
+	if (oom)
+		fprintf(stderr, "tlspolicy-audit: out of memory\n");
+	if (got < 0 || oom)
+		return TLSPA_EX_ERROR;
+	return verify_summary(v, nfiles);
 }
 
 int
@@ -419,8 +224,7 @@ tlspa_verify_main(int argc, char **argv)
 	if ((rc = verify_options(&v, argc, argv)) == 0)
 		rc = verify_run(&v, argv + optind, argc - optind);
 	tlsp_chain_key_free(&v.key);
-	tlsp_jb_free(&v.scratch);
-	tlspa_json_free(&v.json);
+	tlspa_follow_free(&v.f);
 	free(v.anchors);
 	return rc;
 }

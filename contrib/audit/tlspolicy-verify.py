@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """tlspolicy-verify.py - check the hash chain of a tlspolicy audit log.
 
-Usage: tlspolicy-verify.py [--key FILE] [--anchor SEQ:HASH]... FILE...
+Usage: tlspolicy-verify.py [--key FILE] [--anchor SEQ:HASH]...
+                           [--allow-empty] [--ignore-breaks] FILE...
 
 An independent verifier, written from audit/FORMAT.md alone, in Python 3
 with nothing but the standard library, so that an auditor can read it in
@@ -30,14 +31,21 @@ What is checked, record by record (FORMAT.md sections 1 to 5):
     after it (first record: seq SEQ+1, prev HASH). An anchor that is never
     reached means the end of the log was cut off.
 
-Lines that are not shaped like records (a write cut short when the daemon
-was killed) are skipped with a warning; the next record must then link to
-the record before them. A complete record that lacks only its final LF
-counts as a record. A clock that steps
-back is a warning: order is by seq, times are informative.
+A line that is not shaped like a record (a write cut short when the
+daemon was killed) is tolerated only where a crash leaves one: the last
+line of the log, the last line of a file when the next record read is a
+start record (killed, rotated, restarted), or a line right before a start
+record; it is skipped with a warning, and the next record must link to
+the record before it. Anywhere else such a line is a break at its
+FILE:LINE (a line inserted by hand is not evidence), and so is a log that
+does not begin with a record. A file with no bytes is a break ("no
+records", FILE:0) unless --allow-empty. A complete record that lacks only
+its final LF counts as a record. A clock that steps back is a warning:
+order is by seq, times are informative.
 
-Exit status: 0 the chain holds; 1 the first break, reported as
-FILE:LINE: reason; 2 usage or I/O error.
+Exit status: 0 the chain holds; 1 it does not: the first break, reported
+as FILE:LINE: reason (with --ignore-breaks every break, and a BROKEN
+summary); 2 usage or I/O error.
 """
 import argparse
 import gzip
@@ -182,22 +190,15 @@ def no_constant(name):
     raise ValueError("%s is not JSON" % name)
 
 
-def check_json(rec, prev_time):
-    """The record must be one JSON object (RFC 8259: no NaN or Infinity,
-    no name twice). Warns when time steps back."""
+def parse_json(line):
+    """The record's JSON object, or (None, why) when it is not valid JSON
+    (RFC 8259: no NaN or Infinity, no name twice)."""
     try:
-        obj = json.loads(rec.line.decode("utf-8", "surrogateescape"),
-                         object_pairs_hook=strict_object,
-                         parse_constant=no_constant)
+        return json.loads(line.decode("utf-8", "surrogateescape"),
+                          object_pairs_hook=strict_object,
+                          parse_constant=no_constant), None
     except (ValueError, RecursionError) as e:
-        raise Break(rec.where, "record is not valid JSON (%s)" % e) from None
-    if not isinstance(obj, dict) or not isinstance(obj.get("time"), str):
-        raise Break(rec.where, "record is not a JSON object with a time")
-    if TIME.fullmatch(obj["time"]):
-        rec.time = obj["time"]
-        if prev_time is not None and rec.time < prev_time:
-            warn(rec.where, "warning: clock stepped back (%s after %s)"
-                 % (rec.time, prev_time))
+        return None, str(e)
 
 
 def warn(where, text):
@@ -221,65 +222,180 @@ def lines_of(path):
             raw.close()
 
 
-def verify(paths, key, anchors):
-    """Checks the chain; returns the summary line or raises Break."""
-    first = last = None
-    count = 0
-    start_checked = False
-    pending = list(anchors)  # (seq, hash) not yet reached
-    where = "%s:0" % paths[-1]  # the last line read
-    for path in paths:
+class Chain:
+    """Follows the chain line by line (FORMAT.md sections 1, 4, 5): which
+    lines are records in the chain, and every break. A torn line (not a
+    record) is held until the next record or the end decides it: it is
+    tolerated as the last line of the log, as the last line of a file
+    when the next record read is a start record, or right before a start
+    record; anywhere else it is a break at its line. After a break the
+    chain goes on from the record at the break (it re-syncs there)."""
+
+    def __init__(self, paths, key, anchors, allow_empty, ignore_breaks):
+        self.paths, self.key = paths, key
+        self.pending = list(anchors)  # (seq, hash) not yet reached
+        self.allow_empty, self.ignore_breaks = allow_empty, ignore_breaks
+        self.held = []  # torn lines not yet decided: (where, file index)
+        self.last = None  # the record the chain goes on from
+        self.first = None  # the first record in the chain
+        self.count = self.breaks = self.skipped = 0
+        self.next_file = 0
+        self.time = None
+        self.first_break = None
+
+    def broke(self, where, reason):
+        """A break: the first ends the run unless --ignore-breaks."""
+        self.breaks += 1
+        if self.first_break is None:
+            self.first_break = where
+        if not self.ignore_breaks:
+            raise Break(where, reason)
+        print("%s: %s" % (where, reason), file=sys.stderr)
+
+    def decide(self, ok):
+        for where, _ in self.held:
+            if ok:
+                warn(where, "warning: torn line skipped")
+            else:
+                self.broke(where, "not a record, and not where a crash "
+                           "leaves a torn line (the last line of the log, "
+                           "or before a start record)")
+                self.skipped += 1
+        self.held = []
+
+    def empty_files(self, upto):
+        while self.next_file < upto:
+            path = self.paths[self.next_file]
+            if self.allow_empty:
+                warn(path, "warning: empty file accepted (--allow-empty)")
+            else:
+                self.broke("%s:0" % path, "no records: the file is empty "
+                           "(--allow-empty accepts a freshly rotated file)")
+            self.next_file += 1
+
+    def torn(self, where, index):
+        if self.held and self.held[-1][1] == index:
+            self.decide(False)
+        self.empty_files(index)
+        self.next_file = index + 1
+        if self.last is not None:
+            self.held.append((where, index))
+            return
+        self.broke(where, "not a record, and no record before it: not an "
+                   "audit log?")
+        self.skipped += 1
+
+    def record(self, rec, index, good):
+        obj, why = parse_json(rec.line)
+        self.decide(isinstance(obj, dict) and obj.get("type") == "start")
+        self.empty_files(index)
+        self.next_file = index + 1
+        try:
+            self.check(rec, obj, why, good)
+        except Break as e:
+            if not self.ignore_breaks:
+                raise
+            self.breaks += 1
+            if self.first_break is None:
+                self.first_break = rec.where
+            print(e, file=sys.stderr)
+            self.skipped += 1
+        else:
+            self.count += 1
+            if self.first is None:
+                self.first = rec
+        self.last = rec
+
+    def check(self, rec, obj, why, good):
+        """Raises Break when rec does not continue the chain."""
+        where = rec.where
+        if not good:
+            raise Break(where, "record changed" + (
+                " (or wrong --key)" if self.key is not None else
+                " (or the log is keyed: give --key)"))
+        if self.last is None:
+            if not start_of_chain(rec, self.pending):
+                warn(where, "note: the chain starts at seq %d with prev %s,"
+                     " not at the genesis: what came before is unchecked"
+                     " (give --anchor %d:HASH)"
+                     % (rec.seq, rec.prev, rec.seq - 1))
+        elif rec.prev == GENESIS:
+            raise Break(where, "new chain started (genesis prev) after the"
+                        " first record: the log was replaced?")
+        elif rec.prev != self.last.hash:
+            raise Break(where, "does not link to the previous record"
+                        " (deleted, inserted or reordered records?): seq %d"
+                        " after seq %d at %s" % (rec.seq, self.last.seq,
+                                                 self.last.where))
+        elif rec.seq != self.last.seq + 1:
+            raise Break(where, "sequence gap: seq %d after %d"
+                        % (rec.seq, self.last.seq))
+        if obj is None:
+            raise Break(where, "record is not valid JSON (%s)" % why)
+        if not isinstance(obj, dict) or not isinstance(obj.get("time"), str):
+            raise Break(where, "record is not a JSON object with a time")
+        if TIME.fullmatch(obj["time"]):
+            if self.time is not None and obj["time"] < self.time:
+                warn(where, "warning: clock stepped back (%s after %s)"
+                     % (obj["time"], self.time))
+            self.time = obj["time"]
+        for seq, hash_ in [a for a in self.pending if a[0] == rec.seq]:
+            self.pending.remove((seq, hash_))  # met, right or wrong
+            if hash_ != rec.hash:
+                raise Break(where, "anchor %d: hash differs (anchor %s,"
+                            " record %s)" % (seq, hash_, rec.hash))
+
+    def line(self, path, index, number, raw):
+        where = "%s:%d" % (path, number)
+        # A last line that lacks only its LF is still a record: the
+        # daemon's next write begins with the LF that completes it.
+        rec = parse(raw[:-1] if raw.endswith(b"\n") else raw, where)
+        try:
+            good = rec is not None and record_hash(rec.line, self.key) == \
+                rec.hash
+        except NotARecord:
+            rec = None
+        if rec is None:
+            self.torn(where, index)
+        else:
+            self.record(rec, index, good)
+
+    def end(self):
+        if self.held:
+            last = self.held.pop()
+            self.decide(False)
+            self.held = [last]
+            self.decide(True)
+        self.empty_files(len(self.paths))
+        for seq, hash_ in self.pending:
+            if self.last is None:
+                self.broke("%s:0" % self.paths[-1], "anchor %d not found:"
+                           " no records" % seq)
+            else:
+                self.broke(self.last.where, "anchor %d not found: the log"
+                           " ends at seq %d before it (tail cut?)"
+                           % (seq, self.last.seq))
+
+
+def verify(paths, key, anchors, allow_empty=False, ignore_breaks=False):
+    """Checks the chain; returns (status, summary line) or raises Break."""
+    c = Chain(paths, key, anchors, allow_empty, ignore_breaks)
+    for index, path in enumerate(paths):
         for number, raw in lines_of(path):
-            where = "%s:%d" % (path, number)
-            # A last line that lacks only its LF is still a record: the
-            # daemon's next write begins with the LF that completes it.
-            rec = parse(raw[:-1] if raw.endswith(b"\n") else raw, where)
-            if rec is None:
-                warn(where, "warning: torn line skipped")
-                continue
-            try:
-                good = record_hash(rec.line, key) == rec.hash
-            except NotARecord:
-                warn(where, "warning: torn line skipped")
-                continue
-            if not good:
-                raise Break(where, "record changed" + (
-                    " (or wrong --key)" if key is not None else
-                    " (or the log is keyed: give --key)"))
-            if last is None:
-                start_checked = start_of_chain(rec, pending)
-                first = rec
-            elif rec.prev == GENESIS:
-                raise Break(where, "new chain started after the first record"
-                            " (the log was replaced?)")
-            elif rec.prev != last.hash:
-                raise Break(where, "does not link to the previous record (%s)"
-                            % last.where)
-            elif rec.seq != last.seq + 1:
-                raise Break(where, "sequence gap: seq %d after %d"
-                            % (rec.seq, last.seq))
-            check_json(rec, last.time if last is not None else None)
-            for seq, hash_ in [a for a in pending if a[0] == rec.seq]:
-                if hash_ != rec.hash:
-                    raise Break(where, "anchor %d: hash differs (anchor %s,"
-                                " record %s)" % (seq, hash_, rec.hash))
-                pending.remove((seq, hash_))
-            last, count = rec, count + 1
-    for seq, hash_ in pending:
-        if last is None:
-            raise Break("%s:0" % paths[-1], "anchor %d not found: no records"
-                        % seq)
-        raise Break(where, "anchor %d not found: the log ends at seq %d"
-                    " before it (tail cut?)" % (seq, last.seq))
-    if last is None:
-        warn("%s:0" % paths[-1], "warning: no records")
-        return "OK: 0 records, files %d" % len(paths)
-    if not start_checked:
-        warn(first.where, "note: the chain starts at seq %d with prev %s, not"
-             " at the genesis: what came before is unchecked (give --anchor"
-             " %d:HASH)" % (first.seq, first.prev, first.seq - 1))
-    return "OK: %d records, seq %d..%d, files %d, last hash %s" % (
-        count, first.seq, last.seq, len(paths), last.hash)
+            c.line(path, index, number, raw)
+    c.end()
+    if c.breaks:
+        return 1, ("BROKEN: %d break%s, the first at %s; %d line%s not in"
+                   " the chain; %d records checked, files %d: the evidence"
+                   " is weakened" % (c.breaks, "" if c.breaks == 1 else "s",
+                                     c.first_break, c.skipped,
+                                     "" if c.skipped == 1 else "s",
+                                     c.count, len(paths)))
+    if c.count == 0:
+        return 0, ("OK: 0 records, files %d (empty, as --allow-empty"
+                   " accepts)" % len(paths))
+    return 0, "OK: %d records, seq %d..%d, files %d, last hash %s" % (
+        c.count, c.first.seq, c.last.seq, len(paths), c.last.hash)
 
 
 def start_of_chain(rec, pending):
@@ -292,13 +408,14 @@ def start_of_chain(rec, pending):
                         % rec.seq)
         checked = True
     for seq, hash_ in [a for a in pending if a[0] < rec.seq]:
+        pending.remove((seq, hash_))  # met, right or wrong: one finding
         if seq + 1 < rec.seq:
             raise Break(rec.where, "anchor %d not found: the log begins at"
-                        " seq %d" % (seq, rec.seq))
+                        " seq %d (older records missing: head cut?)"
+                        % (seq, rec.seq))
         if hash_ != rec.prev:
             raise Break(rec.where, "anchor %d: hash differs (anchor %s, prev"
                         " of the first record %s)" % (seq, hash_, rec.prev))
-        pending.remove((seq, hash_))
         checked = True
     return checked
 
@@ -323,6 +440,10 @@ def main(argv=None):
     ap.add_argument("--anchor", metavar="SEQ:HASH", type=anchor,
                     action="append", default=[],
                     help="a checkpoint hash from syslog; may be repeated")
+    ap.add_argument("--allow-empty", action="store_true",
+                    help="accept a file with no bytes (freshly rotated)")
+    ap.add_argument("--ignore-breaks", action="store_true",
+                    help="report every break and go on (exit 1 still)")
     ap.add_argument("files", metavar="FILE", nargs="+",
                     help="log files, oldest first; .gz ok; - for stdin")
     args = ap.parse_args(argv)  # exits 2 on a usage error
@@ -335,8 +456,10 @@ def main(argv=None):
                 print("%s: a key must have at least 16 bytes" % args.key,
                       file=sys.stderr)
                 return 2
-        print(verify(args.files, key, args.anchor))
-        return 0
+        status, summary = verify(args.files, key, args.anchor,
+                                 args.allow_empty, args.ignore_breaks)
+        print(summary)
+        return status
     except Break as e:
         sys.stdout.flush()
         print(e, file=sys.stderr)

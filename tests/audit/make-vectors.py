@@ -482,6 +482,8 @@ def main(outdir):
     files["rotate-1.jsonl"] = lines(r1)
     files["rotate-2.jsonl"] = lines(r2)
 
+    files.update(torn_files(G, H, lines(r1), r1[-1][2]))
+
     for name, content in files.items():
         with open(os.path.join(outdir, name), "wb") as f:
             f.write(b"".join(content))
@@ -506,7 +508,6 @@ def readme(H, R):
         ("good-unkeyed.jsonl", "--anchor 0:" + GENESIS + " --anchor 11:"
          + H[11], 0, "ok"),
         ("torn-last.jsonl", "", 0, "ok"),
-        ("torn-middle.jsonl", "", 0, "ok"),
         ("clock-back.jsonl", "", 0, "ok"),
         ("rotate-1.jsonl rotate-2.jsonl", "", 0, "ok"),
         ("rotate-1.jsonl.gz rotate-2.jsonl", "--anchor 10:" + R[10], 0,
@@ -537,14 +538,14 @@ def readme(H, R):
         ("rotate-2.jsonl", "--anchor 6:" + H[6], 1, "rotate-2.jsonl:1"),
         ("good-keyed.jsonl", "--key short.key", 2, "-"),
         ("missing.jsonl", "", 2, "-"),
-    ]
+    ] + torn_rows(H)
     rows += ESCAPING_ROWS
     head = README_HEAD
     out = [head, "| files | arguments | exit | first break |",
            "|---|---|---|---|"]
     for files, args, code, where in rows:
         out.append("| %s | %s | %d | %s |" % (files, args or "-", code, where))
-    return "\n".join(out) + "\n" + README_TAIL + ESCAPING_TAIL
+    return "\n".join(out) + "\n" + README_TAIL + TORN_TAIL + ESCAPING_TAIL
 
 
 README_HEAD = """\
@@ -593,8 +594,6 @@ What the files are:
 - seq-gap.jsonl: record 6 missing, record 7 forged to link to record 5
   (right prev, right hash; unkeyed).
 - torn-last.jsonl: the last line is cut (no LF): a warning, exit 0.
-- torn-middle.jsonl: a cut line (ended by the LF the next write begins
-  with) after record 5; the next record links to record 5.
 - clock-back.jsonl: record 4's time is before record 3's: a warning.
 - not-json.jsonl: record 8 holds a raw TAB in a string (not JSON), with a
   right hash (forged): a line shaped like a record is checked as one, so
@@ -613,6 +612,96 @@ What the files are:
   1-6, then 7-10, beginning with a rotate record); rotate-1.jsonl.gz is
   rotate-1.jsonl compressed. rotate-2.jsonl alone holds, with a note that
   its start is unchecked, or checked with the anchor of record 6.
+"""
+
+
+# ------------------------------------------ torn lines, empty, garbage
+
+def torn_files(G, H, r1, h6):
+    """Where a line that is not a record may stand (FORMAT.md sections 1
+    and 4): only where a crash leaves one."""
+    files = {}
+    # A write cut short, then the next write's own LF, and the chain goes
+    # on with an ordinary record: no crash leaves that, so a break.
+    torn = lines(chain(good_bodies()[8:9], prev=H[5], seq=6, t0=5))[0]
+    files["torn-middle.jsonl"] = G[:5] + [torn[:300] + b"\n"] + G[5:]
+    # Killed in the middle of a write, restarted: the start record begins
+    # with the LF that ends the torn line and links to the last record.
+    restart = lines(chain([lifecycle("start", "tlspolicy 0.1")] +
+                          good_bodies()[5:7], prev=H[5], seq=6, t0=5))
+    files["torn-before-start.jsonl"] = G[:5] + [torn[:300] + b"\n"] + \
+        restart
+    # Two torn lines in a row before the start record: the first is
+    # followed by a line that is not a start record.
+    files["torn-twice.jsonl"] = G[:5] + [torn[:300] + b"\n",
+                                         torn[:100] + b"\n"] + restart
+    # Killed, the file rotated while the daemon was down, restarted: the
+    # old file ends in a torn line without LF, the new one begins with
+    # the start record, which links to the old file's last record.
+    files["torn-eof-1.jsonl"] = r1 + [torn[:200]]
+    files["torn-eof-2.jsonl"] = lines(chain(
+        [lifecycle("start", "tlspolicy 0.1")] + good_bodies()[8:9] +
+        [lifecycle("stop", "signal 15")], prev=h6, seq=7, t0=6))
+    # A decision line inserted by hand, without prev and hash.
+    files["inserted-unchained.jsonl"] = G[:4] + [
+        G[3][:G[3].index(b',"prev":"')] + b"}\n"] + G[4:]
+    # Not an audit log at all; an empty file; a log whose first line is
+    # not a record.
+    files["garbage.jsonl"] = [b"hello\n", b"world\n"]
+    files["empty.jsonl"] = []
+    files["first-not-record.jsonl"] = [b"# audit log\n"] + G
+    return files
+
+
+def torn_rows(H):
+    return [
+        ("torn-middle.jsonl", "", 1, "torn-middle.jsonl:6"),
+        ("torn-middle.jsonl", "--ignore-breaks", 1, "torn-middle.jsonl:6"),
+        ("torn-before-start.jsonl", "", 0, "ok"),
+        ("torn-twice.jsonl", "", 1, "torn-twice.jsonl:6"),
+        ("torn-eof-1.jsonl torn-eof-2.jsonl", "", 0, "ok"),
+        ("torn-eof-1.jsonl rotate-2.jsonl", "", 1, "torn-eof-1.jsonl:7"),
+        ("torn-eof-1.jsonl", "", 0, "ok"),
+        ("torn-last.jsonl", "--anchor 11:" + H[11], 1, "torn-last.jsonl:10"),
+        ("inserted-unchained.jsonl", "", 1, "inserted-unchained.jsonl:5"),
+        ("garbage.jsonl", "", 1, "garbage.jsonl:1"),
+        ("empty.jsonl", "", 1, "empty.jsonl:0"),
+        ("empty.jsonl", "--allow-empty", 0, "ok"),
+        ("good-unkeyed.jsonl empty.jsonl", "", 1, "empty.jsonl:0"),
+        ("good-unkeyed.jsonl empty.jsonl", "--allow-empty", 0, "ok"),
+        ("first-not-record.jsonl", "", 1, "first-not-record.jsonl:1"),
+    ]
+
+
+TORN_TAIL = """
+Torn lines, empty files, garbage (FORMAT.md sections 1 and 4: a line
+that is not a record is tolerated only as the last line of the log, as
+the last line of a file when the next record read is a start record, or
+right before a start record; anywhere else it is a break at its line):
+
+- torn-middle.jsonl: a cut line (ended by the LF the next write begins
+  with) after record 5, and the chain goes on with an ordinary record
+  linking to record 5: no crash leaves that, so a break at line 6 (with
+  --ignore-breaks too: it reports every break, and still exits 1).
+- torn-before-start.jsonl: the same cut line, then a restart: a start
+  record (seq 6) linking to record 5: a warning, exit 0.
+- torn-twice.jsonl: two cut lines, then the start record: the first is
+  followed by a line that is not a start record.
+- torn-eof-1.jsonl, torn-eof-2.jsonl: records 1-6 of rotate-1.jsonl and
+  a cut line without LF; rotated while the daemon was down, then the
+  restart's start record (seq 7) begins the new file: exit 0. Followed
+  by rotate-2.jsonl (which begins with a rotate record) instead: a break
+  at the torn line. torn-eof-1.jsonl alone: the torn line is the last
+  line of the log.
+- torn-last.jsonl with the anchor of record 11: the tail is cut; the
+  finding names the last record (line 10), not the torn line.
+- inserted-unchained.jsonl: a copy of record 4 without prev and hash
+  inserted after it (a decision added by hand): not a record, so a break.
+- garbage.jsonl: two lines of text: not an audit log, a break at line 1.
+- empty.jsonl: no bytes: "no records" (FILE:0) unless --allow-empty;
+  with good-unkeyed.jsonl before it, the same.
+- first-not-record.jsonl: a comment line before a good chain: a log
+  begins with a record.
 """
 
 

@@ -13,7 +13,8 @@
  *
  * The files are written to a private directory and checked by
  * tlspa_verify_main, the code behind `tlspolicy-audit verify` (options,
- * line reader, gzip by magic, chain, JSON checks, anchors), whose exit
+ * line reader, gzip by magic, the chain follower with its torn-line
+ * rule, JSON checks, anchors), whose exit
  * status must be 0, 1 or 2. Each line of the log also goes straight
  * through tlsp_chain_parse, tlsp_chain_verify (with and without a key),
  * tlsp_chain_canon and tlsp_chain_salt, in a buffer of exactly its size.
@@ -58,6 +59,27 @@ tlspa_tool_warn(const char *path, unsigned long long lineno, const char *fmt,
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void
+tlspa_tool_break(const char *path, unsigned long long lineno, const char *fmt,
+		 ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s:%llu: ", path, lineno);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+tlspa_tool_say(void *arg, enum tlspa_follow_kind kind, const char *path,
+	       unsigned long long lineno, const char *text)
+{
+	(void)arg;
+	fprintf(stderr, "%s:%llu: %d: %s\n", path, lineno, (int)kind, text);
 }
 
 int

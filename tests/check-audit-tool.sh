@@ -504,6 +504,17 @@ fi
 expect "report: a missing --key file" 2 "--key" report --key "$tmp/none" "$tmp/log"
 expect "show: a missing --key file" 2 "--key" show --key "$tmp/none" "$tmp/log"
 
+# show escapes the format characters the decision log escapes (FORMAT.md
+# section 1): U+200B (zero width space) and U+202E (bidi override) of the
+# escaping vector never reach the terminal raw.
+run show "$vec/escaping-v2.jsonl"
+if [ "$rc" -eq 0 ] && grep -qF 'sender       pay\xe2\x80\x8bments@' "$tmp/out" &&
+	! LC_ALL=C grep -q "$(printf '\342\200\213\\|\342\200\256')" "$tmp/out"; then
+	ok
+else
+	bad "show: format characters escaped (exit $rc)"
+fi
+
 # ======================================== the daemon's writer, end to end
 if "$mklog" -w "$tmp/w.log" 2>"$tmp/w.say"; then
 	anchor=$(sed -n 's/^audit checkpoint \(seq=[0-9]* hash=[0-9a-f]*\).*/\1/p' \

@@ -61,9 +61,9 @@ printable(const unsigned char *s, size_t n)
 		return 0;
 	if (cp >= 0x80 && cp <= 0x9f)
 		return 0;
-	if (cp == 0x2028 || cp == 0x2029 || cp == 0x200e || cp == 0x200f ||
-	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-	    cp == 0xfeff)
+	/* the decision log's set (FORMAT.md section 1): line separators,
+	 * bidi controls, invisible and tag characters */
+	if (tlsp_is_format_char(cp))
 		return 0;
 	return k;
 }

@@ -229,7 +229,7 @@ jsonschema.Draft202012Validator.check_schema(schema)
 check = jsonschema.Draft202012Validator(schema)
 good = ["good-unkeyed", "good-keyed", "redacted", "rotate-1", "rotate-2",
         "clock-back", "torn-last", "torn-before-start", "torn-eof-1",
-        "torn-eof-2"]
+        "torn-eof-2", "escaping-v2", "escaping-v1"]
 n = 0
 paths = [os.path.join(sys.argv[2], name + ".jsonl") for name in good]
 for path in paths + [sys.argv[3]]:

@@ -169,11 +169,19 @@ struct session {
 	int64_t ms;
 };
 
+#define DEC_FAILS 32
+_Static_assert(NREQ * 2 <= 256, "a failure is kept in a byte");
+
 /* One decision: a verdict about one recipient, or the sender. */
 struct decision {
 	const struct session *ss;
 	const struct tlspa_jv *verdict;
 	int act, would, failed;
+	/* The failures of the rules that did not exempt the session, read
+	 * once for the three or four tallies it goes into: fail[i] is
+	 * req * 2 + unknown; nfail -1 when there were more than DEC_FAILS. */
+	int nfail;
+	unsigned char fail[DEC_FAILS];
 	char domain[256]; /* "" for a sender verdict */
 };
 
@@ -224,6 +232,7 @@ static void
 tally_add(struct tlspa_tally *t, const struct decision *d)
 {
 	const struct tlspa_jv *r;
+	int i;
 
 	tally_session(t, d);
 	t->refused += d->act == TLSP_ACTION_REJECT ||
@@ -233,6 +242,11 @@ tally_add(struct tlspa_tally *t, const struct decision *d)
 	t->action[d->act]++;
 	if (d->would != d->act)
 		t->would[d->would]++;
+	if (d->nfail >= 0) {
+		for (i = 0; i < d->nfail; i++)
+			t->req[d->fail[i] >> 1][d->fail[i] & 1]++;
+		return;
+	}
 	for (r = rules_of(d->verdict); r != NULL; r = r->next)
 		if (!is_true(tlspa_jv_get(r, "exempt")))
 			tally_failures(t, r);
@@ -667,7 +681,7 @@ static void
 decide(struct decision *d, const struct session *ss,
        const struct tlspa_jv *verdict)
 {
-	const struct tlspa_jv *rule, *src;
+	const struct tlspa_jv *rule, *src, *f;
 
 	d->ss = ss;
 	d->verdict = verdict != NULL && verdict->type == TLSPA_J_OBJ ? verdict
@@ -678,10 +692,31 @@ decide(struct decision *d, const struct session *ss,
 	d->would = bucket(tlspa_jv_get(src, "would_action"), &tlspa_report_act,
 			  NACT, d->act);
 	d->failed = 0;
-	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next)
-		if (!is_true(tlspa_jv_get(rule, "exempt")) &&
-		    !status_is(tlspa_jv_get(rule, "status"), TLSP_PASS))
+	d->nfail = 0;
+	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
+		if (is_true(tlspa_jv_get(rule, "exempt")))
+			continue;
+		if (!status_is(tlspa_jv_get(rule, "status"), TLSP_PASS))
 			d->failed = 1;
+		f = tlspa_jv_get(rule, "failures");
+		for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL;
+		     f != NULL && d->nfail >= 0; f = f->next) {
+			if (d->nfail == DEC_FAILS) {
+				d->nfail = -1;
+				break;
+			}
+			d->fail[d->nfail++] =
+				(unsigned char)(bucket(tlspa_jv_get(
+							       f,
+							       "requirement"),
+						       &tlspa_report_req, NREQ,
+						       R_OTHER) *
+							2 +
+						status_is(tlspa_jv_get(
+								  f, "status"),
+							  TLSP_UNKNOWN));
+		}
+	}
 }
 
 static void

@@ -31,7 +31,9 @@
  * connection (SMFIC_TOOBIG). They pass as sent (test_frame_faults.c sends
  * each).
  *
- * Every other descriptor's read() goes straight through. The state is
+ * (__read_chk() too: a libmilter built with _FORTIFY_SOURCE would read
+ * through it; Debian's calls read().) Every other descriptor's read()
+ * goes straight through. The state is
  * per descriptor, never per thread: libmilter's worker pool moves a
  * connection between threads, but reads it from one thread at a time and
  * hands it over under its own mutex. close() forgets a descriptor before
@@ -221,10 +223,8 @@ scan(struct state *s, const unsigned char *p, size_t k)
 	if (p == end)
 		return;
 	s->last = end[-1];
-	while ((p = memchr(p, '\0', (size_t)(end - p))) != NULL) {
-		s->nuls++;
-		p++;
-	}
+	for (; p < end; p++) /* one pass, no call per string */
+		s->nuls += *p == '\0';
 }
 
 /* Whether a complete packet may reach libmilter. */
@@ -329,6 +329,18 @@ read(int fd, void *buf, size_t n)
 		return -1;
 	}
 	return r;
+}
+
+/* A libmilter built with _FORTIFY_SOURCE reads through this one: it
+ * must not pass the guard by. */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+
+ssize_t
+__read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (n > buflen)
+		abort(); /* as the C library's: the caller's buffer is short */
+	return read(fd, buf, n);
 }
 
 int

@@ -31,10 +31,10 @@
  * connection (SMFIC_TOOBIG). They pass as sent (test_frame_faults.c sends
  * each).
  *
- * (__read_chk() too: a libmilter built with _FORTIFY_SOURCE would read
- * through it; Debian's calls read().) Every other descriptor's read()
- * goes straight through. The state is
- * per descriptor, never per thread: libmilter's worker pool moves a
+ * __read_chk() is guarded as read(): a libmilter built with
+ * _FORTIFY_SOURCE would read through it (Debian's calls read()). Every
+ * other descriptor's read goes straight through. The state is per
+ * descriptor, never per thread: libmilter's worker pool moves a
  * connection between threads, but reads it from one thread at a time and
  * hands it over under its own mutex. close() forgets a descriptor before
  * closing it, so a number the kernel hands out again starts clean; `on`

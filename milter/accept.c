@@ -13,6 +13,9 @@
  * accept() thus sheds one connection instead of spinning; when no spare
  * can be had, it sleeps 50 ms. Said at err, at most once an hour.
  *
+ * Each connection taken is handed to frame.c, which follows its packets
+ * from then on; one it cannot follow is closed unserved.
+ *
  * Only tlspolicy-milter links this file; accept4() is the C library's,
  * so there is no dlsym().
  */
@@ -25,12 +28,14 @@
 #include <unistd.h>
 
 #include "accept.h"
+#include "frame.h"
 #include "log.h"
 #include "state.h"
 
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static int spare = -1;
 static _Atomic(unsigned long) shed;
+static _Atomic(long) warned_untracked;
 
 void
 tlspm_accept_reserve(void)
@@ -66,13 +71,32 @@ shed_one(int fd)
 	return c >= 0;
 }
 
+/* c for libmilter once frame.c follows it; else closed unserved, and
+ * ECONNABORTED, on which libmilter's listener takes the next one. */
+static int
+tracked(int c)
+{
+	if (tlspm_frame_track(c) == 0)
+		return c;
+	close(c);
+	if (tlspm_log_rate_ok(&warned_untracked))
+		tlspm_log(LOG_ERR,
+			  "connection on descriptor %d closed "
+			  "unserved: the packet guard cannot follow it",
+			  c);
+	errno = ECONNABORTED;
+	return -1;
+}
+
 int
 accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	static const struct timespec pause = {0, 50000000L};
 	int c = accept4(fd, sa, len, 0), e;
 
-	if (c >= 0 || (errno != EMFILE && errno != ENFILE))
+	if (c >= 0)
+		return tracked(c);
+	if (errno != EMFILE && errno != ENFILE)
 		return c;
 	e = errno;
 	if (shed_one(fd)) {

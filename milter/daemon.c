@@ -29,6 +29,7 @@
 #include "accept.h"
 #include "callbacks.h"
 #include "daemon.h"
+#include "frame.h"
 #include "holder.h"
 #include "log.h"
 #include "record.h"
@@ -421,6 +422,11 @@ shutdown_daemon(pthread_t thr, const char *pidfile, const char *sock)
 			  "%lu connections were closed at once "
 			  "for want of file descriptors",
 			  tlspm_accept_shed());
+	if (tlspm_frame_refused() > 0)
+		tlspm_log(LOG_WARNING,
+			  "%lu connections were closed for a malformed "
+			  "milter packet",
+			  tlspm_frame_refused());
 	/* the stop record, and whatever the log cannot take, before the
 	 * policy its hash lives in goes */
 	tlspm_record_close(p);

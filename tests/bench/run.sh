@@ -18,6 +18,8 @@
 #               sync: batch, and with sync: batch but no log line per
 #               enforced decision (log_decisions: none)
 #   strip       removal of forged tag headers on and off, vs lean
+#   frame       the packet guard (milter/frame.c) on and off at c=1 and
+#               c=8: the daemon vs the same built without it, A B A'
 #   sync        audit sync: always vs batch at concurrency 64, and
 #               bench_audit's fdatasync-per-record writer
 #   reload      100 reloads of a 100,000-rule policy under 64 connections
@@ -42,19 +44,20 @@ else
 	sizes=10,1000,100000,1000000 reloads=${BENCH_RELOADS:-100}
 fi
 concs=${BENCH_CONC:-"1 8 64"}
-only=${BENCH_ONLY:-"policy throughput audit strip sync reload conns stalls inet postfix"}
+only=${BENCH_ONLY:-"policy throughput audit strip frame sync reload conns stalls inet postfix"}
 diskdir=${BENCH_DIR:-/var/tmp}
 out=${BENCH_OUT:-$build/bench-results}
 mtbench=$build/tests/milter/mtbench null=$build/tests/milter/nullmilter
 milter=$build/tlspolicy-milter policybench=$build/tests/bench/policybench
 benchaudit=$build/tests/audit/bench_audit reloader=$build/tests/bench/reloader
+noguard=$build/tests/bench/tlspolicy-milter-noguard
 # Load shape: sessions of 5 transactions (a new milter connection each,
 # as Postfix opens one per SMTP session), 1-2 recipients, 20 headers and
 # a 10 KB body (an ordinary message today), recipients drawn from the
 # 10,000 domains of the policy.
 shape=(-k 5 -r 2 -H 20 -b 10000 -D 10000 -n 10000000)
 
-for b in "$mtbench" "$null" "$milter" "$policybench" "$benchaudit" "$reloader"; do
+for b in "$mtbench" "$null" "$milter" "$policybench" "$benchaudit" "$reloader" "$noguard"; do
 	[ -x "$b" ] || { echo "bench: $b is not built (make bench builds it)" >&2; exit 1; }
 done
 work=$(mktemp -d /tmp/tlsp-bench.XXXXXX)
@@ -105,6 +108,7 @@ start() {
 	lean-hdrs) cmd=("$null" -p "$sock" -f policy-hdrs "${LEANM[@]}") ;;
 	naive) cmd=("$null" -p "$sock" -f all) ;;
 	null-tag) cmd=("$null" -p "$sock" -f policy -a "X-TLS-Policy:tagged") ;;
+	noguard*) cmd=("$noguard" --run-as-root -f -c "$work/ours.yaml" -p "$sock") ;;
 	*) cmd=("$milter" --run-as-root -f -c "$work/$name.yaml" -p "$sock") ;;
 	esac
 	setsid "${cmd[@]}" >"$work/$name.log" 2>&1 </dev/null &
@@ -179,6 +183,18 @@ paired() {
 		}
 		END { for (r in x) if (y[r] > 0) print x[r] / y[r] }' "$runs" |
 		sort -g | awk '{a[NR]=$1} END {if (NR) printf "%.2f %.2f %.2f", a[1], a[int((NR+1)/2)], a[NR]; else print "- - -"}'
+}
+
+# frame_cpu CONC NAME: per-round ratios of NAME's CPU per transaction
+# to noguard's in the frame section, "min median max".
+frame_cpu() {
+	awk -F'\t' -v c="$1" -v a="$2" '
+		$1 == "frame" && $3 == c && ($4 == a || $4 == "noguard") {
+			match($5, /cpu_us=[0-9.]+/); v = substr($5, RSTART + 7, RLENGTH - 7)
+			if ($4 == a) x[$2] = v; else y[$2] = v
+		}
+		END { for (r in x) if (y[r] > 0) print x[r] / y[r] }' "$runs" |
+		sort -g | awk '{a[NR]=$1} END {if (NR) printf "%.3f %.3f %.3f", a[1], a[int((NR+1)/2)], a[NR]; else print "- - -"}'
 }
 
 fails=0
@@ -264,6 +280,29 @@ for section in $only; do
 		say "$(printf 'tlspolicy, strip never          %7.0f tx/s' "$o")"
 		say "$(printf 'tlspolicy, strip auto (tagging) %7.0f tx/s  %sx of strip never (paired %s), %sx of lean-hdrs' \
 			"$s" "$(ratio "$s" "$o")" "$(paired strip 8 ours-strip ours)" "$(ratio "$s" "$lh")")"
+		;;
+	frame)
+		# noguard2: the baseline again, the A/A control
+		for r in $(seq 1 "$rounds"); do
+			for c in 1 8; do
+				for m in noguard ours noguard2; do
+					run frame "$r" "$c" "$m"
+				done
+			done
+		done
+		say ""
+		say "== frame: the packet guard on (ours) and off (noguard: built with TLSPM_FRAME_GUARD=0),"
+		say "   10,000 rules, sync: batch, medians of $rounds x ${secs}s; per-round pairs (min med max)"
+		say "conc milter      tx/s  cpu/tx us | tx/s vs noguard     | cpu/tx vs noguard"
+		for c in 1 8; do
+			l=$(med frame "$c" noguard tps)
+			for m in noguard ours noguard2; do
+				t=$(med frame "$c" $m tps)
+				say "$(printf '%-4s %-9s %7.0f  %9.1f | %5s (%-14s) | %s' "$c" $m "$t" \
+					"$(med frame "$c" $m cpu_us)" "$(ratio "$t" "$l")" \
+					"$(paired frame "$c" $m noguard)" "$(frame_cpu "$c" $m)")"
+			done
+		done
 		;;
 	sync)
 		for r in $(seq 1 "$rounds"); do

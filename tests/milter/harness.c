@@ -771,6 +771,24 @@ hn_quick(void)
 }
 
 int
+hn_raw_connect(const struct hn_daemon *d)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(d->sock) >= sizeof(sa.sun_path))
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	memcpy(sa.sun_path, d->sock, strlen(d->sock) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
 hn_alive(const struct hn_daemon *d)
 {
 	char path[64], buf[512], *p;

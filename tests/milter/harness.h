@@ -161,6 +161,10 @@ long hn_proc_fds(pid_t pid);
 /* The same, and in *sockets how many of them are sockets. */
 long hn_proc_fds_sockets(pid_t pid, long *sockets);
 
+/* A plain socket connected to the daemon's unix socket, for bytes no
+ * client would send; the caller closes it. -1 (errno) on failure. */
+int hn_raw_connect(const struct hn_daemon *d);
+
 /* Whether the daemon is still running (not exited, not a zombie). */
 int hn_alive(const struct hn_daemon *d);
 

@@ -32,8 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -162,23 +160,6 @@ finish(struct fx *f)
 	al_free(&log);
 }
 
-/* A raw unix socket to the daemon, or -1. */
-static int
-raw_connect(const struct fx *f)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	memcpy(sa.sun_path, f->d.sock, strlen(f->d.sock) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* ======================================== a. clients that vanish */
 
 enum stage { AFTER_MAIL, AFTER_RCPT, MID_PACKET, AFTER_DATA, MID_BODY, STAGES };
@@ -221,7 +202,7 @@ vanish(struct fx *f, enum stage st, unsigned i)
 		mt_close(m.c);
 		m.c = NULL;
 		{
-			int fd = raw_connect(f);
+			int fd = hn_raw_connect(&f->d);
 
 			assert_true(fd >= 0);
 			assert_int_equal(write(fd, torn, sizeof(torn)),
@@ -282,7 +263,7 @@ test_idle_held(void **state)
 	start(f);
 	for (k = 0; k < PER; k++) {
 		/* connected, not a byte sent */
-		raw[k] = raw_connect(f);
+		raw[k] = hn_raw_connect(&f->d);
 		assert_true(raw[k] >= 0);
 		/* negotiated only; then after connect, MAIL and RCPT */
 		for (i = 0; i < 4; i++) {
@@ -339,7 +320,7 @@ test_idle_held(void **state)
 			 * one with the socket's own descriptor via a dup */
 			assert_int_equal(mt_flush(c), 0);
 			{
-				int fd = raw_connect(f);
+				int fd = hn_raw_connect(&f->d);
 
 				assert_true(fd >= 0);
 				assert_int_equal(write(fd, part, sizeof(part)),
@@ -487,7 +468,7 @@ test_fd_exhaustion(void **state)
 	 * thread waits for negotiation; the rest wait in the backlog or
 	 * are refused by the kernel */
 	for (k = 0; k < OPEN; k++) {
-		fds[k] = raw_connect(f);
+		fds[k] = hn_raw_connect(&f->d);
 		if (fds[k] < 0)
 			refused++;
 		else

@@ -183,27 +183,22 @@ one_row(struct fx *f, const struct row *row, unsigned i)
  * value, and what follows is read as the next name, so the pairs shift
  * ("b\r\nX-Injected: yes" becomes a name, "{i}" its value).
  *
- * With an odd number of strings libmilter itself crashes: its
- * smfi_getsymval() steps two entries at a time past the list's NULL end
- * (8.17.1, Debian's libmilter1.0.1: SIGSEGV in strcmp). Only the MTA can
- * send such a packet; TLSP_TEST_ODD_MACROS=1 sends it (the reproducer).
+ * With an odd number of strings libmilter's smfi_getsymval() would step
+ * past the list's NULL end (8.17.1: SIGSEGV in strcmp); milter/frame.c
+ * ends such a connection before libmilter parses the packet, which
+ * test_frame_faults.c checks.
  */
 static void
 embedded_nul(struct fx *f)
 {
 	static const char even[] = "M{cert_subject}\0/CN=a\0b\r\nX-Injected: "
 				   "yes\0{i}"; /* 4 strings */
-	static const char odd[] = "M{cert_subject}\0/CN=a\0b\r\nX-Injected: "
-				  "yes\0{i}\0E01"; /* 5 strings */
 	const char *from = "<s@sender.example>";
-	int use_odd = getenv("TLSP_TEST_ODD_MACROS") != NULL;
 	struct hn_mta m = {0};
 
 	if (hn_mta_open(&m, f->d.spec, 10000) < 0)
 		fail_msg("%s", m.err);
-	assert_int_equal(mt_send_raw(m.c, SMFIC_MACRO, use_odd ? odd : even,
-				     use_odd ? sizeof(odd) : sizeof(even)),
-			 0);
+	assert_int_equal(mt_send_raw(m.c, SMFIC_MACRO, even, sizeof(even)), 0);
 	if (mt_mail(m.c, &from, 1, m.r) < 0)
 		print_message("embedded NUL: %s\n", mt_error(m.c));
 	else

@@ -35,6 +35,10 @@ printf 'version: 1\nrecipients:\n  a.example:\n    min_verison: TLSv1.2\n' >"$tm
 expect "bad policy exits EX_CONFIG" 78 \
 	"$tmp/bad.yaml:4:5: recipient:a.example: unknown key 'min_verison'; did you mean 'min_version'?" -- \
 	"$bin" -c "$tmp/bad.yaml" -n
+printf 'version: 1\nrecipients:\n  # caf\351\n  a.example: {}\n' >"$tmp/latin1.yaml"
+expect "invalid UTF-8 is placed at its byte" 78 \
+	"$tmp/latin1.yaml:3:8: invalid UTF-8 (byte 0xe9 at byte offset 30); a policy file is UTF-8 text" -- \
+	"$bin" -c "$tmp/latin1.yaml" -n
 expect "missing file" 78 "$tmp/none.yaml: cannot open: No such file or directory" -- \
 	"$bin" -c "$tmp/none.yaml" -n
 expect "directory" 78 "is a directory, not a file" -- "$bin" -c "$tmp" -n

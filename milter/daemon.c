@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -37,7 +38,8 @@
 
 #define DEFAULT_SOCKET "unix:/run/tlspolicy/tlspolicy.sock"
 #define THREAD_STACK (256u * 1024)
-#define FD_SCAN 1024 /* descriptors looked at for the listening socket */
+#define FD_SCAN 1024	 /* descriptors looked at for the listening socket */
+#define STOP_WAIT_SECS 1 /* for the signal thread, at a stop */
 
 static atomic_int stopping;
 
@@ -58,11 +60,9 @@ signal_thread(void *arg)
 				  tlspm.policy_path);
 			(void)tlspm_reload_policy();
 		} else if (sig == SIGUSR2 && tlspm.audit) {
-			if (tlsp_audit_reopen(tlspm.audit) < 0)
+			if (tlspm_reload_audit(err, sizeof(err)) < 0)
 				tlspm_log(LOG_ERR, "audit: reopen failed: %s",
-					  tlsp_audit_last_error(tlspm.audit,
-								err,
-								sizeof(err)));
+					  err);
 			else
 				tlspm_log(LOG_INFO, "audit: log reopened");
 		}
@@ -356,19 +356,43 @@ set_thread_stack(void)
 	}
 }
 
-/* The socket spec may live in the policy: unlink before it is freed. */
-static void
+/*
+ * Waits a little for the signal thread, which is idle unless a reload is
+ * reading or parsing a file: that is not worth waiting for, as its result
+ * would be dropped. 1 if it ended, 0 if it is left running.
+ */
+static int
+end_signal_thread(pthread_t thr)
+{
+	struct timespec until;
+
+	pthread_kill(thr, SIGUSR2);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_WAIT_SECS;
+	if (pthread_timedjoin_np(thr, NULL, &until) == 0)
+		return 1;
+	tlspm_log(LOG_WARNING,
+		  "stopping without waiting for the reload of %s, still "
+		  "reading after %d s",
+		  tlspm.policy_path, STOP_WAIT_SECS);
+	return 0;
+}
+
+/* The socket spec may live in the policy: unlink before it is freed.
+ * Returns 0 if the signal thread is still running (see above). */
+static int
 shutdown_daemon(pthread_t thr, const char *pidfile, const char *sock)
 {
 	struct tlsp_policy *p;
+	int ended;
 
 	if (sock && unix_path(sock))
 		(void)unlink(unix_path(sock));
 	if (pidfile)
 		(void)unlink(pidfile);
 	atomic_store(&stopping, 1);
-	pthread_kill(thr, SIGUSR2);
-	pthread_join(thr, NULL);
+	tlspm_reload_close();
+	ended = end_signal_thread(thr);
 	p = tlspm_holder_get();
 	tlspm_record_lifecycle(TLSP_EV_STOP, p, NULL);
 	if (tlspm_accept_shed() > 0)
@@ -381,6 +405,7 @@ shutdown_daemon(pthread_t thr, const char *pidfile, const char *sock)
 	tlspm_holder_set(NULL);
 	tlsp_audit_close(tlspm.audit);
 	tlspm.audit = NULL;
+	return ended;
 }
 
 int
@@ -483,7 +508,12 @@ tlspm_daemon_run(const struct tlspm_options *o)
 		return EX_OSERR;
 	}
 	rc = smfi_main() == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
-	shutdown_daemon(thr, pidfile, sock);
+	if (!shutdown_daemon(thr, pidfile, sock)) {
+		/* Everything is written; exit's handlers (OpenSSL's among
+		 * them) must not run under the reload still parsing. */
+		fflush(NULL);
+		_exit(rc);
+	}
 	free(pidfile);
 	free(sock);
 	return rc;

@@ -42,6 +42,21 @@ expect "invalid UTF-8 is placed at its byte" 78 \
 expect "missing file" 78 "$tmp/none.yaml: cannot open: No such file or directory" -- \
 	"$bin" -c "$tmp/none.yaml" -n
 expect "directory" 78 "is a directory, not a file" -- "$bin" -c "$tmp" -n
+# A FIFO with no writer is refused at once, not waited on (timeout's 124
+# would fail these), in check mode, at start and through a symlink.
+mkfifo "$tmp/fifo.yaml"
+ln -s fifo.yaml "$tmp/link.yaml"
+expect "a FIFO is refused, not read" 78 \
+	"$tmp/fifo.yaml: is a FIFO (named pipe), not a regular file" -- \
+	timeout 10 "$bin" -c "$tmp/fifo.yaml" -n
+expect "a symlink to a FIFO too" 78 \
+	"$tmp/link.yaml: is a FIFO (named pipe), not a regular file" -- \
+	timeout 10 "$bin" -c "$tmp/link.yaml" -n
+expect "the daemon does not start on a FIFO" 78 \
+	"$tmp/fifo.yaml: is a FIFO (named pipe), not a regular file" -- \
+	timeout 10 "$bin" -f --run-as-root -c "$tmp/fifo.yaml" \
+	-p "unix:$tmp/fifo.sock"
+expect "and opened no socket" 0 "" -- test ! -e "$tmp/fifo.sock"
 
 # Serving as root without a user to drop to is refused (EX_USAGE) before
 # anything is opened; checking and querying are not serving.

@@ -397,9 +397,11 @@ shutdown_daemon(pthread_t thr, const char *pidfile, const char *sock)
 	tlspm_record_lifecycle(TLSP_EV_STOP, p, NULL);
 	if (tlspm_accept_shed() > 0)
 		tlspm_log(LOG_WARNING,
-			  "%lu connections were closed at once "
-			  "for want of file descriptors",
-			  tlspm_accept_shed());
+			  "%lu %s closed at once for want of file "
+			  "descriptors",
+			  tlspm_accept_shed(),
+			  tlspm_accept_shed() == 1 ? "connection was"
+						   : "connections were");
 	tlspm_log(LOG_INFO, "stopped");
 	tlsp_policy_unref(p);
 	tlspm_holder_set(NULL);

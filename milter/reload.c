@@ -110,9 +110,10 @@ publish(struct tlsp_policy *p, struct tlsp_diags *d)
 		join_errors(d, errors, sizeof(errors));
 		old = tlspm_holder_get();
 		tlspm_log(LOG_ERR,
-			  "reload failed: %zu errors; keeping policy "
+			  "reload failed: %zu error%s; keeping policy "
 			  "sha256=%s",
-			  d->errors, old ? tlsp_policy_hash(old) : "-");
+			  d->errors, d->errors == 1 ? "" : "s",
+			  old ? tlsp_policy_hash(old) : "-");
 		tlspm_record_lifecycle(TLSP_EV_RELOAD_FAILED, old, errors);
 		tlsp_policy_unref(old);
 		return -1;

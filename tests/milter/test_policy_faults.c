@@ -16,7 +16,8 @@
  * As root the daemon runs as nobody (-u), so that a file with mode 000
  * is unreadable to it; without a user nobody that row is skipped.
  *
- * A second daemon has a FIFO put in place of its policy (test_fifo_policy).
+ * A second daemon has a FIFO put in place of its policy (test_fifo_policy);
+ * a third reloads good and hostile files in turn (test_reload_loop).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -301,6 +302,7 @@ struct worker {
 	struct fx *f;
 	atomic_int *stop;
 	unsigned id, tx, decisions;
+	unsigned max; /* transactions at most; 0: MAX_TX */
 	char err[1100];
 };
 
@@ -315,7 +317,7 @@ work(void *arg)
 	char qid[32];
 	size_t n, i;
 
-	while (!atomic_load(w->stop) && w->tx < MAX_TX) {
+	while (!atomic_load(w->stop) && w->tx < (w->max ? w->max : MAX_TX)) {
 		if (m.c == NULL && hn_mta_open(&m, w->f->d.spec, 10000) < 0) {
 			snprintf(w->err, sizeof(w->err), "%s", m.err);
 			break;
@@ -688,6 +690,113 @@ test_fifo_policy(void **state)
 	al_free(&log);
 }
 
+/* ======================================= good and hostile, in turn */
+
+#define LOOP_RELOADS (hn_quick() ? 100 : 300)
+
+/* A good policy that decides as the harness's does but hashes apart:
+ * the good one with a comment numbered n. */
+static void
+install_good(struct fx *f, unsigned n)
+{
+	char *text = malloc(f->goodlen + 32);
+	int len;
+
+	assert_non_null(text);
+	len = snprintf(text, f->goodlen + 32, "%s# variant %u\n", f->good, n);
+	install_text(f, text, (size_t)len);
+	free(text);
+}
+
+/* Reload i: the file, the signal, and the one outcome it must give. */
+static void
+reload_one(struct fx *f, unsigned i)
+{
+	const struct bad *b = &bads[(i / 2) % NBAD];
+	long off;
+
+	if (i % 2 == 0) {
+		install_good(f, i);
+	} else if (b->mode == 0) { /* unreadable only to a user: a FIFO */
+		install_text(f, "", 0);
+		assert_int_equal(unlink(f->d.policy), 0);
+		assert_int_equal(mkfifo(f->d.policy, 0644), 0);
+	} else {
+		install_bad(f, b, i % 4 == 3);
+	}
+	off = reload_expect(f, i % 2 ? "reload failed" : "reloaded policy");
+	if (hn_errlog_has(&f->d, off,
+			  i % 2 ? "reloaded policy" : "reload failed", NULL)) {
+		hn_errlog_dump(&f->d, off);
+		fail_msg("reload %u (%s) ended the other way", i,
+			 i % 2 ? b->name : "good");
+	}
+}
+
+/*
+ * Reloads one after the other, good and hostile in turn (every bad kind
+ * above, a FIFO for the mode 000 row), while two connections send mail
+ * and open new sessions, so old policies are dropped by sessions as well
+ * as by the reload. Every good one loads, every bad one is refused, no
+ * transaction is answered with on_error; the daemon then stops cleanly,
+ * which in the asan stage means LeakSanitizer found nothing: a policy,
+ * a YAML tree or a diagnostic lost on any of these paths fails here.
+ */
+static void
+test_reload_loop(void **state)
+{
+	struct fx *f = *state;
+	const char *files[] = {f->d.audit};
+	pthread_t t[2];
+	struct worker w[2];
+	atomic_int stop = 0;
+	struct al_log log = {0};
+	unsigned i, started = 0, txs = 0, n = LOOP_RELOADS;
+	long rss0 = 0, rss1, t0 = hn_now_ms();
+
+	assert_int_equal(hn_start(&f->d), 0);
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < 2; i++) {
+		/* busy throughout: the loop, not MAX_TX, ends the load */
+		w[i] = (struct worker){
+			.f = f, .stop = &stop, .id = i, .max = 100 * MAX_TX};
+		if (pthread_create(&t[i], NULL, work, &w[i]) != 0)
+			break;
+		started++;
+	}
+	assert_int_equal(started, 2);
+	for (i = 0; i < n; i++) {
+		reload_one(f, i);
+		if (i + 1 == n / 2)
+			rss0 = hn_proc_rss_kb(f->d.pid);
+	}
+	rss1 = hn_proc_rss_kb(f->d.pid);
+	atomic_store(&stop, 1);
+	for (i = 0; i < started; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].err[0] != '\0')
+			fail_msg("connection %u: %s", i, w[i].err);
+		if (w[i].tx >= w[i].max)
+			fail_msg("connection %u ran out of transactions before "
+				 "the reloads ended",
+				 i);
+		txs += w[i].tx;
+	}
+	print_message("%u reloads, good and hostile in turn, in %ld ms, %u "
+		      "transactions; RSS at reload %u %ld KiB, at %u %ld "
+		      "KiB\n",
+		      n, hn_now_ms() - t0, txs, n / 2, rss0, n, rss1);
+	assert_true(txs >= 2);
+	if (!HN_SANITIZED && rss1 - rss0 > RSS_SLACK_KB)
+		fail_msg("RSS grew by %ld KiB over the second half",
+			 rss1 - rss0);
+	fx_stop(&f->d, NULL);
+	fx_assert_log(&log, files, 1, NULL);
+	assert_int_equal(al_count_type(&log, "reload"), n / 2);
+	assert_int_equal(al_count_type(&log, "reload_failed"), n / 2);
+	al_free(&log);
+}
+
 int
 main(void)
 {
@@ -695,6 +804,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_good_policy_after_storm,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_policy, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reload_loop, setup,
 						teardown),
 	};
 

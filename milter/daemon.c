@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -38,7 +39,8 @@
 
 #define DEFAULT_SOCKET "unix:/run/tlspolicy/tlspolicy.sock"
 #define THREAD_STACK (256u * 1024)
-#define FD_SCAN 1024 /* descriptors looked at for the listening socket */
+#define FD_SCAN 1024	 /* descriptors looked at for the listening socket */
+#define STOP_WAIT_SECS 1 /* for the signal thread, at a stop */
 
 static atomic_int stopping;
 
@@ -59,11 +61,9 @@ signal_thread(void *arg)
 				  tlspm.policy_path);
 			(void)tlspm_reload_policy();
 		} else if (sig == SIGUSR2 && tlspm.audit) {
-			if (tlsp_audit_reopen(tlspm.audit) < 0)
+			if (tlspm_reload_audit(err, sizeof(err)) < 0)
 				tlspm_log(LOG_ERR, "audit: reopen failed: %s",
-					  tlsp_audit_last_error(tlspm.audit,
-								err,
-								sizeof(err)));
+					  err);
 			else
 				tlspm_log(LOG_INFO, "audit: log reopened");
 		}
@@ -403,36 +403,64 @@ set_thread_stack(void)
 	}
 }
 
-/* The socket spec may live in the policy: unlink before it is freed. */
-static void
+/*
+ * Waits a little for the signal thread, which is idle unless a reload is
+ * reading or parsing a file: that is not worth waiting for, as its result
+ * would be dropped. 1 if it ended, 0 if it is left running.
+ */
+static int
+end_signal_thread(pthread_t thr)
+{
+	struct timespec until;
+
+	pthread_kill(thr, SIGUSR2);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_WAIT_SECS;
+	if (pthread_timedjoin_np(thr, NULL, &until) == 0)
+		return 1;
+	tlspm_log(LOG_WARNING,
+		  "stopping without waiting for the reload of %s, still "
+		  "reading after %d s",
+		  tlspm.policy_path, STOP_WAIT_SECS);
+	return 0;
+}
+
+/* The socket spec may live in the policy: unlink before it is freed.
+ * Returns 0 if the signal thread is still running (see above). */
+static int
 shutdown_daemon(pthread_t thr, const char *pidfile, const char *sock)
 {
 	struct tlsp_policy *p;
+	int ended;
 
 	if (sock && unix_path(sock))
 		(void)unlink(unix_path(sock));
 	if (pidfile)
 		(void)unlink(pidfile);
 	atomic_store(&stopping, 1);
-	pthread_kill(thr, SIGUSR2);
-	pthread_join(thr, NULL);
+	tlspm_reload_close();
+	ended = end_signal_thread(thr);
 	p = tlspm_holder_get();
 	if (tlspm_accept_shed() > 0)
 		tlspm_log(LOG_WARNING,
-			  "%lu connections were closed at once "
-			  "for want of file descriptors",
-			  tlspm_accept_shed());
+			  "%lu %s closed at once for want of file "
+			  "descriptors",
+			  tlspm_accept_shed(),
+			  tlspm_accept_shed() == 1 ? "connection was"
+						   : "connections were");
 	if (tlspm_frame_refused() > 0)
 		tlspm_log(LOG_WARNING,
-			  "%lu connections were closed for a malformed "
-			  "milter packet",
-			  tlspm_frame_refused());
+			  "%lu %s closed for a malformed milter packet",
+			  tlspm_frame_refused(),
+			  tlspm_frame_refused() == 1 ? "connection was"
+						     : "connections were");
 	/* the stop record, and whatever the log cannot take, before the
 	 * policy its hash lives in goes */
 	tlspm_record_close(p);
 	tlspm_log(LOG_INFO, "stopped");
 	tlsp_policy_unref(p);
 	tlspm_holder_set(NULL);
+	return ended;
 }
 
 int
@@ -538,7 +566,12 @@ tlspm_daemon_run(const struct tlspm_options *o)
 		return EX_OSERR;
 	}
 	rc = smfi_main() == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
-	shutdown_daemon(thr, pidfile, sock);
+	if (!shutdown_daemon(thr, pidfile, sock)) {
+		/* Everything is written; exit's handlers (OpenSSL's among
+		 * them) must not run under the reload still parsing. */
+		fflush(NULL);
+		_exit(rc);
+	}
 	free(pidfile);
 	free(sock);
 	return rc;

@@ -5,7 +5,13 @@
  * a file with any error leaves the old policy in force, logs every error
  * and writes a reload_failed record. Settings read only at start are
  * compared and, if changed, named in a warning.
+ *
+ * A stop never waits for a reload's reading and parsing (a file on a
+ * hung NFS mount, a policy of a million rules): only the publishing,
+ * which touches the holder and the audit log, runs under a gate that
+ * tlspm_reload_close() shuts.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -15,6 +21,9 @@
 #include "record.h"
 #include "reload.h"
 #include "state.h"
+
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+static int closed; /* under gate */
 
 static int
 differs(const char *a, const char *b)
@@ -78,32 +87,39 @@ join_errors(const struct tlsp_diags *d, char *buf, size_t bufsz)
 	}
 }
 
-int
-tlspm_reload_policy(void)
+void
+tlspm_reload_close(void)
 {
-	struct tlsp_diags d = {0};
-	struct tlsp_policy *p, *old;
+	pthread_mutex_lock(&gate);
+	closed = 1;
+	pthread_mutex_unlock(&gate);
+}
+
+/* What a loaded (or refused) file changes: the log, the holder and the
+ * audit log. Under the gate. */
+static int
+publish(struct tlsp_policy *p, struct tlsp_diags *d)
+{
+	struct tlsp_policy *old;
 	char errors[4096], line[1400];
 	size_t i;
 
-	p = tlsp_policy_load(tlspm.policy_path, TLSP_MTA_UNKNOWN, &d);
-	for (i = 0; i < d.count; i++)
-		tlspm_log(d.v[i].is_warning ? LOG_WARNING : LOG_ERR,
+	for (i = 0; i < d->count; i++)
+		tlspm_log(d->v[i].is_warning ? LOG_WARNING : LOG_ERR,
 			  "reload: %s",
-			  tlsp_diag_format(&d.v[i], line, sizeof(line)));
+			  tlsp_diag_format(&d->v[i], line, sizeof(line)));
 	if (p == NULL) {
-		join_errors(&d, errors, sizeof(errors));
+		join_errors(d, errors, sizeof(errors));
 		old = tlspm_holder_get();
 		tlspm_log(LOG_ERR,
-			  "reload failed: %zu errors; keeping policy "
+			  "reload failed: %zu error%s; keeping policy "
 			  "sha256=%s",
-			  d.errors, old ? tlsp_policy_hash(old) : "-");
+			  d->errors, d->errors == 1 ? "" : "s",
+			  old ? tlsp_policy_hash(old) : "-");
 		tlspm_record_lifecycle(TLSP_EV_RELOAD_FAILED, old, errors);
 		tlsp_policy_unref(old);
-		tlsp_diags_free(&d);
 		return -1;
 	}
-	tlsp_diags_free(&d);
 	old = tlspm_holder_get();
 	if (old)
 		warn_start_only(old, p);
@@ -118,4 +134,36 @@ tlspm_reload_policy(void)
 	tlspm_record_lifecycle(TLSP_EV_RELOAD, p, NULL);
 	tlsp_policy_unref(p);
 	return 0;
+}
+
+int
+tlspm_reload_policy(void)
+{
+	struct tlsp_diags d = {0};
+	struct tlsp_policy *p;
+	int rc = -1;
+
+	p = tlsp_policy_load(tlspm.policy_path, TLSP_MTA_UNKNOWN, &d);
+	pthread_mutex_lock(&gate);
+	if (!closed)
+		rc = publish(p, &d);
+	else
+		tlsp_policy_unref(p); /* stopping: nothing to publish to */
+	pthread_mutex_unlock(&gate);
+	tlsp_diags_free(&d);
+	return rc;
+}
+
+int
+tlspm_reload_audit(char *err, size_t errsz)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&gate);
+	if (!closed && tlspm.audit)
+		rc = tlsp_audit_reopen(tlspm.audit);
+	if (rc < 0)
+		tlsp_audit_last_error(tlspm.audit, err, errsz);
+	pthread_mutex_unlock(&gate);
+	return rc;
 }

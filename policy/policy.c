@@ -112,8 +112,27 @@ warn_writable(const char *path, const struct stat *st, struct tlsp_diags *diags)
 			       dir, dir);
 }
 
-/* Reads a whole regular file; refuses directories, devices and files
- * over the size cap before reading them. */
+static const char *
+not_regular(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "is a directory, not a file";
+	if (S_ISFIFO(mode))
+		return "is a FIFO (named pipe), not a regular file";
+	if (S_ISSOCK(mode))
+		return "is a socket, not a regular file";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "is a device, not a regular file";
+	return "not a regular file";
+}
+
+/*
+ * Reads a whole regular file; refuses directories, FIFOs, devices and
+ * files over the size cap before reading them. Opened with O_NONBLOCK so
+ * that a FIFO is refused at once instead of blocking the open (and with
+ * it a reload, and a stop that waits for the reload) until a writer
+ * comes; a regular file then reads in blocking mode.
+ */
 static char *
 read_file(const char *path, size_t *len, struct tlsp_diags *diags)
 {
@@ -122,7 +141,7 @@ read_file(const char *path, size_t *len, struct tlsp_diags *diags)
 	size_t got = 0;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		tlsp_diags_add(diags, 0, path, 0, 0, "cannot open: %s",
 			       strerror(errno));
@@ -135,9 +154,12 @@ read_file(const char *path, size_t *len, struct tlsp_diags *diags)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		tlsp_diags_add(diags, 0, path, 0, 0, "%s",
-			       S_ISDIR(st.st_mode)
-				       ? "is a directory, not a file"
-				       : "not a regular file");
+			       not_regular(st.st_mode));
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		tlsp_diags_add(diags, 0, path, 0, 0, "cannot read: %s",
+			       strerror(errno));
 		goto fail;
 	}
 	if ((unsigned long long)st.st_size > TLSP_POLICY_MAX_BYTES) {

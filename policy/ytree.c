@@ -262,6 +262,80 @@ handle(struct reader *r, yaml_event_t *ev, int *docs)
 	}
 }
 
+static unsigned char
+byte_at(const struct reader *r, size_t i)
+{
+	return i < r->len ? (unsigned char)r->buf[i] : 0;
+}
+
+/*
+ * libyaml's reader errors (invalid UTF-8, control characters) carry a byte
+ * offset, not a mark, as the reader fails before it has counted lines. For
+ * a bad trailing byte the offset is that byte; the sequence's first byte is
+ * what an editor shows as wrong, so point there.
+ */
+static size_t
+bad_byte(const struct reader *r, const yaml_parser_t *p)
+{
+	size_t off = p->problem_offset;
+
+	if (strstr(p->problem, "trailing") == NULL)
+		return off;
+	while (off > 0 && (byte_at(r, off - 1) & 0xc0) == 0x80)
+		off--;
+	if (off > 0 && byte_at(r, off - 1) >= 0xc0)
+		off--;
+	return off;
+}
+
+/* The bytes before `off` were decoded, so they are valid UTF-8: count line
+ * breaks as libyaml does, and characters since the last one (a BOM is not
+ * a column, as libyaml skips it). */
+static void
+position(const struct reader *r, size_t off, unsigned *line, unsigned *col)
+{
+	size_t i = 0;
+
+	*line = *col = 1;
+	if (off >= 3 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	for (; i < off; i++) {
+		unsigned char c = byte_at(r, i);
+
+		if (c == '\n' || (c == '\r' && byte_at(r, i + 1) != '\n') ||
+		    (c == 0xc2 && byte_at(r, i + 1) == 0x85) ||
+		    (c == 0xe2 && byte_at(r, i + 1) == 0x80 &&
+		     (byte_at(r, i + 2) & 0xfe) == 0xa8)) {
+			(*line)++;
+			*col = 0;
+		}
+		if ((c & 0xc0) != 0x80)
+			(*col)++;
+	}
+}
+
+static void
+reader_error(struct reader *r, const yaml_parser_t *p)
+{
+	size_t off = bad_byte(r, p);
+	unsigned line = 0, col = 0;
+
+	if (p->encoding == YAML_UTF8_ENCODING && off < r->len)
+		position(r, off, &line, &col);
+	if (strstr(p->problem, "UTF-8") || strstr(p->problem, "Unicode"))
+		tlsp_diags_add(r->diags, 0, r->name, line, col,
+			       "invalid UTF-8 (byte 0x%02x at byte offset "
+			       "%zu); a policy file is UTF-8 text",
+			       byte_at(r, off), off);
+	else if (p->problem_value >= 0)
+		tlsp_diags_add(r->diags, 0, r->name, line, col,
+			       "%s (U+%04X at byte offset %zu)", p->problem,
+			       (unsigned)p->problem_value, off);
+	else
+		tlsp_diags_add(r->diags, 0, r->name, line, col,
+			       "%s (at byte offset %zu)", p->problem, off);
+}
+
 static void
 syntax_error(struct reader *r, const yaml_parser_t *p)
 {
@@ -270,6 +344,8 @@ syntax_error(struct reader *r, const yaml_parser_t *p)
 
 	if (p->error == YAML_MEMORY_ERROR) {
 		tlsp_diags_add(r->diags, 0, r->name, 0, 0, "out of memory");
+	} else if (p->error == YAML_READER_ERROR && p->problem) {
+		reader_error(r, p);
 	} else if (m->index < r->len && r->buf[m->index] == '\t') {
 		tlsp_diags_add(r->diags, 0, r->name, (unsigned)m->line + 1,
 			       (unsigned)m->column + 1,

@@ -35,9 +35,28 @@ printf 'version: 1\nrecipients:\n  a.example:\n    min_verison: TLSv1.2\n' >"$tm
 expect "bad policy exits EX_CONFIG" 78 \
 	"$tmp/bad.yaml:4:5: recipient:a.example: unknown key 'min_verison'; did you mean 'min_version'?" -- \
 	"$bin" -c "$tmp/bad.yaml" -n
+printf 'version: 1\nrecipients:\n  # caf\351\n  a.example: {}\n' >"$tmp/latin1.yaml"
+expect "invalid UTF-8 is placed at its byte" 78 \
+	"$tmp/latin1.yaml:3:8: invalid UTF-8 (byte 0xe9 at byte offset 30); a policy file is UTF-8 text" -- \
+	"$bin" -c "$tmp/latin1.yaml" -n
 expect "missing file" 78 "$tmp/none.yaml: cannot open: No such file or directory" -- \
 	"$bin" -c "$tmp/none.yaml" -n
 expect "directory" 78 "is a directory, not a file" -- "$bin" -c "$tmp" -n
+# A FIFO with no writer is refused at once, not waited on (timeout's 124
+# would fail these), in check mode, at start and through a symlink.
+mkfifo "$tmp/fifo.yaml"
+ln -s fifo.yaml "$tmp/link.yaml"
+expect "a FIFO is refused, not read" 78 \
+	"$tmp/fifo.yaml: is a FIFO (named pipe), not a regular file" -- \
+	timeout 10 "$bin" -c "$tmp/fifo.yaml" -n
+expect "a symlink to a FIFO too" 78 \
+	"$tmp/link.yaml: is a FIFO (named pipe), not a regular file" -- \
+	timeout 10 "$bin" -c "$tmp/link.yaml" -n
+expect "the daemon does not start on a FIFO" 78 \
+	"$tmp/fifo.yaml: is a FIFO (named pipe), not a regular file" -- \
+	timeout 10 "$bin" -f --run-as-root -c "$tmp/fifo.yaml" \
+	-p "unix:$tmp/fifo.sock"
+expect "and opened no socket" 0 "" -- test ! -e "$tmp/fifo.sock"
 
 # With an audit log, -n says what becomes of answered decisions the log
 # cannot take at stop: kept in audit.spill, or a warning why they would

@@ -15,6 +15,9 @@
  *
  * As root the daemon runs as nobody (-u), so that a file with mode 000
  * is unreadable to it; without a user nobody that row is skipped.
+ *
+ * A second daemon has a FIFO put in place of its policy (test_fifo_policy);
+ * a third reloads good and hostile files in turn (test_reload_loop).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -299,6 +302,7 @@ struct worker {
 	struct fx *f;
 	atomic_int *stop;
 	unsigned id, tx, decisions;
+	unsigned max; /* transactions at most; 0: MAX_TX */
 	char err[1100];
 };
 
@@ -313,7 +317,7 @@ work(void *arg)
 	char qid[32];
 	size_t n, i;
 
-	while (!atomic_load(w->stop) && w->tx < MAX_TX) {
+	while (!atomic_load(w->stop) && w->tx < (w->max ? w->max : MAX_TX)) {
 		if (m.c == NULL && hn_mta_open(&m, w->f->d.spec, 10000) < 0) {
 			snprintf(w->err, sizeof(w->err), "%s", m.err);
 			break;
@@ -576,12 +580,233 @@ test_good_policy_after_storm(void **state)
 	al_free(&log);
 }
 
+/* ============================================ a FIFO for a policy */
+
+#define FIFO_WAIT_MS 10000 /* a reload of a FIFO answers at once */
+#define STOP_BOUND_MS 5000 /* SIGTERM to exit, a FIFO in place */
+
+/* SIGUSR1, and the reload's outcome line (`want`) within FIFO_WAIT_MS;
+ * returns where the log stood before the signal. */
+static long
+reload_expect(struct fx *f, const char *want)
+{
+	long off = hn_errlog_size(&f->d);
+
+	assert_int_equal(kill(f->d.pid, SIGUSR1), 0);
+	if (!hn_errlog_wait(&f->d, off, want, NULL, FIFO_WAIT_MS)) {
+		hn_errlog_dump(&f->d, off);
+		fail_msg("no \"%s\" within %d ms of SIGUSR1", want,
+			 FIFO_WAIT_MS);
+	}
+	return off;
+}
+
+/*
+ * The policy path becomes a FIFO with no writer, then a symlink to one,
+ * under load: each reload is refused at once, naming the file, the old
+ * policy decides every transaction, and a symlink to a regular file
+ * still loads. Then SIGTERM with the FIFO in place: the daemon exits
+ * 0 within STOP_BOUND_MS (it used to block in open() until a writer came,
+ * and its stop waited for that reload), and the audit trail holds.
+ */
+static void
+test_fifo_policy(void **state)
+{
+	struct fx *f = *state;
+	const char *files[] = {f->d.audit};
+	char fifo[HN_PATH + 16], good[HN_PATH + 16], want[HN_PATH + 96];
+	pthread_t t[2];
+	struct worker w[2];
+	atomic_int stop = 0;
+	struct al_log log = {0};
+	unsigned i, started = 0, txs = 0;
+	long off, t0;
+	FILE *out;
+
+	snprintf(fifo, sizeof(fifo), "%s/other.fifo", f->d.dir);
+	snprintf(good, sizeof(good), "%s/good.yaml", f->d.dir);
+	snprintf(want, sizeof(want),
+		 "reload: %s: is a FIFO (named pipe), not a regular file",
+		 f->d.policy);
+	assert_int_equal(hn_start(&f->d), 0);
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < 2; i++) {
+		w[i] = (struct worker){.f = f, .stop = &stop, .id = i};
+		if (pthread_create(&t[i], NULL, work, &w[i]) != 0)
+			break;
+		started++;
+	}
+	assert_int_equal(started, 2);
+
+	assert_int_equal(mkfifo(f->tmp, 0644), 0);
+	assert_int_equal(rename(f->tmp, f->d.policy), 0);
+	off = reload_expect(f, "reload failed");
+	assert_true(hn_errlog_has(&f->d, off, want, NULL));
+	/* one error, in the singular */
+	assert_true(hn_errlog_has(&f->d, off,
+				  "reload failed: 1 error; keeping policy "
+				  "sha256=",
+				  NULL));
+
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	assert_int_equal(symlink(fifo, f->tmp), 0);
+	assert_int_equal(rename(f->tmp, f->d.policy), 0);
+	off = reload_expect(f, "reload failed");
+	assert_true(hn_errlog_has(&f->d, off, want, NULL));
+
+	out = fopen(good, "we");
+	assert_non_null(out);
+	assert_int_equal(fwrite(f->good, 1, f->goodlen, out), f->goodlen);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(symlink(good, f->tmp), 0);
+	assert_int_equal(rename(f->tmp, f->d.policy), 0);
+	(void)reload_expect(f, "reloaded policy");
+
+	assert_int_equal(unlink(f->d.policy), 0);
+	assert_int_equal(mkfifo(f->d.policy, 0644), 0);
+	off = reload_expect(f, "reload failed");
+	assert_true(hn_errlog_has(&f->d, off, want, NULL));
+
+	atomic_store(&stop, 1);
+	for (i = 0; i < started; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].err[0] != '\0')
+			fail_msg("connection %u: %s", i, w[i].err);
+		txs += w[i].tx;
+	}
+	assert_true(txs >= 2);
+	assert_true(hn_alive(&f->d));
+
+	t0 = hn_now_ms();
+	fx_stop(&f->d, NULL);
+	print_message("FIFO policy: 3 reloads refused, 1 through a symlink "
+		      "to a file loaded, %u transactions; stopped %ld ms "
+		      "after SIGTERM\n",
+		      txs, hn_now_ms() - t0);
+	assert_true(hn_now_ms() - t0 < STOP_BOUND_MS);
+	fx_assert_log(&log, files, 1, NULL);
+	assert_int_equal(al_count_type(&log, "reload_failed"), 3);
+	assert_int_equal(al_count_type(&log, "reload"), 1);
+	al_free(&log);
+}
+
+/* ======================================= good and hostile, in turn */
+
+#define LOOP_RELOADS (hn_quick() ? 100 : 300)
+
+/* A good policy that decides as the harness's does but hashes apart:
+ * the good one with a comment numbered n. */
+static void
+install_good(struct fx *f, unsigned n)
+{
+	char *text = malloc(f->goodlen + 32);
+	int len;
+
+	assert_non_null(text);
+	len = snprintf(text, f->goodlen + 32, "%s# variant %u\n", f->good, n);
+	install_text(f, text, (size_t)len);
+	free(text);
+}
+
+/* Reload i: the file, the signal, and the one outcome it must give. */
+static void
+reload_one(struct fx *f, unsigned i)
+{
+	const struct bad *b = &bads[(i / 2) % NBAD];
+	long off;
+
+	if (i % 2 == 0) {
+		install_good(f, i);
+	} else if (b->mode == 0) { /* unreadable only to a user: a FIFO */
+		install_text(f, "", 0);
+		assert_int_equal(unlink(f->d.policy), 0);
+		assert_int_equal(mkfifo(f->d.policy, 0644), 0);
+	} else {
+		install_bad(f, b, i % 4 == 3);
+	}
+	off = reload_expect(f, i % 2 ? "reload failed" : "reloaded policy");
+	if (hn_errlog_has(&f->d, off,
+			  i % 2 ? "reloaded policy" : "reload failed", NULL)) {
+		hn_errlog_dump(&f->d, off);
+		fail_msg("reload %u (%s) ended the other way", i,
+			 i % 2 ? b->name : "good");
+	}
+}
+
+/*
+ * Reloads one after the other, good and hostile in turn (every bad kind
+ * above, a FIFO for the mode 000 row), while two connections send mail
+ * and open new sessions, so old policies are dropped by sessions as well
+ * as by the reload. Every good one loads, every bad one is refused, no
+ * transaction is answered with on_error; the daemon then stops cleanly,
+ * which in the asan stage means LeakSanitizer found nothing: a policy,
+ * a YAML tree or a diagnostic lost on any of these paths fails here.
+ */
+static void
+test_reload_loop(void **state)
+{
+	struct fx *f = *state;
+	const char *files[] = {f->d.audit};
+	pthread_t t[2];
+	struct worker w[2];
+	atomic_int stop = 0;
+	struct al_log log = {0};
+	unsigned i, started = 0, txs = 0, n = LOOP_RELOADS;
+	long rss0 = 0, rss1, t0 = hn_now_ms();
+
+	assert_int_equal(hn_start(&f->d), 0);
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < 2; i++) {
+		/* busy throughout: the loop, not MAX_TX, ends the load */
+		w[i] = (struct worker){
+			.f = f, .stop = &stop, .id = i, .max = 100 * MAX_TX};
+		if (pthread_create(&t[i], NULL, work, &w[i]) != 0)
+			break;
+		started++;
+	}
+	assert_int_equal(started, 2);
+	for (i = 0; i < n; i++) {
+		reload_one(f, i);
+		if (i + 1 == n / 2)
+			rss0 = hn_proc_rss_kb(f->d.pid);
+	}
+	rss1 = hn_proc_rss_kb(f->d.pid);
+	atomic_store(&stop, 1);
+	for (i = 0; i < started; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].err[0] != '\0')
+			fail_msg("connection %u: %s", i, w[i].err);
+		if (w[i].tx >= w[i].max)
+			fail_msg("connection %u ran out of transactions before "
+				 "the reloads ended",
+				 i);
+		txs += w[i].tx;
+	}
+	print_message("%u reloads, good and hostile in turn, in %ld ms, %u "
+		      "transactions; RSS at reload %u %ld KiB, at %u %ld "
+		      "KiB\n",
+		      n, hn_now_ms() - t0, txs, n / 2, rss0, n, rss1);
+	assert_true(txs >= 2);
+	if (!HN_SANITIZED && rss1 - rss0 > RSS_SLACK_KB)
+		fail_msg("RSS grew by %ld KiB over the second half",
+			 rss1 - rss0);
+	fx_stop(&f->d, NULL);
+	fx_assert_log(&log, files, 1, NULL);
+	assert_int_equal(al_count_type(&log, "reload"), n / 2);
+	assert_int_equal(al_count_type(&log, "reload_failed"), n / 2);
+	al_free(&log);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_good_policy_after_storm,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_policy, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reload_loop, setup,
+						teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

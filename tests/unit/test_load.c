@@ -293,6 +293,32 @@ static const struct err_row err_rows[] = {
 	 "version: 1\nrecipients:\n  a.example: {reply: "
 	 "\"550 5.7.1 a\\0b\"}\n",
 	 "t.yaml:3:22: NUL character in a value", 1},
+	/* libyaml's reader gives a byte offset only: the position is counted
+	 * from it, at the first byte of the bad sequence. */
+	{"invalid UTF-8 in a key",
+	 "version: 1\nrecipients:\n  b\xffr.example: {}\n",
+	 "t.yaml:3:4: invalid UTF-8 (byte 0xff at byte offset 26); a policy "
+	 "file is UTF-8 text",
+	 1},
+	{"Latin-1 in a comment, after UTF-8",
+	 "version: 1\n# caf\xc3\xa9 and caf\xe9\nrecipients: {}\n",
+	 "t.yaml:2:15: invalid UTF-8 (byte 0xe9 at byte offset 26); a policy "
+	 "file is UTF-8 text",
+	 1},
+	{"UTF-8 cut short at the end",
+	 "version: 1\r\nrecipients:\r\n  a\xe2\x82",
+	 "t.yaml:3:4: invalid UTF-8 (byte 0xe2 at byte offset 28); a policy "
+	 "file is UTF-8 text",
+	 1},
+	{"overlong UTF-8 after a BOM", "\xef\xbb\xbfversion: 1 # \xc0\xae\n",
+	 "t.yaml:1:14: invalid UTF-8 (byte 0xc0 at byte offset 16); a policy "
+	 "file is UTF-8 text",
+	 1},
+	{"raw control character",
+	 "version: 1\nrecipients:\n  a.example: \x01\n",
+	 "t.yaml:3:14: control characters are not allowed (U+0001 at byte "
+	 "offset 36)",
+	 1},
 };
 
 static struct tlsp_policy *

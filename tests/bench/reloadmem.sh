@@ -21,12 +21,15 @@
 # "After reload N" is the median of the pauses after the three tenths
 # ending at N (one pause in ten still caught the arenas full). The
 # baseline is the same: 10 s of the same load with no reload, then the
-# same pause. The section fails when the heap in use or the trimmed RSS
-# after the last reload is over 1.05x the same after the middle one, when
-# a reload ends the wrong way, or when a transaction fails or gets a
-# reply the policy does not give. Bounded: 150 s per segment for the
-# reloads (reloader -T), 60 s each; 10 s of baseline and at most 7 s of
-# pause per segment.
+# same pause. The section fails when the heap in use after the last
+# reload is over 1.05x the same after the middle one, when a reload ends
+# the wrong way, or when a transaction fails or gets a reply the policy
+# does not give. The RSS, trimmed or not, is printed with its ratio but
+# not held to 1.05: on the shared 2-core VM of RESULTS.md even the
+# trimmed RSS moved between 13 and 30 MiB from one pause to the next
+# while the heap in use stayed within 1%. Bounded: 300 s per segment
+# for the reloads (reloader -T), 60 s each; 10 s of baseline and at most
+# 7 s of pause per segment.
 
 rm_count=${BENCH_RELOADMEM:-$([ "$quick" = 1 ] && echo 1000 || echo 10000)}
 rm_every=$((rm_count / 200))
@@ -93,7 +96,7 @@ load_off() {
 		[ -e "$rm_hs.go" ] || break
 		sleep 0.05
 	done
-	rm_inuse=$(( $(kv inuse "$(cat "$rm_hs" 2>/dev/null)") / 1024 ))
+	rm_inuse=$(( $(kv inuse "$(cat "$rm_hs" 2>/dev/null)")0 / 10240 ))
 	rm_trss=$(kv rss_kib "$(cat "$rm_hs" 2>/dev/null)")
 	[ -n "$rm_trss" ] || rm_errs=$((rm_errs + 1))
 }
@@ -114,7 +117,7 @@ for i in $(seq 1 10); do
 	load_on
 	sleep 0.5
 	out=$("$reloader" -t "$work/live.yaml" -g "$rm_dir/good1.yaml" -g "$rm_dir/good2.yaml" "${rm_bads[@]}" \
-		-T 150 "$pid" "$work/live.log" "$rm_seg" 2>>"$work/rm.err") || rm_ok=1
+		-T 300 "$pid" "$work/live.log" "$rm_seg" 2>>"$work/rm.err") || rm_ok=1
 	load_off "$i"
 	rm_good=$((rm_good + $(kv reloads "$out"))) rm_bad=$((rm_bad + $(kv failed "$out")))
 	rm_secs=$(awk -v a="$rm_secs" -v b="$(kv secs "$out")" 'BEGIN {print a + b}')
@@ -137,10 +140,10 @@ say "(ratios: against reload $((rm_count / 2)); \"none\": after 10 s of the same
 say " below, \"at N\": the median of the pauses at N and the two tenths before)"
 say "reloads: $rm_good good, $rm_bad refused, in $rm_secs s; load: $rm_txs transactions, $rm_errs errors, $rm_unexp unexpected"
 say "heap in use after reload $rm_count / after reload $((rm_count / 2)): $rm_inuse / $rm_imid KiB = $rm_hratio (limit 1.05)"
-say "RSS after malloc_trim, reload $rm_count / reload $((rm_count / 2)): $rm_trss / $rm_tmid KiB = $rm_tratio (limit 1.05)"
+say "RSS after malloc_trim, reload $rm_count / reload $((rm_count / 2)): $rm_trss / $rm_tmid KiB = $rm_tratio (no limit: see above)"
 say "RSS, reload $rm_count / reload $((rm_count / 2)): $rm_rss / $rm_rmid KiB = $(ratio "$rm_rss" "$rm_rmid") (no limit: see above)"
 if [ "$rm_ok" != 0 ] || [ "$rm_good" != $((rm_count / 2)) ] || [ "$rm_bad" != $((rm_count / 2)) ] ||
-	awk -v a="$rm_hratio" -v b="$rm_tratio" 'BEGIN {exit !(a > 1.05 || b > 1.05 || a == 0 || b == 0)}' ||
+	awk -v a="$rm_hratio" 'BEGIN {exit !(a > 1.05 || a == 0)}' ||
 	[ "$rm_errs" != 0 ] || [ "$rm_unexp" != 0 ]; then
 	echo "bench: reloadmem: good $rm_good bad $rm_bad ratios $rm_hratio $rm_tratio errors $rm_errs unexpected $rm_unexp" >&2
 	head -5 "$work/rm.err" >&2

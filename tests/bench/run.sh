@@ -24,7 +24,7 @@
 #               bench_audit's fdatasync-per-record writer
 #   reload      100 reloads of a 100,000-rule policy under 64 connections
 #   reloadmem   10,000 reloads of a 1,000-rule policy, good and hostile in
-#               turn, under 16 connections: RSS levels off (reload 10,000
+#               turn, under 16 connections: the heap levels off (reload 10,000
 #               within 1.05x of reload 5,000); BENCH_RELOADMEM sets the count
 #   conns       1,000 open connections: failures, RSS, threads
 #   stalls      long-lived connections: max latency, where it was spent

@@ -7,7 +7,9 @@
 # and an untrusted client certificate, checks that each is delivered, and
 # asserts on the macros the milter saw (tlspolicy's facts come from exactly
 # these). Then a Sendmail with the stock fingerprint setting, and one with
-# the milter down (F=T must tempfail, never deliver).
+# the milter down (F=T must tempfail, never deliver). Last, Sendmail's
+# stock macro lists with macro-stage-milter.py: which macros come with
+# which command, when a milter asks for its own lists and when not.
 #
 # Exit: 0 all passed, 1 a check failed, 77 cannot run here (not root, or a
 # tool is missing). Last line: "sendmail-selftest: N passed, M failed".
@@ -270,6 +272,82 @@ sm_send --from down-plain@sender.example --to a@bank.example
 check_re "milter down: MAIL tempfails" "$SM_MAIL_REPLY" '^451 4\.3\.2 '
 if sm_not_delivered "$SM_LAST_ID" 5; then ok "milter down: plaintext not delivered"; else not_ok "milter down: plaintext not delivered"; fi
 sm_stop
+
+# --- 4: which macros come with which command --------------------------------
+# macro-stage-milter.py logs each macro packet with the command it precedes
+# (libmilter's getsymval cannot tell); -s makes it ask for tlspolicy-milter's
+# lists as tlspolicy-milter does. Sendmail's stock lists (cfhead.m4), sha256
+# fingerprints. What tlspolicy-milter(8) (MTA INTEGRATION, Sendmail) and
+# contrib/sendmail/tlspolicy.mc.snippet say rests on these checks; the
+# table is in SENDMAIL-NOTES.md.
+# sent DUMP SENDER STAGE [N]: the macro names of the Nth packet (0-based,
+# default the last) of STAGE in SENDER's session, sorted, space-separated.
+sent() {
+	python3 - "$@" <<'PY'
+import json, sys
+dump, sender, stage = sys.argv[1:4]
+conns = {}
+for line in open(dump):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    conns.setdefault(r["conn"], []).append(r)
+for recs in conns.values():
+    if any(r["stage"] == "mail" and r["macros"].get("{mail_addr}") == sender for r in recs):
+        got = [r for r in recs if r["stage"] == stage]
+        n = int(sys.argv[4]) if len(sys.argv) > 4 else -1
+        print(" ".join(sorted(got[n]["macros"])) if got else "<no-packet>")
+        sys.exit(0)
+print("<no-session>")
+PY
+}
+stage_case() { # NAME SYMLIST(-s or "") FP_ALG
+	local name=$1 sym=$2 dump=$work/stage-$1.jsonl
+	rm -f "$work/stage.sock"
+	# shellcheck disable=SC2086 # $sym is "-s" or nothing
+	python3 "$here/macro-stage-milter.py" -p "unix:$work/stage.sock" -o "$dump" $sym \
+		>>"$work/milter.out" 2>&1 &
+	milter_pid=$!
+	for _ in $(seq 1 50); do [ -S "$work/stage.sock" ] && break; sleep 0.1; done
+	SM_CERT_FP_ALG=$3
+	SM_PORT=""
+	SM_MC_EXTRA=$stock_lists
+	if ! sm_start "$work/sm-stage-$name" "$work/stage.sock"; then
+		not_ok "$name: sendmail starts"
+		return 1
+	fi
+	sm_send --from plain@s.example --to r@bank.example >/dev/null
+	sm_send --tls TLSv1.3 --from nocert@s.example --to r@bank.example >/dev/null
+	sm_send --tls TLSv1.3 --cert trusted --from trusted@s.example --to r@bank.example >/dev/null
+	sm_stop
+	milter_stop
+	stage_dump=$dump
+}
+stock_lists=$(grep "^define(\`confMILTER_MACROS" "$SM_CACHE/root/usr/share/sendmail/cf/m4/cfhead.m4")
+TLSN='{cert_issuer} {cert_subject} {cipher_bits} {cipher} {tls_version}'
+if [ -n "$stock_lists" ] && command -v python3 >/dev/null; then
+	stage_case ask -s sha256
+	d=$stage_dump
+	check_eq "stock lists: connect" "$(sent "$d" trusted@s.example connect)" '_ j {daemon_name} {if_name}'
+	check_eq "stock lists: first EHLO empty" "$(sent "$d" trusted@s.example helo 0)" ''
+	check_eq "stock lists: EHLO after STARTTLS, no {verify}" "$(sent "$d" trusted@s.example helo 1)" "$TLSN"
+	check_eq "asked: MAIL has {verify} and {cert_fp}" "$(sent "$d" trusted@s.example mail)" \
+		"i v {cert_fp} {cert_issuer} {cert_subject} {cipher_bits} {cipher} {mail_addr} {tls_version} {verify}"
+	check_eq "asked: RCPT has {verify} and {cert_fp}" "$(sent "$d" nocert@s.example rcpt)" \
+		"i v {cert_fp} {cert_issuer} {cert_subject} {cipher_bits} {cipher} {rcpt_addr} {tls_version} {verify}"
+	check_eq "asked: DATA" "$(sent "$d" trusted@s.example data)" 'i'
+	check_eq "asked: the EOM request is ignored" "$(sent "$d" trusted@s.example eom)" '{msg_id}'
+	check_eq "asked: plaintext MAIL has no TLS macro" "$(sent "$d" plain@s.example mail)" 'i v {mail_addr}'
+	stage_case ask-md5 -s ""
+	check_eq "asked, stock fingerprint: {cert_md5} at MAIL" "$(sent "$stage_dump" trusted@s.example mail)" \
+		"i v {cert_issuer} {cert_md5} {cert_subject} {cipher_bits} {cipher} {mail_addr} {tls_version} {verify}"
+	stage_case silent "" sha256
+	check_eq "not asked: stock MAIL has no TLS macro" "$(sent "$stage_dump" trusted@s.example mail)" \
+		'i {mail_addr} {mail_host} {mail_mailer}'
+else
+	not_ok "stage macros: cfhead.m4 or python3 missing"
+fi
 
 printf 'time: %s s\n' "$((SECONDS - start))"
 printf 'sendmail-selftest: %d passed, %d failed\n' "$passed" "$failed"

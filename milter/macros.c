@@ -32,10 +32,12 @@ warn_blind(const char *sentinel)
 		"= i {mail_addr} {auth_authen} {tls_version} {cipher} "
 		"{cipher_bits} {cert_subject} {cert_issuer} and "
 		"milter_rcpt_macros = i {rcpt_addr} {tls_version} {cipher} "
-		"{cipher_bits} {cert_subject} {cert_issuer}. Sendmail: "
+		"{cipher_bits} {cert_subject} {cert_issuer}. Sendmail 8.14 "
+		"and later send what the milter asks for; older ones: "
 		"define(`confMILTER_MACROS_ENVFROM', `i, {mail_addr}, "
 		"{auth_authen}, {tls_version}, {cipher}, {cipher_bits}, "
-		"{cert_subject}, {cert_issuer}, {verify}, {cert_fp}')",
+		"{cert_subject}, {cert_issuer}, {verify}, {cert_fp}') and "
+		"the same for confMILTER_MACROS_ENVRCPT with {rcpt_addr}",
 		sentinel);
 }
 
@@ -44,11 +46,13 @@ warn_config(const struct tlsp_facts *f)
 {
 	if (f->mta == TLSP_MTA_SENDMAIL && f->subject_seen && !f->verify_seen &&
 	    tlspm_log_rate_ok(&tlspm.warned_verify))
-		tlspm_log(
-			LOG_WARNING,
-			"Sendmail sends {cert_subject} but not "
-			"{verify}: add {verify} to confMILTER_MACROS_HELO, or "
-			"certificate verification stays unknown");
+		tlspm_log(LOG_WARNING,
+			  "Sendmail sends {cert_subject} but not {verify} at "
+			  "MAIL or RCPT: certificate verification stays "
+			  "unknown. Sendmail 8.14 and later send the {verify} "
+			  "the milter asks for; older ones need it in "
+			  "confMILTER_MACROS_ENVFROM and "
+			  "confMILTER_MACROS_ENVRCPT (not _HELO)");
 }
 
 int

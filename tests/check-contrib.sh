@@ -411,7 +411,8 @@ else
 fi
 
 # ------------------------------------------------------------ the README
-# Its five-minute setup quotes the snippets: the quotes must not drift.
+# Its five-minute setup quotes the snippet's milter lines (the filter and
+# the fingerprint algorithm): the quotes must not drift.
 readme=$src/README.md
 if [ -f "$readme" ]; then
 	n=0
@@ -421,7 +422,7 @@ if [ -f "$readme" ]; then
 	done <<EOF
 $(grep -E '^(define|INPUT_MAIL_FILTER)\(' "$readme")
 EOF
-	check "README quotes the sendmail.mc lines ($n)" [ "$n" -ge 5 ]
+	check "README quotes the sendmail.mc lines ($n)" [ "$n" -ge 2 ]
 	n=0
 	for kv in $(grep -o "'[A-Za-z_]* =[^']*'" "$readme" | tr -d "'" | sed 's/ = */=/; s/ =$/=/'); do
 		n=$((n + 1))

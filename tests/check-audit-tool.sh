@@ -469,8 +469,19 @@ expect "report --key: verified in the same pass" 0 \
 	report --key "$tmp/key" "$tmp/keyed.log"
 lacks "report --key: hashes checked" "hashes not checked"
 expect "report without the key of a keyed log" 0 \
-	"evidence     verified: 8 records, seq 1..8; hashes not checked: no key (seq and prev only)" \
+	"evidence     chained, hashes not checked: no key; 8 records, seq 1..8 (seq and prev only)" \
 	report "$tmp/keyed.log"
+lacks "report without the key: not called verified" "verified: 8"
+# An unkeyed log whose first record was changed looks keyed at first; the
+# next record that hashes without a key shows it is not: a break there.
+sed '1s/"host":"[^"]*"/"host":"forged.example"/' "$tmp/log" >"$tmp/first-changed.log"
+expect "report: a changed first record of an unkeyed log" 1 \
+	"$tmp/first-changed.log:1: record changed: its hash is not a plain SHA-256, but that of $tmp/first-changed.log:2 is" \
+	report "$tmp/first-changed.log"
+expect "show: a changed first record of an unkeyed log" 1 \
+	"$tmp/first-changed.log:1: record changed" show "$tmp/first-changed.log"
+expect "verify: the same log" 1 "$tmp/first-changed.log:1: record changed" \
+	verify "$tmp/first-changed.log"
 expect "report without the key: said on stderr too" 0 \
 	"hashes not checked: no key" report --format csv "$tmp/keyed.log"
 "$mklog" -k "$tmp/key" <"$tmp/bodies" | sed '3s/dave@/dav3@/' >"$tmp/keyed-changed.log"
@@ -496,7 +507,7 @@ if command -v python3 >/dev/null 2>&1; then
 	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["evidence"]; assert e == {"verified": False, "hashes_checked": True, "records": 8, "first_seq": 1, "last_seq": 8, "breaks": 1, "not_counted": 1, "torn_tolerated": 1, "summary": e["summary"]} and e["summary"].startswith("NOT VERIFIED: 1 break"), e' "$tmp/stdout" &&
 		ok || bad "json: the evidence member"
 	run report --format tlsrpt "$tmp/keyed.log"
-	python3 -c 'import json,sys; d=[json.loads(l) for l in open(sys.argv[1])]; assert d and all(x["tlspolicy-evidence"] == "verified: 8 records, seq 1..8; hashes not checked: no key (seq and prev only)" for x in d), d' "$tmp/stdout" &&
+	python3 -c 'import json,sys; d=[json.loads(l) for l in open(sys.argv[1])]; assert d and all(x["tlspolicy-evidence"] == "chained, hashes not checked: no key; 8 records, seq 1..8 (seq and prev only)" for x in d), d' "$tmp/stdout" &&
 		ok || bad "tlsrpt: the evidence member"
 fi
 

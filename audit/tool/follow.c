@@ -311,6 +311,8 @@ check_hash(struct tlspa_follow *f, const struct tlspa_reader_line *ln,
 		return 0;
 	if (first && !keyed && f->guess_key) {
 		f->unkeyed = 1;
+		f->guessed_at.path = ln->path;
+		f->guessed_at.lineno = ln->lineno;
 		say(f, TLSPA_FOLLOW_NOTE, ln->path, ln->lineno,
 		    "hashes not checked: no key (the first record's hash is "
 		    "not a plain SHA-256: the log is keyed, or was changed); "
@@ -376,6 +378,17 @@ follow_record(struct tlspa_follow *f, const struct tlspa_reader_line *ln,
 						"start"));
 	empty_files(f, ln->file);
 	f->next_file = ln->file + 1;
+	/* Taken for keyed, the log holds a record that hashes without a
+	 * key: it is not keyed, and the first record was changed. */
+	if (hash_ok && f->unkeyed) {
+		f->unkeyed = 0;
+		say(f, TLSPA_FOLLOW_BREAK, f->guessed_at.path,
+		    f->guessed_at.lineno,
+		    "record changed: its hash is not a plain SHA-256, but "
+		    "that of %s:%llu is, so the log is not keyed",
+		    ln->path, ln->lineno);
+		skip(f, f->guessed_at.path, f->guessed_at.lineno);
+	}
 	if ((hash_ok || check_hash(f, ln, first) == 0) &&
 	    (f->synced ? check_link(f, ln, r) : check_first(f, ln, r)) == 0 &&
 	    check_json(f, ln) == 0 && check_anchors(f, ln, r) == 0) {

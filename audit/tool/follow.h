@@ -85,6 +85,7 @@ struct tlspa_follow {
 	unsigned long long skipped; /* lines not in the chain by a break */
 	unsigned long long torn;    /* torn lines tolerated (warned) */
 	int unkeyed;		    /* guess_key took the log as keyed */
+	struct tlspa_follow_place guessed_at; /* the record it guessed at */
 	int start_checked; /* the first record's predecessor is known */
 	struct tlspa_follow_place where[TLSPA_FOLLOW_WHERE]; /* skipped */
 	struct tlspa_follow_place first_break;

@@ -226,9 +226,10 @@ tlspa_redact_main(int argc, char **argv)
 		rc = TLSPA_EX_ERROR;
 	if (rc == 0 && !tlspa_tool_quiet)
 		fprintf(stderr,
-			"tlspolicy-audit: redacted %llu values in %llu "
-			"records\n",
-			x.values, x.records);
+			"tlspolicy-audit: redacted %llu value%s in %llu "
+			"record%s\n",
+			x.values, x.values == 1 ? "" : "s", x.records,
+			x.records == 1 ? "" : "s");
 	if (rc == 0)
 		rc = tlspa_scan_status(&x.chain, x.ignore_breaks);
 done:

@@ -556,7 +556,7 @@ j_evidence(struct tlsp_jbuf *jb, const struct tlspa_follow *f,
 {
 	tlsp_jb_key(jb, "evidence");
 	tlsp_jb_open(jb, '{');
-	tlsp_jb_kbool(jb, "verified", f->breaks == 0);
+	tlsp_jb_kbool(jb, "verified", f->breaks == 0 && !f->unkeyed);
 	tlsp_jb_kbool(jb, "hashes_checked", !f->unkeyed);
 	j_uint(jb, "records", f->records);
 	j_uint(jb, "first_seq", f->records ? f->first_seq : 0);

@@ -86,14 +86,17 @@ tlspa_scan_evidence(const struct tlspa_scan *s, char *buf, size_t n)
 			 f->first_break.lineno);
 	else if (f->records == 0)
 		snprintf(buf, n, "verified: no records (empty files)");
+	else if (f->unkeyed)
+		snprintf(buf, n,
+			 "chained, hashes not checked: no key; %llu record%s, "
+			 "seq %" PRIu64 "..%" PRIu64 " (seq and prev only)",
+			 f->records, f->records == 1 ? "" : "s", f->first_seq,
+			 f->seq);
 	else
 		snprintf(buf, n,
-			 "verified: %llu records, seq %" PRIu64 "..%" PRIu64
-			 "%s",
-			 f->records, f->first_seq, f->seq,
-			 f->unkeyed ? "; hashes not checked: no key (seq and "
-				      "prev only)"
-				    : "");
+			 "verified: %llu record%s, seq %" PRIu64 "..%" PRIu64,
+			 f->records, f->records == 1 ? "" : "s", f->first_seq,
+			 f->seq);
 }
 
 int

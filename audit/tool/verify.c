@@ -157,12 +157,12 @@ verify_summary(const struct verify *v, int nfiles)
 	if (f->breaks > 0) {
 		if (v->ignore_breaks)
 			printf("BROKEN: %llu break%s, the first at %s:%llu; "
-			       "%llu line%s not in the chain; %llu records "
+			       "%llu line%s not in the chain; %llu record%s "
 			       "checked, files %d: the evidence is weakened\n",
 			       f->breaks, f->breaks == 1 ? "" : "s",
 			       f->first_break.path, f->first_break.lineno,
 			       f->skipped, f->skipped == 1 ? "" : "s",
-			       f->records, nfiles);
+			       f->records, f->records == 1 ? "" : "s", nfiles);
 		return TLSPA_EX_BROKEN;
 	}
 	if (tlspa_tool_quiet)
@@ -172,9 +172,10 @@ verify_summary(const struct verify *v, int nfiles)
 		       "accepts)\n",
 		       nfiles);
 	else
-		printf("OK: %llu records, seq %" PRIu64 "..%" PRIu64
+		printf("OK: %llu record%s, seq %" PRIu64 "..%" PRIu64
 		       ", files %d, last hash %s\n",
-		       f->records, f->first_seq, f->seq, nfiles, f->hash);
+		       f->records, f->records == 1 ? "" : "s", f->first_seq,
+		       f->seq, nfiles, f->hash);
 	return 0;
 }
 

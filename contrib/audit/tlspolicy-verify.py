@@ -386,16 +386,18 @@ def verify(paths, key, anchors, allow_empty=False, ignore_breaks=False):
     c.end()
     if c.breaks:
         return 1, ("BROKEN: %d break%s, the first at %s; %d line%s not in"
-                   " the chain; %d records checked, files %d: the evidence"
+                   " the chain; %d record%s checked, files %d: the evidence"
                    " is weakened" % (c.breaks, "" if c.breaks == 1 else "s",
                                      c.first_break, c.skipped,
                                      "" if c.skipped == 1 else "s",
-                                     c.count, len(paths)))
+                                     c.count, "" if c.count == 1 else "s",
+                                     len(paths)))
     if c.count == 0:
         return 0, ("OK: 0 records, files %d (empty, as --allow-empty"
                    " accepts)" % len(paths))
-    return 0, "OK: %d records, seq %d..%d, files %d, last hash %s" % (
-        c.count, c.first.seq, c.last.seq, len(paths), c.last.hash)
+    return 0, "OK: %d record%s, seq %d..%d, files %d, last hash %s" % (
+        c.count, "" if c.count == 1 else "s", c.first.seq, c.last.seq,
+        len(paths), c.last.hash)
 
 
 def start_of_chain(rec, pending):

@@ -88,10 +88,11 @@ text_head(const struct tlspa_report *r)
 		printf("             %llu more outside the period\n",
 		       r->scan.outside);
 	printf("evidence     %s\n", r->evidence);
-	printf("\ndecisions    %llu: %llu recipients, %llu senders refused at "
-	       "MAIL\nmessages     %llu\n",
+	printf("\ndecisions    %llu: %llu recipient%s, %llu sender%s refused "
+	       "at MAIL\nmessages     %llu\n",
 	       (unsigned long long)t->n, (unsigned long long)(t->n - r->mail_n),
-	       (unsigned long long)r->mail_n, (unsigned long long)t->messages);
+	       t->n - r->mail_n == 1 ? "" : "s", (unsigned long long)r->mail_n,
+	       r->mail_n == 1 ? "" : "s", (unsigned long long)t->messages);
 	printf("passed       %llu (every rule passed or exempt)\n"
 	       "failed       %llu\nrefused      %llu (reject or defer, "
 	       "enforced)\n",

@@ -560,7 +560,8 @@ tlspa_show_main(int argc, char **argv)
 	}
 	rc = got < 0 ? TLSPA_EX_ERROR
 		     : tlspa_scan_status(&sh.scan.chain, sh.ignore_breaks);
-	if (!sh.json && sh.shown == 0 && got == 0)
+	if (!sh.json && sh.shown == 0 && got == 0 &&
+	    sh.scan.records + sh.scan.outside > 0)
 		fprintf(stderr,
 			"tlspolicy-audit: no record matched (%llu "
 			"read)\n",

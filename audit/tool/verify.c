@@ -158,11 +158,13 @@ verify_summary(const struct verify *v, int nfiles)
 		if (v->ignore_breaks)
 			printf("BROKEN: %llu break%s, the first at %s:%llu; "
 			       "%llu line%s not in the chain; %llu record%s "
-			       "checked, files %d: the evidence is weakened\n",
+			       "checked, files %d: %s\n",
 			       f->breaks, f->breaks == 1 ? "" : "s",
 			       f->first_break.path, f->first_break.lineno,
 			       f->skipped, f->skipped == 1 ? "" : "s",
-			       f->records, f->records == 1 ? "" : "s", nfiles);
+			       f->records, f->records == 1 ? "" : "s", nfiles,
+			       f->records > 0 ? "the evidence is weakened"
+					      : "there is no evidence");
 		return TLSPA_EX_BROKEN;
 	}
 	if (tlspa_tool_quiet)

@@ -386,12 +386,13 @@ def verify(paths, key, anchors, allow_empty=False, ignore_breaks=False):
     c.end()
     if c.breaks:
         return 1, ("BROKEN: %d break%s, the first at %s; %d line%s not in"
-                   " the chain; %d record%s checked, files %d: the evidence"
-                   " is weakened" % (c.breaks, "" if c.breaks == 1 else "s",
-                                     c.first_break, c.skipped,
-                                     "" if c.skipped == 1 else "s",
-                                     c.count, "" if c.count == 1 else "s",
-                                     len(paths)))
+                   " the chain; %d record%s checked, files %d: %s"
+                   % (c.breaks, "" if c.breaks == 1 else "s",
+                      c.first_break, c.skipped,
+                      "" if c.skipped == 1 else "s",
+                      c.count, "" if c.count == 1 else "s", len(paths),
+                      "the evidence is weakened" if c.count
+                      else "there is no evidence"))
     if c.count == 0:
         return 0, ("OK: 0 records, files %d (empty, as --allow-empty"
                    " accepts)" % len(paths))

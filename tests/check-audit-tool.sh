@@ -272,17 +272,17 @@ grep -q 'strict  *4  *3  *1  *0  *0  *1  *0  min_version' "$tmp/out" && ok ||
 	bad "text report: the rule row"
 grep -q '198.51.100.9  *weak.example  *1  *1  *1' "$tmp/out" && ok ||
 	bad "text report: the failing client"
-expect "report: one day" 0 "decisions    1: 1 recipients" \
+expect "report: one day" 0 "decisions    1: 1 recipient" \
 	report --since 2026-11-02 "$tmp/log"
 expect "report: until a date includes the day" 0 "decisions    4: 4 recipients" \
 	report --until 2026-11-01 "$tmp/log"
 expect "report: RFC 3339 bounds" 0 "decisions    3: 3 recipients" \
 	report --since 2026-11-01T08:00:01Z --until 2026-11-01T08:00:02.5Z "$tmp/log"
-expect "report: --tz moves the day" 0 "decisions    1: 1 recipients" \
+expect "report: --tz moves the day" 0 "decisions    1: 1 recipient" \
 	report --tz Pacific/Honolulu --since 2026-11-01 "$tmp/log"
 expect "report: a bad --tz" 2 "unknown time zone" report --tz Mars/Olympus "$tmp/log"
 expect "report: a bad --since" 2 "--since" report --since yesterday "$tmp/log"
-expect "report: --domain" 0 "decisions    1: 1 recipients" \
+expect "report: --domain" 0 "decisions    1: 1 recipient" \
 	report --domain other.example "$tmp/log"
 expect "report: --rule" 0 "decisions    4: 4 recipients" report --rule strict "$tmp/log"
 if command -v python3 >/dev/null 2>&1; then

@@ -8,6 +8,8 @@
  * record starts with a newline of its own). A new or empty file continues
  * from path.head, which the writer leaves behind when it stops, so a log
  * rotated while the daemon was down still links to its predecessor.
+ * A torn line is cut off only when the writer asks (cut_torn): one its
+ * own failed write left, or a copy of a spilled record that goes back.
  *
  * Signals: a regular file never raises SIGPIPE. A write past
  * RLIMIT_FSIZE raises SIGXFSZ, which the daemon ignores; write(2) then
@@ -86,16 +88,13 @@ last_record(const char *buf, size_t n, int whole, struct tlsp_chain_rec *rec)
 	return 0;
 }
 
-/* Reads the chain's state from the end of the file (size > 0), through a
- * read-only descriptor of its own checked to be the same file. */
+/* A read-only descriptor of the open file (the log is opened
+ * write-only), checked to be the same file; -1 with err. */
 static int
-read_tail(struct tlsp_logfile *lf, off_t size, char *err, size_t errsz)
+open_reader(const struct tlsp_logfile *lf, char *err, size_t errsz)
 {
-	struct tlsp_chain_rec rec;
 	struct stat st;
-	size_t want = 65536, n;
-	char *buf = NULL, *nb;
-	int fd, found = 0, rc = -1;
+	int fd;
 
 	if ((fd = open(lf->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 		set_err(err, errsz, lf->path, "open for reading", errno);
@@ -105,8 +104,24 @@ read_tail(struct tlsp_logfile *lf, off_t size, char *err, size_t errsz)
 	    st.st_ino != lf->ino) {
 		snprintf(err, errsz, "%s: replaced while being opened",
 			 lf->path);
-		goto out;
+		close(fd);
+		return -1;
 	}
+	return fd;
+}
+
+/* Reads the chain's state from the end of the file (size > 0), and
+ * where a torn last line begins. */
+static int
+read_tail(struct tlsp_logfile *lf, off_t size, char *err, size_t errsz)
+{
+	struct tlsp_chain_rec rec;
+	size_t want = 65536, n, last;
+	char *buf = NULL, *nb;
+	int fd, found = 0, rc = -1;
+
+	if ((fd = open_reader(lf, err, errsz)) < 0)
+		return -1;
 	for (;;) {
 		n = (off_t)want < size ? want : (size_t)size;
 		if ((nb = realloc(buf, n)) == NULL) {
@@ -134,6 +149,11 @@ read_tail(struct tlsp_logfile *lf, off_t size, char *err, size_t errsz)
 	lf->seq = rec.seq;
 	memcpy(lf->hash, rec.hash, sizeof(lf->hash));
 	lf->torn = buf[n - 1] != '\n';
+	/* a record was found before the last line: that line is whole */
+	for (last = n; last > 0 && buf[last - 1] != '\n'; last--)
+		;
+	if (lf->torn && tlsp_chain_parse(buf + last, n - last, &rec) != 0)
+		lf->torn_at = size - (off_t)(n - last);
 	rc = 0;
 out:
 	free(buf);
@@ -203,6 +223,8 @@ inspect(struct tlsp_logfile *lf, char *err, size_t errsz)
 	lf->dev = st.st_dev;
 	lf->ino = st.st_ino;
 	lf->torn = 0;
+	lf->torn_at = -1;
+	lf->cut_torn = 0;
 	if (st.st_size == 0)
 		return read_head(lf, err, errsz);
 	return read_tail(lf, st.st_size, err, errsz);
@@ -320,6 +342,62 @@ tlsp_logfile_sync(struct tlsp_logfile *lf, char *err, size_t errsz)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &lf->last_sync);
 	lf->unsynced = 0;
+	return 0;
+}
+
+int
+tlsp_logfile_torn_is(const struct tlsp_logfile *lf, const char *line,
+		     size_t len, char *err, size_t errsz)
+{
+	struct stat st;
+	size_t n;
+	char *buf;
+	int fd, rc = -1;
+
+	if (lf->torn_at < 0)
+		return 0;
+	if (fstat(lf->fd, &st) < 0) {
+		set_err(err, errsz, lf->path, "fstat", errno);
+		return -1;
+	}
+	if (st.st_size <= lf->torn_at ||
+	    (size_t)(st.st_size - lf->torn_at) >= len)
+		return 0; /* a whole line is no part of one */
+	n = (size_t)(st.st_size - lf->torn_at);
+	if ((fd = open_reader(lf, err, errsz)) < 0)
+		return -1;
+	if ((buf = malloc(n)) == NULL)
+		snprintf(err, errsz, "%s: out of memory", lf->path);
+	else if (pread_all(fd, buf, n, lf->torn_at) != (ssize_t)n)
+		set_err(err, errsz, lf->path, "reading its torn last line",
+			errno ? errno : EIO);
+	else
+		rc = memcmp(buf, line, n) == 0;
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int
+tlsp_logfile_cut(struct tlsp_logfile *lf, off_t *cut, char *err, size_t errsz)
+{
+	struct stat st;
+
+	*cut = 0;
+	if (lf->torn_at < 0)
+		return 0;
+	if (fstat(lf->fd, &st) < 0 ||
+	    (st.st_size > lf->torn_at &&
+	     (ftruncate(lf->fd, lf->torn_at) < 0 || fdatasync(lf->fd) < 0))) {
+		set_err(err, errsz, lf->path, "cutting off its torn last line",
+			errno);
+		return -1;
+	}
+	if (st.st_size > lf->torn_at)
+		*cut = st.st_size - lf->torn_at;
+	lf->torn = 0;
+	lf->torn_at = -1;
+	lf->cut_torn = 0;
 	return 0;
 }
 

@@ -23,6 +23,10 @@ struct tlsp_logfile {
 	uint64_t seq;		      /* of the last record in the chain */
 	char hash[TLSP_HASH_HEX + 1]; /* its hash; genesis when seq is 0 */
 	int torn;		      /* the file may end inside a line */
+	off_t torn_at;		      /* where its torn last line begins;
+					 -1: none, or only a record's
+					 newline is missing */
+	int cut_torn;		      /* cut it off before the next write */
 	int unsynced;		      /* written since the last fdatasync */
 	struct timespec last_sync;    /* CLOCK_MONOTONIC */
 };
@@ -65,6 +69,22 @@ int tlsp_logfile_write(struct tlsp_logfile *, off_t size, const char *p,
 
 /* fdatasync; 0 or -1. */
 int tlsp_logfile_sync(struct tlsp_logfile *, char *err, size_t errsz);
+
+/*
+ * 1 when the file ends in a torn line (torn_at) whose bytes are the
+ * beginning of `line` (len bytes, without its newline), 0 when it does
+ * not (or ends in no torn line), -1 with err if it cannot be read.
+ */
+int tlsp_logfile_torn_is(const struct tlsp_logfile *, const char *line,
+			 size_t len, char *err, size_t errsz);
+
+/*
+ * Cuts the torn last line (torn_at) off the file and syncs it; *cut is
+ * the number of bytes cut. 0, or -1 with err (the file is as it was,
+ * or shorter but still ending in a part of that line).
+ */
+int tlsp_logfile_cut(struct tlsp_logfile *, off_t *cut, char *err,
+		     size_t errsz);
 
 /* Cuts the file back to size; 0 or -1. */
 int tlsp_logfile_truncate(struct tlsp_logfile *, off_t size);

@@ -16,7 +16,8 @@
  *
  * Failure is an answer, not a crash. A batch that cannot be written is
  * cut back out of the file (or, if even that fails, the complete records
- * that reached it are kept and the chain continues after them). Records
+ * that reached it are kept and the chain continues after them; the torn
+ * rest is cut off before anything else is written). Records
  * whose submitters already returned stay queued and are retried every
  * second, in order; while the log is failing, every new submit waits for
  * its own record and gets -1 if it could not be written, so the caller
@@ -31,7 +32,8 @@
  * records ahead of everything else: the writer puts them back into the
  * log, unchanged and by themselves, and removes the spill once they are
  * synced there. Until then new records wait behind them, so the chain
- * runs log, spill, and on.
+ * runs log, spill, and on. A start killed while it put them back leaves
+ * a torn copy of one at the log's end: the next open cuts it off.
  *
  * Locking: `lock` guards the queue, the flags and `err`; the log file
  * and the buffers under "writer thread only" belong to the writer thread
@@ -115,6 +117,7 @@ struct tlsp_audit {
 	int taking_back;  /* records from the spill are queued */
 	off_t spill_size; /* what the spill holds; -1: not ours to write */
 	struct tlsp_logfile lf;
+	char cut_why[256]; /* what lf's torn line due to be cut off is */
 	struct tlsp_jbuf out, line, scratch;
 	const char *rotate_why; /* a rotate record is due */
 	struct timespec last_checkpoint, retry_at, last_nag;
@@ -285,14 +288,17 @@ append_sealed(struct tlsp_audit *a, const struct entry *e, uint64_t *seq,
 	return 0;
 }
 
-/* After a failed write that left `kept` bytes of a->out in the file:
- * the complete records among them count as written. */
+/* After a failed write that left `kept` bytes of a->out in the file,
+ * which held `size` bytes before it: the complete records among them
+ * count as written. What follows them is a torn line, to be cut off
+ * before anything else is written (a verifier takes a torn line
+ * followed by an ordinary record for a break). */
 static void
-adopt_partial(struct tlsp_audit *a, struct entry *batch, size_t kept,
-	      const size_t *ends, const uint64_t *seqs, char (*hashes)[65],
-	      size_t n)
+adopt_partial(struct tlsp_audit *a, struct entry *batch, off_t size,
+	      size_t kept, const size_t *ends, const uint64_t *seqs,
+	      char (*hashes)[65], size_t n)
 {
-	size_t i;
+	size_t i, whole;
 	struct entry *e = batch;
 
 	/* A record that lacks only its newline counts: the next write's
@@ -302,7 +308,36 @@ adopt_partial(struct tlsp_audit *a, struct entry *batch, size_t kept,
 		a->lf.seq = seqs[i];
 		memcpy(a->lf.hash, hashes[i], sizeof(a->lf.hash));
 	}
-	a->lf.torn = kept > 0 && (i == 0 || ends[i - 1] != kept);
+	/* the bytes of whole lines: the records, or the leading newline */
+	whole = i > 0 ? ends[i - 1] : a->out.len > 0 && a->out.p[0] == '\n';
+	a->lf.torn = kept != whole;
+	if (kept > whole) {
+		a->lf.torn_at = size + (off_t)whole;
+		a->lf.cut_torn = 1;
+		snprintf(a->cut_why, sizeof(a->cut_why),
+			 "left by a failed write (its records are written "
+			 "again, or were answered as not recorded)");
+	} else {
+		a->lf.torn_at = -1;
+	}
+}
+
+/* Cuts off the torn line due to be cut off the log, saying so; -1 with
+ * werr if it cannot be: nothing may be written after it. */
+static int
+cut_tail(struct tlsp_audit *a)
+{
+	off_t at = a->lf.torn_at, cut;
+
+	if (!a->lf.cut_torn)
+		return 0;
+	if (tlsp_logfile_cut(&a->lf, &cut, a->werr, sizeof(a->werr)) < 0)
+		return -1;
+	say(a, LOG_WARNING,
+	    "audit: %s: cut off the %lld bytes of a torn last line at "
+	    "offset %lld, %s",
+	    a->path, (long long)cut, (long long)at, a->cut_why);
+	return 0;
 }
 
 /* A checkpoint is due every checkpoint_secs when records were written
@@ -332,6 +367,8 @@ write_batch(struct tlsp_audit *a, struct entry **batchp)
 	int need_sync = 0, switched = 0, rc = -1;
 	off_t size;
 
+	if (cut_tail(a) < 0)
+		return -1;
 	if ((rc = tlsp_logfile_check(&a->lf, &size, a->werr,
 				     sizeof(a->werr))) != 0) {
 		if (rc < 0 || tlsp_logfile_reopen(&a->lf, &switched, a->werr,
@@ -409,7 +446,8 @@ numbered:
 	if (tlsp_logfile_write(&a->lf, size, a->out.p, a->out.len, &kept,
 			       a->werr, sizeof(a->werr)) < 0) {
 		if (kept > 0)
-			adopt_partial(a, batch, kept, ends, seqs, hashes, n);
+			adopt_partial(a, batch, size, kept, ends, seqs, hashes,
+				      n);
 		goto out;
 	}
 	if (a->sync == TLSP_SYNC_ALWAYS ||
@@ -423,7 +461,8 @@ numbered:
 		 * whose submitters wait still get -1 (see finish()). */
 		if (tlsp_logfile_truncate(&a->lf, size) == 0)
 			goto out;
-		adopt_partial(a, batch, a->out.len, ends, seqs, hashes, n);
+		adopt_partial(a, batch, size, a->out.len, ends, seqs, hashes,
+			      n);
 		goto out;
 	}
 	for (e = batch; e != NULL; e = e->next)
@@ -431,6 +470,7 @@ numbered:
 	a->lf.seq = seq;
 	memcpy(a->lf.hash, hash, sizeof(a->lf.hash));
 	a->lf.torn = 0;
+	a->lf.torn_at = -1;
 	if (c != NULL) {
 		clock_gettime(CLOCK_MONOTONIC, &a->last_checkpoint);
 		a->checkpoint_seq = seq;
@@ -573,7 +613,10 @@ reopen_now(struct tlsp_audit *a)
 	int switched = 0, rc;
 
 	pthread_mutex_unlock(&a->lock);
-	rc = tlsp_logfile_reopen(&a->lf, &switched, a->werr, sizeof(a->werr));
+	rc = cut_tail(a);
+	if (rc == 0)
+		rc = tlsp_logfile_reopen(&a->lf, &switched, a->werr,
+					 sizeof(a->werr));
 	if (rc == 0 && switched) {
 		a->rotate_why = "reopened on request (log rotation)";
 		save_head(a);
@@ -829,6 +872,48 @@ note(struct tlsp_audit *a, int pri, const char *fmt, ...)
 		a->note_pri = pri;
 }
 
+/*
+ * A log that ends in a torn line, with spilled records to go back: a
+ * start that died while it put them back leaves the first bytes of the
+ * next one they lack, and the verifier tolerates a torn line only last
+ * or before a start record. That copy is cut off before they go back
+ * (nothing is lost: the whole record is in the spill). Any other torn
+ * line stops the start: the spilled records cannot follow it.
+ */
+static int
+resume_after_torn(struct tlsp_audit *a, const struct tlsp_spill *sp, char *err,
+		  size_t errsz)
+{
+	const struct tlsp_spill_rec *next = &sp->v[sp->first];
+	int is;
+
+	if (a->lf.torn_at < 0)
+		return 0;
+	if ((is = tlsp_logfile_torn_is(&a->lf, next->line, next->len, err,
+				       errsz)) < 0)
+		return -1;
+	if (is == 0) {
+		snprintf(err, errsz,
+			 "%s: ends in a torn line (from byte %lld) that is "
+			 "not the beginning of seq %llu, the next record of "
+			 "the spill %s: the spilled records cannot follow it "
+			 "(a verifier would stop there). Check the line; if "
+			 "it is not evidence, cut it (truncate -s %lld %s) "
+			 "and start again",
+			 a->path, (long long)a->lf.torn_at,
+			 (unsigned long long)next->seq, a->spill,
+			 (long long)a->lf.torn_at, a->path);
+		return -1;
+	}
+	a->lf.cut_torn = 1;
+	snprintf(a->cut_why, sizeof(a->cut_why),
+		 "the beginning of seq %llu from %s, left by a start that died "
+		 "while it put the spill back; the whole record goes back "
+		 "now",
+		 (unsigned long long)next->seq, a->spill);
+	return 0;
+}
+
 /* Queues, ahead of everything, the spilled records the log lacks (no
  * thread runs yet). A spill with nothing the log lacks is removed. */
 static int
@@ -866,6 +951,8 @@ take_back(struct tlsp_audit *a, const char *path, char *err, size_t errsz)
 			     path, sp.n, records(sp.n), a->path,
 			     (unsigned long long)sp.v[sp.n - 1].seq);
 	}
+	if (sp.first < sp.n && resume_after_torn(a, &sp, err, errsz) < 0)
+		goto out;
 	for (i = sp.first; i < sp.n; i++) {
 		if ((e = calloc(1, sizeof(*e))) == NULL ||
 		    (tlsp_jb_raw(&e->body, sp.v[i].line, sp.v[i].len),

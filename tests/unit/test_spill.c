@@ -9,7 +9,10 @@
  * Every check reads the files back and walks the chain with
  * audit/chain.c: each hash right, each record linked to the one before,
  * across log and spill. Nothing is asserted while the limit holds
- * (cmocka's output may go to a file).
+ * (cmocka's output may go to a file). Logs that a killed start or a
+ * write that could not be cut back leave torn are built byte by byte,
+ * and `tlspolicy-audit verify` must pass over what the sink makes of
+ * them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -95,12 +100,31 @@ setup(void **state)
 	return 0;
 }
 
+/* Sets or clears the append-only attribute of path (chattr +a): then
+ * the file can be written at its end, never cut. -1 where the file
+ * system or the privileges do not allow it. */
+static int
+set_append_only(const char *path, int on)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), flags, rc = -1;
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+		flags = on ? flags | FS_APPEND_FL : flags & ~FS_APPEND_FL;
+		rc = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	close(fd);
+	return rc;
+}
+
 static int
 teardown(void **state)
 {
 	struct fx *f = *state;
 	char cmd[128];
 
+	(void)set_append_only(f->log, 0);
 	setrlimit(RLIMIT_FSIZE, &f->old);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
@@ -468,6 +492,199 @@ test_interrupted_take_back(void **state)
 	}
 }
 
+/* Line `k` (from 0) of path, without its newline, into buf. */
+static size_t
+line_of(const char *path, int k, char *buf, size_t bufsz)
+{
+	FILE *fp = fopen(path, "re");
+	size_t n = 0;
+	int ch;
+
+	assert_non_null(fp);
+	while (k > 0 && (ch = getc(fp)) != EOF)
+		k -= ch == '\n';
+	while ((ch = getc(fp)) != EOF && ch != '\n' && n + 1 < bufsz)
+		buf[n++] = (char)ch;
+	fclose(fp);
+	assert_int_equal(ch, '\n');
+	buf[n] = '\0';
+	return n;
+}
+
+static void
+append_bytes(const char *path, const char *p, size_t n)
+{
+	FILE *fp = fopen(path, "ae");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(p, 1, n, fp), n);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* tlspolicy-audit verify over the files exits 0 (its output on stderr).
+ * Skipped outside `make check`, which says where the tool is. */
+static void
+assert_tool_verifies(const char *log)
+{
+	const char *b = getenv("top_builddir");
+	char cmd[512];
+	int rc;
+
+	if (b == NULL) {
+		print_message(
+			"top_builddir not set: tlspolicy-audit not run\n");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "'%s/tlspolicy-audit' verify '%s' 1>&2", b,
+		 log);
+	rc = system(cmd);
+	if (rc != 0)
+		fail_msg("tlspolicy-audit verify %s: exit status 0x%x", log,
+			 rc);
+}
+
+/*
+ * A start that was killed while it wrote the spilled records back: the
+ * log ends in the first bytes of one of them (1, half, all but its
+ * newline), after none or some of the others. The next open cuts that
+ * copy off before writing the records again, and says so: the log
+ * verifies, with its start record, and holds each record once.
+ */
+static void
+test_killed_while_taking_back(void **state)
+{
+	static const int copied[] = {0, 2};
+	struct fx *f = *state;
+	struct tlsp_audit_event start = {.type = TLSP_EV_START},
+				stop = {.type = TLSP_EV_STOP};
+	const char *files[] = {f->log};
+	char told[HELD][16], head[160], next[4096];
+	size_t n, len, cut[3], i, j;
+	struct tlsp_audit *a;
+	struct chain c;
+	int pri = -1;
+
+	snprintf(head, sizeof(head), "%s.head", f->log);
+	for (i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+		for (j = 0; j < 3; j++) {
+			unlink(f->log);
+			unlink(head); /* a new chain each round */
+			unlink(f->spill);
+			f->nsaid = 0;
+			prefill(f);
+			n = fail_and_close(f, open_sink(f, f->spill), told);
+			assert_true(n + 1 > (size_t)copied[i]);
+			len = line_of(f->spill, copied[i], next, sizeof(next));
+			cut[0] = 1;
+			cut[1] = len / 2;
+			cut[2] = len; /* all but the newline */
+			copy_lines(f->spill, f->log, copied[i]);
+			append_bytes(f->log, next, cut[j]);
+
+			a = open_sink(f, f->spill);
+			assert_int_equal(tlsp_audit_submit(a, &start, 1), 0);
+			tlsp_audit_close_with(a, &stop);
+			assert_int_equal(access(f->spill, F_OK), -1);
+			assert_tool_verifies(f->log);
+			/* no torn line left: every line a record, chained */
+			chain_load(&c, files, 1);
+			assert_int_equal(c.n, PREFILL + n + 3);
+			assert_each_once(&c, told, n);
+			assert_int_equal(count_type(&c, "stop"), 2);
+			assert_non_null(strstr(c.line[PREFILL + n + 1],
+					       "\"type\":\"start\""));
+			chain_free(&c);
+			if (cut[j] < len) {
+				assert_non_null(said(f, "cut off the", &pri));
+				assert_int_equal(pri, LOG_WARNING);
+				assert_non_null(said(f, "died while it put",
+						     NULL));
+			}
+			print_message("%d records back, then %zu of %zu "
+				      "bytes: the log verifies\n",
+				      copied[i], cut[j], len);
+		}
+	}
+}
+
+/* A torn line that is no copy of the spill's next record stops the
+ * open, and log and spill are left as they are. */
+static void
+test_torn_not_spilled(void **state)
+{
+	static const char junk[] = "{\"seq\":1,\"time\":\"20";
+	struct fx *f = *state;
+	struct tlsp_audit_options o = {.host = "h", .spill = f->spill};
+	char told[HELD][16], err[1024], want[256];
+	off_t log, spill;
+
+	prefill(f);
+	fail_and_close(f, open_sink(f, f->spill), told);
+	append_bytes(f->log, junk, sizeof(junk) - 1);
+	log = size_of(f->log);
+	spill = size_of(f->spill);
+	assert_null(tlsp_audit_open_with(f->log, &o, err, sizeof(err)));
+	snprintf(want, sizeof(want),
+		 "ends in a torn line (from byte %lld) that is not the "
+		 "beginning of seq %d",
+		 (long long)(log - (off_t)sizeof(junk) + 1), PREFILL + 1);
+	if (strstr(err, want) == NULL)
+		fail_msg("open: %s", err);
+	assert_int_equal(size_of(f->log), log);
+	assert_int_equal(size_of(f->spill), spill);
+}
+
+/*
+ * At run time, a write that fails part-way through a record and cannot
+ * be cut back (an append-only log: chattr +a) leaves a torn line. Nothing
+ * is written after it until it can be cut off; then it is, said, and the
+ * log verifies. Root (or CAP_LINUX_IMMUTABLE) on a file system with the
+ * attribute; skipped otherwise.
+ */
+static void
+test_failed_cut_back(void **state)
+{
+	struct fx *f = *state;
+	const char *files[] = {f->log};
+	struct tlsp_audit *a;
+	struct chain c;
+	char err[512];
+	int lost, blocked, after, pri = -1;
+	off_t size;
+
+	prefill(f);
+	size = size_of(f->log);
+	if (set_append_only(f->log, 1) < 0) {
+		print_message("chattr +a refused (%s): skipped\n",
+			      strerror(errno));
+		skip();
+	}
+	a = open_sink(f, NULL);
+	limit_to_log(f); /* 10 bytes of the next record get in */
+	lost = submit(a, "lost", 1);
+	blocked = submit(a, "blocked", 1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &f->old), 0);
+	assert_int_equal(lost, -1);
+	assert_int_equal(submit(a, "still blocked", 1), -1);
+	tlsp_audit_last_error(a, err, sizeof(err));
+	if (strstr(err, "cutting off its torn last line") == NULL)
+		fail_msg("last error: %s", err);
+	assert_int_equal(size_of(f->log), size + 10); /* nothing after it */
+	assert_int_equal(set_append_only(f->log, 0), 0);
+	after = submit(a, "after", 1);
+	tlsp_audit_close(a);
+	assert_int_equal(blocked, -1);
+	assert_int_equal(after, 0);
+	assert_tool_verifies(f->log);
+	chain_load(&c, files, 1);
+	assert_int_equal(c.n, PREFILL + 1);
+	assert_int_equal(count_detail(&c, "after"), 1);
+	assert_non_null(said(f, "cut off the 10 bytes", &pri));
+	assert_int_equal(pri, LOG_WARNING);
+	assert_non_null(said(f, "left by a failed write", NULL));
+	chain_free(&c);
+}
+
 /* A spill that does not continue the log is refused, loudly, and left
  * alone: it is not the daemon's to judge. */
 static void
@@ -594,6 +811,12 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_interrupted_take_back,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_while_taking_back,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_not_spilled, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_failed_cut_back, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_spill, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_torn_spill, setup,

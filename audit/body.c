@@ -240,6 +240,44 @@ record_opt(struct tlsp_jbuf *jb, const char *key, const char *s)
 		tlsp_jb_kstr(jb, key, s);
 }
 
+/*
+ * The MAIL parameters whose values are recorded: their values are
+ * protocol facts, never personal data. Any other parameter (AUTH=
+ * carries a mailbox, ENVID= an identifier the sender chose, and
+ * extensions we do not know) is recorded as its keyword and a bare '=',
+ * because mail_params is not a redactable member (FORMAT.md).
+ */
+static const struct tlsp_name_code mail_param_values[] = {
+	{"SIZE", 0},	   {"BODY", 0},	       {"RET", 0}, {"SMTPUTF8", 0},
+	{"REQUIRETLS", 0}, {"MT-PRIORITY", 0}, {"BY", 0},  {NULL, -1},
+};
+
+static void
+record_mail_params(struct tlsp_jbuf *jb, const struct tlsp_audit_event *ev)
+{
+	char kw[32];
+	size_t i;
+
+	if (ev->mail_params == NULL)
+		return;
+	tlsp_jb_key(jb, "mail_params");
+	tlsp_jb_open(jb, '[');
+	for (i = 0; i < ev->nmail_params; i++) {
+		const char *p = ev->mail_params[i], *eq = strchr(p, '=');
+		size_t klen = eq ? (size_t)(eq - p) : strlen(p);
+
+		/* a keyword too long for kw is none of the table's */
+		memcpy(kw, p, klen < sizeof(kw) ? klen : 0);
+		kw[klen < sizeof(kw) ? klen : 0] = '\0';
+		if (eq == NULL ||
+		    tlsp_name_code_fold(mail_param_values, kw) >= 0)
+			tlsp_jb_str(jb, p);
+		else
+			tlsp_jb_strn(jb, p, klen + 1);
+	}
+	tlsp_jb_close(jb, ']');
+}
+
 static void
 record_envelope(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
 		const struct tlsp_audit_event *ev)
@@ -260,6 +298,7 @@ record_envelope(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
 		tlsp_jb_kstr(jb, "sender",
 			     tlsp_body_address(o, ev->sender, buf,
 					       sizeof(buf)));
+	record_mail_params(jb, ev);
 }
 
 static int

@@ -182,7 +182,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		return tlspm_act_on_error(ctx, s,
 					  "no session or sender at MAIL");
 	}
-	return tlspm_decide_mail(ctx, s, argv[0]);
+	return tlspm_decide_mail(ctx, s, argv);
 }
 
 static sfsistat

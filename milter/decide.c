@@ -27,11 +27,13 @@ refuses(const struct tlsp_verdict *v)
 }
 
 sfsistat
-tlspm_decide_mail(SMFICTX *ctx, struct tlspm_session *s, const char *sender)
+tlspm_decide_mail(SMFICTX *ctx, struct tlspm_session *s, char *const *argv)
 {
+	const char *sender = argv[0];
 	struct tlsp_verdict v;
 
 	tlspm_session_begin_tx(s);
+	tlspm_session_mail_params(s, argv + 1);
 	s->sender = strdup(sender);
 	if (s->sender == NULL)
 		return tlspm_act_on_error(ctx, s, "out of memory at MAIL");

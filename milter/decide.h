@@ -9,9 +9,11 @@
 #include "session.h"
 
 /* The decision at MAIL and at RCPT: evaluate, log, record, act. Each
- * returns the SMFIS_* code for the callback. */
+ * returns the SMFIS_* code for the callback. At MAIL, argv is the
+ * callback's: the sender, then the ESMTP parameters (kept for the
+ * record). */
 sfsistat tlspm_decide_mail(SMFICTX *, struct tlspm_session *,
-			   const char *sender);
+			   char *const *argv);
 sfsistat tlspm_decide_rcpt(SMFICTX *, struct tlspm_session *, const char *rcpt);
 /* At DATA (accept early when nothing is left to do) and at EOM. */
 sfsistat tlspm_decide_data(SMFICTX *, struct tlspm_session *);

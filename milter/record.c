@@ -110,6 +110,8 @@ event_init(struct tlsp_audit_event *ev, enum tlsp_event_type type,
 	ev->client_name = s->client_name;
 	ev->helo = s->helo[0] ? s->helo : NULL;
 	ev->sender = s->sender;
+	ev->mail_params = s->nmail_params ? s->mail_param : NULL;
+	ev->nmail_params = s->nmail_params;
 	ev->facts = &s->facts;
 	ev->policy_hash = tlsp_policy_hash(s->policy);
 }

@@ -76,6 +76,7 @@ tlspm_session_reset_tx(struct tlspm_session *s)
 	s->queue_id[0] = '\0';
 	s->queue_id_log[0] = '\0';
 	s->forged = 0;
+	s->nmail_params = 0;
 	memset(&s->facts, 0, sizeof(s->facts));
 }
 
@@ -95,6 +96,20 @@ tlspm_session_begin_tx(struct tlspm_session *s)
 	tlspm_session_reset_tx(s);
 	s->in_tx = 1;
 	snprintf(s->txid, sizeof(s->txid), "%s.%u", s->conn_id, ++s->ntx);
+}
+
+void
+tlspm_session_mail_params(struct tlspm_session *s, char *const *argv)
+{
+	size_t i;
+
+	s->nmail_params = 0;
+	for (i = 0; argv && argv[i] && i < TLSPM_MAIL_PARAMS_MAX; i++) {
+		(void)tlsp_text_copy(s->mail_params[i], TLSPM_MAIL_PARAM_LEN,
+				     argv[i]);
+		s->mail_param[i] = s->mail_params[i];
+		s->nmail_params++;
+	}
 }
 
 int

@@ -13,6 +13,10 @@
 #include "tlspolicy/policy.h"
 
 #define TLSPM_TXID_MAX 40
+/* ESMTP MAIL parameters kept for the audit record: at most this many,
+ * each cut to at most TLSPM_MAIL_PARAM_LEN - 1 bytes. */
+#define TLSPM_MAIL_PARAMS_MAX 16
+#define TLSPM_MAIL_PARAM_LEN 128
 
 /* One accepted recipient: its action, kept for the message's verdict. */
 struct tlspm_rcpt {
@@ -41,6 +45,11 @@ struct tlspm_session {
 	char queue_id[64];	/* as the MTA sent it */
 	char queue_id_log[256]; /* the same escaped for logs (4 x 63 + 1) */
 	char *sender;
+	/* MAIL's ESMTP parameters as the MTA passed them (tlsp_text_copy),
+	 * "SIZE=1234", "BODY=8BITMIME"; escaped by the sink. */
+	char mail_params[TLSPM_MAIL_PARAMS_MAX][TLSPM_MAIL_PARAM_LEN];
+	const char *mail_param[TLSPM_MAIL_PARAMS_MAX];
+	size_t nmail_params;
 	struct tlsp_facts facts;
 	struct tlspm_rcpt *rcpts;
 	size_t nrcpts, cap;
@@ -55,6 +64,9 @@ void tlspm_session_free(struct tlspm_session *);
 void tlspm_session_reset_tx(struct tlspm_session *);
 /* Starts a transaction: a fresh transaction id. */
 void tlspm_session_begin_tx(struct tlspm_session *);
+/* Keeps MAIL's parameters (argv[1..], NULL-terminated) for the record:
+ * the first TLSPM_MAIL_PARAMS_MAX, each bounded. */
+void tlspm_session_mail_params(struct tlspm_session *, char *const *argv);
 /* Keeps an accepted recipient (addr is copied); 0, or -1 out of memory. */
 int tlspm_session_add_rcpt(struct tlspm_session *, const char *addr,
 			   const struct tlsp_verdict *);

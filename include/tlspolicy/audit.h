@@ -62,6 +62,11 @@ struct tlsp_audit_event {
 	const char *queue_id; /* the MTA's, when known */
 	const char *client_addr, *client_name, *helo;
 	const char *sender;
+	/* MAIL's ESMTP parameters as sent ("SIZE=1234"), or NULL; the sink
+	 * records the values of those named in its table and only the
+	 * keyword of the others (audit/FORMAT.md, mail_params). */
+	const char *const *mail_params;
+	size_t nmail_params;
 	const struct tlsp_facts *facts; /* NULL for lifecycle events */
 	const struct tlsp_verdict *sender_verdict; /* MAIL stage, or NULL */
 	const struct tlsp_event_rcpt *rcpts;

@@ -465,6 +465,100 @@ test_unwritable_audit(void **state)
 	rmdir(dir);
 }
 
+/* The audit log's whole text (malloc'd). */
+static char *
+slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf = calloc(1, 1 << 16);
+	size_t n;
+
+	assert_non_null(fp);
+	assert_non_null(buf);
+	n = fread(buf, 1, (1 << 16) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* MAIL's ESMTP parameters reach the record: values of the table's
+ * keywords as sent (escaped once, by the JSON sink), the keyword only
+ * for the others (AUTH= names a mailbox), at most 16, each bounded. */
+static void
+test_mail_params_recorded(void **state)
+{
+	static const char *const macros[] = {"{mail_addr}", "x", "{rcpt_addr}",
+					     "x", NULL}; /* plaintext */
+	static const struct {
+		const char *name;
+		const char *params[24];
+		const char *want; /* the member as written; NULL: absent */
+	} rows[] = {
+		{"none", {NULL}, NULL},
+		{"size and body",
+		 {"SIZE=1234", "BODY=8BITMIME", NULL},
+		 "\"mail_params\":[\"SIZE=1234\",\"BODY=8BITMIME\"]"},
+		{"personal values withheld",
+		 {"AUTH=<someone@x.example>", "ENVID=QQ314159", "REQUIRETLS",
+		  "smtputf8", "X-UNKNOWN=secret", NULL},
+		 "\"mail_params\":[\"AUTH=\",\"ENVID=\",\"REQUIRETLS\","
+		 "\"smtputf8\",\"X-UNKNOWN=\"]"},
+		{"escaped once",
+		 {"BODY=8BIT\"MIME\x01", NULL},
+		 "\"mail_params\":[\"BODY=8BIT\\\"MIME\\u0001\"]"},
+		{"at most 16",
+		 {"BY=1", "BY=2", "BY=3", "BY=4", "BY=5", "BY=6", "BY=7",
+		  "BY=8", "BY=9", "BY=10", "BY=11", "BY=12", "BY=13", "BY=14",
+		  "BY=15", "BY=16", "BY=17", "BY=18", NULL},
+		 "\"mail_params\":[\"BY=1\",\"BY=2\",\"BY=3\",\"BY=4\","
+		 "\"BY=5\",\"BY=6\",\"BY=7\",\"BY=8\",\"BY=9\",\"BY=10\","
+		 "\"BY=11\",\"BY=12\",\"BY=13\",\"BY=14\",\"BY=15\","
+		 "\"BY=16\"]"},
+	};
+	char err[256], dir[] = "/tmp/tlsp-cb-XXXXXX", path[64];
+	size_t i, j;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	use_policy("version: 1\n"
+		   "recipients: {strict.example: {tls: required}}\n");
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct fake f = {.macros = macros};
+		char *argv[26] = {(char *)(uintptr_t) "<a@x.example>"}, *log,
+		     *at;
+
+		for (j = 0; rows[i].params[j]; j++)
+			argv[j + 1] = (char *)(uintptr_t)rows[i].params[j];
+		unlink(path);
+		tlspm.audit = tlsp_audit_open(path, "h", TLSP_SYNC_ALWAYS, err,
+					      sizeof(err));
+		assert_non_null(tlspm.audit);
+		open_conn(&f);
+		assert_int_equal(tlspm_callbacks.xxfi_envfrom(ctx_of(&f), argv),
+				 SMFIS_CONTINUE);
+		assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_REJECT);
+		tlspm_callbacks.xxfi_close(ctx_of(&f));
+		tlsp_audit_close(tlspm.audit);
+		tlspm.audit = NULL;
+		log = slurp(path);
+		at = strstr(log, "\"type\":\"rcpt\"");
+		if (at == NULL)
+			fail_msg("%s: no rcpt record in %s", rows[i].name, log);
+		if (rows[i].want == NULL) {
+			if (strstr(at, "mail_params") != NULL)
+				fail_msg("%s: unexpected member", rows[i].name);
+		} else if (strstr(at, rows[i].want) == NULL) {
+			fail_msg("%s: want %s in %s", rows[i].name,
+				 rows[i].want, at);
+		}
+		free(log);
+	}
+	unlink(path);
+	unlink(strcat(path, ".head"));
+	rmdir(dir);
+}
+
 /* Runs one transaction with the log on stderr, into a file; returns
  * what was logged (malloc'd). With qid, the MTA sends that queue id. */
 static char *
@@ -684,6 +778,7 @@ main(void)
 		cmocka_unit_test_teardown(test_mail_without_sender, teardown),
 		cmocka_unit_test_teardown(test_blind_milter, teardown),
 		cmocka_unit_test_teardown(test_unwritable_audit, teardown),
+		cmocka_unit_test_teardown(test_mail_params_recorded, teardown),
 		cmocka_unit_test_teardown(test_conn_ids, teardown),
 		cmocka_unit_test_teardown(test_log_decisions, teardown),
 	};

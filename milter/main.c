@@ -84,6 +84,7 @@ check(const char *path, enum tlsp_mta mta)
 {
 	struct tlsp_policy *p = load(path, mta, 1, stderr);
 	char plan[1024];
+	size_t i;
 	int rc;
 
 	if (p == NULL) {
@@ -96,6 +97,12 @@ check(const char *path, enum tlsp_mta mta)
 	       tlsp_policy_profile_count(p),
 	       tlsp_policy_profile_count(p) == 1 ? "" : "s",
 	       tlsp_policy_hash(p));
+	/* the files the hash covers, in the order it covers them */
+	for (i = 1; i < tlsp_policy_file_count(p); i++) {
+		const char *fh, *f = tlsp_policy_file(p, i, &fh);
+
+		printf("%s: includes %s, sha256 %s\n", path, f, fh);
+	}
 	/* what becomes of answered decisions the log cannot take at stop */
 	rc = tlspm_daemon_spill_plan(tlsp_policy_settings(p), plan,
 				     sizeof(plan));

@@ -75,6 +75,7 @@ struct walk {
 	 * freed at the end of tlsp_compile). */
 	struct tlsp_spec **shared;
 	size_t shared_cap, shared_used;
+	size_t file_index; /* the source being read: tlsp_policy.files */
 };
 
 /* A key or pattern made safe to quote in a message. */
@@ -914,6 +915,15 @@ index_rule(struct walk *w, struct tlsp_ruleset *set, struct tlsp_rule *r,
 			return w->c.oom = 1, -1;
 		slot = kind == PAT_SUB ? &e->sub : &e->exact;
 	}
+	if (*slot && (*slot)->file != r->file) {
+		tlsp_schema_error(&w->c, k, NULL,
+				  "duplicate pattern '%s' (the same as "
+				  "%s:%u:%u)",
+				  r->pattern,
+				  w->c.pol->files[(*slot)->file].path,
+				  (*slot)->line, (*slot)->col);
+		return -1;
+	}
 	if (*slot) {
 		tlsp_schema_error(&w->c, k, NULL,
 				  "duplicate pattern '%s' (the same as "
@@ -980,6 +990,7 @@ read_rule(struct walk *w, const struct tlsp_ynode *k,
 	}
 	r->line = k->line;
 	r->col = k->col;
+	r->file = (uint16_t)w->file_index;
 	r->dir = (uint8_t)dir;
 	r->is_default = kind == PAT_DEFAULT;
 	if (parse_body(w, v, r->name, 0, &b) < 0)
@@ -1015,8 +1026,6 @@ read_rules(struct walk *w, const struct tlsp_ynode *y, enum tlsp_direction dir,
 	size_t i;
 	int rc = 0;
 
-	if (tlsp_domtab_init(&set->tab, y ? y->n : 0) < 0)
-		return w->c.oom = 1, -1;
 	if (tlsp_schema_is_empty(y))
 		return 0;
 	if (y->type != TLSP_YNODE_MAP) {
@@ -1037,11 +1046,21 @@ read_rules(struct walk *w, const struct tlsp_ynode *y, enum tlsp_direction dir,
 	return rc;
 }
 
-/* The top-level keys; each is read by its own code, so no handler here. */
+/* The top-level keys; each is read by its own code, so no handler here.
+ * The code says where a key may be: TOP_IN_INCLUDED, in an included
+ * file too; 0, in the main file only. */
+#define TOP_IN_INCLUDED 1
 static const struct tlsp_name_code top_keys[] = {
-	{"version", 0},	 {"on_unobservable", 0}, {"scope", 0},
-	{"profiles", 0}, {"recipients", 0},	 {"senders", 0},
-	{"milter", 0},	 {"audit", 0},		 {NULL, -1},
+	{"version", 0},
+	{"on_unobservable", 0},
+	{"scope", 0},
+	{"profiles", 0},
+	{"recipients", TOP_IN_INCLUDED},
+	{"senders", TOP_IN_INCLUDED},
+	{"milter", 0},
+	{"audit", 0},
+	{"include", TOP_IN_INCLUDED},
+	{NULL, -1},
 };
 
 /* Reads the keys that shape every rule: version, on_unobservable, scope. */
@@ -1094,7 +1113,7 @@ read_globals(struct walk *w, const struct tlsp_ynode *root)
 }
 
 static int
-check_top_keys(struct walk *w, const struct tlsp_ynode *root)
+check_top_keys(struct walk *w, const struct tlsp_ynode *root, int included)
 {
 	size_t i;
 	int rc = 0;
@@ -1102,9 +1121,20 @@ check_top_keys(struct walk *w, const struct tlsp_ynode *root)
 	for (i = 0; i < root->n; i++) {
 		const struct tlsp_ynode *k = root->kids[2 * i];
 		const char *near;
+		int code = k->type == TLSP_YNODE_SCALAR
+				   ? tlsp_name_code(top_keys, k->str)
+				   : -1;
 
-		if (k->type == TLSP_YNODE_SCALAR &&
-		    tlsp_name_code(top_keys, k->str) >= 0)
+		if (code >= 0 && included && !(code & TOP_IN_INCLUDED)) {
+			tlsp_schema_error(&w->c, k, NULL,
+					  "'%s' belongs in the main policy "
+					  "file (%s); an included file holds "
+					  "rules and include only",
+					  k->str, w->c.pol->files[0].path);
+			rc = -1;
+			continue;
+		}
+		if (code >= 0)
 			continue;
 		near = k->type == TLSP_YNODE_SCALAR
 			       ? tlsp_diag_suggest_name(k->str, top_keys)
@@ -1119,12 +1149,77 @@ check_top_keys(struct walk *w, const struct tlsp_ynode *root)
 	return rc;
 }
 
-int
-tlsp_compile(struct tlsp_policy *pol, const struct tlsp_ynode *root,
-	     const char *file, enum tlsp_mta mta, struct tlsp_diags *diags)
+/* The rules of one direction in every file, in load order. */
+static int
+read_all_rules(struct walk *w, const struct tlsp_source *src, size_t nsrc,
+	       enum tlsp_direction dir, struct tlsp_ruleset *set)
 {
+	const char *key = dir == TLSP_DIR_SENDER ? "senders" : "recipients";
+	const struct tlsp_ynode *y;
+	size_t i, n = 0;
+	int rc = 0;
+
+	for (i = 0; i < nsrc; i++)
+		if (src[i].root->type == TLSP_YNODE_MAP &&
+		    (y = tlsp_ytree_get(src[i].root, key)) != NULL)
+			n += y->n;
+	if (tlsp_domtab_init(&set->tab, n) < 0)
+		return w->c.oom = 1, -1;
+	for (i = 0; i < nsrc && !w->c.oom && !w->c.d->truncated; i++) {
+		if (src[i].root->type != TLSP_YNODE_MAP)
+			continue;
+		w->c.file = src[i].path;
+		w->file_index = i;
+		rc |= read_rules(w, tlsp_ytree_get(src[i].root, key), dir, set);
+	}
+	w->c.file = src[0].path;
+	w->file_index = 0;
+	return rc;
+}
+
+/* Counts the rules of every file (a mapping's pairs). */
+static size_t
+count_rules(const struct tlsp_source *src, size_t nsrc)
+{
+	static const char *const keys[] = {"recipients", "senders"};
+	const struct tlsp_ynode *y;
+	size_t i, k, n = 0;
+
+	for (i = 0; i < nsrc; i++)
+		for (k = 0; k < 2; k++)
+			if (src[i].root->type == TLSP_YNODE_MAP &&
+			    (y = tlsp_ytree_get(src[i].root, keys[k])) &&
+			    y->type == TLSP_YNODE_MAP)
+				n += y->n;
+	return n;
+}
+
+/* An included file: a mapping of known keys; rules are read later. */
+static int
+check_included(struct walk *w, const struct tlsp_source *s)
+{
+	int rc;
+
+	w->c.file = s->path;
+	if (s->root->type != TLSP_YNODE_MAP) {
+		tlsp_schema_error(&w->c, s->root, NULL,
+				  "expected a mapping at the top of the "
+				  "file, found %s",
+				  tlsp_ytree_kind(s->root));
+		rc = -1;
+	} else {
+		rc = check_top_keys(w, s->root, 1);
+	}
+	return rc;
+}
+
+int
+tlsp_compile(struct tlsp_policy *pol, const struct tlsp_source *src,
+	     size_t nsrc, enum tlsp_mta mta, struct tlsp_diags *diags)
+{
+	const struct tlsp_ynode *root = src[0].root;
+	const char *file = src[0].path;
 	struct walk w;
-	const struct tlsp_ynode *rcpt, *snd;
 	size_t n;
 	int rc = 0;
 
@@ -1141,23 +1236,24 @@ tlsp_compile(struct tlsp_policy *pol, const struct tlsp_ynode *root,
 				  tlsp_ytree_kind(root));
 		return -1;
 	}
-	rc |= check_top_keys(&w, root);
+	rc |= check_top_keys(&w, root, 0);
+	for (n = 1; n < nsrc; n++)
+		rc |= check_included(&w, &src[n]);
+	w.c.file = file;
 	rc |= read_globals(&w, root);
 	rc |= tlsp_settings_read(&w.c, tlsp_ytree_get(root, "milter"),
 				 tlsp_ytree_get(root, "audit"), &pol->settings);
 	if (w.c.oom)
 		goto oom;
 	rc |= read_profiles(&w, tlsp_ytree_get(root, "profiles"));
-	rcpt = tlsp_ytree_get(root, "recipients");
-	snd = tlsp_ytree_get(root, "senders");
-	n = (rcpt && rcpt->type == TLSP_YNODE_MAP ? rcpt->n : 0) +
-	    (snd && snd->type == TLSP_YNODE_MAP ? snd->n : 0);
+	n = count_rules(src, nsrc);
 	pol->rules = tlsp_arena_alloc(pol->arena,
 				      (n ? n : 1) * sizeof(*pol->rules));
 	if (pol->rules == NULL || w.c.oom)
 		goto oom;
-	rc |= read_rules(&w, rcpt, TLSP_DIR_RECIPIENT, &pol->recipients);
-	rc |= read_rules(&w, snd, TLSP_DIR_SENDER, &pol->senders);
+	rc |= read_all_rules(&w, src, nsrc, TLSP_DIR_RECIPIENT,
+			     &pol->recipients);
+	rc |= read_all_rules(&w, src, nsrc, TLSP_DIR_SENDER, &pol->senders);
 	if (w.c.oom)
 		goto oom;
 	for (n = 0; n < pol->nrules; n++)

@@ -69,8 +69,17 @@ int tlsp_settings_read(struct tlsp_compile_ctx *,
 		       const struct tlsp_ynode *audit,
 		       struct tlsp_settings *out);
 
-/* Compiles a document into `pol`, whose arena must be set. Returns 0, or
- * -1 with errors in *diags (the caller then frees pol). */
-int tlsp_compile(struct tlsp_policy *pol, const struct tlsp_ynode *root,
-		 const char *file, enum tlsp_mta mta, struct tlsp_diags *diags);
+/* One parsed file of a policy: the main file first, then each included
+ * file in load order (pol->files[i] is the same file). */
+struct tlsp_source {
+	const char *path;
+	const struct tlsp_ynode *root;
+};
+
+/* Compiles the documents into `pol`, whose arena must be set. The main
+ * file (src[0]) says everything; an included file holds rules and
+ * include: only. Returns 0, or -1 with errors in *diags (the caller
+ * then frees pol). */
+int tlsp_compile(struct tlsp_policy *pol, const struct tlsp_source *src,
+		 size_t nsrc, enum tlsp_mta mta, struct tlsp_diags *diags);
 #endif

@@ -77,6 +77,7 @@ struct tlsp_rule {
 	uint32_t line, col; /* where it was defined */
 	uint8_t dir;	    /* enum tlsp_direction */
 	uint8_t is_default;
+	uint16_t file; /* in tlsp_policy.files: 0 the main file (padding) */
 };
 
 /*
@@ -127,11 +128,24 @@ char *tlsp_arena_strndup(struct tlsp_arena *, const char *, size_t);
 size_t tlsp_arena_size(const struct tlsp_arena *); /* bytes reserved */
 void tlsp_arena_free(struct tlsp_arena *);
 
+/* A file the policy was read from: the main file, or one it included. */
+struct tlsp_policy_file {
+	const char *path; /* as resolved: the including file's directory +
+			     the include pattern's match (arena) */
+	char hash[65];	  /* SHA-256 of its bytes, lowercase hex */
+};
+
+/* Bounds on include: (tlspolicy.yaml(5), "Split policies"). */
+#define TLSP_INCLUDE_MAX_DEPTH 8
+#define TLSP_INCLUDE_MAX_FILES 4096
+
 struct tlsp_policy {
 	atomic_uint refs;
 	struct tlsp_arena *arena; /* owns rules, specs, scopes, strings */
 	char *path;
-	char hash[65];
+	char hash[65]; /* the main file's, or over every file's: policy.c */
+	struct tlsp_policy_file *files; /* load order; [0] the main file */
+	size_t nfiles;
 	struct tlsp_ruleset recipients, senders;
 	size_t nrules, nprofiles, nspecs;
 	struct tlsp_rule *rules; /* all rules, one array */

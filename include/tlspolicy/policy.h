@@ -409,9 +409,18 @@ struct tlsp_policy *tlsp_policy_load_buffer(const char *name, const char *buf,
 struct tlsp_policy *tlsp_policy_ref(struct tlsp_policy *);
 void tlsp_policy_unref(struct tlsp_policy *); /* NULL is fine */
 
-/* The SHA-256 of the file's bytes, lowercase hex (64 chars). */
+/* The policy's SHA-256, lowercase hex (64 chars): of the file's bytes;
+ * with included files, of one line per file in load order, that file's
+ * SHA-256 in hex and a newline (tlspolicy.yaml(5), "Split policies"). */
 const char *tlsp_policy_hash(const struct tlsp_policy *);
 const char *tlsp_policy_path(const struct tlsp_policy *);
+/* The files read, in load order: 0 is the main file, then each included
+ * file, depth first. tlsp_policy_file() returns the path (NULL past the
+ * end) and sets *sha256 (if not NULL) to its SHA-256 in hex; both are
+ * the policy's. */
+size_t tlsp_policy_file_count(const struct tlsp_policy *);
+const char *tlsp_policy_file(const struct tlsp_policy *, size_t i,
+			     const char **sha256);
 size_t tlsp_policy_rule_count(const struct tlsp_policy *);
 size_t tlsp_policy_profile_count(const struct tlsp_policy *);
 /* Bytes the compiled policy holds (for the benchmark and the logs). */

@@ -17,7 +17,9 @@
  * is unreadable to it; without a user nobody that row is skipped.
  *
  * A second daemon has a FIFO put in place of its policy (test_fifo_policy);
- * a third reloads good and hostile files in turn (test_reload_loop).
+ * a third reloads good and hostile files in turn (test_reload_loop); a
+ * fourth has its policy split with include: and a bad included file
+ * (test_include_reload).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +37,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "fixture.h"
 
@@ -797,6 +800,163 @@ test_reload_loop(void **state)
 	al_free(&log);
 }
 
+/* ================================================== split policies */
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *out = fopen(path, "we");
+
+	assert_non_null(out);
+	assert_int_equal(fputs(text, out) >= 0, 1);
+	assert_int_equal(fclose(out), 0);
+}
+
+static void
+hex(const unsigned char *md, char out[65])
+{
+	int i;
+
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The hash tlspolicy.yaml(5) promises for files in load order:
+ * `sha256sum FILES | cut -c1-64 | sha256sum`. */
+static void
+split_hash(const char *const *paths, size_t n, char out[65])
+{
+	char lines[8 * 65], h[65], buf[16384];
+	unsigned char md[32];
+	unsigned int mdlen;
+	size_t i, len;
+	FILE *in;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++) {
+		in = fopen(paths[i], "re");
+		assert_non_null(in);
+		len = fread(buf, 1, sizeof(buf), in);
+		fclose(in);
+		assert_true(EVP_Digest(buf, len, md, &mdlen, EVP_sha256(),
+				       NULL));
+		hex(md, h);
+		memcpy(lines + 65 * i, h, 64);
+		lines[65 * i + 64] = '\n';
+	}
+	assert_true(EVP_Digest(lines, 65 * n, md, &mdlen, EVP_sha256(), NULL));
+	hex(md, out);
+}
+
+/*
+ * The harness's policy, including every .yaml file in parts/, under load: the
+ * start takes the included file and its hash covers both files; a
+ * change to an included file alone reloads (the main file unchanged);
+ * a bad included file (an unknown key, then a pattern the main file
+ * has) is refused naming its file:line:col, and the old policy decides
+ * every transaction meanwhile; fixed, it loads; the audit trail holds
+ * the reloads and the refusals.
+ */
+static void
+test_include_reload(void **state)
+{
+	struct fx *f = *state;
+	const char *files[] = {f->d.audit};
+	char parts[HN_PATH + 8], a[HN_PATH + 24], b[HN_PATH + 24];
+	char h[65], h2[65], want[3 * HN_PATH + 200], *text;
+	const char *paths[3];
+	pthread_t t[2];
+	struct worker w[2];
+	atomic_int stop = 0;
+	struct al_log log = {0};
+	unsigned i, started = 0, txs = 0;
+	long off;
+
+	snprintf(parts, sizeof(parts), "%s/parts", f->d.dir);
+	snprintf(a, sizeof(a), "%s/parts/a.yaml", f->d.dir);
+	snprintf(b, sizeof(b), "%s/parts/b.yaml", f->d.dir);
+	assert_int_equal(mkdir(parts, 0755), 0);
+	write_file(a, "recipients:\n  split-a.example: {tls: required}\n");
+	text = malloc(f->goodlen + 64);
+	assert_non_null(text);
+	i = (unsigned)snprintf(text, f->goodlen + 64,
+			       "%sinclude: parts/*.yaml\n", f->good);
+	install_text(f, text, i);
+	free(text);
+	paths[0] = f->d.policy;
+	paths[1] = a;
+	split_hash(paths, 2, h);
+
+	assert_int_equal(hn_start(&f->d), 0);
+	snprintf(want, sizeof(want), "sha256=%s", h);
+	assert_true(hn_errlog_has(&f->d, f->d.started_at, want, NULL));
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < 2; i++) {
+		w[i] = (struct worker){.f = f, .stop = &stop, .id = i};
+		if (pthread_create(&t[i], NULL, work, &w[i]) != 0)
+			break;
+		started++;
+	}
+	assert_int_equal(started, 2);
+
+	/* only the included file changes */
+	write_file(a, "recipients:\n  split-a.example: {tls: required}\n"
+		      "  split-c.example: {}\n");
+	split_hash(paths, 2, h2);
+	assert_string_not_equal(h, h2);
+	off = reload_expect(f, "reloaded policy");
+	snprintf(want, sizeof(want), "sha256=%s", h2);
+	assert_true(hn_errlog_has(&f->d, off, want, NULL));
+
+	/* a bad file joins the glob */
+	write_file(b, "recipients:\n  split-b.example: {tsl: required}\n");
+	off = reload_expect(f, "reload failed");
+	snprintf(want, sizeof(want),
+		 "reload: %s:2:21: recipient:split-b.example: unknown key "
+		 "'tsl'; did you mean 'tls'?",
+		 b);
+	if (!hn_errlog_has(&f->d, off, want, NULL)) {
+		hn_errlog_dump(&f->d, off);
+		fail_msg("no \"%s\"", want);
+	}
+	snprintf(want, sizeof(want), "keeping policy sha256=%s", h2);
+	assert_true(hn_errlog_has(&f->d, off, want, NULL));
+
+	/* a pattern of the other included file: both places named */
+	write_file(b, "recipients:\n  split-c.example: {}\n");
+	off = reload_expect(f, "reload failed");
+	snprintf(want, sizeof(want),
+		 "reload: %s:2:3: duplicate pattern 'split-c.example' (the "
+		 "same as %s:3:3)",
+		 b, a);
+	if (!hn_errlog_has(&f->d, off, want, NULL)) {
+		hn_errlog_dump(&f->d, off);
+		fail_msg("no \"%s\"", want);
+	}
+
+	/* fixed: three files now */
+	write_file(b, "recipients:\n  split-b.example: {tls: required}\n");
+	paths[2] = b;
+	split_hash(paths, 3, h);
+	off = reload_expect(f, "reloaded policy");
+	snprintf(want, sizeof(want), "sha256=%s", h);
+	assert_true(hn_errlog_has(&f->d, off, want, NULL));
+
+	atomic_store(&stop, 1);
+	for (i = 0; i < started; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].err[0] != '\0')
+			fail_msg("connection %u: %s", i, w[i].err);
+		txs += w[i].tx;
+	}
+	assert_true(txs >= 2);
+	fx_stop(&f->d, NULL);
+	fx_assert_log(&log, files, 1, NULL);
+	assert_int_equal(al_count_type(&log, "reload"), 2);
+	assert_int_equal(al_count_type(&log, "reload_failed"), 2);
+	al_free(&log);
+}
+
 int
 main(void)
 {
@@ -806,6 +966,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fifo_policy, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reload_loop, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_include_reload, setup,
 						teardown),
 	};
 

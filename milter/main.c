@@ -28,6 +28,7 @@ usage(FILE *out)
 		"usage: tlspolicy-milter [-c policy.yaml] [-p socket] [-u user[:group]]\n"
 		"                        [-P pidfile] [-f] [-v] [--run-as-root]\n"
 		"       tlspolicy-milter [-c policy.yaml] -n [--mta postfix|sendmail]\n"
+		"                        [--test cases.yaml]\n"
 		"       tlspolicy-milter [-c policy.yaml] -q key=value ...\n"
 		"       tlspolicy-milter -V\n"
 		"\n"
@@ -40,13 +41,15 @@ usage(FILE *out)
 		"  --run-as-root  serve as root (refused without -u or milter.user)\n"
 		"  -n, -t    check the policy and exit 0, or %d on errors\n"
 		"  --mta M   warn about requirements MTA M cannot show\n"
+		"  --test F  with -n: run the policy's test cases in F; exit 1\n"
+		"            on a verdict not as expected, %d on a bad case file\n"
 		"  -q        print the verdict for a session described by\n"
 		"            mail_addr= rcpt_addr=... tls_version= cipher=\n"
 		"            cipher_bits= cert_subject= cert_issuer= verify=\n"
 		"            cert_fp= auth_authen= daemon_name= client_addr= mta= v=\n"
 		"  -V        print the version\n"
 		"See tlspolicy-milter(8) and tlspolicy.yaml(5).\n",
-		EX_CONFIG);
+		EX_CONFIG, EX_DATAERR);
 }
 
 /* Prints the diagnostics (warnings too, if asked); returns the number of
@@ -114,6 +117,42 @@ check(const char *path, enum tlsp_mta mta)
 	return EX_OK;
 }
 
+/*
+ * -n --test CASES: the policy as -n checks it, then every case through
+ * the query mode's code. Exit 0 when every verdict is as expected, 1 on
+ * a mismatch, EX_DATAERR for a malformed case file, EX_CONFIG for a
+ * policy that does not load.
+ */
+static int
+test(const char *path, enum tlsp_mta mta, const char *cases_path)
+{
+	struct tlsp_diags d = {0};
+	struct tlsp_cases *cs;
+	struct tlsp_policy *p;
+	int rc;
+
+	if (check(path, mta) != EX_OK)
+		return EX_CONFIG;
+	cs = tlsp_cases_load(cases_path, &d);
+	print_diags(&d, 1, stderr);
+	tlsp_diags_free(&d);
+	if (cs == NULL) {
+		fprintf(stderr, "%s: cases not read\n", cases_path);
+		return EX_DATAERR;
+	}
+	p = load(path, mta, 0, stderr);
+	if (p == NULL) {
+		tlsp_cases_free(cs);
+		return EX_CONFIG;
+	}
+	rc = tlspm_query_cases(p, cs, mta, stdout);
+	tlsp_policy_unref(p);
+	tlsp_cases_free(cs);
+	if (rc < 0)
+		return EX_DATAERR;
+	return rc > 0 ? 1 : EX_OK;
+}
+
 static int
 query(const char *path, enum tlsp_mta mta, int argc, char *const argv[])
 {
@@ -144,10 +183,11 @@ main(int argc, char *argv[])
 		{"mta", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{"run-as-root", no_argument, NULL, 'R'},
+		{"test", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tlspm_options o = {.policy_path = DEFAULT_POLICY};
-	const char *path = DEFAULT_POLICY;
+	const char *path = DEFAULT_POLICY, *cases = NULL;
 	enum tlsp_mta mta = TLSP_MTA_UNKNOWN;
 	int ch, mode = 0, m;
 
@@ -193,6 +233,9 @@ main(int argc, char *argv[])
 		case 'R':
 			o.run_as_root = 1;
 			break;
+		case 'T':
+			cases = optarg;
+			break;
 		case 'V':
 			printf("tlspolicy-milter %s\n", PACKAGE_VERSION);
 			return EX_OK;
@@ -204,6 +247,8 @@ main(int argc, char *argv[])
 			return EX_USAGE;
 		}
 	}
+	if (cases && (mode == 'n' || mode == 0) && optind == argc)
+		return test(path, mta, cases);
 	if (mode == 'n' && optind == argc)
 		return check(path, mta);
 	if (mode == 'q')

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "query.h"
 
@@ -98,6 +99,16 @@ find_arg(const char *key, char *err, size_t errsz)
 	return NULL;
 }
 
+/* Sets one argument; 0, or -1 with a message in err. */
+static int
+query_set(struct tlspm_query *q, const char *key, const char *val, char *err,
+	  size_t errsz)
+{
+	const struct arg *a = find_arg(key, err, errsz);
+
+	return a == NULL ? -1 : set_arg(q, a, val, err, errsz);
+}
+
 int
 tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
 		  char *err, size_t errsz)
@@ -107,7 +118,6 @@ tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
 	memset(q, 0, sizeof(*q));
 	for (i = 0; i < argc; i++) {
 		const char *eq = strchr(argv[i], '=');
-		const struct arg *a;
 		char key[32];
 		size_t klen;
 
@@ -124,8 +134,7 @@ tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
 			memmove(key, key + 1, klen - 2);
 			key[klen - 2] = '\0';
 		}
-		a = find_arg(key, err, errsz);
-		if (a == NULL || set_arg(q, a, eq + 1, err, errsz) < 0)
+		if (query_set(q, key, eq + 1, err, errsz) < 0)
 			return -1;
 	}
 	if (q->nrcpt == 0) {
@@ -224,6 +233,17 @@ print_verdict(const char *who, const struct tlsp_verdict *v, FILE *out)
 	fputc('\n', out);
 }
 
+/* The verdict for recipient i: what -q prints and --test compares. */
+static void
+query_verdict(const struct tlsp_policy *p, const struct tlsp_facts *f,
+	      const struct tlspm_query *q, size_t i, struct tlsp_verdict *v)
+{
+	/* TODO(lead): pass q->time (q->has_time) here once the evaluation
+	 * takes a time input (helper "time", issue 23), and the daemon's
+	 * now otherwise. */
+	tlsp_evaluate(p, f, q->sender, q->rcpt[i], v);
+}
+
 enum tlsp_action
 tlspm_query_run(const struct tlsp_policy *p, const struct tlspm_query *q,
 		FILE *out)
@@ -250,7 +270,7 @@ tlspm_query_run(const struct tlsp_policy *p, const struct tlspm_query *q,
 		worst = v->action;
 	}
 	for (i = 0; i < q->nrcpt; i++) {
-		tlsp_evaluate(p, &f, q->sender, q->rcpt[i], v);
+		query_verdict(p, &f, q, i, v);
 		snprintf(who, sizeof(who), "RCPT TO:%s%s%s",
 			 q->rcpt[i][0] == '<' ? "" : "<", q->rcpt[i],
 			 q->rcpt[i][0] == '<' ? "" : ">");
@@ -259,4 +279,232 @@ tlspm_query_run(const struct tlsp_policy *p, const struct tlspm_query *q,
 	}
 	free(v);
 	return worst;
+}
+
+/* ------------------------------------------------------------ --test */
+
+/*
+ * A case's `time`: a date (its start, UTC) or an RFC 3339 date-time with
+ * Z or an offset. Returns 0, or -1 when it is neither.
+ */
+static int
+parse_time(const char *s, long long *out)
+{
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, n = 0;
+	char sign = 0;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return -1;
+	if (s[n] == 'T' || s[n] == 't') {
+		int m = 0;
+
+		if (sscanf(s + n + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &m) !=
+			    3 ||
+		    m != 8)
+			return -1;
+		n += 1 + m;
+		if (s[n] == 'Z' || s[n] == 'z') {
+			n++;
+		} else if (s[n] == '+' || s[n] == '-') {
+			sign = s[n];
+			if (sscanf(s + n + 1, "%2d:%2d%n", &oh, &om, &m) != 2 ||
+			    m != 5 || oh > 23 || om > 59)
+				return -1;
+			n += 1 + m;
+		} else {
+			return -1;
+		}
+	}
+	if (s[n] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (tm.tm_mday != d) /* 2027-02-30 */
+		return -1;
+	/* the local time was t at that offset: UTC is t minus the offset */
+	*out = (long long)t;
+	if (sign == '+')
+		*out -= oh * 3600LL + om * 60;
+	else if (sign == '-')
+		*out += oh * 3600LL + om * 60;
+	return 0;
+}
+
+_Static_assert(TLSP_CASE_MAX_RCPT <= TLSPM_QUERY_MAX_RCPT,
+	       "a case's recipients fit a query");
+
+/* Facts a case may state besides the -q arguments. */
+enum case_key { CK_CLIENT_NAME, CK_TIME, CK_RCPT };
+static const struct tlsp_name_code case_keys[] = {
+	{"client_name", CK_CLIENT_NAME},
+	{"time", CK_TIME},
+	{"rcpt_addr", CK_RCPT},
+	{NULL, -1},
+};
+
+/* Fills q from case c; prints each bad fact as file:line:col (of the
+ * key when the key is unknown, else of the value). Returns the number
+ * of bad facts. */
+static int
+case_query(const struct tlsp_cases *cs, const struct tlsp_case *c,
+	   enum tlsp_mta mta, struct tlspm_query *q, FILE *out)
+{
+	char err[300];
+	size_t i;
+	int bad = 0;
+
+	memset(q, 0, sizeof(*q));
+	q->m.mta = mta;
+	for (i = 0; i < c->nfacts; i++) {
+		const struct tlsp_case_fact *f = &c->facts[i];
+		const struct arg *a;
+		int rc = 0, at_key = 1;
+
+		switch (tlsp_name_code(case_keys, f->key)) {
+		case CK_RCPT:
+			snprintf(err, sizeof(err),
+				 "the recipients are the keys of 'expect'");
+			rc = -1;
+			break;
+		case CK_CLIENT_NAME:
+			/* TODO(lead): fill the client name fact once helper
+			 * "lang"'s client_name is in struct tlsp_macros (as
+			 * -q's client_name=); until then it is read and
+			 * not evaluated. */
+			q->client_name = f->value;
+			break;
+		case CK_TIME:
+			at_key = 0;
+			if (parse_time(f->value, &q->time) < 0) {
+				snprintf(err, sizeof(err),
+					 "time '%.64s': expected a date "
+					 "(2027-01-15) or a date-time with "
+					 "its offset (2027-01-15T08:00:00Z)",
+					 f->value);
+				rc = -1;
+			}
+			q->has_time = rc == 0;
+			break;
+		default:
+			a = find_arg(f->key, err, sizeof(err));
+			rc = a ? set_arg(q, a, f->value, err, sizeof(err)) : -1;
+			at_key = a == NULL;
+			break;
+		}
+		if (rc < 0) {
+			fprintf(out, "%s:%u:%u: %s\n", cs->path,
+				at_key ? f->line : f->vline,
+				at_key ? f->col : f->vcol, err);
+			bad++;
+		}
+	}
+	for (i = 0; i < c->nexpect; i++)
+		q->rcpt[q->nrcpt++] = c->expect[i].rcpt;
+	return bad;
+}
+
+/* The rule that decided, or in monitor mode the first that would have;
+ * "none" when no rule acts. */
+static const char *
+deciding_rule(const struct tlsp_verdict *v)
+{
+	size_t i;
+
+	if (v->decided_by)
+		return tlsp_rule_name(v->decided_by);
+	for (i = 0; v->would_action != TLSP_ACTION_ACCEPT && i < v->nrules; i++)
+		if (!v->r[i].exempt && v->r[i].status == TLSP_FAIL &&
+		    v->r[i].action == v->would_action)
+			return tlsp_rule_name(v->r[i].rule);
+	return "none";
+}
+
+static int
+mismatch(const struct tlsp_case_expect *e, const struct tlsp_verdict *v)
+{
+	return (e->action >= 0 && e->action != (int)v->action) ||
+	       (e->would >= 0 && e->would != (int)v->would_action) ||
+	       (e->rule && strcmp(e->rule, deciding_rule(v)) != 0);
+}
+
+static void
+print_mismatch(const struct tlsp_cases *cs, const struct tlsp_case *c,
+	       const struct tlsp_case_expect *e, const struct tlsp_verdict *v,
+	       FILE *out)
+{
+	char name[400], rcpt[1100];
+
+	tlsp_escape_log(c->name ? c->name : "", c->name ? strlen(c->name) : 0,
+			name, sizeof(name));
+	tlsp_escape_log(e->rcpt, strlen(e->rcpt), rcpt, sizeof(rcpt));
+	fprintf(out, "%s:%u:%u: case%s%s%s (line %u): %s:\n", cs->path, e->line,
+		e->col, c->name ? " \"" : "", name, c->name ? "\"" : "",
+		c->line, rcpt);
+	fprintf(out, "  expected");
+	if (e->action >= 0)
+		fprintf(out, " action=%s", tlsp_action_name(e->action));
+	if (e->rule)
+		fprintf(out, " rule=%s", e->rule);
+	if (e->would >= 0)
+		fprintf(out, " would=%s", tlsp_action_name(e->would));
+	fprintf(out, "\n  got      action=%s rule=%s would=%s\n",
+		tlsp_action_name(v->action), deciding_rule(v),
+		tlsp_action_name(v->would_action));
+}
+
+int
+tlspm_query_cases(const struct tlsp_policy *p, const struct tlsp_cases *cs,
+		  enum tlsp_mta mta, FILE *out)
+{
+	struct tlspm_query *q = calloc(cs->n ? cs->n : 1, sizeof(*q));
+	struct tlsp_verdict *v = malloc(sizeof(*v));
+	size_t i, j, verdicts = 0, bad = 0;
+	int facts_bad = 0, rc;
+
+	if (q == NULL || v == NULL) {
+		fprintf(out, "%s: out of memory\n", cs->path);
+		rc = -1;
+		goto out;
+	}
+	/* every case checked before any is run: a malformed file is not a
+	 * test result */
+	for (i = 0; i < cs->n; i++)
+		facts_bad += case_query(cs, &cs->v[i], mta, &q[i], stderr);
+	if (facts_bad) {
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < cs->n; i++) {
+		const struct tlsp_case *c = &cs->v[i];
+		struct tlsp_facts f;
+
+		tlsp_facts_from_macros(&q[i].m, &f);
+		for (j = 0; j < c->nexpect; j++, verdicts++) {
+			query_verdict(p, &f, &q[i], j, v);
+			if (!mismatch(&c->expect[j], v))
+				continue;
+			print_mismatch(cs, c, &c->expect[j], v, out);
+			bad++;
+		}
+	}
+	fprintf(out,
+		"%s: %zu case%s, %zu verdict%s: %zu as expected, %zu "
+		"mismatch%s\n",
+		cs->path, cs->n, cs->n == 1 ? "" : "s", verdicts,
+		verdicts == 1 ? "" : "s", verdicts - bad, bad,
+		bad == 1 ? "" : "es");
+	rc = bad > 0x7fffffff ? 0x7fffffff : (int)bad;
+out:
+	free(q);
+	free(v);
+	return rc;
 }

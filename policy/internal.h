@@ -168,6 +168,14 @@ extern const struct tlsp_name_code tlsp_reply_placeholders[];
 int tlsp_reply_render(const struct tlsp_rule *, int plaintext, char *buf,
 		      size_t bufsz);
 
+/* Reads a whole regular file as a policy file is read (policy.c): not
+ * blocking on a FIFO, capped at TLSP_POLICY_MAX_BYTES, a warning when
+ * anyone may change it. Returns a malloc'd, NUL-terminated copy and its
+ * length (and its stat, if stp), or NULL with an error in *diags. */
+struct stat;
+char *tlsp_policy_read_file(const char *path, size_t *len, struct stat *stp,
+			    struct tlsp_diags *diags);
+
 /* Frees everything a policy owns (used by unref and on load failure). */
 void tlsp_policy_free(struct tlsp_policy *);
 

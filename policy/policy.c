@@ -102,9 +102,9 @@ not_regular(mode_t mode)
  * it a reload, and a stop that waits for the reload) until a writer
  * comes; a regular file then reads in blocking mode.
  */
-static char *
-read_file(const char *path, size_t *len, struct stat *stp,
-	  struct tlsp_diags *diags)
+char *
+tlsp_policy_read_file(const char *path, size_t *len, struct stat *stp,
+		      struct tlsp_diags *diags)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -286,7 +286,7 @@ include_file(struct loader *l, const char *path, const char *from,
 		l->failed = 1;
 		return;
 	}
-	buf = read_file(path, &len, &st, l->d);
+	buf = tlsp_policy_read_file(path, &len, &st, l->d);
 	if (buf == NULL) {
 		l->failed = 1;
 		return;
@@ -524,7 +524,7 @@ tlsp_policy_load(const char *path, enum tlsp_mta mta, struct tlsp_diags *diags)
 	struct tlsp_policy *p;
 	struct stat st;
 	size_t len = 0;
-	char *buf = read_file(path, &len, &st, diags);
+	char *buf = tlsp_policy_read_file(path, &len, &st, diags);
 
 	if (buf == NULL)
 		return NULL;

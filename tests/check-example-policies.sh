@@ -5,7 +5,11 @@
 # Every contrib/policies/*.yaml must pass `tlspolicy-milter -n` for
 # --mta postfix and --mta sendmail (exit 0, nothing on stderr but warnings);
 # the warnings are printed, since they tell a reader what each MTA cannot
-# show. Then a few `-q` queries per file assert the documented verdicts.
+# show. Then a few `-q` queries per file assert the documented verdicts,
+# and each policy's case file (NAME.cases.yaml beside it) must pass
+# `-n --test`; a case file made wrong on purpose must fail with each
+# mismatch named by file:line:col, and a malformed one with its own exit
+# status.
 set -u
 bin=${top_builddir:-.}/tlspolicy-milter
 src=${top_srcdir:-.}
@@ -24,6 +28,7 @@ bad() {
 nfiles=0
 for f in "$dir"/*.yaml; do
 	[ -f "$f" ] || continue
+	case $f in *.cases.yaml) continue ;; esac
 	nfiles=$((nfiles + 1))
 	name=${f##*/}
 	for mta in postfix sendmail; do
@@ -166,6 +171,102 @@ query $bank "Postfix: the same pins are unknown there, and unknown fails" \
 	mail_addr=x@custody.bank-group.example rcpt_addr=treasury@corp.example \
 	tls_version=TLSv1.2 cipher=ECDHE-RSA-AES256-GCM-SHA384 mta=postfix \
 	cert_subject=mx1.bank.example 'cert_issuer=Example Bank Issuing CA 2'
+
+# ------------------------------------------------------------ case files
+# Every example policy ships its cases; -n --test runs them through the
+# query mode's code and exits 0 when every verdict is as expected.
+for f in "$dir"/*.yaml; do
+	case $f in *.cases.yaml) continue ;; esac
+	cases=${f%.yaml}.cases.yaml
+	if [ ! -f "$cases" ]; then
+		bad "${f##*/} has no case file ${cases##*/}"
+		continue
+	fi
+	out=$("$bin" -c "$f" -n --test "$cases" 2>"$tmp/err")
+	rc=$?
+	if [ "$rc" -eq 0 ] &&
+		printf '%s\n' "$out" | grep -qE -- "^$cases: [0-9]+ cases?, [0-9]+ verdicts?: [0-9]+ as expected, 0 mismatches$"; then
+		ok
+		printf '%s\n' "$out" | tail -n 1
+	else
+		bad "${cases##*/}: rc $rc, output:"
+		printf '%s\n' "$out"
+		grep -v ': warning: ' "$tmp/err"
+	fi
+done
+
+# test_is NAME WANT_RC WANT_FILE -- ARGS...: runs tlspolicy-milter ARGS
+# and compares its exit status and its whole output (stdout, then the
+# stderr lines that are not warnings) with WANT_FILE.
+test_is() {
+	tname=$1 want_rc=$2 want=$3
+	shift 4
+	"$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	grep -v ': warning: ' "$tmp/err" >>"$tmp/out"
+	if [ "$rc" -eq "$want_rc" ] && diff -u "$want" "$tmp/out" >"$tmp/diff"; then
+		ok
+	else
+		bad "--test $tname: rc $rc (wanted $want_rc)"
+		cat "$tmp/diff"
+	fi
+}
+
+bankp=$dir/partner-bank-mtls.yaml
+okline="$bankp: OK: 4 rules, 3 profiles, sha256 $("$bin" -c "$bankp" -n 2>/dev/null | sed -n 's/.*sha256 //p')"
+
+# The bank's cases with two expectations turned wrong: exit 1, each
+# mismatch with the case file's line:col, expected and got, and the
+# summary. (A copy: the path in the messages is the copy's.)
+sed -e '/^- name: Postfix, the bank without/,/^$/s/action: reject/action: accept/' \
+	-e 's/ops@corp.example: tag/ops@corp.example: {action: tag, would: reject}/' \
+	"$dir/partner-bank-mtls.cases.yaml" >"$tmp/wrong.yaml"
+cat >"$tmp/want" <<EOF
+$okline
+$tmp/wrong.yaml:28:5: case "Postfix, the bank without a (trusted) client certificate" (line 22): treasury@corp.example:
+  expected action=accept rule=sender:bank.example
+  got      action=reject rule=sender:bank.example would=reject
+$tmp/wrong.yaml:77:5: case "anyone else below TLS 1.2 is tagged, not refused" (line 70): ops@corp.example:
+  expected action=tag would=reject
+  got      action=tag rule=recipient:default would=tag
+$tmp/wrong.yaml: 8 cases, 9 verdicts: 7 as expected, 2 mismatches
+EOF
+test_is "mismatches" 1 "$tmp/want" -- -c "$bankp" -n --test "$tmp/wrong.yaml"
+
+# A malformed case file: EX_DATAERR (65), every error with its place,
+# nothing run.
+cat >"$tmp/malformed.yaml" <<'EOF'
+- name: a fact misspelt, a bad time, an unknown action
+  mail_addr: payments@bank.example
+  tls_versoin: TLSv1.2
+  time: 2027-02-30
+  expect:
+    treasury@corp.example: {action: rejct}
+- mta: exim
+  expect: {treasury@corp.example: accept}
+EOF
+cat >"$tmp/want" <<EOF
+$okline
+$tmp/malformed.yaml:6:37: 'action': unknown action 'rejct'; did you mean 'reject'? (accept, tag, quarantine, defer, reject)
+$tmp/malformed.yaml: cases not read
+EOF
+test_is "malformed expectation" 65 "$tmp/want" -- -c "$bankp" -n --test "$tmp/malformed.yaml"
+sed 's/rejct/reject/' "$tmp/malformed.yaml" >"$tmp/malformed2.yaml"
+cat >"$tmp/want" <<EOF
+$okline
+$tmp/malformed2.yaml:3:3: unknown key 'tls_versoin'; did you mean 'tls_version'?
+$tmp/malformed2.yaml:4:9: time '2027-02-30': expected a date (2027-01-15) or a date-time with its offset (2027-01-15T08:00:00Z)
+$tmp/malformed2.yaml:7:8: mta=exim: expected postfix or sendmail
+EOF
+test_is "malformed facts" 65 "$tmp/want" -- -c "$bankp" -n --test "$tmp/malformed2.yaml"
+
+# A policy that does not load: EX_CONFIG (78), the cases not run.
+printf 'version: 1\nrecipients: {a.example: {tsl: required}}\n' >"$tmp/badpolicy.yaml"
+cat >"$tmp/want" <<EOF
+$tmp/badpolicy.yaml:2:26: recipient:a.example: unknown key 'tsl'; did you mean 'tls'?
+$tmp/badpolicy.yaml: policy not loaded
+EOF
+test_is "policy not loaded" 78 "$tmp/want" -- -c "$tmp/badpolicy.yaml" -n --test "$dir/partner-bank-mtls.cases.yaml"
 
 echo "example-policies: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

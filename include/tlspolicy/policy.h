@@ -554,6 +554,48 @@ tlsp_action_max(enum tlsp_action a, enum tlsp_action b)
 	return a > b ? a : b;
 }
 
+/* ---------------------------------------------------------------- cases */
+
+/*
+ * A policy's test cases (tlspolicy-milter --test, tlspolicy-milter(8)):
+ * a YAML list, each case a mapping of facts named as the query mode's
+ * arguments (checked by the query mode, not here), an optional `name`,
+ * and `expect`: each recipient with the verdict wanted. Strings and
+ * positions are the file's; all belong to the struct tlsp_cases.
+ */
+#define TLSP_CASE_MAX_RCPT 64
+struct tlsp_case_fact {
+	const char *key, *value;
+	unsigned line, col;   /* of the key */
+	unsigned vline, vcol; /* of the value */
+};
+struct tlsp_case_expect {
+	const char *rcpt;
+	unsigned line, col;
+	int action;	  /* enum tlsp_action; -1: not stated */
+	int would;	  /* enum tlsp_action; -1: not stated */
+	const char *rule; /* a rule name, "none", or NULL: not stated */
+};
+struct tlsp_case {
+	const char *name; /* NULL when the case has none */
+	unsigned line, col;
+	struct tlsp_case_fact *facts;
+	size_t nfacts;
+	struct tlsp_case_expect *expect;
+	size_t nexpect;
+};
+struct tlsp_cases {
+	const char *path;
+	struct tlsp_case *v;
+	size_t n;
+	struct tlsp_arena *arena; /* private */
+};
+/* Reads a case file (a regular file, read as a policy file is). Returns
+ * the cases, or NULL with every error in *diags (file:line:col). Free
+ * with tlsp_cases_free (NULL is fine). */
+struct tlsp_cases *tlsp_cases_load(const char *path, struct tlsp_diags *diags);
+void tlsp_cases_free(struct tlsp_cases *);
+
 #ifdef __cplusplus
 }
 #endif

@@ -116,5 +116,21 @@ expect "query needs a recipient" 64 "give at least one rcpt_addr" -- \
 	"$bin" -c "$sample" -q mail_addr=a@b.example
 expect "version" 0 "tlspolicy-milter " -- "$bin" -V
 
+# -n with include: the included files in load order, each with its hash,
+# and the policy's hash over them; -q decides with their rules.
+mkdir -p "$tmp/split/partners"
+printf 'version: 1\ninclude: partners/*.yaml\nrecipients: {corp.example: {}}\n' >"$tmp/split/main.yaml"
+printf 'senders: {b.example: {tls: required}}\n' >"$tmp/split/partners/b.yaml"
+printf 'senders: {a.example: {tls: required}}\n' >"$tmp/split/partners/a.yaml"
+want_hash=$(cd "$tmp/split" && sha256sum main.yaml partners/a.yaml partners/b.yaml | cut -c1-64 | sha256sum | cut -c1-64)
+a_hash=$(sha256sum "$tmp/split/partners/a.yaml" | cut -c1-64)
+expect "-n: the hash covers every file" 0 "OK: 3 rules, 0 profiles, sha256 $want_hash" -- \
+	"$bin" -c "$tmp/split/main.yaml" -n
+expect "-n: included files listed in load order" 0 \
+	"$tmp/split/main.yaml: includes $tmp/split/partners/a.yaml, sha256 $a_hash" -- \
+	sh -c "'$bin' -c '$tmp/split/main.yaml' -n | sed -n 2p"
+expect "-q: an included rule decides" 0 "rule sender:a.example: FAIL -> reject" -- \
+	"$bin" -c "$tmp/split/main.yaml" -q mail_addr=x@a.example rcpt_addr=y@corp.example mta=postfix
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

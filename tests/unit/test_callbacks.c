@@ -481,6 +481,11 @@ slurp(const char *path)
 	return buf;
 }
 
+#define NINES10 "9999999999"
+#define NINES100                                                               \
+	NINES10 NINES10 NINES10 NINES10 NINES10 NINES10 NINES10 NINES10        \
+		NINES10 NINES10
+
 /* MAIL's ESMTP parameters reach the record: values of the table's
  * keywords as sent (escaped once, by the JSON sink), the keyword only
  * for the others (AUTH= names a mailbox), at most 16, each bounded. */
@@ -506,6 +511,10 @@ test_mail_params_recorded(void **state)
 		{"escaped once",
 		 {"BODY=8BIT\"MIME\x01", NULL},
 		 "\"mail_params\":[\"BODY=8BIT\\\"MIME\\u0001\"]"},
+		{"each cut to 127 bytes",
+		 {"SIZE=" NINES100 NINES100, NULL},
+		 "\"mail_params\":[\"SIZE=" NINES100
+		 "9999999999999999999999\"]"},
 		{"at most 16",
 		 {"BY=1", "BY=2", "BY=3", "BY=4", "BY=5", "BY=6", "BY=7",
 		  "BY=8", "BY=9", "BY=10", "BY=11", "BY=12", "BY=13", "BY=14",

@@ -44,6 +44,11 @@ static const struct {
 	 "\t\t[--until T] [--tz ZONE] [--json] [--key FILE] [--allow-empty]\n"
 	 "\t\t[--ignore-breaks] FILE...",
 	 tlspa_show_main},
+	{"inventory",
+	 "inventory [--since T] [--until T] [--tz ZONE] [--domain D]...\n"
+	 "\t\t[--format text|csv|json] [--top N] [--key FILE]\n"
+	 "\t\t[--allow-empty] [--ignore-breaks] FILE...",
+	 tlspa_inventory_main},
 	{"redact",
 	 "redact --value STRING [--key-name sender|addr|name|helo]\n"
 	 "\t\t[--key FILE] [--allow-empty] [--ignore-breaks] FILE",

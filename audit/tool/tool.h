@@ -55,6 +55,7 @@ int tlspa_verify_main(int argc, char **argv);
 int tlspa_report_main(int argc, char **argv);
 int tlspa_show_main(int argc, char **argv);
 int tlspa_redact_main(int argc, char **argv);
+int tlspa_inventory_main(int argc, char **argv);
 
 /* Prints "usage: ..." for one command (NULL: all) to stderr and returns
  * TLSPA_EX_ERROR. */
@@ -168,6 +169,12 @@ struct tlspa_scan {
 /* 1 with s->line, s->rec and s->ms set; 0 at the end (the chain's last
  * checks done); -1 on a read error or out of memory (reported). */
 int tlspa_scan_next(struct tlspa_scan *s);
+
+/* Sets the zone of dates (tlspa_time_zone; NULL: UTC) and the window
+ * [since, until) from --since/--until (NULL: open). 0, or -1 after
+ * saying why on stderr. */
+int tlspa_scan_window(struct tlspa_scan *s, const char *tz, const char *since,
+		      const char *until);
 
 /*
  * After the end of a follower (a scan's chain, or redact's): says on

@@ -146,9 +146,10 @@ add_rules(struct irow *w, const struct tlspa_jv *verdict)
 			unknown = tlspa_jv_is(
 				tlspa_jv_get(f, "status"),
 				tlsp_body_status_name(TLSP_UNKNOWN));
-			w->req[tlspa_report_bucket(
-				tlspa_jv_get(f, "requirement"),
-				&tlspa_report_req, R_OTHER)][unknown]++;
+			w->req[tlspa_report_bucket(tlspa_jv_get(f,
+								"requirement"),
+						   &tlspa_report_req, R_OTHER)]
+			      [unknown]++;
 		}
 	}
 }
@@ -240,8 +241,7 @@ count_record(struct inventory *inv, const struct tlspa_jv *rec, int64_t ms)
 		return 0;
 	inv->records++;
 	session_read(&ss, rec, ms, message);
-	if ((w = tlspa_table_get(&inv->sender, domain, strlen(domain))) !=
-	    NULL)
+	if ((w = tlspa_table_get(&inv->sender, domain, strlen(domain))) != NULL)
 		add_row(w, &ss);
 	k = key_of(tlspa_jv_get(client, "addr"), &kn, "(no address)");
 	if ((w = tlspa_table_get(&inv->client, k, kn)) == NULL)
@@ -461,8 +461,8 @@ write_text(const struct inventory *inv, struct tlspa_ent **s,
 {
 	printf("tlspolicy-audit inventory: %" PRIu64 " decision record%s "
 	       "from %zu sender domain%s and %zu client%s\n",
-	       inv->records, inv->records == 1 ? "" : "s",
-	       inv->sender.n, inv->sender.n == 1 ? "" : "s", inv->client.n,
+	       inv->records, inv->records == 1 ? "" : "s", inv->sender.n,
+	       inv->sender.n == 1 ? "" : "s", inv->client.n,
 	       inv->client.n == 1 ? "" : "s");
 	printf("evidence: %s\n", inv->evidence);
 	text_table(inv, "Sender domains", &inv->sender, s);

@@ -44,6 +44,12 @@ static const struct {
 	 "\t\t[--until T] [--tz ZONE] [--json] [--key FILE] [--allow-empty]\n"
 	 "\t\t[--ignore-breaks] FILE...",
 	 tlspa_show_main},
+	{"replay",
+	 "replay --policy DRAFT [--as-enforced] [--fail-on ACTION,...]\n"
+	 "\t\t[--since T] [--until T] [--tz ZONE] [--domain D]...\n"
+	 "\t\t[--format text|csv|json] [--top N] [--key FILE]\n"
+	 "\t\t[--allow-empty] [--ignore-breaks] FILE...",
+	 tlspa_replay_main},
 	{"inventory",
 	 "inventory [--since T] [--until T] [--tz ZONE] [--domain D]...\n"
 	 "\t\t[--format text|csv|json] [--top N] [--key FILE]\n"

@@ -56,6 +56,7 @@ int tlspa_report_main(int argc, char **argv);
 int tlspa_show_main(int argc, char **argv);
 int tlspa_redact_main(int argc, char **argv);
 int tlspa_inventory_main(int argc, char **argv);
+int tlspa_replay_main(int argc, char **argv);
 
 /* Prints "usage: ..." for one command (NULL: all) to stderr and returns
  * TLSPA_EX_ERROR. */

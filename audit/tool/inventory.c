@@ -227,16 +227,7 @@ count_record(struct inventory *inv, const struct tlspa_jv *rec, int64_t ms)
 	    !tlspa_jv_is(type, tlsp_event_type_name(TLSP_EV_RCPT)) &&
 	    !tlspa_jv_is(type, tlsp_event_type_name(TLSP_EV_MAIL)))
 		return 0;
-	if (sender != NULL && sender->type == TLSPA_J_STR) {
-		if (sender->len == 0 || tlspa_jv_is(sender, "<>"))
-			snprintf(domain, sizeof(domain), "(null sender)");
-		else if (tlspa_text_domain(sender->s, sender->len, domain,
-					   sizeof(domain)) == 0)
-			snprintf(domain, sizeof(domain), "(no domain)");
-	} else {
-		k = key_of(sender, &kn, "(no sender)");
-		snprintf(domain, sizeof(domain), "%s", k);
-	}
+	tlspa_text_sender_key(sender, domain, sizeof(domain));
 	if (!sender_wanted(inv, domain))
 		return 0;
 	inv->records++;

@@ -310,16 +310,9 @@ count_record(struct replay *rp, const struct tlspa_jv *jv, int64_t ms)
 	r->jv = jv;
 	r->ms = ms;
 	rp->records++;
-	if (s != NULL && s->type == TLSPA_J_STR && strlen(s->s) == s->len) {
+	tlspa_text_sender_key(s, r->sdom, sizeof(r->sdom));
+	if (s != NULL && s->type == TLSPA_J_STR && strlen(s->s) == s->len)
 		r->sender = s->s;
-		if (s->len == 0 || tlspa_jv_is(s, "<>"))
-			snprintf(r->sdom, sizeof(r->sdom), "(null sender)");
-		else if (tlspa_text_domain(s->s, s->len, r->sdom,
-					   sizeof(r->sdom)) == 0)
-			snprintf(r->sdom, sizeof(r->sdom), "(no domain)");
-	} else
-		snprintf(r->sdom, sizeof(r->sdom), "%s",
-			 s != NULL ? "(redacted)" : "(no sender)");
 	snprintf(r->client, sizeof(r->client), "%s",
 		 c != NULL && c->type == TLSPA_J_STR ? c->s
 		 : c != NULL			     ? "(redacted)"

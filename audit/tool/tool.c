@@ -50,6 +50,11 @@ static const struct {
 	 "\t\t[--format text|csv|json] [--top N] [--key FILE]\n"
 	 "\t\t[--allow-empty] [--ignore-breaks] FILE...",
 	 tlspa_replay_main},
+	{"suggest",
+	 "suggest [--min-messages N] [--min-days N] [--since T] [--until T]\n"
+	 "\t\t[--tz ZONE] [--domain D]... [--key FILE] [--allow-empty]\n"
+	 "\t\t[--ignore-breaks] FILE...",
+	 tlspa_suggest_main},
 	{"inventory",
 	 "inventory [--since T] [--until T] [--tz ZONE] [--domain D]...\n"
 	 "\t\t[--format text|csv|json] [--top N] [--key FILE]\n"

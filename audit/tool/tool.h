@@ -57,6 +57,7 @@ int tlspa_show_main(int argc, char **argv);
 int tlspa_redact_main(int argc, char **argv);
 int tlspa_inventory_main(int argc, char **argv);
 int tlspa_replay_main(int argc, char **argv);
+int tlspa_suggest_main(int argc, char **argv);
 
 /* Prints "usage: ..." for one command (NULL: all) to stderr and returns
  * TLSPA_EX_ERROR. */
@@ -121,6 +122,11 @@ void tlspa_time_day(int64_t ms, char day[16], int64_t *start, int64_t *end);
  * NUL-terminated). Returns its length; 0 when there is no '@'. */
 size_t tlspa_text_domain(const char *addr, size_t len, char *out, size_t outsz);
 
+/* The key of a record's sender (its "sender" member, NULL if absent):
+ * its domain as tlspa_text_domain gives it, or "(null sender)",
+ * "(redacted)", "(no domain)", "(no sender)". */
+void tlspa_text_sender_key(const struct tlspa_jv *sender, char *out,
+			   size_t outsz);
 /* 1 if domain d matches pattern p: equal (case-insensitive), or p starts
  * with '.' and d is a subdomain of p. */
 int tlspa_text_domain_match(const char *d, const char *p);

@@ -1,17 +1,23 @@
 #!/bin/sh
-# check-audit-inventory.sh - tlspolicy-audit inventory: per sender domain
-# and per client, the TLS facts and rule results of a log whose records
-# are written below (chained by tests/audit/mklog), checked exactly in
-# JSON, and the same numbers in text and CSV; hostile names made safe;
-# strictness (a tampered log exits 1 unless --ignore-breaks) and usage.
+# check-audit-rollout.sh - tlspolicy-audit inventory and suggest on logs
+# whose records are written below (chained by tests/audit/mklog).
+# inventory: per sender domain and per client, the TLS facts and rule
+# results, checked exactly in JSON, the same numbers in text and CSV,
+# hostile names made safe. suggest: thresholds, what each requirement
+# needs, values from the log quoted or left out, the draft accepted by
+# tlspolicy-milter -n. Both: strictness (a tampered log exits 1 unless
+# --ignore-breaks) and usage. (replay, and all three on a log the real
+# daemon wrote: tests/milter/test_replay.)
 # Exit 0 when all passed, 1 on any failure.
 set -u
 bin=${top_builddir:-.}/tlspolicy-audit
 mklog=${top_builddir:-.}/tests/audit/mklog
+milter=${top_builddir:-.}/tlspolicy-milter
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+milter=$(cd "$(dirname "$milter")" && pwd)/$(basename "$milter")
 mklog=$(cd "$(dirname "$mklog")" && pwd)/$(basename "$mklog")
-tmp=$(mktemp -d /tmp/tlsp-inventory.XXXXXX) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d /tmp/tlsp-rollout.XXXXXX) || exit 1
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 pass=0 fail=0
 
 ok() { pass=$((pass + 1)); }
@@ -134,5 +140,65 @@ expect "bad format" 2 "expected text, csv or json" inventory --format html "$tmp
 expect "bad date" 2 "--since yesterday" inventory --since yesterday "$tmp/log"
 expect "missing file" 2 "" inventory "$tmp/nonexistent"
 
-printf 'inventory: %d passed, %d failed\n' "$pass" "$fail"
+# ============================================================= suggest
+# partner.example: 3 days, all TLSv1.3 with a verified certificate whose
+# subject holds a quote and a backslash; mixed.example: one session in
+# plaintext; esc.example: a subject with an ESC (never pinned); few.example:
+# one record only.
+: >"$tmp/bodies"
+tls() { # VERSION CIPHER BITS FS CERT SUBJECT
+	printf '"tls":{"version":%s,"cipher":%s,"bits":%s,"forward_secrecy":%s,"cert":"%s","subject":%s,"issuer":"CN=P CA","verify":null,"fingerprint":null,"observed":[]}' "$@"
+}
+TP=$(tls '"TLSv1.3"' '"TLS_AES_256_GCM_SHA384"' 256 true verified '"CN=a\"b\\\\c"')
+TE=$(tls '"TLSv1.3"' '"TLS_AES_256_GCM_SHA384"' 256 true verified '"CN=\u001b[2Jx"')
+TM=$(tls '"TLSv1.2"' '"ECDHE-RSA-AES128-SHA256"' 128 true none null)
+TN=$(tls null null null null none null)
+msg() { # DAY SENDER RCPT TLS
+	body '{"time":"2026-11-'"$1"'T09:00:00.000Z","host":"mx.test","type":"message","salt":"00112233445566778899aabbccddeeff","client":{"addr":"192.0.2.9","name":null},"helo":"x","sender":"<s@'"$2"'>","mta":"postfix",'"$4"',"recipients":[{"addr":"<r@'"$3"'>","verdict":null,"reply":null}],"action":"accept","mode":"enforce","would_action":"accept"}'
+}
+body '{"time":"2026-11-01T08:00:00.000Z","host":"mx.test","type":"start","detail":"tlspolicy","policy":"ab12"}'
+for d in 01 02 03; do
+	msg $d partner.example corp.example "$TP"
+	msg $d esc.example corp.example "$TE"
+	msg $d mixed.example other.example "$TM"
+done
+msg 04 mixed.example other.example "$TN"
+msg 04 few.example corp.example "$TP"
+"$mklog" <"$tmp/bodies" >"$tmp/s.log" 2>/dev/null || bad "mklog failed"
+
+run suggest --min-messages 3 --min-days 3 "$tmp/s.log"
+cp "$tmp/stdout" "$tmp/draft.yaml"
+if [ "$rc" -eq 0 ] && python3 - "$tmp/draft.yaml" >"$tmp/out" 2>&1 <<'PY'; then ok; else bad "suggest draft"; fi
+import sys
+d = open(sys.argv[1]).read()
+want = """  "partner.example":
+    tls: required
+    min_version: TLSv1.3
+    min_cipher_bits: 256
+    forward_secrecy: true
+    ciphers: {deny: [RC4, DES, 3DES, NULL, EXPORT, ANON, MD5, CBC]}
+    client_cert: verified
+    subject: ["CN=a\\"b\\\\\\\\c"]
+    issuer: ["CN=P CA"]
+    mode: monitor
+"""
+assert want in d, d
+# the subject with an ESC is not pinned, the rest is
+e = d[d.index('"esc.example"'):]
+e = e[:e.index("mode: monitor")]
+assert "client_cert: verified" in e and "subject" not in e, e
+assert "\x1b" not in d
+# plaintext seen: nothing; one record: too little evidence
+assert '"mixed.example"' not in d and '"few.example"' not in d, d
+# recipients: corp.example got only TLSv1.3
+assert '  "corp.example":\n    tls: required\n    min_version: TLSv1.3\n' in d, d
+assert "1 domain with too little evidence, 2 with plaintext sessions" in d, d
+PY
+if "$milter" -c "$tmp/draft.yaml" -n >"$tmp/out" 2>&1 && grep -qF "OK: 3 rules" "$tmp/out"; then ok; else bad "the suggested draft does not check"; fi
+expect "default thresholds: nothing" 0 "6 domains with too little evidence" suggest "$tmp/s.log"
+expect "--domain" 0 "1 domain with too little evidence, 0 with plaintext" suggest --min-messages 3 --min-days 3 --domain few.example "$tmp/s.log"
+expect "suggest: bad number" 2 "--min-days x: expected a number" suggest --min-days x "$tmp/s.log"
+expect "suggest: tampered" 1 "does not verify" suggest "$tmp/tampered"
+
+printf 'rollout: %d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

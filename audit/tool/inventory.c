@@ -32,6 +32,7 @@
 /* The first NVALS distinct values of a kind, counted; the rest summed. */
 struct vals {
 	char *v[NVALS];
+	size_t len[NVALS];
 	uint64_t c[NVALS];
 	uint64_t more;
 };
@@ -80,7 +81,7 @@ vals_add(struct vals *vs, const struct tlspa_jv *v)
 	if (v == NULL || v->type != TLSPA_J_STR || v->len == 0)
 		return;
 	for (i = 0; i < NVALS && vs->v[i] != NULL; i++)
-		if (strlen(vs->v[i]) == v->len &&
+		if (vs->len[i] == v->len &&
 		    memcmp(vs->v[i], v->s, v->len) == 0) {
 			vs->c[i]++;
 			return;
@@ -89,15 +90,50 @@ vals_add(struct vals *vs, const struct tlspa_jv *v)
 		vs->more++;
 		return;
 	}
+	vs->len[i] = v->len;
 	vs->c[i] = 1;
 }
 
-/* What one record says about its session, read once. */
+/* What one record says, read once for the two rows it goes into. */
 struct session {
 	int ver, bits, fs, cert, message;
 	int64_t ms;
-	const struct tlspa_jv *tls, *rec;
+	const struct tlspa_jv *val[NKIND];
+	uint64_t rules, passed;
+	int nfail;
+	unsigned char fail[2 * NREQ]; /* req * 2 + unknown */
 };
+
+/* The rules of a verdict that did not exempt the session. */
+static void
+read_rules(struct session *ss, const struct tlspa_jv *verdict)
+{
+	const struct tlspa_jv *r = tlspa_jv_get(verdict, "rules"), *f;
+	const struct tlspa_jv *ex;
+	int unknown, req;
+
+	for (r = r != NULL && r->type == TLSPA_J_ARR ? r->kids : NULL; r;
+	     r = r->next) {
+		ex = tlspa_jv_get(r, "exempt");
+		if (ex != NULL && ex->type == TLSPA_J_TRUE)
+			continue;
+		ss->rules++;
+		ss->passed += tlspa_jv_is(tlspa_jv_get(r, "status"),
+					  tlsp_body_status_name(TLSP_PASS));
+		f = tlspa_jv_get(r, "failures");
+		for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL;
+		     f && ss->nfail < (int)sizeof(ss->fail); f = f->next) {
+			unknown = tlspa_jv_is(
+				tlspa_jv_get(f, "status"),
+				tlsp_body_status_name(TLSP_UNKNOWN));
+			req = tlspa_report_bucket(tlspa_jv_get(f,
+							       "requirement"),
+						  &tlspa_report_req, R_OTHER);
+			ss->fail[ss->nfail++] =
+				(unsigned char)(req * 2 + unknown);
+		}
+	}
+}
 
 static void
 session_read(struct session *ss, const struct tlspa_jv *rec, int64_t ms,
@@ -106,9 +142,9 @@ session_read(struct session *ss, const struct tlspa_jv *rec, int64_t ms,
 	const struct tlspa_jv *tls = tlspa_jv_get(rec, "tls");
 	const struct tlspa_jv *b = tlspa_jv_get(tls, "bits");
 	const struct tlspa_jv *fs = tlspa_jv_get(tls, "forward_secrecy");
+	const struct tlspa_jv *rc;
 
-	ss->rec = rec;
-	ss->tls = tls;
+	memset(ss, 0, sizeof(*ss));
 	ss->ms = ms;
 	ss->message = message;
 	ss->ver = tlspa_report_version(tlspa_jv_get(tls, "version"));
@@ -123,41 +159,21 @@ session_read(struct session *ss, const struct tlspa_jv *rec, int64_t ms,
 							: FS_NO;
 	ss->cert = tlspa_report_bucket(tlspa_jv_get(tls, "cert"),
 				       &tlspa_report_cert, C_UNKNOWN);
-}
-
-static void
-add_rules(struct irow *w, const struct tlspa_jv *verdict)
-{
-	const struct tlspa_jv *r = tlspa_jv_get(verdict, "rules"), *f;
-	const struct tlspa_jv *ex;
-	int unknown;
-
-	for (r = r != NULL && r->type == TLSPA_J_ARR ? r->kids : NULL; r;
-	     r = r->next) {
-		ex = tlspa_jv_get(r, "exempt");
-		if (ex != NULL && ex->type == TLSPA_J_TRUE)
-			continue;
-		w->rules++;
-		w->passed += tlspa_jv_is(tlspa_jv_get(r, "status"),
-					 tlsp_body_status_name(TLSP_PASS));
-		f = tlspa_jv_get(r, "failures");
-		for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL;
-		     f; f = f->next) {
-			unknown = tlspa_jv_is(
-				tlspa_jv_get(f, "status"),
-				tlsp_body_status_name(TLSP_UNKNOWN));
-			w->req[tlspa_report_bucket(tlspa_jv_get(f,
-								"requirement"),
-						   &tlspa_report_req, R_OTHER)]
-			      [unknown]++;
-		}
-	}
+	ss->val[K_CIPHER] = tlspa_jv_get(tls, "cipher");
+	ss->val[K_SUBJECT] = tlspa_jv_get(tls, "subject");
+	ss->val[K_ISSUER] = tlspa_jv_get(tls, "issuer");
+	ss->val[K_FP] = tlspa_jv_get(tls, "fingerprint");
+	read_rules(ss, tlspa_jv_get(rec, "sender_verdict"));
+	rc = tlspa_jv_get(rec, "recipients");
+	for (rc = rc != NULL && rc->type == TLSPA_J_ARR ? rc->kids : NULL; rc;
+	     rc = rc->next)
+		read_rules(ss, tlspa_jv_get(rc, "verdict"));
 }
 
 static void
 add_row(struct irow *w, const struct session *ss)
 {
-	const struct tlspa_jv *rc;
+	int i;
 
 	w->n++;
 	w->messages += ss->message;
@@ -169,15 +185,12 @@ add_row(struct irow *w, const struct session *ss)
 	w->bits[ss->bits]++;
 	w->fs[ss->fs]++;
 	w->cert[ss->cert]++;
-	vals_add(&w->vals[K_CIPHER], tlspa_jv_get(ss->tls, "cipher"));
-	vals_add(&w->vals[K_SUBJECT], tlspa_jv_get(ss->tls, "subject"));
-	vals_add(&w->vals[K_ISSUER], tlspa_jv_get(ss->tls, "issuer"));
-	vals_add(&w->vals[K_FP], tlspa_jv_get(ss->tls, "fingerprint"));
-	add_rules(w, tlspa_jv_get(ss->rec, "sender_verdict"));
-	rc = tlspa_jv_get(ss->rec, "recipients");
-	for (rc = rc != NULL && rc->type == TLSPA_J_ARR ? rc->kids : NULL; rc;
-	     rc = rc->next)
-		add_rules(w, tlspa_jv_get(rc, "verdict"));
+	for (i = 0; i < NKIND; i++)
+		vals_add(&w->vals[i], ss->val[i]);
+	w->rules += ss->rules;
+	w->passed += ss->passed;
+	for (i = 0; i < ss->nfail; i++)
+		w->req[ss->fail[i] >> 1][ss->fail[i] & 1]++;
 }
 
 /* The key of a value that may be redacted ({"sha256":...}) or absent. */

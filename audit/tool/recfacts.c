@@ -26,25 +26,62 @@ str_of(const struct tlspa_jv *v)
 	return v->s;
 }
 
-/* 1 if the record lists macro name in tls.observed. */
-static int
-observed(const struct tlspa_jv *tls, const char *name)
+/* The macros a record lists in tls.observed, one bit each. */
+enum {
+	M_V = 1 << 0,
+	M_VERSION = 1 << 1,
+	M_CIPHER = 1 << 2,
+	M_BITS = 1 << 3,
+	M_SUBJECT = 1 << 4,
+	M_ISSUER = 1 << 5,
+	M_VERIFY = 1 << 6,
+	M_FP = 1 << 7,
+	M_MD5 = 1 << 8,
+	M_AUTH = 1 << 9,
+	M_DAEMON = 1 << 10,
+	M_ADDR = 1 << 11,
+};
+
+static unsigned
+observed(const struct tlspa_jv *tls)
 {
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {
+		{"v", M_V},
+		{"{tls_version}", M_VERSION},
+		{"{cipher}", M_CIPHER},
+		{"{cipher_bits}", M_BITS},
+		{"{cert_subject}", M_SUBJECT},
+		{"{cert_issuer}", M_ISSUER},
+		{"{verify}", M_VERIFY},
+		{"{cert_fp}", M_FP},
+		{"{cert_md5}", M_MD5},
+		{"{auth_authen}", M_AUTH},
+		{"{daemon_name}", M_DAEMON},
+		{"{client_addr}", M_ADDR},
+	};
 	const struct tlspa_jv *o = tlspa_jv_get(tls, "observed");
+	unsigned seen = 0;
+	size_t i;
 
 	for (o = o != NULL && o->type == TLSPA_J_ARR ? o->kids : NULL; o;
 	     o = o->next)
-		if (tlspa_jv_is(o, name))
-			return 1;
-	return 0;
+		for (i = 0; i < sizeof(names) / sizeof(*names); i++)
+			if (tlspa_jv_is(o, names[i].name)) {
+				seen |= names[i].bit;
+				break;
+			}
+	return seen;
 }
 
 /* The macro's value as the MTA sent it: the member's value, "" when the
  * macro was sent and the member is null, NULL when it was not sent. */
 static const char *
-macro(const struct tlspa_jv *tls, const char *name, const char *value)
+macro(unsigned seen, unsigned bit, const char *value)
 {
-	if (!observed(tls, name))
+	if (!(seen & bit))
 		return NULL;
 	return value != NULL ? value : "";
 }
@@ -85,24 +122,29 @@ tlspa_recfacts_read(const struct tlspa_jv *rec, struct tlspa_recfacts *rf)
 	const char *ver = str_of(tlspa_jv_get(tls, "version"));
 	const char *mta_name = str_of(tlspa_jv_get(rec, "mta"));
 	struct tlsp_macros m;
+	unsigned seen;
 	int mta;
 
-	memset(rf, 0, sizeof(*rf));
+	/* not the whole struct: its buffers are written before they are
+	 * read, and facts_from_macros clears the facts */
+	rf->auth_unknown = rf->daemon_unknown = 0;
+	rf->why = NULL;
+	rf->bits[0] = '\0';
 	memset(&m, 0, sizeof(m));
 	if (tls == NULL || tls->type != TLSPA_J_OBJ || cert == NULL) {
 		rf->why = "no TLS facts in the record";
 		return -1;
 	}
+	seen = observed(tls);
 	mta = mta_name != NULL ? tlsp_mta_lookup(mta_name) : -1;
 	m.mta = mta < 0 ? TLSP_MTA_UNKNOWN : (enum tlsp_mta)mta;
-	m.mta_version = macro(tls, "v", "recorded");
-	m.tls_version = macro(tls, "{tls_version}", ver);
-	m.cipher = macro(tls, "{cipher}", str_of(tlspa_jv_get(tls, "cipher")));
+	m.mta_version = macro(seen, M_V, "recorded");
+	m.tls_version = macro(seen, M_VERSION, ver);
+	m.cipher = macro(seen, M_CIPHER, str_of(tlspa_jv_get(tls, "cipher")));
 	if (bits != NULL && bits->type == TLSPA_J_NUM && bits->is_int)
 		snprintf(rf->bits, sizeof(rf->bits), "%lld",
 			 (long long)bits->i);
-	m.cipher_bits = macro(tls, "{cipher_bits}",
-			      rf->bits[0] ? rf->bits : NULL);
+	m.cipher_bits = macro(seen, M_BITS, rf->bits[0] ? rf->bits : NULL);
 	m.cert_subject = str_of(tlspa_jv_get(tls, "subject"));
 	m.cert_issuer = str_of(tlspa_jv_get(tls, "issuer"));
 	if (m.mta == TLSP_MTA_SENDMAIL) { /* the record holds decoded DNs */
@@ -111,31 +153,29 @@ tlspa_recfacts_read(const struct tlspa_jv *rec, struct tlspa_recfacts *rf)
 		m.cert_issuer = xtext(m.cert_issuer, rf->issuer,
 				      sizeof(rf->issuer));
 	}
-	m.cert_subject = macro(tls, "{cert_subject}", m.cert_subject);
-	m.cert_issuer = macro(tls, "{cert_issuer}", m.cert_issuer);
-	m.verify = macro(tls, "{verify}", str_of(tlspa_jv_get(tls, "verify")));
-	m.cert_fp = macro(tls, "{cert_fp}",
-			  str_of(tlspa_jv_get(tls, "fingerprint")));
+	m.cert_subject = macro(seen, M_SUBJECT, m.cert_subject);
+	m.cert_issuer = macro(seen, M_ISSUER, m.cert_issuer);
+	m.verify = macro(seen, M_VERIFY, str_of(tlspa_jv_get(tls, "verify")));
+	m.cert_fp = macro(seen, M_FP, str_of(tlspa_jv_get(tls, "fingerprint")));
 	if (m.cert_fp == NULL)
-		m.cert_fp = macro(tls, "{cert_md5}",
+		m.cert_fp = macro(seen, M_MD5,
 				  str_of(tlspa_jv_get(tls, "fingerprint")));
 	/* format 2: the boolean, never the user name (personal data) */
 	if (auth != NULL)
-		m.auth_authen = macro(tls, "{auth_authen}",
+		m.auth_authen = macro(seen, M_AUTH,
 				      auth->type == TLSPA_J_TRUE ? "recorded"
 								 : "");
-	else if ((m.auth_authen = macro(tls, "{auth_authen}", "")) != NULL)
+	else if ((m.auth_authen = macro(seen, M_AUTH, "")) != NULL)
 		rf->auth_unknown = 1;
 	if (daemon != NULL)
-		m.daemon_name = macro(tls, "{daemon_name}", str_of(daemon));
-	else if ((m.daemon_name = macro(tls, "{daemon_name}", "")) != NULL)
+		m.daemon_name = macro(seen, M_DAEMON, str_of(daemon));
+	else if ((m.daemon_name = macro(seen, M_DAEMON, "")) != NULL)
 		rf->daemon_unknown = 1;
-	if (addr != NULL && addr->type == TLSPA_J_OBJ &&
-	    observed(tls, "{client_addr}")) {
+	if (addr != NULL && addr->type == TLSPA_J_OBJ && (seen & M_ADDR)) {
 		rf->why = "the client address is redacted";
 		return -1;
 	}
-	m.client_addr = macro(tls, "{client_addr}", str_of(addr));
+	m.client_addr = macro(seen, M_ADDR, str_of(addr));
 	tlsp_facts_from_macros(&m, &rf->f);
 	if (strcmp(tlsp_cert_state_name(rf->f.cert), cert) != 0 ||
 	    (ver == NULL) != (rf->f.version == TLSP_VER_NONE)) {

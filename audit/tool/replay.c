@@ -140,9 +140,12 @@ judge(const struct replay *rp, const struct rec *r, const char *rcpt,
       const char **rule)
 {
 	static const char unlisted[] = "\001(not recorded)";
-	struct tlsp_facts f = r->rf.f;
+	struct tlsp_facts f;
 	int auth, dmn, a, first = -1;
 
+	if (!r->rf.auth_unknown && !r->rf.daemon_unknown)
+		return judge_once(rp, &r->rf.f, r->sender, rcpt, rule);
+	f = r->rf.f;
 	for (auth = 0; auth < 1 + r->rf.auth_unknown; auth++)
 		for (dmn = 0; dmn < 1 + r->rf.daemon_unknown; dmn++) {
 			if (r->rf.auth_unknown)

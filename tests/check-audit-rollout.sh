@@ -200,5 +200,45 @@ expect "--domain" 0 "1 domain with too little evidence, 0 with plaintext" sugges
 expect "suggest: bad number" 2 "--min-days x: expected a number" suggest --min-days x "$tmp/s.log"
 expect "suggest: tampered" 1 "does not verify" suggest "$tmp/tampered"
 
+# ============================================================== replay
+# Transitions to and from tag and quarantine, and records older than the
+# authenticated and daemon_name members. (replay on the daemon's own log,
+# every stage: tests/milter/test_replay.)
+: >"$tmp/bodies"
+OBS='"observed":["v","{tls_version}","{cipher}","{cipher_bits}","{auth_authen}","{daemon_name}","{client_addr}"]'
+T12='"tls":{"version":"TLSv1.2","cipher":"ECDHE-RSA-AES128-GCM-SHA256","bits":128,"forward_secrecy":true,"cert":"not verified","subject":null,"issuer":null,"verify":null,"fingerprint":null,'"$OBS"'}'
+V() { # ACTION RULE
+	printf '{"action":"%s","would_action":"%s","decided_by":"%s","flags":[],"rules":[{"rule":"%s","exempt":false,"status":"fail","action":"%s","mode":"enforce","failures":[]}]}' "$1" "$1" "$2" "$2" "$1"
+}
+rmsg() { # QID RCPT-DOMAIN ACTION EXTRA
+	body '{"time":"2026-11-05T09:00:00.000Z","host":"mx.test","type":"message","salt":"00112233445566778899aabbccddeeff","queue_id":"'"$1"'","client":{"addr":"192.0.2.9","name":null},"helo":"x","sender":"<s@p.example>","mta":"postfix",'"$4$T12"',"recipients":[{"addr":"<r@'"$2"'>","verdict":'"$(V "$3" "recipient:$2")"',"reply":null}],"action":"'"$3"'","mode":"enforce","would_action":"'"$3"'"}'
+}
+NEW='"daemon_name":"smtpd","authenticated":false,'
+body '{"time":"2026-11-05T08:00:00.000Z","host":"mx.test","type":"start","detail":"tlspolicy","policy":"ab12"}'
+rmsg T1 tagged.example tag "$NEW"
+rmsg Q1 quar.example quarantine "$NEW"
+rmsg O1 old.example accept ""
+"$mklog" <"$tmp/bodies" >"$tmp/r.log" 2>/dev/null || bad "mklog failed"
+printf 'version: 1\nrecipients:\n  tagged.example: {min_version: TLSv1.3, action: quarantine}\n  quar.example: {min_version: TLSv1.3, action: tag}\n' >"$tmp/d1.yaml"
+expect "tag -> quarantine" 0 "tag -> quarantine: 1" replay --policy "$tmp/d1.yaml" "$tmp/r.log"
+expect "quarantine -> tag" 0 "quarantine -> tag: 1" replay --policy "$tmp/d1.yaml" "$tmp/r.log"
+expect "--fail-on quarantine" 3 "would newly be refused or marked" replay --policy "$tmp/d1.yaml" --fail-on quarantine "$tmp/r.log"
+expect "--fail-on reject: nothing" 0 "changed: 2" replay --policy "$tmp/d1.yaml" --fail-on reject,defer "$tmp/r.log"
+expect "bad --fail-on" 2 "--fail-on accept: expected actions" replay --policy "$tmp/d1.yaml" --fail-on accept "$tmp/r.log"
+expect "--policy required" 2 "--policy DRAFT is required" replay "$tmp/r.log"
+# an older record: whether the client authenticated decides under a
+# failing rule (the default scope exempts authenticated sessions)...
+printf 'version: 1\nrecipients:\n  old.example: {min_version: TLSv1.3, action: reject}\n' >"$tmp/d2.yaml"
+expect "older record, authentication decides" 0 "cannot replay: a fact the record lacks would decide (authenticated, daemon_name): 1" replay --policy "$tmp/d2.yaml" --domain old.example "$tmp/r.log"
+# ... but not when the rule passes either way
+printf 'version: 1\nrecipients:\n  old.example: {min_version: TLSv1.2, action: reject}\n' >"$tmp/d3.yaml"
+expect "older record, nothing open decides" 0 "unchanged: 1; changed: 0; cannot replay: 0" replay --policy "$tmp/d3.yaml" --domain old.example "$tmp/r.log"
+# ... nor when the draft's scope does not look at it
+printf 'version: 1\nscope: {authenticated: enforce}\nrecipients:\n  old.example: {min_version: TLSv1.3, action: reject}\n' >"$tmp/d4.yaml"
+expect "older record, scope enforces all" 0 "accept -> reject: 1" replay --policy "$tmp/d4.yaml" --domain old.example "$tmp/r.log"
+run replay --policy "$tmp/d1.yaml" --format csv "$tmp/r.log"
+if [ "$rc" -eq 0 ] && grep -qx 'transition,,tag,quarantine,1' "$tmp/stdout" &&
+	grep -qx 'recipient,quar.example,quarantine,tag,1' "$tmp/stdout"; then ok; else bad "replay csv"; fi
+
 printf 'rollout: %d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

@@ -110,7 +110,8 @@ verdict_action(const struct replay *rp, const struct tlsp_verdict *v,
 /*
  * One decision under the draft with facts f: the sender's verdict alone
  * (rcpt NULL: a mail record) or a recipient's. Returns the action, or
- * TO_UNKNOWN when a mail record's recipients would decide.
+ * TO_UNKNOWN when a mail record's recipients would decide (the draft
+ * lets the transaction past MAIL).
  */
 static int
 judge_once(const struct replay *rp, const struct tlsp_facts *f,
@@ -121,9 +122,11 @@ judge_once(const struct replay *rp, const struct tlsp_facts *f,
 
 	if (tlsp_evaluate_sender(rp->draft, f, sender, &v)) {
 		a = verdict_action(rp, &v, rule);
-		if (refuses(a) || rcpt == NULL)
+		if (refuses(a))
 			return a;
-	} else if (rcpt == NULL)
+	}
+	/* past MAIL, a mail record's recipients would decide: unknown */
+	if (rcpt == NULL)
 		return TO_UNKNOWN;
 	tlsp_evaluate(rp->draft, f, sender, rcpt, &v);
 	return verdict_action(rp, &v, rule);

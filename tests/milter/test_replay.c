@@ -376,6 +376,15 @@ test_replay_looser_draft(void **state)
 	free(out);
 	/* nothing newly refused */
 	free(fx_run(f->out, f->err, "tlspolicy-audit", NULL, args, 0));
+	/* a sender rule that the refused session now meets lets it past
+	 * MAIL, to recipients the record never saw */
+	write_file(f->draft, "version: 1\nsenders:\n"
+			     "  bank.example: {tls: required}\n");
+	doc = replay(f, &jp, &out, f->d.audit, NULL, 0);
+	assert_int_equal(transition(doc, "reject", "recipients unknown"), 1);
+	assert_int_equal(transition(doc, "reject", "accept"), 1);
+	tlspa_json_free(&jp);
+	free(out);
 }
 
 static void

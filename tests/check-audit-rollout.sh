@@ -226,6 +226,9 @@ expect "--fail-on quarantine" 3 "would newly be refused or marked" replay --poli
 expect "--fail-on reject: nothing" 0 "changed: 2" replay --policy "$tmp/d1.yaml" --fail-on reject,defer "$tmp/r.log"
 expect "bad --fail-on" 2 "--fail-on accept: expected actions" replay --policy "$tmp/d1.yaml" --fail-on accept "$tmp/r.log"
 expect "--policy required" 2 "--policy DRAFT is required" replay "$tmp/r.log"
+expect "replay: garbage" 1 "not a record" replay --policy "$tmp/d1.yaml" "$tmp/garbage"
+expect "replay: tampered" 1 "does not verify" replay --policy "$tmp/d1.yaml" "$tmp/tampered"
+expect "replay: missing draft" 2 "nothing replayed" replay --policy "$tmp/nonexistent.yaml" "$tmp/r.log"
 # an older record: whether the client authenticated decides under a
 # failing rule (the default scope exempts authenticated sessions)...
 printf 'version: 1\nrecipients:\n  old.example: {min_version: TLSv1.3, action: reject}\n' >"$tmp/d2.yaml"

@@ -392,6 +392,14 @@ tlsp_body_build(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
 	record_envelope(jb, o, ev);
 	if (ev->facts != NULL) {
 		tlsp_jb_kstr(jb, "mta", tlsp_mta_name(ev->facts->mta));
+		/* what a rule's scope tests, for replay (format 2): the
+		 * listener, and whether the client authenticated (never
+		 * who: that is personal data) */
+		tlsp_jb_kstr(jb, "daemon_name",
+			     ev->facts->sent & TLSP_SENT_DAEMON_NAME
+				     ? ev->facts->daemon_name
+				     : NULL);
+		tlsp_jb_kbool(jb, "authenticated", ev->facts->authenticated);
 		record_tls(jb, ev->facts);
 	}
 	if (ev->sender_verdict != NULL) {

@@ -599,7 +599,16 @@ reply_placeholders(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 			continue;
 		}
 		end = p[1] == '{' ? strchr(p + 2, '}') : NULL;
-		if (end == NULL || (size_t)(end - p - 2) >= sizeof(name)) {
+		if (end != NULL && (size_t)(end - p - 2) >= sizeof(name)) {
+			tlsp_schema_error(
+				c, y, where,
+				"'reply': unknown placeholder %%{%.*s...} "
+				"(names are short: %%{rule}, "
+				"%%{min_version}, ...)",
+				16, p + 2);
+			return -1;
+		}
+		if (end == NULL) {
 			tlsp_schema_error(
 				c, y, where,
 				"'reply': a lone '%%' must be written '%%%%' "

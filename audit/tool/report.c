@@ -328,28 +328,7 @@ report_time(struct tlspa_report *r, const char *since, const char *until)
 {
 	r->since = since;
 	r->until = until;
-	r->scan.since = TLSPA_TIME_MIN;
-	r->scan.until = TLSPA_TIME_MAX;
-	if (tlspa_time_zone(r->tz) < 0) {
-		fprintf(stderr, "tlspolicy-audit: --tz %s: unknown time zone\n",
-			r->tz);
-		return -1;
-	}
-	if (since != NULL && tlspa_time_arg(since, 0, &r->scan.since) < 0) {
-		fprintf(stderr,
-			"tlspolicy-audit: --since %s: expected "
-			"YYYY-MM-DD or RFC 3339\n",
-			since);
-		return -1;
-	}
-	if (until != NULL && tlspa_time_arg(until, 1, &r->scan.until) < 0) {
-		fprintf(stderr,
-			"tlspolicy-audit: --until %s: expected "
-			"YYYY-MM-DD or RFC 3339\n",
-			until);
-		return -1;
-	}
-	return 0;
+	return tlspa_scan_window(&r->scan, r->tz, since, until);
 }
 
 static int
@@ -781,6 +760,21 @@ count_record(struct tlspa_report *r, const struct tlspa_jv *rec, int64_t ms)
 		r->mail_n++;
 		count_decision(r, &d);
 	}
+}
+
+/* ====================================================== for inventory */
+
+int
+tlspa_report_version(const struct tlspa_jv *v)
+{
+	return ver_bucket(v);
+}
+
+int
+tlspa_report_bucket(const struct tlspa_jv *v, const struct tlspa_hist *h,
+		    int absent)
+{
+	return bucket(v, h, h->n, absent);
 }
 
 /* ============================================================ sorting */

@@ -141,6 +141,21 @@ struct tlspa_report {
 int tlspa_report_by_count(const void *, const void *);
 int tlspa_report_by_failed(const void *, const void *);
 
+/* For inventory.c: the version bucket (V_*) of a record's tls.version;
+ * the bucket of v in h (the last takes the rest; `absent` when v is not
+ * a string); a CSV cell, quoted when needed and safe for a spreadsheet;
+ * a CSV column name ",prefix_name", any other character than a letter,
+ * digit or dot made '_';
+ * writes out a JSON builder's bytes (all, or all but the last once it
+ * holds 64 KiB). */
+int tlspa_report_version(const struct tlspa_jv *v);
+int tlspa_report_bucket(const struct tlspa_jv *v, const struct tlspa_hist *h,
+			int absent);
+struct tlsp_jbuf;
+void tlspa_report_csv_cell(const char *s, size_t n);
+void tlspa_report_csv_col(const char *prefix, const char *name);
+void tlspa_report_json_flush(struct tlsp_jbuf *jb, int all);
+
 /* Writes the report in r->format to stdout. 0, or an exit status. */
 int tlspa_report_write(struct tlspa_report *r);
 

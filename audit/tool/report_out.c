@@ -770,3 +770,23 @@ fail:
 	free(client);
 	return rc;
 }
+
+/* ====================================================== for inventory */
+
+void
+tlspa_report_csv_cell(const char *s, size_t n)
+{
+	csv_cell(s, n);
+}
+
+void
+tlspa_report_csv_col(const char *prefix, const char *name)
+{
+	csv_col(prefix, name);
+}
+
+void
+tlspa_report_json_flush(struct tlsp_jbuf *jb, int all)
+{
+	j_flush(jb, all);
+}

@@ -72,6 +72,34 @@ oom:
 	return -1;
 }
 
+int
+tlspa_scan_window(struct tlspa_scan *s, const char *tz, const char *since,
+		  const char *until)
+{
+	s->since = TLSPA_TIME_MIN;
+	s->until = TLSPA_TIME_MAX;
+	if (tlspa_time_zone(tz) < 0) {
+		fprintf(stderr, "tlspolicy-audit: --tz %s: unknown time zone\n",
+			tz);
+		return -1;
+	}
+	if (since != NULL && tlspa_time_arg(since, 0, &s->since) < 0) {
+		fprintf(stderr,
+			"tlspolicy-audit: --since %s: expected "
+			"YYYY-MM-DD or RFC 3339\n",
+			since);
+		return -1;
+	}
+	if (until != NULL && tlspa_time_arg(until, 1, &s->until) < 0) {
+		fprintf(stderr,
+			"tlspolicy-audit: --until %s: expected "
+			"YYYY-MM-DD or RFC 3339\n",
+			until);
+		return -1;
+	}
+	return 0;
+}
+
 void
 tlspa_scan_evidence(const struct tlspa_scan *s, char *buf, size_t n)
 {

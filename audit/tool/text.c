@@ -152,3 +152,16 @@ tlspa_text_put_value(FILE *f, const struct tlspa_jv *v)
 		fputs(v->type == TLSPA_J_OBJ ? "{...}" : "[...]", f);
 	}
 }
+
+void
+tlspa_text_sender_key(const struct tlspa_jv *sender, char *out, size_t outsz)
+{
+	if (sender == NULL)
+		snprintf(out, outsz, "(no sender)");
+	else if (sender->type != TLSPA_J_STR)
+		snprintf(out, outsz, "(redacted)");
+	else if (sender->len == 0 || tlspa_jv_is(sender, "<>"))
+		snprintf(out, outsz, "(null sender)");
+	else if (tlspa_text_domain(sender->s, sender->len, out, outsz) == 0)
+		snprintf(out, outsz, "(no domain)");
+}

@@ -44,6 +44,22 @@ static const struct {
 	 "\t\t[--until T] [--tz ZONE] [--json] [--key FILE] [--allow-empty]\n"
 	 "\t\t[--ignore-breaks] FILE...",
 	 tlspa_show_main},
+	{"replay",
+	 "replay --policy DRAFT [--as-enforced] [--fail-on ACTION,...]\n"
+	 "\t\t[--since T] [--until T] [--tz ZONE] [--domain D]...\n"
+	 "\t\t[--format text|csv|json] [--top N] [--key FILE]\n"
+	 "\t\t[--allow-empty] [--ignore-breaks] FILE...",
+	 tlspa_replay_main},
+	{"suggest",
+	 "suggest [--min-messages N] [--min-days N] [--since T] [--until T]\n"
+	 "\t\t[--tz ZONE] [--domain D]... [--key FILE] [--allow-empty]\n"
+	 "\t\t[--ignore-breaks] FILE...",
+	 tlspa_suggest_main},
+	{"inventory",
+	 "inventory [--since T] [--until T] [--tz ZONE] [--domain D]...\n"
+	 "\t\t[--format text|csv|json] [--top N] [--key FILE]\n"
+	 "\t\t[--allow-empty] [--ignore-breaks] FILE...",
+	 tlspa_inventory_main},
 	{"redact",
 	 "redact --value STRING [--key-name sender|addr|name|helo]\n"
 	 "\t\t[--key FILE] [--allow-empty] [--ignore-breaks] FILE",

@@ -55,6 +55,9 @@ int tlspa_verify_main(int argc, char **argv);
 int tlspa_report_main(int argc, char **argv);
 int tlspa_show_main(int argc, char **argv);
 int tlspa_redact_main(int argc, char **argv);
+int tlspa_inventory_main(int argc, char **argv);
+int tlspa_replay_main(int argc, char **argv);
+int tlspa_suggest_main(int argc, char **argv);
 
 /* Prints "usage: ..." for one command (NULL: all) to stderr and returns
  * TLSPA_EX_ERROR. */
@@ -119,6 +122,11 @@ void tlspa_time_day(int64_t ms, char day[16], int64_t *start, int64_t *end);
  * NUL-terminated). Returns its length; 0 when there is no '@'. */
 size_t tlspa_text_domain(const char *addr, size_t len, char *out, size_t outsz);
 
+/* The key of a record's sender (its "sender" member, NULL if absent):
+ * its domain as tlspa_text_domain gives it, or "(null sender)",
+ * "(redacted)", "(no domain)", "(no sender)". */
+void tlspa_text_sender_key(const struct tlspa_jv *sender, char *out,
+			   size_t outsz);
 /* 1 if domain d matches pattern p: equal (case-insensitive), or p starts
  * with '.' and d is a subdomain of p. */
 int tlspa_text_domain_match(const char *d, const char *p);
@@ -168,6 +176,12 @@ struct tlspa_scan {
 /* 1 with s->line, s->rec and s->ms set; 0 at the end (the chain's last
  * checks done); -1 on a read error or out of memory (reported). */
 int tlspa_scan_next(struct tlspa_scan *s);
+
+/* Sets the zone of dates (tlspa_time_zone; NULL: UTC) and the window
+ * [since, until) from --since/--until (NULL: open). 0, or -1 after
+ * saying why on stderr. */
+int tlspa_scan_window(struct tlspa_scan *s, const char *tz, const char *since,
+		      const char *until);
 
 /*
  * After the end of a follower (a scan's chain, or redact's): says on

@@ -9,7 +9,7 @@
  *	torn line); "#seq N" sets the next sequence number without
  *	touching prev. The last "SEQ HASH" goes to standard error.
  *
- *   mklog -n COUNT [-S SEED] [-k KEY]
+ *   mklog -n COUNT [-S SEED] [-D SENDERS] [-k KEY]
  *	COUNT synthetic but realistic records (messages to many domains,
  *	refusals, monitor rules, checkpoints), deterministic for a seed:
  *	what the report tests and the throughput measurement read.
@@ -39,6 +39,8 @@ struct gen {
 	uint64_t seq;
 	char prev[TLSP_HASH_HEX + 1];
 	uint64_t rng;
+	unsigned senders; /* -D: sender domains drawn from this many; 0: the
+			     client's own */
 };
 
 /* ============================================================ chaining */
@@ -134,18 +136,25 @@ kfmt(struct tlsp_jbuf *b, const char *key, const char *fmt, ...)
 	tlsp_jb_kstr(b, key, buf);
 }
 
+/* What Postfix shows (and the daemon records): a TLS session without a
+ * trusted client certificate is "not verified" and sends no subject; a
+ * verified one sends the CN of the subject and of the issuer. The
+ * replay benchmark needs records whose facts rebuild. */
 struct tls {
-	const char *version, *cipher, *cert;
+	const char *version, *cipher, *cert, *subject, *issuer;
 	int bits, fs;
 };
 
 static const struct tls tls_mix[] = {
-	{"TLSv1.3", "TLS_AES_256_GCM_SHA384", "none", 256, 1},
-	{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "verified", 128, 1},
-	{"TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384", "none", 256, 1},
-	{"TLSv1.2", "AES128-SHA", "not verified", 128, 0},
-	{"TLSv1", "ECDHE-RSA-AES256-SHA", "none", 256, 1},
-	{NULL, NULL, "none", -1, -1},
+	{"TLSv1.3", "TLS_AES_256_GCM_SHA384", "not verified", NULL, NULL, 256,
+	 1},
+	{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "verified", "mx.partner.example",
+	 "Partner CA", 128, 1},
+	{"TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384", "not verified", NULL, NULL,
+	 256, 1},
+	{"TLSv1.2", "AES128-SHA", "not verified", NULL, NULL, 128, 0},
+	{"TLSv1", "ECDHE-RSA-AES256-SHA", "not verified", NULL, NULL, 256, 1},
+	{NULL, NULL, "none", NULL, NULL, -1, -1},
 };
 static const unsigned tls_weight[] = {50, 15, 20, 5, 6, 4};
 
@@ -178,8 +187,8 @@ gen_tls(struct gen *g, struct tlsp_jbuf *b, const struct tls *t)
 	else
 		tlsp_jb_null(b);
 	tlsp_jb_kstr(b, "cert", t->cert);
-	tlsp_jb_kstr(b, "subject", NULL);
-	tlsp_jb_kstr(b, "issuer", NULL);
+	tlsp_jb_kstr(b, "subject", t->subject);
+	tlsp_jb_kstr(b, "issuer", t->issuer);
 	tlsp_jb_kstr(b, "verify", NULL);
 	tlsp_jb_kstr(b, "fingerprint", NULL);
 	tlsp_jb_key(b, "observed");
@@ -188,6 +197,10 @@ gen_tls(struct gen *g, struct tlsp_jbuf *b, const struct tls *t)
 		tlsp_jb_str(b, "{tls_version}");
 		tlsp_jb_str(b, "{cipher}");
 		tlsp_jb_str(b, "{cipher_bits}");
+	}
+	if (t->subject != NULL) {
+		tlsp_jb_str(b, "{cert_subject}");
+		tlsp_jb_str(b, "{cert_issuer}");
 	}
 	tlsp_jb_str(b, "{client_addr}");
 	tlsp_jb_close(b, ']');
@@ -283,7 +296,7 @@ gen_envelope(struct gen *g, struct tlsp_jbuf *b, const char *type,
 	tlsp_jb_close(b, '}');
 	kfmt(b, "helo", "mail%u.sender%u.example", client % 3, client);
 	kfmt(b, "sender", "<bounce-%u@sender%u.example>", pick(g, 1000),
-	     client);
+	     g->senders ? pick(g, g->senders) : client);
 }
 
 /* One decision record: a message to 1..3 recipients, or a refusal. */
@@ -325,7 +338,7 @@ gen_decision(struct gen *g, struct tlsp_jbuf *b)
 static void
 gen_rcpt(struct gen *g, struct tlsp_jbuf *b)
 {
-	static const struct tls none = {NULL, NULL, "none", -1, -1};
+	static const struct tls none = {NULL, NULL, "none", NULL, NULL, -1, -1};
 	unsigned client = pick(g, 2000), dom = 1 + 2 * pick(g, 2000);
 	const char *w;
 
@@ -354,7 +367,8 @@ gen_rcpt(struct gen *g, struct tlsp_jbuf *b)
 static void
 gen_mail(struct gen *g, struct tlsp_jbuf *b, int abort)
 {
-	static const struct tls old = {"TLSv1", "AES256-SHA", "none", 256, 0};
+	static const struct tls old = {
+		"TLSv1", "AES256-SHA", "not verified", NULL, NULL, 256, 0};
 	unsigned client = pick(g, 2000);
 	const char *w;
 
@@ -486,7 +500,7 @@ main(int argc, char **argv)
 	memset(&g, 0, sizeof(g));
 	memcpy(g.prev, tlsp_chain_genesis, sizeof(g.prev));
 	g.rng = 88172645463325252ULL;
-	while ((c = getopt(argc, argv, "k:s:p:n:S:w:")) != -1) {
+	while ((c = getopt(argc, argv, "k:s:p:n:S:w:D:")) != -1) {
 		switch (c) {
 		case 'w':
 			wpath = optarg;
@@ -513,10 +527,14 @@ main(int argc, char **argv)
 		case 'S':
 			g.rng = strtoull(optarg, NULL, 10) | 1;
 			break;
+		case 'D':
+			g.senders = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		default:
 			fprintf(stderr,
 				"usage: mklog [-k key] [-s seq -p prev] "
-				"< bodies | mklog -n count [-S seed] | "
+				"< bodies | mklog -n count [-S seed] "
+				"[-D senders] | "
 				"mklog -w log [-k key]\n");
 			return EX_USAGE;
 		}

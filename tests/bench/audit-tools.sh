@@ -1,7 +1,9 @@
 #!/bin/bash
-# audit-tools.sh - tlspolicy-audit report against verify on the same log,
-# A/B in the same run: report checks the chain as it counts (the same
-# follower as verify), and must stay within 1.2x of verify's time.
+# audit-tools.sh - tlspolicy-audit's commands against verify on the same
+# log, in the same rounds: every command checks the chain as it reads
+# (the same follower as verify). report must stay within 1.2x of
+# verify's time; replay (with a 10,000-rule draft) at >= 0.6x verify's
+# speed (<= 1.67x its time), inventory and suggest at >= 0.8x (<= 1.25x).
 #
 #   tests/bench/audit-tools.sh [RECORDS [ROUNDS]]     (from a build dir)
 #
@@ -9,10 +11,15 @@
 # 200000, about 1.3 kB each) to BENCH_DIR (default /var/tmp), reads the
 # file once to put it in the page cache, then runs, ROUNDS times
 # (default 5) in alternation, verify, report, report --format json and
-# show --type stop, each bounded by `timeout 300`. Prints every CPU time
-# (wall time in parentheses), the medians in MB/s of CPU time and the
-# ratio of each to verify (per round and the median of the per-round
-# ratios). Run it under the heavy-work lock:
+# show --type stop, replay --policy (10,000 recipient rules requiring
+# TLSv1.3), inventory and suggest, each bounded by `timeout 300`. Prints
+# every CPU time (wall time in parentheses), the medians in MB/s of CPU
+# time and the ratio of each to verify (per round and the median of the
+# per-round ratios). Then, on a second log of the same size whose
+# senders are spread over SENDERS domains (default 100000; 0 skips it),
+# the peak RSS of verify, inventory, suggest and replay: memory grows
+# with distinct domains and clients, not with records. Run it under the
+# heavy-work lock:
 #   flock /tmp/tlsp-heavy.lock tests/bench/audit-tools.sh
 set -u
 n=${1:-200000} rounds=${2:-5}
@@ -27,8 +34,11 @@ for b in "$tool" "$mklog"; do
 done
 dir=$(mktemp -d "${BENCH_DIR:-/var/tmp}/tlsp-bench-tools.XXXXXX") || exit 2
 trap 'rm -rf "$dir"' EXIT
-log=$dir/audit.log
-"$mklog" -n "$n" >"$log" || exit 2
+log=$dir/audit.log draft=$dir/draft.yaml
+"$mklog" -n "$n" >"$log" 2>/dev/null || exit 2
+awk 'BEGIN { print "version: 1"; print "recipients:"
+	for (i = 0; i < 10000; i++)
+		printf "  d%d.example: {min_version: TLSv1.3, action: reject}\n", i }' >"$draft"
 mb=$(awk -v b="$(wc -c <"$log")" 'BEGIN { printf "%.1f", b / 1e6 }')
 cat "$log" >/dev/null
 
@@ -46,7 +56,7 @@ timed() {
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-names=(verify report report-json show)
+names=(verify report report-json show replay inventory suggest)
 # BASELINE=PATH: another tlspolicy-audit (say, of the commit before) whose
 # verify and report run in the same rounds, as base-verify, base-report.
 base=${BASELINE:-}
@@ -61,6 +71,9 @@ for ((r = 1; r <= rounds; r++)); do
 		report) timed "$tool" report "$log" ;;
 		report-json) timed "$tool" report --format json "$log" ;;
 		show) timed "$tool" show --type stop "$log" ;;
+		replay) timed "$tool" replay --policy "$draft" "$log" ;;
+		inventory) timed "$tool" inventory "$log" ;;
+		suggest) timed "$tool" suggest "$log" ;;
 		base-verify) timed "$base" verify -q "$log" ;;
 		base-report) timed "$base" report "$log" ;;
 		esac
@@ -81,4 +94,24 @@ for name in "${names[@]}"; do
 	q=$(printf '%s\n' ${ratios[$name]} | median)
 	printf '%-12s %8s %8.0f %14s\n' "$name" "$m" \
 		"$(awk -v s="$m" -v b="$mb" 'BEGIN { print b / s }')" "$q"
+done
+
+# Memory: peak RSS on a log whose senders come from many domains.
+senders=${SENDERS:-100000}
+[ "$senders" -gt 0 ] || exit 0
+rm -f "$log"
+"$mklog" -n "$n" -D "$senders" >"$log" 2>/dev/null || exit 2
+distinct=$("$tool" inventory --format json "$log" 2>/dev/null |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["senders_total"])')
+echo "memory: $n records from $distinct distinct sender domains"
+printf '%-12s %12s\n' command "peak RSS MB"
+for name in verify inventory suggest replay; do
+	case $name in
+	verify) set -- verify -q "$log" ;;
+	replay) set -- replay --policy "$draft" "$log" ;;
+	*) set -- "$name" "$log" ;;
+	esac
+	/usr/bin/time -f '%M' -o "$dir/rss" timeout 300 "$tool" "$@" \
+		>/dev/null 2>&1
+	printf '%-12s %12.1f\n' "$name" "$(awk '{ print $1 / 1024 }' "$dir/rss")"
 done

@@ -59,4 +59,14 @@ void fx_stop(struct hn_daemon *d, struct hn_mta *m);
 void fx_assert_log(struct al_log *log, const char *const *files, size_t nfiles,
 		   const char *keyfile);
 
+/*
+ * Runs prog, a program of the build tree (hn_build_path), with args,
+ * stdin from `in` (unless NULL), stdout into the file `out` and stderr
+ * into `err`; fails the test, showing err, unless it exits with status
+ * `want` within 60 s. Returns the output, NUL-terminated, which the
+ * caller frees.
+ */
+char *fx_run(const char *out, const char *err, const char *prog, const char *in,
+	     const char *const *args, int want);
+
 #endif

@@ -296,83 +296,12 @@ teardown(void **state)
 
 /* ============================================================ the tool */
 
-/* Copies a file to stderr (what a program said before it failed). */
-static void
-show_file(const char *path)
-{
-	char buf[4096];
-	size_t n;
-	FILE *in = fopen(path, "re");
-
-	if (in == NULL)
-		return;
-	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		fwrite(buf, 1, n, stderr);
-	fclose(in);
-}
-
-/*
- * Runs prog, a program of the build tree, with args, stdin from `in`
- * (unless NULL), stdout into f->out and stderr into f->err; fails the
- * test, showing f->err, unless it exits 0 within 60 s. Returns the
- * output, NUL-terminated, which the caller frees.
- */
+/* Runs a program of the build tree (fx_run); it must exit 0. */
 static char *
 run(const struct fx *f, const char *prog, const char *in,
     const char *const *args)
 {
-	char *argv[24], *buf;
-	long deadline = hn_now_ms() + 60000;
-	size_t n = 0, len;
-	int status, fd;
-	struct stat st;
-	pid_t pid;
-	FILE *o;
-
-	fflush(NULL);
-	assert_true((pid = fork()) >= 0);
-	if (pid == 0) {
-		/* copies: exec wants them writable; never freed */
-		if ((argv[n++] = strdup(prog)) == NULL)
-			_exit(126);
-		for (; *args != NULL && n + 1 < NELEM(argv); args++)
-			if ((argv[n++] = strdup(*args)) == NULL)
-				_exit(126);
-		argv[n] = NULL;
-		fd = open(f->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0 || dup2(fd, 1) < 0)
-			_exit(126);
-		fd = open(f->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0 || dup2(fd, 2) < 0)
-			_exit(126);
-		if (in != NULL &&
-		    ((fd = open(in, O_RDONLY)) < 0 || dup2(fd, 0) < 0))
-			_exit(126);
-		execv(hn_build_path(prog), argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, WNOHANG) != pid) {
-		if (hn_now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			fail_msg("%s %s: no answer in 60 s", prog,
-				 args[0] ? args[0] : "");
-		}
-		usleep(10000);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		show_file(f->err);
-		fail_msg("%s %s: exit status 0x%x", prog,
-			 args[0] ? args[0] : "", status);
-	}
-	assert_non_null(o = fopen(f->out, "re"));
-	assert_int_equal(fstat(fileno(o), &st), 0);
-	len = (size_t)st.st_size;
-	assert_non_null(buf = malloc(len + 1));
-	assert_int_equal(fread(buf, 1, len, o), len);
-	buf[len] = '\0';
-	fclose(o);
-	return buf;
+	return fx_run(f->out, f->err, prog, in, args, 0);
 }
 
 static char *

@@ -189,6 +189,13 @@ static const struct err_row err_rows[] = {
 	 "t.yaml:4:12: recipient:a.example: 'reply': unknown placeholder "
 	 "%{rulle}; did you mean %{rule}?",
 	 1},
+	{"reply placeholder too long to be one",
+	 "version: 1\nrecipients:\n  a.example:\n"
+	 "    reply: \"550 5.7.1 %{a_placeholder_name_of_forty_characters}\"\n",
+	 "t.yaml:4:12: recipient:a.example: 'reply': unknown placeholder "
+	 "%{a_placeholder_na...} (names are short: %{rule}, %{min_version}, "
+	 "...)",
+	 1},
 	{"reply 2xx",
 	 "version: 1\nrecipients:\n  a.example:\n    reply: \"250 "
 	 "ok\"\n",

@@ -5,6 +5,7 @@
  * session?". Both load the policy exactly as the daemon does, so what they
  * say is what the daemon will do.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@ usage(FILE *out)
 		"usage: tlspolicy-milter [-c policy.yaml] [-p socket] [-u user[:group]]\n"
 		"                        [-P pidfile] [-f] [-v] [--run-as-root]\n"
 		"       tlspolicy-milter [-c policy.yaml] -n [--mta postfix|sendmail]\n"
-		"       tlspolicy-milter [-c policy.yaml] -q key=value ...\n"
+		"                        [--at TIME] [--expiry-warning DAYS]\n"
+		"       tlspolicy-milter [-c policy.yaml] -q [--at TIME] key=value ...\n"
 		"       tlspolicy-milter -V\n"
 		"\n"
 		"  -c FILE   policy file (default " DEFAULT_POLICY ")\n"
@@ -40,6 +42,11 @@ usage(FILE *out)
 		"  --run-as-root  serve as root (refused without -u or milter.user)\n"
 		"  -n, -t    check the policy and exit 0, or %d on errors\n"
 		"  --mta M   warn about requirements MTA M cannot show\n"
+		"  --at TIME decide (-q) or check (-n) as at TIME: 2027-01-20,\n"
+		"            2027-01-20T10:00Z (a date is read in the policy's\n"
+		"            timezone; default: now)\n"
+		"  --expiry-warning DAYS  -n warns about exceptions expiring\n"
+		"            within DAYS days (default 14)\n"
 		"  -q        print the verdict for a session described by\n"
 		"            mail_addr= rcpt_addr=... tls_version= cipher=\n"
 		"            cipher_bits= cert_subject= cert_issuer= verify=\n"
@@ -79,16 +86,50 @@ load(const char *path, enum tlsp_mta mta, int warnings, FILE *diag_out)
 	return p;
 }
 
+/* --at, read on the policy's clock; 0 or -1 (said on stderr). */
 static int
-check(const char *path, enum tlsp_mta mta)
+resolve_at(const struct tlsp_policy *p, const char *at, time_t *out)
+{
+	const char *why;
+
+	if (at == NULL) {
+		*out = time(NULL);
+		return 0;
+	}
+	if (tlsp_policy_parse_time(p, at, 0, out, &why) == 0)
+		return 0;
+	fprintf(stderr, "tlspolicy-milter: --at '%s': %s\n", at, why);
+	return -1;
+}
+
+/* The schedule and the exceptions, and warnings about the exceptions
+ * that end soon or have ended. */
+static void
+check_dates(const struct tlsp_policy *p, time_t now, unsigned days)
+{
+	struct tlsp_diags d = {0};
+
+	tlspm_query_print_schedule(p, now, stdout, 50);
+	tlsp_policy_check_expiry(p, now, days, &d);
+	print_diags(&d, 1, stderr);
+	tlsp_diags_free(&d);
+}
+
+static int
+check(const char *path, enum tlsp_mta mta, const char *at, unsigned days)
 {
 	struct tlsp_policy *p = load(path, mta, 1, stderr);
 	char plan[1024];
+	time_t now;
 	int rc;
 
 	if (p == NULL) {
 		fprintf(stderr, "%s: policy not loaded\n", path);
 		return EX_CONFIG;
+	}
+	if (resolve_at(p, at, &now) < 0) {
+		tlsp_policy_unref(p);
+		return EX_USAGE;
 	}
 	printf("%s: OK: %zu rule%s, %zu profile%s, sha256 %s\n", path,
 	       tlsp_policy_rule_count(p),
@@ -103,12 +144,14 @@ check(const char *path, enum tlsp_mta mta)
 		fprintf(stderr, "%s: warning: %s\n", path, plan);
 	else if (rc == 0)
 		printf("%s\n", plan);
+	check_dates(p, now, days);
 	tlsp_policy_unref(p);
 	return EX_OK;
 }
 
 static int
-query(const char *path, enum tlsp_mta mta, int argc, char *const argv[])
+query(const char *path, enum tlsp_mta mta, const char *at, int argc,
+      char *const argv[])
 {
 	struct tlspm_query q;
 	struct tlsp_policy *p;
@@ -125,6 +168,11 @@ query(const char *path, enum tlsp_mta mta, int argc, char *const argv[])
 		fprintf(stderr, "%s: policy not loaded\n", path);
 		return EX_CONFIG;
 	}
+	if (resolve_at(p, at, &q.at) < 0) {
+		tlsp_policy_unref(p);
+		return EX_USAGE;
+	}
+	q.at_given = at != NULL;
 	tlspm_query_run(p, &q, stdout);
 	tlsp_policy_unref(p);
 	return EX_OK;
@@ -137,11 +185,16 @@ main(int argc, char *argv[])
 		{"mta", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{"run-as-root", no_argument, NULL, 'R'},
+		{"at", required_argument, NULL, 'A'},
+		{"expiry-warning", required_argument, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tlspm_options o = {.policy_path = DEFAULT_POLICY};
 	const char *path = DEFAULT_POLICY;
 	enum tlsp_mta mta = TLSP_MTA_UNKNOWN;
+	const char *at = NULL;
+	unsigned long days = 14;
+	char *end;
 	int ch, mode = 0, m;
 
 	while ((ch = getopt_long(argc, argv, "+c:nqtVhp:u:P:fv", longopts,
@@ -186,6 +239,21 @@ main(int argc, char *argv[])
 		case 'R':
 			o.run_as_root = 1;
 			break;
+		case 'A':
+			at = optarg;
+			break;
+		case 'W':
+			errno = 0;
+			days = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || days > 3650) {
+				fprintf(stderr,
+					"tlspolicy-milter: --expiry-warning: "
+					"expected days from 0 to 3650, not "
+					"'%s'\n",
+					optarg);
+				return EX_USAGE;
+			}
+			break;
 		case 'V':
 			printf("tlspolicy-milter %s\n", PACKAGE_VERSION);
 			return EX_OK;
@@ -198,9 +266,9 @@ main(int argc, char *argv[])
 		}
 	}
 	if (mode == 'n' && optind == argc)
-		return check(path, mta);
+		return check(path, mta, at, (unsigned)days);
 	if (mode == 'q')
-		return query(path, mta, argc - optind, argv + optind);
+		return query(path, mta, at, argc - optind, argv + optind);
 	if (mode == 0 && optind == argc) {
 		o.policy_path = path;
 		return tlspm_daemon_run(&o);

@@ -170,8 +170,47 @@ print_facts(const struct tlsp_facts *f, FILE *out)
 			f->flags);
 }
 
+/* " (monitor until ...)" or " (enforced since ...)" for a scheduled rule. */
 static void
-print_result(const struct tlsp_rule_result *r, FILE *out)
+print_schedule_note(const struct tlsp_policy *p, const struct tlsp_rule *rule,
+		    enum tlsp_mode mode, FILE *out)
+{
+	time_t from = tlsp_rule_enforce_from(rule);
+	char when[40];
+
+	if (from == 0)
+		return;
+	tlsp_policy_format_time(p, from, when, sizeof(when));
+	fprintf(out, " (%s %s)",
+		mode == TLSP_MODE_MONITOR ? "monitor until" : "enforced since",
+		when);
+}
+
+static void
+print_waived(const struct tlsp_policy *p, const struct tlsp_rule_result *r,
+	     FILE *out)
+{
+	size_t i;
+
+	for (i = r->nfail; i < r->nfail + r->nwaived; i++) {
+		const struct tlsp_failure *x = &r->fail[i];
+		char seen[4 * sizeof(x->observed)], when[40];
+
+		tlsp_escape_log(x->observed, strlen(x->observed), seen,
+				sizeof(seen));
+		tlsp_policy_format_time(p, tlsp_exception_expires(x->waived_by),
+					when, sizeof(when));
+		fprintf(out,
+			"    waived %s: required %s, observed %s (exception "
+			"%s, until %s)\n",
+			tlsp_req_name(x->req), x->required, seen,
+			tlsp_exception_name(x->waived_by), when);
+	}
+}
+
+static void
+print_result(const struct tlsp_policy *p, const struct tlsp_rule_result *r,
+	     FILE *out)
 {
 	size_t i;
 
@@ -183,6 +222,7 @@ print_result(const struct tlsp_rule_result *r, FILE *out)
 		fprintf(out, " -> %s%s",
 			r->mode == TLSP_MODE_MONITOR ? "would " : "",
 			tlsp_action_name(tlsp_rule_action(r->rule)));
+	print_schedule_note(p, r->rule, r->mode, out);
 	fputc('\n', out);
 	for (i = 0; i < r->nfail; i++) {
 		const struct tlsp_failure *x = &r->fail[i];
@@ -194,10 +234,12 @@ print_result(const struct tlsp_rule_result *r, FILE *out)
 			x->status == TLSP_UNKNOWN ? "unknown" : "failed",
 			tlsp_req_name(x->req), x->required, seen);
 	}
+	print_waived(p, r, out);
 }
 
 static void
-print_verdict(const char *who, const struct tlsp_verdict *v, FILE *out)
+print_verdict(const struct tlsp_policy *p, const char *who,
+	      const struct tlsp_verdict *v, FILE *out)
 {
 	size_t i;
 	char shown[600];
@@ -214,7 +256,7 @@ print_verdict(const char *who, const struct tlsp_verdict *v, FILE *out)
 	if (v->flags & TLSP_V_NO_RULE)
 		fprintf(out, "  no rule applies\n");
 	for (i = 0; i < v->nrules; i++)
-		print_result(&v->r[i], out);
+		print_result(p, &v->r[i], out);
 	fprintf(out, "  verdict: %s", tlsp_action_name(v->action));
 	if (v->would_action != v->action)
 		fprintf(out, " (monitor: would %s)",
@@ -242,21 +284,97 @@ tlspm_query_run(const struct tlsp_policy *p, const struct tlspm_query *q,
 	fprintf(out, "policy: %s (sha256 %s)\n", tlsp_policy_path(p),
 		tlsp_policy_hash(p));
 	print_facts(&f, out);
-	if (q->sender && tlsp_evaluate_sender(p, &f, q->sender, v)) {
+	if (q->at_given || tlsp_policy_scheduled_count(p) ||
+	    tlsp_policy_exception_count(p)) {
+		char when[40];
+
+		fprintf(out, "time: %s (timezone %s)\n",
+			tlsp_policy_format_time(p, q->at, when, sizeof(when)),
+			tlsp_policy_timezone(p));
+	}
+	if (q->sender && tlsp_evaluate_sender(p, &f, q->sender, q->at, v)) {
 		snprintf(who, sizeof(who), "MAIL FROM:%s%s%s",
 			 q->sender[0] == '<' ? "" : "<", q->sender,
 			 q->sender[0] == '<' ? "" : ">");
-		print_verdict(who, v, out);
+		print_verdict(p, who, v, out);
 		worst = v->action;
 	}
 	for (i = 0; i < q->nrcpt; i++) {
-		tlsp_evaluate(p, &f, q->sender, q->rcpt[i], v);
+		tlsp_evaluate(p, &f, q->sender, q->rcpt[i], q->at, v);
 		snprintf(who, sizeof(who), "RCPT TO:%s%s%s",
 			 q->rcpt[i][0] == '<' ? "" : "<", q->rcpt[i],
 			 q->rcpt[i][0] == '<' ? "" : ">");
-		print_verdict(who, v, out);
+		print_verdict(p, who, v, out);
 		worst = tlsp_action_max(worst, v->action);
 	}
 	free(v);
 	return worst;
+}
+
+static void
+print_waives(unsigned waive, FILE *out)
+{
+	int r, first = 1;
+
+	if (waive == (1u << TLSP_REQ_COUNT) - 1) {
+		fputs("all", out);
+		return;
+	}
+	for (r = 0; r < TLSP_REQ_COUNT; r++)
+		if (waive & (1u << r)) {
+			fprintf(out, "%s%s", first ? "" : ",",
+				tlsp_req_name((enum tlsp_req)r));
+			first = 0;
+		}
+}
+
+void
+tlspm_query_print_schedule(const struct tlsp_policy *p, time_t now, FILE *out,
+			   size_t max)
+{
+	size_t i, n = tlsp_policy_rule_count(p), shown = 0, more = 0;
+	const struct tlsp_rule *r;
+	char when[40], sel[512];
+
+	if (tlsp_policy_scheduled_count(p) > 0)
+		fprintf(out, "schedule (timezone %s):\n",
+			tlsp_policy_timezone(p));
+	for (i = 0; i < n && tlsp_policy_scheduled_count(p); i++) {
+		time_t from;
+
+		r = tlsp_policy_rule(p, i);
+		if ((from = tlsp_rule_enforce_from(r)) == 0)
+			continue;
+		if (shown == max) {
+			more++;
+			continue;
+		}
+		tlsp_policy_format_time(p, from, when, sizeof(when));
+		fprintf(out, "  %s: %s %s\n", tlsp_rule_name(r),
+			from > now ? "monitor, enforce from" : "enforced since",
+			when);
+		shown++;
+	}
+	if (more)
+		fprintf(out, "  ... and %zu more scheduled rules\n", more);
+	n = tlsp_policy_exception_count(p);
+	if (n > 0)
+		fprintf(out, "exceptions (timezone %s):\n",
+			tlsp_policy_timezone(p));
+	for (i = 0; i < n && i < max; i++) {
+		const struct tlsp_exception *e = tlsp_policy_exception(p, i);
+		const char *ticket = tlsp_exception_ticket(e);
+
+		tlsp_exception_describe(e, sel, sizeof(sel));
+		tlsp_policy_format_time(p, tlsp_exception_expires(e), when,
+					sizeof(when));
+		fprintf(out, "  %s (line %u): %s; waives ",
+			tlsp_exception_name(e), tlsp_exception_line(e), sel);
+		print_waives(tlsp_exception_waives(e), out);
+		fprintf(out, "; owner %s; %s %s%s%s\n", tlsp_exception_owner(e),
+			tlsp_exception_expires(e) > now ? "until" : "EXPIRED",
+			when, ticket ? "; ticket " : "", ticket ? ticket : "");
+	}
+	if (n > max)
+		fprintf(out, "  ... and %zu more exceptions\n", n - max);
 }

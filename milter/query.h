@@ -19,6 +19,8 @@ struct tlspm_query {
 	const char *sender; /* NULL when not given */
 	const char *rcpt[TLSPM_QUERY_MAX_RCPT];
 	size_t nrcpt;
+	time_t at;    /* the instant to decide at (--at, or now) */
+	int at_given; /* print it even for a policy without dates */
 };
 
 /*
@@ -27,6 +29,11 @@ struct tlspm_query {
  */
 int tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
 		      char *err, size_t errsz);
+
+/* Prints the schedule of scheduled rules and the exceptions, as of
+ * `now`, for -n (at most `max` rules listed). */
+void tlspm_query_print_schedule(const struct tlsp_policy *, time_t now,
+				FILE *out, size_t max);
 
 /* Prints the verdicts for every recipient to `out`. Returns the strictest
  * enforced action. */

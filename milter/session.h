@@ -41,6 +41,11 @@ struct tlspm_session {
 	char queue_id[64];	/* as the MTA sent it */
 	char queue_id_log[256]; /* the same escaped for logs (4 x 63 + 1) */
 	char *sender;
+	/* When the transaction began: every verdict of the transaction
+	 * (MAIL, each RCPT, again at DATA/EOM) is taken at this instant, so
+	 * a schedule or an exception ending mid-transaction cannot make the
+	 * end of message disagree with what RCPT answered. */
+	time_t tx_time;
 	struct tlsp_facts facts;
 	struct tlspm_rcpt *rcpts;
 	size_t nrcpts, cap;

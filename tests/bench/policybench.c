@@ -112,7 +112,7 @@ lookup_ns(const struct tlsp_policy *p, const struct tlsp_facts *f,
 
 		for (i = 0; i < 1024 && q < maxq; i++, q++) {
 			tlsp_evaluate(p, f, "<news@sender.example>",
-				      rcpt[q % NQ], &v);
+				      rcpt[q % NQ], time(NULL), &v);
 			sink += (unsigned)v.action;
 		}
 		t = tb_now() - t0;

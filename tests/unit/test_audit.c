@@ -1123,11 +1123,13 @@ fixture_new(void)
 
 	assert_non_null(fx);
 	tlsp_facts_from_macros(&sm_macros, &fx->f);
-	assert_int_equal(tlsp_evaluate_sender(policy, &fx->f, sender, &fx->sv),
+	assert_int_equal(tlsp_evaluate_sender(policy, &fx->f, sender,
+					      time(NULL), &fx->sv),
 			 1);
-	tlsp_evaluate(policy, &fx->f, sender, "bob@bank.example", &fx->v[0]);
+	tlsp_evaluate(policy, &fx->f, sender, "bob@bank.example", time(NULL),
+		      &fx->v[0]);
 	tlsp_evaluate(policy, &fx->f, sender, "carol@monitor.example",
-		      &fx->v[1]);
+		      time(NULL), &fx->v[1]);
 	fx->rcpt[0] = (struct tlsp_event_rcpt){"<bob@bank.example>", &fx->v[0],
 					       "550 5.7.1 TLS policy"};
 	fx->rcpt[1] = (struct tlsp_event_rcpt){"<carol@monitor.example>",
@@ -1522,7 +1524,7 @@ test_writer_plaintext(void **state)
 
 	(void)state;
 	tlsp_facts_from_macros(&m, &f);
-	tlsp_evaluate(policy, &f, "", "x@example.org", &v);
+	tlsp_evaluate(policy, &f, "", "x@example.org", time(NULL), &v);
 	path_in(path, sizeof(path), "plain.log");
 	a = open_log(path, TLSP_SYNC_NONE);
 	submit_ok(a, &ev, 0);

@@ -86,7 +86,8 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 	if (s->st->log_decisions == TLSP_LOG_NONE ||
 	    (s->st->log_decisions == TLSP_LOG_ACTIONS &&
 	     v->action == TLSP_ACTION_ACCEPT &&
-	     v->would_action == TLSP_ACTION_ACCEPT))
+	     v->would_action == TLSP_ACTION_ACCEPT &&
+	     !(v->flags & TLSP_V_WAIVED)))
 		return;
 	tlsp_escape_log(addr, strlen(addr), eaddr, sizeof(eaddr));
 	tlsp_escape_log(s->sender ? s->sender : "",

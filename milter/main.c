@@ -110,6 +110,7 @@ check_dates(const struct tlsp_policy *p, time_t now, unsigned days)
 	struct tlsp_diags d = {0};
 
 	tlspm_query_print_schedule(p, now, stdout, 50);
+	fflush(stdout); /* the warnings follow what they are about */
 	tlsp_policy_check_expiry(p, now, days, &d);
 	print_diags(&d, 1, stderr);
 	tlsp_diags_free(&d);

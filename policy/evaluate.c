@@ -735,6 +735,10 @@ rcpt_may_waive(const struct tlsp_verdict *v, const struct tlsp_facts *f,
 			failing |= REQ_BIT(v->r[i].fail[j].req);
 	if (failing == 0 || e->p->nexceptions == 0)
 		return 0;
+	for (i = 0; i < TLSP_REQ_COUNT; i++)
+		if ((failing & REQ_BIT(i)) &&
+		    e->p->exidx.rcpt_only_until[i] > e->now)
+			return 1;
 	nex = find_exceptions(e, f, 1, ex);
 	for (i = 0; i < nex; i++)
 		if (ex[i]->nrecipients && (ex[i]->waive & failing))

@@ -474,6 +474,12 @@ build_index(struct tlsp_compile_ctx *c, struct tlsp_policy *p)
 			if (map_add(c, &x->recipients, e->recipients[j],
 				    strlen(e->recipients[j]), e) < 0)
 				return -1;
+		for (j = 0; e->nrecipients && !e->nsenders && !e->nclients &&
+			    j < TLSP_REQ_COUNT;
+		     j++)
+			if ((e->waive & (1u << j)) &&
+			    e->expires > x->rcpt_only_until[j])
+				x->rcpt_only_until[j] = e->expires;
 		for (j = 0; j < e->nclients; j++) {
 			client_key(&e->clients[j], key);
 			have[e->clients[j].prefix] = 1;
@@ -732,10 +738,6 @@ tlsp_exception_match(const struct tlsp_policy *p, const char *sender,
 	f.n = 0;
 	lookup_domain(&f, &p->exidx.senders, sender);
 	lookup_domain(&f, &p->exidx.recipients, recipient);
-	if (any_rcpt && recipient == NULL) /* every recipient selector */
-		for (i = 0; i < p->nexceptions; i++)
-			if (p->exceptions[i].nrecipients)
-				consider(&f, &p->exceptions[i]);
 	lookup_client(&f, &p->exidx);
 	qsort(f.v, f.n, sizeof(f.v[0]), by_index);
 	for (i = 0; i < f.n && i < max; i++)

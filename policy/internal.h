@@ -166,6 +166,10 @@ struct tlsp_exindex {
 	struct tlsp_exmap senders, recipients, clients;
 	uint8_t prefixes[129]; /* distinct client prefix lengths, longest 1st */
 	size_t nprefixes;
+	/* For exceptions that name recipients only (no sender, no client),
+	 * which any sender may meet: per requirement, the latest end of
+	 * those that waive it (0: none). What MAIL needs, in O(1). */
+	int64_t rcpt_only_until[TLSP_REQ_COUNT];
 };
 
 /* Time zones (tz.c): read once at compile time, never through TZ. */
@@ -240,7 +244,8 @@ int tlsp_exception_read(struct tlsp_compile_ctx *,
 			const struct tlsp_ynode *list);
 /* The exceptions in force at `now` that match the envelope and client,
  * at most `max`, in file order; a NULL sender or recipient matches only
- * exceptions that do not name one (with any_rcpt: that name one too). */
+ * exceptions that do not name one (with any_rcpt, the recipient is not
+ * known yet: those found by sender or client that name one match too). */
 size_t tlsp_exception_match(const struct tlsp_policy *, const char *sender,
 			    const char *recipient, int any_rcpt,
 			    const uint8_t *client16, int64_t now,

@@ -535,6 +535,50 @@ test_sender_stage(void **state)
 	tlsp_policy_unref(p);
 }
 
+/* The same for an exception that names recipients only (any sender
+ * may meet it), and only for what it waives. */
+static void
+test_sender_stage_rcpt_only(void **state)
+{
+	struct tlsp_policy *p = load(
+		"version: 1\nexceptions:\n"
+		"  - {name: r, recipient: r.example, waive: tls, reason: x,\n"
+		"     owner: o, expires: 2027-02-01}\n"
+		"  - {name: m, recipient: m.example, waive: min_version,\n"
+		"     reason: x, owner: o, expires: 2027-03-01}\n"
+		"senders:\n  partner.example: {tls: required}\n"
+		"  other.example: {min_version: TLSv1.3}\n");
+	struct tlsp_macros plain = {.mta = TLSP_MTA_POSTFIX};
+	struct tlsp_macros tls12 = {.mta = TLSP_MTA_POSTFIX,
+				    .tls_version = "TLSv1.2",
+				    .cipher = "ECDHE-RSA-AES256-GCM-SHA384"};
+	struct tlsp_verdict *v = malloc(sizeof(*v));
+	struct tlsp_facts f, g;
+
+	(void)state;
+	tlsp_facts_from_macros(&plain, &f);
+	tlsp_facts_from_macros(&tls12, &g);
+	assert_int_equal(tlsp_evaluate_sender(p, &f, "a@partner.example",
+					      utc("2027-02-01T23:59:59Z"), v),
+			 0);
+	assert_int_equal(tlsp_evaluate_sender(p, &f, "a@partner.example",
+					      utc("2027-02-02T00:00:00Z"), v),
+			 1);
+	/* m waives min_version, which other.example's rule fails */
+	assert_int_equal(tlsp_evaluate_sender(p, &g, "a@other.example",
+					      utc("2027-02-15T00:00:00Z"), v),
+			 0);
+	/* at RCPT, only the named recipient gets it */
+	tlsp_evaluate(p, &g, "a@other.example", "b@m.example",
+		      utc("2027-02-15T00:00:00Z"), v);
+	assert_int_equal(v->action, ACC);
+	tlsp_evaluate(p, &g, "a@other.example", "b@x.example",
+		      utc("2027-02-15T00:00:00Z"), v);
+	assert_int_equal(v->action, REJ);
+	free(v);
+	tlsp_policy_unref(p);
+}
+
 /* Profiles carry schedules; a rule's own mode replaces them. */
 static void
 test_profile_schedule(void **state)
@@ -604,6 +648,7 @@ main(void)
 		cmocka_unit_test(test_evaluate),
 		cmocka_unit_test(test_mode_at),
 		cmocka_unit_test(test_sender_stage),
+		cmocka_unit_test(test_sender_stage_rcpt_only),
 		cmocka_unit_test(test_profile_schedule),
 		cmocka_unit_test(test_expiry_warnings),
 	};

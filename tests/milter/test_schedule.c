@@ -6,7 +6,7 @@
  * of one that had expired before the start; the audit records show the
  * mode in effect, the schedule and the waived failure with its
  * exception; and tlspolicy-audit report lists the exception and what it
- * let through in text, CSV and JSON.
+ * let through in text, CSV and JSON, and `show` prints both.
  *
  * Real daemon, real socket (tests/milter/harness.h); the MTA side sends
  * a Postfix TLSv1 session, which the rules' min_version TLSv1.2 fails.
@@ -273,8 +273,9 @@ check_records(const struct fx *f)
 
 /* ------------------------------------------------------- the report */
 
+/* tlspolicy-audit CMD [--format FORMAT] LOG: its output (caller frees). */
 static char *
-run_report(const struct fx *f, const char *format)
+run_tool(const struct fx *f, const char *cmd, const char *format)
 {
 	char *argv[6];
 	long deadline = hn_now_ms() + 60000;
@@ -289,10 +290,10 @@ run_report(const struct fx *f, const char *format)
 	if (pid == 0) {
 		/* copies: exec wants them writable; never freed */
 		argv[0] = strdup("tlspolicy-audit");
-		argv[1] = strdup("report");
-		argv[2] = strdup("--format");
-		argv[3] = strdup(format);
-		argv[4] = strdup(f->d.audit);
+		argv[1] = strdup(cmd);
+		argv[2] = strdup(format ? "--format" : f->d.audit);
+		argv[3] = format ? strdup(format) : NULL;
+		argv[4] = format ? strdup(f->d.audit) : NULL;
 		argv[5] = NULL;
 		fd = open(f->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		if (fd < 0 || dup2(fd, 1) < 0)
@@ -304,7 +305,7 @@ run_report(const struct fx *f, const char *format)
 		if (hn_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			fail_msg("report %s: no answer in 60 s", format);
+			fail_msg("%s: no answer in 60 s", cmd);
 		}
 		usleep(10000);
 	}
@@ -331,9 +332,9 @@ check_report(const struct fx *f)
 {
 	struct tlspa_json jp = {0};
 	const struct tlspa_jv *doc, *ex;
-	char *out, want[200];
+	char *out, want[400];
 
-	out = run_report(f, "json");
+	out = run_tool(f, "report", "json");
 	assert_non_null(doc = tlspa_json_parse(&jp, out, strlen(out) - 1));
 	ex = tlspa_jv_get(doc, "exceptions");
 	assert_int_equal(count(ex), 1);
@@ -352,7 +353,7 @@ check_report(const struct fx *f)
 	tlspa_json_free(&jp);
 	free(out);
 
-	out = run_report(f, "text");
+	out = run_tool(f, "report", "text");
 	assert_non_null(strstr(out,
 			       "\nExceptions that waived requirements: 1\n"));
 	snprintf(want, sizeof(want), "%-21s %8d %8d", f->at, 1, 1);
@@ -360,10 +361,27 @@ check_report(const struct fx *f)
 		fail_msg("text report without '%s':\n%s", want, out);
 	free(out);
 
-	out = run_report(f, "csv");
+	out = run_tool(f, "report", "csv");
 	snprintf(want, sizeof(want), "\nexception,lab,%s,1,,,1,", f->at);
 	if (strstr(out, want) == NULL)
 		fail_msg("csv report without '%s':\n%s", want, out);
+	free(out);
+
+	out = run_tool(f, "show", NULL);
+	snprintf(want, sizeof(want),
+		 "    rule recipient:exc.example: pass, action accept, mode "
+		 "enforce\n      waived by exception lab (until %s):\n"
+		 "        min_version: fail (required TLSv1.2 or higher, "
+		 "observed TLSv1)\n",
+		 f->at);
+	if (strstr(out, want) == NULL)
+		fail_msg("show without '%s':\n%s", want, out);
+	snprintf(want, sizeof(want),
+		 "    rule recipient:sched.example: fail, action reject, mode "
+		 "monitor (enforces from %s)\n",
+		 f->at);
+	if (strstr(out, want) == NULL)
+		fail_msg("show without '%s':\n%s", want, out);
 	free(out);
 }
 

@@ -573,11 +573,11 @@ tlsp_tz_suggest(const char *name, char *out, size_t outsz)
 		return;
 	names = malloc(64 * 1024);
 	while (names && fgets(line, sizeof(line), f) && n < 2000) {
-		char *z;
+		char *z, *save = NULL;
 
-		if (line[0] == '#' || strtok(line, "\t") == NULL ||
-		    strtok(NULL, "\t") == NULL ||
-		    (z = strtok(NULL, "\t\n")) == NULL ||
+		if (line[0] == '#' || strtok_r(line, "\t", &save) == NULL ||
+		    strtok_r(NULL, "\t", &save) == NULL ||
+		    (z = strtok_r(NULL, "\t\n", &save)) == NULL ||
 		    used + strlen(z) + 1 > 64 * 1024)
 			continue;
 		memcpy(names + used, z, strlen(z) + 1);
@@ -594,7 +594,11 @@ tlsp_tz_suggest(const char *name, char *out, size_t outsz)
 		used += strlen(z) + 1;
 	}
 	fclose(f);
-	near = n ? tlsp_diag_suggest(name, cands, n) : NULL;
+	for (i = 0; i < n && strcasecmp(cands[i], name) != 0; i++)
+		;
+	near = i < n ? cands[i] : NULL; /* "europe/berlin" */
+	if (near == NULL && n > 0)
+		near = tlsp_diag_suggest(name, cands, n);
 	for (i = 0; near == NULL && i < n; i++) /* "berlin" */
 		if (strcasecmp(strrchr(cands[i], '/')
 				       ? strrchr(cands[i], '/') + 1

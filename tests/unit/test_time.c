@@ -260,6 +260,12 @@ static const struct err_row err_rows[] = {
 	{"unknown zone", "version: 1\ntimezone: Europe/Berln\n",
 	 "t.yaml:2:11: 'timezone: Europe/Berln': not a time zone of the tz "
 	 "database (e.g. Europe/Berlin); did you mean 'Europe/Berlin'?"},
+	{"zone in lower case", "version: 1\ntimezone: europe/berlin\n",
+	 "t.yaml:2:11: 'timezone: europe/berlin': not a time zone of the tz "
+	 "database (e.g. Europe/Berlin); did you mean 'Europe/Berlin'?"},
+	{"zone by its city", "version: 1\ntimezone: Berlin\n",
+	 "t.yaml:2:11: 'timezone: Berlin': not a time zone of the tz "
+	 "database (e.g. Europe/Berlin); did you mean 'Europe/Berlin'?"},
 	{"zone as a path", "version: 1\ntimezone: ../../etc/passwd\n",
 	 "t.yaml:2:11: 'timezone: ../../etc/passwd': not a time zone of the "
 	 "tz database (e.g. Europe/Berlin)"},

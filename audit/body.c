@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -72,9 +73,39 @@ record_failure(struct tlsp_jbuf *jb, const struct tlsp_failure *fl)
 	tlsp_jb_close(jb, '}');
 }
 
+/* An instant as "2027-01-14T23:00:00Z" (UTC, like the record's time). */
+static void
+utc_text(time_t t, char *buf, size_t bufsz)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, bufsz, "%lld", (long long)t);
+}
+
+/* A failure an exception waived: what was let through, and by which
+ * exception (its name and end; the policy, by its hash, says the rest). */
+static void
+record_waived(struct tlsp_jbuf *jb, const struct tlsp_failure *fl)
+{
+	char until[32];
+
+	utc_text(tlsp_exception_expires(fl->waived_by), until, sizeof(until));
+	tlsp_jb_open(jb, '{');
+	tlsp_jb_kstr(jb, "requirement", tlsp_req_name(fl->req));
+	tlsp_jb_kstr(jb, "status", tlsp_body_status_name(fl->status));
+	tlsp_jb_kstr(jb, "required", fl->required);
+	tlsp_jb_kstr(jb, "observed", fl->observed);
+	tlsp_jb_kstr(jb, "exception", tlsp_exception_name(fl->waived_by));
+	tlsp_jb_kstr(jb, "expires", until);
+	tlsp_jb_close(jb, '}');
+}
+
 static void
 record_rule(struct tlsp_jbuf *jb, const struct tlsp_rule_result *r)
 {
+	char from[32];
 	size_t i;
 
 	tlsp_jb_open(jb, '{');
@@ -89,6 +120,19 @@ record_rule(struct tlsp_jbuf *jb, const struct tlsp_rule_result *r)
 	for (i = 0; i < r->nfail && i < TLSP_MAX_FAILURES; i++)
 		record_failure(jb, &r->fail[i]);
 	tlsp_jb_close(jb, ']');
+	/* format 2 members, only where they say something */
+	if (r->rule != NULL && tlsp_rule_enforce_from(r->rule) != 0) {
+		utc_text(tlsp_rule_enforce_from(r->rule), from, sizeof(from));
+		tlsp_jb_kstr(jb, "enforce_from", from);
+	}
+	if (r->nwaived > 0) {
+		tlsp_jb_key(jb, "waived");
+		tlsp_jb_open(jb, '[');
+		for (i = r->nfail;
+		     i < r->nfail + r->nwaived && i < TLSP_MAX_FAILURES; i++)
+			record_waived(jb, &r->fail[i]);
+		tlsp_jb_close(jb, ']');
+	}
 	tlsp_jb_close(jb, '}');
 }
 
@@ -103,6 +147,7 @@ record_verdict(struct tlsp_jbuf *jb, const struct tlsp_verdict *v)
 		{TLSP_V_RCPT_UNPARSABLE, "rcpt_unparsable"},
 		{TLSP_V_NO_RULE, "no_rule"},
 		{TLSP_V_SESSION_EXEMPT, "session_exempt"},
+		{TLSP_V_WAIVED, "waived"},
 	};
 	size_t i;
 

@@ -30,6 +30,7 @@
 #include "accept.h"
 #include "callbacks.h"
 #include "daemon.h"
+#include "expiry.h"
 #include "frame.h"
 #include "holder.h"
 #include "log.h"
@@ -54,7 +55,15 @@ signal_thread(void *arg)
 	int sig;
 
 	for (;;) {
-		if (sigwait(set, &sig) != 0 || atomic_load(&stopping))
+		/* between signals, watch for exceptions ending */
+		struct timespec wait = {tlspm_expiry_watch(time(NULL)), 0};
+
+		sig = sigtimedwait(set, NULL, &wait);
+		if (atomic_load(&stopping))
+			break;
+		if (sig < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (sig < 0)
 			break;
 		if (sig == SIGUSR1) {
 			tlspm_log(LOG_INFO, "SIGUSR1: reloading %s",

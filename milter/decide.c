@@ -40,7 +40,7 @@ tlspm_decide_mail(SMFICTX *ctx, struct tlspm_session *s, char *const *argv)
 	tlspm_macros_queue_id(ctx, s);
 	if (tlspm_macros_read_facts(ctx, s, "{mail_addr}") < 0)
 		return tlspm_act_on_error(ctx, s, "TLS state unknown at MAIL");
-	if (!tlsp_evaluate_sender(s->policy, &s->facts, sender, &v))
+	if (!tlsp_evaluate_sender(s->policy, &s->facts, sender, s->tx_time, &v))
 		return SMFIS_CONTINUE;
 	tlspm_record_line(s, "mail", sender, &v, v.reply);
 	return refuses(&v) ? tlspm_act_refuse(ctx, s, TLSP_EV_MAIL, sender, &v)
@@ -86,7 +86,7 @@ tlspm_decide_rcpt(SMFICTX *ctx, struct tlspm_session *s, const char *rcpt)
 	tlspm_macros_queue_id(ctx, s);
 	if (tlspm_macros_read_facts(ctx, s, "{rcpt_addr}") < 0)
 		return tlspm_act_on_error(ctx, s, "TLS state unknown at RCPT");
-	tlsp_evaluate(s->policy, &s->facts, s->sender, rcpt, &v);
+	tlsp_evaluate(s->policy, &s->facts, s->sender, rcpt, s->tx_time, &v);
 	watch_certificates(s, &v);
 	tlspm_record_line(s, "rcpt", rcpt, &v, v.reply);
 	if (refuses(&v)) {
@@ -133,7 +133,7 @@ evaluate_all(const struct tlspm_session *s)
 
 	for (i = 0; vs && i < s->nrcpts; i++)
 		tlsp_evaluate(s->policy, &s->facts, s->sender, s->rcpts[i].addr,
-			      &vs[i]);
+			      s->tx_time, &vs[i]);
 	return vs;
 }
 

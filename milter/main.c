@@ -5,6 +5,7 @@
  * session?". Both load the policy exactly as the daemon does, so what they
  * say is what the daemon will do.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,9 @@ usage(FILE *out)
 		"usage: tlspolicy-milter [-c policy.yaml] [-p socket] [-u user[:group]]\n"
 		"                        [-P pidfile] [-f] [-v] [--run-as-root]\n"
 		"       tlspolicy-milter [-c policy.yaml] -n [--mta postfix|sendmail]\n"
-		"                        [--test cases.yaml]\n"
-		"       tlspolicy-milter [-c policy.yaml] -q key=value ...\n"
+		"                        [--test cases.yaml] [--at TIME]\n"
+		"                        [--expiry-warning DAYS]\n"
+		"       tlspolicy-milter [-c policy.yaml] -q [--at TIME] key=value ...\n"
 		"       tlspolicy-milter -V\n"
 		"\n"
 		"  -c FILE   policy file (default " DEFAULT_POLICY ")\n"
@@ -43,6 +45,11 @@ usage(FILE *out)
 		"  --mta M   warn about requirements MTA M cannot show\n"
 		"  --test F  with -n: run the policy's test cases in F; exit 1\n"
 		"            on a verdict not as expected, %d on a bad case file\n"
+		"  --at TIME decide (-q) or check (-n) as at TIME: 2027-01-20,\n"
+		"            2027-01-20T10:00Z (a date is read in the policy's\n"
+		"            timezone; default: now)\n"
+		"  --expiry-warning DAYS  -n warns about exceptions expiring\n"
+		"            within DAYS days (default 14)\n"
 		"  -q        print the verdict for a session described by\n"
 		"            mail_addr= rcpt_addr=... tls_version= cipher=\n"
 		"            cipher_bits= cert_subject= cert_issuer= verify=\n"
@@ -82,17 +89,52 @@ load(const char *path, enum tlsp_mta mta, int warnings, FILE *diag_out)
 	return p;
 }
 
+/* --at, read on the policy's clock; 0 or -1 (said on stderr). */
 static int
-check(const char *path, enum tlsp_mta mta)
+resolve_at(const struct tlsp_policy *p, const char *at, time_t *out)
+{
+	const char *why;
+
+	if (at == NULL) {
+		*out = time(NULL);
+		return 0;
+	}
+	if (tlsp_policy_parse_time(p, at, 0, out, &why) == 0)
+		return 0;
+	fprintf(stderr, "tlspolicy-milter: --at '%s': %s\n", at, why);
+	return -1;
+}
+
+/* The schedule and the exceptions, and warnings about the exceptions
+ * that end soon or have ended. */
+static void
+check_dates(const struct tlsp_policy *p, time_t now, unsigned days)
+{
+	struct tlsp_diags d = {0};
+
+	tlspm_query_print_schedule(p, now, stdout, 50);
+	fflush(stdout); /* the warnings follow what they are about */
+	tlsp_policy_check_expiry(p, now, days, &d);
+	print_diags(&d, 1, stderr);
+	tlsp_diags_free(&d);
+}
+
+static int
+check(const char *path, enum tlsp_mta mta, const char *at, unsigned days)
 {
 	struct tlsp_policy *p = load(path, mta, 1, stderr);
 	char plan[1024];
 	size_t i;
+	time_t now;
 	int rc;
 
 	if (p == NULL) {
 		fprintf(stderr, "%s: policy not loaded\n", path);
 		return EX_CONFIG;
+	}
+	if (resolve_at(p, at, &now) < 0) {
+		tlsp_policy_unref(p);
+		return EX_USAGE;
 	}
 	printf("%s: OK: %zu rule%s, %zu profile%s, sha256 %s\n", path,
 	       tlsp_policy_rule_count(p),
@@ -113,6 +155,7 @@ check(const char *path, enum tlsp_mta mta)
 		fprintf(stderr, "%s: warning: %s\n", path, plan);
 	else if (rc == 0)
 		printf("%s\n", plan);
+	check_dates(p, now, days);
 	tlsp_policy_unref(p);
 	return EX_OK;
 }
@@ -124,15 +167,17 @@ check(const char *path, enum tlsp_mta mta)
  * policy that does not load.
  */
 static int
-test(const char *path, enum tlsp_mta mta, const char *cases_path)
+test(const char *path, enum tlsp_mta mta, const char *cases_path,
+     const char *at, unsigned days)
 {
 	struct tlsp_diags d = {0};
 	struct tlsp_cases *cs;
 	struct tlsp_policy *p;
+	time_t now;
 	int rc;
 
-	if (check(path, mta) != EX_OK)
-		return EX_CONFIG;
+	if ((rc = check(path, mta, at, days)) != EX_OK)
+		return rc == EX_USAGE ? rc : EX_CONFIG;
 	cs = tlsp_cases_load(cases_path, &d);
 	print_diags(&d, 1, stderr);
 	tlsp_diags_free(&d);
@@ -145,7 +190,12 @@ test(const char *path, enum tlsp_mta mta, const char *cases_path)
 		tlsp_cases_free(cs);
 		return EX_CONFIG;
 	}
-	rc = tlspm_query_cases(p, cs, mta, stdout);
+	if (resolve_at(p, at, &now) < 0) {
+		tlsp_policy_unref(p);
+		tlsp_cases_free(cs);
+		return EX_USAGE;
+	}
+	rc = tlspm_query_cases(p, cs, mta, now, stdout);
 	tlsp_policy_unref(p);
 	tlsp_cases_free(cs);
 	if (rc < 0)
@@ -154,7 +204,8 @@ test(const char *path, enum tlsp_mta mta, const char *cases_path)
 }
 
 static int
-query(const char *path, enum tlsp_mta mta, int argc, char *const argv[])
+query(const char *path, enum tlsp_mta mta, const char *at, int argc,
+      char *const argv[])
 {
 	struct tlspm_query q;
 	struct tlsp_policy *p;
@@ -171,6 +222,11 @@ query(const char *path, enum tlsp_mta mta, int argc, char *const argv[])
 		fprintf(stderr, "%s: policy not loaded\n", path);
 		return EX_CONFIG;
 	}
+	if (resolve_at(p, at, &q.at) < 0) {
+		tlsp_policy_unref(p);
+		return EX_USAGE;
+	}
+	q.at_given = at != NULL;
 	tlspm_query_run(p, &q, stdout);
 	tlsp_policy_unref(p);
 	return EX_OK;
@@ -184,11 +240,16 @@ main(int argc, char *argv[])
 		{"help", no_argument, NULL, 'h'},
 		{"run-as-root", no_argument, NULL, 'R'},
 		{"test", required_argument, NULL, 'T'},
+		{"at", required_argument, NULL, 'A'},
+		{"expiry-warning", required_argument, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tlspm_options o = {.policy_path = DEFAULT_POLICY};
 	const char *path = DEFAULT_POLICY, *cases = NULL;
 	enum tlsp_mta mta = TLSP_MTA_UNKNOWN;
+	const char *at = NULL;
+	unsigned long days = 14;
+	char *end;
 	int ch, mode = 0, m;
 
 	while ((ch = getopt_long(argc, argv, "+c:nqtVhp:u:P:fv", longopts,
@@ -236,6 +297,21 @@ main(int argc, char *argv[])
 		case 'T':
 			cases = optarg;
 			break;
+		case 'A':
+			at = optarg;
+			break;
+		case 'W':
+			errno = 0;
+			days = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || days > 3650) {
+				fprintf(stderr,
+					"tlspolicy-milter: --expiry-warning: "
+					"expected days from 0 to 3650, not "
+					"'%s'\n",
+					optarg);
+				return EX_USAGE;
+			}
+			break;
 		case 'V':
 			printf("tlspolicy-milter %s\n", PACKAGE_VERSION);
 			return EX_OK;
@@ -248,11 +324,11 @@ main(int argc, char *argv[])
 		}
 	}
 	if (cases && (mode == 'n' || mode == 0) && optind == argc)
-		return test(path, mta, cases);
+		return test(path, mta, cases, at, (unsigned)days);
 	if (mode == 'n' && optind == argc)
-		return check(path, mta);
+		return check(path, mta, at, (unsigned)days);
 	if (mode == 'q')
-		return query(path, mta, argc - optind, argv + optind);
+		return query(path, mta, at, argc - optind, argv + optind);
 	if (mode == 0 && optind == argc) {
 		o.policy_path = path;
 		return tlspm_daemon_run(&o);

@@ -179,8 +179,47 @@ print_facts(const struct tlsp_facts *f, FILE *out)
 			f->flags);
 }
 
+/* " (monitor until ...)" or " (enforced since ...)" for a scheduled rule. */
 static void
-print_result(const struct tlsp_rule_result *r, FILE *out)
+print_schedule_note(const struct tlsp_policy *p, const struct tlsp_rule *rule,
+		    enum tlsp_mode mode, FILE *out)
+{
+	time_t from = tlsp_rule_enforce_from(rule);
+	char when[40];
+
+	if (from == 0)
+		return;
+	tlsp_policy_format_time(p, from, when, sizeof(when));
+	fprintf(out, " (%s %s)",
+		mode == TLSP_MODE_MONITOR ? "monitor until" : "enforced since",
+		when);
+}
+
+static void
+print_waived(const struct tlsp_policy *p, const struct tlsp_rule_result *r,
+	     FILE *out)
+{
+	size_t i;
+
+	for (i = r->nfail; i < r->nfail + r->nwaived; i++) {
+		const struct tlsp_failure *x = &r->fail[i];
+		char seen[4 * sizeof(x->observed)], when[40];
+
+		tlsp_escape_log(x->observed, strlen(x->observed), seen,
+				sizeof(seen));
+		tlsp_policy_format_time(p, tlsp_exception_expires(x->waived_by),
+					when, sizeof(when));
+		fprintf(out,
+			"    waived %s: required %s, observed %s (exception "
+			"%s, until %s)\n",
+			tlsp_req_name(x->req), x->required, seen,
+			tlsp_exception_name(x->waived_by), when);
+	}
+}
+
+static void
+print_result(const struct tlsp_policy *p, const struct tlsp_rule_result *r,
+	     FILE *out)
 {
 	size_t i;
 
@@ -192,6 +231,7 @@ print_result(const struct tlsp_rule_result *r, FILE *out)
 		fprintf(out, " -> %s%s",
 			r->mode == TLSP_MODE_MONITOR ? "would " : "",
 			tlsp_action_name(tlsp_rule_action(r->rule)));
+	print_schedule_note(p, r->rule, r->mode, out);
 	fputc('\n', out);
 	for (i = 0; i < r->nfail; i++) {
 		const struct tlsp_failure *x = &r->fail[i];
@@ -203,10 +243,12 @@ print_result(const struct tlsp_rule_result *r, FILE *out)
 			x->status == TLSP_UNKNOWN ? "unknown" : "failed",
 			tlsp_req_name(x->req), x->required, seen);
 	}
+	print_waived(p, r, out);
 }
 
 static void
-print_verdict(const char *who, const struct tlsp_verdict *v, FILE *out)
+print_verdict(const struct tlsp_policy *p, const char *who,
+	      const struct tlsp_verdict *v, FILE *out)
 {
 	size_t i;
 	char shown[600];
@@ -223,7 +265,7 @@ print_verdict(const char *who, const struct tlsp_verdict *v, FILE *out)
 	if (v->flags & TLSP_V_NO_RULE)
 		fprintf(out, "  no rule applies\n");
 	for (i = 0; i < v->nrules; i++)
-		print_result(&v->r[i], out);
+		print_result(p, &v->r[i], out);
 	fprintf(out, "  verdict: %s", tlsp_action_name(v->action));
 	if (v->would_action != v->action)
 		fprintf(out, " (monitor: would %s)",
@@ -238,10 +280,7 @@ static void
 query_verdict(const struct tlsp_policy *p, const struct tlsp_facts *f,
 	      const struct tlspm_query *q, size_t i, struct tlsp_verdict *v)
 {
-	/* TODO(lead): pass q->time (q->has_time) here once the evaluation
-	 * takes a time input (helper "time", issue 23), and the daemon's
-	 * now otherwise. */
-	tlsp_evaluate(p, f, q->sender, q->rcpt[i], v);
+	tlsp_evaluate(p, f, q->sender, q->rcpt[i], q->at, v);
 }
 
 enum tlsp_action
@@ -262,11 +301,19 @@ tlspm_query_run(const struct tlsp_policy *p, const struct tlspm_query *q,
 	fprintf(out, "policy: %s (sha256 %s)\n", tlsp_policy_path(p),
 		tlsp_policy_hash(p));
 	print_facts(&f, out);
-	if (q->sender && tlsp_evaluate_sender(p, &f, q->sender, v)) {
+	if (q->at_given || tlsp_policy_scheduled_count(p) ||
+	    tlsp_policy_exception_count(p)) {
+		char when[40];
+
+		fprintf(out, "time: %s (timezone %s)\n",
+			tlsp_policy_format_time(p, q->at, when, sizeof(when)),
+			tlsp_policy_timezone(p));
+	}
+	if (q->sender && tlsp_evaluate_sender(p, &f, q->sender, q->at, v)) {
 		snprintf(who, sizeof(who), "MAIL FROM:%s%s%s",
 			 q->sender[0] == '<' ? "" : "<", q->sender,
 			 q->sender[0] == '<' ? "" : ">");
-		print_verdict(who, v, out);
+		print_verdict(p, who, v, out);
 		worst = v->action;
 	}
 	for (i = 0; i < q->nrcpt; i++) {
@@ -274,7 +321,7 @@ tlspm_query_run(const struct tlsp_policy *p, const struct tlspm_query *q,
 		snprintf(who, sizeof(who), "RCPT TO:%s%s%s",
 			 q->rcpt[i][0] == '<' ? "" : "<", q->rcpt[i],
 			 q->rcpt[i][0] == '<' ? "" : ">");
-		print_verdict(who, v, out);
+		print_verdict(p, who, v, out);
 		worst = tlsp_action_max(worst, v->action);
 	}
 	free(v);
@@ -282,62 +329,6 @@ tlspm_query_run(const struct tlsp_policy *p, const struct tlspm_query *q,
 }
 
 /* ------------------------------------------------------------ --test */
-
-/*
- * A case's `time`: a date (its start, UTC) or an RFC 3339 date-time with
- * Z or an offset. Returns 0, or -1 when it is neither.
- */
-static int
-parse_time(const char *s, long long *out)
-{
-	struct tm tm;
-	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, n = 0;
-	char sign = 0;
-	time_t t;
-
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-		return -1;
-	if (s[n] == 'T' || s[n] == 't') {
-		int m = 0;
-
-		if (sscanf(s + n + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &m) !=
-			    3 ||
-		    m != 8)
-			return -1;
-		n += 1 + m;
-		if (s[n] == 'Z' || s[n] == 'z') {
-			n++;
-		} else if (s[n] == '+' || s[n] == '-') {
-			sign = s[n];
-			if (sscanf(s + n + 1, "%2d:%2d%n", &oh, &om, &m) != 2 ||
-			    m != 5 || oh > 23 || om > 59)
-				return -1;
-			n += 1 + m;
-		} else {
-			return -1;
-		}
-	}
-	if (s[n] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-	    mi > 59 || sec > 60)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (tm.tm_mday != d) /* 2027-02-30 */
-		return -1;
-	/* the local time was t at that offset: UTC is t minus the offset */
-	*out = (long long)t;
-	if (sign == '+')
-		*out -= oh * 3600LL + om * 60;
-	else if (sign == '-')
-		*out += oh * 3600LL + om * 60;
-	return 0;
-}
 
 _Static_assert(TLSP_CASE_MAX_RCPT <= TLSPM_QUERY_MAX_RCPT,
 	       "a case's recipients fit a query");
@@ -355,15 +346,18 @@ static const struct tlsp_name_code case_keys[] = {
  * key when the key is unknown, else of the value). Returns the number
  * of bad facts. */
 static int
-case_query(const struct tlsp_cases *cs, const struct tlsp_case *c,
-	   enum tlsp_mta mta, struct tlspm_query *q, FILE *out)
+case_query(const struct tlsp_policy *p, const struct tlsp_cases *cs,
+	   const struct tlsp_case *c, enum tlsp_mta mta, time_t now,
+	   struct tlspm_query *q, FILE *out)
 {
+	const char *why = NULL;
 	char err[300];
 	size_t i;
 	int bad = 0;
 
 	memset(q, 0, sizeof(*q));
 	q->m.mta = mta;
+	q->at = now; /* unless the case gives its time */
 	for (i = 0; i < c->nfacts; i++) {
 		const struct tlsp_case_fact *f = &c->facts[i];
 		const struct arg *a;
@@ -384,15 +378,16 @@ case_query(const struct tlsp_cases *cs, const struct tlsp_case *c,
 			break;
 		case CK_TIME:
 			at_key = 0;
-			if (parse_time(f->value, &q->time) < 0) {
+			if (tlsp_policy_parse_time(p, f->value, 0, &q->at,
+						   &why) < 0) {
 				snprintf(err, sizeof(err),
-					 "time '%.64s': expected a date "
-					 "(2027-01-15) or a date-time with "
-					 "its offset (2027-01-15T08:00:00Z)",
-					 f->value);
+					 "time '%.64s': %s (a date, read in "
+					 "the policy's timezone, or a "
+					 "date-time with its offset: "
+					 "2027-01-15T08:00:00Z)",
+					 f->value, why);
 				rc = -1;
 			}
-			q->has_time = rc == 0;
 			break;
 		default:
 			a = find_arg(f->key, err, sizeof(err));
@@ -463,7 +458,7 @@ print_mismatch(const struct tlsp_cases *cs, const struct tlsp_case *c,
 
 int
 tlspm_query_cases(const struct tlsp_policy *p, const struct tlsp_cases *cs,
-		  enum tlsp_mta mta, FILE *out)
+		  enum tlsp_mta mta, time_t now, FILE *out)
 {
 	struct tlspm_query *q = calloc(cs->n ? cs->n : 1, sizeof(*q));
 	struct tlsp_verdict *v = malloc(sizeof(*v));
@@ -478,7 +473,8 @@ tlspm_query_cases(const struct tlsp_policy *p, const struct tlsp_cases *cs,
 	/* every case checked before any is run: a malformed file is not a
 	 * test result */
 	for (i = 0; i < cs->n; i++)
-		facts_bad += case_query(cs, &cs->v[i], mta, &q[i], stderr);
+		facts_bad += case_query(p, cs, &cs->v[i], mta, now, &q[i],
+					stderr);
 	if (facts_bad) {
 		rc = -1;
 		goto out;
@@ -507,4 +503,72 @@ out:
 	free(q);
 	free(v);
 	return rc;
+}
+
+static void
+print_waives(unsigned waive, FILE *out)
+{
+	int r, first = 1;
+
+	if (waive == (1u << TLSP_REQ_COUNT) - 1) {
+		fputs("all", out);
+		return;
+	}
+	for (r = 0; r < TLSP_REQ_COUNT; r++)
+		if (waive & (1u << r)) {
+			fprintf(out, "%s%s", first ? "" : ",",
+				tlsp_req_name((enum tlsp_req)r));
+			first = 0;
+		}
+}
+
+void
+tlspm_query_print_schedule(const struct tlsp_policy *p, time_t now, FILE *out,
+			   size_t max)
+{
+	size_t i, n = tlsp_policy_rule_count(p), shown = 0, more = 0;
+	const struct tlsp_rule *r;
+	char when[40], sel[512];
+
+	if (tlsp_policy_scheduled_count(p) > 0)
+		fprintf(out, "schedule (timezone %s):\n",
+			tlsp_policy_timezone(p));
+	for (i = 0; i < n && tlsp_policy_scheduled_count(p); i++) {
+		time_t from;
+
+		r = tlsp_policy_rule(p, i);
+		if ((from = tlsp_rule_enforce_from(r)) == 0)
+			continue;
+		if (shown == max) {
+			more++;
+			continue;
+		}
+		tlsp_policy_format_time(p, from, when, sizeof(when));
+		fprintf(out, "  %s: %s %s\n", tlsp_rule_name(r),
+			from > now ? "monitor, enforce from" : "enforced since",
+			when);
+		shown++;
+	}
+	if (more)
+		fprintf(out, "  ... and %zu more scheduled rules\n", more);
+	n = tlsp_policy_exception_count(p);
+	if (n > 0)
+		fprintf(out, "exceptions (timezone %s):\n",
+			tlsp_policy_timezone(p));
+	for (i = 0; i < n && i < max; i++) {
+		const struct tlsp_exception *e = tlsp_policy_exception(p, i);
+		const char *ticket = tlsp_exception_ticket(e);
+
+		tlsp_exception_describe(e, sel, sizeof(sel));
+		tlsp_policy_format_time(p, tlsp_exception_expires(e), when,
+					sizeof(when));
+		fprintf(out, "  %s (line %u): %s; waives ",
+			tlsp_exception_name(e), tlsp_exception_line(e), sel);
+		print_waives(tlsp_exception_waives(e), out);
+		fprintf(out, "; owner %s; %s %s%s%s\n", tlsp_exception_owner(e),
+			tlsp_exception_expires(e) > now ? "until" : "EXPIRED",
+			when, ticket ? "; ticket " : "", ticket ? ticket : "");
+	}
+	if (n > max)
+		fprintf(out, "  ... and %zu more exceptions\n", n - max);
 }

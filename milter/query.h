@@ -20,10 +20,10 @@ struct tlspm_query {
 	const char *rcpt[TLSPM_QUERY_MAX_RCPT];
 	size_t nrcpt;
 	/* From a --test case only, read but not yet evaluated: see the
-	 * TODO(lead) notes in query.c. */
+	 * TODO(lead) note in query.c. */
 	const char *client_name;
-	long long time; /* seconds since the epoch, when has_time */
-	int has_time;
+	time_t at;    /* the instant to decide at (--at, or now) */
+	int at_given; /* print it even for a policy without dates */
 };
 
 /*
@@ -32,6 +32,11 @@ struct tlspm_query {
  */
 int tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
 		      char *err, size_t errsz);
+
+/* Prints the schedule of scheduled rules and the exceptions, as of
+ * `now`, for -n (at most `max` rules listed). */
+void tlspm_query_print_schedule(const struct tlsp_policy *, time_t now,
+				FILE *out, size_t max);
 
 /* Prints the verdicts for every recipient to `out`. Returns the strictest
  * enforced action. */
@@ -42,11 +47,12 @@ enum tlsp_action tlspm_query_run(const struct tlsp_policy *,
  * --test: runs every case of cs against p through the code -q uses, and
  * prints each verdict that differs from its expectation as
  * "file:line:col: case ... : expected ... / got ..." and a summary line.
- * `mta` is the shape a case without mta= or v= has. Returns the number
+ * `mta` is the shape a case without mta= or v= has; `now` the instant a
+ * case without `time:` is decided at (-n --at, or now). Returns the number
  * of mismatches, or -1 when a case states a bad fact (each printed on
  * standard error as file:line:col; nothing is run then).
  */
 int tlspm_query_cases(const struct tlsp_policy *, const struct tlsp_cases *,
-		      enum tlsp_mta mta, FILE *out);
+		      enum tlsp_mta mta, time_t now, FILE *out);
 
 #endif

@@ -36,6 +36,27 @@ failure_list(const struct tlsp_verdict *v, enum tlsp_status status, char *buf,
 		}
 }
 
+/* "req:exception,..." of the failures exceptions waived. */
+static void
+waived_list(const struct tlsp_verdict *v, char *buf, size_t bufsz)
+{
+	size_t i, j, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < v->nrules; i++)
+		for (j = v->r[i].nfail; j < v->r[i].nfail + v->r[i].nwaived;
+		     j++) {
+			const struct tlsp_failure *f = &v->r[i].fail[j];
+
+			if (len + 2 >= bufsz)
+				continue;
+			len += (size_t)
+				snprintf(buf + len, bufsz - len, "%s%s:%s",
+					 len ? "," : "", tlsp_req_name(f->req),
+					 tlsp_exception_name(f->waived_by));
+		}
+}
+
 /* The rule names of a verdict, "a,b". */
 static void
 rule_list(const struct tlsp_verdict *v, char *buf, size_t bufsz)
@@ -58,13 +79,15 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 	const struct tlsp_facts *f = &s->facts;
 	char eaddr[600], esender[600], ename[300], rules[600];
 	char failed[300], unknown[300], ereply[1100], bits[16] = "-";
+	char waived[600];
 	char ever[4 * sizeof(f->version_raw)], ecipher[4 * sizeof(f->cipher)];
 	int b = f->cipher_bits >= 0 ? f->cipher_bits : f->cipher_info.bits;
 
 	if (s->st->log_decisions == TLSP_LOG_NONE ||
 	    (s->st->log_decisions == TLSP_LOG_ACTIONS &&
 	     v->action == TLSP_ACTION_ACCEPT &&
-	     v->would_action == TLSP_ACTION_ACCEPT))
+	     v->would_action == TLSP_ACTION_ACCEPT &&
+	     !(v->flags & TLSP_V_WAIVED)))
 		return;
 	tlsp_escape_log(addr, strlen(addr), eaddr, sizeof(eaddr));
 	tlsp_escape_log(s->sender ? s->sender : "",
@@ -82,10 +105,11 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 	rule_list(v, rules, sizeof(rules));
 	failure_list(v, TLSP_FAIL, failed, sizeof(failed));
 	failure_list(v, TLSP_UNKNOWN, unknown, sizeof(unknown));
+	waived_list(v, waived, sizeof(waived));
 	tlspm_log(LOG_INFO,
 		  "%s: %s=%s from=%s client=%s[%s] tls=%s cipher=%s "
 		  "bits=%s cert=\"%s\" rules=%s action=%s%s%s failed=%s "
-		  "unknown=%s reply=\"%s\"",
+		  "unknown=%s%s%s reply=\"%s\"",
 		  tlspm_session_logid(s), stage, eaddr, esender, ename,
 		  s->client_addr, f->version == TLSP_VER_NONE ? "none" : ever,
 		  f->cipher[0] ? ecipher : "-", bits,
@@ -95,7 +119,8 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 		  v->would_action != v->action
 			  ? tlsp_action_name(v->would_action)
 			  : "",
-		  failed[0] ? failed : "-", unknown[0] ? unknown : "-", ereply);
+		  failed[0] ? failed : "-", unknown[0] ? unknown : "-",
+		  waived[0] ? " waived=" : "", waived, ereply);
 }
 
 static void

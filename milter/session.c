@@ -95,6 +95,7 @@ tlspm_session_begin_tx(struct tlspm_session *s)
 {
 	tlspm_session_reset_tx(s);
 	s->in_tx = 1;
+	s->tx_time = time(NULL);
 	snprintf(s->txid, sizeof(s->txid), "%s.%u", s->conn_id, ++s->ntx);
 }
 

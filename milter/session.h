@@ -50,6 +50,11 @@ struct tlspm_session {
 	char mail_params[TLSPM_MAIL_PARAMS_MAX][TLSPM_MAIL_PARAM_LEN];
 	const char *mail_param[TLSPM_MAIL_PARAMS_MAX];
 	size_t nmail_params;
+	/* When the transaction began: every verdict of the transaction
+	 * (MAIL, each RCPT, again at DATA/EOM) is taken at this instant, so
+	 * a schedule or an exception ending mid-transaction cannot make the
+	 * end of message disagree with what RCPT answered. */
+	time_t tx_time;
 	struct tlsp_facts facts;
 	struct tlspm_rcpt *rcpts;
 	size_t nrcpts, cap;

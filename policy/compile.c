@@ -32,6 +32,7 @@ static const struct tlsp_name_code unobs_words[] = {
 #define O_REPLY (1u << 2)
 #define O_UNOBS (1u << 3)
 #define O_SCOPE (1u << 4)
+#define O_SCHEDULE (1u << 5) /* enforce_from, or mode: {monitor: until} */
 
 /* What one rule or profile body says, before inheritance. */
 struct body {
@@ -41,8 +42,10 @@ struct body {
 	struct tlsp_scope scope;
 	int action, mode, unobs_fail;
 	const struct tlsp_ynode *reply;
-	const struct tlsp_ynode *ref; /* profile: / extends: / bare name */
-	int only_ref;		      /* states nothing but its profile */
+	int64_t enforce_from;		/* with O_SCHEDULE */
+	const struct tlsp_ynode *sched; /* where the schedule was stated */
+	const struct tlsp_ynode *ref;	/* profile: / extends: / bare name */
+	int only_ref;			/* states nothing but its profile */
 };
 
 /* A spec being resolved through a profile chain. */
@@ -211,12 +214,74 @@ read_action(struct walk *w, const struct body_key *k,
 				&b->action);
 }
 
+/*
+ * `mode: enforce`, `mode: monitor`, or `mode: {monitor: until DATE}`:
+ * monitor through the end of that day (or until that instant), then
+ * enforce, as `mode: monitor` with `enforce_from` the day after.
+ */
 static int
 read_mode(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	  const char *where, struct body *b)
 {
-	return tlsp_schema_word(&w->c, v, where, k->name, tlsp_mode_names,
-				&b->mode);
+	const struct tlsp_ynode *until;
+
+	if (v->type != TLSP_YNODE_MAP)
+		return tlsp_schema_word(&w->c, v, where, k->name,
+					tlsp_mode_names, &b->mode);
+	if (v->n != 1 || v->kids[0]->type != TLSP_YNODE_SCALAR ||
+	    strcmp(v->kids[0]->str, "monitor") != 0) {
+		tlsp_schema_error(&w->c, v, where,
+				  "'mode' expects enforce, monitor, or "
+				  "{monitor: until DATE}");
+		return -1;
+	}
+	until = v->kids[1];
+	if (until->type != TLSP_YNODE_SCALAR ||
+	    strncmp(until->str, "until ", 6) != 0) {
+		tlsp_schema_error(&w->c, until, where,
+				  "'mode: {monitor: ...}' expects 'until "
+				  "DATE', e.g. 'until 2027-01-15'");
+		return -1;
+	}
+	{
+		struct tlsp_ynode date = *until;
+
+		date.str += 6;
+		date.len -= 6;
+		date.col += 6;
+		if (tlsp_schema_when(&w->c, &date, where, "monitor: until", 1,
+				     &b->enforce_from, NULL) < 0)
+			return -1;
+	}
+	if (b->sched != NULL) {
+		tlsp_schema_error(&w->c, v, where,
+				  "give either 'mode: {monitor: until ...}' "
+				  "or 'enforce_from', not both");
+		return -1;
+	}
+	b->mode = TLSP_MODE_MONITOR;
+	b->sched = v;
+	b->other |= O_SCHEDULE;
+	return 0;
+}
+
+/* enforce_from: a date (its start) or a date-time; the rule monitors
+ * before it. */
+static int
+read_enforce_from(struct walk *w, const struct body_key *k,
+		  const struct tlsp_ynode *v, const char *where, struct body *b)
+{
+	if (b->sched != NULL) {
+		tlsp_schema_error(&w->c, v, where,
+				  "give either 'mode: {monitor: until ...}' "
+				  "or 'enforce_from', not both");
+		return -1;
+	}
+	if (tlsp_schema_when(&w->c, v, where, k->name, 0, &b->enforce_from,
+			     NULL) < 0)
+		return -1;
+	b->sched = v;
+	return 0;
 }
 
 static int
@@ -280,6 +345,7 @@ static const struct body_key body_keys[] = {
 	{"scope", read_scope, 0, O_SCOPE, BOTH},
 	{"profile", read_ref, 0, 0, IN_RULE},
 	{"extends", read_ref, 0, 0, IN_PROFILE},
+	{"enforce_from", read_enforce_from, 0, O_SCHEDULE, BOTH},
 };
 #undef BOTH
 #define NBODY_KEYS (sizeof(body_keys) / sizeof(body_keys[0]))
@@ -435,8 +501,14 @@ apply(struct walk *w, struct rstate *rs, const struct body *b)
 
 	if (b->other & O_ACTION)
 		rs->spec.action = (enum tlsp_action)b->action;
-	if (b->other & O_MODE)
+	if (b->other & O_MODE) {
 		rs->spec.mode = (enum tlsp_mode)b->mode;
+		rs->spec.enforce_from = 0; /* a mode stated is the whole mode */
+	}
+	if (b->other & O_SCHEDULE) {
+		rs->spec.mode = TLSP_MODE_MONITOR;
+		rs->spec.enforce_from = b->enforce_from;
+	}
 	if (b->other & O_UNOBS)
 		rs->spec.on_unobservable_fail = b->unobs_fail;
 	if (b->other & O_REPLY) {
@@ -578,7 +650,7 @@ same_spec(const struct tlsp_spec *a, const struct tlsp_spec *b)
 	       x->client_cert == y->client_cert && a->scope == b->scope &&
 	       a->action == b->action && a->mode == b->mode &&
 	       a->on_unobservable_fail == b->on_unobservable_fail &&
-	       a->profile == b->profile;
+	       a->profile == b->profile && a->enforce_from == b->enforce_from;
 }
 
 static size_t
@@ -592,6 +664,7 @@ spec_hash(const struct tlsp_spec *s)
 	h = h * 31 + q->allow_families + q->deny_families * 3u;
 	h = h * 31 + (size_t)s->action * 5 + (size_t)s->mode;
 	h = h * 31 + (size_t)(uintptr_t)s->profile / 8;
+	h = h * 31 + (size_t)s->enforce_from;
 	return h * 2654435761u;
 }
 
@@ -665,6 +738,13 @@ finalize(struct walk *w, struct rstate *rs, const struct body *b,
 	}
 	if (check_reply(w, rs, b, where) < 0)
 		bad = 1;
+	if ((b->other & O_SCHEDULE) && (b->other & O_MODE) &&
+	    b->mode == TLSP_MODE_ENFORCE) {
+		tlsp_schema_error(&w->c, b->sched, where,
+				  "'enforce_from' schedules a monitored rule; "
+				  "this one says 'mode: enforce'");
+		bad = 1;
+	}
 	if (rs->scope_set == 0) {
 		struct tlsp_spec cand = rs->spec, *same;
 
@@ -1060,6 +1140,8 @@ static const struct tlsp_name_code top_keys[] = {
 	{"milter", 0},
 	{"audit", 0},
 	{"include", TOP_IN_INCLUDED},
+	{"timezone", 0},
+	{"exceptions", 0},
 	{NULL, -1},
 };
 
@@ -1110,6 +1192,38 @@ read_globals(struct walk *w, const struct tlsp_ynode *root)
 		return w->c.oom = 1, -1;
 	*w->empty_spec = w->defaults.spec;
 	return rc;
+}
+
+/* timezone: an IANA name, read from the tz database once, here. */
+static int
+read_timezone(struct walk *w, const struct tlsp_ynode *v)
+{
+	const char *why;
+
+	if (v == NULL)
+		return 0;
+	if (v->type != TLSP_YNODE_SCALAR || tlsp_schema_is_empty(v)) {
+		tlsp_schema_error(&w->c, v, NULL,
+				  "'timezone' expects a zone name like "
+				  "Europe/Berlin, found %s",
+				  tlsp_ytree_kind(v));
+		return -1;
+	}
+	w->c.pol->tz = tlsp_tz_load(v->str, &why);
+	if (w->c.pol->tz != NULL)
+		return 0;
+	{
+		char b[100], n[128];
+		const char *near;
+
+		tlsp_tz_suggest(v->str, n, sizeof(n));
+		near = n[0] ? n : NULL;
+		tlsp_schema_error(&w->c, v, NULL, "'timezone: %s': %s%s%s%s",
+				  printable(v->str, b, sizeof(b)), why,
+				  near ? "; did you mean '" : "",
+				  near ? near : "", near ? "'?" : "");
+	}
+	return -1;
 }
 
 static int
@@ -1245,6 +1359,11 @@ tlsp_compile(struct tlsp_policy *pol, const struct tlsp_source *src,
 				 tlsp_ytree_get(root, "audit"), &pol->settings);
 	if (w.c.oom)
 		goto oom;
+	/* before anything with a date */
+	rc |= read_timezone(&w, tlsp_ytree_get(root, "timezone"));
+	rc |= tlsp_exception_read(&w.c, tlsp_ytree_get(root, "exceptions"));
+	if (w.c.oom)
+		goto oom;
 	rc |= read_profiles(&w, tlsp_ytree_get(root, "profiles"));
 	n = count_rules(src, nsrc);
 	pol->rules = tlsp_arena_alloc(pol->arena,
@@ -1256,9 +1375,14 @@ tlsp_compile(struct tlsp_policy *pol, const struct tlsp_source *src,
 	rc |= read_all_rules(&w, src, nsrc, TLSP_DIR_SENDER, &pol->senders);
 	if (w.c.oom)
 		goto oom;
-	for (n = 0; n < pol->nrules; n++)
-		if (pol->rules[n].spec->mode == TLSP_MODE_ENFORCE)
-			pol->actions |= 1u << pol->rules[n].spec->action;
+	/* a scheduled rule will enforce without a reload: count it now */
+	for (n = 0; n < pol->nrules; n++) {
+		const struct tlsp_spec *sp = pol->rules[n].spec;
+
+		if (sp->mode == TLSP_MODE_ENFORCE || sp->enforce_from)
+			pol->actions |= 1u << sp->action;
+		pol->nscheduled += sp->enforce_from != 0;
+	}
 	if (rc == 0 && pol->nrules == 0)
 		tlsp_diags_add(diags, 1, file, 0, 0,
 			       "the policy has no rules: "

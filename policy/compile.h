@@ -58,6 +58,12 @@ int tlsp_schema_scope(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
 #define TLSP_SCOPE_DAEMONS (1u << 1)
 #define TLSP_SCOPE_CLIENTS (1u << 2)
 
+/* A date or date-time (tlsp_tz_parse_when) on the policy's clock; with
+ * end_of_day a date means its end. *is_date may be NULL. */
+int tlsp_schema_when(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
+		     const char *where, const char *key, int end_of_day,
+		     int64_t *out, int *is_date);
+
 /* Checks a reply template's syntax: "NNN [N.N.N] text" with %{..}
  * placeholders. Returns the code's class digit ('4' or '5') or -1. */
 int tlsp_schema_reply(struct tlsp_compile_ctx *, const struct tlsp_ynode *,

@@ -40,6 +40,28 @@ tlsp_rule_mode(const struct tlsp_rule *rule)
 	return rule->spec->mode;
 }
 
+time_t
+tlsp_rule_enforce_from(const struct tlsp_rule *rule)
+{
+	return (time_t)rule->spec->enforce_from;
+}
+
+/* A scheduled rule monitors before its instant and enforces from it. */
+static enum tlsp_mode
+mode_at(const struct tlsp_spec *spec, int64_t now)
+{
+	if (spec->mode == TLSP_MODE_MONITOR && spec->enforce_from != 0 &&
+	    now >= spec->enforce_from)
+		return TLSP_MODE_ENFORCE;
+	return spec->mode;
+}
+
+enum tlsp_mode
+tlsp_rule_mode_at(const struct tlsp_rule *rule, time_t now)
+{
+	return mode_at(rule->spec, (int64_t)now);
+}
+
 /* ------------------------------------------------------- observed texts */
 
 /*
@@ -452,6 +474,7 @@ check_reqs(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 			fl = &res->fail[res->nfail++];
 			fl->req = TLSP_REQ_TLS;
 			fl->status = TLSP_FAIL;
+			fl->waived_by = NULL;
 			snprintf(fl->required, sizeof(fl->required), "TLS");
 			snprintf(fl->observed, sizeof(fl->observed),
 				 "plaintext");
@@ -506,36 +529,48 @@ scope_exempts(const struct tlsp_scope *s, const struct tlsp_facts *f)
 }
 
 /* Unknowns stay listed even when they do not count as failures, so the
- * audit record shows what could not be checked. */
+ * audit record shows what could not be checked. Waived failures (after
+ * fail[nfail - 1]) count for nothing. */
 static void
-eval_rule(const struct tlsp_rule *rule, const struct tlsp_facts *f,
-	  struct tlsp_rule_result *res)
+rule_status(struct tlsp_rule_result *res)
 {
-	const struct tlsp_spec *spec = rule->spec;
+	const struct tlsp_spec *spec = res->rule->spec;
 	int failed = 0, unknown = 0;
 	size_t i;
 
-	/* the failures are cleared one by one as they are used */
-	memset(res, 0, offsetof(struct tlsp_rule_result, fail));
-	res->rule = rule;
-	res->status = TLSP_PASS;
-	res->action = TLSP_ACTION_ACCEPT;
-	res->mode = spec->mode;
-	if (scope_exempts(spec->scope, f)) {
-		res->exempt = 1;
-		return;
-	}
-	check_reqs(&spec->req, f, res);
 	for (i = 0; i < res->nfail; i++) {
 		if (res->fail[i].status == TLSP_FAIL)
 			failed = 1;
 		else
 			unknown = 1;
 	}
+	res->status = TLSP_PASS;
+	res->action = TLSP_ACTION_ACCEPT;
 	if (failed || (unknown && spec->on_unobservable_fail)) {
 		res->status = TLSP_FAIL;
 		res->action = spec->action;
 	}
+}
+
+static void
+eval_rule(const struct tlsp_rule *rule, const struct tlsp_facts *f, int64_t now,
+	  struct tlsp_rule_result *res)
+{
+	const struct tlsp_spec *spec = rule->spec;
+
+	/* the failures are cleared one by one as they are used */
+	memset(res, 0, offsetof(struct tlsp_rule_result, fail));
+	res->rule = rule;
+	res->nwaived = 0;
+	res->status = TLSP_PASS;
+	res->action = TLSP_ACTION_ACCEPT;
+	res->mode = mode_at(spec, now);
+	if (scope_exempts(spec->scope, f)) {
+		res->exempt = 1;
+		return;
+	}
+	check_reqs(&spec->req, f, res);
+	rule_status(res);
 }
 
 /* ------------------------------------------------------- rule selection */
@@ -606,15 +641,123 @@ render_reply(struct tlsp_verdict *v, const struct tlsp_rule_result *won)
 		v->reply[0] = '\0';
 }
 
-/* Evaluates the selected rules and combines them: the enforced action is
- * the strictest enforced failure, the first rule to reach it decides. */
+/* --------------------------------------------------------- exceptions */
+
+/* What an evaluation knows besides the facts, for the exceptions. */
+struct env {
+	const struct tlsp_policy *p;
+	const char *sender, *recipient; /* as sent; NULL: not known */
+	int64_t now;
+};
+
+#define MAX_EXCEPTIONS 16
+
+static const char *
+env_domain(const char *raw, struct tlsp_addr *a)
+{
+	if (raw == NULL || tlsp_addr_parse(raw, a) != TLSP_ADDR_DOMAIN)
+		return NULL;
+	return a->domain;
+}
+
+/* The exceptions in force for this envelope and client, in file order;
+ * with any_rcpt (the sender stage) also those naming some recipient. */
+static size_t
+find_exceptions(const struct env *e, const struct tlsp_facts *f, int any_rcpt,
+		const struct tlsp_exception **out)
+{
+	struct tlsp_addr sa, ra;
+	uint8_t ip[16];
+
+	return tlsp_exception_match(e->p, env_domain(e->sender, &sa),
+				    env_domain(e->recipient, &ra), any_rcpt,
+				    tlsp_cidr_parse_ip(f->client_addr, ip) == 0
+					    ? ip
+					    : NULL,
+				    e->now, out, MAX_EXCEPTIONS);
+}
+
+/* Moves the failures an exception waives behind the others, each marked
+ * with the first exception (in file order) that waives it. */
+static int
+waive(struct tlsp_rule_result *res, const struct tlsp_exception *const *ex,
+      size_t nex)
+{
+	struct tlsp_failure keep[TLSP_MAX_FAILURES], gone[TLSP_MAX_FAILURES];
+	size_t i, j, nk = 0, ng = 0;
+
+	for (i = 0; i < res->nfail; i++) {
+		for (j = 0; j < nex; j++)
+			if (ex[j]->waive & REQ_BIT(res->fail[i].req))
+				break;
+		if (j == nex) {
+			keep[nk++] = res->fail[i];
+		} else {
+			gone[ng] = res->fail[i];
+			gone[ng++].waived_by = ex[j];
+		}
+	}
+	if (ng == 0)
+		return 0;
+	memcpy(res->fail, keep, nk * sizeof(keep[0]));
+	memcpy(res->fail + nk, gone, ng * sizeof(gone[0]));
+	res->nfail = nk;
+	res->nwaived = ng;
+	rule_status(res);
+	return 1;
+}
+
 static void
-combine(struct tlsp_verdict *v, const struct tlsp_facts *f,
+apply_exceptions(struct tlsp_verdict *v, const struct tlsp_facts *f,
+		 const struct env *e)
+{
+	const struct tlsp_exception *ex[MAX_EXCEPTIONS];
+	size_t nex = find_exceptions(e, f, 0, ex), i;
+
+	for (i = 0; nex && i < v->nrules; i++)
+		if (!v->r[i].exempt && waive(&v->r[i], ex, nex))
+			v->flags |= TLSP_V_WAIVED;
+}
+
+/* At MAIL the recipients are not known yet: an exception naming some
+ * recipient that would waive what still fails makes the decision wait
+ * for RCPT, where it is known. */
+static int
+rcpt_may_waive(const struct tlsp_verdict *v, const struct tlsp_facts *f,
+	       const struct env *e)
+{
+	const struct tlsp_exception *ex[MAX_EXCEPTIONS];
+	unsigned failing = 0;
+	size_t nex, i, j;
+
+	for (i = 0; i < v->nrules; i++)
+		for (j = 0; j < v->r[i].nfail; j++)
+			failing |= REQ_BIT(v->r[i].fail[j].req);
+	if (failing == 0 || e->p->nexceptions == 0)
+		return 0;
+	for (i = 0; i < TLSP_REQ_COUNT; i++)
+		if ((failing & REQ_BIT(i)) &&
+		    e->p->exidx.rcpt_only_until[i] > e->now)
+			return 1;
+	nex = find_exceptions(e, f, 1, ex);
+	for (i = 0; i < nex; i++)
+		if (ex[i]->nrecipients && (ex[i]->waive & failing))
+			return 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ combining */
+
+/* Evaluates the selected rules, lets the exceptions in force waive what
+ * they name, and combines them: the enforced action is the strictest
+ * enforced failure, the first rule to reach it decides. */
+static void
+combine(struct tlsp_verdict *v, const struct tlsp_facts *f, const struct env *e,
 	const struct tlsp_rule *const *set, size_t n)
 {
 	const struct tlsp_rule_result *won = NULL;
 	struct tlsp_rule_result *res;
-	size_t i, exempt = 0;
+	size_t i, exempt = 0, failing = 0;
 
 	if (n == 0) {
 		v->flags |= TLSP_V_NO_RULE;
@@ -622,8 +765,14 @@ combine(struct tlsp_verdict *v, const struct tlsp_facts *f,
 	}
 	for (i = 0; i < n; i++) {
 		res = &v->r[v->nrules++];
-		eval_rule(set[i], f, res);
+		eval_rule(set[i], f, e->now, res);
 		exempt += (size_t)res->exempt;
+		failing += res->nfail > 0;
+	}
+	if (failing && e->p->nexceptions)
+		apply_exceptions(v, f, e);
+	for (i = 0; i < v->nrules; i++) {
+		res = &v->r[i];
 		if (res->status != TLSP_FAIL)
 			continue;
 		v->would_action = tlsp_action_max(v->would_action, res->action);
@@ -658,16 +807,21 @@ verdict_init(struct tlsp_verdict *v)
 
 int
 tlsp_evaluate_sender(const struct tlsp_policy *p, const struct tlsp_facts *f,
-		     const char *sender, struct tlsp_verdict *v)
+		     const char *sender, time_t now, struct tlsp_verdict *v)
 {
 	const struct tlsp_rule *specific = NULL, *deflt;
+	struct env e = {p, sender, NULL, (int64_t)now};
 
 	verdict_init(v);
 	if (sender != NULL)
 		(void)select_rules(&p->senders, sender, 1, &specific, &deflt);
 	if (specific == NULL)
 		return 0;
-	combine(v, f, &specific, 1);
+	combine(v, f, &e, &specific, 1);
+	if (rcpt_may_waive(v, f, &e)) {
+		verdict_init(v);
+		return 0;
+	}
 	return 1;
 }
 
@@ -678,8 +832,10 @@ tlsp_evaluate_sender(const struct tlsp_policy *p, const struct tlsp_facts *f,
  */
 void
 tlsp_evaluate(const struct tlsp_policy *p, const struct tlsp_facts *f,
-	      const char *sender, const char *recipient, struct tlsp_verdict *v)
+	      const char *sender, const char *recipient, time_t now,
+	      struct tlsp_verdict *v)
 {
+	struct env e = {p, sender, recipient, (int64_t)now};
 	const struct tlsp_rule *s_spec = NULL, *s_def = NULL;
 	const struct tlsp_rule *r_spec = NULL, *r_def = NULL;
 	const struct tlsp_rule *set[TLSP_MAX_RULES_PER_VERDICT];
@@ -699,5 +855,5 @@ tlsp_evaluate(const struct tlsp_policy *p, const struct tlsp_facts *f,
 		add_rule(set, &n, s_def);
 		add_rule(set, &n, r_def);
 	}
-	combine(v, f, set, n);
+	combine(v, f, &e, set, n);
 }

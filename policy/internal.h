@@ -62,6 +62,8 @@ struct tlsp_spec {
 	int on_unobservable_fail;	/* 1: unknown counts as a failure */
 	const char *profile;		/* profile name, or NULL */
 	char *reply; /* template with %{..}; NULL: default text */
+	/* mode monitor until this instant, enforce from it; 0: never */
+	int64_t enforce_from;
 };
 
 enum tlsp_direction {
@@ -138,6 +140,69 @@ struct tlsp_policy_file {
 /* Bounds on include: (tlspolicy.yaml(5), "Split policies"). */
 #define TLSP_INCLUDE_MAX_DEPTH 8
 #define TLSP_INCLUDE_MAX_FILES 4096
+/*
+ * An exception: in force until `expires`, it waives the requirements of
+ * `waive` for mail whose sender, recipient and client match every
+ * selector it states (a list matches if any of its items does). Domain
+ * patterns are normalised, "." first for subdomains only.
+ */
+struct tlsp_exception {
+	char *name, *reason, *owner, *ticket; /* ticket may be NULL */
+	int64_t expires;
+	unsigned waive; /* (1u << enum tlsp_req) bits */
+	size_t nsenders, nrecipients, nclients;
+	char **senders, **recipients;
+	struct tlsp_cidr *clients;
+	uint32_t line, col, index; /* index: position in the file */
+	uint8_t expires_is_date;
+};
+
+/* Exceptions by selector: a multimap from a key (a domain pattern, or a
+ * prefix length and masked address) to the exceptions that state it, so
+ * that lookup cost does not grow with the number of exceptions. */
+struct tlsp_exlink {
+	const struct tlsp_exception *ex;
+	struct tlsp_exlink *next;
+};
+struct tlsp_exslot {
+	const unsigned char *key; /* arena; NULL: empty */
+	uint32_t len, hash;
+	struct tlsp_exlink *list;
+};
+struct tlsp_exmap {
+	struct tlsp_exslot *slots; /* arena; sized once */
+	size_t mask, used;
+};
+struct tlsp_exindex {
+	struct tlsp_exmap senders, recipients, clients;
+	uint8_t prefixes[129]; /* distinct client prefix lengths, longest 1st */
+	size_t nprefixes;
+	/* For exceptions that name recipients only (no sender, no client),
+	 * which any sender may meet: per requirement, the latest end of
+	 * those that waive it (0: none). What MAIL needs, in O(1). */
+	int64_t rcpt_only_until[TLSP_REQ_COUNT];
+};
+
+/* Time zones (tz.c): read once at compile time, never through TZ. */
+struct tlsp_tz;
+/* Loads a zone of the tz database ("UTC" needs no file). NULL with a
+ * static reason in *why. Free with tlsp_tz_free (NULL is fine). */
+struct tlsp_tz *tlsp_tz_load(const char *name, const char **why);
+void tlsp_tz_free(struct tlsp_tz *);
+const char *tlsp_tz_name(const struct tlsp_tz *); /* NULL tz: "UTC" */
+/* Seconds east of UTC at instant t (a NULL tz is UTC). */
+long tlsp_tz_offset(const struct tlsp_tz *, int64_t t);
+/* The instant of a wall-clock time (seconds since the epoch as if UTC). */
+int64_t tlsp_tz_from_local(const struct tlsp_tz *, int64_t local);
+/* "2027-01-31" (its start, or with end_of_day its end: the next day's
+ * midnight in tz) or "2027-01-31T18:00[:00](Z|+HH:MM)". Returns 0, or -1
+ * with a static reason in *why. *is_date tells which form it was. */
+int tlsp_tz_parse_when(const struct tlsp_tz *, const char *s, int end_of_day,
+		       int64_t *out, int *is_date, const char **why);
+/* "2027-01-31T23:00:00+01:00" (Z at offset 0), on tz's wall clock. */
+void tlsp_tz_format(const struct tlsp_tz *, int64_t t, char *buf, size_t bufsz);
+/* The zone name of the database nearest `name` into out, or "". */
+void tlsp_tz_suggest(const char *name, char *out, size_t outsz);
 
 struct tlsp_policy {
 	atomic_uint refs;
@@ -153,6 +218,12 @@ struct tlsp_policy {
 	size_t memory;	  /* bytes the compiled policy holds */
 	unsigned actions; /* (1u << action) of every enforcing spec */
 	struct tlsp_settings settings;
+	struct tlsp_tz *tz; /* timezone:, NULL for UTC; heap */
+	size_t nexceptions;
+	struct tlsp_exception *exceptions;	 /* in file order (arena) */
+	const struct tlsp_exception **by_expiry; /* ascending (arena) */
+	struct tlsp_exindex exidx;
+	size_t nscheduled; /* rules with an enforce_from */
 };
 
 /* What `client_cert:` may require, coded as TLSP_CERT_* (names.c). */
@@ -185,6 +256,21 @@ int tlsp_diags_add(struct tlsp_diags *, int is_warning, const char *file,
 		   unsigned line, unsigned col, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
+
+/* exception.c: reads `exceptions:` (after `timezone:`) and builds the
+ * index, all in the policy's arena. */
+struct tlsp_compile_ctx;
+struct tlsp_ynode;
+int tlsp_exception_read(struct tlsp_compile_ctx *,
+			const struct tlsp_ynode *list);
+/* The exceptions in force at `now` that match the envelope and client,
+ * at most `max`, in file order; a NULL sender or recipient matches only
+ * exceptions that do not name one (with any_rcpt, the recipient is not
+ * known yet: those found by sender or client that name one match too). */
+size_t tlsp_exception_match(const struct tlsp_policy *, const char *sender,
+			    const char *recipient, int any_rcpt,
+			    const uint8_t *client16, int64_t now,
+			    const struct tlsp_exception **out, size_t max);
 
 /* Parses a CIDR ("192.0.2.0/24", "2001:db8::/32", or a bare address).
  * Returns 0 or -1. */

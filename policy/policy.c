@@ -47,6 +47,7 @@ tlsp_policy_free(struct tlsp_policy *p)
 		return;
 	tlsp_domtab_free(&p->recipients.tab);
 	tlsp_domtab_free(&p->senders.tab);
+	tlsp_tz_free(p->tz);
 	tlsp_arena_free(p->arena);
 	free(p->path);
 	free(p);
@@ -605,4 +606,43 @@ unsigned
 tlsp_policy_actions(const struct tlsp_policy *p)
 {
 	return p->actions;
+}
+
+const char *
+tlsp_policy_timezone(const struct tlsp_policy *p)
+{
+	return tlsp_tz_name(p->tz);
+}
+
+char *
+tlsp_policy_format_time(const struct tlsp_policy *p, time_t t, char *buf,
+			size_t bufsz)
+{
+	tlsp_tz_format(p->tz, (int64_t)t, buf, bufsz);
+	return buf;
+}
+
+int
+tlsp_policy_parse_time(const struct tlsp_policy *p, const char *s,
+		       int end_of_day, time_t *out, const char **why)
+{
+	int64_t t;
+	int is_date;
+
+	if (tlsp_tz_parse_when(p->tz, s, end_of_day, &t, &is_date, why) < 0)
+		return -1;
+	*out = (time_t)t;
+	return 0;
+}
+
+size_t
+tlsp_policy_scheduled_count(const struct tlsp_policy *p)
+{
+	return p->nscheduled;
+}
+
+const struct tlsp_rule *
+tlsp_policy_rule(const struct tlsp_policy *p, size_t i)
+{
+	return i < p->nrules ? &p->rules[i] : NULL;
 }

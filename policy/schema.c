@@ -676,3 +676,22 @@ tlsp_schema_reply(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 		return -1;
 	return s[0];
 }
+
+int
+tlsp_schema_when(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
+		 const char *where, const char *key, int end_of_day,
+		 int64_t *out, int *is_date)
+{
+	const char *why;
+	char b[64];
+	int d;
+
+	if (want_scalar(c, y, where, key, "a date") < 0)
+		return -1;
+	if (tlsp_tz_parse_when(c->pol->tz, y->str, end_of_day, out,
+			       is_date ? is_date : &d, &why) == 0)
+		return 0;
+	tlsp_schema_error(c, y, where, "%s '%s': %s", key,
+			  shown(y, b, sizeof(b)), why);
+	return -1;
+}

@@ -255,7 +255,7 @@ sed 's/rejct/reject/' "$tmp/malformed.yaml" >"$tmp/malformed2.yaml"
 cat >"$tmp/want" <<EOF
 $okline
 $tmp/malformed2.yaml:3:3: unknown key 'tls_versoin'; did you mean 'tls_version'?
-$tmp/malformed2.yaml:4:9: time '2027-02-30': expected a date (2027-01-15) or a date-time with its offset (2027-01-15T08:00:00Z)
+$tmp/malformed2.yaml:4:9: time '2027-02-30': no such day (a date, read in the policy's timezone, or a date-time with its offset: 2027-01-15T08:00:00Z)
 $tmp/malformed2.yaml:7:8: mta=exim: expected postfix or sendmail
 EOF
 test_is "malformed facts" 65 "$tmp/want" -- -c "$bankp" -n --test "$tmp/malformed2.yaml"

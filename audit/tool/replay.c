@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "body.h"
 #include "json.h"
@@ -115,12 +116,12 @@ verdict_action(const struct replay *rp, const struct tlsp_verdict *v,
  */
 static int
 judge_once(const struct replay *rp, const struct tlsp_facts *f,
-	   const char *sender, const char *rcpt, const char **rule)
+	   const char *sender, const char *rcpt, time_t at, const char **rule)
 {
 	struct tlsp_verdict v;
 	enum tlsp_action a;
 
-	if (tlsp_evaluate_sender(rp->draft, f, sender, &v)) {
+	if (tlsp_evaluate_sender(rp->draft, f, sender, at, &v)) {
 		a = verdict_action(rp, &v, rule);
 		if (refuses(a))
 			return a;
@@ -128,7 +129,7 @@ judge_once(const struct replay *rp, const struct tlsp_facts *f,
 	/* past MAIL, a mail record's recipients would decide: unknown */
 	if (rcpt == NULL)
 		return TO_UNKNOWN;
-	tlsp_evaluate(rp->draft, f, sender, rcpt, &v);
+	tlsp_evaluate(rp->draft, f, sender, rcpt, at, &v);
 	return verdict_action(rp, &v, rule);
 }
 
@@ -143,11 +144,13 @@ judge(const struct replay *rp, const struct rec *r, const char *rcpt,
       const char **rule)
 {
 	static const char unlisted[] = "\001(not recorded)";
+	/* at the record's time: schedules and exceptions as they were */
+	time_t at = (time_t)(r->ms / 1000);
 	struct tlsp_facts f;
 	int auth, dmn, a, first = -1;
 
 	if (!r->rf.auth_unknown && !r->rf.daemon_unknown)
-		return judge_once(rp, &r->rf.f, r->sender, rcpt, rule);
+		return judge_once(rp, &r->rf.f, r->sender, rcpt, at, rule);
 	f = r->rf.f;
 	for (auth = 0; auth < 1 + r->rf.auth_unknown; auth++)
 		for (dmn = 0; dmn < 1 + r->rf.daemon_unknown; dmn++) {
@@ -156,7 +159,7 @@ judge(const struct replay *rp, const struct rec *r, const char *rcpt,
 			if (r->rf.daemon_unknown)
 				snprintf(f.daemon_name, sizeof(f.daemon_name),
 					 "%s", dmn ? unlisted : "");
-			a = judge_once(rp, &f, r->sender, rcpt, rule);
+			a = judge_once(rp, &f, r->sender, rcpt, at, rule);
 			if (first >= 0 && a != first)
 				return -1;
 			first = a;

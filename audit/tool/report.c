@@ -227,6 +227,25 @@ tally_session(struct tlspa_tally *t, const struct decision *d)
 	t->last_rec = d->ss->recno;
 }
 
+/* The failures exceptions waived: [{"requirement":..., "exception":...}]. */
+static const struct tlspa_jv *
+waived_of(const struct tlspa_jv *rule)
+{
+	const struct tlspa_jv *w = tlspa_jv_get(rule, "waived");
+
+	return w != NULL && w->type == TLSPA_J_ARR ? w->kids : NULL;
+}
+
+static void
+tally_waived(struct tlspa_tally *t, const struct tlspa_jv *rule)
+{
+	const struct tlspa_jv *w;
+
+	for (w = waived_of(rule); w != NULL; w = w->next)
+		t->waived[bucket(tlspa_jv_get(w, "requirement"),
+				 &tlspa_report_req, NREQ, R_OTHER)]++;
+}
+
 /* Adds a decision to the totals, a domain or a client. */
 static void
 tally_add(struct tlspa_tally *t, const struct decision *d)
@@ -242,6 +261,9 @@ tally_add(struct tlspa_tally *t, const struct decision *d)
 	t->action[d->act]++;
 	if (d->would != d->act)
 		t->would[d->would]++;
+	for (r = rules_of(d->verdict); r != NULL; r = r->next)
+		if (!is_true(tlspa_jv_get(r, "exempt")))
+			tally_waived(t, r);
 	if (d->nfail >= 0) {
 		for (i = 0; i < d->nfail; i++)
 			t->req[d->fail[i] >> 1][d->fail[i] & 1]++;
@@ -281,6 +303,7 @@ tally_rule(struct tlspa_tally *t, const struct decision *d,
 	else
 		t->failed++;
 	tally_failures(t, r);
+	tally_waived(t, r);
 }
 
 /* ========================================================= the report */
@@ -627,6 +650,44 @@ count_tlsrpt(struct tlspa_report *r, const struct decision *d)
 	}
 }
 
+/* Each exception named in the decision's waived failures: counted once
+ * per decision, each requirement it waived once per rule. */
+static void
+count_exceptions(struct tlspa_report *r, const struct decision *d)
+{
+	const struct tlspa_jv *rule, *w, *name, *exp;
+	struct tlspa_exrow *x;
+
+	r->ndec++;
+	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
+		if (is_true(tlspa_jv_get(rule, "exempt")))
+			continue;
+		for (w = waived_of(rule); w != NULL; w = w->next) {
+			name = tlspa_jv_get(w, "exception");
+			if (name == NULL || name->type != TLSPA_J_STR ||
+			    (x = tlspa_table_get(&r->exc, name->s,
+						 name->len)) == NULL)
+				continue;
+			exp = tlspa_jv_get(w, "expires");
+			if (exp != NULL && exp->type == TLSPA_J_STR)
+				snprintf(x->expires, sizeof(x->expires), "%s",
+					 exp->s);
+			x->waived[bucket(tlspa_jv_get(w, "requirement"),
+					 &tlspa_report_req, NREQ, R_OTHER)]++;
+			if (x->last_dec == r->ndec)
+				continue;
+			x->last_dec = r->ndec;
+			x->n++;
+			x->let_through += d->act != TLSP_ACTION_REJECT &&
+					  d->act != TLSP_ACTION_DEFER;
+			if (x->n == 1 || d->ss->ms < x->first_ms)
+				x->first_ms = d->ss->ms;
+			if (x->n == 1 || d->ss->ms > x->last_ms)
+				x->last_ms = d->ss->ms;
+		}
+	}
+}
+
 static void
 count_decision(struct tlspa_report *r, struct decision *d)
 {
@@ -651,6 +712,7 @@ count_decision(struct tlspa_report *r, struct decision *d)
 			tally_rule(&row->t, d, rule);
 	}
 	count_client(r, d);
+	count_exceptions(r, d);
 	if (r->format == F_TLSRPT)
 		count_tlsrpt(r, d);
 }
@@ -805,6 +867,17 @@ tlspa_report_by_failed(const void *a, const void *b)
 	return tlspa_report_by_count(a, b);
 }
 
+int
+tlspa_report_by_waived(const void *a, const void *b)
+{
+	const struct tlspa_exrow *x = *(const struct tlspa_exrow *const *)a;
+	const struct tlspa_exrow *y = *(const struct tlspa_exrow *const *)b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return tlspa_table_by_key(a, b);
+}
+
 static void
 free_row(struct tlspa_ent *e)
 {
@@ -820,6 +893,7 @@ report_free(struct tlspa_report *r)
 	tlspa_table_free(&r->client, free_row);
 	tlspa_table_free(&r->pol, NULL);
 	tlspa_table_free(&r->det, NULL);
+	tlspa_table_free(&r->exc, NULL);
 	tlspa_scan_close(&r->scan);
 	tlsp_chain_key_free(&r->key);
 	free(r->domains);
@@ -836,6 +910,7 @@ tlspa_report_main(int argc, char **argv)
 	r.dom.valsz = r.rule.valsz = r.client.valsz = sizeof(struct tlspa_row);
 	r.pol.valsz = sizeof(struct tlspa_pol);
 	r.det.valsz = sizeof(struct tlspa_det);
+	r.exc.valsz = sizeof(struct tlspa_exrow);
 	r.first_ms = TLSPA_TIME_MAX;
 	r.last_ms = TLSPA_TIME_MIN;
 	if ((rc = report_options(&r, argc, argv)) != 0)

@@ -79,6 +79,7 @@ struct tlspa_tally {
 	uint64_t would[NACT];  /* monitor: would-be action, where it differs */
 	uint64_t status[NSTATUS], exempt, monitor; /* rules only */
 	uint64_t req[NREQ][2]; /* failures: [status fail, status unknown] */
+	uint64_t waived[NREQ]; /* failures an exception waived */
 	uint64_t last_rec;     /* private: the record counted last */
 };
 
@@ -90,6 +91,18 @@ struct tlspa_row {
 };
 
 struct tlspa_det;
+
+/* An exception that waived a requirement in the period (the log names
+ * only those that did: the policy, by its hash, lists the rest). */
+struct tlspa_exrow {
+	struct tlspa_ent e;   /* its name */
+	char expires[32];     /* as recorded (the last seen) */
+	uint64_t n;	      /* decisions it waived something in */
+	uint64_t let_through; /* ... that were not refused */
+	uint64_t waived[NREQ];
+	int64_t first_ms, last_ms;
+	uint64_t last_dec; /* private: the decision counted last */
+};
 
 /* A TLS-RPT policy: one recipient domain on one day (key day\0domain). */
 struct tlspa_pol {
@@ -131,8 +144,9 @@ struct tlspa_report {
 	uint64_t types[NTYPE];
 	struct tlspa_tally total;
 	uint64_t mail_n; /* decisions that are sender verdicts (mail) */
-	struct tlspa_table dom, rule, client, pol, det;
-	char day[16]; /* the day of the last record (tlsrpt) */
+	struct tlspa_table dom, rule, client, pol, det, exc;
+	uint64_t ndec; /* decisions counted (numbers them for exc) */
+	char day[16];  /* the day of the last record (tlsrpt) */
 	int64_t day_start, day_end;
 };
 
@@ -140,6 +154,8 @@ struct tlspa_report {
  * failed first. */
 int tlspa_report_by_count(const void *, const void *);
 int tlspa_report_by_failed(const void *, const void *);
+/* struct tlspa_exrow *: most decisions first, then by name. */
+int tlspa_report_by_waived(const void *, const void *);
 
 /* For inventory.c: the version bucket (V_*) of a record's tls.version;
  * the bucket of v in h (the last takes the rest; `absent` when v is not

@@ -262,9 +262,55 @@ text_clients(const struct tlspa_report *r, struct tlspa_ent **v)
 	text_more(i, n, &r->client, "clients");
 }
 
+/* "min_version 3, tls 1": what an exception waived, most first. */
+static void
+text_waived(const uint64_t *w)
+{
+	int done[NREQ] = {0}, i, best, first = 1;
+
+	for (;;) {
+		for (best = -1, i = 0; i < NREQ; i++)
+			if (!done[i] && w[i] > 0 &&
+			    (best < 0 || w[i] > w[best]))
+				best = i;
+		if (best < 0)
+			break;
+		done[best] = 1;
+		printf("%s%s %llu", first ? "" : ", ",
+		       tlspa_report_req.name(best),
+		       (unsigned long long)w[best]);
+		first = 0;
+	}
+}
+
+static void
+text_exceptions(const struct tlspa_report *r, struct tlspa_ent **v)
+{
+	const struct tlspa_exrow *x;
+	char first[32], last[32];
+	size_t i;
+
+	printf("\nExceptions that waived requirements: %zu\n", r->exc.n);
+	printf("  %-*s%-21s %8s %8s  %-20s  %-20s  %s\n", NAME_W, "EXCEPTION",
+	       "EXPIRES", "DECIDED", "LET-IN", "FIRST", "LAST", "WAIVED");
+	for (i = 0; i < r->exc.n && i < r->top; i++) {
+		x = (const struct tlspa_exrow *)v[i];
+		tlspa_time_format(x->first_ms, first);
+		tlspa_time_format(x->last_ms, last);
+		put_name(x->e.key, x->e.klen);
+		printf("%-21s %8llu %8llu  %-20s  %-20s  ", x->expires,
+		       (unsigned long long)x->n,
+		       (unsigned long long)x->let_through, first, last);
+		text_waived(x->waived);
+		putchar('\n');
+	}
+	text_more(i, r->exc.n, &r->exc, "exceptions");
+}
+
 static int
 write_text(const struct tlspa_report *r, struct tlspa_ent **dom,
-	   struct tlspa_ent **rule, struct tlspa_ent **client)
+	   struct tlspa_ent **rule, struct tlspa_ent **client,
+	   struct tlspa_ent **exc)
 {
 	text_head(r);
 	text_totals(&r->total);
@@ -273,6 +319,8 @@ write_text(const struct tlspa_report *r, struct tlspa_ent **dom,
 	if (r->rule.n > 0 || r->rule.dropped > 0)
 		text_rules(r, rule);
 	text_clients(r, client);
+	if (r->exc.n > 0 || r->exc.dropped > 0)
+		text_exceptions(r, exc);
 	return 0;
 }
 
@@ -346,6 +394,8 @@ csv_header(void)
 		csv_col("fail", tlspa_report_req.name(i));
 		csv_col("unknown", tlspa_report_req.name(i));
 	}
+	for (i = 0; i < NREQ; i++)
+		csv_col("waived", tlspa_report_req.name(i));
 	putchar('\n');
 }
 
@@ -384,7 +434,39 @@ csv_row(const char *section, const char *name, size_t nlen, const char *cname,
 	for (i = 0; i < NREQ; i++)
 		printf(",%llu,%llu", (unsigned long long)t->req[i][0],
 		       (unsigned long long)t->req[i][1]);
+	csv_nums(t->waived, NREQ);
 	putchar('\n');
+}
+
+/*
+ * An exception's row: its name, its end in the client_name column, the
+ * decisions it waived something in, of which not refused ("passed"),
+ * and the waived_* counts; the other columns are empty, as they describe
+ * sessions, which the domain and client rows count.
+ */
+static void
+csv_exceptions(const struct tlspa_report *r, struct tlspa_ent **v)
+{
+	const struct tlspa_exrow *x;
+	int i, empty = tlspa_report_ver.n + tlspa_report_bits.n +
+		       tlspa_report_fs.n + tlspa_report_cert.n +
+		       2 * tlspa_report_act.n + tlspa_report_status.n + 2 +
+		       2 * NREQ;
+	size_t k;
+
+	for (k = 0; k < r->exc.n; k++) {
+		x = (const struct tlspa_exrow *)v[k];
+		printf("exception,");
+		csv_cell(x->e.key, x->e.klen);
+		putchar(',');
+		csv_cell(x->expires, strlen(x->expires));
+		printf(",%llu,,,%llu,", (unsigned long long)x->n,
+		       (unsigned long long)x->let_through);
+		for (i = 0; i < empty; i++)
+			putchar(',');
+		csv_nums(x->waived, NREQ);
+		putchar('\n');
+	}
 }
 
 static void
@@ -407,7 +489,7 @@ csv_evidence(const struct tlspa_report *r)
 	int i, ncols = 8 + tlspa_report_ver.n + tlspa_report_bits.n +
 		       tlspa_report_fs.n + tlspa_report_cert.n +
 		       2 * tlspa_report_act.n + tlspa_report_status.n + 2 +
-		       2 * NREQ;
+		       3 * NREQ;
 
 	printf("evidence,");
 	csv_cell(r->evidence, strlen(r->evidence));
@@ -418,7 +500,8 @@ csv_evidence(const struct tlspa_report *r)
 
 static int
 write_csv(const struct tlspa_report *r, struct tlspa_ent **dom,
-	  struct tlspa_ent **rule, struct tlspa_ent **client)
+	  struct tlspa_ent **rule, struct tlspa_ent **client,
+	  struct tlspa_ent **exc)
 {
 	csv_header();
 	csv_evidence(r);
@@ -426,6 +509,7 @@ write_csv(const struct tlspa_report *r, struct tlspa_ent **dom,
 	csv_rows("domain", dom, r->dom.n);
 	csv_rows("rule", rule, r->rule.n);
 	csv_rows("client", client, r->client.n);
+	csv_exceptions(r, exc);
 	return 0;
 }
 
@@ -511,6 +595,35 @@ j_tally(struct tlsp_jbuf *jb, const struct tlspa_tally *t, int rule)
 		j_uint(jb, "monitor", t->monitor);
 	}
 	j_failures(jb, t);
+	j_counts(jb, "waived", &tlspa_report_req, t->waived);
+}
+
+static void j_time(struct tlsp_jbuf *jb, const char *key, int64_t ms);
+
+static void
+j_exceptions(struct tlsp_jbuf *jb, const struct tlspa_report *r,
+	     struct tlspa_ent **v)
+{
+	const struct tlspa_exrow *x;
+	size_t i;
+
+	tlsp_jb_key(jb, "exceptions");
+	tlsp_jb_open(jb, '[');
+	for (i = 0; i < r->exc.n; i++) {
+		x = (const struct tlspa_exrow *)v[i];
+		tlsp_jb_open(jb, '{');
+		tlsp_jb_key(jb, "exception");
+		tlsp_jb_strn(jb, x->e.key, x->e.klen);
+		tlsp_jb_kstr(jb, "expires", x->expires);
+		j_uint(jb, "decisions", x->n);
+		j_uint(jb, "let_through", x->let_through);
+		j_time(jb, "first", x->first_ms);
+		j_time(jb, "last", x->last_ms);
+		j_counts(jb, "waived", &tlspa_report_req, x->waived);
+		tlsp_jb_close(jb, '}');
+		j_flush(jb, 0);
+	}
+	tlsp_jb_close(jb, ']');
 }
 
 static void
@@ -611,7 +724,8 @@ j_done(struct tlsp_jbuf *jb)
 
 static int
 write_json(const struct tlspa_report *r, struct tlspa_ent **dom,
-	   struct tlspa_ent **rule, struct tlspa_ent **client)
+	   struct tlspa_ent **rule, struct tlspa_ent **client,
+	   struct tlspa_ent **exc)
 {
 	struct tlsp_jbuf jb;
 
@@ -625,6 +739,7 @@ write_json(const struct tlspa_report *r, struct tlspa_ent **dom,
 	j_rows(&jb, "domains", "domain", dom, r->dom.n, 0);
 	j_rows(&jb, "rules", "rule", rule, r->rule.n, 1);
 	j_rows(&jb, "clients", "client", client, r->client.n, 0);
+	j_exceptions(&jb, r, exc);
 	tlsp_jb_close(&jb, '}');
 	tlsp_jb_raw(&jb, "\n", 1);
 	return j_done(&jb);
@@ -745,6 +860,7 @@ int
 tlspa_report_write(struct tlspa_report *r)
 {
 	struct tlspa_ent **dom = NULL, **rule = NULL, **client = NULL;
+	struct tlspa_ent **exc = NULL;
 	int rc = TLSPA_EX_ERROR;
 
 	if (r->format == F_TLSRPT)
@@ -754,17 +870,20 @@ tlspa_report_write(struct tlspa_report *r)
 	    (rule = tlspa_table_sorted(&r->rule, tlspa_report_by_count)) ==
 		    NULL ||
 	    (client = tlspa_table_sorted(&r->client, tlspa_report_by_failed)) ==
+		    NULL ||
+	    (exc = tlspa_table_sorted(&r->exc, tlspa_report_by_waived)) ==
 		    NULL) {
 		fprintf(stderr, "tlspolicy-audit: out of memory\n");
 		goto fail;
 	}
 	if (r->format == F_TEXT)
-		rc = write_text(r, dom, rule, client);
+		rc = write_text(r, dom, rule, client, exc);
 	else if (r->format == F_CSV)
-		rc = write_csv(r, dom, rule, client);
+		rc = write_csv(r, dom, rule, client, exc);
 	else
-		rc = write_json(r, dom, rule, client);
+		rc = write_json(r, dom, rule, client, exc);
 fail:
+	free(exc);
 	free(dom);
 	free(rule);
 	free(client);

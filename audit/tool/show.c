@@ -365,10 +365,26 @@ show_rule(const struct tlspa_jv *r)
 	tlspa_text_put_value(stdout, tlspa_jv_get(r, "action"));
 	printf(", mode ");
 	tlspa_text_put_value(stdout, tlspa_jv_get(r, "mode"));
+	if (tlspa_jv_get(r, "enforce_from") != NULL) {
+		printf(" (enforces from ");
+		tlspa_text_put_value(stdout, tlspa_jv_get(r, "enforce_from"));
+		putchar(')');
+	}
 	putchar('\n');
 	for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL; f;
 	     f = f->next)
 		show_failure(f);
+	/* format 2: what an exception of the policy waived */
+	f = tlspa_jv_get(r, "waived");
+	for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL; f;
+	     f = f->next) {
+		printf("      waived by exception ");
+		tlspa_text_put_value(stdout, tlspa_jv_get(f, "exception"));
+		printf(" (until ");
+		tlspa_text_put_value(stdout, tlspa_jv_get(f, "expires"));
+		printf("):\n  ");
+		show_failure(f);
+	}
 }
 
 /* 1 if the list l holds the string s. */

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -470,11 +471,71 @@ const struct tlsp_settings *tlsp_policy_settings(const struct tlsp_policy *);
  * can need (headers, quarantine). */
 unsigned tlsp_policy_actions(const struct tlsp_policy *);
 
+/*
+ * Time. Evaluation takes the instant to decide at (the daemon passes the
+ * transaction's time, -q its --at, a replay each record's): a scheduled
+ * rule (enforce_from) and an exception (expires) change with it, without
+ * a reload. Dates in the policy are read on the wall clock of its
+ * `timezone:` (default UTC) when it is compiled.
+ */
+/* The policy's time zone name ("UTC" when none was given). */
+const char *tlsp_policy_timezone(const struct tlsp_policy *);
+/* t as "2027-01-31T23:00:00+01:00" on the policy's wall clock ("Z" at
+ * offset 0) into buf (always terminated). Returns buf. */
+char *tlsp_policy_format_time(const struct tlsp_policy *, time_t t, char *buf,
+			      size_t bufsz);
+/* Reads a date or date-time as the policy would ("2027-01-31" is that
+ * day's start, or with end_of_day its end); 0, or -1 with a static
+ * reason in *why. For -q --at. */
+int tlsp_policy_parse_time(const struct tlsp_policy *, const char *s,
+			   int end_of_day, time_t *out, const char **why);
+
+/*
+ * Exceptions (`exceptions:`): each waives some requirements for mail
+ * matching its selectors until it expires. The objects belong to the
+ * policy and live as long as it does.
+ */
+struct tlsp_exception;
+size_t tlsp_policy_exception_count(const struct tlsp_policy *);
+/* The i-th exception in file order, or NULL past the end. */
+const struct tlsp_exception *tlsp_policy_exception(const struct tlsp_policy *,
+						   size_t i);
+/* The i-th exception by expiry, earliest first (ties in file order). */
+const struct tlsp_exception *
+tlsp_policy_exception_by_expiry(const struct tlsp_policy *, size_t i);
+const char *tlsp_exception_name(const struct tlsp_exception *);
+const char *tlsp_exception_reason(const struct tlsp_exception *);
+const char *tlsp_exception_owner(const struct tlsp_exception *);
+const char *tlsp_exception_ticket(const struct tlsp_exception *); /* NULL */
+/* In force while now < expires. */
+time_t tlsp_exception_expires(const struct tlsp_exception *);
+/* The requirements it waives, bits (1u << enum tlsp_req). */
+unsigned tlsp_exception_waives(const struct tlsp_exception *);
+unsigned tlsp_exception_line(const struct tlsp_exception *);
+/* Its selectors as "sender .partner.example, client 192.0.2.0/24". */
+void tlsp_exception_describe(const struct tlsp_exception *, char *buf,
+			     size_t bufsz);
+
+/* Warnings (file:line:col of each exception) for the exceptions that
+ * expire within `days` days of `now`, or have expired (for -n). */
+void tlsp_policy_check_expiry(const struct tlsp_policy *, time_t now,
+			      unsigned days, struct tlsp_diags *);
+/* The i-th rule in file order (recipients, then senders), or NULL. */
+const struct tlsp_rule *tlsp_policy_rule(const struct tlsp_policy *, size_t i);
+
 /* A rule's identity, for logs and audit: "recipient:example.com",
  * "sender:.example.org", "recipient:default", "sender:<>". */
 const char *tlsp_rule_name(const struct tlsp_rule *);
 enum tlsp_action tlsp_rule_action(const struct tlsp_rule *);
+/* The mode the rule states (monitor for a scheduled rule). */
 enum tlsp_mode tlsp_rule_mode(const struct tlsp_rule *);
+/* When a `mode: monitor` rule starts to enforce (enforce_from, or the end
+ * of `mode: {monitor: until ...}`); 0 for a rule with no schedule. */
+time_t tlsp_rule_enforce_from(const struct tlsp_rule *);
+/* The mode in effect at `now`. */
+enum tlsp_mode tlsp_rule_mode_at(const struct tlsp_rule *, time_t now);
+/* The number of rules and profiles with a schedule (for -n). */
+size_t tlsp_policy_scheduled_count(const struct tlsp_policy *);
 
 /* ------------------------------------------------------------- verdicts */
 
@@ -490,6 +551,8 @@ struct tlsp_failure {
 	enum tlsp_status status; /* TLSP_FAIL or TLSP_UNKNOWN */
 	char required[128];
 	char observed[160]; /* as sent, not escaped; "(absent)" if not sent */
+	/* set on a waived failure (see tlsp_rule_result.nwaived) */
+	const struct tlsp_exception *waived_by;
 };
 
 #define TLSP_MAX_FAILURES TLSP_REQ_COUNT
@@ -500,8 +563,12 @@ struct tlsp_rule_result {
 	int exempt;		 /* the session is out of the rule's scope */
 	enum tlsp_status status; /* PASS when no requirement failed */
 	enum tlsp_action action; /* rule's action if it failed, else ACCEPT */
-	enum tlsp_mode mode;
+	enum tlsp_mode mode;	 /* in effect at the evaluation's time */
 	size_t nfail;
+	/* Failures an exception in force waived follow the others:
+	 * fail[nfail .. nfail + nwaived - 1], each with waived_by set. They
+	 * count for nothing in status and action. */
+	size_t nwaived;
 	struct tlsp_failure fail[TLSP_MAX_FAILURES];
 };
 
@@ -529,14 +596,17 @@ struct tlsp_verdict {
 #define TLSP_V_RCPT_UNPARSABLE (1u << 1)
 #define TLSP_V_NO_RULE (1u << 2) /* no rule at all applied */
 #define TLSP_V_SESSION_EXEMPT (1u << 3)
+#define TLSP_V_WAIVED (1u << 4) /* an exception waived some failure */
 
 /*
  * The sender stage (MAIL): evaluates only a specific (non-default) sender
  * rule, which applies to every recipient of the transaction. Returns 1 and
- * fills *v when such a rule exists, 0 when the decision waits for RCPT.
+ * fills *v when such a rule exists, 0 when the decision waits for RCPT
+ * (also when an exception naming recipients may waive its failures).
  */
 int tlsp_evaluate_sender(const struct tlsp_policy *, const struct tlsp_facts *,
-			 const char *sender, struct tlsp_verdict *v);
+			 const char *sender, time_t now,
+			 struct tlsp_verdict *v);
 
 /*
  * The recipient stage (RCPT): the verdict for one recipient, combining the
@@ -544,7 +614,7 @@ int tlsp_evaluate_sender(const struct tlsp_policy *, const struct tlsp_facts *,
  * combine"). Pure; thread-safe.
  */
 void tlsp_evaluate(const struct tlsp_policy *, const struct tlsp_facts *,
-		   const char *sender, const char *recipient,
+		   const char *sender, const char *recipient, time_t now,
 		   struct tlsp_verdict *v);
 
 /* Strictness order for combining verdicts across recipients. */

@@ -10,7 +10,8 @@
 # machine's noise alone does to a ratio) is reported next to the ratios.
 #
 # Sections (BENCH_ONLY picks some, in this order):
-#   policy      compile time, memory and lookup time for 10..1M rules
+#   policy      compile time, memory and lookup time for 10..1M rules,
+#               and for 10..10,000 exceptions
 #   throughput  10,000 rules, audit sync: batch, vs the lean and the naive
 #               null milter, at each concurrency of BENCH_CONC
 #   audit       where ours differs from lean at c=1 and c=8: the same
@@ -220,6 +221,9 @@ for section in $only; do
 		say ""
 		say "== policy: compile, memory, lookup (tlsp_evaluate per recipient)"
 		"$policybench" -s "$sizes" | tee -a "$results"
+		# issue 23: exceptions compile and lookup (CPU time, interleaved)
+		say "== policy: 10..10,000 exceptions: compile, tlsp_evaluate waived / not"
+		"$policybench" -e 10,1000,10000 | tee -a "$results"
 		;;
 	throughput)
 		for r in $(seq 1 "$rounds"); do

@@ -65,8 +65,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.client_addr = field[9];
 	m.mta_version = field[10];
 	tlsp_facts_from_macros(&m, &f);
-	tlsp_evaluate_sender(sample(), &f, field[11], &v);
-	tlsp_evaluate(sample(), &f, field[11], field[12] ? field[12] : "", &v);
+	tlsp_evaluate_sender(sample(), &f, field[11], time(NULL), &v);
+	tlsp_evaluate(sample(), &f, field[11], field[12] ? field[12] : "",
+		      time(NULL), &v);
 	for (i = 0; i < NFIELDS; i++) {
 		if (field[i] == NULL)
 			continue;

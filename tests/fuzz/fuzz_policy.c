@@ -31,9 +31,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tlsp_diag_format(&d.v[i], line, sizeof(line));
 	if (p) {
 		tlsp_facts_from_macros(&m, &f);
-		tlsp_evaluate_sender(p, &f, "a@b.example.com", &v);
-		tlsp_evaluate(p, &f, "a@b.example.com", "c@d.example.org", &v);
-		tlsp_evaluate(p, &f, "", "postmaster", &v);
+		tlsp_evaluate_sender(p, &f, "a@b.example.com", time(NULL), &v);
+		tlsp_evaluate(p, &f, "a@b.example.com", "c@d.example.org",
+			      time(NULL), &v);
+		tlsp_evaluate(p, &f, "", "postmaster", time(NULL), &v);
 		tlsp_policy_unref(p);
 	}
 	tlsp_diags_free(&d);

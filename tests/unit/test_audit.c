@@ -1123,11 +1123,13 @@ fixture_new(void)
 
 	assert_non_null(fx);
 	tlsp_facts_from_macros(&sm_macros, &fx->f);
-	assert_int_equal(tlsp_evaluate_sender(policy, &fx->f, sender, &fx->sv),
+	assert_int_equal(tlsp_evaluate_sender(policy, &fx->f, sender,
+					      time(NULL), &fx->sv),
 			 1);
-	tlsp_evaluate(policy, &fx->f, sender, "bob@bank.example", &fx->v[0]);
+	tlsp_evaluate(policy, &fx->f, sender, "bob@bank.example", time(NULL),
+		      &fx->v[0]);
 	tlsp_evaluate(policy, &fx->f, sender, "carol@monitor.example",
-		      &fx->v[1]);
+		      time(NULL), &fx->v[1]);
 	fx->rcpt[0] = (struct tlsp_event_rcpt){"<bob@bank.example>", &fx->v[0],
 					       "550 5.7.1 TLS policy"};
 	fx->rcpt[1] = (struct tlsp_event_rcpt){"<carol@monitor.example>",
@@ -1415,7 +1417,8 @@ test_writer_fields(void **state)
 	rec = &lv.v[1];
 	assert_string_equal(jv_keys(rec, keys, sizeof(keys)),
 			    "seq,time,host,type,salt,txid,queue_id,client,"
-			    "helo,sender,mta,tls,sender_verdict,recipients,"
+			    "helo,sender,mta,daemon_name,authenticated,tls,"
+			    "sender_verdict,recipients,"
 			    "action,mode,would_action,reply,policy,detail,"
 			    "prev,hash");
 	assert_string_equal(jv_str(rec, "type"), "message");
@@ -1522,7 +1525,7 @@ test_writer_plaintext(void **state)
 
 	(void)state;
 	tlsp_facts_from_macros(&m, &f);
-	tlsp_evaluate(policy, &f, "", "x@example.org", &v);
+	tlsp_evaluate(policy, &f, "", "x@example.org", time(NULL), &v);
 	path_in(path, sizeof(path), "plain.log");
 	a = open_log(path, TLSP_SYNC_NONE);
 	submit_ok(a, &ev, 0);
@@ -1530,8 +1533,9 @@ test_writer_plaintext(void **state)
 	logv_load(path, &lv);
 	assert_int_equal(lv.n, 1);
 	assert_string_equal(jv_keys(&lv.v[0], keys, sizeof(keys)),
-			    "seq,time,host,type,salt,client,mta,tls,"
-			    "recipients,action,mode,would_action,prev,hash");
+			    "seq,time,host,type,salt,client,mta,daemon_name,"
+			    "authenticated,tls,recipients,action,mode,"
+			    "would_action,prev,hash");
 	client = jv_get(&lv.v[0], "client");
 	assert_null_at(client, "addr");
 	assert_string_equal(jv_str(client, "name"), "unknown");

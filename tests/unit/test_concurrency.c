@@ -66,7 +66,8 @@ work(void *arg)
 		/* TLSv1.2: policy 0 rejects (needs 1.3), policy 1 passes. */
 		int is_first = tlsp_policy_rule_count(p) == 2;
 
-		tlsp_evaluate(p, &f, "s@sender.example", "r@example.com", &v);
+		tlsp_evaluate(p, &f, "s@sender.example", "r@example.com",
+			      time(NULL), &v);
 		if (v.action !=
 		    (is_first ? TLSP_ACTION_REJECT : TLSP_ACTION_ACCEPT))
 			w->wrong++;

@@ -747,7 +747,8 @@ test_lookup_precedence(void **state)
 			print_diags(c->name, &d);
 			bad++;
 		} else {
-			tlsp_evaluate(p, &f, c->sender, c->recipient, &v);
+			tlsp_evaluate(p, &f, c->sender, c->recipient,
+				      time(NULL), &v);
 			if (check_lookup(c, &v) < 0)
 				bad++;
 		}
@@ -795,10 +796,10 @@ test_literal_ignores_sub_rules(void **state)
 		assert_non_null(e);
 		e->sub = sub;
 	}
-	tlsp_evaluate(p, &f, NULL, "u@[192.0.2.1]", &v);
+	tlsp_evaluate(p, &f, NULL, "u@[192.0.2.1]", time(NULL), &v);
 	assert_int_equal(v.nrules, 1);
 	assert_string_equal(tlsp_rule_name(v.r[0].rule), "recipient:default");
-	tlsp_evaluate(p, &f, NULL, "u@a.example.com", &v);
+	tlsp_evaluate(p, &f, NULL, "u@a.example.com", time(NULL), &v);
 	assert_int_equal(v.nrules, 1);
 	assert_string_equal(tlsp_rule_name(v.r[0].rule),
 			    "recipient:.example.com");
@@ -1091,7 +1092,7 @@ test_scale(void **state)
 		n = i < 12 ? (i % 2 ? SCALE_DOMAINS - 1 : 0)
 			   : rng % SCALE_DOMAINS;
 		scale_sample(i, n, &s);
-		tlsp_evaluate(p, &f, NULL, s.rcpt, &v);
+		tlsp_evaluate(p, &f, NULL, s.rcpt, time(NULL), &v);
 		got = v.decided_by ? tlsp_rule_name(v.decided_by) : NULL;
 		if (v.nrules != 1 || !same_str(got, s.want) ||
 		    v.action != s.action) {

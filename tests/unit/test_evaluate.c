@@ -264,7 +264,7 @@ evaluate_row(const struct eval_row *row, const struct tlsp_policy *p,
 	if (i % 2)
 		memset(v, 0xa5, sizeof(*v));
 	tlsp_facts_from_macros(&row->m, &f);
-	tlsp_evaluate(p, &f, sender, rcpt, v);
+	tlsp_evaluate(p, &f, sender, rcpt, time(NULL), v);
 	bad = check_row(row, v);
 	free(v);
 	return bad;
@@ -1178,7 +1178,7 @@ test_sender_stage(void **state)
 
 		tlsp_facts_from_macros(&row->m, &f);
 		ret = tlsp_evaluate_sender(policies[row->policy], &f,
-					   row->sender, &v);
+					   row->sender, time(NULL), &v);
 		if (ret != row->ret || v.action != row->action) {
 			print_error("%s: want %d %s, got %d %s\n", row->name,
 				    row->ret, tlsp_action_name(row->action),
@@ -1211,13 +1211,14 @@ test_rule_accessors(void **state)
 
 	(void)state;
 	tlsp_facts_from_macros(&m, &f);
-	tlsp_evaluate(p, &f, "a@other.org", "b@monitor.example", &v);
+	tlsp_evaluate(p, &f, "a@other.org", "b@monitor.example", time(NULL),
+		      &v);
 	assert_int_equal(v.nrules, 1);
 	assert_string_equal(tlsp_rule_name(v.r[0].rule),
 			    "recipient:monitor.example");
 	assert_int_equal(tlsp_rule_action(v.r[0].rule), REJ);
 	assert_int_equal(tlsp_rule_mode(v.r[0].rule), TLSP_MODE_MONITOR);
-	tlsp_evaluate(p, &f, "a@defer.example", "b@x.org", &v);
+	tlsp_evaluate(p, &f, "a@defer.example", "b@x.org", time(NULL), &v);
 	assert_int_equal(v.nrules, 1);
 	assert_string_equal(tlsp_rule_name(v.r[0].rule),
 			    "sender:defer.example");

@@ -119,7 +119,8 @@ struct tlsp_audit {
 	struct tlsp_logfile lf;
 	char cut_why[256]; /* what lf's torn line due to be cut off is */
 	struct tlsp_jbuf out, line, scratch;
-	const char *rotate_why; /* a rotate record is due */
+	struct tlsp_chain_ctx *hx; /* the chain's digests, prepared at open */
+	const char *rotate_why;	   /* a rotate record is due */
 	struct timespec last_checkpoint, retry_at, last_nag;
 	uint64_t checkpoint_seq;
 	unsigned long failures;
@@ -258,8 +259,8 @@ append_record(struct tlsp_audit *a, const struct tlsp_jbuf *body, uint64_t *seq,
 	tlsp_jb_raw(&a->line, ",\"prev\":\"", 9);
 	tlsp_jb_raw(&a->line, hash, TLSP_HASH_HEX);
 	tlsp_jb_raw(&a->line, "\"}", 2);
-	if (a->line.oom || tlsp_chain_hash(a->line.p, a->line.len, &a->key,
-					   &a->scratch, h) < 0)
+	if (a->line.oom || tlsp_chain_hash_with(a->hx, a->line.p, a->line.len,
+						&a->scratch, h) < 0)
 		return -1;
 	a->line.len--; /* the closing brace: the hash goes before it */
 	tlsp_jb_raw(&a->line, ",\"hash\":\"", 9);
@@ -795,6 +796,7 @@ audit_free(struct tlsp_audit *a)
 	tlsp_jb_free(&a->out);
 	tlsp_jb_free(&a->line);
 	tlsp_jb_free(&a->scratch);
+	tlsp_chain_ctx_free(a->hx);
 	free(a->path);
 	free(a->host);
 	free(a->spill);
@@ -1014,6 +1016,10 @@ tlsp_audit_open_with(const char *path, const struct tlsp_audit_options *o,
 	a->notify_arg = o->notify_arg;
 	if (load_keys(a, o, err, errsz) < 0)
 		goto fail;
+	if ((a->hx = tlsp_chain_ctx_new(&a->key)) == NULL) {
+		snprintf(err, errsz, "%s: cannot set up SHA-256/HMAC", path);
+		goto fail;
+	}
 	a->bo.host = a->host;
 	a->bo.addresses = o->addresses;
 	a->bo.pkey = a->pkey.k;

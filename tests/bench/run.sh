@@ -20,7 +20,7 @@
 #               build's rows (before/after in one run)
 #   callgrind   instructions per transaction (callgrind, c=1) of each
 #               milter in BENCH_CALLGRIND, and their top symbols
-#               (tests/bench/callgrind.sh); not in the default list
+#               (tests/bench/callgrind.sh; skipped without valgrind)
 #   strip       removal of forged tag headers on and off, vs lean
 #   frame       the packet guard (milter/frame.c) on and off at c=1 and
 #               c=8: the daemon vs the same built without it, A B A'
@@ -51,7 +51,7 @@ else
 	sizes=10,1000,100000,1000000 reloads=${BENCH_RELOADS:-100}
 fi
 concs=${BENCH_CONC:-"1 8 64"}
-only=${BENCH_ONLY:-"policy throughput audit strip frame sync reload reloadmem conns stalls inet postfix"}
+only=${BENCH_ONLY:-"policy throughput audit callgrind strip frame sync reload reloadmem conns stalls inet postfix"}
 diskdir=${BENCH_DIR:-/var/tmp}
 out=${BENCH_OUT:-$build/bench-results}
 mtbench=$build/tests/milter/mtbench null=$build/tests/milter/nullmilter

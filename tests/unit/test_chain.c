@@ -118,6 +118,9 @@ test_canon(void **state)
 
 /* ====================================================== field digest */
 
+#define X10 "xxxxxxxxxx"
+#define X50 X10 X10 X10 X10 X10
+#define X200 X50 X50 X50 X50
 static const struct {
 	const char *name, *salt, *key, *value, *want;
 } digest_cases[] = {
@@ -129,6 +132,15 @@ static const struct {
 	 "454f0691cdf8976466993ca3ee33713f201568b006465b89d1c46d9bac5b2859"},
 	{"an empty value", "", "helo", "",
 	 "83aaac75da1c7dac3175f9cf4e3c676e4c4c16c339130b712690213ac016997a"},
+	/* values longer than a block, around 256 bytes in all */
+	{"218 bytes", "0123456789abcdef0123456789abcdef", "addr",
+	 X200 X10 "xxxxxxxx",
+	 "2446635ca91532dc546c5ed5b354fee7b9abb52c649e34025e9d3aae7ddf3ac8"},
+	{"219 bytes", "0123456789abcdef0123456789abcdef", "addr",
+	 X200 X10 "xxxxxxxxx",
+	 "b8f88a39cd8378d65967aef668a6f67aa76b56709f7fd98932517e7b570770b3"},
+	{"300 bytes", "0123456789abcdef0123456789abcdef", "addr", X200 X50 X50,
+	 "d041d00fa593d5a52819e4c16a31bd0f6d1cc7ce498469c7940c50e3cd020bd0"},
 };
 
 static void

@@ -17,15 +17,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "chain.h"
 
 const char tlsp_chain_genesis[TLSP_HASH_HEX + 1] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
 
-static const char *const redactable[] = {"sender", "addr", "name", "helo"};
+static const struct {
+	const char *name;
+	size_t len;
+} redactable[] = {{"sender", 6}, {"addr", 4}, {"name", 4}, {"helo", 4}};
 
 #define KEY_MIN 16
 #define KEY_MAX 4096
@@ -71,21 +74,31 @@ tlsp_chain_redactable(const char *key, size_t klen)
 	size_t i;
 
 	for (i = 0; i < sizeof(redactable) / sizeof(redactable[0]); i++)
-		if (strlen(redactable[i]) == klen &&
-		    memcmp(redactable[i], key, klen) == 0)
+		if (redactable[i].len == klen &&
+		    memcmp(redactable[i].name, key, klen) == 0)
 			return 1;
 	return 0;
 }
 
-/* A backslash always escapes the byte after it. */
+/*
+ * A backslash always escapes the byte after it: a quote closes the
+ * string unless an odd run of backslashes (inside the string) precedes
+ * it. memchr() finds the quotes; a record is a kilobyte of them and
+ * plain text, hashed on every write and every verify.
+ */
 size_t
 tlsp_chain_str_end(const char *p, size_t len, size_t i)
 {
-	for (i++; i < len; i++) {
-		if (p[i] == '\\')
-			i++;
-		else if (p[i] == '"')
-			return i;
+	const char *q;
+	size_t j = i + 1, k, run;
+
+	while (j < len && (q = memchr(p + j, '"', len - j)) != NULL) {
+		k = (size_t)(q - p);
+		for (run = 0; k - run > i + 1 && p[k - run - 1] == '\\'; run++)
+			;
+		if (run % 2 == 0)
+			return k;
+		j = k + 1;
 	}
 	return (size_t)-1;
 }
@@ -124,23 +137,70 @@ tlsp_chain_salt(const char *p, size_t len, const char **salt, size_t *n)
 }
 
 /*
- * SHA-256, fetched once: OpenSSL 3 otherwise looks the algorithm up on
- * every digest, which cost more than the hashing of a short field.
+ * SHA-256 and HMAC, fetched once: OpenSSL 3 otherwise looks each
+ * algorithm up on every digest, which cost more than the hashing of a
+ * short field.
  */
 static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MAC *hmac_mac;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
 
 static void
-sha256_fetch(void)
+fetch(void)
 {
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 }
 
 static const EVP_MD *
 sha256(void)
 {
-	pthread_once(&sha256_once, sha256_fetch);
+	pthread_once(&fetch_once, fetch);
 	return sha256_md != NULL ? sha256_md : EVP_sha256();
+}
+
+/*
+ * What hashing a record needs, set up once: a digest context that each
+ * digest re-initialises (OpenSSL keeps its state allocated), and for a
+ * keyed chain an HMAC context whose key is set once; re-initialising it
+ * with no key copies the prepared inner state instead of hashing the key
+ * again. One thread at a time.
+ */
+struct tlsp_chain_ctx {
+	EVP_MD_CTX *md;
+	EVP_MAC_CTX *mac; /* NULL: no key */
+};
+
+struct tlsp_chain_ctx *
+tlsp_chain_ctx_new(const struct tlsp_chain_key *key)
+{
+	struct tlsp_chain_ctx *cx = calloc(1, sizeof(*cx));
+	OSSL_PARAM params[2];
+
+	if (cx == NULL || (cx->md = EVP_MD_CTX_new()) == NULL)
+		goto fail;
+	if (key == NULL || key->k == NULL)
+		return cx;
+	(void)sha256();
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (hmac_mac == NULL || (cx->mac = EVP_MAC_CTX_new(hmac_mac)) == NULL ||
+	    EVP_MAC_init(cx->mac, key->k, key->len, params) != 1)
+		goto fail;
+	return cx;
+fail:
+	tlsp_chain_ctx_free(cx);
+	return NULL;
+}
+
+void
+tlsp_chain_ctx_free(struct tlsp_chain_ctx *cx)
+{
+	if (cx == NULL)
+		return;
+	EVP_MD_CTX_free(cx->md);
+	EVP_MAC_CTX_free(cx->mac);
+	free(cx);
 }
 
 /* The field digest with a context the caller reuses (NULL: one of its
@@ -177,32 +237,33 @@ tlsp_chain_field_digest(const char *salt, size_t saltlen, const char *k,
 	EVP_MD_CTX_free(ctx);
 }
 
-/* Appends the canonical bytes of p to out. */
+/* Appends the canonical bytes of p to out, the field digests made
+ * with md. */
 static int
-canon_append(const char *p, size_t len, struct tlsp_jbuf *out)
+canon_append(EVP_MD_CTX *md, const char *p, size_t len, struct tlsp_jbuf *out)
 {
 	const char *salt;
 	size_t saltlen, i, e, ve, last = 0;
 	char hex[TLSP_HASH_HEX + 1], key[8];
-	EVP_MD_CTX *ctx = NULL;
 
 	if (tlsp_chain_salt(p, len, &salt, &saltlen) < 0)
 		return -1;
 	for (i = 0; i < len; i++) {
-		if (p[i] != '"')
-			continue;
+		const char *q = memchr(p + i, '"', len - i);
+
+		if (q == NULL)
+			break;
+		i = (size_t)(q - p);
 		if ((e = tlsp_chain_str_end(p, len, i)) == (size_t)-1)
-			goto fail;
+			return -1;
 		if (e + 2 < len && p[e + 1] == ':' && p[e + 2] == '"' &&
 		    tlsp_chain_redactable(p + i + 1, e - i - 1)) {
 			if ((ve = tlsp_chain_str_end(p, len, e + 2)) ==
 			    (size_t)-1)
-				goto fail;
-			if (ctx == NULL)
-				ctx = EVP_MD_CTX_new();
+				return -1;
 			memcpy(key, p + i + 1, e - i - 1);
 			key[e - i - 1] = '\0';
-			field_digest(ctx, salt, saltlen, key, p + e + 3,
+			field_digest(md, salt, saltlen, key, p + e + 3,
 				     ve - e - 3, hex);
 			tlsp_jb_raw(out, p + last, e + 2 - last);
 			tlsp_jb_raw(out, "{\"sha256\":\"", 11);
@@ -215,18 +276,19 @@ canon_append(const char *p, size_t len, struct tlsp_jbuf *out)
 		}
 	}
 	tlsp_jb_raw(out, p + last, len - last);
-	EVP_MD_CTX_free(ctx);
 	return 0;
-fail:
-	EVP_MD_CTX_free(ctx);
-	return -1;
 }
 
 int
 tlsp_chain_canon(const char *p, size_t len, struct tlsp_jbuf *out)
 {
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int rc;
+
 	tlsp_jb_reset(out);
-	return canon_append(p, len, out);
+	rc = canon_append(md, p, len, out);
+	EVP_MD_CTX_free(md);
+	return rc;
 }
 
 /* Decodes 64 hex digits into 32 bytes; -1 if they are not hex. */
@@ -261,12 +323,13 @@ suffix_hex(const char *s, size_t len, const char name[4])
 }
 
 int
-tlsp_chain_hash(const char *l, size_t len, const struct tlsp_chain_key *key,
-		struct tlsp_jbuf *scratch, char hex[TLSP_HASH_HEX + 1])
+tlsp_chain_hash_with(struct tlsp_chain_ctx *cx, const char *l, size_t len,
+		     struct tlsp_jbuf *scratch, char hex[TLSP_HASH_HEX + 1])
 {
 	const char *prev = suffix_hex(l, len, "prev");
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	size_t maclen = 0;
 	int ok;
 
 	if (prev == NULL)
@@ -275,19 +338,38 @@ tlsp_chain_hash(const char *l, size_t len, const struct tlsp_chain_key *key,
 	tlsp_jb_raw(scratch, "................................", 32);
 	if (scratch->oom || unhex32(prev, (unsigned char *)scratch->p) < 0)
 		return -1;
-	if (canon_append(l, len, scratch) < 0 || scratch->oom)
+	if (canon_append(cx->md, l, len, scratch) < 0 || scratch->oom)
 		return -1;
-	if (key != NULL && key->k != NULL)
-		ok = HMAC(sha256(), key->k, (int)key->len,
-			  (const unsigned char *)scratch->p, scratch->len, md,
-			  &mdlen) != NULL;
-	else
-		ok = EVP_Digest(scratch->p, scratch->len, md, &mdlen, sha256(),
-				NULL) == 1;
+	if (cx->mac != NULL) {
+		/* no key: the one set at tlsp_chain_ctx_new() */
+		ok = EVP_MAC_init(cx->mac, NULL, 0, NULL) == 1 &&
+		     EVP_MAC_update(cx->mac, (const unsigned char *)scratch->p,
+				    scratch->len) == 1 &&
+		     EVP_MAC_final(cx->mac, md, &maclen, sizeof(md)) == 1;
+		mdlen = (unsigned int)maclen;
+	} else {
+		ok = EVP_DigestInit_ex(cx->md, sha256(), NULL) == 1 &&
+		     EVP_DigestUpdate(cx->md, scratch->p, scratch->len) == 1 &&
+		     EVP_DigestFinal_ex(cx->md, md, &mdlen) == 1;
+	}
 	if (!ok || mdlen != 32)
 		return -1;
 	tlsp_chain_hex(md, 32, hex);
 	return 0;
+}
+
+int
+tlsp_chain_hash(const char *l, size_t len, const struct tlsp_chain_key *key,
+		struct tlsp_jbuf *scratch, char hex[TLSP_HASH_HEX + 1])
+{
+	struct tlsp_chain_ctx *cx = tlsp_chain_ctx_new(key);
+	int rc;
+
+	if (cx == NULL)
+		return -1;
+	rc = tlsp_chain_hash_with(cx, l, len, scratch, hex);
+	tlsp_chain_ctx_free(cx);
+	return rc;
 }
 
 int

@@ -4,8 +4,8 @@
  * The writer and the verifier share these functions, so the bytes that
  * are hashed are defined once; audit/FORMAT.md specifies them for anyone
  * writing an independent verifier. Nothing here allocates except into the
- * caller's tlsp_jbuf, holds a lock or keeps state: any thread may call
- * any function.
+ * caller's tlsp_jbuf (or a tlsp_chain_ctx), holds a lock or keeps state:
+ * any thread may call any function.
  */
 #ifndef TLSPOLICY_AUDIT_CHAIN_H
 #define TLSPOLICY_AUDIT_CHAIN_H
@@ -52,6 +52,22 @@ int tlsp_chain_canon(const char *l, size_t len, struct tlsp_jbuf *out);
  */
 int tlsp_chain_hash(const char *l, size_t len, const struct tlsp_chain_key *key,
 		    struct tlsp_jbuf *scratch, char hex[TLSP_HASH_HEX + 1]);
+
+/*
+ * What hashing records needs, prepared once (OpenSSL's contexts, the HMAC
+ * key set): for a writer or verifier that hashes many records with one
+ * key. NULL when out of memory; the caller frees it with
+ * tlsp_chain_ctx_free(). It copies what it needs of key. One thread at a
+ * time may use it.
+ */
+struct tlsp_chain_ctx;
+struct tlsp_chain_ctx *tlsp_chain_ctx_new(const struct tlsp_chain_key *key);
+void tlsp_chain_ctx_free(struct tlsp_chain_ctx *);
+
+/* tlsp_chain_hash() with the key and the contexts of cx. */
+int tlsp_chain_hash_with(struct tlsp_chain_ctx *cx, const char *l, size_t len,
+			 struct tlsp_jbuf *scratch,
+			 char hex[TLSP_HASH_HEX + 1]);
 
 /*
  * Parses a full line (without its LF): seq from its start, prev and hash

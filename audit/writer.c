@@ -119,6 +119,10 @@ struct tlsp_audit {
 	struct tlsp_logfile lf;
 	char cut_why[256]; /* what lf's torn line due to be cut off is */
 	struct tlsp_jbuf out, line, scratch;
+	struct tlsp_chain_ctx *hx; /* the chain's digests, prepared at open */
+	char stamp[40];		   /* rfc3339_now(): the date and time ... */
+	size_t stamp_len;	   /* ... of the second stamp_sec */
+	time_t stamp_sec;
 	const char *rotate_why; /* a rotate record is due */
 	struct timespec last_checkpoint, retry_at, last_nag;
 	uint64_t checkpoint_seq;
@@ -180,18 +184,38 @@ ts_add_ns(struct timespec *t, long long ns)
 	}
 }
 
-/* RFC 3339, UTC, milliseconds: "2024-05-01T12:34:56.789Z". */
-static void
-rfc3339_now(char *buf, size_t bufsz)
+/*
+ * RFC 3339, UTC, milliseconds: "2024-05-01T12:34:56.789Z". The date and
+ * time of day are formatted once a second (a->stamp), the milliseconds
+ * per record. Writer thread only. Returns the length.
+ */
+static size_t
+rfc3339_now(struct tlsp_audit *a, char *buf, size_t bufsz)
 {
 	struct timespec ts;
 	struct tm tm;
 	size_t n;
+	long ms;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, bufsz - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+	if (a->stamp_len == 0 || ts.tv_sec != a->stamp_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		a->stamp_len = strftime(a->stamp, sizeof(a->stamp),
+					"%Y-%m-%dT%H:%M:%S", &tm);
+		a->stamp_sec = ts.tv_sec;
+	}
+	n = a->stamp_len;
+	if (n + 6 > bufsz)
+		return 0;
+	ms = ts.tv_nsec / 1000000L;
+	memcpy(buf, a->stamp, n);
+	buf[n] = '.';
+	buf[n + 1] = (char)('0' + ms / 100);
+	buf[n + 2] = (char)('0' + ms / 10 % 10);
+	buf[n + 3] = (char)('0' + ms % 10);
+	buf[n + 4] = 'Z';
+	buf[n + 5] = '\0';
+	return n + 5;
 }
 
 static void
@@ -246,20 +270,25 @@ static int
 append_record(struct tlsp_audit *a, const struct tlsp_jbuf *body, uint64_t *seq,
 	      char hash[TLSP_HASH_HEX + 1])
 {
-	char head[96], now[40], h[TLSP_HASH_HEX + 1];
-	int n;
+	char digits[24], now[40], h[TLSP_HASH_HEX + 1];
+	uint64_t next = *seq + 1;
+	size_t d = sizeof(digits);
 
-	rfc3339_now(now, sizeof(now));
-	n = snprintf(head, sizeof(head), "{\"seq\":%llu,\"time\":\"%s\",",
-		     (unsigned long long)(*seq + 1), now);
+	do /* {"seq":N,"time":"T", */
+		digits[--d] = (char)('0' + next % 10);
+	while ((next /= 10) != 0);
 	tlsp_jb_reset(&a->line);
-	tlsp_jb_raw(&a->line, head, (size_t)n);
+	tlsp_jb_raw(&a->line, "{\"seq\":", 7);
+	tlsp_jb_raw(&a->line, digits + d, sizeof(digits) - d);
+	tlsp_jb_raw(&a->line, ",\"time\":\"", 9);
+	tlsp_jb_raw(&a->line, now, rfc3339_now(a, now, sizeof(now)));
+	tlsp_jb_raw(&a->line, "\",", 2);
 	tlsp_jb_raw(&a->line, body->p + 1, body->len - 2);
 	tlsp_jb_raw(&a->line, ",\"prev\":\"", 9);
 	tlsp_jb_raw(&a->line, hash, TLSP_HASH_HEX);
 	tlsp_jb_raw(&a->line, "\"}", 2);
-	if (a->line.oom || tlsp_chain_hash(a->line.p, a->line.len, &a->key,
-					   &a->scratch, h) < 0)
+	if (a->line.oom || tlsp_chain_hash_with(a->hx, a->line.p, a->line.len,
+						&a->scratch, h) < 0)
 		return -1;
 	a->line.len--; /* the closing brace: the hash goes before it */
 	tlsp_jb_raw(&a->line, ",\"hash\":\"", 9);
@@ -795,6 +824,7 @@ audit_free(struct tlsp_audit *a)
 	tlsp_jb_free(&a->out);
 	tlsp_jb_free(&a->line);
 	tlsp_jb_free(&a->scratch);
+	tlsp_chain_ctx_free(a->hx);
 	free(a->path);
 	free(a->host);
 	free(a->spill);
@@ -1014,6 +1044,10 @@ tlsp_audit_open_with(const char *path, const struct tlsp_audit_options *o,
 	a->notify_arg = o->notify_arg;
 	if (load_keys(a, o, err, errsz) < 0)
 		goto fail;
+	if ((a->hx = tlsp_chain_ctx_new(&a->key)) == NULL) {
+		snprintf(err, errsz, "%s: cannot set up SHA-256/HMAC", path);
+		goto fail;
+	}
 	a->bo.host = a->host;
 	a->bo.addresses = o->addresses;
 	a->bo.pkey = a->pkey.k;

@@ -59,7 +59,7 @@ put_line(int prio, const char *line)
 void
 tlspm_log(int prio, const char *fmt, ...)
 {
-	char line[4096];
+	char line[TLSPM_LOG_LINE];
 	va_list ap;
 
 	if (prio == LOG_DEBUG && !verbose)
@@ -68,6 +68,14 @@ tlspm_log(int prio, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	put_line(prio, line);
+}
+
+void
+tlspm_log_text(int prio, const char *text)
+{
+	if (prio == LOG_DEBUG && !verbose)
+		return;
+	put_line(prio, text);
 }
 
 void

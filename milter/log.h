@@ -14,6 +14,10 @@ void tlspm_log_open(const char *ident, int facility, int to_stderr,
 		    int verbose);
 void tlspm_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* A line formatted already (at most TLSPM_LOG_LINE - 1 bytes are kept),
+ * as tlspm_log(prio, "%s", text) without formatting it again. */
+#define TLSPM_LOG_LINE 4096
+void tlspm_log_text(int prio, const char *text);
 /* The same, with ": strerror(errno)" appended (errno as at the call). */
 void tlspm_log_errno(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

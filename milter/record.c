@@ -16,59 +16,127 @@
 #include "record.h"
 #include "state.h"
 
-/* Appends "name1,name2" of the failures with `status` to buf. */
-static void
-failure_list(const struct tlsp_verdict *v, enum tlsp_status status, char *buf,
-	     size_t bufsz)
-{
-	size_t i, j, len = 0;
+/*
+ * The decision line is built in one pass into one buffer: each value is
+ * escaped where it lands, and each list is bounded as its own field, so a
+ * long list or address cannot push the rest of the line out. At most
+ * TLSPM_LOG_LINE - 1 bytes; what does not fit is cut off.
+ */
+struct line {
+	char b[TLSPM_LOG_LINE];
+	size_t n;
+};
 
-	buf[0] = '\0';
+/* Appends n bytes of s, no further than byte `end` of the line. */
+static void
+put_to(struct line *l, size_t end, const char *s, size_t n)
+{
+	if (end > sizeof(l->b) - 1)
+		end = sizeof(l->b) - 1;
+	if (l->n >= end)
+		return;
+	if (n > end - l->n)
+		n = end - l->n;
+	memcpy(l->b + l->n, s, n);
+	l->n += n;
+}
+
+static void
+put(struct line *l, const char *s)
+{
+	put_to(l, sizeof(l->b), s, strlen(s));
+}
+
+/* s escaped for the log, in at most cap - 1 bytes (a character is never
+ * cut). */
+static void
+put_escaped(struct line *l, const char *s, size_t cap)
+{
+	char *at = l->b + l->n;
+	size_t room = sizeof(l->b) - l->n;
+
+	tlsp_escape_log(s, strlen(s), at, cap < room ? cap : room);
+	l->n += strlen(at);
+}
+
+/* A field of at most cap - 1 bytes starting now: where it must end. */
+static size_t
+field_end(const struct line *l, size_t cap)
+{
+	return l->n + cap - 1;
+}
+
+/* "name1,name2" of the failures with `status`, or "-". */
+static void
+put_failures(struct line *l, const struct tlsp_verdict *v,
+	     enum tlsp_status status)
+{
+	size_t i, j, start = l->n, end = field_end(l, 300);
+
 	for (i = 0; i < v->nrules; i++)
 		for (j = 0; j < v->r[i].nfail; j++) {
 			const struct tlsp_failure *f = &v->r[i].fail[j];
 
-			if (f->status != status || len + 2 >= bufsz)
+			if (f->status != status || l->n + 2 > end)
 				continue;
-			len += (size_t)snprintf(buf + len, bufsz - len, "%s%s",
-						len ? "," : "",
-						tlsp_req_name(f->req));
+			if (l->n > start)
+				put_to(l, end, ",", 1);
+			put_to(l, end, tlsp_req_name(f->req),
+			       strlen(tlsp_req_name(f->req)));
 		}
+	if (l->n == start)
+		put(l, "-");
 }
 
-/* "req:exception,..." of the failures exceptions waived. */
+/* " waived=req:exception,..." of the failures exceptions waived, or
+ * nothing when none was. */
 static void
-waived_list(const struct tlsp_verdict *v, char *buf, size_t bufsz)
+put_waived(struct line *l, const struct tlsp_verdict *v)
 {
-	size_t i, j, len = 0;
+	size_t i, j, start, end;
+	const char *name;
 
-	buf[0] = '\0';
+	for (i = 0; i < v->nrules && v->r[i].nwaived == 0; i++)
+		;
+	if (i == v->nrules)
+		return;
+	put(l, " waived=");
+	start = l->n;
+	end = field_end(l, 600);
 	for (i = 0; i < v->nrules; i++)
 		for (j = v->r[i].nfail; j < v->r[i].nfail + v->r[i].nwaived;
 		     j++) {
 			const struct tlsp_failure *f = &v->r[i].fail[j];
 
-			if (len + 2 >= bufsz)
+			if (l->n + 2 > end)
 				continue;
-			len += (size_t)
-				snprintf(buf + len, bufsz - len, "%s%s:%s",
-					 len ? "," : "", tlsp_req_name(f->req),
-					 tlsp_exception_name(f->waived_by));
+			if (l->n > start)
+				put_to(l, end, ",", 1);
+			put_to(l, end, tlsp_req_name(f->req),
+			       strlen(tlsp_req_name(f->req)));
+			put_to(l, end, ":", 1);
+			name = tlsp_exception_name(f->waived_by);
+			put_to(l, end, name, strlen(name));
 		}
 }
 
-/* The rule names of a verdict, "a,b". */
+/* The rule names of a verdict, "a,b(exempt)", or "-". */
 static void
-rule_list(const struct tlsp_verdict *v, char *buf, size_t bufsz)
+put_rules(struct line *l, const struct tlsp_verdict *v)
 {
-	size_t i, len = 0;
+	size_t i, start = l->n, end = field_end(l, 600);
+	const char *name;
 
-	buf[0] = '\0';
-	for (i = 0; i < v->nrules && len + 2 < bufsz; i++)
-		len += (size_t)snprintf(buf + len, bufsz - len, "%s%s%s",
-					len ? "," : "",
-					tlsp_rule_name(v->r[i].rule),
-					v->r[i].exempt ? "(exempt)" : "");
+	for (i = 0; i < v->nrules && l->n + 2 <= end; i++) {
+		if (l->n > start)
+			put_to(l, end, ",", 1);
+		name = tlsp_rule_name(v->r[i].rule);
+		put_to(l, end, name, strlen(name));
+		if (v->r[i].exempt)
+			put_to(l, end, "(exempt)", 8);
+	}
+	if (l->n == start)
+		put(l, "-");
 }
 
 void
@@ -77,11 +145,9 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 		  const char *reply)
 {
 	const struct tlsp_facts *f = &s->facts;
-	char eaddr[600], esender[600], ename[300], rules[600];
-	char failed[300], unknown[300], ereply[1100], bits[16] = "-";
-	char waived[600];
-	char ever[4 * sizeof(f->version_raw)], ecipher[4 * sizeof(f->cipher)];
 	int b = f->cipher_bits >= 0 ? f->cipher_bits : f->cipher_info.bits;
+	char bits[16];
+	struct line l;
 
 	if (s->st->log_decisions == TLSP_LOG_NONE ||
 	    (s->st->log_decisions == TLSP_LOG_ACTIONS &&
@@ -89,38 +155,55 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 	     v->would_action == TLSP_ACTION_ACCEPT &&
 	     !(v->flags & TLSP_V_WAIVED)))
 		return;
-	tlsp_escape_log(addr, strlen(addr), eaddr, sizeof(eaddr));
-	tlsp_escape_log(s->sender ? s->sender : "",
-			s->sender ? strlen(s->sender) : 0, esender,
-			sizeof(esender));
-	tlsp_escape_log(s->client_name, strlen(s->client_name), ename,
-			sizeof(ename));
-	tlsp_escape_log(reply ? reply : "", reply ? strlen(reply) : 0, ereply,
-			sizeof(ereply));
-	tlsp_escape_log(f->version_raw, strlen(f->version_raw), ever,
-			sizeof(ever));
-	tlsp_escape_log(f->cipher, strlen(f->cipher), ecipher, sizeof(ecipher));
-	if (b >= 0)
+	l.n = 0;
+	put(&l, tlspm_session_logid(s));
+	put(&l, ": ");
+	put(&l, stage);
+	put(&l, "=");
+	put_escaped(&l, addr, 600);
+	put(&l, " from=");
+	put_escaped(&l, s->sender ? s->sender : "", 600);
+	put(&l, " client=");
+	put_escaped(&l, s->client_name, 300);
+	put(&l, "[");
+	put(&l, s->client_addr);
+	put(&l, "] tls=");
+	if (f->version == TLSP_VER_NONE)
+		put(&l, "none");
+	else
+		put_escaped(&l, f->version_raw, 4 * sizeof(f->version_raw));
+	put(&l, " cipher=");
+	if (f->cipher[0])
+		put_escaped(&l, f->cipher, 4 * sizeof(f->cipher));
+	else
+		put(&l, "-");
+	put(&l, " bits=");
+	if (b >= 0) {
 		snprintf(bits, sizeof(bits), "%d", b);
-	rule_list(v, rules, sizeof(rules));
-	failure_list(v, TLSP_FAIL, failed, sizeof(failed));
-	failure_list(v, TLSP_UNKNOWN, unknown, sizeof(unknown));
-	waived_list(v, waived, sizeof(waived));
-	tlspm_log(LOG_INFO,
-		  "%s: %s=%s from=%s client=%s[%s] tls=%s cipher=%s "
-		  "bits=%s cert=\"%s\" rules=%s action=%s%s%s failed=%s "
-		  "unknown=%s%s%s reply=\"%s\"",
-		  tlspm_session_logid(s), stage, eaddr, esender, ename,
-		  s->client_addr, f->version == TLSP_VER_NONE ? "none" : ever,
-		  f->cipher[0] ? ecipher : "-", bits,
-		  tlsp_cert_state_name(f->cert), rules[0] ? rules : "-",
-		  tlsp_action_name(v->action),
-		  v->would_action != v->action ? " monitor=would-" : "",
-		  v->would_action != v->action
-			  ? tlsp_action_name(v->would_action)
-			  : "",
-		  failed[0] ? failed : "-", unknown[0] ? unknown : "-",
-		  waived[0] ? " waived=" : "", waived, ereply);
+		put(&l, bits);
+	} else {
+		put(&l, "-");
+	}
+	put(&l, " cert=\"");
+	put(&l, tlsp_cert_state_name(f->cert));
+	put(&l, "\" rules=");
+	put_rules(&l, v);
+	put(&l, " action=");
+	put(&l, tlsp_action_name(v->action));
+	if (v->would_action != v->action) {
+		put(&l, " monitor=would-");
+		put(&l, tlsp_action_name(v->would_action));
+	}
+	put(&l, " failed=");
+	put_failures(&l, v, TLSP_FAIL);
+	put(&l, " unknown=");
+	put_failures(&l, v, TLSP_UNKNOWN);
+	put_waived(&l, v);
+	put(&l, " reply=\"");
+	put_escaped(&l, reply ? reply : "", 1100);
+	put(&l, "\"");
+	l.b[l.n] = '\0';
+	tlspm_log_text(LOG_INFO, l.b);
 }
 
 static void

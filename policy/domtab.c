@@ -7,10 +7,38 @@
  * a.b.example.com probes "a.b.example.com", then "b.example.com",
  * "example.com", "com": O(labels), independent of the number of rules.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
+
+/*
+ * A table of a million domains is 64 MiB probed at random. Where the
+ * system gives transparent huge pages on request (madvise mode), asking
+ * for them makes the compile take a page fault per 2 MiB rather than per
+ * 4 KiB, and a probe miss the TLB less. glibc serves a block this large
+ * with a fresh mapping of its own, not yet touched beyond its header.
+ */
+#define SLOTS_HUGE_MIN (4u * 1024 * 1024)
+
+static struct tlsp_domtab_entry *
+slots_alloc(size_t cap)
+{
+	struct tlsp_domtab_entry *p = calloc(cap, sizeof(*p));
+	size_t bytes = cap * sizeof(*p), page = 4096;
+	uintptr_t a = (uintptr_t)p, lo, hi;
+
+	if (p == NULL || bytes < SLOTS_HUGE_MIN)
+		return p;
+	lo = (a + page - 1) & ~(uintptr_t)(page - 1);
+	hi = (a + bytes) & ~(uintptr_t)(page - 1);
+#ifdef MADV_HUGEPAGE
+	(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#endif
+	return p;
+}
 
 /* FNV-1a: short keys, no adversary controls the table's contents (the
  * policy author does), and lookups of hostile names only probe. */
@@ -34,7 +62,7 @@ tlsp_domtab_init(struct tlsp_domtab *t, size_t expected)
 
 	while (cap < expected * 2)
 		cap <<= 1;
-	t->slots = calloc(cap, sizeof(*t->slots));
+	t->slots = slots_alloc(cap);
 	if (t->slots == NULL)
 		return -1;
 	t->mask = cap - 1;
@@ -48,7 +76,7 @@ grow(struct tlsp_domtab *t)
 	struct tlsp_domtab_entry *old = t->slots;
 	size_t oldcap = t->mask + 1, cap = oldcap * 2, i;
 
-	t->slots = calloc(cap, sizeof(*t->slots));
+	t->slots = slots_alloc(cap);
 	if (t->slots == NULL) {
 		t->slots = old;
 		return -1;

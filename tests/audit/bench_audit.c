@@ -6,6 +6,8 @@
  *    (the floor) against the chain hash with per-field digests (the
  *    canonical bytes of audit/FORMAT.md), so the price of redactability
  *    is a ratio.
+ *    Then the ways to set the digests up per record: set up per record,
+ *    kept and re-initialised, copied from prepared contexts.
  * 2. Building a record's body (on the milter's reply path) against a
  *    copy of the same bytes.
  * 3. The writer: records per second for sync none, batch and always,
@@ -15,7 +17,10 @@
  *
  * Every loop is bounded in count and in time.
  *
- *   bench_audit [-d DIR] [-n RECORDS]
+ *   bench_audit [-d DIR] [-n RECORDS] [-s SETUP_RUNS]
+ *
+ * BENCH_AUDIT_SETUP_ONLY=1 stops after the set-up comparison (for
+ * callgrind: valgrind --tool=callgrind bench_audit -s 2000).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,6 +30,9 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 #include "../bench/clock.h"
 #include "body.h"
@@ -131,6 +139,176 @@ bench_hash(const char *dir)
 	       chain * 1e6, chain / plain);
 	tlsp_jb_free(&scratch);
 	EVP_MD_free(md256);
+	free(line);
+}
+
+/*
+ * The ways to set digests up for one keyed record (issue 22), on the
+ * record's real canonical bytes and its five field digests: everything
+ * set up per record (what chain.c did: EVP_MD_CTX_new per record,
+ * EVP_DigestInit_ex per field, one-shot HMAC()), against contexts kept
+ * and re-initialised (what chain.c does now), against contexts copied
+ * from prepared ones (EVP_MD_CTX_copy_ex per field, EVP_MAC_CTX_dup per
+ * record). Then the whole chain hash, set up per call and prepared.
+ */
+struct fieldv {
+	const char *k, *v;
+};
+
+static const struct fieldv fields[] = {
+	{"addr", "192.0.2.25"},		  {"name", "mx1.partner.example"},
+	{"helo", "mx1.partner.example"},  {"sender", "<ops@partner.example>"},
+	{"addr", "<alice@bank.example>"}, {"addr", "<bob@bank.example>"},
+};
+
+static const char salt[] = "0123456789abcdef0123456789abcdef";
+
+static void
+one_field(EVP_MD_CTX *c, const EVP_MD *md, const struct fieldv *f, int init)
+{
+	unsigned char out[EVP_MAX_MD_SIZE], z = 0;
+	unsigned int n;
+
+	if (init)
+		EVP_DigestInit_ex(c, md, NULL);
+	EVP_DigestUpdate(c, salt, 32);
+	EVP_DigestUpdate(c, &z, 1);
+	EVP_DigestUpdate(c, f->k, strlen(f->k));
+	EVP_DigestUpdate(c, &z, 1);
+	EVP_DigestUpdate(c, f->v, strlen(f->v));
+	EVP_DigestFinal_ex(c, out, &n);
+}
+
+/* The three ways, one record each (separate functions, so that callgrind
+ * counts each one's instructions: callgrind_annotate --inclusive=yes). */
+static void __attribute__((noinline))
+setup_per_record(const EVP_MD *md, const unsigned char *key, const char *canon,
+		 size_t clen)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned char out[EVP_MAX_MD_SIZE];
+	unsigned int olen;
+	size_t j;
+
+	for (j = 0; j < NELEM(fields); j++)
+		one_field(c, md, &fields[j], 1);
+	EVP_MD_CTX_free(c);
+	HMAC(md, key, 32, (const unsigned char *)canon, clen, out, &olen);
+}
+
+static void __attribute__((noinline))
+setup_kept(EVP_MD_CTX *keep, const EVP_MD *md, EVP_MAC_CTX *mac,
+	   const char *canon, size_t clen)
+{
+	unsigned char out[EVP_MAX_MD_SIZE];
+	size_t j, mlen;
+
+	for (j = 0; j < NELEM(fields); j++)
+		one_field(keep, md, &fields[j], 1);
+	EVP_MAC_init(mac, NULL, 0, NULL);
+	EVP_MAC_update(mac, (const unsigned char *)canon, clen);
+	EVP_MAC_final(mac, out, &mlen, sizeof(out));
+}
+
+static void __attribute__((noinline))
+setup_copied(EVP_MD_CTX *keep, const EVP_MD_CTX *base, const EVP_MD *md,
+	     const EVP_MAC_CTX *mbase, const char *canon, size_t clen)
+{
+	unsigned char out[EVP_MAX_MD_SIZE];
+	EVP_MAC_CTX *m;
+	size_t j, mlen;
+
+	for (j = 0; j < NELEM(fields); j++) {
+		EVP_MD_CTX_copy_ex(keep, base);
+		one_field(keep, md, &fields[j], 0);
+	}
+	m = EVP_MAC_CTX_dup(mbase);
+	EVP_MAC_update(m, (const unsigned char *)canon, clen);
+	EVP_MAC_final(m, out, &mlen, sizeof(out));
+	EVP_MAC_CTX_free(m);
+}
+
+static double
+per_record(int how, size_t n, const EVP_MD *md, EVP_MAC *hmac,
+	   const unsigned char *key, const char *canon, size_t clen)
+{
+	OSSL_PARAM params[2];
+	EVP_MD_CTX *keep = EVP_MD_CTX_new(), *base = EVP_MD_CTX_new();
+	EVP_MAC_CTX *mbase = EVP_MAC_CTX_new(hmac);
+	size_t i;
+	double t0;
+
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	EVP_DigestInit_ex(base, md, NULL);
+	EVP_MAC_init(mbase, key, 32, params);
+	t0 = tb_now();
+	for (i = 0; i < n && tb_now() - t0 < MAX_SECS; i++) {
+		if (how == 0)
+			setup_per_record(md, key, canon, clen);
+		else if (how == 1)
+			setup_kept(keep, md, mbase, canon, clen);
+		else
+			setup_copied(keep, base, md, mbase, canon, clen);
+	}
+	t0 = (tb_now() - t0) / (double)i;
+	EVP_MD_CTX_free(keep);
+	EVP_MD_CTX_free(base);
+	EVP_MAC_CTX_free(mbase);
+	return t0;
+}
+
+static void
+bench_setup(const char *dir, size_t n)
+{
+	static const char *const names[] = {
+		"set up per record (HMAC(), ctx new)",
+		"kept, re-initialised (chosen)",
+		"copied from prepared (copy_ex, dup)",
+	};
+	static unsigned char k[32] = "0123456789abcdef0123456789abcde";
+	struct tlsp_chain_key key = {k, 32};
+	struct tlsp_chain_ctx *cx = tlsp_chain_ctx_new(&key);
+	struct tlsp_jbuf canon = {0}, scratch = {0};
+	EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	char hex[TLSP_HASH_HEX + 1];
+	size_t len, i;
+	char *line = sample_line(dir, &len);
+	size_t blen = len - TLSP_CHAIN_SUFFIX + 1;
+	double t0, per[3], oneshot, prepared;
+	int how;
+
+	line[blen - 1] = '}';
+	if (cx == NULL || md == NULL || hmac == NULL ||
+	    tlsp_chain_canon(line, blen, &canon) < 0)
+		exit(1);
+	for (how = 0; how < 3; how++)
+		per[how] = per_record(how, n, md, hmac, key.k, canon.p,
+				      canon.len);
+	printf("digest set-up, one keyed record (%zu canonical bytes, %zu "
+	       "field digests)\n",
+	       canon.len, NELEM(fields));
+	for (how = 0; how < 3; how++)
+		printf("  %-36s %6.2f us   %.2fx\n", names[how], per[how] * 1e6,
+		       per[how] / per[0]);
+	t0 = tb_now();
+	for (i = 0; i < n && tb_now() - t0 < MAX_SECS; i++)
+		tlsp_chain_hash(line, blen, &key, &scratch, hex);
+	oneshot = (tb_now() - t0) / (double)i;
+	t0 = tb_now();
+	for (i = 0; i < n && tb_now() - t0 < MAX_SECS; i++)
+		tlsp_chain_hash_with(cx, line, blen, &scratch, hex);
+	prepared = (tb_now() - t0) / (double)i;
+	printf("  chain hash, keyed, set up per call  %6.2f us\n",
+	       oneshot * 1e6);
+	printf("  chain hash, keyed, prepared context %6.2f us   %.2fx\n",
+	       prepared * 1e6, prepared / oneshot);
+	tlsp_chain_ctx_free(cx);
+	tlsp_jb_free(&canon);
+	tlsp_jb_free(&scratch);
+	EVP_MD_free(md);
+	EVP_MAC_free(hmac);
 	free(line);
 }
 
@@ -270,21 +448,30 @@ main(int argc, char **argv)
 		     {TLSP_SYNC_ALWAYS, "always"}};
 	const char *dir = ".";
 	int n = 20000, c, threads[] = {1, 8};
+	size_t iters = 200000;
 	double naive, r;
 	size_t m, t;
 
-	while ((c = getopt(argc, argv, "d:n:")) != -1) {
+	while ((c = getopt(argc, argv, "d:n:s:")) != -1) {
 		if (c == 'd')
 			dir = optarg;
+		else if (c == 's')
+			iters = (size_t)atol(optarg);
 		else if (c == 'n')
 			n = atoi(optarg);
 		else {
 			fprintf(stderr,
-				"usage: bench_audit [-d dir] [-n records]\n");
+				"usage: bench_audit [-d dir] [-n records] "
+				"[-s set-up runs]\n");
 			return 64;
 		}
 	}
+	if (getenv("BENCH_AUDIT_SETUP_ONLY") != NULL) {
+		bench_setup(dir, iters);
+		return 0;
+	}
 	bench_hash(dir);
+	bench_setup(dir, iters);
 	bench_body();
 	naive = bench_naive(dir, n / 4);
 	printf("\nwriter (%d records, directory %s)\n", n, dir);

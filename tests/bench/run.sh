@@ -14,10 +14,14 @@
 #               and for 10..10,000 exceptions
 #   throughput  10,000 rules, audit sync: batch, vs the lean and the naive
 #               null milter, at each concurrency of BENCH_CONC
-#   audit       where ours differs from lean at c=1 and c=8: the same
-#               daemon without an audit log, with sync: none, with
-#               sync: batch, and with sync: batch but no log line per
-#               enforced decision (log_decisions: none)
+#   audit       the audit record (sync: batch, HMAC key) and the decision
+#               log line at c=1 and c=8, as milter CPU per transaction
+#               over the same daemon with neither, paired per round with
+#               an A/A control; BENCH_WAS=OLD_MILTER adds an older
+#               build's rows (before/after in one run)
+#   callgrind   instructions per transaction (callgrind, c=1) of each
+#               milter in BENCH_CALLGRIND, and their top symbols
+#               (tests/bench/callgrind.sh; skipped without valgrind)
 #   strip       removal of forged tag headers on and off, vs lean
 #   frame       the packet guard (milter/frame.c) on and off at c=1 and
 #               c=8: the daemon vs the same built without it, A B A'
@@ -48,7 +52,7 @@ else
 	sizes=10,1000,100000,1000000 reloads=${BENCH_RELOADS:-100}
 fi
 concs=${BENCH_CONC:-"1 8 64"}
-only=${BENCH_ONLY:-"policy throughput audit strip frame sync reload reloadmem conns stalls inet postfix"}
+only=${BENCH_ONLY:-"policy throughput audit callgrind strip frame sync reload reloadmem conns stalls inet postfix"}
 diskdir=${BENCH_DIR:-/var/tmp}
 out=${BENCH_OUT:-$build/bench-results}
 mtbench=$build/tests/milter/mtbench null=$build/tests/milter/nullmilter
@@ -113,9 +117,11 @@ start() {
 	naive) cmd=("$null" -p "$sock" -f all) ;;
 	null-tag) cmd=("$null" -p "$sock" -f policy -a "X-TLS-Policy:tagged") ;;
 	noguard*) cmd=("$noguard" --run-as-root -f -c "$work/ours.yaml" -p "$sock") ;;
+	was-*) cmd=("$BENCH_WAS" --run-as-root -f -c "$work/aud-${name#was-}.yaml" -p "$sock") ;;
 	*) cmd=("$milter" --run-as-root -f -c "$work/$name.yaml" -p "$sock") ;;
 	esac
-	setsid "${cmd[@]}" >"$work/$name.log" 2>&1 </dev/null &
+	# wrap: a command the milter runs under (the callgrind section's)
+	setsid ${wrap[@]+"${wrap[@]}"} "${cmd[@]}" >"$work/$name.log" 2>&1 </dev/null &
 	pid=$!
 	for i in $(seq 1 1200); do
 		case $sock in
@@ -130,8 +136,17 @@ start() {
 	exit 1
 }
 
-# cpu: the milter's CPU time so far (all its threads), in clock ticks.
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null; }
+# cpu: the milter's CPU time so far (all its threads), in clock ticks:
+# "user system".
+cpu() { awk '{print $14, $15}' "/proc/$pid/stat" 2>/dev/null; }
+# cpu_per_tx BEFORE AFTER TX: the milter's CPU per transaction in
+# microseconds, "cpu_us=T usr_us=U sys_us=S" (user + system, user, system).
+cpu_per_tx() {
+	awk -v a="$1" -v b="$2" -v t="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); k = (t > 0 ? 1e6 / hz / t : 0)
+		u = (y[1] - x[1]) * k; s = (y[2] - x[2]) * k
+		printf "cpu_us=%.1f usr_us=%.1f sys_us=%.1f", u + s, u, s }'
+}
 
 # stop: SIGTERM, then SIGKILL after a second: libmilter notices a stop
 # only at its next 5-second poll timeout, and the measurement is over.
@@ -159,8 +174,7 @@ run() {
 		$expect "$@" 2>"$work/mtbench.err" | head -1)
 	# the milter's CPU per transaction, in microseconds: less noisy
 	# than tx/s when other work shares the machine
-	line="$line cpu_us=$(awk -v a="$c0" -v b="$(cpu)" -v t="$(kv tx "$line")" \
-		-v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", (t > 0 ? (b - a) * 1e6 / hz / t : 0)}')"
+	line="$line $(cpu_per_tx "$c0" "$(cpu)" "$(kv tx "$line")")"
 	stop
 	if [ -z "$line" ] || [ "$(kv errors "$line")" != 0 ] ||
 		[ "$(kv unexpected "$line")" != 0 ]; then
@@ -199,6 +213,29 @@ frame_cpu() {
 		}
 		END { for (r in x) if (y[r] > 0) print x[r] / y[r] }' "$runs" |
 		sort -g | awk '{a[NR]=$1} END {if (NR) printf "%.3f %.3f %.3f", a[1], a[int((NR+1)/2)], a[NR]; else print "- - -"}'
+}
+
+# cpu_delta SECTION CONC A B: per-round differences A - B of the milter's
+# CPU per transaction (us), "min med max".
+cpu_delta() {
+	awk -F'\t' -v s="$1" -v c="$2" -v a="$3" -v b="$4" '
+		$1 == s && $3 == c && ($4 == a || $4 == b) {
+			match($5, /cpu_us=[0-9.]+/); v = substr($5, RSTART + 7, RLENGTH - 7)
+			if ($4 == a) x[$2] = v; else y[$2] = v
+		}
+		END { for (r in x) if (r in y) print x[r] - y[r] }' "$runs" |
+		sort -g | awk '{a[NR]=$1} END {if (NR) printf "%.1f %.1f %.1f", a[1], a[int((NR+1)/2)], a[NR]; else print "- - -"}'
+}
+
+# aud_policy NAME AUDIT LOG: the audit section's policy; AUDIT yes: an audit
+# log with sync: batch and an HMAC key; LOG: log_decisions ("": default).
+aud_policy() {
+	{
+		"$mtbench" -P 10000
+		printf 'milter: {strip_forged_headers: never%s}\n' "${3:+, log_decisions: $3}"
+		[ "$2" = yes ] && printf 'audit: {file: %s/%s.log, sync: batch, key_file: %s}\n' \
+			"$audit_dir" "$1" "$work/audit.key"
+	} >"$work/$1.yaml"
 }
 
 fails=0
@@ -252,7 +289,19 @@ for section in $only; do
 		done
 		;;
 	audit)
-		audit_milters="lean ours-noaudit ours-none ours ours-quiet"
+		# The record and the decision line, as milter CPU per
+		# transaction over the same daemon with neither (aud-off), paired
+		# per round; aud-off2 is aud-off again, the A/A control.
+		# BENCH_WAS=/path/to/an/older/tlspolicy-milter adds its rows
+		# (was-off, was-full) to the same rounds: before/after in one run.
+		audit_milters="lean aud-off aud-log aud-rec aud-full aud-off2"
+		[ -n "${BENCH_WAS:-}" ] && audit_milters="$audit_milters was-off was-full"
+		head -c 32 /dev/urandom >"$work/audit.key"
+		aud_policy aud-off no none
+		aud_policy aud-off2 no none
+		aud_policy aud-log no ""
+		aud_policy aud-rec yes none
+		aud_policy aud-full yes ""
 		for r in $(seq 1 "$rounds"); do
 			for c in 1 8; do
 				for m in $audit_milters; do
@@ -261,18 +310,29 @@ for section in $only; do
 			done
 		done
 		say ""
-		say "== audit: the audit log's and the decision log's share, 10,000 rules, medians of $rounds x ${secs}s"
-		say "   ours-noaudit: no audit log; ours-none: sync: none; ours: sync: batch;"
-		say "   ours-quiet: sync: batch, log_decisions: none"
-		say "conc milter          tx/s  cpu/tx us | vs lean (paired: min med max)"
+		say "== audit: the audit record (sync: batch, HMAC key) and the decision log line, 10,000 rules,"
+		say "   strip_forged_headers: never; medians of $rounds x ${secs}s. aud-off: no audit log and"
+		say "   log_decisions: none; aud-log: the decision lines (log_decisions default); aud-rec: the"
+		say "   record only; aud-full: both; aud-off2: aud-off again (A/A). CPU: the milter's user +"
+		say "   system time per transaction (/proc/PID/stat, all threads); 'over aud-off': per-round"
+		say "   differences (min med max)."
+		say "conc milter      tx/s  cpu/tx    usr    sys | cpu over aud-off us     | tx/s vs lean (paired)"
 		for c in 1 8; do
 			l=$(med audit "$c" lean tps)
 			for m in $audit_milters; do
 				t=$(med audit "$c" $m tps)
-				say "$(printf '%-4s %-13s %7.0f  %9.1f | %5s (%s)' "$c" $m "$t" "$(med audit "$c" $m cpu_us)" \
+				say "$(printf '%-4s %-9s %7.0f %7.1f %6.1f %6.1f | %-23s | %5s (%s)' "$c" $m "$t" \
+					"$(med audit "$c" $m cpu_us)" "$(med audit "$c" $m usr_us)" \
+					"$(med audit "$c" $m sys_us)" \
+					"$([ $m = lean ] || cpu_delta audit "$c" $m "$([ "${m#was}" = "$m" ] && echo aud-off || echo was-off)")" \
 					"$(ratio "$t" "$l")" "$(paired audit "$c" $m lean)")"
 			done
+			say "$(printf '     record + line: aud-full - aud-off median %s us (target <= 8), A/A aud-off2 - aud-off %s' \
+				"$(cpu_delta audit "$c" aud-full aud-off | cut -d' ' -f2)" "$(cpu_delta audit "$c" aud-off2 aud-off)")"
 		done
+		;;
+	callgrind)
+		. "$src/tests/bench/callgrind.sh"
 		;;
 	strip)
 		for r in $(seq 1 "$rounds"); do

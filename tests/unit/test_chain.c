@@ -118,6 +118,9 @@ test_canon(void **state)
 
 /* ====================================================== field digest */
 
+#define X10 "xxxxxxxxxx"
+#define X50 X10 X10 X10 X10 X10
+#define X200 X50 X50 X50 X50
 static const struct {
 	const char *name, *salt, *key, *value, *want;
 } digest_cases[] = {
@@ -129,6 +132,15 @@ static const struct {
 	 "454f0691cdf8976466993ca3ee33713f201568b006465b89d1c46d9bac5b2859"},
 	{"an empty value", "", "helo", "",
 	 "83aaac75da1c7dac3175f9cf4e3c676e4c4c16c339130b712690213ac016997a"},
+	/* values longer than a block, around 256 bytes in all */
+	{"218 bytes", "0123456789abcdef0123456789abcdef", "addr",
+	 X200 X10 "xxxxxxxx",
+	 "2446635ca91532dc546c5ed5b354fee7b9abb52c649e34025e9d3aae7ddf3ac8"},
+	{"219 bytes", "0123456789abcdef0123456789abcdef", "addr",
+	 X200 X10 "xxxxxxxxx",
+	 "b8f88a39cd8378d65967aef668a6f67aa76b56709f7fd98932517e7b570770b3"},
+	{"300 bytes", "0123456789abcdef0123456789abcdef", "addr", X200 X50 X50,
+	 "d041d00fa593d5a52819e4c16a31bd0f6d1cc7ce498469c7940c50e3cd020bd0"},
 };
 
 static void
@@ -426,6 +438,67 @@ test_vectors(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/*
+ * A writer prepares its contexts once and hashes record after record with
+ * them: every line of the good vectors gets its written hash from one
+ * context reused across the file, with the key and without.
+ */
+static void
+test_ctx_reused(void **state)
+{
+	static const struct {
+		const char *file;
+		int keyed;
+	} files[] = {
+		{"good-keyed.jsonl", 1},
+		{"good-unkeyed.jsonl", 0},
+		{"redacted.jsonl", 0},
+		{"rotate-1.jsonl", 0},
+	};
+	struct tlsp_chain_key key;
+	struct tlsp_jbuf scratch = {0}, l = {0};
+	struct tlsp_chain_rec rec;
+	char err[256], path[512], hex[TLSP_HASH_HEX + 1];
+	size_t i, len, off, n, lines;
+
+	(void)state;
+	if (tlsp_chain_key_load(VEC "key", &key, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	for (i = 0; i < NELEM(files); i++) {
+		struct tlsp_chain_ctx *cx =
+			tlsp_chain_ctx_new(files[i].keyed ? &key : NULL);
+		char *buf;
+
+		assert_non_null(cx);
+		snprintf(path, sizeof(path), VEC "%s", files[i].file);
+		buf = slurp(path, &len);
+		for (off = 0, lines = 0; off < len; off += n + 1, lines++) {
+			n = (size_t)((char *)memchr(buf + off, '\n',
+						    len - off) -
+				     (buf + off));
+			assert_int_equal(tlsp_chain_parse(buf + off, n, &rec),
+					 0);
+			tlsp_jb_reset(&l);
+			tlsp_jb_raw(&l, buf + off, n - TLSP_CHAIN_SUFFIX);
+			tlsp_jb_raw(&l, "}", 1);
+			assert_int_equal(tlsp_chain_hash_with(cx, l.p, l.len,
+							      &scratch, hex),
+					 0);
+			if (strcmp(hex, rec.hash) != 0)
+				fail_msg("%s:%zu: reused context gives %s, the "
+					 "line says %s",
+					 files[i].file, lines + 1, hex,
+					 rec.hash);
+		}
+		assert_true(lines >= 4);
+		free(buf);
+		tlsp_chain_ctx_free(cx);
+	}
+	tlsp_chain_key_free(&key);
+	tlsp_jb_free(&scratch);
+	tlsp_jb_free(&l);
+}
+
 static void
 test_key_load(void **state)
 {
@@ -664,6 +737,7 @@ main(void)
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_ctx_reused),
 		cmocka_unit_test(test_key_load),
 		cmocka_unit_test(test_writer),
 	};

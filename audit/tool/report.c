@@ -292,10 +292,8 @@ report_format(struct tlspa_report *r, const char *s)
 		const char *name;
 		enum tlspa_format format;
 	} formats[] = {
-		{"text", F_TEXT},
-		{"csv", F_CSV},
-		{"json", F_JSON},
-		{"tlsrpt", F_TLSRPT},
+		{"text", F_TEXT},     {"csv", F_CSV},	{"json", F_JSON},
+		{"tlsrpt", F_TLSRPT}, {"html", F_HTML},
 	};
 	size_t i;
 
@@ -306,7 +304,7 @@ report_format(struct tlspa_report *r, const char *s)
 		}
 	fprintf(stderr,
 		"tlspolicy-audit: --format %s: expected text, csv, "
-		"json or tlsrpt\n",
+		"json, tlsrpt or html\n",
 		s);
 	return -1;
 }
@@ -320,6 +318,45 @@ add_arg(char ***v, size_t *n, char *s)
 		return -1;
 	nv[(*n)++] = s;
 	*v = nv;
+	return 0;
+}
+
+static int
+report_anchor(struct tlspa_report *r, const char *arg)
+{
+	struct tlspa_follow_anchor *na;
+
+	na = realloc(r->anchors, (r->nanchors + 1) * sizeof(*na));
+	if (na == NULL)
+		return -1;
+	r->anchors = na;
+	if (tlspa_verify_anchor(arg, &na[r->nanchors]) < 0) {
+		fprintf(stderr,
+			"tlspolicy-audit: --anchor %s: expected SEQ:HASH (64 "
+			"hex digits)\n",
+			arg);
+		return -1;
+	}
+	r->nanchors++;
+	return 0;
+}
+
+/* What --format html needs, and what only it takes. */
+static int
+report_html_options(struct tlspa_report *r)
+{
+	if (r->format == F_HTML && r->out == NULL) {
+		fprintf(stderr, "tlspolicy-audit report: --format html needs "
+				"-o FILE\n");
+		return -1;
+	}
+	if (r->format != F_HTML && r->out != NULL) {
+		fprintf(stderr, "tlspolicy-audit report: -o is for --format "
+				"html\n");
+		return -1;
+	}
+	if (r->format == F_HTML && !r->top_given)
+		r->top = 100;
 	return 0;
 }
 
@@ -346,6 +383,8 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 		{"key", required_argument, NULL, 'k'},
 		{"allow-empty", no_argument, NULL, 'E'},
 		{"ignore-breaks", no_argument, NULL, 'I'},
+		{"anchor", required_argument, NULL, 'a'},
+		{"output", required_argument, NULL, 'o'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *since = NULL, *until = NULL;
@@ -353,8 +392,12 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 	int c;
 
 	r->top = 20;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'S')
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		if (c == 'o')
+			r->out = optarg;
+		else if (c == 'a' && report_anchor(r, optarg) < 0)
+			return TLSPA_EX_ERROR;
+		else if (c == 'S')
 			since = optarg;
 		else if (c == 'U')
 			until = optarg;
@@ -379,10 +422,12 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 			 ((r->top = strtoul(optarg, &end, 10)) == 0 ||
 			  *end != '\0'))
 			return tlspa_tool_usage("report");
+		else if (c == 'n')
+			r->top_given = 1;
 		else if (c == '?' || c == ':')
 			return tlspa_tool_usage("report");
 	}
-	if (report_time(r, since, until) < 0)
+	if (report_time(r, since, until) < 0 || report_html_options(r) < 0)
 		return TLSPA_EX_ERROR;
 	if (optind >= argc) {
 		fprintf(stderr, "tlspolicy-audit report: no FILE given\n");
@@ -493,6 +538,22 @@ value_key(const struct tlspa_jv *v, size_t *n, char buf[80])
 	return "-";
 }
 
+/* html: the subject and issuer of the first certificate a client
+ * presented, for the partner inventory. */
+static void
+client_cert(struct tlspa_row *row, const struct decision *d)
+{
+	const struct tlspa_jv *tls = tlspa_jv_get(d->ss->rec, "tls");
+	const char *sub = tlspa_jv_str(tlspa_jv_get(tls, "subject"));
+	const char *iss = tlspa_jv_str(tlspa_jv_get(tls, "issuer"));
+
+	if (sub == NULL && iss == NULL)
+		return;
+	if (asprintf(&row->cert, "%.255s / %.255s", sub ? sub : "-",
+		     iss ? iss : "-") < 0)
+		row->cert = NULL;
+}
+
 static void
 count_client(struct tlspa_report *r, const struct decision *d)
 {
@@ -506,6 +567,8 @@ count_client(struct tlspa_report *r, const struct decision *d)
 	if ((row = tlspa_table_get(&r->client, k, n)) == NULL)
 		return;
 	tally_add(&row->t, d);
+	if (r->format == F_HTML && row->cert == NULL)
+		client_cert(row, d);
 	if (row->name == NULL && name != NULL) {
 		nk = value_key(name, &nn, nbuf);
 		if (nn > 255)
@@ -627,6 +690,61 @@ count_tlsrpt(struct tlspa_report *r, const struct decision *d)
 	}
 }
 
+/* html: the decision's day, and each rule's share that met it. */
+static void
+count_day(struct tlspa_report *r, const struct decision *d)
+{
+	const struct tlspa_jv *rule, *name;
+	struct tlspa_dayrule *dr;
+	struct tlspa_day *day;
+	char key[400];
+	int n;
+
+	if (d->ss->ms == TLSPA_TIME_MIN)
+		return;
+	if (r->cur_day == NULL || d->ss->ms < r->day_start ||
+	    d->ss->ms >= r->day_end) {
+		tlspa_time_day(d->ss->ms, r->day, &r->day_start, &r->day_end);
+		r->cur_day = tlspa_table_get(&r->days, r->day, strlen(r->day));
+		if (r->cur_day != NULL)
+			r->cur_day->start = r->day_start;
+	}
+	if ((day = r->cur_day) == NULL)
+		return;
+	day->n++;
+	day->passed += !d->failed;
+	day->failed += d->failed;
+	day->ver[d->ss->ver]++;
+	day->cert[d->ss->cert]++;
+	day->action[d->act]++;
+	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
+		name = tlspa_jv_get(rule, "rule");
+		if (name == NULL || name->type != TLSPA_J_STR ||
+		    name->len > 255 || !rule_wanted(r, name))
+			continue;
+		n = snprintf(key, sizeof(key), "%s%c%.*s", r->day, 0,
+			     (int)name->len, name->s);
+		if ((dr = tlspa_table_get(&r->dayrule, key, (size_t)n)) == NULL)
+			continue;
+		dr->n++;
+		dr->met += is_true(tlspa_jv_get(rule, "exempt")) ||
+			   status_is(tlspa_jv_get(rule, "status"), TLSP_PASS);
+	}
+}
+
+/* html: the decision under its sender's domain. */
+static void
+count_sender(struct tlspa_report *r, const struct decision *d)
+{
+	struct tlspa_row *row;
+	char key[256];
+
+	tlspa_text_sender_key(tlspa_jv_get(d->ss->rec, "sender"), key,
+			      sizeof(key));
+	if ((row = tlspa_table_get(&r->sender, key, strlen(key))) != NULL)
+		tally_add(&row->t, d);
+}
+
 static void
 count_decision(struct tlspa_report *r, struct decision *d)
 {
@@ -653,6 +771,10 @@ count_decision(struct tlspa_report *r, struct decision *d)
 	count_client(r, d);
 	if (r->format == F_TLSRPT)
 		count_tlsrpt(r, d);
+	if (r->format == F_HTML) {
+		count_day(r, d);
+		count_sender(r, d);
+	}
 }
 
 /* Fills d from a verdict (a recipient's or the sender's). */
@@ -726,6 +848,41 @@ count_recipients(struct tlspa_report *r, const struct session *ss)
 }
 
 static void
+copy_str(char *dst, size_t n, const struct tlspa_jv *v)
+{
+	const char *s = tlspa_jv_str(v);
+
+	snprintf(dst, n, "%s", s != NULL ? s : "");
+}
+
+/* html: the hosts, and the records that name a policy. */
+static void
+count_html(struct tlspa_report *r, const struct tlspa_jv *rec, int type)
+{
+	const struct tlspa_jv *host = tlspa_jv_get(rec, "host");
+	struct tlspa_reload *x;
+	struct tlspa_row *row;
+
+	if (host != NULL && host->type == TLSPA_J_STR &&
+	    (row = tlspa_table_get(&r->hosts, host->s, host->len)) != NULL)
+		row->t.n++;
+	if (type != T_START && type != T_RELOAD && type != T_RELOAD_FAILED)
+		return;
+	if (r->nreloads == TLSPA_RELOADS_MAX ||
+	    (r->reloads == NULL &&
+	     (r->reloads = calloc(TLSPA_RELOADS_MAX, sizeof(*x))) == NULL)) {
+		r->reloads_dropped++;
+		return;
+	}
+	x = &r->reloads[r->nreloads++];
+	copy_str(x->time, sizeof(x->time), tlspa_jv_get(rec, "time"));
+	copy_str(x->type, sizeof(x->type), tlspa_jv_get(rec, "type"));
+	copy_str(x->host, sizeof(x->host), host);
+	copy_str(x->policy, sizeof(x->policy), tlspa_jv_get(rec, "policy"));
+	copy_str(x->detail, sizeof(x->detail), tlspa_jv_get(rec, "detail"));
+}
+
+static void
 count_record(struct tlspa_report *r, const struct tlspa_jv *rec, int64_t ms)
 {
 	struct session ss;
@@ -738,6 +895,8 @@ count_record(struct tlspa_report *r, const struct tlspa_jv *rec, int64_t ms)
 	ss.type = bucket(tlspa_jv_get(rec, "type"), &tlspa_report_type, NTYPE,
 			 T_OTHER);
 	r->types[ss.type]++;
+	if (r->format == F_HTML)
+		count_html(r, rec, ss.type);
 	if (ms != TLSPA_TIME_MIN) {
 		if (ms < r->first_ms)
 			r->first_ms = ms;
@@ -809,6 +968,7 @@ static void
 free_row(struct tlspa_ent *e)
 {
 	free(((struct tlspa_row *)e)->name);
+	free(((struct tlspa_row *)e)->cert);
 }
 
 
@@ -820,6 +980,13 @@ report_free(struct tlspa_report *r)
 	tlspa_table_free(&r->client, free_row);
 	tlspa_table_free(&r->pol, NULL);
 	tlspa_table_free(&r->det, NULL);
+	tlspa_table_free(&r->days, NULL);
+	tlspa_table_free(&r->dayrule, NULL);
+	tlspa_table_free(&r->sender, free_row);
+	tlspa_table_free(&r->hosts, free_row);
+	tlspa_report_html_free(r);
+	free(r->reloads);
+	free(r->anchors);
 	tlspa_scan_close(&r->scan);
 	tlsp_chain_key_free(&r->key);
 	free(r->domains);
@@ -836,6 +1003,9 @@ tlspa_report_main(int argc, char **argv)
 	r.dom.valsz = r.rule.valsz = r.client.valsz = sizeof(struct tlspa_row);
 	r.pol.valsz = sizeof(struct tlspa_pol);
 	r.det.valsz = sizeof(struct tlspa_det);
+	r.days.valsz = sizeof(struct tlspa_day);
+	r.dayrule.valsz = sizeof(struct tlspa_dayrule);
+	r.sender.valsz = r.hosts.valsz = sizeof(struct tlspa_row);
 	r.first_ms = TLSPA_TIME_MAX;
 	r.last_ms = TLSPA_TIME_MIN;
 	if ((rc = report_options(&r, argc, argv)) != 0)
@@ -843,6 +1013,12 @@ tlspa_report_main(int argc, char **argv)
 	r.scan.files = argv + optind;
 	r.scan.nfiles = argc - optind;
 	r.scan.key = &r.key;
+	r.scan.chain.anchors = r.anchors;
+	r.scan.chain.nanchors = r.nanchors;
+	if (r.format == F_HTML && tlspa_report_html_start(&r) < 0) {
+		rc = TLSPA_EX_ERROR;
+		goto done;
+	}
 	while ((got = tlspa_scan_next(&r.scan)) > 0)
 		count_record(&r, r.scan.rec, r.scan.ms);
 	if (got < 0) {
@@ -850,7 +1026,8 @@ tlspa_report_main(int argc, char **argv)
 		goto done;
 	}
 	tlspa_scan_evidence(&r.scan, r.evidence, sizeof(r.evidence));
-	if ((rc = tlspa_report_write(&r)) == 0)
+	if ((rc = r.format == F_HTML ? tlspa_report_html_write(&r)
+				     : tlspa_report_write(&r)) == 0)
 		rc = tlspa_scan_status(&r.scan.chain, r.ignore_breaks);
 done:
 	report_free(&r);

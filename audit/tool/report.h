@@ -87,6 +87,8 @@ struct tlspa_row {
 	struct tlspa_ent e;
 	struct tlspa_tally t;
 	char *name; /* clients: the host name first seen; owned */
+	char *cert; /* clients, html: the first certificate's subject and
+		       issuer, as "subject / issuer"; owned */
 };
 
 struct tlspa_det;
@@ -114,7 +116,33 @@ struct tlspa_det {
 	uint64_t count;
 };
 
-enum tlspa_format { F_TEXT, F_CSV, F_JSON, F_TLSRPT };
+enum tlspa_format { F_TEXT, F_CSV, F_JSON, F_TLSRPT, F_HTML };
+
+/* html: one day's decisions (key "YYYY-MM-DD"). */
+struct tlspa_day {
+	struct tlspa_ent e;
+	int64_t start; /* the day's first ms, for sorting */
+	uint64_t n, passed, failed;
+	uint64_t ver[NVER], cert[NCERT], action[NACT];
+};
+
+/* html: one rule on one day (key day\0rule): evaluations, and those that
+ * passed or were exempt. */
+struct tlspa_dayrule {
+	struct tlspa_ent e;
+	uint64_t n, met;
+};
+
+/* html: a start, reload or failed reload record, in the order read. */
+struct tlspa_reload {
+	char time[32], type[16], host[64], policy[72], detail[128];
+};
+
+#define TLSPA_RELOADS_MAX 1000 /* kept; the rest are only counted */
+
+/* html: the files' SHA-256, computed on a thread of its own while the
+ * records are counted (report_html.c). */
+struct tlspa_filehash;
 
 struct tlspa_report {
 	enum tlspa_format format;
@@ -132,8 +160,20 @@ struct tlspa_report {
 	struct tlspa_tally total;
 	uint64_t mail_n; /* decisions that are sender verdicts (mail) */
 	struct tlspa_table dom, rule, client, pol, det;
-	char day[16]; /* the day of the last record (tlsrpt) */
+	char day[16]; /* the day of the last record (tlsrpt, html) */
 	int64_t day_start, day_end;
+
+	/* html */
+	const char *out;		     /* -o FILE */
+	struct tlspa_follow_anchor *anchors; /* --anchor */
+	size_t nanchors;
+	int top_given; /* --top given */
+	struct tlspa_table days, dayrule, sender, hosts;
+	struct tlspa_day *cur_day;    /* the day of day_start..day_end */
+	struct tlspa_reload *reloads; /* up to TLSPA_RELOADS_MAX */
+	size_t nreloads;
+	uint64_t reloads_dropped;
+	struct tlspa_filehash *fh;
 };
 
 /* qsort comparators of struct tlspa_row *: most decisions first; most
@@ -158,5 +198,13 @@ void tlspa_report_json_flush(struct tlsp_jbuf *jb, int all);
 
 /* Writes the report in r->format to stdout. 0, or an exit status. */
 int tlspa_report_write(struct tlspa_report *r);
+
+/* html (report_html.c): starts hashing the input files on a thread of
+ * its own (0, or -1 after saying why); writes the report to r->out and
+ * its companion CSV, joining that thread (0, or an exit status); frees
+ * what the first allocated (also when the second was never called). */
+int tlspa_report_html_start(struct tlspa_report *r);
+int tlspa_report_html_write(struct tlspa_report *r);
+void tlspa_report_html_free(struct tlspa_report *r);
 
 #endif

@@ -36,7 +36,8 @@ static const struct {
 	{"report",
 	 "report [--since T] [--until T] [--tz ZONE] [--domain D]...\n"
 	 "\t\t[--rule R]... [--format text|csv|json|tlsrpt] [--top N]\n"
-	 "\t\t[--key FILE] [--allow-empty] [--ignore-breaks] FILE...",
+	 "\t\t[--format html -o OUT] [--key FILE] [--anchor SEQ:HASH]...\n"
+	 "\t\t[--allow-empty] [--ignore-breaks] FILE...",
 	 tlspa_report_main},
 	{"show",
 	 "show [--queue-id ID] [--txid ID] [--domain D] [--sender S]\n"

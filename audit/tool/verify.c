@@ -32,8 +32,8 @@ struct verify {
 
 /* "SEQ:HASH", or what the daemon logs: "[audit checkpoint ]seq=N
  * hash=H[ ...]"; SEQ 0 is the genesis. Hex digits may be uppercase. */
-static int
-anchor_parse(const char *arg, struct tlspa_follow_anchor *a)
+int
+tlspa_verify_anchor(const char *arg, struct tlspa_follow_anchor *a)
 {
 	const char *h;
 	char *end;
@@ -109,8 +109,8 @@ verify_options(struct verify *v, int argc, char **argv)
 			if (na == NULL)
 				return TLSPA_EX_ERROR;
 			v->anchors = na;
-			if (anchor_parse(optarg, &v->anchors[v->nanchors]) <
-			    0) {
+			if (tlspa_verify_anchor(optarg,
+						&v->anchors[v->nanchors]) < 0) {
 				fprintf(stderr,
 					"tlspolicy-audit: --anchor %s: "
 					"expected SEQ:HASH (64 lowercase hex "

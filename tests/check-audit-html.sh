@@ -1,0 +1,225 @@
+#!/bin/sh
+# check-audit-html.sh - tlspolicy-audit report --format html on the
+# fixture of tests/audit/html-fixture.sh: the markup holds only the
+# elements and attributes the report writes (no script, no handler, no
+# URL), every hostile value of the log is text, the style sheet is the
+# one the Content-Security-Policy allows, the numbers are the JSON
+# report's, the files' SHA-256 are right, the day axis has no hole, a
+# tampered or unkeyed log says NOT VERIFIED in the title, anchors are
+# counted, the long tail goes to a companion CSV whose SHA-256 the HTML
+# prints, and usage errors. (The browser's view: tests/browser/.)
+# Exit 0 when all passed, 1 on any failure.
+set -u
+bin=${top_builddir:-.}/tlspolicy-audit
+mklog=${top_builddir:-.}/tests/audit/mklog
+fixture=${top_srcdir:-.}/tests/audit/html-fixture.sh
+tmp=$(mktemp -d /tmp/tlsp-html.XXXXXX) || exit 1
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() {
+	fail=$((fail + 1))
+	printf 'FAIL %s\n' "$*"
+	[ -s "$tmp/out" ] && head -n 20 "$tmp/out" | sed 's/^/    /'
+}
+run() {
+	"$bin" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+	rc=$?
+	cat "$tmp/stdout" "$tmp/stderr" >"$tmp/out"
+}
+expect() {
+	name=$1 want=$2 pattern=$3
+	shift 3
+	run "$@"
+	if [ "$rc" -eq "$want" ] && grep -qF -- "$pattern" "$tmp/out"; then
+		ok
+	else
+		bad "$name: exit $rc (want $want), wanted '$pattern' in:"
+	fi
+}
+# check NAME HTML [ARGS...]: the python below on the HTML, with ARGS
+check() {
+	name=$1
+	shift
+	if python3 "$tmp/check.py" "$@" >"$tmp/out" 2>&1; then ok; else bad "$name"; fi
+}
+
+sh "$fixture" | "$mklog" >"$tmp/log" 2>/dev/null || bad "mklog"
+head -c 16 /dev/urandom >"$tmp/key"
+sh "$fixture" | "$mklog" -k "$tmp/key" >"$tmp/klog" 2>"$tmp/klast" || bad "mklog -k"
+
+cat >"$tmp/check.py" <<'PY'
+import base64, hashlib, json, re, sys
+from html.parser import HTMLParser
+
+TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1",
+        "h2", "h3", "div", "strong", "span", "br", "code", "dl", "dt", "dd",
+        "p", "table", "thead", "tbody", "tr", "th", "td", "section", "footer",
+        "svg", "g", "defs", "pattern", "rect", "path", "line", "text",
+        "polyline", "circle", "polygon"}
+ATTRS = {"lang", "charset", "http-equiv", "content", "name", "class", "id",
+         "colspan", "viewbox", "role", "aria-labelledby",
+         "font-family", "font-size", "font-weight", "width", "height",
+         "patternunits", "fill", "d", "stroke", "stroke-width", "x", "y",
+         "x1", "y1", "x2", "y2", "text-anchor", "transform", "r", "cx", "cy",
+         "points", "stroke-dasharray"}
+
+class P(HTMLParser):
+    def __init__(s):
+        super().__init__(convert_charrefs=True)
+        s.stack, s.text, s.style, s.ids, s.meta = [], [], "", {}, []
+        s.cur = None
+        s.tables = {}
+    def handle_starttag(s, tag, attrs):
+        if tag not in TAGS:
+            sys.exit("element <%s> written" % tag)
+        for k, v in attrs:
+            if k not in ATTRS:
+                sys.exit("attribute %s= on <%s>" % (k, tag))
+            if v and re.search(r"url\((?!#)|javascript:|https?:", v):
+                sys.exit("a URL in %s=%r" % (k, v))
+        a = dict(attrs)
+        if tag == "meta":
+            s.meta.append(a)
+        if "id" in a:
+            s.ids[a["id"]] = []
+        if tag == "table":
+            s.cur = s.tables.setdefault(a.get("id"), [])
+        if tag == "tr" and s.cur is not None:
+            s.cur.append([])
+        if tag in ("td", "th") and s.cur is not None and s.cur:
+            s.cur[-1].append("")
+        if tag not in ("meta", "br"):
+            s.stack.append((tag, a.get("id")))
+    def handle_endtag(s, tag):
+        if tag in ("meta", "br"):
+            return
+        while s.stack:
+            t, _ = s.stack.pop()
+            if t == tag:
+                break
+        if tag == "table":
+            s.cur = None
+    def handle_data(s, d):
+        s.text.append(d)
+        if s.stack and s.stack[-1][0] == "style":
+            s.style += d
+        for t, i in s.stack:
+            if i is not None:
+                s.ids[i].append(d)
+        if s.cur is not None and s.cur and s.cur[-1] and \
+                s.stack and s.stack[-1][0] in ("td", "th", "code", "span"):
+            s.cur[-1][-1] += d
+
+def parse(path):
+    p = P()
+    p.feed(open(path, encoding="utf-8").read())
+    p.close()
+    return p
+
+def eq(what, got, want):
+    if got != want:
+        sys.exit("%s: got %r, want %r" % (what, got, want))
+
+def idtext(p, i):
+    return "".join(p.ids[i]).strip()
+
+what, html = sys.argv[1], sys.argv[2]
+p = parse(html)
+if what == "markup":
+    text = "".join(p.text)
+    for v in ("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>',
+              "<script>alert(3)</script>", '"><img src=x onerror=alert(4)>',
+              "<script>alert(5)</script>", '"><img src=x onerror=alert(6)'):
+        if v not in text:
+            sys.exit("hostile value %r not shown as text" % v)
+    csp = [m["content"] for m in p.meta
+           if m.get("http-equiv") == "Content-Security-Policy"]
+    eq("one CSP", len(csp), 1)
+    if not csp[0].startswith("default-src 'none';"):
+        sys.exit("CSP " + csp[0])
+    h = base64.b64encode(hashlib.sha256(p.style.encode()).digest()).decode()
+    eq("style hash in CSP", "style-src 'sha256-%s'" % h in csp[0], True)
+elif what == "numbers":
+    j = json.load(open(sys.argv[3]))
+    eq("title", p.ids and "".join(p.text).split("TLS policy")[0].strip()[:9], "Verified:")
+    eq("records", int(idtext(p, "n-records")), j["evidence"]["records"])
+    eq("decisions", int(idtext(p, "n-decisions")), j["total"]["decisions"])
+    eq("passed", int(idtext(p, "n-passed")), j["total"]["passed"])
+    eq("refused", int(idtext(p, "n-refused")), j["total"]["refused"])
+    eq("evidence", idtext(p, "evidence"), j["evidence"]["summary"])
+    rows = [(r[0], int(r[1]), int(r[4])) for r in p.tables["t-rcpt"][1:]]
+    eq("domain rows", rows, [(d["domain"], d["decisions"], d["failed"])
+                             for d in j["domains"]])
+    sha = hashlib.sha256(open(sys.argv[4], "rb").read()).hexdigest()
+    eq("file row", p.tables["files"][1][1:], [str(len(open(sys.argv[4], "rb").read())), sha])
+    eq("reloads", [(r[2], r[3][:4]) for r in p.tables["reloads"][1:]],
+       [("start", "aaaa"), ("reload", "bbbb"), ("reload FAILED (old policy kept)", "-")])
+    eq("monitor", [r[:3] for r in p.tables["t-monitor"][1:]],
+       [['"><img src=x onerror=alert(4)>', "2", "defer 2"]])
+    eq("inventory first cert", p.tables["t-inventory"][1][6],
+       '<script>alert(1)</script> / "><img src=x onerror=alert(2)>')
+    days = re.findall(r'class="xtick"[^>]*>([^<]*)<', open(html).read())
+    eq("every day on the axis, once per chart", days,
+       ["2026-11-0%d" % d for d in range(1, 6)] * 4)
+elif what == "title":
+    t = re.search(r"<title>([^<]*)</title>", open(html).read()).group(1)
+    if not t.startswith(sys.argv[3]):
+        sys.exit("title %r, want it to start with %r" % (t, sys.argv[3]))
+    if len(sys.argv) > 4 and sys.argv[4] not in "".join(p.text):
+        sys.exit("%r not in the text" % sys.argv[4])
+elif what == "csv":
+    csv, sha = sys.argv[3], hashlib.sha256(open(sys.argv[3], "rb").read()).hexdigest()
+    eq("companion", idtext(p, "companion").split("SHA-256 ")[-1].rstrip("."), sha)
+    eq("rcpt rows shown", len(p.tables["t-rcpt"]) - 1, 1)
+    lines = open(csv).read().splitlines()
+    eq("csv rows", [l.split(",")[0] for l in lines[1:]],
+       ["recipient_domain", "recipient_domain", "sender_domain",
+        "sender_domain", "client", "client"])
+    if "'\"><img" not in open(csv).read() and "\"\"><img" not in open(csv).read():
+        sys.exit("the hostile sender domain is not quoted in the CSV")
+PY
+
+# ============================================================ verified
+run report --format html -o "$tmp/r.html" "$tmp/log"
+[ "$rc" -eq 0 ] && [ -s "$tmp/r.html" ] && ok || bad "report html: exit $rc"
+[ -e "$tmp/r.csv" ] && bad "a companion CSV with nothing to hold" || ok
+check "markup: only the report's elements, hostile values as text" markup "$tmp/r.html"
+run report --format json "$tmp/log"
+cp "$tmp/stdout" "$tmp/r.json"
+check "numbers equal the JSON report's" numbers "$tmp/r.html" "$tmp/r.json" "$tmp/log"
+size=$(wc -c <"$tmp/r.html")
+[ "$size" -lt 200000 ] && ok || bad "fixture report is $size bytes"
+
+# ======================================================= keys, anchors
+last=$(cat "$tmp/klast")
+run report --format html -o "$tmp/k.html" --key "$tmp/key" --anchor "${last% *}:${last#* }" "$tmp/klog"
+[ "$rc" -eq 0 ] && ok || bad "keyed: exit $rc"
+check "keyed, anchor met" title "$tmp/k.html" "Verified:" "anchors (syslog checkpoints) given 1, met 1"
+run report --format html -o "$tmp/u.html" "$tmp/klog"
+check "keyed log without --key" title "$tmp/u.html" "NOT VERIFIED (hashes not checked: no key)"
+bad_anchor="${last% *}:$(printf '%064d' 0)"
+run report --format html -o "$tmp/a.html" --key "$tmp/key" --anchor "$bad_anchor" "$tmp/klog"
+[ "$rc" -eq 1 ] && ok || bad "a wrong anchor: exit $rc (want 1)"
+check "a wrong anchor" title "$tmp/a.html" "NOT VERIFIED"
+
+# ============================================================ tampered
+sed '3s/"Q2"/"Q9"/' "$tmp/log" >"$tmp/tampered"
+run report --format html -o "$tmp/t.html" "$tmp/tampered"
+[ "$rc" -eq 1 ] && ok || bad "tampered: exit $rc (want 1)"
+check "tampered: NOT VERIFIED in the title and the first break" title "$tmp/t.html" "NOT VERIFIED" "first break: $tmp/tampered:3"
+
+# ====================================================== the long tail
+run report --format html --top 1 -o "$tmp/top.html" "$tmp/log"
+[ "$rc" -eq 0 ] && [ -s "$tmp/top.csv" ] && ok || bad "--top 1: exit $rc, no CSV"
+check "companion CSV and its SHA-256" csv "$tmp/top.html" "$tmp/top.csv"
+
+# =============================================================== usage
+expect "html needs -o" 2 "--format html needs -o FILE" report --format html "$tmp/log"
+expect "-o only for html" 2 "-o is for --format html" report -o "$tmp/x.html" "$tmp/log"
+expect "unwritable" 2 "tlspolicy-audit: $tmp/no/such.html.tmp" report --format html -o "$tmp/no/such.html" "$tmp/log"
+expect "bad anchor" 2 "--anchor 12: expected" report --format html -o "$tmp/x.html" --anchor 12 "$tmp/log"
+
+echo "check-audit-html: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

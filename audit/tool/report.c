@@ -429,7 +429,19 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 	}
 	if (report_time(r, since, until) < 0 || report_html_options(r) < 0)
 		return TLSPA_EX_ERROR;
-	if (optind >= argc) {
+	if (r->fleet.n > 0 && optind < argc) {
+		fprintf(stderr,
+			"tlspolicy-audit report: %s: a file before "
+			"the first --host\n",
+			argv[optind]);
+		return tlspa_tool_usage("report");
+	}
+	if (r->fleet.n > 0 && (r->key.k != NULL || r->nanchors > 0)) {
+		fprintf(stderr, "tlspolicy-audit report: --key and --anchor go "
+				"after their --host\n");
+		return TLSPA_EX_ERROR;
+	}
+	if (optind >= argc && r->fleet.n == 0) {
 		fprintf(stderr, "tlspolicy-audit report: no FILE given\n");
 		return tlspa_tool_usage("report");
 	}
@@ -989,15 +1001,156 @@ report_free(struct tlspa_report *r)
 	free(r->anchors);
 	tlspa_scan_close(&r->scan);
 	tlsp_chain_key_free(&r->key);
+	tlspa_fleet_free(&r->fleet);
+	free(r->hostev);
+	free(r->allfiles);
 	free(r->domains);
 	free(r->rulef);
+}
+
+/* ============================================================= fleet */
+
+static void
+wrong_host(const struct tlspa_report *r, const char *declared)
+{
+	const struct tlspa_jv *v = tlspa_jv_get(r->scan.rec, "host");
+	char buf[128];
+
+	if (v != NULL && v->type == TLSPA_J_STR)
+		tlspa_text_safe(v->s, v->len, buf, sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), "(none)");
+	fprintf(stderr,
+		"%s:%llu: the record names host \"%s\", not %s as "
+		"declared\n",
+		r->scan.line.path, r->scan.line.lineno, buf, declared);
+}
+
+/* The records of one host of a fleet, each naming that host, into the
+ * counters; what its chain showed into *ev and the totals in *agg.
+ * 0, TLSPA_EX_BROKEN or TLSPA_EX_ERROR. */
+static int
+fleet_host(struct tlspa_report *r, const struct tlspa_host *h,
+	   struct tlspa_hostev *ev, struct tlspa_follow *agg)
+{
+	struct tlspa_follow *f = &r->scan.chain;
+	int got, rc;
+
+	ev->name = h->name;
+	ev->nfiles = h->nfiles;
+	r->scan.files = h->files;
+	r->scan.nfiles = h->nfiles;
+	r->scan.key = &h->key;
+	f->anchors = h->anchors;
+	f->nanchors = h->nanchors;
+	while ((got = tlspa_scan_next(&r->scan)) > 0) {
+		if (!tlspa_fleet_wrong_host(r->scan.rec, h->name)) {
+			count_record(r, r->scan.rec, r->scan.ms);
+			continue;
+		}
+		r->scan.records--; /* not this host's evidence */
+		if (ev->wrong++ == 0)
+			wrong_host(r, h->name);
+	}
+	if (got < 0)
+		return TLSPA_EX_ERROR;
+	tlspa_scan_evidence(&r->scan, ev->evidence, sizeof(ev->evidence));
+	if (ev->wrong > 0)
+		snprintf(ev->evidence, sizeof(ev->evidence),
+			 "NOT VERIFIED: %llu record%s name%s another host "
+			 "than %s",
+			 ev->wrong, ev->wrong == 1 ? "" : "s",
+			 ev->wrong == 1 ? "s" : "", h->name);
+	ev->records = f->records - ev->wrong;
+	ev->breaks = f->breaks;
+	ev->unkeyed = f->unkeyed;
+	memcpy(ev->hash, f->hash, sizeof(ev->hash));
+	if (agg->breaks == 0 && (f->breaks > 0 || ev->wrong > 0)) {
+		agg->first_break = f->first_break;
+		if (f->breaks == 0)
+			agg->first_break =
+				(struct tlspa_follow_place){h->files[0], 0};
+		snprintf(agg->first_break_text, sizeof(agg->first_break_text),
+			 "host %.64s: %.400s", h->name,
+			 f->breaks ? f->first_break_text : ev->evidence);
+	}
+	agg->records += ev->records;
+	agg->breaks += f->breaks + ev->wrong;
+	agg->skipped += f->skipped + ev->wrong;
+	agg->unkeyed |= f->unkeyed;
+	memcpy(agg->hash, f->hash, sizeof(agg->hash));
+	rc = tlspa_scan_status(f, r->ignore_breaks);
+	if (ev->wrong > 0 && !r->ignore_breaks)
+		rc = TLSPA_EX_BROKEN;
+	return rc;
+}
+
+/* Each host's chain on its own, one after the other, into one set of
+ * counters; then the scan is made to describe the whole fleet. */
+static int
+report_fleet(struct tlspa_report *r)
+{
+	struct tlspa_scan keep = r->scan; /* the window, allow_empty */
+	struct tlspa_follow agg;
+	unsigned long long records = 0, outside = 0, bad = 0;
+	size_t i, nf = 0;
+	int rc = 0, st;
+
+	memset(&agg, 0, sizeof(agg));
+	for (i = 0; i < r->fleet.n; i++)
+		nf += (size_t)r->fleet.hosts[i].nfiles;
+	r->allfiles = calloc(nf + 1, sizeof(*r->allfiles));
+	r->hostev = calloc(r->fleet.n, sizeof(*r->hostev));
+	if (r->allfiles == NULL || r->hostev == NULL)
+		return TLSPA_EX_ERROR;
+	for (i = 0, nf = 0; i < r->fleet.n; i++) {
+		memcpy(r->allfiles + nf, r->fleet.hosts[i].files,
+		       (size_t)r->fleet.hosts[i].nfiles * sizeof(char *));
+		nf += (size_t)r->fleet.hosts[i].nfiles;
+	}
+	r->scan.files = r->allfiles;
+	r->scan.nfiles = (int)nf;
+	if (r->format == F_HTML && tlspa_report_html_start(r) < 0)
+		return TLSPA_EX_ERROR;
+	for (i = 0; i < r->fleet.n && rc != TLSPA_EX_ERROR; i++) {
+		memset(&r->scan, 0, sizeof(r->scan));
+		r->scan.since = keep.since;
+		r->scan.until = keep.until;
+		r->scan.allow_empty = keep.allow_empty;
+		r->scan.records = records; /* numbers records across hosts */
+		st = fleet_host(r, &r->fleet.hosts[i], &r->hostev[i], &agg);
+		bad += st != 0 || r->hostev[i].breaks || r->hostev[i].wrong;
+		rc = st > rc ? st : rc;
+		records = r->scan.records;
+		outside += r->scan.outside;
+		tlspa_scan_close(&r->scan);
+	}
+	memset(&r->scan, 0, sizeof(r->scan));
+	r->scan.since = keep.since;
+	r->scan.until = keep.until;
+	r->scan.files = r->allfiles;
+	r->scan.nfiles = (int)nf;
+	r->scan.records = records;
+	r->scan.outside = outside;
+	r->scan.chain = agg;
+	if (bad == 0 && !agg.unkeyed)
+		snprintf(r->evidence, sizeof(r->evidence),
+			 "verified: %zu hosts, %llu records, each host's "
+			 "chain on its own",
+			 r->fleet.n, agg.records);
+	else
+		snprintf(r->evidence, sizeof(r->evidence),
+			 "NOT VERIFIED: %llu of %zu hosts%s", bad, r->fleet.n,
+			 agg.unkeyed ? "; hashes not checked on some (no key)"
+				     : "");
+	return rc;
 }
 
 int
 tlspa_report_main(int argc, char **argv)
 {
 	struct tlspa_report r;
-	int rc, got;
+	int rc, got, at = tlspa_fleet_find(argc, argv), st;
 
 	memset(&r, 0, sizeof(r));
 	r.dom.valsz = r.rule.valsz = r.client.valsz = sizeof(struct tlspa_row);
@@ -1008,8 +1161,21 @@ tlspa_report_main(int argc, char **argv)
 	r.sender.valsz = r.hosts.valsz = sizeof(struct tlspa_row);
 	r.first_ms = TLSPA_TIME_MAX;
 	r.last_ms = TLSPA_TIME_MIN;
-	if ((rc = report_options(&r, argc, argv)) != 0)
+	if (at > 0 && (rc = tlspa_fleet_parse(&r.fleet, argc, argv, at)) != 0)
 		goto done;
+	if ((rc = report_options(&r, at > 0 ? at : argc, argv)) != 0)
+		goto done;
+	if (at > 0) {
+		if ((st = report_fleet(&r)) == TLSPA_EX_ERROR) {
+			rc = st;
+			goto done;
+		}
+		rc = r.format == F_HTML ? tlspa_report_html_write(&r)
+					: tlspa_report_write(&r);
+		if (rc == 0)
+			rc = st;
+		goto done;
+	}
 	r.scan.files = argv + optind;
 	r.scan.nfiles = argc - optind;
 	r.scan.key = &r.key;

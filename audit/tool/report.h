@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fleet.h"
 #include "table.h"
 #include "tlspolicy/policy.h"
 #include "tool.h"
@@ -140,6 +141,16 @@ struct tlspa_reload {
 
 #define TLSPA_RELOADS_MAX 1000 /* kept; the rest are only counted */
 
+/* A host of a fleet (--host): what its chain verification found. */
+struct tlspa_hostev {
+	const char *name;
+	int nfiles;
+	unsigned long long records, breaks, wrong; /* wrong: other host */
+	int unkeyed;
+	char hash[TLSP_HASH_HEX + 1];
+	char evidence[512];
+};
+
 /* html: the files' SHA-256, computed on a thread of its own while the
  * records are counted (report_html.c). */
 struct tlspa_filehash;
@@ -174,6 +185,11 @@ struct tlspa_report {
 	size_t nreloads;
 	uint64_t reloads_dropped;
 	struct tlspa_filehash *fh;
+
+	/* --host: several hosts, each its own chain */
+	struct tlspa_fleet fleet;
+	struct tlspa_hostev *hostev; /* fleet.n */
+	char **allfiles;	     /* every host's files, in order */
 };
 
 /* qsort comparators of struct tlspa_row *: most decisions first; most

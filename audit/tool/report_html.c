@@ -266,6 +266,8 @@ section(FILE *f, const char *id, const char *title, int first)
 
 /* ---------------------------------------------------------- the head */
 
+static void hosts_table(FILE *f, const struct tlspa_report *r);
+
 static int
 verified(const struct tlspa_follow *f)
 {
@@ -314,7 +316,7 @@ static void
 verification(FILE *f, const struct tlspa_report *r)
 {
 	const struct tlspa_follow *c = &r->scan.chain;
-	size_t i, met = 0;
+	size_t i, k, met = 0, given = 0;
 
 	fprintf(f, "<div class=\"verify %s\" id=\"verification\"><strong>",
 		verified(c) ? "ok" : "broken");
@@ -322,7 +324,7 @@ verification(FILE *f, const struct tlspa_report *r)
 		verified(c) ? "Chain verified" : status_word(c));
 	escs(f, r->evidence);
 	fputs("</span>", f);
-	if (c->records > 0)
+	if (c->records > 0 && r->hostev == NULL)
 		fprintf(f,
 			"<br>last hash <code class=\"hash\" "
 			"id=\"last-hash\">%s</code>",
@@ -335,12 +337,49 @@ verification(FILE *f, const struct tlspa_report *r)
 	}
 	for (i = 0; i < r->nanchors; i++)
 		met += r->anchors[i].seen != 0;
+	for (i = 0; i < r->fleet.n; i++) {
+		given += r->fleet.hosts[i].nanchors;
+		for (k = 0; k < r->fleet.hosts[i].nanchors; k++)
+			met += r->fleet.hosts[i].anchors[k].seen != 0;
+	}
 	fprintf(f,
 		"<br>key: %s; anchors (syslog checkpoints) given %zu, met "
 		"%zu</div>\n",
-		r->key.k != NULL ? "HMAC key given, every hash checked"
-				 : "none given",
-		r->nanchors, met);
+		r->key.k != NULL    ? "HMAC key given, every hash checked"
+		: r->hostev != NULL ? "per host, below"
+				    : "none given",
+		r->nanchors + given, met);
+	hosts_table(f, r);
+}
+
+/* --host: one verification line per host. */
+static void
+hosts_table(FILE *f, const struct tlspa_report *r)
+{
+	const struct tlspa_hostev *e;
+	size_t i;
+
+	if (r->hostev == NULL)
+		return;
+	fputs("<table id=\"t-hosts\"><thead><tr><th>host</th>"
+	      "<th class=\"n\">files</th><th class=\"n\">records</th>"
+	      "<th>verification (each host's chain on its own)</th>"
+	      "<th>last hash</th></tr></thead><tbody>\n",
+	      f);
+	for (i = 0; i < r->fleet.n; i++) {
+		e = &r->hostev[i];
+		fputs("<tr><td>", f);
+		escs(f, e->name);
+		fputs("</td>", f);
+		td_num(f, (uint64_t)e->nfiles);
+		td_num(f, e->records);
+		fprintf(f, "<td class=\"%s\">",
+			e->breaks || e->wrong || e->unkeyed ? "broken" : "ok");
+		escs(f, e->evidence);
+		fprintf(f, "</td><td class=\"hash\">%s</td></tr>\n",
+			e->records ? e->hash : "-");
+	}
+	fputs("</tbody></table>\n", f);
 }
 
 static void

@@ -61,7 +61,8 @@ struct tlsp_spec {
 	enum tlsp_mode mode;		/* default enforce */
 	int on_unobservable_fail;	/* 1: unknown counts as a failure */
 	const char *profile;		/* profile name, or NULL */
-	char *reply; /* template with %{..}; NULL: default text */
+	unsigned compliance; /* compliance: tags, the profiles' included */
+	char *reply;	     /* template with %{..}; NULL: default text */
 };
 
 enum tlsp_direction {

@@ -215,6 +215,79 @@ run report --format html --top 1 -o "$tmp/top.html" "$tmp/log"
 [ "$rc" -eq 0 ] && [ -s "$tmp/top.csv" ] && ok || bad "--top 1: exit $rc, no CSV"
 check "companion CSV and its SHA-256" csv "$tmp/top.html" "$tmp/top.csv"
 
+# ======================================= --policy and the control mapping
+milter=${top_builddir:-.}/tlspolicy-milter
+cat >"$tmp/pol.yaml" <<'YAML'
+version: 1
+profiles:
+  strong:
+    tls: required
+    min_version: TLSv1.3
+    compliance: [pci-dss-4.0.1, gdpr]
+recipients:
+  corp.example:
+    profile: strong
+  other.example:
+    tls: required
+    compliance: hipaa
+YAML
+phash=$("$milter" -c "$tmp/pol.yaml" -n | sed 's/.*sha256 //')
+P13='"tls":{"version":"TLSv1.3","cipher":"TLS_AES_256_GCM_SHA384","bits":256,"forward_secrecy":true,"cert":"none","subject":null,"issuer":null,"verify":null,"fingerprint":null,"observed":[]}'
+P12='"tls":{"version":"TLSv1.2","cipher":"ECDHE-RSA-AES128-GCM-SHA256","bits":128,"forward_secrecy":true,"cert":"none","subject":null,"issuer":null,"verify":null,"fingerprint":null,"observed":[]}'
+P0='"tls":{"version":null,"cipher":null,"bits":null,"forward_secrecy":null,"cert":"none","subject":null,"issuer":null,"verify":null,"fingerprint":null,"observed":[]}'
+V() { printf '{"action":"%s","would_action":"%s","decided_by":null,"flags":[],"rules":[{"rule":"%s","exempt":false,"status":"%s","action":"%s","mode":"enforce","failures":[]}]}' "$1" "$1" "$2" "$3" "$1"; }
+M() { printf '{"time":"2026-11-0%sT09:00:00.000Z","host":"mx1.test","type":"message","salt":"00112233445566778899aabbccddee0%s","queue_id":"P%s","client":{"addr":"192.0.2.9","name":"c.example"},"helo":"c","sender":"<s@s.example>","mta":"postfix",%s,"recipients":[{"addr":"<x@%s>","verdict":%s,"reply":null}],"action":"%s","mode":"enforce","would_action":"%s"}\n' "$1" "$1" "$1" "$2" "$3" "$4" "$5" "$5"; }
+{
+	printf '{"time":"2026-11-01T00:00:00.000Z","host":"mx1.test","type":"start","format":2,"detail":"tlspolicy","policy":"%s"}\n' "$phash"
+	M 1 "$P13" corp.example "$(V accept recipient:corp.example pass)" accept
+	M 2 "$P12" corp.example "$(V reject recipient:corp.example fail)" reject
+	M 3 "$P0" other.example "$(V reject recipient:other.example fail)" reject
+} | "$mklog" >"$tmp/plog" 2>/dev/null || bad "mklog (policy log)"
+run report --format html -o "$tmp/p.html" --policy "$tmp/pol.yaml" "$tmp/plog"
+[ "$rc" -eq 0 ] && ok || bad "--policy: exit $rc"
+if python3 - "$tmp/p.html" "$phash" >"$tmp/out" 2>&1 <<'PY'; then ok; else bad "policy text and control mapping"; fi
+import re, sys
+h = open(sys.argv[1]).read()
+def rows(tid):
+    t = re.search(r'<table id="%s">(.*?)</table>' % tid, h, re.S).group(1)
+    return [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", t)[1:]]
+p = rows("t-policies")
+assert len(p) == 1 and p[0][1] == sys.argv[2], p
+assert p[0][2] == "matches: in force from 2026-11-01T00:00:00.000Z on mx1.test (start record)", p
+assert rows("t-policy-rules") == [["recipient:corp.example", "pci-dss-4.0.1, gdpr"],
+                                  ["recipient:other.example", "hipaa"]], rows("t-policy-rules")
+fw = re.findall(r'<h3 id="fw-([^"]+)">', h)
+assert fw == ["pci-dss-4.0.1", "hipaa", "gdpr"], fw
+ctl = re.search(r'<section id="controls">(.*?)</section>', h, re.S).group(1)
+cells = re.findall(r"<tr><td>([^<]*)</td><td>[^<]*</td><td>(.*?)</td></tr>", ctl)
+d = {}
+for k, v in cells:
+    d.setdefault(k, v)
+want = {
+ "PCI DSS v4.0.1 4.2.1": "1 tagged rule judged 2 decisions: 1 (50.0%) met every requirement, 1 failed, 1 were refused (enforced), 0 evaluations were in monitor mode.",
+ "HIPAA 45 CFR 164.312(e)(2)(ii)": "Of 1 decisions by the tagged rules, 0 (0.0%) were on TLS sessions and 1 without TLS.",
+ "GDPR Art. 32(1)(a)": "Of 2 decisions by the tagged rules, 2 (100.0%) were on TLS sessions and 0 without TLS.",
+ "PCI DSS v4.0.1 10.2.1": "4 audit records from 1 host, from 2026-11-01T00:00:00Z to 2026-11-03T09:00:00Z; 3 decisions recorded.",
+}
+for k, v in want.items():
+    assert d.get(k) == v, (k, d.get(k))
+assert "PCI DSS v4.0.1 4.2.1.1" in d and "PCI DSS v4.0.1 10.5.1" in d and "PCI DSS v4.0.1 10.3.4" in d
+assert d["PCI DSS v4.0.1 10.3.2"].startswith("The records form a hash chain; this report's verification of it: verified: 4 records"), d["PCI DSS v4.0.1 10.3.2"]
+assert not any(k.startswith("BSI") for k in d)
+# facts, never a claim
+for m in re.finditer(r"(?i)certifi(ed|cation)|\bcompliant\b|\bcomplies\b|\bconformant", h):
+    ctx = h[max(0, m.start() - 40):m.end() + 10]
+    assert "not a certification" in ctx or "compliance:" in ctx or "compliance tags" in ctx, ctx
+PY
+sed 's/TLSv1.3/TLSv1.2/' "$tmp/pol.yaml" >"$tmp/pol2.yaml"
+run report --format html -o "$tmp/p2.html" --policy "$tmp/pol2.yaml" "$tmp/plog"
+[ "$rc" -eq 0 ] && grep -q "does not match the log" "$tmp/p2.html" && grep -q 'id="controls-none"' "$tmp/p2.html" &&
+	! grep -q '<h3 id="fw-' "$tmp/p2.html" && ok || bad "a policy whose hash the log does not name"
+grep -q "Policy text not supplied" "$tmp/r.html" && ok || bad "without --policy: not supplied"
+printf 'version: 1\nrecipients:\n  a.example:\n    compliance: [hipa]\n' >"$tmp/badpol.yaml"
+expect "--policy that does not compile" 2 "$tmp/badpol.yaml:4:18:" report --format html -o "$tmp/x.html" --policy "$tmp/badpol.yaml" "$tmp/plog"
+expect "--policy only for html" 2 "--policy is for --format html" report --policy "$tmp/pol.yaml" "$tmp/plog"
+
 # =============================================================== usage
 expect "html needs -o" 2 "--format html needs -o FILE" report --format html "$tmp/log"
 expect "-o only for html" 2 "-o is for --format html" report -o "$tmp/x.html" "$tmp/log"

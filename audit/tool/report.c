@@ -341,6 +341,20 @@ report_anchor(struct tlspa_report *r, const char *arg)
 	return 0;
 }
 
+static int
+add_policy(struct tlspa_report *r, const char *path)
+{
+	struct tlspa_policyf *np;
+
+	np = realloc(r->policies, (r->npolicies + 1) * sizeof(*np));
+	if (np == NULL)
+		return -1;
+	r->policies = np;
+	memset(&np[r->npolicies], 0, sizeof(*np));
+	np[r->npolicies++].path = path;
+	return 0;
+}
+
 /* What --format html needs, and what only it takes. */
 static int
 report_html_options(struct tlspa_report *r)
@@ -355,6 +369,13 @@ report_html_options(struct tlspa_report *r)
 				"html\n");
 		return -1;
 	}
+	if (r->format != F_HTML && r->npolicies > 0) {
+		fprintf(stderr, "tlspolicy-audit report: --policy is for "
+				"--format html\n");
+		return -1;
+	}
+	if (tlspa_report_policies_load(r) < 0)
+		return -1;
 	if (r->format == F_HTML && !r->top_given)
 		r->top = 100;
 	return 0;
@@ -385,6 +406,7 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 		{"ignore-breaks", no_argument, NULL, 'I'},
 		{"anchor", required_argument, NULL, 'a'},
 		{"output", required_argument, NULL, 'o'},
+		{"policy", required_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *since = NULL, *until = NULL;
@@ -395,6 +417,8 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		if (c == 'o')
 			r->out = optarg;
+		else if (c == 'P' && add_policy(r, optarg) < 0)
+			return TLSPA_EX_ERROR;
 		else if (c == 'a' && report_anchor(r, optarg) < 0)
 			return TLSPA_EX_ERROR;
 		else if (c == 'S')
@@ -997,6 +1021,7 @@ report_free(struct tlspa_report *r)
 	tlspa_table_free(&r->sender, free_row);
 	tlspa_table_free(&r->hosts, free_row);
 	tlspa_report_html_free(r);
+	tlspa_report_policies_free(r);
 	free(r->reloads);
 	free(r->anchors);
 	tlspa_scan_close(&r->scan);

@@ -151,6 +151,14 @@ struct tlspa_hostev {
 	char evidence[512];
 };
 
+/* html: a policy file given with --policy, and whether a start or
+ * reload record in the period names its hash. */
+struct tlspa_policyf {
+	const char *path;
+	struct tlsp_policy *p;
+	const struct tlspa_reload *from; /* the first record naming it */
+};
+
 /* html: the files' SHA-256, computed on a thread of its own while the
  * records are counted (report_html.c). */
 struct tlspa_filehash;
@@ -185,6 +193,9 @@ struct tlspa_report {
 	size_t nreloads;
 	uint64_t reloads_dropped;
 	struct tlspa_filehash *fh;
+
+	struct tlspa_policyf *policies; /* --policy */
+	size_t npolicies;
 
 	/* --host: several hosts, each its own chain */
 	struct tlspa_fleet fleet;
@@ -222,5 +233,17 @@ int tlspa_report_write(struct tlspa_report *r);
 int tlspa_report_html_start(struct tlspa_report *r);
 int tlspa_report_html_write(struct tlspa_report *r);
 void tlspa_report_html_free(struct tlspa_report *r);
+
+/* html (report_html.c): a value from the log as HTML text, made safe as
+ * for a terminal first; a table cell of a number. */
+void tlspa_report_html_text(FILE *f, const char *s, size_t n);
+
+/* html (report_controls.c): loads the --policy files (0, or -1 after
+ * saying why); writes the sections "Policy text" and "Control mapping"
+ * (rules sorted by key: rbykey); frees the policies. */
+int tlspa_report_policies_load(struct tlspa_report *r);
+void tlspa_report_controls(FILE *f, const struct tlspa_report *r,
+			   struct tlspa_ent **rbykey);
+void tlspa_report_policies_free(struct tlspa_report *r);
 
 #endif

@@ -194,6 +194,12 @@ esc(FILE *f, const char *s, size_t n)
 	tlspa_svg_text(f, buf, strlen(buf));
 }
 
+void
+tlspa_report_html_text(FILE *f, const char *s, size_t n)
+{
+	esc(f, s, n);
+}
+
 static void
 escs(FILE *f, const char *s)
 {
@@ -1142,7 +1148,7 @@ csp_hash(char out[64])
 
 struct sorted {
 	struct tlspa_ent **dom, **snd, **rule, **byfail, **bycount, **days,
-		**dr, **hosts;
+		**dr, **hosts, **rbykey;
 };
 
 static int
@@ -1156,8 +1162,9 @@ sort_all(const struct tlspa_report *r, struct sorted *s)
 	s->days = tlspa_table_sorted(&r->days, tlspa_table_by_key);
 	s->dr = tlspa_table_sorted(&r->dayrule, tlspa_table_by_key);
 	s->hosts = tlspa_table_sorted(&r->hosts, tlspa_table_by_key);
+	s->rbykey = tlspa_table_sorted(&r->rule, tlspa_table_by_key);
 	return s->dom && s->snd && s->rule && s->byfail && s->bycount &&
-			       s->days && s->dr && s->hosts
+			       s->days && s->dr && s->hosts && s->rbykey
 		       ? 0
 		       : -1;
 }
@@ -1173,6 +1180,7 @@ sorted_free(struct sorted *s)
 	free(s->days);
 	free(s->dr);
 	free(s->hosts);
+	free(s->rbykey);
 }
 
 static int
@@ -1204,6 +1212,7 @@ write_html(FILE *f, const struct tlspa_report *r, const struct sorted *s,
 	rules_table(f, r, s->rule);
 	clients(f, r, s->byfail, s->bycount, csv);
 	totals(f, r);
+	tlspa_report_controls(f, r, s->rbykey);
 	footer(f);
 	return 0;
 }

@@ -288,6 +288,32 @@ printf 'version: 1\nrecipients:\n  a.example:\n    compliance: [hipa]\n' >"$tmp/
 expect "--policy that does not compile" 2 "$tmp/badpol.yaml:4:18:" report --format html -o "$tmp/x.html" --policy "$tmp/badpol.yaml" "$tmp/plog"
 expect "--policy only for html" 2 "--policy is for --format html" report --policy "$tmp/pol.yaml" "$tmp/plog"
 
+# ====================== size: a year of days, 1,000 named rules, <= 2 MB
+python3 - >"$tmp/year.bodies" <<'PY'
+import datetime
+T = ['"tls":{"version":"TLSv1.3","cipher":"x","bits":256,"forward_secrecy":true,"cert":"verified","subject":null,"issuer":null,"verify":"OK","fingerprint":null,"observed":[]}',
+     '"tls":{"version":"TLSv1.2","cipher":"x","bits":128,"forward_secrecy":true,"cert":"not verified","subject":null,"issuer":null,"verify":"FAIL","fingerprint":null,"observed":[]}',
+     '"tls":{"version":null,"cipher":null,"bits":null,"forward_secrecy":null,"cert":"none","subject":null,"issuer":null,"verify":null,"fingerprint":null,"observed":[]}']
+print('{"time":"2026-01-01T00:00:00.000Z","host":"mx1","type":"start","format":2,"policy":"%s"}' % ("a" * 64))
+n = 0
+for day in range(365):
+    d = datetime.date(2026, 1, 1) + datetime.timedelta(days=day)
+    for k in range(6):
+        n += 1
+        st, act = ("pass", "accept") if k < 4 else ("fail", "reject" if k == 4 else "defer")
+        v = '{"action":"%s","would_action":"%s","decided_by":null,"flags":[],"rules":[{"rule":"recipient:d%d.example","exempt":false,"status":"%s","action":"%s","mode":"%s","failures":[]}]}' % (act, act, n % 1000, st, act, "monitor" if n % 7 == 0 else "enforce")
+        print('{"time":"%sT%02d:00:00.000Z","host":"mx1","type":"message","salt":"%032x","queue_id":"Q%d","client":{"addr":"192.0.2.%d","name":"c"},"helo":"c","sender":"<s@s%d.example>","mta":"postfix",%s,"recipients":[{"addr":"<x@d%d.example>","verdict":%s,"reply":null}],"action":"%s","mode":"enforce","would_action":"%s"}' % (d.isoformat(), k + 8, n, n, n % 250, n, T[k % 3], n % 1000, v, act, act))
+PY
+"$mklog" <"$tmp/year.bodies" >"$tmp/year.log" 2>/dev/null || bad "mklog (a year)"
+run report --format html -o "$tmp/year.html" "$tmp/year.log"
+size=$(wc -c <"$tmp/year.html")
+[ "$rc" -eq 0 ] && [ "$size" -le 2000000 ] && [ "$(grep -c '<tr><td>recipient:d' "$tmp/year.html")" -ge 1000 ] && ok ||
+	bad "a year and 1,000 rules: exit $rc, $size bytes (at most 2,000,000), every rule listed"
+[ -s "$tmp/year.csv" ] && [ "$(grep -c '^sender_domain,' "$tmp/year.csv")" -eq $((2190 - 100)) ] && ok ||
+	bad "a year: the senders past the first 100 in the companion CSV"
+[ "$(grep -c 'class="xtick"' "$tmp/year.html")" -le 36 ] && grep -q '>2026-01-01<' "$tmp/year.html" &&
+	grep -q '>2026-12-31<' "$tmp/year.html" && ok || bad "a year: at most 9 day labels a chart, the first and last"
+
 # =============================================================== usage
 expect "html needs -o" 2 "--format html needs -o FILE" report --format html "$tmp/log"
 expect "-o only for html" 2 "-o is for --format html" report -o "$tmp/x.html" "$tmp/log"

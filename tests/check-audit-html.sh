@@ -242,6 +242,7 @@ M() { printf '{"time":"2026-11-0%sT09:00:00.000Z","host":"mx1.test","type":"mess
 	M 1 "$P13" corp.example "$(V accept recipient:corp.example pass)" accept
 	M 2 "$P12" corp.example "$(V reject recipient:corp.example fail)" reject
 	M 3 "$P0" other.example "$(V reject recipient:other.example fail)" reject
+	M 4 "$P13" z.example "$(V accept recipient:default pass)" accept
 } | "$mklog" >"$tmp/plog" 2>/dev/null || bad "mklog (policy log)"
 run report --format html -o "$tmp/p.html" --policy "$tmp/pol.yaml" "$tmp/plog"
 [ "$rc" -eq 0 ] && ok || bad "--policy: exit $rc"
@@ -267,18 +268,27 @@ want = {
  "PCI DSS v4.0.1 4.2.1": "1 tagged rule judged 2 decisions: 1 (50.0%) met every requirement, 1 failed, 1 were refused (enforced), 0 evaluations were in monitor mode.",
  "HIPAA 45 CFR 164.312(e)(2)(ii)": "Of 1 decisions by the tagged rules, 0 (0.0%) were on TLS sessions and 1 without TLS.",
  "GDPR Art. 32(1)(a)": "Of 2 decisions by the tagged rules, 2 (100.0%) were on TLS sessions and 0 without TLS.",
- "PCI DSS v4.0.1 10.2.1": "4 audit records from 1 host, from 2026-11-01T00:00:00Z to 2026-11-03T09:00:00Z; 3 decisions recorded.",
+ "PCI DSS v4.0.1 10.2.1": "5 audit records from 1 host, from 2026-11-01T00:00:00Z to 2026-11-04T09:00:00Z; 4 decisions recorded.",
 }
 for k, v in want.items():
     assert d.get(k) == v, (k, d.get(k))
 assert "PCI DSS v4.0.1 4.2.1.1" in d and "PCI DSS v4.0.1 10.5.1" in d and "PCI DSS v4.0.1 10.3.4" in d
-assert d["PCI DSS v4.0.1 10.3.2"].startswith("The records form a hash chain; this report's verification of it: verified: 4 records"), d["PCI DSS v4.0.1 10.3.2"]
+assert d["PCI DSS v4.0.1 10.3.2"].startswith("The records form a hash chain; this report's verification of it: verified: 5 records"), d["PCI DSS v4.0.1 10.3.2"]
 assert not any(k.startswith("BSI") for k in d)
 # facts, never a claim
 for m in re.finditer(r"(?i)certifi(ed|cation)|\bcompliant\b|\bcomplies\b|\bconformant", h):
     ctx = h[max(0, m.start() - 40):m.end() + 10]
     assert "not a certification" in ctx or "compliance:" in ctx or "compliance tags" in ctx, ctx
 PY
+# past --top, the domains a rule names are still listed; the rest go to
+# the CSV
+run report --format html --top 1 -o "$tmp/p3.html" --policy "$tmp/pol.yaml" "$tmp/plog"
+got=$(grep -o '<table id="t-rcpt">.*' "$tmp/p3.html" | head -n 1 >/dev/null; sed -n '/<table id="t-rcpt">/,/<\/table>/p' "$tmp/p3.html" | grep -o '<tr><td>[^<]*' | sed 's/<tr><td>//' | sort | tr '\n' ' ')
+[ "$rc" -eq 0 ] && [ "$got" = "corp.example other.example " ] && grep -q '^recipient_domain,"z.example"' "$tmp/p3.csv" && ok ||
+	bad "--top 1 with --policy: rows '$got' (want the two named domains), z.example in the CSV"
+run report --format html --top 1 -o "$tmp/p4.html" "$tmp/plog"
+got=$(sed -n '/<table id="t-rcpt">/,/<\/table>/p' "$tmp/p4.html" | grep -c '<tr><td>')
+[ "$got" -eq 1 ] && ok || bad "--top 1 without --policy: $got rows (want 1)"
 sed 's/TLSv1.3/TLSv1.2/' "$tmp/pol.yaml" >"$tmp/pol2.yaml"
 run report --format html -o "$tmp/p2.html" --policy "$tmp/pol2.yaml" "$tmp/plog"
 [ "$rc" -eq 0 ] && grep -q "does not match the log" "$tmp/p2.html" && grep -q 'id="controls-none"' "$tmp/p2.html" &&

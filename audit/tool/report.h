@@ -196,6 +196,8 @@ struct tlspa_report {
 
 	struct tlspa_policyf *policies; /* --policy */
 	size_t npolicies;
+	char **named; /* the rule names of matching policies, sorted */
+	size_t nnamed;
 
 	/* --host: several hosts, each its own chain */
 	struct tlspa_fleet fleet;
@@ -245,5 +247,13 @@ int tlspa_report_policies_load(struct tlspa_report *r);
 void tlspa_report_controls(FILE *f, const struct tlspa_report *r,
 			   struct tlspa_ent **rbykey);
 void tlspa_report_policies_free(struct tlspa_report *r);
+
+/* html: collects the names of the rules of the --policy files that the
+ * log names (0, or -1 out of memory); 1 if a rule of them names domain
+ * d (klen bytes) of direction dir ("recipient", "sender"), exactly or as
+ * a subdomain of a ".parent" pattern. */
+int tlspa_report_named_collect(struct tlspa_report *r);
+int tlspa_report_named(const struct tlspa_report *r, const char *dir,
+		       const char *d, size_t klen);
 
 #endif

@@ -118,11 +118,81 @@ tlspa_report_policies_load(struct tlspa_report *r)
 	return 0;
 }
 
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const struct tlspa_reload *recorded(const struct tlspa_report *r,
+					   const struct tlsp_policy *p);
+
+int
+tlspa_report_named_collect(struct tlspa_report *r)
+{
+	const char *name;
+	unsigned tags;
+	size_t i, k, n = 0;
+
+	for (i = 0; i < r->npolicies; i++)
+		if (recorded(r, r->policies[i].p) != NULL)
+			n += tlsp_policy_rule_count(r->policies[i].p);
+	if (n == 0)
+		return 0;
+	if ((r->named = calloc(n, sizeof(*r->named))) == NULL)
+		return -1;
+	for (i = 0; i < r->npolicies; i++) {
+		if (recorded(r, r->policies[i].p) == NULL)
+			continue;
+		for (k = 0; (name = tlsp_policy_rule_at(r->policies[i].p, k,
+							&tags)) != NULL;
+		     k++)
+			if ((r->named[r->nnamed++] = strdup(name)) == NULL)
+				return -1;
+	}
+	qsort(r->named, r->nnamed, sizeof(*r->named), str_cmp);
+	return 0;
+}
+
+static int
+named_has(const struct tlspa_report *r, const char *key)
+{
+	return r->nnamed > 0 && bsearch(&key, r->named, r->nnamed,
+					sizeof(*r->named), str_cmp) != NULL;
+}
+
+int
+tlspa_report_named(const struct tlspa_report *r, const char *dir, const char *d,
+		   size_t klen)
+{
+	char key[300];
+	size_t i;
+
+	if (r->nnamed == 0 || klen > 255)
+		return 0;
+	snprintf(key, sizeof(key), "%s:%.*s", dir, (int)klen, d);
+	if (named_has(r, key))
+		return 1;
+	for (i = 0; i < klen; i++) /* ".parent" patterns */
+		if (d[i] == '.') {
+			snprintf(key, sizeof(key), "%s:%.*s", dir,
+				 (int)(klen - i), d + i);
+			if (named_has(r, key))
+				return 1;
+		}
+	return 0;
+}
+
 void
 tlspa_report_policies_free(struct tlspa_report *r)
 {
 	size_t i;
 
+	for (i = 0; i < r->nnamed; i++)
+		free(r->named[i]);
+	free(r->named);
+	r->named = NULL;
+	r->nnamed = 0;
 	for (i = 0; i < r->npolicies; i++)
 		tlsp_policy_unref(r->policies[i].p);
 	free(r->policies);

@@ -782,8 +782,9 @@ more(FILE *f, size_t shown, size_t n, uint64_t dropped, const char *csv)
 {
 	if (n > shown)
 		fprintf(f,
-			"<p class=\"note\">%zu more, fewer decisions each: in "
-			"the companion CSV (%s).</p>\n",
+			"<p class=\"note\">%zu more, fewer decisions each and "
+			"named by no rule of a --policy file: in the companion "
+			"CSV (%s).</p>\n",
 			n - shown, csv);
 	if (dropped)
 		fprintf(f,
@@ -793,11 +794,12 @@ more(FILE *f, size_t shown, size_t n, uint64_t dropped, const char *csv)
 }
 
 static void
-domain_rows(FILE *f, const char *id, const char *what, struct tlspa_ent **v,
-	    size_t n, size_t top, uint64_t dropped, const char *csv)
+domain_rows(FILE *f, const struct tlspa_report *r, const char *dir,
+	    const char *id, const char *what, struct tlspa_ent **v, size_t n,
+	    uint64_t dropped, const char *csv)
 {
 	const struct tlspa_row *w;
-	size_t i, shown = n < top ? n : top;
+	size_t i, shown = 0;
 
 	fprintf(f,
 		"<table id=\"%s\"><thead><tr><th>%s</th>"
@@ -806,8 +808,13 @@ domain_rows(FILE *f, const char *id, const char *what, struct tlspa_ent **v,
 		"</th><th>failures by requirement</th><th>actions</th>"
 		"</tr></thead><tbody>\n",
 		id, what);
-	for (i = 0; i < shown; i++) {
+	for (i = 0; i < n; i++) {
 		w = (const struct tlspa_row *)v[i];
+		/* the busiest, and every one a rule of the policy names */
+		if (i >= r->top &&
+		    !tlspa_report_named(r, dir, w->e.key, w->e.klen))
+			continue;
+		shown++;
 		fputs("<tr><td>", f);
 		esc(f, w->e.key, w->e.klen);
 		fputs("</td>", f);
@@ -832,11 +839,11 @@ domains(FILE *f, const struct tlspa_report *r, struct tlspa_ent **dom,
 {
 	section(f, "domains", "Compliance per domain", 0);
 	fputs("<h3>Recipient domains</h3>\n", f);
-	domain_rows(f, "t-rcpt", "recipient domain", dom, r->dom.n, r->top,
-		    r->dom.dropped, csv);
+	domain_rows(f, r, "recipient", "t-rcpt", "recipient domain", dom,
+		    r->dom.n, r->dom.dropped, csv);
 	fputs("<h3>Sender domains</h3>\n", f);
-	domain_rows(f, "t-sender", "sender domain", snd, r->sender.n, r->top,
-		    r->sender.dropped, csv);
+	domain_rows(f, r, "sender", "t-sender", "sender domain", snd,
+		    r->sender.n, r->sender.dropped, csv);
 	fputs("</section>\n", f);
 }
 
@@ -1227,7 +1234,7 @@ tlspa_report_html_write(struct tlspa_report *r)
 	FILE *f = NULL;
 
 	hash_join(r->fh);
-	if (sort_all(r, &s) < 0) {
+	if (sort_all(r, &s) < 0 || tlspa_report_named_collect(r) < 0) {
 		fprintf(stderr, "tlspolicy-audit: out of memory\n");
 		goto done;
 	}

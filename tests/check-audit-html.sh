@@ -158,6 +158,8 @@ elif what == "numbers":
        [("start", "aaaa"), ("reload", "bbbb"), ("reload FAILED (old policy kept)", "-")])
     eq("monitor", [r[:3] for r in p.tables["t-monitor"][1:]],
        [['"><img src=x onerror=alert(4)>', "2", "defer 2"]])
+    eq("required vs observed", p.tables["t-pairs"][1:],
+       [["min_version", "TLSv1.3", "TLSv1.2", "3"], ["tls", "yes", "no", "2"]])
     eq("inventory first cert", p.tables["t-inventory"][1][6],
        '<script>alert(1)</script> / "><img src=x onerror=alert(2)>')
     days = re.findall(r'class="xtick"[^>]*>([^<]*)<', open(html).read())

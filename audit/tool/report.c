@@ -768,6 +768,59 @@ count_day(struct tlspa_report *r, const struct decision *d)
 	}
 }
 
+/* A requirement's required or observed value as text, into buf. */
+static size_t
+pair_value(const struct tlspa_jv *v, char *buf, size_t n)
+{
+	if (v == NULL)
+		return (size_t)snprintf(buf, n, "(absent)");
+	if (v->type == TLSPA_J_STR || v->type == TLSPA_J_NUM)
+		return (size_t)snprintf(buf, n, "%.*s",
+					(int)(v->len < 100 ? v->len : 100),
+					v->s);
+	return (size_t)snprintf(buf, n, "%s",
+				v->type == TLSPA_J_TRUE	   ? "true"
+				: v->type == TLSPA_J_FALSE ? "false"
+				: v->type == TLSPA_J_NULL  ? "null"
+							   : "(a list)");
+}
+
+/* html: each failure of a rule that did not exempt the session, by
+ * requirement, required and observed value. */
+static void
+count_pairs(struct tlspa_report *r, const struct decision *d)
+{
+	const struct tlspa_jv *rule, *f, *req;
+	struct tlspa_pair *p;
+	char key[400];
+	size_t n, m;
+
+	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
+		if (is_true(tlspa_jv_get(rule, "exempt")))
+			continue;
+		f = tlspa_jv_get(rule, "failures");
+		for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL;
+		     f != NULL; f = f->next) {
+			req = tlspa_jv_get(f, "requirement");
+			n = (size_t)
+				snprintf(key, sizeof(key), "%s",
+					 tlspa_report_req
+						 .name(bucket(req,
+							      &tlspa_report_req,
+							      NREQ, R_OTHER)));
+			key[n++] = '\0';
+			m = pair_value(tlspa_jv_get(f, "required"), key + n,
+				       120);
+			n += (m < 120 ? m : 119) + 1;
+			m = pair_value(tlspa_jv_get(f, "observed"), key + n,
+				       120);
+			n += m < 120 ? m : 119;
+			if ((p = tlspa_table_get(&r->pairs, key, n)) != NULL)
+				p->n++;
+		}
+	}
+}
+
 /* html: the decision under its sender's domain. */
 static void
 count_sender(struct tlspa_report *r, const struct decision *d)
@@ -810,6 +863,8 @@ count_decision(struct tlspa_report *r, struct decision *d)
 	if (r->format == F_HTML) {
 		count_day(r, d);
 		count_sender(r, d);
+		if (d->failed)
+			count_pairs(r, d);
 	}
 }
 
@@ -1020,6 +1075,7 @@ report_free(struct tlspa_report *r)
 	tlspa_table_free(&r->dayrule, NULL);
 	tlspa_table_free(&r->sender, free_row);
 	tlspa_table_free(&r->hosts, free_row);
+	tlspa_table_free(&r->pairs, NULL);
 	tlspa_report_html_free(r);
 	tlspa_report_policies_free(r);
 	free(r->reloads);
@@ -1184,6 +1240,7 @@ tlspa_report_main(int argc, char **argv)
 	r.days.valsz = sizeof(struct tlspa_day);
 	r.dayrule.valsz = sizeof(struct tlspa_dayrule);
 	r.sender.valsz = r.hosts.valsz = sizeof(struct tlspa_row);
+	r.pairs.valsz = sizeof(struct tlspa_pair);
 	r.first_ms = TLSPA_TIME_MAX;
 	r.last_ms = TLSPA_TIME_MIN;
 	if (at > 0 && (rc = tlspa_fleet_parse(&r.fleet, argc, argv, at)) != 0)

@@ -134,6 +134,13 @@ struct tlspa_dayrule {
 	uint64_t n, met;
 };
 
+/* html: how often a requirement failed with this required and observed
+ * value (key req\0required\0observed). */
+struct tlspa_pair {
+	struct tlspa_ent e;
+	uint64_t n;
+};
+
 /* html: a start, reload or failed reload record, in the order read. */
 struct tlspa_reload {
 	char time[32], type[16], host[64], policy[72], detail[128];
@@ -187,7 +194,7 @@ struct tlspa_report {
 	struct tlspa_follow_anchor *anchors; /* --anchor */
 	size_t nanchors;
 	int top_given; /* --top given */
-	struct tlspa_table days, dayrule, sender, hosts;
+	struct tlspa_table days, dayrule, sender, hosts, pairs;
 	struct tlspa_day *cur_day;    /* the day of day_start..day_end */
 	struct tlspa_reload *reloads; /* up to TLSPA_RELOADS_MAX */
 	size_t nreloads;

@@ -991,6 +991,55 @@ clients(FILE *f, const struct tlspa_report *r, struct tlspa_ent **byfail,
 	fputs("</section>\n", f);
 }
 
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const struct tlspa_pair *x = *(const struct tlspa_pair *const *)a;
+	const struct tlspa_pair *y = *(const struct tlspa_pair *const *)b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return tlspa_table_by_key(a, b);
+}
+
+/* The most frequent failures as required vs observed. */
+static void
+pairs(FILE *f, const struct tlspa_report *r)
+{
+	struct tlspa_ent **v = tlspa_table_sorted(&r->pairs, pair_cmp);
+	const struct tlspa_pair *p;
+	const char *k, *req, *obs;
+	size_t i;
+
+	if (v == NULL)
+		return;
+	fputs("<h3>Required and observed</h3>\n<table id=\"t-pairs\"><thead>"
+	      "<tr><th>requirement</th><th>required</th><th>observed</th>"
+	      "<th class=\"n\">failures</th></tr></thead><tbody>\n",
+	      f);
+	for (i = 0; i < r->pairs.n && i < r->top; i++) {
+		p = (const struct tlspa_pair *)v[i];
+		k = p->e.key;
+		req = k + strlen(k) + 1;
+		obs = req + strlen(req) + 1;
+		fputs("<tr><td>", f);
+		escs(f, k);
+		fputs("</td><td>", f);
+		esc(f, req, strnlen(req, (size_t)(k + p->e.klen - req)));
+		fputs("</td><td>", f);
+		esc(f, obs, (size_t)(k + p->e.klen - obs));
+		fputs("</td>", f);
+		td_num(f, p->n);
+		fputs("</tr>\n", f);
+	}
+	if (r->pairs.n == 0)
+		fputs("<tr><td colspan=\"4\">no failure in the period</td>"
+		      "</tr>\n",
+		      f);
+	fputs("</tbody></table>\n", f);
+	free(v);
+}
+
 static void
 totals(FILE *f, const struct tlspa_report *r)
 {
@@ -1012,6 +1061,7 @@ totals(FILE *f, const struct tlspa_report *r)
 			fputs("</tr>\n", f);
 		}
 	fputs("</tbody></table>\n", f);
+	pairs(f, r);
 	/* TODO(lead, merge with helper "time"): the exceptions in force
 	 * (owner, reason, expiry) come from their "exceptions" report
 	 * data, which is not in this branch. */

@@ -758,8 +758,11 @@ count_day(struct tlspa_report *r, const struct decision *d)
 		if (name == NULL || name->type != TLSPA_J_STR ||
 		    name->len > 255 || !rule_wanted(r, name))
 			continue;
-		n = snprintf(key, sizeof(key), "%s%c%.*s", r->day, 0,
-			     (int)name->len, name->s);
+		n = (int)strlen(r->day); /* day \0 rule, without printf */
+		memcpy(key, r->day, (size_t)n);
+		key[n++] = '\0';
+		memcpy(key + n, name->s, name->len);
+		n += (int)name->len;
 		if ((dr = tlspa_table_get(&r->dayrule, key, (size_t)n)) == NULL)
 			continue;
 		dr->n++;
@@ -825,13 +828,17 @@ count_pairs(struct tlspa_report *r, const struct decision *d)
 static void
 count_sender(struct tlspa_report *r, const struct decision *d)
 {
-	struct tlspa_row *row;
 	char key[256];
 
-	tlspa_text_sender_key(tlspa_jv_get(d->ss->rec, "sender"), key,
-			      sizeof(key));
-	if ((row = tlspa_table_get(&r->sender, key, strlen(key))) != NULL)
-		tally_add(&row->t, d);
+	/* once per record: its recipients share the sender */
+	if (r->sender_rec != d->ss->recno || r->sender_row == NULL) {
+		tlspa_text_sender_key(tlspa_jv_get(d->ss->rec, "sender"), key,
+				      sizeof(key));
+		r->sender_rec = d->ss->recno;
+		r->sender_row = tlspa_table_get(&r->sender, key, strlen(key));
+	}
+	if (r->sender_row != NULL)
+		tally_add(&r->sender_row->t, d);
 }
 
 static void

@@ -196,6 +196,8 @@ struct tlspa_report {
 	int top_given; /* --top given */
 	struct tlspa_table days, dayrule, sender, hosts, pairs;
 	struct tlspa_day *cur_day;    /* the day of day_start..day_end */
+	struct tlspa_row *sender_row; /* the sender of record sender_rec */
+	uint64_t sender_rec;
 	struct tlspa_reload *reloads; /* up to TLSPA_RELOADS_MAX */
 	size_t nreloads;
 	uint64_t reloads_dropped;

@@ -21,6 +21,7 @@ PACKAGES=(
 	postfix swaks libnet-ssleay-perl libio-socket-ssl-perl m4 openssl
 	python3 python3-jsonschema procps util-linux systemd logrotate strace
 	clang-format
+	chromium chromium-driver python3-selenium poppler-utils
 )
 
 log() { printf '==> %s\n' "$*"; }

@@ -33,6 +33,7 @@ static const struct tlsp_name_code unobs_words[] = {
 #define O_UNOBS (1u << 3)
 #define O_SCOPE (1u << 4)
 #define O_SCHEDULE (1u << 5) /* enforce_from, or mode: {monitor: until} */
+#define O_COMPLIANCE (1u << 6)
 
 /* What one rule or profile body says, before inheritance. */
 struct body {
@@ -41,6 +42,7 @@ struct body {
 	struct tlsp_reqs req;
 	struct tlsp_scope scope;
 	int action, mode, unobs_fail;
+	unsigned compliance; /* bits of tlsp_compliance_names codes */
 	const struct tlsp_ynode *reply;
 	int64_t enforce_from;		/* with O_SCHEDULE */
 	const struct tlsp_ynode *sched; /* where the schedule was stated */
@@ -309,6 +311,35 @@ read_scope(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
 	return tlsp_schema_scope(&w->c, v, where, &b->scope, &b->scope_set);
 }
 
+/* compliance: a framework's tag, or a list of them; documentation for
+ * the audit report, no effect on a decision. */
+static int
+read_compliance(struct walk *w, const struct body_key *k,
+		const struct tlsp_ynode *v, const char *where, struct body *b)
+{
+	const struct tlsp_ynode *one = v;
+	uint32_t i, n = v->type == TLSP_YNODE_SEQ ? v->n : 1;
+	int code, rc = 0;
+
+	if (v->type == TLSP_YNODE_MAP || (n == 0)) {
+		tlsp_schema_error(&w->c, v, where,
+				  "'%s' expects a framework or a list of "
+				  "them, found %s",
+				  k->name, tlsp_ytree_kind(v));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (v->type == TLSP_YNODE_SEQ)
+			one = v->kids[i];
+		if (tlsp_schema_word(&w->c, one, where, k->name,
+				     tlsp_compliance_names, &code) < 0)
+			rc = -1;
+		else
+			b->compliance |= 1u << code;
+	}
+	return rc;
+}
+
 /* profile: (in a rule) and extends: (in a profile) */
 static int
 read_ref(struct walk *w, const struct body_key *k, const struct tlsp_ynode *v,
@@ -343,6 +374,7 @@ static const struct body_key body_keys[] = {
 	{"reply", read_reply, 0, O_REPLY, BOTH},
 	{"on_unobservable", read_unobs, 0, O_UNOBS, BOTH},
 	{"scope", read_scope, 0, O_SCOPE, BOTH},
+	{"compliance", read_compliance, 0, O_COMPLIANCE, BOTH},
 	{"profile", read_ref, 0, 0, IN_RULE},
 	{"extends", read_ref, 0, 0, IN_PROFILE},
 	{"enforce_from", read_enforce_from, 0, O_SCHEDULE, BOTH},
@@ -511,6 +543,8 @@ apply(struct walk *w, struct rstate *rs, const struct body *b)
 	}
 	if (b->other & O_UNOBS)
 		rs->spec.on_unobservable_fail = b->unobs_fail;
+	if (b->other & O_COMPLIANCE)
+		rs->spec.compliance |= b->compliance; /* profiles' and own */
 	if (b->other & O_REPLY) {
 		rs->reply_node = b->reply;
 		rs->spec.reply = tlsp_arena_strndup(w->c.a, b->reply->str,

@@ -64,6 +64,7 @@ struct tlsp_spec {
 	char *reply; /* template with %{..}; NULL: default text */
 	/* mode monitor until this instant, enforce from it; 0: never */
 	int64_t enforce_from;
+	unsigned compliance; /* compliance: tags, the profiles' included */
 };
 
 enum tlsp_direction {

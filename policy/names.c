@@ -51,6 +51,13 @@ const struct tlsp_name_code tlsp_action_names[] = {
 	{"reject", TLSP_ACTION_REJECT},		{NULL, -1},
 };
 
+/* compliance: tags, for the control mapping of tlspolicy-audit's html
+ * report: the frameworks' names and the editions the mapping knows. */
+const struct tlsp_name_code tlsp_compliance_names[] = {
+	{"pci-dss-4.0.1", 0}, {"hipaa", 1}, {"gdpr", 2},
+	{"bsi-tr-03108", 3},  {NULL, -1},
+};
+
 const struct tlsp_name_code tlsp_mode_names[] = {
 	{"enforce", TLSP_MODE_ENFORCE},
 	{"monitor", TLSP_MODE_MONITOR},

@@ -584,6 +584,16 @@ tlsp_policy_rule_count(const struct tlsp_policy *p)
 	return p->nrules;
 }
 
+const char *
+tlsp_policy_rule_at(const struct tlsp_policy *p, size_t i, unsigned *compliance)
+{
+	if (i >= p->nrules)
+		return NULL;
+	*compliance = p->rules[i].spec != NULL ? p->rules[i].spec->compliance
+					       : 0;
+	return tlsp_rule_name(&p->rules[i]);
+}
+
 size_t
 tlsp_policy_profile_count(const struct tlsp_policy *p)
 {

@@ -35,6 +35,20 @@ printf 'version: 1\nrecipients:\n  a.example:\n    min_verison: TLSv1.2\n' >"$tm
 expect "bad policy exits EX_CONFIG" 78 \
 	"$tmp/bad.yaml:4:5: recipient:a.example: unknown key 'min_verison'; did you mean 'min_version'?" -- \
 	"$bin" -c "$tmp/bad.yaml" -n
+# compliance: tags (the html report's control mapping): a word or a list
+printf 'version: 1\nprofiles:\n  p:\n    tls: required\n    compliance: [pci-dss-4.0.1, gdpr]\nrecipients:\n  a.example:\n    profile: p\n    compliance: hipaa\n' >"$tmp/tags.yaml"
+expect "compliance tags load" 0 "OK: 1 rule, 1 profile" -- "$bin" -c "$tmp/tags.yaml" -n
+printf 'version: 1\nrecipients:\n  a.example:\n    compliance: [gdpr, hipa]\n' >"$tmp/tag1.yaml"
+expect "an unknown framework, with a suggestion" 78 \
+	"$tmp/tag1.yaml:4:24: recipient:a.example: 'compliance' expects pci-dss-4.0.1, hipaa, gdpr or bsi-tr-03108, found 'hipa'; did you mean 'hipaa'?" -- \
+	"$bin" -c "$tmp/tag1.yaml" -n
+printf 'version: 1\nrecipients:\n  a.example:\n    compliance: {pci: yes}\n' >"$tmp/tag2.yaml"
+expect "compliance: a mapping" 78 \
+	"$tmp/tag2.yaml:4:17: recipient:a.example: 'compliance' expects a framework or a list of them, found a mapping" -- \
+	"$bin" -c "$tmp/tag2.yaml" -n
+printf 'version: 1\nrecipients:\n  a.example:\n    compliance: []\n' >"$tmp/tag3.yaml"
+expect "compliance: an empty list" 78 "'compliance' expects a framework or a list of them" -- \
+	"$bin" -c "$tmp/tag3.yaml" -n
 printf 'version: 1\nrecipients:\n  # caf\351\n  a.example: {}\n' >"$tmp/latin1.yaml"
 expect "invalid UTF-8 is placed at its byte" 78 \
 	"$tmp/latin1.yaml:3:8: invalid UTF-8 (byte 0xe9 at byte offset 30); a policy file is UTF-8 text" -- \

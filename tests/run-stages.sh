@@ -233,6 +233,26 @@ stage_e2e() { # real Postfix and Sendmail on loopback, real SMTP clients
 	done
 }
 
+stage_browser() { # headless Chromium: the HTML report shown and printed
+	local d=$top/gcc rc=0
+	if [ ! -x "$d/tlspolicy-audit" ]; then
+		echo "browser: no $d/tlspolicy-audit: run the build stage first"
+		return 1
+	fi
+	(cd "$d" && make -s tests/audit/mklog >/dev/null) || return 1
+	/usr/bin/python3 "$src/tests/browser/check-html-report.py" \
+		--builddir "$d" --srcdir "$src" --out "$d/browser" || rc=$?
+	echo "browser: screenshot and PDF in $d/browser"
+	if [ "$rc" -eq 77 ]; then
+		echo "browser: chromium, chromium-driver, python3-selenium and" \
+			"poppler-utils are needed (contrib/quickstart.sh deps)"
+		counted 1 0 1 0 check-html-report
+		return 1
+	fi
+	[ "$rc" -eq 0 ] || { counted 1 0 0 1; return 1; }
+	counted 1 1 0 0
+}
+
 stage_fuzz() { # replay every corpus, then a bounded run with a fixed seed
 	local d=$top/fuzz f secs=${FUZZ_SECONDS:-30} rc max
 	local targets=(policy macros audit_reader audit_verify query_args)
@@ -331,10 +351,11 @@ fi
 [ -x configure ] || ./autogen.sh >/dev/null 2>&1
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(build distcheck asan tsan valgrind e2e fuzz)
+[ ${#stages[@]} -gt 0 ] || stages=(build browser distcheck asan tsan valgrind e2e fuzz)
 for s in "${stages[@]}"; do
 	case $s in
 	build) stage build 900 ;;
+	browser) stage browser 180 ;;
 	distcheck) stage distcheck 900 ;;
 	asan) stage asan 900 ;;
 	tsan) stage tsan 600 ;;

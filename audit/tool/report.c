@@ -315,10 +315,8 @@ report_format(struct tlspa_report *r, const char *s)
 		const char *name;
 		enum tlspa_format format;
 	} formats[] = {
-		{"text", F_TEXT},
-		{"csv", F_CSV},
-		{"json", F_JSON},
-		{"tlsrpt", F_TLSRPT},
+		{"text", F_TEXT},     {"csv", F_CSV},	{"json", F_JSON},
+		{"tlsrpt", F_TLSRPT}, {"html", F_HTML},
 	};
 	size_t i;
 
@@ -329,7 +327,7 @@ report_format(struct tlspa_report *r, const char *s)
 		}
 	fprintf(stderr,
 		"tlspolicy-audit: --format %s: expected text, csv, "
-		"json or tlsrpt\n",
+		"json, tlsrpt or html\n",
 		s);
 	return -1;
 }
@@ -343,6 +341,66 @@ add_arg(char ***v, size_t *n, char *s)
 		return -1;
 	nv[(*n)++] = s;
 	*v = nv;
+	return 0;
+}
+
+static int
+report_anchor(struct tlspa_report *r, const char *arg)
+{
+	struct tlspa_follow_anchor *na;
+
+	na = realloc(r->anchors, (r->nanchors + 1) * sizeof(*na));
+	if (na == NULL)
+		return -1;
+	r->anchors = na;
+	if (tlspa_verify_anchor(arg, &na[r->nanchors]) < 0) {
+		fprintf(stderr,
+			"tlspolicy-audit: --anchor %s: expected SEQ:HASH (64 "
+			"hex digits)\n",
+			arg);
+		return -1;
+	}
+	r->nanchors++;
+	return 0;
+}
+
+static int
+add_policy(struct tlspa_report *r, const char *path)
+{
+	struct tlspa_policyf *np;
+
+	np = realloc(r->policies, (r->npolicies + 1) * sizeof(*np));
+	if (np == NULL)
+		return -1;
+	r->policies = np;
+	memset(&np[r->npolicies], 0, sizeof(*np));
+	np[r->npolicies++].path = path;
+	return 0;
+}
+
+/* What --format html needs, and what only it takes. */
+static int
+report_html_options(struct tlspa_report *r)
+{
+	if (r->format == F_HTML && r->out == NULL) {
+		fprintf(stderr, "tlspolicy-audit report: --format html needs "
+				"-o FILE\n");
+		return -1;
+	}
+	if (r->format != F_HTML && r->out != NULL) {
+		fprintf(stderr, "tlspolicy-audit report: -o is for --format "
+				"html\n");
+		return -1;
+	}
+	if (r->format != F_HTML && r->npolicies > 0) {
+		fprintf(stderr, "tlspolicy-audit report: --policy is for "
+				"--format html\n");
+		return -1;
+	}
+	if (tlspa_report_policies_load(r) < 0)
+		return -1;
+	if (r->format == F_HTML && !r->top_given)
+		r->top = 100;
 	return 0;
 }
 
@@ -369,6 +427,9 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 		{"key", required_argument, NULL, 'k'},
 		{"allow-empty", no_argument, NULL, 'E'},
 		{"ignore-breaks", no_argument, NULL, 'I'},
+		{"anchor", required_argument, NULL, 'a'},
+		{"output", required_argument, NULL, 'o'},
+		{"policy", required_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *since = NULL, *until = NULL;
@@ -376,8 +437,14 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 	int c;
 
 	r->top = 20;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'S')
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		if (c == 'o')
+			r->out = optarg;
+		else if (c == 'P' && add_policy(r, optarg) < 0)
+			return TLSPA_EX_ERROR;
+		else if (c == 'a' && report_anchor(r, optarg) < 0)
+			return TLSPA_EX_ERROR;
+		else if (c == 'S')
 			since = optarg;
 		else if (c == 'U')
 			until = optarg;
@@ -402,12 +469,26 @@ report_options(struct tlspa_report *r, int argc, char **argv)
 			 ((r->top = strtoul(optarg, &end, 10)) == 0 ||
 			  *end != '\0'))
 			return tlspa_tool_usage("report");
+		else if (c == 'n')
+			r->top_given = 1;
 		else if (c == '?' || c == ':')
 			return tlspa_tool_usage("report");
 	}
-	if (report_time(r, since, until) < 0)
+	if (report_time(r, since, until) < 0 || report_html_options(r) < 0)
 		return TLSPA_EX_ERROR;
-	if (optind >= argc) {
+	if (r->fleet.n > 0 && optind < argc) {
+		fprintf(stderr,
+			"tlspolicy-audit report: %s: a file before "
+			"the first --host\n",
+			argv[optind]);
+		return tlspa_tool_usage("report");
+	}
+	if (r->fleet.n > 0 && (r->key.k != NULL || r->nanchors > 0)) {
+		fprintf(stderr, "tlspolicy-audit report: --key and --anchor go "
+				"after their --host\n");
+		return TLSPA_EX_ERROR;
+	}
+	if (optind >= argc && r->fleet.n == 0) {
 		fprintf(stderr, "tlspolicy-audit report: no FILE given\n");
 		return tlspa_tool_usage("report");
 	}
@@ -516,6 +597,22 @@ value_key(const struct tlspa_jv *v, size_t *n, char buf[80])
 	return "-";
 }
 
+/* html: the subject and issuer of the first certificate a client
+ * presented, for the partner inventory. */
+static void
+client_cert(struct tlspa_row *row, const struct decision *d)
+{
+	const struct tlspa_jv *tls = tlspa_jv_get(d->ss->rec, "tls");
+	const char *sub = tlspa_jv_str(tlspa_jv_get(tls, "subject"));
+	const char *iss = tlspa_jv_str(tlspa_jv_get(tls, "issuer"));
+
+	if (sub == NULL && iss == NULL)
+		return;
+	if (asprintf(&row->cert, "%.255s / %.255s", sub ? sub : "-",
+		     iss ? iss : "-") < 0)
+		row->cert = NULL;
+}
+
 static void
 count_client(struct tlspa_report *r, const struct decision *d)
 {
@@ -529,6 +626,8 @@ count_client(struct tlspa_report *r, const struct decision *d)
 	if ((row = tlspa_table_get(&r->client, k, n)) == NULL)
 		return;
 	tally_add(&row->t, d);
+	if (r->format == F_HTML && row->cert == NULL)
+		client_cert(row, d);
 	if (row->name == NULL && name != NULL) {
 		nk = value_key(name, &nn, nbuf);
 		if (nn > 255)
@@ -688,6 +787,121 @@ count_exceptions(struct tlspa_report *r, const struct decision *d)
 	}
 }
 
+/* html: the decision's day, and each rule's share that met it. */
+static void
+count_day(struct tlspa_report *r, const struct decision *d)
+{
+	const struct tlspa_jv *rule, *name;
+	struct tlspa_dayrule *dr;
+	struct tlspa_day *day;
+	char key[400];
+	int n;
+
+	if (d->ss->ms == TLSPA_TIME_MIN)
+		return;
+	if (r->cur_day == NULL || d->ss->ms < r->day_start ||
+	    d->ss->ms >= r->day_end) {
+		tlspa_time_day(d->ss->ms, r->day, &r->day_start, &r->day_end);
+		r->cur_day = tlspa_table_get(&r->days, r->day, strlen(r->day));
+		if (r->cur_day != NULL)
+			r->cur_day->start = r->day_start;
+	}
+	if ((day = r->cur_day) == NULL)
+		return;
+	day->n++;
+	day->passed += !d->failed;
+	day->failed += d->failed;
+	day->ver[d->ss->ver]++;
+	day->cert[d->ss->cert]++;
+	day->action[d->act]++;
+	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
+		name = tlspa_jv_get(rule, "rule");
+		if (name == NULL || name->type != TLSPA_J_STR ||
+		    name->len > 255 || !rule_wanted(r, name))
+			continue;
+		n = (int)strlen(r->day); /* day \0 rule, without printf */
+		memcpy(key, r->day, (size_t)n);
+		key[n++] = '\0';
+		memcpy(key + n, name->s, name->len);
+		n += (int)name->len;
+		if ((dr = tlspa_table_get(&r->dayrule, key, (size_t)n)) == NULL)
+			continue;
+		dr->n++;
+		dr->met += is_true(tlspa_jv_get(rule, "exempt")) ||
+			   status_is(tlspa_jv_get(rule, "status"), TLSP_PASS);
+	}
+}
+
+/* A requirement's required or observed value as text, into buf. */
+static size_t
+pair_value(const struct tlspa_jv *v, char *buf, size_t n)
+{
+	if (v == NULL)
+		return (size_t)snprintf(buf, n, "(absent)");
+	if (v->type == TLSPA_J_STR || v->type == TLSPA_J_NUM)
+		return (size_t)snprintf(buf, n, "%.*s",
+					(int)(v->len < 100 ? v->len : 100),
+					v->s);
+	return (size_t)snprintf(buf, n, "%s",
+				v->type == TLSPA_J_TRUE	   ? "true"
+				: v->type == TLSPA_J_FALSE ? "false"
+				: v->type == TLSPA_J_NULL  ? "null"
+							   : "(a list)");
+}
+
+/* html: each failure of a rule that did not exempt the session, by
+ * requirement, required and observed value. */
+static void
+count_pairs(struct tlspa_report *r, const struct decision *d)
+{
+	const struct tlspa_jv *rule, *f, *req;
+	struct tlspa_pair *p;
+	char key[400];
+	size_t n, m;
+
+	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
+		if (is_true(tlspa_jv_get(rule, "exempt")))
+			continue;
+		f = tlspa_jv_get(rule, "failures");
+		for (f = f != NULL && f->type == TLSPA_J_ARR ? f->kids : NULL;
+		     f != NULL; f = f->next) {
+			req = tlspa_jv_get(f, "requirement");
+			n = (size_t)
+				snprintf(key, sizeof(key), "%s",
+					 tlspa_report_req
+						 .name(bucket(req,
+							      &tlspa_report_req,
+							      NREQ, R_OTHER)));
+			key[n++] = '\0';
+			m = pair_value(tlspa_jv_get(f, "required"), key + n,
+				       120);
+			n += (m < 120 ? m : 119) + 1;
+			m = pair_value(tlspa_jv_get(f, "observed"), key + n,
+				       120);
+			n += m < 120 ? m : 119;
+			if ((p = tlspa_table_get(&r->pairs, key, n)) != NULL)
+				p->n++;
+		}
+	}
+}
+
+/* html: the decision under its sender's domain. */
+static void
+count_sender(struct tlspa_report *r, const struct decision *d)
+{
+	char key[256];
+
+	/* once per record: its recipients share the sender */
+	if (r->sender_rec != d->ss->recno || r->sender_row == NULL) {
+		tlspa_text_sender_key(tlspa_jv_get(d->ss->rec, "sender"), key,
+				      sizeof(key));
+		r->sender_rec = d->ss->recno;
+		r->sender_row = tlspa_table_get(&r->sender, key, strlen(key));
+	}
+	if (r->sender_row != NULL)
+		tally_add(&r->sender_row->t, d);
+}
+
 static void
 count_decision(struct tlspa_report *r, struct decision *d)
 {
@@ -715,6 +929,12 @@ count_decision(struct tlspa_report *r, struct decision *d)
 	count_exceptions(r, d);
 	if (r->format == F_TLSRPT)
 		count_tlsrpt(r, d);
+	if (r->format == F_HTML) {
+		count_day(r, d);
+		count_sender(r, d);
+		if (d->failed)
+			count_pairs(r, d);
+	}
 }
 
 /* Fills d from a verdict (a recipient's or the sender's). */
@@ -788,6 +1008,41 @@ count_recipients(struct tlspa_report *r, const struct session *ss)
 }
 
 static void
+copy_str(char *dst, size_t n, const struct tlspa_jv *v)
+{
+	const char *s = tlspa_jv_str(v);
+
+	snprintf(dst, n, "%s", s != NULL ? s : "");
+}
+
+/* html: the hosts, and the records that name a policy. */
+static void
+count_html(struct tlspa_report *r, const struct tlspa_jv *rec, int type)
+{
+	const struct tlspa_jv *host = tlspa_jv_get(rec, "host");
+	struct tlspa_reload *x;
+	struct tlspa_row *row;
+
+	if (host != NULL && host->type == TLSPA_J_STR &&
+	    (row = tlspa_table_get(&r->hosts, host->s, host->len)) != NULL)
+		row->t.n++;
+	if (type != T_START && type != T_RELOAD && type != T_RELOAD_FAILED)
+		return;
+	if (r->nreloads == TLSPA_RELOADS_MAX ||
+	    (r->reloads == NULL &&
+	     (r->reloads = calloc(TLSPA_RELOADS_MAX, sizeof(*x))) == NULL)) {
+		r->reloads_dropped++;
+		return;
+	}
+	x = &r->reloads[r->nreloads++];
+	copy_str(x->time, sizeof(x->time), tlspa_jv_get(rec, "time"));
+	copy_str(x->type, sizeof(x->type), tlspa_jv_get(rec, "type"));
+	copy_str(x->host, sizeof(x->host), host);
+	copy_str(x->policy, sizeof(x->policy), tlspa_jv_get(rec, "policy"));
+	copy_str(x->detail, sizeof(x->detail), tlspa_jv_get(rec, "detail"));
+}
+
+static void
 count_record(struct tlspa_report *r, const struct tlspa_jv *rec, int64_t ms)
 {
 	struct session ss;
@@ -800,6 +1055,8 @@ count_record(struct tlspa_report *r, const struct tlspa_jv *rec, int64_t ms)
 	ss.type = bucket(tlspa_jv_get(rec, "type"), &tlspa_report_type, NTYPE,
 			 T_OTHER);
 	r->types[ss.type]++;
+	if (r->format == F_HTML)
+		count_html(r, rec, ss.type);
 	if (ms != TLSPA_TIME_MIN) {
 		if (ms < r->first_ms)
 			r->first_ms = ms;
@@ -882,6 +1139,7 @@ static void
 free_row(struct tlspa_ent *e)
 {
 	free(((struct tlspa_row *)e)->name);
+	free(((struct tlspa_row *)e)->cert);
 }
 
 
@@ -894,30 +1152,203 @@ report_free(struct tlspa_report *r)
 	tlspa_table_free(&r->pol, NULL);
 	tlspa_table_free(&r->det, NULL);
 	tlspa_table_free(&r->exc, NULL);
+	tlspa_table_free(&r->days, NULL);
+	tlspa_table_free(&r->dayrule, NULL);
+	tlspa_table_free(&r->sender, free_row);
+	tlspa_table_free(&r->hosts, free_row);
+	tlspa_table_free(&r->pairs, NULL);
+	tlspa_report_html_free(r);
+	tlspa_report_policies_free(r);
+	free(r->reloads);
+	free(r->anchors);
 	tlspa_scan_close(&r->scan);
 	tlsp_chain_key_free(&r->key);
+	tlspa_fleet_free(&r->fleet);
+	free(r->hostev);
+	free(r->allfiles);
 	free(r->domains);
 	free(r->rulef);
+}
+
+/* ============================================================= fleet */
+
+static void
+wrong_host(const struct tlspa_report *r, const char *declared)
+{
+	const struct tlspa_jv *v = tlspa_jv_get(r->scan.rec, "host");
+	char buf[128];
+
+	if (v != NULL && v->type == TLSPA_J_STR)
+		tlspa_text_safe(v->s, v->len, buf, sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), "(none)");
+	fprintf(stderr,
+		"%s:%llu: the record names host \"%s\", not %s as "
+		"declared\n",
+		r->scan.line.path, r->scan.line.lineno, buf, declared);
+}
+
+/* The records of one host of a fleet, each naming that host, into the
+ * counters; what its chain showed into *ev and the totals in *agg.
+ * 0, TLSPA_EX_BROKEN or TLSPA_EX_ERROR. */
+static int
+fleet_host(struct tlspa_report *r, const struct tlspa_host *h,
+	   struct tlspa_hostev *ev, struct tlspa_follow *agg)
+{
+	struct tlspa_follow *f = &r->scan.chain;
+	int got, rc;
+
+	ev->name = h->name;
+	ev->nfiles = h->nfiles;
+	r->scan.files = h->files;
+	r->scan.nfiles = h->nfiles;
+	r->scan.key = &h->key;
+	f->anchors = h->anchors;
+	f->nanchors = h->nanchors;
+	while ((got = tlspa_scan_next(&r->scan)) > 0) {
+		if (!tlspa_fleet_wrong_host(r->scan.rec, h->name)) {
+			count_record(r, r->scan.rec, r->scan.ms);
+			continue;
+		}
+		r->scan.records--; /* not this host's evidence */
+		if (ev->wrong++ == 0)
+			wrong_host(r, h->name);
+	}
+	if (got < 0)
+		return TLSPA_EX_ERROR;
+	tlspa_scan_evidence(&r->scan, ev->evidence, sizeof(ev->evidence));
+	if (ev->wrong > 0)
+		snprintf(ev->evidence, sizeof(ev->evidence),
+			 "NOT VERIFIED: %llu record%s name%s another host "
+			 "than %s",
+			 ev->wrong, ev->wrong == 1 ? "" : "s",
+			 ev->wrong == 1 ? "s" : "", h->name);
+	ev->records = f->records - ev->wrong;
+	ev->breaks = f->breaks;
+	ev->unkeyed = f->unkeyed;
+	memcpy(ev->hash, f->hash, sizeof(ev->hash));
+	if (agg->breaks == 0 && (f->breaks > 0 || ev->wrong > 0)) {
+		agg->first_break = f->first_break;
+		if (f->breaks == 0)
+			agg->first_break =
+				(struct tlspa_follow_place){h->files[0], 0};
+		snprintf(agg->first_break_text, sizeof(agg->first_break_text),
+			 "host %.64s: %.400s", h->name,
+			 f->breaks ? f->first_break_text : ev->evidence);
+	}
+	agg->records += ev->records;
+	agg->breaks += f->breaks + ev->wrong;
+	agg->skipped += f->skipped + ev->wrong;
+	agg->unkeyed |= f->unkeyed;
+	memcpy(agg->hash, f->hash, sizeof(agg->hash));
+	rc = tlspa_scan_status(f, r->ignore_breaks);
+	if (ev->wrong > 0 && !r->ignore_breaks)
+		rc = TLSPA_EX_BROKEN;
+	return rc;
+}
+
+/* Each host's chain on its own, one after the other, into one set of
+ * counters; then the scan is made to describe the whole fleet. */
+static int
+report_fleet(struct tlspa_report *r)
+{
+	struct tlspa_scan keep = r->scan; /* the window, allow_empty */
+	struct tlspa_follow agg;
+	unsigned long long records = 0, outside = 0, bad = 0;
+	size_t i, nf = 0;
+	int rc = 0, st;
+
+	memset(&agg, 0, sizeof(agg));
+	for (i = 0; i < r->fleet.n; i++)
+		nf += (size_t)r->fleet.hosts[i].nfiles;
+	r->allfiles = calloc(nf + 1, sizeof(*r->allfiles));
+	r->hostev = calloc(r->fleet.n, sizeof(*r->hostev));
+	if (r->allfiles == NULL || r->hostev == NULL)
+		return TLSPA_EX_ERROR;
+	for (i = 0, nf = 0; i < r->fleet.n; i++) {
+		memcpy(r->allfiles + nf, r->fleet.hosts[i].files,
+		       (size_t)r->fleet.hosts[i].nfiles * sizeof(char *));
+		nf += (size_t)r->fleet.hosts[i].nfiles;
+	}
+	r->scan.files = r->allfiles;
+	r->scan.nfiles = (int)nf;
+	if (r->format == F_HTML && tlspa_report_html_start(r) < 0)
+		return TLSPA_EX_ERROR;
+	for (i = 0; i < r->fleet.n && rc != TLSPA_EX_ERROR; i++) {
+		memset(&r->scan, 0, sizeof(r->scan));
+		r->scan.since = keep.since;
+		r->scan.until = keep.until;
+		r->scan.allow_empty = keep.allow_empty;
+		r->scan.records = records; /* numbers records across hosts */
+		st = fleet_host(r, &r->fleet.hosts[i], &r->hostev[i], &agg);
+		bad += st != 0 || r->hostev[i].breaks || r->hostev[i].wrong;
+		rc = st > rc ? st : rc;
+		records = r->scan.records;
+		outside += r->scan.outside;
+		tlspa_scan_close(&r->scan);
+	}
+	memset(&r->scan, 0, sizeof(r->scan));
+	r->scan.since = keep.since;
+	r->scan.until = keep.until;
+	r->scan.files = r->allfiles;
+	r->scan.nfiles = (int)nf;
+	r->scan.records = records;
+	r->scan.outside = outside;
+	r->scan.chain = agg;
+	if (bad == 0 && !agg.unkeyed)
+		snprintf(r->evidence, sizeof(r->evidence),
+			 "verified: %zu hosts, %llu records, each host's "
+			 "chain on its own",
+			 r->fleet.n, agg.records);
+	else
+		snprintf(r->evidence, sizeof(r->evidence),
+			 "NOT VERIFIED: %llu of %zu hosts%s", bad, r->fleet.n,
+			 agg.unkeyed ? "; hashes not checked on some (no key)"
+				     : "");
+	return rc;
 }
 
 int
 tlspa_report_main(int argc, char **argv)
 {
 	struct tlspa_report r;
-	int rc, got;
+	int rc, got, at = tlspa_fleet_find(argc, argv), st;
 
 	memset(&r, 0, sizeof(r));
 	r.dom.valsz = r.rule.valsz = r.client.valsz = sizeof(struct tlspa_row);
 	r.pol.valsz = sizeof(struct tlspa_pol);
 	r.det.valsz = sizeof(struct tlspa_det);
 	r.exc.valsz = sizeof(struct tlspa_exrow);
+	r.days.valsz = sizeof(struct tlspa_day);
+	r.dayrule.valsz = sizeof(struct tlspa_dayrule);
+	r.sender.valsz = r.hosts.valsz = sizeof(struct tlspa_row);
+	r.pairs.valsz = sizeof(struct tlspa_pair);
 	r.first_ms = TLSPA_TIME_MAX;
 	r.last_ms = TLSPA_TIME_MIN;
-	if ((rc = report_options(&r, argc, argv)) != 0)
+	if (at > 0 && (rc = tlspa_fleet_parse(&r.fleet, argc, argv, at)) != 0)
 		goto done;
+	if ((rc = report_options(&r, at > 0 ? at : argc, argv)) != 0)
+		goto done;
+	if (at > 0) {
+		if ((st = report_fleet(&r)) == TLSPA_EX_ERROR) {
+			rc = st;
+			goto done;
+		}
+		rc = r.format == F_HTML ? tlspa_report_html_write(&r)
+					: tlspa_report_write(&r);
+		if (rc == 0)
+			rc = st;
+		goto done;
+	}
 	r.scan.files = argv + optind;
 	r.scan.nfiles = argc - optind;
 	r.scan.key = &r.key;
+	r.scan.chain.anchors = r.anchors;
+	r.scan.chain.nanchors = r.nanchors;
+	if (r.format == F_HTML && tlspa_report_html_start(&r) < 0) {
+		rc = TLSPA_EX_ERROR;
+		goto done;
+	}
 	while ((got = tlspa_scan_next(&r.scan)) > 0)
 		count_record(&r, r.scan.rec, r.scan.ms);
 	if (got < 0) {
@@ -925,7 +1356,8 @@ tlspa_report_main(int argc, char **argv)
 		goto done;
 	}
 	tlspa_scan_evidence(&r.scan, r.evidence, sizeof(r.evidence));
-	if ((rc = tlspa_report_write(&r)) == 0)
+	if ((rc = r.format == F_HTML ? tlspa_report_html_write(&r)
+				     : tlspa_report_write(&r)) == 0)
 		rc = tlspa_scan_status(&r.scan.chain, r.ignore_breaks);
 done:
 	report_free(&r);

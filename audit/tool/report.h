@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fleet.h"
 #include "table.h"
 #include "tlspolicy/policy.h"
 #include "tool.h"
@@ -88,6 +89,8 @@ struct tlspa_row {
 	struct tlspa_ent e;
 	struct tlspa_tally t;
 	char *name; /* clients: the host name first seen; owned */
+	char *cert; /* clients, html: the first certificate's subject and
+		       issuer, as "subject / issuer"; owned */
 };
 
 struct tlspa_det;
@@ -127,7 +130,58 @@ struct tlspa_det {
 	uint64_t count;
 };
 
-enum tlspa_format { F_TEXT, F_CSV, F_JSON, F_TLSRPT };
+enum tlspa_format { F_TEXT, F_CSV, F_JSON, F_TLSRPT, F_HTML };
+
+/* html: one day's decisions (key "YYYY-MM-DD"). */
+struct tlspa_day {
+	struct tlspa_ent e;
+	int64_t start; /* the day's first ms, for sorting */
+	uint64_t n, passed, failed;
+	uint64_t ver[NVER], cert[NCERT], action[NACT];
+};
+
+/* html: one rule on one day (key day\0rule): evaluations, and those that
+ * passed or were exempt. */
+struct tlspa_dayrule {
+	struct tlspa_ent e;
+	uint64_t n, met;
+};
+
+/* html: how often a requirement failed with this required and observed
+ * value (key req\0required\0observed). */
+struct tlspa_pair {
+	struct tlspa_ent e;
+	uint64_t n;
+};
+
+/* html: a start, reload or failed reload record, in the order read. */
+struct tlspa_reload {
+	char time[32], type[16], host[64], policy[72], detail[128];
+};
+
+#define TLSPA_RELOADS_MAX 1000 /* kept; the rest are only counted */
+
+/* A host of a fleet (--host): what its chain verification found. */
+struct tlspa_hostev {
+	const char *name;
+	int nfiles;
+	unsigned long long records, breaks, wrong; /* wrong: other host */
+	int unkeyed;
+	char hash[TLSP_HASH_HEX + 1];
+	char evidence[512];
+};
+
+/* html: a policy file given with --policy, and whether a start or
+ * reload record in the period names its hash. */
+struct tlspa_policyf {
+	const char *path;
+	struct tlsp_policy *p;
+	const struct tlspa_reload *from; /* the first record naming it */
+};
+
+/* html: the files' SHA-256, computed on a thread of its own while the
+ * records are counted (report_html.c). */
+struct tlspa_filehash;
 
 struct tlspa_report {
 	enum tlspa_format format;
@@ -146,8 +200,32 @@ struct tlspa_report {
 	uint64_t mail_n; /* decisions that are sender verdicts (mail) */
 	struct tlspa_table dom, rule, client, pol, det, exc;
 	uint64_t ndec; /* decisions counted (numbers them for exc) */
-	char day[16];  /* the day of the last record (tlsrpt) */
+	char day[16];  /* the day of the last record (tlsrpt, html) */
 	int64_t day_start, day_end;
+
+	/* html */
+	const char *out;		     /* -o FILE */
+	struct tlspa_follow_anchor *anchors; /* --anchor */
+	size_t nanchors;
+	int top_given; /* --top given */
+	struct tlspa_table days, dayrule, sender, hosts, pairs;
+	struct tlspa_day *cur_day;    /* the day of day_start..day_end */
+	struct tlspa_row *sender_row; /* the sender of record sender_rec */
+	uint64_t sender_rec;
+	struct tlspa_reload *reloads; /* up to TLSPA_RELOADS_MAX */
+	size_t nreloads;
+	uint64_t reloads_dropped;
+	struct tlspa_filehash *fh;
+
+	struct tlspa_policyf *policies; /* --policy */
+	size_t npolicies;
+	char **named; /* the rule names of matching policies, sorted */
+	size_t nnamed;
+
+	/* --host: several hosts, each its own chain */
+	struct tlspa_fleet fleet;
+	struct tlspa_hostev *hostev; /* fleet.n */
+	char **allfiles;	     /* every host's files, in order */
 };
 
 /* qsort comparators of struct tlspa_row *: most decisions first; most
@@ -156,6 +234,13 @@ int tlspa_report_by_count(const void *, const void *);
 int tlspa_report_by_failed(const void *, const void *);
 /* struct tlspa_exrow *: most decisions first, then by name. */
 int tlspa_report_by_waived(const void *, const void *);
+
+/* html: the exception of this name in a --policy file that the log
+ * names (its owner, reason and ticket are in the policy, not in the
+ * records), or NULL. */
+const struct tlsp_exception *
+tlspa_report_exception(const struct tlspa_report *r, const char *name,
+		       size_t len);
 
 /* For inventory.c: the version bucket (V_*) of a record's tls.version;
  * the bucket of v in h (the last takes the rest; `absent` when v is not
@@ -174,5 +259,33 @@ void tlspa_report_json_flush(struct tlsp_jbuf *jb, int all);
 
 /* Writes the report in r->format to stdout. 0, or an exit status. */
 int tlspa_report_write(struct tlspa_report *r);
+
+/* html (report_html.c): starts hashing the input files on a thread of
+ * its own (0, or -1 after saying why); writes the report to r->out and
+ * its companion CSV, joining that thread (0, or an exit status); frees
+ * what the first allocated (also when the second was never called). */
+int tlspa_report_html_start(struct tlspa_report *r);
+int tlspa_report_html_write(struct tlspa_report *r);
+void tlspa_report_html_free(struct tlspa_report *r);
+
+/* html (report_html.c): a value from the log as HTML text, made safe as
+ * for a terminal first; a table cell of a number. */
+void tlspa_report_html_text(FILE *f, const char *s, size_t n);
+
+/* html (report_controls.c): loads the --policy files (0, or -1 after
+ * saying why); writes the sections "Policy text" and "Control mapping"
+ * (rules sorted by key: rbykey); frees the policies. */
+int tlspa_report_policies_load(struct tlspa_report *r);
+void tlspa_report_controls(FILE *f, const struct tlspa_report *r,
+			   struct tlspa_ent **rbykey);
+void tlspa_report_policies_free(struct tlspa_report *r);
+
+/* html: collects the names of the rules of the --policy files that the
+ * log names (0, or -1 out of memory); 1 if a rule of them names domain
+ * d (klen bytes) of direction dir ("recipient", "sender"), exactly or as
+ * a subdomain of a ".parent" pattern. */
+int tlspa_report_named_collect(struct tlspa_report *r);
+int tlspa_report_named(const struct tlspa_report *r, const char *dir,
+		       const char *d, size_t klen);
 
 #endif

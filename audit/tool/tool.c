@@ -31,12 +31,19 @@ static const struct {
 } commands[] = {
 	{"verify",
 	 "verify [-q] [--key FILE] [--anchor SEQ:HASH]... [--allow-empty]\n"
-	 "\t\t[--ignore-breaks] FILE...",
+	 "\t\t[--ignore-breaks] FILE...\n"
+	 "       verify [OPTIONS] --host NAME [--key FILE] [--anchor A]... "
+	 "FILE...\n"
+	 "\t\t[--host NAME ...]...",
 	 tlspa_verify_main},
 	{"report",
 	 "report [--since T] [--until T] [--tz ZONE] [--domain D]...\n"
 	 "\t\t[--rule R]... [--format text|csv|json|tlsrpt] [--top N]\n"
-	 "\t\t[--key FILE] [--allow-empty] [--ignore-breaks] FILE...",
+	 "\t\t[--format html -o OUT] [--key FILE] [--anchor SEQ:HASH]...\n"
+	 "\t\t[--allow-empty] [--ignore-breaks] FILE...\n"
+	 "       report [OPTIONS] --host NAME [--key FILE] [--anchor A]... "
+	 "FILE...\n"
+	 "\t\t[--host NAME ...]...",
 	 tlspa_report_main},
 	{"show",
 	 "show [--queue-id ID] [--txid ID] [--domain D] [--sender S]\n"

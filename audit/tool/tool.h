@@ -59,6 +59,10 @@ int tlspa_inventory_main(int argc, char **argv);
 int tlspa_replay_main(int argc, char **argv);
 int tlspa_suggest_main(int argc, char **argv);
 
+/* An --anchor: "SEQ:HASH" or the daemon's "audit checkpoint seq=N
+ * hash=H" (verify.c, also for report). 0, or -1 when arg is neither. */
+int tlspa_verify_anchor(const char *arg, struct tlspa_follow_anchor *a);
+
 /* Prints "usage: ..." for one command (NULL: all) to stderr and returns
  * TLSPA_EX_ERROR. */
 int tlspa_tool_usage(const char *command);

@@ -12,11 +12,13 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chain.h"
+#include "fleet.h"
 #include "follow.h"
 #include "tool.h"
 
@@ -25,6 +27,7 @@ struct verify {
 	struct tlspa_follow_anchor *anchors;
 	size_t nanchors;
 	int allow_empty, ignore_breaks;
+	int fleet; /* --host given: the options before it are global */
 	struct tlspa_follow f;
 };
 
@@ -32,8 +35,8 @@ struct verify {
 
 /* "SEQ:HASH", or what the daemon logs: "[audit checkpoint ]seq=N
  * hash=H[ ...]"; SEQ 0 is the genesis. Hex digits may be uppercase. */
-static int
-anchor_parse(const char *arg, struct tlspa_follow_anchor *a)
+int
+tlspa_verify_anchor(const char *arg, struct tlspa_follow_anchor *a)
 {
 	const char *h;
 	char *end;
@@ -109,8 +112,8 @@ verify_options(struct verify *v, int argc, char **argv)
 			if (na == NULL)
 				return TLSPA_EX_ERROR;
 			v->anchors = na;
-			if (anchor_parse(optarg, &v->anchors[v->nanchors]) <
-			    0) {
+			if (tlspa_verify_anchor(optarg,
+						&v->anchors[v->nanchors]) < 0) {
 				fprintf(stderr,
 					"tlspolicy-audit: --anchor %s: "
 					"expected SEQ:HASH (64 lowercase hex "
@@ -124,7 +127,14 @@ verify_options(struct verify *v, int argc, char **argv)
 			return tlspa_tool_usage("verify");
 		}
 	}
-	if (optind >= argc) {
+	if (v->fleet && optind < argc) {
+		fprintf(stderr,
+			"tlspolicy-audit verify: %s: a file before the "
+			"first --host\n",
+			argv[optind]);
+		return tlspa_tool_usage("verify");
+	}
+	if (optind >= argc && !v->fleet) {
 		fprintf(stderr, "tlspolicy-audit verify: no FILE given (- for "
 				"standard input)\n");
 		return tlspa_tool_usage("verify");
@@ -217,15 +227,227 @@ verify_run(struct verify *v, char **files, int nfiles)
 	return verify_summary(v, nfiles);
 }
 
+/* ============================================================ fleet */
+
+/* One host of a fleet, verified on a thread of its own: what it would
+ * print is kept in `msgs` and printed in the order of the hosts. */
+struct host_run {
+	const struct verify *v;
+	struct tlspa_host *h;
+	struct tlspa_follow f;
+	FILE *m;
+	char *msgs;
+	size_t msglen;
+	unsigned long long wrong; /* records naming another host */
+	int rc;
+};
+
+struct fleet_run {
+	struct host_run *runs;
+	size_t n, next;
+	pthread_mutex_t lock;
+};
+
+static void
+host_say(void *arg, enum tlspa_follow_kind kind, const char *path,
+	 unsigned long long lineno, const char *text)
+{
+	struct host_run *hr = arg;
+
+	if (kind == TLSPA_FOLLOW_BREAK && !hr->v->ignore_breaks &&
+	    hr->f.breaks > 1)
+		return;
+	if (kind != TLSPA_FOLLOW_BREAK && tlspa_tool_quiet)
+		return;
+	fprintf(hr->m, "%s: %s:%llu: %s%s\n", hr->h->name, path, lineno,
+		kind == TLSPA_FOLLOW_WARN   ? "warning: "
+		: kind == TLSPA_FOLLOW_NOTE ? "note: "
+					    : "",
+		text);
+}
+
+/* A record that names another host than declared is a break of this
+ * host's evidence: the files were mixed up, or changed. */
+static void
+host_check(struct host_run *hr, const struct tlspa_reader_line *ln)
+{
+	const struct tlspa_jv *name = tlspa_jv_get(hr->f.tree, "host");
+	char buf[128];
+
+	if (!tlspa_fleet_wrong_host(hr->f.tree, hr->h->name))
+		return;
+	if (hr->wrong++ == 0)
+		fprintf(hr->m,
+			"%s: %s:%llu: the record names host \"%s\", not the "
+			"host declared\n",
+			hr->h->name, ln->path, ln->lineno,
+			name != NULL && name->type == TLSPA_J_STR
+				? tlspa_text_safe(name->s, name->len, buf,
+						  sizeof(buf))
+				: "(none)");
+}
+
+static void
+host_verify(struct host_run *hr)
+{
+	struct tlspa_reader lr = {.files = hr->h->files,
+				  .nfiles = hr->h->nfiles};
+	struct tlspa_reader_line ln;
+	struct tlspa_follow *f = &hr->f;
+	int got, in, oom = 0;
+
+	f->files = hr->h->files;
+	f->nfiles = hr->h->nfiles;
+	f->key = &hr->h->key;
+	f->anchors = hr->h->anchors;
+	f->nanchors = hr->h->nanchors;
+	f->allow_empty = hr->v->allow_empty;
+	f->say = host_say;
+	f->say_arg = hr;
+	while ((got = tlspa_reader_next(&lr, &ln)) > 0) {
+		if ((in = tlspa_follow_line(f, &ln)) < 0) {
+			oom = 1;
+			break;
+		}
+		if (in > 0)
+			host_check(hr, &ln);
+		if ((f->breaks > 0 || hr->wrong > 0) && !hr->v->ignore_breaks)
+			break;
+	}
+	if (got < 0)
+		fprintf(hr->m, "%s: %s\n", hr->h->name, lr.err);
+	tlspa_reader_close(&lr);
+	if (got == 0 && !oom &&
+	    ((f->breaks == 0 && hr->wrong == 0) || hr->v->ignore_breaks))
+		oom = tlspa_follow_end(f) < 0;
+	if (oom)
+		fprintf(hr->m, "%s: out of memory\n", hr->h->name);
+	hr->rc = got < 0 || oom				  ? TLSPA_EX_ERROR
+		 : f->breaks > 0 || hr->wrong > 0	  ? TLSPA_EX_BROKEN
+		 : f->records == 0 && !hr->v->allow_empty ? TLSPA_EX_BROKEN
+							  : TLSPA_EX_OK;
+}
+
+static void *
+fleet_worker(void *arg)
+{
+	struct fleet_run *fr = arg;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&fr->lock);
+		i = fr->next++;
+		pthread_mutex_unlock(&fr->lock);
+		if (i >= fr->n)
+			return NULL;
+		host_verify(&fr->runs[i]);
+	}
+}
+
+/* The line of one host on stdout. */
+static void
+host_line(const struct host_run *hr)
+{
+	const struct tlspa_follow *f = &hr->f;
+
+	if (hr->rc == TLSPA_EX_ERROR)
+		printf("%s: ERROR: could not be read to the end\n",
+		       hr->h->name);
+	else if (hr->wrong > 0)
+		printf("%s: BROKEN: %llu record%s name%s another host\n",
+		       hr->h->name, hr->wrong, hr->wrong == 1 ? "" : "s",
+		       hr->wrong == 1 ? "s" : "");
+	else if (f->breaks > 0)
+		printf("%s: BROKEN: the first break at %s:%llu: %s\n",
+		       hr->h->name, f->first_break.path, f->first_break.lineno,
+		       f->first_break_text);
+	else if (f->records == 0)
+		printf("%s: %s: 0 records, files %d\n", hr->h->name,
+		       hr->rc ? "BROKEN" : "OK", hr->h->nfiles);
+	else
+		printf("%s: OK: %llu record%s, seq %" PRIu64 "..%" PRIu64
+		       ", files %d, last hash %s%s\n",
+		       hr->h->name, f->records, f->records == 1 ? "" : "s",
+		       f->first_seq, f->seq, hr->h->nfiles, f->hash,
+		       f->unkeyed || hr->h->key.k == NULL ? " (no key)" : "");
+}
+
+static int
+verify_fleet(struct verify *v, struct tlspa_fleet *fl)
+{
+	struct fleet_run fr = {.n = fl->n};
+	size_t i, nw = tlspa_fleet_workers(fl->n), started = 0;
+	pthread_t *th = calloc(nw, sizeof(*th));
+	int rc = TLSPA_EX_OK, bad = 0;
+
+	fr.runs = calloc(fl->n, sizeof(*fr.runs));
+	if (th == NULL || fr.runs == NULL) {
+		free(th);
+		free(fr.runs);
+		fprintf(stderr, "tlspolicy-audit: out of memory\n");
+		return TLSPA_EX_ERROR;
+	}
+	pthread_mutex_init(&fr.lock, NULL);
+	for (i = 0; i < fl->n; i++) {
+		fr.runs[i].v = v;
+		fr.runs[i].h = &fl->hosts[i];
+		fr.runs[i].m = open_memstream(&fr.runs[i].msgs,
+					      &fr.runs[i].msglen);
+		if (fr.runs[i].m == NULL)
+			fr.runs[i].m = stderr; /* says it at once */
+	}
+	for (i = 0; i < nw; i++)
+		if (pthread_create(&th[i], NULL, fleet_worker, &fr) == 0)
+			started++;
+	if (started == 0)
+		fleet_worker(&fr); /* no thread: one after the other */
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < fl->n; i++) {
+		struct host_run *hr = &fr.runs[i];
+
+		if (hr->m != stderr)
+			fclose(hr->m);
+		if (hr->msgs != NULL)
+			fputs(hr->msgs, stderr);
+		host_line(hr);
+		bad += hr->rc != 0;
+		if (hr->rc > rc)
+			rc = hr->rc;
+		free(hr->msgs);
+		tlspa_follow_free(&hr->f);
+	}
+	if (!tlspa_tool_quiet || bad)
+		printf("%s: %zu host%s, %d failed\n", bad ? "BROKEN" : "OK",
+		       fl->n, fl->n == 1 ? "" : "s", bad);
+	pthread_mutex_destroy(&fr.lock);
+	free(fr.runs);
+	free(th);
+	return rc;
+}
+
 int
 tlspa_verify_main(int argc, char **argv)
 {
+	struct tlspa_fleet fl = {0};
 	struct verify v;
-	int rc;
+	int rc, at = tlspa_fleet_find(argc, argv);
 
 	memset(&v, 0, sizeof(v));
-	if ((rc = verify_options(&v, argc, argv)) == 0)
+	v.fleet = at > 0;
+	if ((rc = verify_options(&v, at > 0 ? at : argc, argv)) == 0 &&
+	    at > 0) {
+		if (v.key.k != NULL || v.nanchors > 0) {
+			fprintf(stderr, "tlspolicy-audit verify: --key and "
+					"--anchor go after their --host\n");
+			rc = TLSPA_EX_ERROR;
+		} else if ((rc = tlspa_fleet_parse(&fl, argc, argv, at)) == 0) {
+			rc = verify_fleet(&v, &fl);
+		}
+		tlspa_fleet_free(&fl);
+	} else if (rc == 0) {
 		rc = verify_run(&v, argv + optind, argc - optind);
+	}
 	tlsp_chain_key_free(&v.key);
 	tlspa_follow_free(&v.f);
 	free(v.anchors);

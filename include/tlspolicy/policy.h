@@ -104,6 +104,9 @@ extern const struct tlsp_name_code tlsp_cert_state_names[];
 extern const struct tlsp_name_code tlsp_action_names[];
 extern const struct tlsp_name_code tlsp_mode_names[];
 extern const struct tlsp_name_code tlsp_req_names[]; /* TLSP_REQ_COUNT rows */
+/* The frameworks a rule or profile may be tagged with (`compliance:`);
+ * code i is bit 1 << i of tlsp_policy_rule_at's mask. */
+extern const struct tlsp_name_code tlsp_compliance_names[];
 extern const struct tlsp_name_code tlsp_on_error_names[];
 extern const struct tlsp_name_code tlsp_log_decisions_names[];
 /* milter.syslog_facility: codes are RFC 5424 facility numbers (mail 2,
@@ -424,6 +427,11 @@ const char *tlsp_policy_file(const struct tlsp_policy *, size_t i,
 			     const char **sha256);
 size_t tlsp_policy_rule_count(const struct tlsp_policy *);
 size_t tlsp_policy_profile_count(const struct tlsp_policy *);
+/* Rule i (< tlsp_policy_rule_count): its name as records give it
+ * (tlsp_rule_name), and in *compliance the frameworks it is tagged with,
+ * its profiles' included (bit 1 << code of tlsp_compliance_names). */
+const char *tlsp_policy_rule_at(const struct tlsp_policy *, size_t i,
+				unsigned *compliance);
 /* Bytes the compiled policy holds (for the benchmark and the logs). */
 size_t tlsp_policy_memory(const struct tlsp_policy *);
 

@@ -10,7 +10,8 @@
 # Writes RECORDS synthetic records (tests/audit/mklog -n, default
 # 200000, about 1.3 kB each) to BENCH_DIR (default /var/tmp), reads the
 # file once to put it in the page cache, then runs, ROUNDS times
-# (default 5) in alternation, verify, report, report --format json and
+# (default 5) in alternation, verify, report, report --format json,
+# report --format html (within 1.2x of report's time: its own line) and
 # show --type stop, replay --policy (10,000 recipient rules requiring
 # TLSv1.3), inventory and suggest, each bounded by `timeout 300`. Prints
 # every CPU time (wall time in parentheses), the medians in MB/s of CPU
@@ -56,7 +57,7 @@ timed() {
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-names=(verify report report-json show replay inventory suggest)
+names=(verify report report-json report-html show replay inventory suggest)
 # BASELINE=PATH: another tlspolicy-audit (say, of the commit before) whose
 # verify and report run in the same rounds, as base-verify, base-report.
 base=${BASELINE:-}
@@ -70,6 +71,7 @@ for ((r = 1; r <= rounds; r++)); do
 		verify) timed "$tool" verify -q "$log" ;;
 		report) timed "$tool" report "$log" ;;
 		report-json) timed "$tool" report --format json "$log" ;;
+		report-html) timed "$tool" report --format html -o "$dir/r.html" "$log" ;;
 		show) timed "$tool" show --type stop "$log" ;;
 		replay) timed "$tool" replay --policy "$draft" "$log" ;;
 		inventory) timed "$tool" inventory "$log" ;;
@@ -83,6 +85,9 @@ for ((r = 1; r <= rounds; r++)); do
 		}
 		times[$name]="${times[$name]:-} $t"
 		[ "$name" = verify ] && v=$t
+		[ "$name" = report ] && rt=$t
+		[ "$name" = report-html ] &&
+			html_ratios="${html_ratios:-} $(awk -v a="$t" -v b="$rt" 'BEGIN { printf "%.3f", a / b }')"
 		ratios[$name]="${ratios[$name]:-} $(awk -v a="$t" -v b="$v" 'BEGIN { printf "%.3f", a / b }')"
 		line="$line $name $t s ($w)"
 	done
@@ -95,6 +100,8 @@ for name in "${names[@]}"; do
 	printf '%-12s %8s %8.0f %14s\n' "$name" "$m" \
 		"$(awk -v s="$m" -v b="$mb" 'BEGIN { print b / s }')" "$q"
 done
+printf 'report-html / report (CPU time, median of the rounds): %s (target <= 1.2)\n' \
+	"$(printf '%s\n' $html_ratios | median)"
 
 # Memory: peak RSS on a log whose senders come from many domains.
 senders=${SENDERS:-100000}
@@ -105,9 +112,11 @@ distinct=$("$tool" inventory --format json "$log" 2>/dev/null |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["senders_total"])')
 echo "memory: $n records from $distinct distinct sender domains"
 printf '%-12s %12s\n' command "peak RSS MB"
-for name in verify inventory suggest replay; do
+for name in verify report report-html inventory suggest replay; do
 	case $name in
 	verify) set -- verify -q "$log" ;;
+	report) set -- report "$log" ;;
+	report-html) set -- report --format html -o "$dir/r.html" "$log" ;;
 	replay) set -- replay --policy "$draft" "$log" ;;
 	*) set -- "$name" "$log" ;;
 	esac

@@ -1,0 +1,111 @@
+#!/bin/sh
+# check-audit-fleet.sh - verify and report over several hosts' logs
+# (--host NAME --key K --anchor A FILES... --host ...): each host's chain
+# on its own key and anchors, one line per host, exit 1 when any fails,
+# a file whose records name another host than declared, a two-host fleet
+# with one log tampered (verify, and the HTML report's title and host
+# lines), the merged counts, and the usage errors.
+# Exit 0 when all passed, 1 on any failure.
+set -u
+bin=${top_builddir:-.}/tlspolicy-audit
+mklog=${top_builddir:-.}/tests/audit/mklog
+fixture=${top_srcdir:-.}/tests/audit/html-fixture.sh
+tmp=$(mktemp -d /tmp/tlsp-fleet.XXXXXX) || exit 1
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() {
+	fail=$((fail + 1))
+	printf 'FAIL %s\n' "$*"
+	[ -s "$tmp/out" ] && head -n 20 "$tmp/out" | sed 's/^/    /'
+}
+run() {
+	"$bin" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+	rc=$?
+	cat "$tmp/stdout" "$tmp/stderr" >"$tmp/out"
+}
+expect() {
+	name=$1 want=$2 pattern=$3
+	shift 3
+	run "$@"
+	if [ "$rc" -eq "$want" ] && grep -qF -- "$pattern" "$tmp/out"; then
+		ok
+	else
+		bad "$name: exit $rc (want $want), wanted '$pattern' in:"
+	fi
+}
+
+for h in mx1 mx2 mx3 mx4; do
+	head -c 16 /dev/urandom >"$tmp/$h.key"
+	sh "$fixture" "$h.test" | "$mklog" -k "$tmp/$h.key" >"$tmp/$h.log" 2>"$tmp/$h.last" ||
+		bad "mklog $h"
+	l=$(cat "$tmp/$h.last")
+	eval "a_$h=\"\${l% *}:\${l#* }\""
+done
+sed '3s/"Q2"/"Q9"/' "$tmp/mx2.log" >"$tmp/mx2.bad"
+H1="--host mx1.test --key $tmp/mx1.key --anchor $a_mx1 $tmp/mx1.log"
+H2="--host mx2.test --key $tmp/mx2.key --anchor $a_mx2 $tmp/mx2.log"
+H2bad="--host mx2.test --key $tmp/mx2.key $tmp/mx2.bad"
+
+# ============================================================== verify
+expect "two hosts" 0 "OK: 2 hosts, 0 failed" verify $H1 $H2
+grep -q "^mx1.test: OK: 13 records, seq 1..13, files 1, last hash ${a_mx1#*:}$" "$tmp/stdout" && ok || bad "mx1 line"
+grep -q "^mx2.test: OK: 13 records, seq 1..13, files 1, last hash ${a_mx2#*:}$" "$tmp/stdout" && ok || bad "mx2 line"
+expect "each host its own key: mx2's key on mx1" 1 "mx1.test: BROKEN: the first break at $tmp/mx1.log:1" \
+	verify --host mx1.test --key "$tmp/mx2.key" "$tmp/mx1.log" $H2
+grep -q "^mx2.test: OK" "$tmp/stdout" && ok || bad "mx2 still verified"
+expect "one host tampered" 1 "mx2.test: BROKEN: the first break at $tmp/mx2.bad:3: record changed" verify $H1 $H2bad
+grep -q "^mx1.test: OK: 13 records" "$tmp/stdout" && grep -q "^BROKEN: 2 hosts, 1 failed$" "$tmp/stdout" && ok ||
+	bad "tampered fleet: mx1 verified, the summary"
+expect "an anchor of mx2 not met" 1 "mx2.test: BROKEN" verify $H1 --host mx2.test --key "$tmp/mx2.key" \
+	--anchor "${a_mx1}" "$tmp/mx2.log"
+expect "records of another host" 1 'mx1.test: BROKEN: 1 record names another host' \
+	verify --host mx1.test --key "$tmp/mx2.key" "$tmp/mx2.log"
+grep -qF "$tmp/mx2.log:1: the record names host \"mx2.test\", not the host declared" "$tmp/stderr" && ok ||
+	bad "where the other host's record is"
+run verify $H1 $H2 --host mx3.test --key "$tmp/mx3.key" "$tmp/mx3.log" --host mx4.test --key "$tmp/mx4.key" "$tmp/mx4.log"
+[ "$rc" -eq 0 ] && [ "$(cut -d: -f1 "$tmp/stdout" | tr '\n' ' ')" = "mx1.test mx2.test mx3.test mx4.test OK " ] && ok ||
+	bad "four hosts: one line each, in the order given"
+expect "-q: only failures" 1 "mx2.test: BROKEN" verify -q $H1 $H2bad
+grep -q "mx1.test" "$tmp/stdout" && ok || bad "-q still names every host"
+
+# ============================================================== report
+run report --format json $H1 $H2
+cp "$tmp/stdout" "$tmp/both.json"
+run report --format json --key "$tmp/mx1.key" "$tmp/mx1.log"
+cp "$tmp/stdout" "$tmp/one.json"
+if python3 - "$tmp/both.json" "$tmp/one.json" >"$tmp/out" 2>&1 <<'PY'; then ok; else bad "merged counts"; fi
+import json, sys
+b, o = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert b["total"]["decisions"] == 2 * o["total"]["decisions"], (b["total"], o["total"])
+assert b["evidence"]["verified"] is True, b["evidence"]
+assert b["evidence"]["summary"] == "verified: 2 hosts, 26 records, each host's chain on its own", b["evidence"]
+assert {d["domain"]: d["decisions"] for d in b["domains"]} == \
+    {d["domain"]: 2 * d["decisions"] for d in o["domains"]}
+PY
+run report --format html -o "$tmp/f.html" $H1 $H2bad
+[ "$rc" -eq 1 ] && ok || bad "html report of a tampered fleet: exit $rc (want 1)"
+if python3 - "$tmp/f.html" "$tmp" >"$tmp/out" 2>&1 <<'PY'; then ok; else bad "html host lines"; fi
+import re, sys
+h = open(sys.argv[1]).read()
+t = re.search(r"<title>([^<]*)", h).group(1)
+assert t.startswith("NOT VERIFIED:"), t
+rows = re.findall(r'<tr><td>(mx\d.test)</td>.*?<td class="(ok|broken)">([^<]*)</td>', h)
+assert rows == [("mx1.test", "ok", "verified: 13 records, seq 1..13"),
+                ("mx2.test", "broken", "NOT VERIFIED: 1 break, 1 line not counted "
+                 "(the first break at %s/mx2.bad:3)" % sys.argv[2])], rows
+assert "anchors (syslog checkpoints) given 1, met 1" in h
+PY
+expect "report: records of another host" 1 'not mx1.test as declared' report --host mx1.test "$tmp/mx2.log"
+
+# =============================================================== usage
+expect "a host without files" 2 "--host mx2.test: no FILE given" verify $H1 --host mx2.test
+expect "a host twice" 2 "--host mx1.test given twice" verify $H1 $H1
+expect "--key before --host" 2 "go after their --host" verify --key "$tmp/mx1.key" $H1
+expect "a file before --host" 2 "a file before the first --host" verify "$tmp/mx1.log" $H1
+expect "an unknown option in a group" 2 "expected --key, --anchor or a file" verify $H1 --host mx2.test --top 3 "$tmp/mx2.log"
+expect "report: --key before --host" 2 "go after their --host" report --key "$tmp/mx1.key" $H1
+
+echo "check-audit-fleet: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -46,6 +46,11 @@
 : "${PF_START_TIMEOUT:=20}"  # seconds for Postfix to answer after start
 : "${PF_STOP_TIMEOUT:=20}"   # seconds for its processes to go away
 : "${PF_HELO:=client.test.example}"
+# A hosts file for the instance: when set, Postfix runs in a private mount
+# namespace where this file is /etc/hosts and resolv.conf names only
+# 127.0.0.1, so client names come from it and no DNS query leaves the
+# machine. The file may be rewritten in place between sessions.
+: "${PF_HOSTS:=}"
 # Client cipher list. @SECLEVEL=0 because OpenSSL 3 clients refuse the
 # server's TLS 1.0/1.1 key exchange signature otherwise ("legacy sigalg").
 : "${PF_CLIENT_CIPHERS:=DEFAULT:@SECLEVEL=0}"
@@ -375,7 +380,7 @@ pf_start() {
 	pf_stop
 	PF_LOG_MARK=$(stat -c %s "$PF_LOG" 2>/dev/null || echo 0)
 	_pf_postfix check || return 1
-	_pf_postfix start || { pf_stop; return 1; }
+	_pf_postfix_start || { pf_stop; return 1; }
 	_pf_wait_greeting || {
 		pf_log "Postfix does not answer on 127.0.0.1:$PF_PORT; log: $PF_LOG"
 		grep -E 'fatal|warning' "$PF_LOG" | tail -n 5 >&2
@@ -405,6 +410,34 @@ _pf_postfix() {
 	postfix -c "$PF_ETC" "$@" >>"$PF_DIR/postfix.out" 2>&1 || {
 		# postfix(1) logs to the maillog once maillog_file is set.
 		pf_log "postfix $* failed:"
+		tail -n 20 "$PF_DIR/postfix.out" "$PF_LOG" >&2
+		return 1
+	}
+}
+
+# postfix start, in a mount namespace of its own when PF_HOSTS is set: the
+# master and every daemon it forks keep that namespace's /etc/hosts.
+_pf_postfix_start() {
+	[ -n "$PF_HOSTS" ] || { _pf_postfix start; return; }
+	# Host names from the file only: an address it does not name has no
+	# name (Postfix: {client_resolve} FAIL), not a DNS timeout (TEMP).
+	# "multi off": a name listed twice resolves to its first address
+	# only, so the second line's address has a PTR name that does not
+	# resolve back to it (forged, as far as the MTA can tell).
+	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' \
+		>"$PF_DIR/resolv.conf" &&
+		printf 'multi off\n' >"$PF_DIR/host.conf" &&
+		sed 's/^hosts:.*/hosts: files/' /etc/nsswitch.conf \
+			>"$PF_DIR/nsswitch.conf" || return 1
+	# shellcheck disable=SC2016 # for the inner shell
+	unshare -m --propagation private sh -c 'mount --bind "$1" /etc/hosts &&
+		mount --bind "$2" /etc/resolv.conf &&
+		mount --bind "$3" /etc/nsswitch.conf &&
+		mount --bind "$4" /etc/host.conf &&
+		exec postfix -c "$5" start' _ "$PF_HOSTS" "$PF_DIR/resolv.conf" \
+		"$PF_DIR/nsswitch.conf" "$PF_DIR/host.conf" "$PF_ETC" \
+		>>"$PF_DIR/postfix.out" 2>&1 || {
+		pf_log "postfix start (hosts $PF_HOSTS) failed:"
 		tail -n 20 "$PF_DIR/postfix.out" "$PF_LOG" >&2
 		return 1
 	}
@@ -460,6 +493,7 @@ pf_new_id() {
 _pf_opts_reset() {
 	_pf_tls=none _pf_cert="" _pf_key="" _pf_from="sender@example.com"
 	_pf_to=() _pf_id="" _pf_transcript="" _pf_ciphers=$PF_CLIENT_CIPHERS
+	_pf_client=""
 }
 
 # Parse the options shared by pf_send and pf_send_skip_ehlo:
@@ -470,6 +504,8 @@ _pf_opts_reset() {
 #                                   TLS <= 1.2 (e.g. AES128-SHA: no FS)
 #   --from ADDR                     envelope sender (default sender@example.com)
 #   --to ADDR                       envelope recipient, repeat for more
+#   --client ADDR                   connect from this local address
+#                                   (127.0.0.x; pf_send only)
 #   --id ID                         unique id (default: pf_new_id)
 #   --transcript FILE               where the transcript goes
 _pf_opts_parse() {
@@ -486,6 +522,7 @@ _pf_opts_parse() {
 		--from) _pf_from=$2 ;;
 		--to) _pf_to+=("$2") ;;
 		--id) _pf_id=$2 ;;
+		--client) _pf_client=$2 ;;
 		--transcript) _pf_transcript=$2 ;;
 		*) pf_log "unknown option $1"; return 1 ;;
 		esac
@@ -602,6 +639,7 @@ pf_send() {
 		fi
 	fi
 	[ -z "$_pf_cert" ] || args+=(--tls-cert "$_pf_cert" --tls-key "$_pf_key")
+	[ -z "$_pf_client" ] || args+=(--local-interface "$_pf_client")
 	raw=$_pf_transcript.swaks
 	# swaks bounds each step itself; timeout(1) bounds the whole session.
 	timeout $((PF_SMTP_TIMEOUT * 6)) swaks "${args[@]}" >"$raw" 2>&1

@@ -293,8 +293,8 @@ INPUT_MAIL_FILTER(\`tlspolicy', \`S=unix:$sock, F=T, T=S:10s;R:30s;E:2m')dnl
 define(\`confMILTER_LOG_LEVEL', \`14')dnl
 define(\`confMILTER_MACROS_CONNECT', \`j, _, v, {daemon_name}, {client_addr}, {client_name}, {if_name}, {if_addr}')dnl
 define(\`confMILTER_MACROS_HELO', \`$tls_macros, {alg_bits}')dnl
-define(\`confMILTER_MACROS_ENVFROM', \`i, {mail_addr}, {mail_host}, {mail_mailer}, {auth_type}, {auth_authen}, {auth_ssf}, {auth_author}, $tls_macros')dnl
-define(\`confMILTER_MACROS_ENVRCPT', \`i, {rcpt_addr}, {rcpt_host}, {rcpt_mailer}, {auth_authen}, $tls_macros')dnl
+define(\`confMILTER_MACROS_ENVFROM', \`i, {mail_addr}, {mail_host}, {mail_mailer}, {auth_type}, {auth_authen}, {auth_ssf}, {auth_author}, $tls_macros, {client_name}, {client_resolve}')dnl
+define(\`confMILTER_MACROS_ENVRCPT', \`i, {rcpt_addr}, {rcpt_host}, {rcpt_mailer}, {auth_authen}, $tls_macros, {client_name}, {client_resolve}')dnl
 define(\`confMILTER_MACROS_EOM', \`i, {msg_id}')dnl
 dnl the caller's additions (SM_MC_EXTRA)
 ${SM_MC_EXTRA:-}

@@ -601,7 +601,7 @@ test_sample_loads(void **state)
 			     TLSP_MTA_UNKNOWN, &d);
 	assert_non_null(p);
 	assert_int_equal(d.count, 0);
-	assert_int_equal(tlsp_policy_rule_count(p), 8);
+	assert_int_equal(tlsp_policy_rule_count(p), 10);
 	assert_int_equal(tlsp_policy_profile_count(p), 3);
 
 	/* health.example: profile modern, overriding version and action. */

@@ -6,9 +6,11 @@
  * ("user@[192.0.2.1]") are parsed here too. Everything lives in IPv6 space,
  * IPv4 mapped to ::ffff:a.b.c.d, so one comparison serves both families.
  *
- * A rule's `client_addr:` list is a struct tlsp_cidrset: sorted runs of
- * one prefix length each, searched by bisection, so a lookup costs a few
- * dozen comparisons however long the list.
+ * A rule's `client_addr:` list is a struct tlsp_cidrset: runs of one
+ * prefix length each, each with a hash table of its networks, so a
+ * lookup costs one probe per distinct prefix length however long the
+ * list (bisection cost twice as much at 100,000 networks as at 10: the
+ * cache misses of the deeper levels).
  *
  * Inputs may come from the network: every parser works on a bounded length,
  * copies at most a short address into a local buffer, and never allocates.
@@ -217,6 +219,17 @@ tlsp_cidr_format(const struct tlsp_cidr *net, char *buf, size_t bufsz)
 	snprintf(buf, bufsz, "%s/%u", ip, v4 ? net->prefix - 96 : net->prefix);
 }
 
+/* FNV-1a over the 16 bytes, then mixed: the low bits index the table. */
+static size_t
+addr_hash(const uint8_t a[16])
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a[i]) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 29));
+}
+
 static int
 cidr_order(const void *a, const void *b)
 {
@@ -252,6 +265,25 @@ tlsp_cidrset_build(struct tlsp_arena *a, struct tlsp_cidr *v, size_t n,
 		}
 		out->runs[out->nruns - 1].count++;
 	}
+	if (n > UINT32_MAX - 1)
+		return -1;
+	for (i = 0; i < out->nruns; i++) {
+		struct tlsp_cidr_run *r = &out->runs[i];
+		size_t cap = 8, j, k;
+
+		while (cap < 2 * r->count)
+			cap *= 2;
+		r->mask = cap - 1;
+		r->slots = tlsp_arena_alloc(a, cap * sizeof(*r->slots));
+		if (r->slots == NULL)
+			return -1;
+		for (j = r->start; j < r->start + r->count; j++) {
+			for (k = addr_hash(v[j].addr) & r->mask; r->slots[k];
+			     k = (k + 1) & r->mask)
+				;
+			r->slots[k] = (uint32_t)(j + 1);
+		}
+	}
 	out->v = v;
 	out->n = n;
 	return 0;
@@ -264,22 +296,16 @@ tlsp_cidrset_match(const struct tlsp_cidrset *s, const uint8_t addr16[16])
 
 	for (r = 0; r < s->nruns; r++) {
 		const struct tlsp_cidr_run *run = &s->runs[r];
-		size_t lo = run->start, hi = run->start + run->count;
 		uint8_t key[16];
+		size_t k;
 
 		memcpy(key, addr16, sizeof key);
 		mask_host_bits(key, run->prefix);
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			int c = memcmp(s->v[mid].addr, key, sizeof key);
-
-			if (c == 0)
+		for (k = addr_hash(key) & run->mask; run->slots[k];
+		     k = (k + 1) & run->mask)
+			if (memcmp(s->v[run->slots[k] - 1].addr, key,
+				   sizeof key) == 0)
 				return 1;
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
 	}
 	return 0;
 }

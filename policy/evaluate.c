@@ -421,11 +421,16 @@ check_client_addr(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 		  struct tlsp_failure *fl)
 {
 	const struct tlsp_cidrset *set = &q->client_addrs;
+	enum tlsp_status st = TLSP_UNKNOWN;
 	uint8_t ip[16];
 	char net[64];
 	struct list l;
 	size_t i;
 
+	if (tlsp_cidr_parse_ip(f->client_addr, ip) == 0)
+		st = tlsp_cidrset_match(set, ip) ? TLSP_PASS : TLSP_FAIL;
+	if (st == TLSP_PASS) /* the texts only for a failure: a pass is */
+		return st;   /* the common case, and they cost a microsecond */
 	list_init(&l, fl->required, sizeof(fl->required), "one of ");
 	for (i = 0; i < set->n && !l.cut; i++) {
 		if (i == TLSP_CIDRSET_SHOWN) {
@@ -437,9 +442,7 @@ check_client_addr(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 	}
 	list_end(&l);
 	fl->observed[0] = '\0';
-	if (tlsp_cidr_parse_ip(f->client_addr, ip) < 0)
-		return TLSP_UNKNOWN;
-	return tlsp_cidrset_match(set, ip) ? TLSP_PASS : TLSP_FAIL;
+	return st;
 }
 
 /* "mx.example" is that name; ".example" any name below it. */

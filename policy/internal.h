@@ -37,12 +37,14 @@ struct tlsp_name_pat {
 /*
  * A set of client networks for `client_addr:`, built for a lookup that
  * stays flat with 100,000 entries: the networks are stored masked and
- * sorted by (prefix, address), one run per distinct prefix length, and a
- * lookup masks the address once per run and binary-searches it.
+ * grouped by prefix length, one run per distinct length, each with a
+ * hash table; a lookup masks the address once per run and probes it.
  */
 struct tlsp_cidr_run {
 	unsigned prefix;
 	size_t start, count;
+	uint32_t *slots; /* index + 1 into v; 0 is empty */
+	size_t mask;	 /* slots - 1, a power of two minus one */
 };
 #define TLSP_CIDRSET_SHOWN 8
 struct tlsp_cidrset {

@@ -11,6 +11,7 @@
 #
 # Sections (BENCH_ONLY picks some, in this order):
 #   policy      compile time, memory and lookup time for 10..1M rules
+#               and for 10..100,000 client_addr networks of one rule
 #   throughput  10,000 rules, audit sync: batch, vs the lean and the naive
 #               null milter, at each concurrency of BENCH_CONC
 #   audit       where ours differs from lean at c=1 and c=8: the same
@@ -220,6 +221,10 @@ for section in $only; do
 		say ""
 		say "== policy: compile, memory, lookup (tlsp_evaluate per recipient)"
 		"$policybench" -s "$sizes" | tee -a "$results"
+		say ""
+		say "== policy: client_addr networks of one sender rule (compile and"
+		say "   tlsp_evaluate per recipient, CPU time; hit: client inside, miss: none)"
+		"$policybench" -c -s 10,1000,10000,100000 | tee -a "$results"
 		;;
 	throughput)
 		for r in $(seq 1 "$rounds"); do

@@ -43,12 +43,12 @@ bin=${TLSPOLICY_MILTER:-${top_builddir:-.}/tlspolicy-milter}
 }
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
-# shellcheck source=sendmail-lib.sh
+# shellcheck source-path=SCRIPTDIR source=sendmail-lib.sh
 . "$here/sendmail-lib.sh"
 
-passed=0 failed=0 milter_pid="" sm_up=""
+passed=0 failed=0 milter_pid="" sm_up="" cpid=""
 work=$(mktemp -d /tmp/tlspolicy-client-e2e.XXXXXX) || exit 1
 chmod 755 "$work"
 install -d -o postfix -g postfix -m 0750 "$work/milter" "$work/audit"
@@ -59,10 +59,11 @@ cleanup() {
 	trap - EXIT INT TERM
 	pf_stop
 	[ -n "$sm_up" ] && sm_stop
-	if [ -n "$milter_pid" ]; then
-		kill -TERM "$milter_pid" 2>/dev/null
-		wait "$milter_pid" 2>/dev/null
-	fi
+	for p in "$milter_pid" "$cpid"; do
+		[ -n "$p" ] || continue
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	echo "client-e2e: $SECONDS s"
 	echo "client-e2e: $passed passed, $failed failed"
 	if [ "$failed" -eq 0 ] && [ "${E2E_KEEP-}" != 1 ]; then
@@ -246,6 +247,48 @@ else
 	not_ok "postfix starts"
 fi
 pf_stop
+
+# ------------------------------------------------ Postfix, smtpd chrooted
+# Debian runs smtpd chrooted in /var/spool/postfix, where it reads the
+# init script's copy of /etc/hosts. Here the chroot is $work/pfc/spool:
+# its etc/hosts names 127.0.0.5, the namespace's /etc/hosts does not, and
+# then the other way round. A chrooted smtpd reaches the milter over
+# inet: a second daemon, with its own audit log.
+sed "s|$audit|$work/audit/chroot.log|" "$policy" >"$work/policy-chroot.yaml"
+cport=$(_pf_free_port)
+"$bin" -f -c "$work/policy-chroot.yaml" -u postfix -p "inet:$cport@127.0.0.1" \
+	2>"$work/milter-chroot.log" &
+cpid=$!
+for _ in $(seq 1 100); do
+	timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$cport" 2>/dev/null && break
+	sleep 0.1
+done
+PF_CHROOT_SMTPD=1
+ns_hosts=$work/hosts-ns
+write_hosts "$ns_hosts" # pf_start copies it into the chroot
+if PF_HOSTS=$ns_hosts pf_start "$work/pfc" "inet:$cport@127.0.0.1"; then
+	# from now on only the chroot's copy names 127.0.0.5
+	printf '127.0.0.1 localhost mx.test.example\n' >"$ns_hosts"
+	check_eq "chroot: master.cf runs smtpd chrooted" \
+		"$(awk '$NF == "smtpd" { print $5 }' "$PF_ETC/master.cf")" y
+	chroot_hosts=$PF_DIR/spool/etc/hosts
+	send postfix 127.0.0.5 "c1@partner.example" "c1@example.com"
+	check_eq "chroot: name only in the chroot's copy: verified" \
+		"$(rcpt_code postfix c1@example.com)" 250
+	printf '127.0.0.1 localhost mx.test.example\n' >"$chroot_hosts"
+	write_hosts "$ns_hosts"
+	send postfix 127.0.0.5 "c2@partner.example" "c2@example.com"
+	check_eq "chroot: name only outside the chroot: not verified" \
+		"$(rcpt_code postfix c2@example.com)" 550
+else
+	not_ok "chroot: postfix starts with smtpd chrooted"
+fi
+pf_stop
+PF_CHROOT_SMTPD=""
+kill -TERM "$cpid" 2>/dev/null
+wait "$cpid"
+check_eq "chroot: its daemon exits 0" "$?" 0
+cpid=""
 
 # ---------------------------------------------------------------- Sendmail
 if sm_extract >/dev/null 2>&1 && sm_start "$work/sm" "$sock"; then

@@ -202,10 +202,10 @@ and '{client_resolve}' in r['tls']['observed']"
 	record "$m: pair replaces the sender rule" "rules(v(r, 'r4-$t@finance.example.com')) == \
 ['pair:partner.example>finance.example.com'] and v(r, 'r4-$t@finance.example.com').get('action') == 'accept'"
 
-	send "$m" 127.0.0.9 "s6@netpartner.example" "r6-$t@example.com"
+	send "$m" 127.0.0.9 "s6-$t@netpartner.example" "r6-$t@example.com"
 	check_eq "$m: client_addr outside: MAIL refused" "$MAIL" 550
 	record "$m: client_addr outside" "r.get('type') == 'mail' and r.get('sender') in \
-('s6@netpartner.example', '<s6@netpartner.example>') and \
+('s6-$t@netpartner.example', '<s6-$t@netpartner.example>') and \
 f(sv(r)) == [('sender:netpartner.example', 'client_addr', 'fail', None)]"
 
 	send "$m" 127.0.0.6 "s7@netpartner.example" "r7-$t@example.com"

@@ -69,7 +69,9 @@ record_failure(struct tlsp_jbuf *jb, const struct tlsp_failure *fl)
 	tlsp_jb_kstr(jb, "requirement", tlsp_req_name(fl->req));
 	tlsp_jb_kstr(jb, "status", tlsp_body_status_name(fl->status));
 	tlsp_jb_kstr(jb, "required", fl->required);
-	tlsp_jb_kstr(jb, "observed", fl->observed);
+	/* "" for client_addr and client_name: the client member holds
+	 * that evidence, once and redactably. */
+	tlsp_jb_kstr(jb, "observed", fl->observed[0] ? fl->observed : NULL);
 	tlsp_jb_close(jb, '}');
 }
 
@@ -194,6 +196,8 @@ record_observed(struct tlsp_jbuf *jb, const struct tlsp_facts *f)
 		{TLSP_SENT_AUTH_AUTHEN, "{auth_authen}"},
 		{TLSP_SENT_DAEMON_NAME, "{daemon_name}"},
 		{TLSP_SENT_CLIENT_ADDR, "{client_addr}"},
+		{TLSP_SENT_CLIENT_NAME, "{client_name}"},
+		{TLSP_SENT_CLIENT_RESOLVE, "{client_resolve}"},
 	};
 	size_t i;
 	int sent;
@@ -336,6 +340,10 @@ record_envelope(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
 		tlsp_jb_open(jb, '{');
 		tlsp_jb_kstr(jb, "addr", ev->client_addr);
 		tlsp_jb_kstr(jb, "name", ev->client_name);
+		/* what the MTA said of the name (format 2; for replay) */
+		if (ev->facts != NULL &&
+		    (ev->facts->sent & TLSP_SENT_CLIENT_RESOLVE))
+			tlsp_jb_kstr(jb, "resolve", ev->facts->client_resolve);
 		tlsp_jb_close(jb, '}');
 	}
 	record_opt(jb, "helo", ev->helo);

@@ -28,6 +28,10 @@
 	"{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} "   \
 	"{verify} {cert_fp} {cert_md5}"
 
+/* The client's verified name for client_name rules: {client_resolve}
+ * says whether {client_name} was verified (policy/facts.c). */
+#define CLIENT_MACROS " {client_name} {client_resolve}"
+
 static struct tlspm_session *
 priv(SMFICTX *ctx)
 {
@@ -78,8 +82,9 @@ request_macros(SMFICTX *ctx)
 	} lists[] = {
 		/* v tells Postfix from Sendmail, whose stock connect list
 	     * lacks it; the certificate macros are read by MTA shape. */
-		{SMFIM_ENVFROM, "i v {mail_addr} {auth_authen} " TLS_MACROS},
-		{SMFIM_ENVRCPT, "i v {rcpt_addr} " TLS_MACROS},
+		{SMFIM_ENVFROM,
+		 "i v {mail_addr} {auth_authen} " TLS_MACROS CLIENT_MACROS},
+		{SMFIM_ENVRCPT, "i v {rcpt_addr} " TLS_MACROS CLIENT_MACROS},
 		{SMFIM_DATA, "i"},
 		{SMFIM_EOM, "i"},
 	};

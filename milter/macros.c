@@ -85,6 +85,8 @@ tlspm_macros_read_facts(SMFICTX *ctx, struct tlspm_session *s,
 	m.auth_authen = sym(ctx, "{auth_authen}");
 	m.daemon_name = sym(ctx, "{daemon_name}");
 	m.client_addr = s->client_addr;
+	m.client_name = sym(ctx, "{client_name}");
+	m.client_resolve = sym(ctx, "{client_resolve}");
 	tlsp_facts_from_macros(&m, &s->facts);
 	warn_config(&s->facts);
 	return 0;

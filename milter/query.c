@@ -37,6 +37,10 @@ static const struct arg {
 	 offsetof(struct tlspm_query, m.daemon_name)},
 	{"client_addr", ARG_STRING,
 	 offsetof(struct tlspm_query, m.client_addr)},
+	{"client_name", ARG_STRING,
+	 offsetof(struct tlspm_query, m.client_name)},
+	{"client_resolve", ARG_STRING,
+	 offsetof(struct tlspm_query, m.client_resolve)},
 	{"mta", ARG_MTA, 0},
 	{"v", ARG_STRING, offsetof(struct tlspm_query, m.mta_version)},
 };
@@ -144,6 +148,28 @@ tlspm_query_parse(int argc, char *const argv[], struct tlspm_query *q,
 	return 0;
 }
 
+/* The evidence of client_addr and client_name rules. */
+static void
+print_client(const struct tlsp_facts *f, FILE *out)
+{
+	char addr[4 * sizeof(f->client_addr)],
+		res[4 * sizeof(f->client_resolve)];
+
+	if (!(f->sent & (TLSP_SENT_CLIENT_ADDR | TLSP_SENT_CLIENT_NAME |
+			 TLSP_SENT_CLIENT_RESOLVE)))
+		return;
+	tlsp_escape_log(f->client_addr, strlen(f->client_addr), addr,
+			sizeof(addr));
+	tlsp_escape_log(f->client_resolve, strlen(f->client_resolve), res,
+			sizeof(res));
+	fprintf(out, "client: addr=%s name=%s (%s", addr[0] ? addr : "(absent)",
+		f->client_name[0] ? f->client_name : "-",
+		tlsp_code_name(tlsp_name_state_names, f->client_name_state));
+	if (f->sent & TLSP_SENT_CLIENT_RESOLVE)
+		fprintf(out, ", client_resolve=%s", res);
+	fprintf(out, ")\n");
+}
+
 static void
 print_facts(const struct tlsp_facts *f, FILE *out)
 {
@@ -172,6 +198,7 @@ print_facts(const struct tlsp_facts *f, FILE *out)
 	if (f->authenticated)
 		fprintf(out, " authenticated=yes");
 	fputc('\n', out);
+	print_client(f, out);
 	if (f->flags)
 		fprintf(out,
 			"note: some macro values were malformed and are "
@@ -241,7 +268,8 @@ print_result(const struct tlsp_policy *p, const struct tlsp_rule_result *r,
 				sizeof(seen));
 		fprintf(out, "    %s %s: required %s, observed %s\n",
 			x->status == TLSP_UNKNOWN ? "unknown" : "failed",
-			tlsp_req_name(x->req), x->required, seen);
+			tlsp_req_name(x->req), x->required,
+			seen[0] ? seen : "the client above");
 	}
 	print_waived(p, r, out);
 }
@@ -264,6 +292,10 @@ print_verdict(const struct tlsp_policy *p, const char *who,
 			     "default rule only\n");
 	if (v->flags & TLSP_V_NO_RULE)
 		fprintf(out, "  no rule applies\n");
+	if (v->nrules == 1 &&
+	    strncmp(tlsp_rule_name(v->r[0].rule), "pair:", 5) == 0)
+		fprintf(out, "  note: a pair rule replaces the sender and "
+			     "recipient rules for this recipient\n");
 	for (i = 0; i < v->nrules; i++)
 		print_result(p, &v->r[i], out);
 	fprintf(out, "  verdict: %s", tlsp_action_name(v->action));
@@ -334,9 +366,8 @@ _Static_assert(TLSP_CASE_MAX_RCPT <= TLSPM_QUERY_MAX_RCPT,
 	       "a case's recipients fit a query");
 
 /* Facts a case may state besides the -q arguments. */
-enum case_key { CK_CLIENT_NAME, CK_TIME, CK_RCPT };
+enum case_key { CK_TIME, CK_RCPT };
 static const struct tlsp_name_code case_keys[] = {
-	{"client_name", CK_CLIENT_NAME},
 	{"time", CK_TIME},
 	{"rcpt_addr", CK_RCPT},
 	{NULL, -1},
@@ -368,13 +399,6 @@ case_query(const struct tlsp_policy *p, const struct tlsp_cases *cs,
 			snprintf(err, sizeof(err),
 				 "the recipients are the keys of 'expect'");
 			rc = -1;
-			break;
-		case CK_CLIENT_NAME:
-			/* TODO(lead): fill the client name fact once helper
-			 * "lang"'s client_name is in struct tlsp_macros (as
-			 * -q's client_name=); until then it is read and
-			 * not evaluated. */
-			q->client_name = f->value;
 			break;
 		case CK_TIME:
 			at_key = 0;

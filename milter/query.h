@@ -19,9 +19,6 @@ struct tlspm_query {
 	const char *sender; /* NULL when not given */
 	const char *rcpt[TLSPM_QUERY_MAX_RCPT];
 	size_t nrcpt;
-	/* From a --test case only, read but not yet evaluated: see the
-	 * TODO(lead) note in query.c. */
-	const char *client_name;
 	time_t at;    /* the instant to decide at (--at, or now) */
 	int at_given; /* print it even for a policy without dates */
 };

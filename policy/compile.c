@@ -209,6 +209,22 @@ read_fingerprints(struct walk *w, const struct body_key *k,
 }
 
 static int
+read_client_addr(struct walk *w, const struct body_key *k,
+		 const struct tlsp_ynode *v, const char *where, struct body *b)
+{
+	(void)k;
+	return tlsp_schema_client_addrs(&w->c, v, where, &b->req);
+}
+
+static int
+read_client_name(struct walk *w, const struct body_key *k,
+		 const struct tlsp_ynode *v, const char *where, struct body *b)
+{
+	(void)k;
+	return tlsp_schema_hosts(&w->c, v, where, &b->req);
+}
+
+static int
 read_action(struct walk *w, const struct body_key *k,
 	    const struct tlsp_ynode *v, const char *where, struct body *b)
 {
@@ -369,6 +385,8 @@ static const struct body_key body_keys[] = {
 	{"subject", read_subject, REQ(TLSP_REQ_SUBJECT), 0, BOTH},
 	{"issuer", read_issuer, REQ(TLSP_REQ_ISSUER), 0, BOTH},
 	{"fingerprints", read_fingerprints, REQ(TLSP_REQ_FINGERPRINT), 0, BOTH},
+	{"client_addr", read_client_addr, REQ(TLSP_REQ_CLIENT_ADDR), 0, BOTH},
+	{"client_name", read_client_name, REQ(TLSP_REQ_CLIENT_NAME), 0, BOTH},
 	{"action", read_action, 0, O_ACTION, BOTH},
 	{"mode", read_mode, 0, O_MODE, BOTH},
 	{"reply", read_reply, 0, O_REPLY, BOTH},
@@ -528,6 +546,14 @@ apply(struct walk *w, struct rstate *rs, const struct body *b)
 		q->nfp = s->nfp;
 	}
 	TAKE(TLSP_REQ_FINGERPRINT, s->nfp > 0);
+	if (st & BIT(TLSP_REQ_CLIENT_ADDR))
+		q->client_addrs = s->client_addrs;
+	TAKE(TLSP_REQ_CLIENT_ADDR, s->client_addrs.n > 0);
+	if (st & BIT(TLSP_REQ_CLIENT_NAME)) {
+		q->hosts = s->hosts;
+		q->nhosts = s->nhosts;
+	}
+	TAKE(TLSP_REQ_CLIENT_NAME, s->nhosts > 0);
 #undef TAKE
 	q->set = (q->set | on) & ~off;
 
@@ -566,6 +592,9 @@ apply(struct walk *w, struct rstate *rs, const struct body *b)
 	return 0;
 }
 
+/* The requirements on who the client is, not on its TLS session. */
+#define CLIENT_REQS (BIT(TLSP_REQ_CLIENT_ADDR) | BIT(TLSP_REQ_CLIENT_NAME))
+
 /* Tells the policy editor which requirements an MTA cannot evidence. */
 static void
 warn_unobservable(struct walk *w, const struct tlsp_spec *sp,
@@ -580,6 +609,19 @@ warn_unobservable(struct walk *w, const struct tlsp_spec *sp,
 	 * confMILTER_MACROS_* say (seen with 8.17, tests/e2e/SENDMAIL-NOTES.md).
 	 * Which digest comes depends on CertFingerprintAlgorithm. */
 	if (w->c.mta == TLSP_MTA_SENDMAIL) {
+		/* Sendmail's {client_name} is its PTR lookup, and only
+		 * {client_resolve} says whether it was verified. */
+		if (q->set & BIT(TLSP_REQ_CLIENT_NAME))
+			tlsp_schema_warn(
+				&w->c, at, where,
+				"on Sendmail, 'client_name' is matched only "
+				"when {client_resolve} is OK; the milter asks "
+				"for {client_name} and {client_resolve} at MAIL "
+				"and RCPT (Sendmail 8.14 and later send them); "
+				"for older ones add both to "
+				"confMILTER_MACROS_ENVFROM and "
+				"confMILTER_MACROS_ENVRCPT (see "
+				"contrib/sendmail/tlspolicy.mc.snippet)");
 		if (q->set & BIT(TLSP_REQ_FINGERPRINT))
 			tlsp_schema_warn(
 				&w->c, at, where,
@@ -666,7 +708,8 @@ plain_spec(const struct tlsp_spec *s)
 	const struct tlsp_reqs *q = &s->req;
 
 	return q->nallow == 0 && q->ndeny == 0 && q->nsubject == 0 &&
-	       q->nissuer == 0 && q->nfp == 0 && s->reply == NULL;
+	       q->nissuer == 0 && q->nfp == 0 && q->client_addrs.n == 0 &&
+	       q->nhosts == 0 && s->reply == NULL;
 }
 
 static int
@@ -756,8 +799,9 @@ finalize(struct walk *w, struct rstate *rs, const struct body *b,
 	struct tlsp_spec *sp;
 	int bad = 0;
 
-	if (!rs->tls_stated && (q->set & ~BIT(TLSP_REQ_TLS))) {
-		q->tls_required = 1; /* any TLS requirement implies TLS */
+	/* Any TLS requirement implies TLS; who the client is does not. */
+	if (!rs->tls_stated && (q->set & ~(BIT(TLSP_REQ_TLS) | CLIENT_REQS))) {
+		q->tls_required = 1;
 		q->set |= BIT(TLSP_REQ_TLS);
 	}
 	if ((q->set & BIT(TLSP_REQ_MIN_VERSION)) &&
@@ -1072,6 +1116,9 @@ check_rule_reply(struct walk *w, const struct tlsp_rule *r,
 	return 0;
 }
 
+static int make_spec(struct walk *, const struct tlsp_ynode *,
+		     const struct tlsp_ynode *, struct tlsp_rule *);
+
 static int
 read_rule(struct walk *w, const struct tlsp_ynode *k,
 	  const struct tlsp_ynode *v, enum tlsp_direction dir,
@@ -1080,8 +1127,6 @@ read_rule(struct walk *w, const struct tlsp_ynode *k,
 	const char *prefix = dir == TLSP_DIR_SENDER ? "sender:" : "recipient:";
 	char norm[TLSP_DOMAIN_MAX + 8], name[TLSP_DOMAIN_MAX + 32];
 	struct tlsp_rule *r = &w->c.pol->rules[w->c.pol->nrules];
-	struct body b;
-	struct rstate rs;
 	int kind;
 
 	kind = parse_pattern(w, k, dir, norm, sizeof(norm));
@@ -1107,6 +1152,22 @@ read_rule(struct walk *w, const struct tlsp_ynode *k,
 	r->file = (uint16_t)w->file_index;
 	r->dir = (uint8_t)dir;
 	r->is_default = kind == PAT_DEFAULT;
+	if (make_spec(w, k, v, r) < 0)
+		return -1;
+	w->c.pol->nrules++;
+	if (index_rule(w, set, r, kind, k) < 0)
+		return -1;
+	return check_rule_reply(w, r, k);
+}
+
+/* Reads a rule's body into r->spec (named and placed by the caller). */
+static int
+make_spec(struct walk *w, const struct tlsp_ynode *k,
+	  const struct tlsp_ynode *v, struct tlsp_rule *r)
+{
+	struct body b;
+	struct rstate rs;
+
 	if (parse_body(w, v, r->name, 0, &b) < 0)
 		return -1;
 	if (b.node->type != TLSP_YNODE_MAP)
@@ -1126,10 +1187,7 @@ read_rule(struct walk *w, const struct tlsp_ynode *k,
 		   (r->spec = finalize(w, &rs, &b, r->name)) == NULL) {
 		return -1;
 	}
-	w->c.pol->nrules++;
-	if (index_rule(w, set, r, kind, k) < 0)
-		return -1;
-	return check_rule_reply(w, r, k);
+	return 0;
 }
 
 static int
@@ -1160,6 +1218,176 @@ read_rules(struct walk *w, const struct tlsp_ynode *y, enum tlsp_direction dir,
 	return rc;
 }
 
+/* ---------------------------------------------------------------- pairs */
+
+/* A pair's side: a domain or subdomain pattern, never default or <>. */
+static int
+pair_side(struct walk *w, const struct tlsp_ynode *k, enum tlsp_direction dir,
+	  char *out, size_t outsz)
+{
+	int kind;
+
+	if (k->type == TLSP_YNODE_SCALAR && strcmp(k->str, "<>") == 0) {
+		tlsp_schema_error(&w->c, k, "pairs",
+				  "a pair names domain patterns; '<>' (the "
+				  "null sender) has its rule under 'senders'");
+		return -1;
+	}
+	kind = parse_pattern(w, k, dir, out, outsz);
+	if (kind == PAT_DEFAULT) {
+		tlsp_schema_error(&w->c, k, "pairs",
+				  "a pair names a %s domain pattern; "
+				  "'default' belongs under '%s'",
+				  dir == TLSP_DIR_SENDER ? "sender"
+							 : "recipient",
+				  dir == TLSP_DIR_SENDER ? "senders"
+							 : "recipients");
+		return -1;
+	}
+	return kind;
+}
+
+/* The pair set of one sender pattern, made on first use. */
+static struct tlsp_pairset *
+pair_sender(struct walk *w, const struct tlsp_ynode *k, const char *norm,
+	    int kind, size_t nrcpts)
+{
+	struct tlsp_domtab_entry *e;
+	struct tlsp_pairset *ps;
+	const struct tlsp_rule **slot;
+	char *key = tlsp_arena_strndup(w->c.a, norm, strlen(norm));
+
+	if (key == NULL ||
+	    (e = tlsp_domtab_upsert(&w->c.pol->pairs, key)) == NULL)
+		return w->c.oom = 1, NULL;
+	slot = kind == PAT_SUB ? &e->sub : &e->exact;
+	if (*slot != NULL) {
+		tlsp_schema_error(&w->c, k, "pairs",
+				  "duplicate sender pattern '%s%s' (the same "
+				  "as line %u, column %u)",
+				  kind == PAT_SUB ? "." : "", norm,
+				  (*slot)->line, (*slot)->col);
+		return NULL;
+	}
+	ps = tlsp_arena_alloc(w->c.a, sizeof(*ps));
+	if (ps == NULL || tlsp_domtab_init(&ps->rcpts, nrcpts) < 0)
+		return w->c.oom = 1, NULL;
+	ps->hdr.line = k->line;
+	ps->hdr.col = k->col;
+	*slot = &ps->hdr;
+	return ps;
+}
+
+/* One pair rule: "pair:" SENDER ">" RECIPIENT, each with its dot. */
+static int
+read_pair(struct walk *w, struct tlsp_pairset *ps, const char *sname,
+	  const struct tlsp_ynode *k, const struct tlsp_ynode *v)
+{
+	struct tlsp_rule *r = &w->c.pol->rules[w->c.pol->nrules];
+	char norm[TLSP_DOMAIN_MAX + 8], name[2 * TLSP_DOMAIN_MAX + 32];
+	struct tlsp_domtab_entry *e;
+	const struct tlsp_rule **slot;
+	int kind, n;
+
+	if ((kind = pair_side(w, k, TLSP_DIR_RECIPIENT, norm, sizeof(norm))) <
+	    0)
+		return -1;
+	n = snprintf(name, sizeof(name), "pair:%s>%s%s", sname,
+		     kind == PAT_SUB ? "." : "", norm);
+	r->name = tlsp_arena_strndup(w->c.a, name, (size_t)n);
+	if (r->name == NULL)
+		return w->c.oom = 1, -1;
+	r->pattern = r->name + 5; /* "sender>recipient", for %{rule} */
+	r->line = k->line;
+	r->col = k->col;
+	r->dir = TLSP_DIR_PAIR;
+	if (make_spec(w, k, v, r) < 0)
+		return -1;
+	w->c.pol->nrules++;
+	w->c.pol->npairs++;
+	/* the recipient's side, the table's key */
+	if ((e = tlsp_domtab_upsert(&ps->rcpts, strrchr(r->name, '>') + 1 +
+							(kind == PAT_SUB))) ==
+	    NULL)
+		return w->c.oom = 1, -1;
+	slot = kind == PAT_SUB ? &e->sub : &e->exact;
+	if (*slot) {
+		tlsp_schema_error(&w->c, k, r->name,
+				  "duplicate pair (the same as line %u, "
+				  "column %u)",
+				  (*slot)->line, (*slot)->col);
+		return -1;
+	}
+	*slot = r;
+	return check_rule_reply(w, r, k);
+}
+
+/* The number of pair rules the section holds, for the rules array. */
+static size_t
+count_pairs(const struct tlsp_ynode *y)
+{
+	size_t i, n = 0;
+
+	for (i = 0; y && y->type == TLSP_YNODE_MAP && i < y->n; i++)
+		if (y->kids[2 * i + 1]->type == TLSP_YNODE_MAP)
+			n += y->kids[2 * i + 1]->n;
+	return n;
+}
+
+/* pairs: {SENDER: {RECIPIENT: rule}}: the rule for mail from SENDER to
+ * RECIPIENT, which replaces both directions' rules (evaluate.c). */
+static int
+read_pairs(struct walk *w, const struct tlsp_ynode *y)
+{
+	size_t i, j;
+	int rc = 0;
+
+	if (tlsp_domtab_init(&w->c.pol->pairs, y ? y->n : 0) < 0)
+		return w->c.oom = 1, -1;
+	if (tlsp_schema_is_empty(y))
+		return 0;
+	if (y->type != TLSP_YNODE_MAP) {
+		tlsp_schema_error(&w->c, y, NULL,
+				  "'pairs' expects a mapping of sender domain "
+				  "patterns, found %s",
+				  tlsp_ytree_kind(y));
+		return -1;
+	}
+	for (i = 0; i < y->n && !w->c.oom; i++) {
+		const struct tlsp_ynode *k = y->kids[2 * i],
+					*v = y->kids[2 * i + 1];
+		char norm[TLSP_DOMAIN_MAX + 8], sname[TLSP_DOMAIN_MAX + 8];
+		struct tlsp_pairset *ps;
+		int kind = pair_side(w, k, TLSP_DIR_SENDER, norm, sizeof(norm));
+
+		if (kind < 0) {
+			rc = -1;
+			continue;
+		}
+		if (v->type != TLSP_YNODE_MAP) {
+			tlsp_schema_error(&w->c, v, "pairs",
+					  "a sender in 'pairs' maps recipient "
+					  "domain patterns to rules, found %s",
+					  tlsp_ytree_kind(v));
+			rc = -1;
+			continue;
+		}
+		if ((ps = pair_sender(w, k, norm, kind, v->n)) == NULL) {
+			rc = -1;
+			continue;
+		}
+		snprintf(sname, sizeof(sname), "%s%s",
+			 kind == PAT_SUB ? "." : "", norm);
+		for (j = 0; j < v->n && !w->c.oom; j++)
+			if (read_pair(w, ps, sname, v->kids[2 * j],
+				      v->kids[2 * j + 1]) < 0)
+				rc = -1;
+		if (w->c.d->truncated)
+			return -1;
+	}
+	return rc;
+}
+
 /* The top-level keys; each is read by its own code, so no handler here.
  * The code says where a key may be: TOP_IN_INCLUDED, in an included
  * file too; 0, in the main file only. */
@@ -1176,6 +1404,7 @@ static const struct tlsp_name_code top_keys[] = {
 	{"include", TOP_IN_INCLUDED},
 	{"timezone", 0},
 	{"exceptions", 0},
+	{"pairs", 0},
 	{NULL, -1},
 };
 
@@ -1368,6 +1597,7 @@ tlsp_compile(struct tlsp_policy *pol, const struct tlsp_source *src,
 	const struct tlsp_ynode *root = src[0].root;
 	const char *file = src[0].path;
 	struct walk w;
+	const struct tlsp_ynode *pairs = tlsp_ytree_get(root, "pairs");
 	size_t n;
 	int rc = 0;
 
@@ -1399,7 +1629,7 @@ tlsp_compile(struct tlsp_policy *pol, const struct tlsp_source *src,
 	if (w.c.oom)
 		goto oom;
 	rc |= read_profiles(&w, tlsp_ytree_get(root, "profiles"));
-	n = count_rules(src, nsrc);
+	n = count_rules(src, nsrc) + count_pairs(pairs);
 	pol->rules = tlsp_arena_alloc(pol->arena,
 				      (n ? n : 1) * sizeof(*pol->rules));
 	if (pol->rules == NULL || w.c.oom)
@@ -1407,6 +1637,8 @@ tlsp_compile(struct tlsp_policy *pol, const struct tlsp_source *src,
 	rc |= read_all_rules(&w, src, nsrc, TLSP_DIR_RECIPIENT,
 			     &pol->recipients);
 	rc |= read_all_rules(&w, src, nsrc, TLSP_DIR_SENDER, &pol->senders);
+	w.c.file = file; /* pairs: the main file only */
+	rc |= read_pairs(&w, pairs);
 	if (w.c.oom)
 		goto oom;
 	/* a scheduled rule will enforce without a reload: count it now */

@@ -52,6 +52,11 @@ int tlsp_schema_names(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
 int tlsp_schema_fingerprints(struct tlsp_compile_ctx *,
 			     const struct tlsp_ynode *, const char *where,
 			     struct tlsp_reqs *);
+int tlsp_schema_client_addrs(struct tlsp_compile_ctx *,
+			     const struct tlsp_ynode *, const char *where,
+			     struct tlsp_reqs *);
+int tlsp_schema_hosts(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
+		      const char *where, struct tlsp_reqs *);
 int tlsp_schema_scope(struct tlsp_compile_ctx *, const struct tlsp_ynode *,
 		      const char *where, struct tlsp_scope *out, unsigned *set);
 #define TLSP_SCOPE_AUTH (1u << 0)

@@ -433,6 +433,78 @@ check_fingerprint(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 	return f->cert == TLSP_CERT_NONE ? TLSP_FAIL : TLSP_UNKNOWN;
 }
 
+/*
+ * Who the client is. The evidence (its address and verified name) is the
+ * session's client, which the audit record keeps once, redactably: the
+ * failure's `observed` stays "" and the record writes null.
+ */
+static enum tlsp_status
+check_client_addr(const struct tlsp_reqs *q, const struct tlsp_facts *f,
+		  struct tlsp_failure *fl)
+{
+	const struct tlsp_cidrset *set = &q->client_addrs;
+	enum tlsp_status st = TLSP_UNKNOWN;
+	uint8_t ip[16];
+	char net[64];
+	struct list l;
+	size_t i;
+
+	if (tlsp_cidr_parse_ip(f->client_addr, ip) == 0)
+		st = tlsp_cidrset_match(set, ip) ? TLSP_PASS : TLSP_FAIL;
+	if (st == TLSP_PASS) /* the texts only for a failure: a pass is */
+		return st;   /* the common case, and they cost a microsecond */
+	list_init(&l, fl->required, sizeof(fl->required), "one of ");
+	for (i = 0; i < set->n && !l.cut; i++) {
+		if (i == TLSP_CIDRSET_SHOWN) {
+			l.cut = 1; /* "..." */
+			break;
+		}
+		tlsp_cidr_format(&set->shown[i], net, sizeof(net));
+		list_add(&l, net);
+	}
+	list_end(&l);
+	fl->observed[0] = '\0';
+	return st;
+}
+
+/* "mx.example" is that name; ".example" any name below it. */
+static int
+host_match(const struct tlsp_host_pat *p, const char *name)
+{
+	size_t n = strlen(name), k = strlen(p->name);
+
+	if (!p->sub)
+		return strcmp(p->name, name) == 0;
+	return n > k + 1 && name[n - k - 1] == '.' &&
+	       strcmp(name + n - k, p->name) == 0;
+}
+
+static enum tlsp_status
+check_client_name(const struct tlsp_reqs *q, const struct tlsp_facts *f,
+		  struct tlsp_failure *fl)
+{
+	struct list l;
+	char pat[TLSP_DOMAIN_MAX + 2];
+	size_t i;
+
+	list_init(&l, fl->required, sizeof(fl->required), "verified, one of ");
+	for (i = 0; i < q->nhosts && !l.cut; i++) {
+		snprintf(pat, sizeof(pat), "%s%s", q->hosts[i].sub ? "." : "",
+			 q->hosts[i].name);
+		list_add(&l, pat);
+	}
+	list_end(&l);
+	fl->observed[0] = '\0';
+	if (f->client_name_state == TLSP_NAME_UNKNOWN)
+		return TLSP_UNKNOWN;
+	if (f->client_name_state != TLSP_NAME_VERIFIED)
+		return TLSP_FAIL;
+	for (i = 0; i < q->nhosts; i++)
+		if (host_match(&q->hosts[i], f->client_name))
+			return TLSP_PASS;
+	return TLSP_FAIL;
+}
+
 /* In enum tlsp_req order, which is also the order failures are listed in.
  * TLS itself is checked before the others (check_reqs). */
 static enum tlsp_status (
@@ -450,16 +522,23 @@ static enum tlsp_status (
 	[TLSP_REQ_SUBJECT] = check_subject,
 	[TLSP_REQ_ISSUER] = check_issuer,
 	[TLSP_REQ_FINGERPRINT] = check_fingerprint,
+	[TLSP_REQ_CLIENT_ADDR] = check_client_addr,
+	[TLSP_REQ_CLIENT_NAME] = check_client_name,
 };
+
+/* What is checked whether or not the session is TLS. */
+#define CLIENT_REQS                                                            \
+	(REQ_BIT(TLSP_REQ_CLIENT_ADDR) | REQ_BIT(TLSP_REQ_CLIENT_NAME))
 
 /* ------------------------------------------------------------ one rule */
 
 /*
- * On a plaintext session only `tls` is looked at: a failed "TLS required"
- * already says everything, and listing every cipher and certificate
- * requirement as failed too would bury it; a rule with `tls: optional`
- * states what a TLS session must look like and has nothing to say about
- * plaintext.
+ * On a plaintext session only `tls` and the client's address and name are
+ * looked at: a failed "TLS required" already says everything about the
+ * session, and listing every cipher and certificate requirement as
+ * failed too would bury it; a rule with `tls: optional` states what a
+ * TLS session must look like and has nothing to say about plaintext.
+ * Who the client is matters either way.
  */
 static void
 check_reqs(const struct tlsp_reqs *q, const struct tlsp_facts *f,
@@ -467,9 +546,11 @@ check_reqs(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 {
 	struct tlsp_failure *fl;
 	enum tlsp_status st;
+	unsigned want = q->set;
 	int r;
 
 	if (f->version == TLSP_VER_NONE) {
+		want &= CLIENT_REQS;
 		if (q->tls_required) {
 			fl = &res->fail[res->nfail++];
 			fl->req = TLSP_REQ_TLS;
@@ -479,10 +560,9 @@ check_reqs(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 			snprintf(fl->observed, sizeof(fl->observed),
 				 "plaintext");
 		}
-		return;
 	}
 	for (r = 0; r < TLSP_REQ_COUNT; r++) {
-		if ((q->set & REQ_BIT(r)) == 0 || checks[r] == NULL)
+		if ((want & REQ_BIT(r)) == 0 || checks[r] == NULL)
 			continue;
 		fl = &res->fail[res->nfail];
 		memset(fl, 0, sizeof(*fl));
@@ -608,6 +688,63 @@ select_rules(const struct tlsp_ruleset *rs, const char *raw, int is_sender,
 	default:
 		return 1;
 	}
+}
+
+/*
+ * The pair rule for sender and recipient: the sender's pair sets from the
+ * most specific pattern up (exact, then each parent's subdomain entry),
+ * and in each the recipient's most specific pattern; the first found
+ * wins. *named is set when any pair set names the sender. Address
+ * literals match only their own entries, as in select_rules().
+ */
+static const struct tlsp_rule *
+select_pair(const struct tlsp_domtab *pairs, const char *sender,
+	    const char *recipient, int *named)
+{
+	const struct tlsp_domtab_entry *e;
+	struct tlsp_addr s, r;
+	const struct tlsp_rule *got;
+	const char *d, *p;
+	int literal;
+
+	*named = 0;
+	if (pairs->used == 0 || sender == NULL)
+		return NULL;
+	literal = tlsp_addr_parse(sender, &s) == TLSP_ADDR_LITERAL;
+	if (!literal && s.kind != TLSP_ADDR_DOMAIN)
+		return NULL;
+	if (recipient != NULL &&
+	    tlsp_addr_parse(recipient, &r) != TLSP_ADDR_DOMAIN &&
+	    r.kind != TLSP_ADDR_LITERAL)
+		recipient = NULL;
+	for (d = s.domain; d != NULL; d = literal ? NULL : strchr(d + 1, '.')) {
+		const char *key = d == s.domain ? d : d + 1;
+		const struct tlsp_rule *side;
+
+		e = tlsp_domtab_get(pairs, key, strlen(key));
+		if (e == NULL)
+			continue;
+		side = d == s.domain ? e->exact : e->sub;
+		/* the sender's own name may also have a subdomain entry, which
+		 * is for the names below it */
+		if (side == NULL)
+			continue;
+		*named = 1;
+		if (recipient == NULL)
+			return NULL;
+		p = r.domain;
+		got = r.kind == TLSP_ADDR_LITERAL
+			      ? ((e = tlsp_domtab_get(&tlsp_pairset_of(side)
+							       ->rcpts,
+						      p, strlen(p))) != NULL
+					 ? e->exact
+					 : NULL)
+			      : tlsp_domtab_match(&tlsp_pairset_of(side)->rcpts,
+						  p);
+		if (got != NULL)
+			return got;
+	}
+	return NULL;
 }
 
 static void
@@ -811,8 +948,12 @@ tlsp_evaluate_sender(const struct tlsp_policy *p, const struct tlsp_facts *f,
 {
 	const struct tlsp_rule *specific = NULL, *deflt;
 	struct env e = {p, sender, NULL, (int64_t)now};
+	int paired;
 
 	verdict_init(v);
+	(void)select_pair(&p->pairs, sender, NULL, &paired);
+	if (paired)
+		return 0;
 	if (sender != NULL)
 		(void)select_rules(&p->senders, sender, 1, &specific, &deflt);
 	if (specific == NULL)
@@ -826,9 +967,10 @@ tlsp_evaluate_sender(const struct tlsp_policy *p, const struct tlsp_facts *f,
 }
 
 /*
- * A specific rule in either direction beats the defaults; all specific
- * rules are evaluated (sender first). Defaults apply only when neither
- * direction has a specific rule, and then both do.
+ * A pair rule for this sender and recipient replaces both directions'
+ * rules. Otherwise a specific rule in either direction beats the
+ * defaults; all specific rules are evaluated (sender first). Defaults
+ * apply only when neither direction has a specific rule, and then both do.
  */
 void
 tlsp_evaluate(const struct tlsp_policy *p, const struct tlsp_facts *f,
@@ -840,8 +982,13 @@ tlsp_evaluate(const struct tlsp_policy *p, const struct tlsp_facts *f,
 	const struct tlsp_rule *r_spec = NULL, *r_def = NULL;
 	const struct tlsp_rule *set[TLSP_MAX_RULES_PER_VERDICT];
 	size_t n = 0;
+	int paired;
 
 	verdict_init(v);
+	if ((set[0] = select_pair(&p->pairs, sender, recipient, &paired))) {
+		combine(v, f, &e, set, 1);
+		return;
+	}
 	if (sender != NULL &&
 	    select_rules(&p->senders, sender, 1, &s_spec, &s_def))
 		v->flags |= TLSP_V_SENDER_UNPARSABLE;

@@ -425,6 +425,44 @@ facts_cert(const struct tlsp_macros *m, const struct tlsp_facts *f)
 	return TLSP_CERT_UNKNOWN;
 }
 
+/*
+ * The client's verified host name. {client_resolve} says whether the
+ * name was verified (both MTAs send it when asked: OK, FAIL, FORGED,
+ * TEMP); without it only Postfix's {client_name} can be believed, which
+ * is "unknown" unless verified. Sendmail's name without {client_resolve}
+ * proves nothing: it may be the PTR name of a forged lookup.
+ */
+static void
+facts_client_name(const struct tlsp_macros *m, struct tlsp_facts *f)
+{
+	const char *name = m->client_name, *why;
+
+	copy_field(f->client_resolve, sizeof(f->client_resolve),
+		   m->client_resolve, &f->flags);
+	f->client_name_state = TLSP_NAME_UNKNOWN;
+	if (m->client_resolve != NULL) {
+		if (strcmp(m->client_resolve, "FAIL") == 0 ||
+		    strcmp(m->client_resolve, "FORGED") == 0)
+			f->client_name_state = TLSP_NAME_NONE;
+		if (strcmp(m->client_resolve, "OK") != 0)
+			return;
+	} else if (f->mta != TLSP_MTA_POSTFIX) {
+		return;
+	}
+	if (name == NULL)
+		return;
+	f->client_name_state = TLSP_NAME_NONE;
+	if (strcmp(name, "unknown") == 0 || name[0] == '[' || name[0] == '\0')
+		return;
+	if (tlsp_domain_normalize(name, f->client_name, sizeof(f->client_name),
+				  &why) < 0) {
+		f->client_name[0] = '\0';
+		f->flags |= TLSP_FACT_BAD_CLIENT_NAME;
+		return;
+	}
+	f->client_name_state = TLSP_NAME_VERIFIED;
+}
+
 static void
 facts_reset(struct tlsp_facts *f)
 {
@@ -453,7 +491,9 @@ tlsp_facts_from_macros(const struct tlsp_macros *m, struct tlsp_facts *f)
 		  (m->cert_fp ? TLSP_SENT_CERT_FP : 0) |
 		  (m->auth_authen ? TLSP_SENT_AUTH_AUTHEN : 0) |
 		  (m->daemon_name ? TLSP_SENT_DAEMON_NAME : 0) |
-		  (m->client_addr ? TLSP_SENT_CLIENT_ADDR : 0);
+		  (m->client_addr ? TLSP_SENT_CLIENT_ADDR : 0) |
+		  (m->client_name ? TLSP_SENT_CLIENT_NAME : 0) |
+		  (m->client_resolve ? TLSP_SENT_CLIENT_RESOLVE : 0);
 	f->mta = facts_mta(m);
 	facts_version(m->tls_version, f);
 	copy_field(f->cipher, sizeof(f->cipher), m->cipher, &f->flags);
@@ -477,4 +517,5 @@ tlsp_facts_from_macros(const struct tlsp_macros *m, struct tlsp_facts *f)
 	    !client_addr_ok(m->client_addr))
 		f->flags |= TLSP_FACT_BAD_CLIENT;
 	f->cert = facts_cert(m, f);
+	facts_client_name(m, f);
 }

@@ -7,6 +7,7 @@
 #define TLSP_POLICY_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tlspolicy/policy.h"
@@ -33,6 +34,40 @@ struct tlsp_name_pat {
 	int full_dn; /* starts with '/' */
 };
 
+/*
+ * A set of client networks for `client_addr:`, built for a lookup that
+ * stays flat with 100,000 entries: the networks are stored masked and
+ * grouped by prefix length, one run per distinct length, each with a
+ * hash table; a lookup masks the address once per run and probes it.
+ */
+struct tlsp_cidr_run {
+	unsigned prefix;
+	size_t start, count;
+	uint32_t *slots; /* index + 1 into v; 0 is empty */
+	size_t mask;	 /* slots - 1, a power of two minus one */
+};
+#define TLSP_CIDRSET_SHOWN 8
+struct tlsp_cidrset {
+	size_t n, nruns;
+	struct tlsp_cidr *v;
+	struct tlsp_cidr_run *runs;
+	/* the first networks in the policy's order, for `required` texts */
+	struct tlsp_cidr *shown;
+};
+struct tlsp_arena;
+/* Sorts and indexes `v[0..n-1]` (masked in place) in the arena; 0 or -1. */
+int tlsp_cidrset_build(struct tlsp_arena *, struct tlsp_cidr *v, size_t n,
+		       struct tlsp_cidrset *out);
+/* 1 if addr16 is inside one of the networks. */
+int tlsp_cidrset_match(const struct tlsp_cidrset *, const uint8_t addr16[16]);
+
+/* A client host name pattern: "mx.example" (that name), ".example" or
+ * "*.example" (any name below it), lowercase, no trailing dot. */
+struct tlsp_host_pat {
+	char *name;
+	int sub;
+};
+
 /* The requirements, resolved through the profile chain. */
 struct tlsp_reqs {
 	unsigned set; /* bit (1u << enum tlsp_req) for each stated req */
@@ -47,6 +82,9 @@ struct tlsp_reqs {
 	size_t nsubject, nissuer, nfp;
 	struct tlsp_name_pat *subject, *issuer;
 	char **fingerprints; /* lowercase hex, no colons */
+	struct tlsp_cidrset client_addrs;
+	size_t nhosts;
+	struct tlsp_host_pat *hosts; /* client_name */
 };
 
 /*
@@ -70,11 +108,13 @@ struct tlsp_spec {
 enum tlsp_direction {
 	TLSP_DIR_RECIPIENT = 0,
 	TLSP_DIR_SENDER,
+	TLSP_DIR_PAIR, /* pairs: sender > recipient */
 };
 
 struct tlsp_rule {
 	char *name;	     /* "recipient:example.com" (arena) */
 	const char *pattern; /* points into name: "example.com", ".x.org",
+				"a.example>.b.example" (a pair),
 				"[192.0.2.1]", "default", "<>" */
 	const struct tlsp_spec *spec;
 	uint32_t line, col; /* where it was defined */
@@ -118,6 +158,25 @@ struct tlsp_ruleset {
 	const struct tlsp_rule *deflt;	     /* may be NULL */
 	const struct tlsp_rule *null_sender; /* senders only; may be NULL */
 };
+
+/*
+ * Pair rules, keyed by sender pattern: each sender entry's `exact` or
+ * `sub` points at a struct tlsp_pairset (cast), whose recipient table
+ * holds the pair rules. The sender side is looked up like a sender rule
+ * (most specific first), then the recipient in that sender's table.
+ */
+struct tlsp_pairset {
+	struct tlsp_rule hdr; /* what the sender table points at; its line
+				 and column are the sender key's */
+	struct tlsp_domtab rcpts;
+};
+static inline struct tlsp_pairset *
+tlsp_pairset_of(const struct tlsp_rule *hdr)
+{
+	return (struct tlsp_pairset *)(void *)((char *)(uintptr_t)hdr -
+					       offsetof(struct tlsp_pairset,
+							hdr));
+}
 
 /*
  * A bump allocator: everything a compiled policy owns lives in one arena
@@ -213,6 +272,8 @@ struct tlsp_policy {
 	struct tlsp_policy_file *files; /* load order; [0] the main file */
 	size_t nfiles;
 	struct tlsp_ruleset recipients, senders;
+	struct tlsp_domtab pairs; /* sender pattern -> struct tlsp_pairset */
+	size_t npairs;
 	size_t nrules, nprofiles, nspecs;
 	struct tlsp_rule *rules; /* all rules, one array */
 	const struct tlsp_scope *global_scope;
@@ -276,6 +337,8 @@ size_t tlsp_exception_match(const struct tlsp_policy *, const char *sender,
 /* Parses a CIDR ("192.0.2.0/24", "2001:db8::/32", or a bare address).
  * Returns 0 or -1. */
 int tlsp_cidr_parse(const char *s, struct tlsp_cidr *out);
+/* Writes the network as the policy spells it ("192.0.2.0/24"). */
+void tlsp_cidr_format(const struct tlsp_cidr *, char *buf, size_t bufsz);
 /* Returns 1 if the address (16 bytes, IPv6 space) is inside the network. */
 int tlsp_cidr_match(const struct tlsp_cidr *, const uint8_t addr16[16]);
 /* Parses a textual IPv4/IPv6 address (also "IPv6:..." and "[...]") into

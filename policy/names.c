@@ -43,6 +43,13 @@ const struct tlsp_name_code tlsp_cert_state_names[] = {
 	{NULL, -1},
 };
 
+const struct tlsp_name_code tlsp_name_state_names[] = {
+	{"unknown", TLSP_NAME_UNKNOWN},
+	{"not verified", TLSP_NAME_NONE},
+	{"verified", TLSP_NAME_VERIFIED},
+	{NULL, -1},
+};
+
 /* In order of strictness: "did you mean" and the list of choices in a
  * message follow the table's order. */
 const struct tlsp_name_code tlsp_action_names[] = {
@@ -78,6 +85,8 @@ const struct tlsp_name_code tlsp_req_names[] = {
 	{"subject", TLSP_REQ_SUBJECT},
 	{"issuer", TLSP_REQ_ISSUER},
 	{"fingerprints", TLSP_REQ_FINGERPRINT},
+	{"client_addr", TLSP_REQ_CLIENT_ADDR},
+	{"client_name", TLSP_REQ_CLIENT_NAME},
 	{NULL, -1},
 };
 _Static_assert(sizeof(tlsp_req_names) / sizeof(tlsp_req_names[0]) ==

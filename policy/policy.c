@@ -40,6 +40,33 @@ sha256_hex(const char *buf, size_t len, char out[65])
 	out[2 * i] = '\0';
 }
 
+/* Frees the pair tables (or, with `count`, only counts their bytes). */
+static size_t
+pairs_walk(struct tlsp_domtab *t, int count)
+{
+	size_t i, bytes = t->slots ? (t->mask + 1) * sizeof(*t->slots) : 0;
+
+	for (i = 0; t->slots != NULL && i <= t->mask; i++) {
+		const struct tlsp_rule *side[2] = {t->slots[i].exact,
+						   t->slots[i].sub};
+
+		for (int j = 0; j < 2; j++) {
+			struct tlsp_domtab *r;
+
+			if (side[j] == NULL)
+				continue;
+			r = &tlsp_pairset_of(side[j])->rcpts;
+			if (count)
+				bytes += (r->mask + 1) * sizeof(*r->slots);
+			else
+				tlsp_domtab_free(r);
+		}
+	}
+	if (!count)
+		tlsp_domtab_free(t);
+	return bytes;
+}
+
 void
 tlsp_policy_free(struct tlsp_policy *p)
 {
@@ -48,6 +75,7 @@ tlsp_policy_free(struct tlsp_policy *p)
 	tlsp_domtab_free(&p->recipients.tab);
 	tlsp_domtab_free(&p->senders.tab);
 	tlsp_tz_free(p->tz);
+	(void)pairs_walk(&p->pairs, 0);
 	tlsp_arena_free(p->arena);
 	free(p->path);
 	free(p);
@@ -495,7 +523,8 @@ load(const char *name, const char *buf, size_t len, const struct stat *st,
 		goto fail;
 	p->memory = sizeof(*p) + tlsp_arena_size(p->arena) +
 		    (p->recipients.tab.mask + 1 + p->senders.tab.mask + 1) *
-			    sizeof(struct tlsp_domtab_entry);
+			    sizeof(struct tlsp_domtab_entry) +
+		    pairs_walk(&p->pairs, 1);
 	goto out;
 fail:
 	tlsp_policy_free(p);

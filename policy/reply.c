@@ -80,7 +80,9 @@ placeholder(const struct tlsp_rule *rule, const char *name, size_t len,
 	case PH_RULE:
 		return rule->pattern;
 	case PH_DIRECTION:
-		return rule->dir == TLSP_DIR_SENDER ? "sender" : "recipient";
+		return rule->dir == TLSP_DIR_SENDER ? "sender"
+		       : rule->dir == TLSP_DIR_PAIR ? "sender and recipient"
+						    : "recipient";
 	case PH_PROFILE:
 		return spec->profile != NULL ? spec->profile : "none";
 	case PH_MIN_VERSION:

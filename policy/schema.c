@@ -502,6 +502,93 @@ tlsp_schema_fingerprints(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
 	return 0;
 }
 
+/* client_addr: a list of networks, kept as a sorted set (cidr.c). */
+int
+tlsp_schema_client_addrs(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
+			 const char *where, struct tlsp_reqs *r)
+{
+	const struct tlsp_ynode **items;
+	struct tlsp_cidr *v;
+	size_t i, n;
+	int rc = 0;
+
+	if (scalar_list(c, y, where, "client_addr", &items, &n) < 0)
+		return -1;
+	v = tlsp_arena_alloc(c->a, (n ? n : 1) * sizeof(*v));
+	if (v == NULL) {
+		c->oom = 1;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (tlsp_cidr_parse(items[i]->str, &v[i]) < 0) {
+			tlsp_schema_error(
+				c, items[i], where,
+				"'client_addr': '%.80s' is not an address "
+				"or network (192.0.2.0/24, 2001:db8::/32)",
+				items[i]->str);
+			rc = -1;
+			if (c->d->truncated)
+				return -1;
+		}
+	}
+	if (rc < 0)
+		return -1;
+	if (tlsp_cidrset_build(c->a, v, n, &r->client_addrs) < 0) {
+		c->oom = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* client_name: host names, ".example" / "*.example" for any name below. */
+int
+tlsp_schema_hosts(struct tlsp_compile_ctx *c, const struct tlsp_ynode *y,
+		  const char *where, struct tlsp_reqs *r)
+{
+	const struct tlsp_ynode **items;
+	char norm[TLSP_DOMAIN_MAX + 1];
+	const char *why;
+	size_t i, n;
+
+	if (scalar_list(c, y, where, "client_name", &items, &n) < 0)
+		return -1;
+	r->hosts = tlsp_arena_alloc(c->a, (n ? n : 1) * sizeof(*r->hosts));
+	if (r->hosts == NULL) {
+		c->oom = 1;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		const char *s = items[i]->str;
+		int sub = 0;
+
+		if (s[0] == '*' && s[1] == '.')
+			s += 2, sub = 1;
+		else if (s[0] == '.')
+			s += 1, sub = 1;
+		why = NULL;
+		if (strcmp(s, "unknown") == 0)
+			why = "Postfix's word for a name that did not verify "
+			      "never matches";
+		if (s[0] == '[' || why != NULL ||
+		    tlsp_domain_normalize(s, norm, sizeof(norm), &why) < 0) {
+			tlsp_schema_error(
+				c, items[i], where,
+				"'client_name': '%.80s' is not a host name "
+				"pattern (mx.example, .example, *.example)%s%s",
+				items[i]->str, why ? ": " : "", why ? why : "");
+			return -1;
+		}
+		r->hosts[i].name = tlsp_arena_strndup(c->a, norm, strlen(norm));
+		if (r->hosts[i].name == NULL) {
+			c->oom = 1;
+			return -1;
+		}
+		r->hosts[i].sub = sub;
+	}
+	r->nhosts = n;
+	return 0;
+}
+
 static int
 scope_clients(struct tlsp_compile_ctx *c, const struct tlsp_ynode *v,
 	      const char *where, struct tlsp_scope *s)

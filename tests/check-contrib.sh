@@ -60,12 +60,16 @@ sm_list() {
 	sed -n "s/^define(\`confMILTER_MACROS_$1', \`\(.*\)')dnl\$/\1/p" "$smsnip"
 }
 # ours STAGE: the macros the milter requests for SMFIM_STAGE in
-# milter/callbacks.c (TLS_MACROS expanded).
+# milter/callbacks.c (its row may span lines; TLS_MACROS and
+# CLIENT_MACROS expanded).
 ours() {
-	line=$(grep "{SMFIM_$1," "$callbacks")
-	list=$(printf '%s\n' "$line" | sed -n 's/.*"\([^"]*\)".*/\1/p')
+	line=$(sed -n "/{SMFIM_$1,/,/},/p" "$callbacks" | tr '\n' ' ')
+	list=$(printf '%s\n' "$line" | sed -n 's/[^"]*"\([^"]*\)"[^"]*/\1 /gp')
 	case $line in
 	*TLS_MACROS*) list="$list $tls_macros" ;;
+	esac
+	case $line in
+	*CLIENT_MACROS*) list="$list $client_macros" ;;
 	esac
 	printf '%s\n' "$list"
 }
@@ -77,6 +81,8 @@ done
 
 tls_macros=$(sed -n '/^#define TLS_MACROS/,/^$/p' "$callbacks" | grep -o '{[a-z_]*}' | tr '\n' ' ')
 check "TLS_MACROS found in callbacks.c" [ -n "$tls_macros" ]
+client_macros=$(sed -n '/^#define CLIENT_MACROS/p' "$callbacks" | grep -o '{[a-z_]*}' | tr '\n' ' ')
+check "CLIENT_MACROS found in callbacks.c" [ -n "$client_macros" ]
 
 # ------------------------------------------------------------ systemd unit
 execstart=$(value ExecStart "$unit")

@@ -24,9 +24,9 @@ expect() {
 }
 
 sample=$src/contrib/tlspolicy.yaml.sample
-expect "sample checks" 0 "OK: 8 rules, 3 profiles, sha256" -- \
+expect "sample checks" 0 "OK: 10 rules, 3 profiles, sha256" -- \
 	"$bin" -c "$sample" -n
-expect "-t is -n" 0 "OK: 8 rules, 3 profiles, sha256" -- \
+expect "-t is -n" 0 "OK: 10 rules, 3 profiles, sha256" -- \
 	"$bin" -c "$sample" -t
 expect "sample has no warnings for postfix" 0 "" -- \
 	sh -c "'$bin' -c '$sample' -n --mta postfix 2>&1 >/dev/null | grep -c . | grep -qx 0"
@@ -96,7 +96,7 @@ if [ "$(id -u)" -eq 0 ]; then
 		"refusing to serve as root: give -u USER (or milter.user)" -- \
 		"$bin" -f -c "$sample" -p "unix:$tmp/root.sock"
 	expect "and nothing was opened" 0 "" -- test ! -e "$tmp/root.sock"
-	expect "root may check a policy" 0 "OK: 8 rules" -- "$bin" -c "$sample" -n
+	expect "root may check a policy" 0 "OK: 10 rules" -- "$bin" -c "$sample" -n
 fi
 expect "bad --mta" 64 "--mta: expected postfix or sendmail" -- \
 	"$bin" -c "$sample" -n --mta exim

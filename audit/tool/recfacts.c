@@ -40,6 +40,8 @@ enum {
 	M_AUTH = 1 << 9,
 	M_DAEMON = 1 << 10,
 	M_ADDR = 1 << 11,
+	M_CNAME = 1 << 12,
+	M_RESOLVE = 1 << 13,
 };
 
 static unsigned
@@ -61,6 +63,8 @@ observed(const struct tlspa_jv *tls)
 		{"{auth_authen}", M_AUTH},
 		{"{daemon_name}", M_DAEMON},
 		{"{client_addr}", M_ADDR},
+		{"{client_name}", M_CNAME},
+		{"{client_resolve}", M_RESOLVE},
 	};
 	const struct tlspa_jv *o = tlspa_jv_get(tls, "observed");
 	unsigned seen = 0;
@@ -115,6 +119,7 @@ tlspa_recfacts_read(const struct tlspa_jv *rec, struct tlspa_recfacts *rf)
 	const struct tlspa_jv *tls = tlspa_jv_get(rec, "tls");
 	const struct tlspa_jv *client = tlspa_jv_get(rec, "client");
 	const struct tlspa_jv *addr = tlspa_jv_get(client, "addr");
+	const struct tlspa_jv *name = tlspa_jv_get(client, "name");
 	const struct tlspa_jv *bits = tlspa_jv_get(tls, "bits");
 	const struct tlspa_jv *auth = tlspa_jv_get(rec, "authenticated");
 	const struct tlspa_jv *daemon = tlspa_jv_get(rec, "daemon_name");
@@ -176,6 +181,16 @@ tlspa_recfacts_read(const struct tlspa_jv *rec, struct tlspa_recfacts *rf)
 		return -1;
 	}
 	m.client_addr = macro(seen, M_ADDR, str_of(addr));
+	/* the record's name is the connect callback's, which is the MTA's
+	 * {client_name} once verified and "[addr]" or "unknown" otherwise:
+	 * the same verdict through facts.c */
+	if (name != NULL && name->type == TLSPA_J_OBJ && (seen & M_CNAME)) {
+		rf->why = "the client name is redacted";
+		return -1;
+	}
+	m.client_name = macro(seen, M_CNAME, str_of(name));
+	m.client_resolve = macro(seen, M_RESOLVE,
+				 str_of(tlspa_jv_get(client, "resolve")));
 	tlsp_facts_from_macros(&m, &rf->f);
 	if (strcmp(tlsp_cert_state_name(rf->f.cert), cert) != 0 ||
 	    (ver == NULL) != (rf->f.version == TLSP_VER_NONE)) {

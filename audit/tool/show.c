@@ -338,6 +338,8 @@ show_tls(const struct tlspa_jv *tls)
 static void
 show_failure(const struct tlspa_jv *f)
 {
+	const struct tlspa_jv *obs;
+
 	printf("      ");
 	tlspa_text_put_value(stdout, tlspa_jv_get(f, "requirement"));
 	printf(": ");
@@ -345,7 +347,12 @@ show_failure(const struct tlspa_jv *f)
 	printf(" (required ");
 	tlspa_text_put_value(stdout, tlspa_jv_get(f, "required"));
 	printf(", observed ");
-	tlspa_text_put_value(stdout, tlspa_jv_get(f, "observed"));
+	obs = tlspa_jv_get(f, "observed");
+	/* client_addr, client_name: the evidence is the client line */
+	if (obs != NULL && obs->type == TLSPA_J_NULL)
+		printf("the client");
+	else
+		tlspa_text_put_value(stdout, obs);
 	printf(")\n");
 }
 

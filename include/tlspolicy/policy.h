@@ -58,6 +58,19 @@ enum tlsp_cert_state {
 	TLSP_CERT_VERIFIED,	     /* presented and verified */
 };
 
+/*
+ * The client's host name as the MTA verified it (forward-confirmed
+ * reverse DNS). Postfix and Sendmail both send {client_resolve} (OK, FAIL,
+ * FORGED, TEMP) and {client_name}; Postfix's {client_name} is "unknown"
+ * unless verified, Sendmail's is "[addr]" for FAIL and FORGED (8.17),
+ * and {client_ptr} is the unverified name on both: never read.
+ */
+enum tlsp_name_state {
+	TLSP_NAME_UNKNOWN = 0, /* not shown, or a temporary DNS failure */
+	TLSP_NAME_NONE,	       /* no name, or one that does not verify */
+	TLSP_NAME_VERIFIED,    /* client_name holds the verified name */
+};
+
 /* Ordered by strictness: a larger value wins when rules combine. */
 enum tlsp_action {
 	TLSP_ACTION_ACCEPT = 0,
@@ -85,6 +98,8 @@ enum tlsp_req {
 	TLSP_REQ_SUBJECT,
 	TLSP_REQ_ISSUER,
 	TLSP_REQ_FINGERPRINT,
+	TLSP_REQ_CLIENT_ADDR, /* client_addr: the client's network */
+	TLSP_REQ_CLIENT_NAME, /* client_name: its name, as the MTA verified it */
 	TLSP_REQ_COUNT
 };
 
@@ -101,6 +116,7 @@ struct tlsp_name_code {
 extern const struct tlsp_name_code tlsp_mta_names[];
 extern const struct tlsp_name_code tlsp_version_names[];
 extern const struct tlsp_name_code tlsp_cert_state_names[];
+extern const struct tlsp_name_code tlsp_name_state_names[];
 extern const struct tlsp_name_code tlsp_action_names[];
 extern const struct tlsp_name_code tlsp_mode_names[];
 extern const struct tlsp_name_code tlsp_req_names[]; /* TLSP_REQ_COUNT rows */
@@ -246,12 +262,14 @@ struct tlsp_macros {
 	const char *cipher_bits; /* {cipher_bits} */
 	const char *cert_subject;
 	const char *cert_issuer;
-	const char *verify;	 /* {verify}, Sendmail only */
-	const char *cert_fp;	 /* {cert_fp} or {cert_md5}, Sendmail only */
-	const char *auth_authen; /* {auth_authen} */
-	const char *daemon_name; /* {daemon_name} */
-	const char *client_addr; /* {client_addr} */
-	enum tlsp_mta mta;	 /* TLSP_MTA_UNKNOWN: derive from mta_version */
+	const char *verify;	    /* {verify}, Sendmail only */
+	const char *cert_fp;	    /* {cert_fp} or {cert_md5}, Sendmail only */
+	const char *auth_authen;    /* {auth_authen} */
+	const char *daemon_name;    /* {daemon_name} */
+	const char *client_addr;    /* {client_addr} */
+	const char *client_name;    /* {client_name} */
+	const char *client_resolve; /* {client_resolve} */
+	enum tlsp_mta mta; /* TLSP_MTA_UNKNOWN: derive from mta_version */
 };
 
 /* What we know about a cipher suite, from OpenSSL's table or its name. */
@@ -322,8 +340,13 @@ struct tlsp_facts {
 	int authenticated;	       /* {auth_authen} non-empty */
 	char daemon_name[64];
 	char client_addr[64];
-	unsigned flags; /* TLSP_FACT_* */
-	unsigned sent;	/* TLSP_SENT_*: the macros the MTA sent (even "") */
+	/* The verified host name, normalised (lowercase, no trailing dot);
+	 * "" unless client_name_state is TLSP_NAME_VERIFIED. */
+	enum tlsp_name_state client_name_state;
+	char client_name[TLSP_DOMAIN_MAX + 1];
+	char client_resolve[16]; /* {client_resolve} as sent; "" */
+	unsigned flags;		 /* TLSP_FACT_* */
+	unsigned sent; /* TLSP_SENT_*: the macros the MTA sent (even "") */
 };
 /* One bit per macro of struct tlsp_macros, in its order. */
 #define TLSP_SENT_MTA_VERSION (1u << 0)
@@ -337,13 +360,16 @@ struct tlsp_facts {
 #define TLSP_SENT_AUTH_AUTHEN (1u << 8)
 #define TLSP_SENT_DAEMON_NAME (1u << 9)
 #define TLSP_SENT_CLIENT_ADDR (1u << 10)
+#define TLSP_SENT_CLIENT_NAME (1u << 11)
+#define TLSP_SENT_CLIENT_RESOLVE (1u << 12)
 #define TLSP_FACT_BAD_VERSION (1u << 0) /* {tls_version} unrecognised */
 #define TLSP_FACT_BAD_BITS (1u << 1)	/* {cipher_bits} not a number */
 #define TLSP_FACT_BAD_SUBJECT (1u << 2) /* bad xtext / DN / too long */
 #define TLSP_FACT_BAD_ISSUER (1u << 3)
 #define TLSP_FACT_BAD_FP (1u << 4)
 #define TLSP_FACT_BAD_CLIENT (1u << 5)
-#define TLSP_FACT_TRUNCATED (1u << 6) /* some value exceeded its buffer */
+#define TLSP_FACT_TRUNCATED (1u << 6)	    /* some value exceeded its buffer */
+#define TLSP_FACT_BAD_CLIENT_NAME (1u << 7) /* not a host name */
 
 /* Normalises raw macros into facts. Never fails: malformed values are
  * recorded as absent/unknown and flagged. */
@@ -532,7 +558,8 @@ void tlsp_policy_check_expiry(const struct tlsp_policy *, time_t now,
 const struct tlsp_rule *tlsp_policy_rule(const struct tlsp_policy *, size_t i);
 
 /* A rule's identity, for logs and audit: "recipient:example.com",
- * "sender:.example.org", "recipient:default", "sender:<>". */
+ * "sender:.example.org", "recipient:default", "sender:<>",
+ * "pair:partner.example>.example.com" (sender > recipient). */
 const char *tlsp_rule_name(const struct tlsp_rule *);
 enum tlsp_action tlsp_rule_action(const struct tlsp_rule *);
 /* The mode the rule states (monitor for a scheduled rule). */
@@ -558,7 +585,11 @@ struct tlsp_failure {
 	enum tlsp_req req;
 	enum tlsp_status status; /* TLSP_FAIL or TLSP_UNKNOWN */
 	char required[128];
-	char observed[160]; /* as sent, not escaped; "(absent)" if not sent */
+	/* as sent, not escaped; "(absent)" if not sent; "" for client_addr
+	 * and client_name, whose evidence is the session's client (the
+	 * audit record's client member, which is redactable): the record
+	 * writes null. */
+	char observed[160];
 	/* set on a waived failure (see tlsp_rule_result.nwaived) */
 	const struct tlsp_exception *waived_by;
 };
@@ -580,7 +611,8 @@ struct tlsp_rule_result {
 	struct tlsp_failure fail[TLSP_MAX_FAILURES];
 };
 
-/* At most a sender rule and a recipient rule apply to one recipient. */
+/* At most a sender rule and a recipient rule apply to one recipient (or
+ * one pair rule, which replaces both). */
 #define TLSP_MAX_RULES_PER_VERDICT 2
 
 /*
@@ -610,7 +642,9 @@ struct tlsp_verdict {
  * The sender stage (MAIL): evaluates only a specific (non-default) sender
  * rule, which applies to every recipient of the transaction. Returns 1 and
  * fills *v when such a rule exists, 0 when the decision waits for RCPT
- * (also when an exception naming recipients may waive its failures).
+ * (also when an exception naming recipients may waive its failures, or
+ * when a pair rule names the sender: it may replace the sender rule for
+ * some recipient).
  */
 int tlsp_evaluate_sender(const struct tlsp_policy *, const struct tlsp_facts *,
 			 const char *sender, time_t now,

@@ -23,11 +23,18 @@
  * none matches (the index is searched and finds nothing), and the ratios
  * against a policy without exceptions (where no lookup is made) and
  * against the smallest size: the "lookup flat" check.
+ * With -c, the sizes are instead the number of `client_addr:` networks
+ * of one sender rule (issue 23's scale item): the compile CPU time, the
+ * bytes per network, and the time tlsp_evaluate() takes for mail from
+ * that sender when the client is inside a network drawn at random
+ * (hit) and when it is in none (miss, every prefix length searched),
+ * with the ratio against the first size; all in this process's CPU
+ * time (the machine may be shared; wall time would measure the others).
  *
  * Every loop is bounded: each lookup measurement runs for at most
  * LOOKUP_SECS.
  *
- *   policybench [-s size,size,...] [-q queries] [-e size,size,...]
+ *   policybench [-c] [-s size,size,...] [-q queries] [-e size,size,...]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* mallinfo2 */
@@ -40,6 +47,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "benchpolicy.h"
@@ -130,6 +138,188 @@ lookup_ns(const struct tlsp_policy *p, const struct tlsp_facts *f,
 	if (sink == 0xffffffffu) /* keep the calls */
 		fputc(' ', stderr);
 	return t * 1e9 / (double)q;
+}
+
+/*
+ * A policy whose sender rule lists n client networks: IPv4 /32, /24 and
+ * /28, IPv6 /48 and /128, in the proportions a large partner list might
+ * have, none of them overlapping 203.0.113.0/24 (the misses).
+ */
+static char *
+generate_clients(long n, size_t *len)
+{
+	char *buf = NULL;
+	FILE *out = open_memstream(&buf, len);
+	long i;
+
+	if (out == NULL)
+		return NULL;
+	fputs("version: 1\nsenders:\n  partner.example:\n    tls: optional\n"
+	      "    client_addr:\n",
+	      out);
+	for (i = 0; i < n; i++) {
+		unsigned a = (unsigned)i;
+
+		switch (i % 5) {
+		case 0:
+		case 1:
+			fprintf(out, "      - 10.%u.%u.%u\n", (a >> 16) & 255,
+				(a >> 8) & 255, a & 255);
+			break;
+		case 2:
+			fprintf(out, "      - 172.%u.%u.0/24\n",
+				16 + (a >> 16 & 15), (a >> 8) & 255);
+			break;
+		case 3:
+			fprintf(out, "      - \"2001:db8:%x::/48\"\n",
+				a & 0xffff);
+			break;
+		default:
+			fprintf(out, "      - 192.168.%u.%u/28\n",
+				(a >> 8) & 255, (a & 15) << 4);
+		}
+	}
+	if (fclose(out) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* The address inside network i of generate_clients(). */
+static void
+client_inside(long i, char *out, size_t outsz)
+{
+	unsigned a = (unsigned)i;
+
+	switch (i % 5) {
+	case 0:
+	case 1:
+		snprintf(out, outsz, "10.%u.%u.%u", (a >> 16) & 255,
+			 (a >> 8) & 255, a & 255);
+		break;
+	case 2:
+		snprintf(out, outsz, "172.%u.%u.77", 16 + (a >> 16 & 15),
+			 (a >> 8) & 255);
+		break;
+	case 3:
+		snprintf(out, outsz, "2001:db8:%x:1::25", a & 0xffff);
+		break;
+	default:
+		snprintf(out, outsz, "192.168.%u.%u", (a >> 8) & 255,
+			 ((a & 15) << 4) + 9);
+	}
+}
+
+/* This thread's CPU time in seconds: the machine may be shared, and CPU
+ * time is not what other processes take from us. */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU nanoseconds per tlsp_evaluate() of partner mail over the clients. */
+static double
+client_ns(const struct tlsp_policy *p, struct tlsp_facts *fs, long maxq,
+	  enum tlsp_action want)
+{
+	struct tlsp_verdict v;
+	double t0 = cpu_now(), t;
+	long q = 0, wrong = 0;
+
+	do {
+		long i;
+
+		for (i = 0; i < 1024 && q < maxq; i++, q++) {
+			tlsp_evaluate(p, &fs[q % NQ], "<a@partner.example>",
+				      "<b@example.com>", &v);
+			wrong += v.action != want;
+		}
+		t = cpu_now() - t0;
+	} while (q < maxq && t < LOOKUP_SECS);
+	if (wrong != 0) {
+		fprintf(stderr, "policybench: %ld verdicts not %s\n", wrong,
+			tlsp_action_name(want));
+		exit(1);
+	}
+	return t * 1e9 / (double)q;
+}
+
+/* One client_addr size, in a child: prints one line of results. */
+static int
+one_client_size(long n, long maxq)
+{
+	static struct tlsp_facts hit[NQ], miss[NQ];
+	struct tlsp_diags d = {0};
+	struct tlsp_policy *p;
+	struct mallinfo2 m0, m1;
+	uint64_t s = 88172645463325252ULL + (uint64_t)n;
+	double t0, secs, h[3], m[3], t;
+	long i, rss0, hwm;
+	size_t len;
+	int k, j;
+	char *buf;
+
+	tlsp_cipher_init();
+	buf = generate_clients(n, &len);
+	if (buf == NULL)
+		return 1;
+	m0 = mallinfo2();
+	rss0 = status_kb("VmRSS:");
+	t0 = cpu_now();
+	p = tlsp_policy_load_buffer("bench.yaml", buf, len, TLSP_MTA_POSTFIX,
+				    &d);
+	secs = cpu_now() - t0;
+	hwm = status_kb("VmHWM:"); /* before the sessions' facts are made */
+	free(buf);
+	if (p == NULL) {
+		char line[1400];
+
+		for (i = 0; i < (long)d.count; i++)
+			fprintf(stderr, "%s\n",
+				tlsp_diag_format(&d.v[i], line, sizeof(line)));
+		return 1;
+	}
+	tlsp_diags_free(&d);
+	m1 = mallinfo2();
+	for (i = 0; i < NQ; i++) {
+		struct tlsp_macros mh = {0}, mm = {0};
+		char a[64], b[64];
+
+		client_inside((long)(rnd(&s) % (uint64_t)n), a, sizeof(a));
+		snprintf(b, sizeof(b), "203.0.113.%u",
+			 (unsigned)(rnd(&s) % 256));
+		mh.mta_version = mm.mta_version = "Postfix 3.7.11";
+		mh.tls_version = mm.tls_version = "TLSv1.2";
+		mh.cipher = mm.cipher = "ECDHE-RSA-AES256-GCM-SHA384";
+		mh.client_addr = a;
+		mm.client_addr = b;
+		tlsp_facts_from_macros(&mh, &hit[i]);
+		tlsp_facts_from_macros(&mm, &miss[i]);
+	}
+	for (k = 0; k < 3; k++) {
+		h[k] = client_ns(p, hit, maxq / 3, TLSP_ACTION_ACCEPT);
+		m[k] = client_ns(p, miss, maxq / 3, TLSP_ACTION_REJECT);
+	}
+	for (k = 0; k < 3; k++)
+		for (j = k + 1; j < 3; j++) {
+			if (h[j] < h[k])
+				t = h[j], h[j] = h[k], h[k] = t;
+			if (m[j] < m[k])
+				t = m[j], m[j] = m[k], m[k] = t;
+		}
+	printf("%ld %.4f %.1f %.1f %.1f %.0f %.0f\n", n, secs,
+	       (double)((m1.uordblks + m1.hblkhd) - (m0.uordblks + m0.hblkhd)) /
+		       (double)n,
+	       (double)tlsp_policy_memory(p) / (double)n,
+	       (double)(hwm - rss0) * 1024.0 / (double)n, h[1], m[1]);
+	fflush(stdout);
+	tlsp_policy_unref(p);
+	return 0;
 }
 
 /* One size, in a child: prints one line of results. */
@@ -460,12 +650,15 @@ main(int argc, char **argv)
 	char exsizes[256] = "";
 	long maxq = 2000000;
 	double base_hit = 0, base_miss = 0;
-	int ch, fds[2];
+	int ch, fds[2], clients = 0;
 
-	while ((ch = getopt(argc, argv, "s:q:e:")) != -1) {
+	while ((ch = getopt(argc, argv, "cs:q:e:")) != -1) {
 		switch (ch) {
 		case 'e':
 			snprintf(exsizes, sizeof(exsizes), "%s", optarg);
+			break;
+		case 'c':
+			clients = 1;
 			break;
 		case 's':
 			snprintf(sizes, sizeof(sizes), "%s", optarg);
@@ -474,16 +667,18 @@ main(int argc, char **argv)
 			maxq = atol(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: policybench [-s sizes] "
-					"[-q queries] [-e exception sizes]\n");
+			fprintf(stderr,
+				"usage: policybench [-c] [-s sizes] [-q "
+				"queries] [-e exception sizes]\n");
 			return 64;
 		}
 	}
 	if (exsizes[0] != '\0')
 		return exception_sizes(exsizes, maxq);
-	printf("%-9s %10s %12s %14s %14s %9s %7s %9s %7s\n", "rules",
-	       "compile_s", "heap_B/rule", "policy_B/rule", "peakRSS_B/rule",
-	       "hit_ns/q", "hit_x", "miss_ns/q", "miss_x");
+	printf("%-9s %10s %12s %14s %14s %9s %7s %9s %7s\n",
+	       clients ? "networks" : "rules", "compile_s", "heap_B/rule",
+	       "policy_B/rule", "peakRSS_B/rule", "hit_ns/q", "hit_x",
+	       "miss_ns/q", "miss_x");
 	for (tok = strtok_r(sizes, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		long n = atol(tok);
@@ -498,7 +693,8 @@ main(int argc, char **argv)
 		if ((pid = fork()) == 0) {
 			close(fds[0]);
 			dup2(fds[1], 1);
-			_exit(one_size(n, maxq));
+			_exit(clients ? one_client_size(n, maxq)
+				      : one_size(n, maxq));
 		}
 		close(fds[1]);
 		in = fdopen(fds[0], "r");

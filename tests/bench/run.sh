@@ -11,7 +11,8 @@
 #
 # Sections (BENCH_ONLY picks some, in this order):
 #   policy      compile time, memory and lookup time for 10..1M rules,
-#               and for 10..10,000 exceptions
+#               for 10..10,000 exceptions and for 10..100,000
+#               client_addr networks of one rule
 #   throughput  10,000 rules, audit sync: batch, vs the lean and the naive
 #               null milter, at each concurrency of BENCH_CONC
 #   audit       the audit record (sync: batch, HMAC key) and the decision
@@ -261,6 +262,10 @@ for section in $only; do
 		# issue 23: exceptions compile and lookup (CPU time, interleaved)
 		say "== policy: 10..10,000 exceptions: compile, tlsp_evaluate waived / not"
 		"$policybench" -e 10,1000,10000 | tee -a "$results"
+		say ""
+		say "== policy: client_addr networks of one sender rule (compile and"
+		say "   tlsp_evaluate per recipient, CPU time; hit: client inside, miss: none)"
+		"$policybench" -c -s 10,1000,10000,100000 | tee -a "$results"
 		;;
 	throughput)
 		for r in $(seq 1 "$rounds"); do

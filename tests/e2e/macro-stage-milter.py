@@ -33,10 +33,14 @@ STAGES = {b"C": "connect", b"H": "helo", b"M": "mail", b"R": "rcpt",
 SMFIF_SETSYMLIST = 0x100
 TLS = ("{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} "
        "{verify} {cert_fp} {cert_md5}")
+# The client's names: {client_name} (Postfix: verified, else "unknown"),
+# {client_ptr} (Postfix: the unverified PTR name), {client_resolve}
+# (Sendmail: OK, FAIL, FORGED, TEMP).
+CLIENT = "{client_addr} {client_name} {client_ptr} {client_resolve}"
 # SMFIM_ENVFROM 2, SMFIM_ENVRCPT 3, SMFIM_DATA 4, SMFIM_EOM 5: as
 # tlspolicy-milter's request_macros().
-SYMLISTS = [(2, "i v {mail_addr} {auth_authen} " + TLS),
-            (3, "i v {rcpt_addr} " + TLS), (4, "i"), (5, "i")]
+SYMLISTS = [(2, "i v {mail_addr} {auth_authen} " + TLS + " " + CLIENT),
+            (3, "i v {rcpt_addr} " + TLS + " " + CLIENT), (4, "i"), (5, "i")]
 
 lock = threading.Lock()
 conns = [0]
@@ -79,6 +83,9 @@ class Handler(socketserver.BaseRequestHandler):
                     self.record(n, data)
                 elif cmd == b"E":
                     send(s, b"a")
+                elif cmd == b"C":
+                    self.connect(n, data)
+                    send(s, b"c")
                 elif cmd in STAGES:
                     send(s, b"c")
                 elif cmd == b"Q":
@@ -95,6 +102,16 @@ class Handler(socketserver.BaseRequestHandler):
             for stage, names in SYMLISTS:
                 reply += struct.pack(">I", stage) + names.encode() + b"\0"
         send(s, b"O", reply)
+
+    def connect(self, n, data):
+        """The connect command's host name, as libmilter passes it to
+        xxfi_connect (Postfix: "[addr]" when the name is not verified)."""
+        host = data.split(b"\0", 1)[0]
+        line = json.dumps({"conn": n, "stage": "connect_host",
+                           "macros": {"hostname": text(host)}})
+        with lock:
+            with open(self.server.out, "a") as f:
+                f.write(line + "\n")
 
     def record(self, n, data):
         stage = STAGES.get(data[:1], text(data[:1]))

@@ -293,8 +293,8 @@ INPUT_MAIL_FILTER(\`tlspolicy', \`S=unix:$sock, F=T, T=S:10s;R:30s;E:2m')dnl
 define(\`confMILTER_LOG_LEVEL', \`14')dnl
 define(\`confMILTER_MACROS_CONNECT', \`j, _, v, {daemon_name}, {client_addr}, {client_name}, {if_name}, {if_addr}')dnl
 define(\`confMILTER_MACROS_HELO', \`$tls_macros, {alg_bits}')dnl
-define(\`confMILTER_MACROS_ENVFROM', \`i, {mail_addr}, {mail_host}, {mail_mailer}, {auth_type}, {auth_authen}, {auth_ssf}, {auth_author}, $tls_macros')dnl
-define(\`confMILTER_MACROS_ENVRCPT', \`i, {rcpt_addr}, {rcpt_host}, {rcpt_mailer}, {auth_authen}, $tls_macros')dnl
+define(\`confMILTER_MACROS_ENVFROM', \`i, {mail_addr}, {mail_host}, {mail_mailer}, {auth_type}, {auth_authen}, {auth_ssf}, {auth_author}, $tls_macros, {client_name}, {client_resolve}')dnl
+define(\`confMILTER_MACROS_ENVRCPT', \`i, {rcpt_addr}, {rcpt_host}, {rcpt_mailer}, {auth_authen}, $tls_macros, {client_name}, {client_resolve}')dnl
 define(\`confMILTER_MACROS_EOM', \`i, {msg_id}')dnl
 dnl the caller's additions (SM_MC_EXTRA)
 ${SM_MC_EXTRA:-}
@@ -323,6 +323,11 @@ sm_write_support() {
 	printf 'hosts files\naliases files\n' >"$d/service.switch"
 	printf '127.0.0.1 localhost %s\n' "$SM_HOSTNAME" >"$d/hosts"
 	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$d/resolv.conf"
+	# Host names from our hosts file only; "multi off": a name listed
+	# twice resolves to its first address only, so a test can give an
+	# address a PTR name that does not resolve back to it.
+	sed 's/^hosts:.*/hosts: files/' /etc/nsswitch.conf >"$d/nsswitch.conf"
+	printf 'multi off\n' >"$d/host.conf"
 	printf 'postmaster: root\n' >"$d/aliases"
 	: >"$d/local-host-names"
 	: >"$d/trusted-users"
@@ -356,8 +361,9 @@ sm_build_cf() {
 # namespaces; it ends by exec'ing Sendmail (same pid, which sm_stop waits
 # on). It sets
 #  - a qualified hostname: Sendmail waits for one at start;
-#  - our hosts file, and a resolv.conf naming only 127.0.0.1: no lookup
-#    leaves the machine (the system resolver is not on loopback);
+#  - our hosts file (and nsswitch.conf, host.conf: names from that file
+#    only), and a resolv.conf naming only 127.0.0.1: no lookup leaves
+#    the machine (the system resolver is not on loopback);
 #  - a private /dev (the usual nodes, bound from the real one) whose "log"
 #    links to DIR/log.sock: there is no syslog daemon here, and this is how
 #    Sendmail's log reaches DIR/maillog (sm_syslog_start).
@@ -371,6 +377,8 @@ shift 2
 hostname "$host"
 mount --bind "$d/resolv.conf" /etc/resolv.conf
 mount --bind "$d/hosts" /etc/hosts
+mount --bind "$d/nsswitch.conf" /etc/nsswitch.conf
+mount --bind "$d/host.conf" /etc/host.conf
 mkdir -p "$d/ns-dev"
 mount -t tmpfs -o mode=755 tmpfs "$d/ns-dev"
 for n in null zero full random urandom tty; do
@@ -550,6 +558,7 @@ sm_new_id() {
 #   --id ID                         unique id (default: sm_new_id)
 #   --header 'Name: value'          one more header, repeatable
 #   --helo NAME                     (default $SM_HELO)
+#   --client ADDR                   connect from this local address (127.0.0.x)
 #   --quit-after STAGE              swaks' --quit-after (e.g. rcpt)
 #   --swaks ARG                     one more swaks argument, repeatable
 # The message carries the id in its Subject, Message-Id, X-Test-Id and body.
@@ -577,6 +586,7 @@ sm_send() {
 		--id) id=$2 ;;
 		--header) extra+=(--add-header "$2") ;;
 		--helo) helo=$2 ;;
+		--client) extra+=(--local-interface "$2") ;;
 		--quit-after) extra+=(--quit-after "$2") ;;
 		--swaks) extra+=("$2") ;;
 		*) sm_log "sm_send: unknown option $1"; return 2 ;;

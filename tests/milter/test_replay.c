@@ -117,6 +117,10 @@ send_macros(struct mt_conn *c, int cmd, const struct sess *s)
 					  ? (s->auth ? s->auth : "")
 					  : NULL},
 		{"{client_addr}", s->ip},
+		/* the name verifies for the first session only */
+		{"{client_name}", "client.example"},
+		{"{client_resolve}",
+		 strcmp(s->ip, "192.0.2.1") == 0 ? "OK" : "FORGED"},
 		{"i", cmd == SMFIC_CONNECT || cmd == SMFIC_HELO ? NULL : "Q1"},
 		{"{mail_addr}", s->sender},
 		{"{rcpt_addr}", s->rcpt},
@@ -387,6 +391,34 @@ test_replay_looser_draft(void **state)
 	free(out);
 }
 
+/* A client_name rule: replayed from the record's client name and the
+ * MTA's {client_resolve}, as the daemon would have judged it. */
+static void
+test_replay_client_name(void **state)
+{
+	struct fx *f = *state;
+	const struct tlspa_jv *doc, *cannot;
+	struct tlspa_json jp;
+	char *out;
+
+	write_file(f->draft, "version: 1\nrecipients:\n"
+			     "  corp.example: {client_name: [client.example], "
+			     "action: reject}\n");
+	doc = replay(f, &jp, &out, f->d.audit, NULL, 0);
+	cannot = tlspa_jv_get(doc, "cannot_replay");
+	if (cannot == NULL || cannot->kids != NULL)
+		fail_msg("%s", out);
+	/* 1 verified: unchanged; 4 and 9 forged: refused; 6 deferred
+	 * before, refused now; 8 authenticated: exempt */
+	assert_int_equal(transition(doc, "accept", "reject"), 2);
+	assert_int_equal(transition(doc, "defer", "reject"), 1);
+	assert_int_equal(transition(doc, "reject", "accept"), 1);
+	assert_int_equal(transition(doc, "reject", "recipients unknown"), 1);
+	assert_int_equal(num(doc, "unchanged"), 4);
+	tlspa_json_free(&jp);
+	free(out);
+}
+
 static void
 test_replay_redacted_sender(void **state)
 {
@@ -538,6 +570,7 @@ main(void)
 		cmocka_unit_test(test_replay_stricter_draft),
 		cmocka_unit_test(test_replay_as_enforced),
 		cmocka_unit_test(test_replay_looser_draft),
+		cmocka_unit_test(test_replay_client_name),
 		cmocka_unit_test(test_replay_redacted_sender),
 		cmocka_unit_test(test_replay_strict_and_bad_draft),
 		cmocka_unit_test(test_inventory_of_daemon_log),

@@ -55,6 +55,7 @@ struct sess {
 	const char *domain, *ip, *mta;
 	const char *version, *cipher, *bits, *subject, *issuer, *verify, *fp;
 	const char *required, *observed, *result;
+	const char *client_name, *client_resolve; /* NULL: not sent */
 };
 
 /* Indexed by enum tlsp_req: the session that fails that requirement. */
@@ -115,6 +116,20 @@ static const struct sess fails[TLSP_REQ_COUNT] = {
 				  "one of 00112233445566778899aabbccddeeff",
 				  "abcdef0123456789abcdef0123456789",
 				  "certificate-not-trusted"},
+	/* the client's own evidence is the record's client member:
+	 * `show` says so for observed (null in the record) */
+	[TLSP_REQ_CLIENT_ADDR] = {"caddr.example", "192.0.2.34", PF, "TLSv1.2",
+				  "ECDHE-RSA-AES256-GCM-SHA384", "256", NULL,
+				  NULL, NULL, NULL, "one of 198.51.100.0/24",
+				  "the client", "validation-failure",
+				  "mx.good.example", "OK"},
+	/* Postfix: a PTR name that did not resolve back */
+	[TLSP_REQ_CLIENT_NAME] = {"cname.example", "192.0.2.35", PF, "TLSv1.2",
+				  "ECDHE-RSA-AES256-GCM-SHA384", "256", NULL,
+				  NULL, NULL, NULL,
+				  "verified, one of mx.good.example",
+				  "the client", "validation-failure", "unknown",
+				  "FORGED"},
 };
 
 /* A rule that passes, over a version spelled in lower case (which the
@@ -131,6 +146,8 @@ static const struct sess passes = {"pass.example",
 				   NULL,
 				   NULL,
 				   NULL,
+				   NULL,
+				   NULL,
 				   NULL};
 static const struct sess norule = {"norule.example",
 				   "192.0.2.33",
@@ -138,6 +155,8 @@ static const struct sess norule = {"norule.example",
 				   "TLSv1.2",
 				   "ECDHE-RSA-AES256-GCM-SHA384",
 				   "256",
+				   NULL,
+				   NULL,
 				   NULL,
 				   NULL,
 				   NULL,
@@ -169,6 +188,8 @@ static const char policy_text[] =
 	"  iss.example: {issuer: Good CA, action: reject}\n"
 	"  fp.example: {fingerprints: 00112233445566778899aabbccddeeff, "
 	"action: reject}\n"
+	"  caddr.example: {client_addr: 198.51.100.0/24, action: reject}\n"
+	"  cname.example: {client_name: mx.good.example, action: reject}\n"
 	"  pass.example: {min_version: TLSv1.2, action: reject}\n";
 
 struct fx {
@@ -196,6 +217,8 @@ send_macros(struct mt_conn *c, int cmd, const struct sess *s, const char *rcpt)
 		{"i", cmd == SMFIC_CONNECT || cmd == SMFIC_HELO ? NULL : "Q1"},
 		{"{mail_addr}", "s@sender.example"},
 		{"{rcpt_addr}", rcpt},
+		{"{client_name}", s->client_name},
+		{"{client_resolve}", s->client_resolve},
 	};
 
 	return mt_macros(c, cmd, m, NELEM(m)) < 0 ? -1 : 0;

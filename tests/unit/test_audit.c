@@ -1277,8 +1277,9 @@ check_tls(const struct jv *tls, const struct tlsp_facts *f)
 		"{cert_fp}",
 		"{client_addr}",
 	};
-	static const char *const want_abs[] = {"{auth_authen}",
-					       "{daemon_name}"};
+	static const char *const want_abs[] = {"{auth_authen}", "{daemon_name}",
+					       "{client_name}",
+					       "{client_resolve}"};
 	size_t i;
 
 	assert_string_equal(jv_keys(tls, keys, sizeof(keys)),
@@ -1551,7 +1552,7 @@ test_writer_plaintext(void **state)
 	assert_null_at(tls, "fingerprint");
 	assert_int_equal(jv_must(jv_get(tls, "observed"))->n, 0);
 	/* none was sent */
-	assert_int_equal(jv_must(jv_get(tls, "absent"))->n, 11);
+	assert_int_equal(jv_must(jv_get(tls, "absent"))->n, 13);
 	check_verdict(jv_get(jv_at(jv_get(&lv.v[0], "recipients"), 0),
 			     "verdict"),
 		      &v);

@@ -1109,6 +1109,98 @@ test_scale(void **state)
 		fail_msg("%d of %u sampled lookups failed", bad, SCALE_SAMPLES);
 }
 
+/*
+ * client_addr's network set (policy/cidr.c) against the plain one-by-one
+ * match: random networks of every prefix length, IPv4 and IPv6, with
+ * duplicates and nested networks, and random addresses, half of them
+ * drawn from inside a network. The set must agree on every address.
+ */
+static uint64_t
+xs(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void
+random_addr(uint64_t *s, uint8_t a[16])
+{
+	static const uint8_t v4map[12] = {0, 0, 0, 0, 0,    0,
+					  0, 0, 0, 0, 0xff, 0xff};
+	int v4 = xs(s) % 2;
+
+	for (int i = 0; i < 16; i++) /* few distinct values: many hits */
+		a[i] = (uint8_t)(xs(s) % 8);
+	if (v4)
+		memcpy(a, v4map, sizeof v4map);
+}
+
+static void
+test_cidrset(void **state)
+{
+	enum { NNET = 3000, NADDR = 20000 };
+	struct tlsp_arena *ar = tlsp_arena_new();
+	struct tlsp_cidr *v, *copy;
+	struct tlsp_cidrset set;
+	uint64_t s = 0x9e3779b97f4a7c15ULL;
+	size_t i, j, hits = 0;
+	char text[64];
+
+	(void)state;
+	assert_non_null(ar);
+	v = tlsp_arena_alloc(ar, NNET * sizeof(*v));
+	copy = malloc(NNET * sizeof(*copy));
+	assert_non_null(v);
+	assert_non_null(copy);
+	for (i = 0; i < NNET; i++) {
+		uint8_t a[16];
+		int v4;
+
+		random_addr(&s, a);
+		v4 = a[10] == 0xff && a[11] == 0xff && a[0] == 0;
+		/* the policy's spelling, parsed as the loader does */
+		if (v4)
+			snprintf(text, sizeof(text), "%u.%u.%u.%u/%u", a[12],
+				 a[13], a[14], a[15],
+				 20 + (unsigned)(xs(&s) % 13));
+		else
+			snprintf(text, sizeof(text),
+				 "%x:%x:%x:%x:%x:%x:%x:%x/%u", a[0] << 8 | a[1],
+				 a[2] << 8 | a[3], a[4] << 8 | a[5],
+				 a[6] << 8 | a[7], a[8] << 8 | a[9],
+				 a[10] << 8 | a[11], a[12] << 8 | a[13],
+				 a[14] << 8 | a[15],
+				 100 + (unsigned)(xs(&s) % 29));
+		assert_int_equal(tlsp_cidr_parse(text, &v[i]), 0);
+	}
+	memcpy(copy, v, NNET * sizeof(*v));
+	assert_int_equal(tlsp_cidrset_build(ar, v, NNET, &set), 0);
+	assert_int_equal(set.n, NNET);
+	assert_true(set.nruns >= 25); /* most prefix lengths occur */
+	/* the first networks keep the policy's order, for messages */
+	assert_memory_equal(set.shown, copy, sizeof(*copy));
+	for (i = 0; i < NADDR; i++) {
+		uint8_t a[16];
+		int want = 0, got;
+
+		random_addr(&s, a);
+		for (j = 0; j < NNET && !want; j++)
+			want = tlsp_cidr_match(&copy[j], a);
+		got = tlsp_cidrset_match(&set, a);
+		if (got != want)
+			fail_msg("address %zu: set says %d, one by one %d", i,
+				 got, want);
+		hits += (size_t)want;
+	}
+	/* both outcomes were exercised, plenty of each */
+	print_message("%zu of %d addresses inside\n", hits, NADDR);
+	assert_true(hits > NADDR / 10 && hits < NADDR - NADDR / 10);
+	free(copy);
+	tlsp_arena_free(ar);
+}
+
 int
 main(void)
 {
@@ -1121,6 +1213,7 @@ main(void)
 		cmocka_unit_test(test_literal_ignores_sub_rules),
 		cmocka_unit_test(test_duplicate_patterns),
 		cmocka_unit_test(test_scale),
+		cmocka_unit_test(test_cidrset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

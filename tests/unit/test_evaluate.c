@@ -315,6 +315,8 @@ evaluate_row(const struct eval_row *row, const struct tlsp_policy *p,
 #define LONG_SUBJ                                                              \
 	"subject: [" LONG_NAME(1) ", " LONG_NAME(2) ", " LONG_NAME(            \
 		3) ", " LONG_NAME(4) ", " LONG_NAME(5) ", " LONG_NAME(6) "]"
+#define CADDR "{client_addr: [192.0.2.0/24, \"2001:db8::/32\", 198.51.100.7]}"
+#define CNAME "{client_name: [mx1.partner.example, \".out.partner.example\"]}"
 #define E1 "\xc3\xa9" /* U+00E9, two bytes */
 #define E10 E1 E1 E1 E1 E1 E1 E1 E1 E1 E1
 #define E100 E10 E10 E10 E10 E10 E10 E10 E10 E10 E10
@@ -599,6 +601,88 @@ static const struct eval_row req_rows[] = {
 	R("profile with an override", "{profile: modern, min_version: TLSv1.3}",
 	  "fail min_version=fail", REJ, REJ, NULL, NULL, PF, TLS12),
 	R("profile passes", "modern", "pass", ACC, ACC, NULL, NULL, PF, TLS13),
+
+	/* client_addr: the evidence is the client (observed ""), checked
+	 * on plaintext too, and implies no TLS */
+	R("client_addr inside a v4 network", CADDR, "pass", ACC, ACC, NULL,
+	  NULL, PF, .client_addr = "192.0.2.77"),
+	R("client_addr inside a v6 network", CADDR, "pass", ACC, ACC, NULL,
+	  NULL, PF, TLS12, .client_addr = "2001:db8:1::25"),
+	R("client_addr exact address", CADDR, "pass", ACC, ACC, NULL, NULL, SM,
+	  TLS12, .client_addr = "198.51.100.7"),
+	R("client_addr IPv6: prefix (Sendmail)", CADDR, "pass", ACC, ACC, NULL,
+	  NULL, SM, .client_addr = "IPv6:2001:db8::1"),
+	R("client_addr outside", CADDR, "fail client_addr=fail", REJ, REJ,
+	  "one of 192.0.2.0/24, 2001:db8::/32, 198.51.100.7/32", "", PF, TLS12,
+	  .client_addr = "198.51.100.8"),
+	R("client_addr outside, plaintext: still checked", CADDR,
+	  "fail client_addr=fail", REJ, REJ, NULL, "", PF,
+	  .client_addr = "203.0.113.1"),
+	R("client_addr with tls: plaintext fails both, tls first",
+	  "{tls: required, client_addr: 192.0.2.0/24}",
+	  "fail tls=fail client_addr=fail", REJ, REJ, "TLS", "plaintext", PF,
+	  .client_addr = "203.0.113.1"),
+	R("client_addr with min_version: plaintext checks the client too",
+	  "{min_version: TLSv1.2, client_addr: 192.0.2.0/24}", "fail tls=fail",
+	  REJ, REJ, "TLS", "plaintext", PF, .client_addr = "192.0.2.1"),
+	R("client_addr unknown without an address", CADDR,
+	  "fail client_addr=unknown", REJ, REJ, NULL, "", PF, TLS12),
+	R("client_addr unknown, ignored", IGNORE("client_addr: 192.0.2.0/24"),
+	  "pass client_addr=unknown", ACC, ACC, NULL, "", PF, TLS12,
+	  .client_addr = "garbage"),
+	R("client_addr monitor", "{client_addr: 192.0.2.0/24, mode: monitor}",
+	  "fail client_addr=fail", ACC, REJ, NULL, NULL, PF,
+	  .client_addr = "192.0.3.1"),
+
+	/* client_name: only a name the MTA verified */
+	R("postfix verified name", CNAME, "pass", ACC, ACC, NULL, NULL, PF,
+	  .client_name = "mx1.partner.example", .client_resolve = "OK"),
+	R("postfix verified, below the subdomain pattern", CNAME, "pass", ACC,
+	  ACC, NULL, NULL, PF, .client_name = "A.Out.Partner.Example.",
+	  .client_resolve = "OK"),
+	R("subdomain pattern is not the domain itself", CNAME,
+	  "fail client_name=fail", REJ, REJ,
+	  "verified, one of mx1.partner.example, .out.partner.example", "", PF,
+	  .client_name = "out.partner.example", .client_resolve = "OK"),
+	R("postfix 'unknown' (FORGED): fails", CNAME, "fail client_name=fail",
+	  REJ, REJ, NULL, "", PF, TLS12, .client_name = "unknown",
+	  .client_resolve = "FORGED"),
+	R("postfix 'unknown' (FAIL): fails", CNAME, "fail client_name=fail",
+	  REJ, REJ, NULL, "", PF, .client_name = "unknown",
+	  .client_resolve = "FAIL"),
+	R("postfix without {client_resolve}: {client_name} is verified", CNAME,
+	  "pass", ACC, ACC, NULL, NULL, PF,
+	  .client_name = "mx1.partner.example"),
+	R("postfix TEMP: unknown", CNAME, "fail client_name=unknown", REJ, REJ,
+	  NULL, "", PF, .client_name = "unknown", .client_resolve = "TEMP"),
+	R("postfix sent no {client_name}: unknown", CNAME,
+	  "fail client_name=unknown", REJ, REJ, NULL, "", PF, TLS12),
+	R("sendmail OK", CNAME, "pass", ACC, ACC, NULL, NULL, SM, TLS12,
+	  .client_name = "mx1.partner.example", .client_resolve = "OK"),
+	R("sendmail FORGED: the PTR name is not believed", CNAME,
+	  "fail client_name=fail", REJ, REJ, NULL, "", SM, TLS12,
+	  .client_name = "mx1.partner.example", .client_resolve = "FORGED"),
+	R("sendmail FAIL", CNAME, "fail client_name=fail", REJ, REJ, NULL, "",
+	  SM, .client_name = "[192.0.2.1]", .client_resolve = "FAIL"),
+	R("sendmail without {client_resolve}: unknown", CNAME,
+	  "fail client_name=unknown", REJ, REJ, NULL, "", SM, TLS12,
+	  .client_name = "mx1.partner.example"),
+	R("sendmail without {client_resolve}, ignored",
+	  IGNORE("client_name: mx1.partner.example"),
+	  "pass client_name=unknown", ACC, ACC, NULL, NULL, SM, TLS12,
+	  .client_name = "mx1.partner.example"),
+	R("verified, another name", CNAME, "fail client_name=fail", REJ, REJ,
+	  NULL, "", SM, TLS12, .client_name = "mx.evil.example",
+	  .client_resolve = "OK"),
+	R("OK with an address for a name: fails", CNAME,
+	  "fail client_name=fail", REJ, REJ, NULL, "", SM,
+	  .client_name = "[192.0.2.1]", .client_resolve = "OK"),
+	R("every failure: client ones last",
+	  "{min_version: TLSv1.3, client_addr: 192.0.2.0/24, client_name: "
+	  "mx.example}",
+	  "fail min_version=fail client_addr=fail client_name=fail", REJ, REJ,
+	  "TLSv1.3 or higher", "TLSv1.2", SM, TLS12, .client_addr = "192.0.3.1",
+	  .client_name = "mx1.partner.example", .client_resolve = "OK"),
 };
 
 static void
@@ -635,6 +719,7 @@ enum {
 	POL_SCOPE,
 	POL_REPLY,
 	POL_SAMPLE,
+	POL_PAIRS,
 	POL_COUNT
 };
 
@@ -704,6 +789,26 @@ static const char *const policy_yaml[POL_COUNT] = {
 		"  partner.example: {min_version: TLSv1.2}\n"
 		"  \"<>\": {min_version: TLSv1.2, reply: \"550 5.7.1 %{rule}\"}\n",
 	[POL_SAMPLE] = NULL, /* contrib/tlspolicy.yaml.sample */
+	[POL_PAIRS] =
+		"version: 1\n"
+		"recipients:\n"
+		"  finance.example.com: {client_cert: verified}\n"
+		"  default: {tls: required, action: defer}\n"
+		"senders:\n"
+		"  partner.example: {min_version: TLSv1.2}\n"
+		"  .partner.example: {min_version: TLSv1.3}\n"
+		"  solo.example: {min_version: TLSv1.2}\n"
+		"  default: {min_cipher_bits: 256, action: quarantine}\n"
+		"pairs:\n"
+		"  partner.example:\n"
+		"    finance.example.com: {min_version: TLSv1.3, client_addr: "
+		"192.0.2.0/24}\n"
+		"    .example.com: {tls: optional}\n"
+		"    \"[192.0.2.9]\": {min_version: TLSv1.1}\n"
+		"  .partner.example:\n"
+		"    finance.example.com: {client_cert: verified, mode: monitor}\n"
+		"  a.partner.example:\n"
+		"    hr.example.com: {min_version: TLSv1.1, action: tag}\n",
 };
 
 static struct tlsp_policy *policies[POL_COUNT];
@@ -777,6 +882,60 @@ run_rows(const struct eval_row *rows, size_t n)
 #define RCPT_DEF "recipient:default"
 #define UNP_S TLSP_V_SENDER_UNPARSABLE
 #define UNP_R TLSP_V_RCPT_UNPARSABLE
+
+#define PAIR_FIN "pair:partner.example>finance.example.com"
+
+/* A matching pair rule replaces both directions' rules. */
+static const struct eval_row pair_rows[] = {
+	C("pair replaces sender and recipient rules: stricter", POL_PAIRS,
+	  "a@partner.example", "b@finance.example.com",
+	  "fail min_version=fail client_addr=fail", PAIR_FIN, REJ, REJ,
+	  PAIR_FIN, 0, PF, TLS12, SUBJECT("mx.partner.example"),
+	  .client_addr = "203.0.113.5"),
+	C("pair passes where the recipient rule would fail", POL_PAIRS,
+	  "a@partner.example", "b@finance.example.com", "pass", PAIR_FIN, ACC,
+	  ACC, "", 0, PF, TLS13, .client_addr = "192.0.2.5"),
+	C("pair subdomain recipient: looser than both", POL_PAIRS,
+	  "a@partner.example", "b@x.example.com", "pass",
+	  "pair:partner.example>.example.com", ACC, ACC, "", 0, PF),
+	C("pair address literal recipient", POL_PAIRS, "a@partner.example",
+	  "b@[192.0.2.9]", "fail min_version=fail",
+	  "pair:partner.example>[192.0.2.9]", REJ, REJ,
+	  "pair:partner.example>[192.0.2.9]", 0, PF, TLS10),
+	C("no pair for this recipient: sender rule and recipient default",
+	  POL_PAIRS, "a@partner.example", "b@other.example",
+	  "fail min_version=fail", "sender:partner.example", REJ, REJ,
+	  "sender:partner.example", 0, PF, TLS11),
+	C("subdomain sender pair, monitor", POL_PAIRS, "a@b.partner.example",
+	  "x@finance.example.com", "fail client_cert=fail",
+	  "pair:.partner.example>finance.example.com", ACC, REJ, "", 0, PF,
+	  TLS13),
+	C("most specific sender first, its recipients only", POL_PAIRS,
+	  "a@a.partner.example", "x@hr.example.com", "fail min_version=fail",
+	  "pair:a.partner.example>hr.example.com", TAG, TAG,
+	  "pair:a.partner.example>hr.example.com", 0, PF, TLS10),
+	C("a less specific sender's pair when the specific has none", POL_PAIRS,
+	  "a@a.partner.example", "x@finance.example.com",
+	  "fail client_cert=fail", "pair:.partner.example>finance.example.com",
+	  ACC, REJ, "", 0, PF, TLS13),
+	C("pairs do not hold for other senders", POL_PAIRS, "a@other.example",
+	  "b@finance.example.com", "fail client_cert=fail",
+	  "recipient:finance.example.com", REJ, REJ,
+	  "recipient:finance.example.com", 0, PF, TLS13),
+	C("null sender: no pair", POL_PAIRS, "<>", "b@finance.example.com",
+	  "fail client_cert=fail", "recipient:finance.example.com", REJ, REJ,
+	  "recipient:finance.example.com", 0, PF, TLS13),
+	C("sender domain case-folded for pairs", POL_PAIRS,
+	  "a@PARTNER.Example.", "b@Finance.Example.COM", "pass", PAIR_FIN, ACC,
+	  ACC, "", 0, PF, TLS13, .client_addr = "192.0.2.5"),
+};
+
+static void
+test_pairs(void **state)
+{
+	(void)state;
+	assert_int_equal(run_rows(pair_rows, NELEM(pair_rows)), 0);
+}
 
 static const struct eval_row combo_rows[] = {
 	C("recipient specific beats both defaults", POL_COMBO, "a@other.org",
@@ -1159,6 +1318,31 @@ static const struct sender_row sender_rows[] = {
 	 ACC,
 	 {PF, TLS10}},
 	{"unparsable sender", POL_COMBO, "a@@b", 0, "", "", ACC, {PF, TLS10}},
+	/* a pair may replace the sender rule for some recipient */
+	{"sender named by a pair: wait for RCPT",
+	 POL_PAIRS,
+	 "a@partner.example",
+	 0,
+	 "",
+	 "",
+	 ACC,
+	 {PF, TLS10}},
+	{"below a pair's subdomain sender: wait for RCPT",
+	 POL_PAIRS,
+	 "a@c.partner.example",
+	 0,
+	 "",
+	 "",
+	 ACC,
+	 {PF, TLS10}},
+	{"a sender no pair names: its rule decides at MAIL",
+	 POL_PAIRS,
+	 "a@solo.example",
+	 1,
+	 "fail min_version=fail",
+	 "sender:solo.example",
+	 REJ,
+	 {PF, TLS10}},
 	{"no sender", POL_COMBO, NULL, 0, "", "", ACC, {PF, TLS10}},
 };
 
@@ -1236,6 +1420,7 @@ main(void)
 		cmocka_unit_test(test_reply_evaluated),
 		cmocka_unit_test(test_reply_render),
 		cmocka_unit_test(test_sender_stage),
+		cmocka_unit_test(test_pairs),
 		cmocka_unit_test(test_rule_accessors),
 	};
 

@@ -25,6 +25,97 @@ struct err_row {
 };
 
 static const struct err_row err_rows[] = {
+	/* client_addr, client_name, pairs */
+	{"misspelt client_addr",
+	 "version: 1\nrecipients:\n  a.example:\n    client_adr: "
+	 "[192.0.2.0/24]\n",
+	 "t.yaml:4:5: recipient:a.example: unknown key 'client_adr'; did you "
+	 "mean 'client_addr'?",
+	 1},
+	{"client_addr not a network",
+	 "version: 1\nrecipients:\n  a.example:\n    client_addr: "
+	 "[192.0.2.0/24, 192.0.2.300]\n",
+	 "t.yaml:4:33: recipient:a.example: 'client_addr': '192.0.2.300' is not "
+	 "an address or network (192.0.2.0/24, 2001:db8::/32)",
+	 1},
+	{"client_addr prefix too long",
+	 "version: 1\nrecipients:\n  a.example:\n    client_addr: "
+	 "[\"2001:db8::/129\", 192.0.2.0/33]\n",
+	 "t.yaml:4:19: recipient:a.example: 'client_addr': '2001:db8::/129' is "
+	 "not an address or network (192.0.2.0/24, 2001:db8::/32)",
+	 2},
+	{"client_addr a mapping",
+	 "version: 1\nrecipients:\n  a.example:\n    client_addr: {a: b}\n",
+	 "t.yaml:4:18: recipient:a.example: 'client_addr' expects a list, found "
+	 "a mapping",
+	 1},
+	{"client_name empty label",
+	 "version: 1\nsenders:\n  a.example:\n    client_name: "
+	 "[\"mx..a.example\"]\n",
+	 "t.yaml:4:19: sender:a.example: 'client_name': 'mx..a.example' is not a "
+	 "host name pattern (mx.example, .example, *.example): empty label",
+	 1},
+	{"client_name unknown",
+	 "version: 1\nsenders:\n  a.example:\n    client_name: unknown\n",
+	 "t.yaml:4:18: sender:a.example: 'client_name': 'unknown' is not a host "
+	 "name pattern (mx.example, .example, *.example): Postfix's word for a "
+	 "name that did not verify never matches",
+	 1},
+	{"client_name an address",
+	 "version: 1\nsenders:\n  a.example:\n    client_name: "
+	 "[\"[192.0.2.1]\"]\n",
+	 "t.yaml:4:19: sender:a.example: 'client_name': '[192.0.2.1]' is not a "
+	 "host name pattern (mx.example, .example, *.example)",
+	 1},
+	{"misspelt pairs", "version: 1\npair:\n  a.example: {}\n",
+	 "t.yaml:2:1: unknown top-level key 'pair'; did you mean 'pairs'?", 1},
+	{"pairs a list", "version: 1\npairs: [a]\n",
+	 "t.yaml:2:8: 'pairs' expects a mapping of sender domain patterns, "
+	 "found a list",
+	 1},
+	{"pair sender default",
+	 "version: 1\npairs:\n  default:\n    b.example: {}\n",
+	 "t.yaml:3:3: pairs: a pair names a sender domain pattern; 'default' "
+	 "belongs under 'senders'",
+	 1},
+	{"pair recipient default",
+	 "version: 1\npairs:\n  a.example:\n    default: {}\n",
+	 "t.yaml:4:5: pairs: a pair names a recipient domain pattern; 'default' "
+	 "belongs under 'recipients'",
+	 1},
+	{"pair null sender",
+	 "version: 1\npairs:\n  \"<>\":\n    b.example: {}\n",
+	 "t.yaml:3:3: pairs: a pair names domain patterns; '<>' (the null "
+	 "sender) has its rule under 'senders'",
+	 1},
+	{"pair sender maps to a list", "version: 1\npairs:\n  a.example: [x]\n",
+	 "t.yaml:3:14: pairs: a sender in 'pairs' maps recipient domain "
+	 "patterns to rules, found a list",
+	 1},
+	{"pair sender twice",
+	 "version: 1\npairs:\n  a.example:\n    b.example: {}\n  "
+	 "A.Example.:\n    c.example: {}\n",
+	 "t.yaml:5:3: pairs: duplicate sender pattern 'a.example' (the same as "
+	 "line 3, column 3)",
+	 1},
+	{"pair twice",
+	 "version: 1\npairs:\n  .a.example:\n    b.example: {}\n    "
+	 "B.example.: {}\n",
+	 "t.yaml:5:5: pair:.a.example>b.example: duplicate pair (the same as "
+	 "line 4, column 5)",
+	 1},
+	{"pair misspelt key",
+	 "version: 1\npairs:\n  a.example:\n    \"*.b.example\": "
+	 "{min_verison: TLSv1.2}\n",
+	 "t.yaml:4:21: pair:a.example>.b.example: unknown key 'min_verison'; did "
+	 "you mean 'min_version'?",
+	 1},
+	{"pair unknown profile",
+	 "version: 1\nprofiles:\n  strict: {}\npairs:\n  a.example:\n    "
+	 "b.example: strikt\n",
+	 "t.yaml:6:16: pair:a.example>b.example: unknown profile 'strikt'; did "
+	 "you mean 'strict'?",
+	 1},
 	{"missing version", "recipients: {}\n",
 	 "t.yaml:1:1: missing 'version: 1' at the top of the file", 1},
 	{"empty file", "",
@@ -404,6 +495,21 @@ static const struct warn_row warn_rows[] = {
 	  "'fingerprints' are compared with {cert_fp}, in the digest of "
 	  "CertFingerprintAlgorithm (confCERT_FINGERPRINT_ALGORITHM), or "
 	  "without that option with {cert_md5} (MD5): pin that digest"}},
+	{"sendmail: client_name needs {client_resolve}",
+	 TLSP_MTA_SENDMAIL,
+	 "version: 1\nsenders:\n  a.example: {client_name: .a.example, "
+	 "client_addr: 192.0.2.0/24}\n",
+	 {"t.yaml:3:14: warning: sender:a.example: on Sendmail, 'client_name' "
+	  "is matched only when {client_resolve} is OK; the milter asks for "
+	  "{client_name} and {client_resolve} at MAIL and RCPT (Sendmail 8.14 "
+	  "and later send them); for older ones add both to "
+	  "confMILTER_MACROS_ENVFROM and confMILTER_MACROS_ENVRCPT (see "
+	  "contrib/sendmail/tlspolicy.mc.snippet)"}},
+	{"postfix: client_name and client_addr are observable",
+	 TLSP_MTA_POSTFIX,
+	 "version: 1\nsenders:\n  a.example: {client_name: .a.example, "
+	 "client_addr: 192.0.2.0/24}\n",
+	 {NULL}},
 	{"verified CN is fine on postfix",
 	 TLSP_MTA_POSTFIX,
 	 "version: 1\nrecipients:\n  a.example: {client_cert: verified, subject: "
@@ -502,7 +608,7 @@ test_sample_loads(void **state)
 			     TLSP_MTA_UNKNOWN, &d);
 	assert_non_null(p);
 	assert_int_equal(d.count, 0);
-	assert_int_equal(tlsp_policy_rule_count(p), 8);
+	assert_int_equal(tlsp_policy_rule_count(p), 10);
 	assert_int_equal(tlsp_policy_profile_count(p), 3);
 
 	/* health.example: profile modern, overriding version and action. */

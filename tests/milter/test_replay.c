@@ -562,6 +562,47 @@ test_suggest_round_trip(void **state)
 	free(out);
 }
 
+/* Every record the daemon wrote here (mail, rcpt, message; both MTA
+ * shapes; client_resolve, daemon_name, authenticated, mail_params) is
+ * valid by the published schema, and the Python verifier accepts the
+ * log. */
+static void
+test_daemon_records_match_schema(void **state)
+{
+	static const char check[] =
+		"import json, sys, jsonschema\n"
+		"s = json.load(open(sys.argv[1]))\n"
+		"v = jsonschema.Draft202012Validator(s)\n"
+		"n = 0\n"
+		"for line in open(sys.argv[2], 'rb'):\n"
+		"    r = json.loads(line.decode('utf-8', 'surrogateescape'))\n"
+		"    for e in v.iter_errors(r):\n"
+		"        sys.exit('seq %s: %s' % (r.get('seq'), e.message))\n"
+		"    n += 1\n"
+		"sys.exit(0 if n >= 13 else 'only %d records' % n)\n";
+	struct fx *f = *state;
+	const char *src = getenv("top_srcdir");
+	char cmd[HN_PATH * 3 + sizeof(check) + 64];
+
+	if (src == NULL ||
+	    system("python3 -c 'import jsonschema' 2>/dev/null") != 0) {
+		print_message("python3 with jsonschema, or top_srcdir, "
+			      "missing: the schema cannot be checked\n");
+		skip();
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c \"%s\" '%s/contrib/audit/record.schema.json' "
+		 "'%s' 1>&2",
+		 check, src, f->d.audit);
+	if (system(cmd) != 0)
+		fail_msg("a record of the daemon does not match the schema");
+	snprintf(cmd, sizeof(cmd),
+		 "python3 '%s/contrib/audit/tlspolicy-verify.py' '%s' 1>&2",
+		 src, f->d.audit);
+	if (system(cmd) != 0)
+		fail_msg("tlspolicy-verify.py rejects the daemon's log");
+}
+
 int
 main(void)
 {
@@ -575,6 +616,7 @@ main(void)
 		cmocka_unit_test(test_replay_strict_and_bad_draft),
 		cmocka_unit_test(test_inventory_of_daemon_log),
 		cmocka_unit_test(test_suggest_round_trip),
+		cmocka_unit_test(test_daemon_records_match_schema),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -56,13 +56,20 @@ hash_key(const char *s)
 	return h;
 }
 
+/* The shards' shares add up to max exactly (a shard of share 0 tracks
+ * no one: with a cap under SHARDS, some partners go untracked). */
 int
 tlspm_partners_init(unsigned win, size_t max, unsigned secs)
 {
-	size_t i, per = (max + SHARDS - 1) / SHARDS, tabsz = 16;
+	size_t i, per = max / SHARDS + 1, tabsz = 16;
 
 	window = win ? win : 1;
 	summary_secs = secs ? secs : 1;
+	atomic_store(&n_failing, 0);
+	atomic_store(&n_tracked, 0);
+	atomic_store(&n_warned, 0);
+	atomic_store(&n_recovered, 0);
+	atomic_store(&n_summaries, 0);
 	while (tabsz < 2 * per)
 		tabsz *= 2;
 	for (i = 0; i < SHARDS; i++) {
@@ -71,7 +78,7 @@ tlspm_partners_init(unsigned win, size_t max, unsigned secs)
 			return -1;
 		pthread_mutex_init(&shards[i].lock, NULL);
 		shards[i].tabsz = tabsz;
-		shards[i].max = per ? per : 1;
+		shards[i].max = max / SHARDS + (i < max % SHARDS);
 	}
 	return 0;
 }
@@ -148,7 +155,8 @@ hash_unlink(struct shard *sh, struct partner *p)
 }
 
 /* The partner `key`, made (or taking the least recently seen one's
- * place) when new; NULL out of memory. Lock held. */
+ * place) when new; NULL out of memory or when the shard tracks no one.
+ * Lock held. */
 static struct partner *
 find(struct shard *sh, const char *key, uint32_t h)
 {
@@ -160,6 +168,8 @@ find(struct shard *sh, const char *key, uint32_t h)
 			lru_front(sh, p);
 			return p;
 		}
+	if (sh->max == 0)
+		return NULL;
 	if (sh->n >= sh->max) {
 		p = sh->tail;
 		lru_unlink(sh, p);

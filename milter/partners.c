@@ -244,10 +244,10 @@ what_failed(const struct tlsp_rule_result *r, char *buf, size_t bufsz)
 /* One decision for partner p (lock held); a line to log into line, or
  * "" for none. */
 static void
-update(struct partner *p, const struct tlsp_rule_result *bad, const char *ekey,
-       const char *logid, time_t now, char *line)
+update(struct partner *p, const struct tlsp_rule_result *bad, const char *logid,
+       time_t now, char *line)
 {
-	char what[2560], t1[32], t2[32], elogid[256];
+	char what[2560], t1[32], t2[32], elogid[256], ekey[4 * KEY_MAX];
 
 	line[0] = '\0';
 	if (bad == NULL) {
@@ -260,6 +260,7 @@ update(struct partner *p, const struct tlsp_rule_result *bad, const char *ekey,
 		if (!p->failing)
 			return;
 		utc(p->fail_since, t1, sizeof(t1));
+		tlsp_escape_log(p->key, strlen(p->key), ekey, sizeof(ekey));
 		snprintf(line, LINE_MAX,
 			 "partner recovered: partner=%s failing_since=%s "
 			 "failures=%lu passes=%u",
@@ -279,6 +280,7 @@ update(struct partner *p, const struct tlsp_rule_result *bad, const char *ekey,
 		what_failed(bad, what, sizeof(what));
 		utc(p->fail_since, t1, sizeof(t1));
 		utc(p->last_pass, t2, sizeof(t2));
+		tlsp_escape_log(p->key, strlen(p->key), ekey, sizeof(ekey));
 		snprintf(line, LINE_MAX,
 			 "partner still failing: partner=%s since=%s "
 			 "failures=%lu new=%lu last_pass=%s %s",
@@ -301,6 +303,7 @@ update(struct partner *p, const struct tlsp_rule_result *bad, const char *ekey,
 	what_failed(bad, what, sizeof(what));
 	utc(p->last_pass, t2, sizeof(t2));
 	tlsp_escape_log(logid, strlen(logid), elogid, sizeof(elogid));
+	tlsp_escape_log(p->key, strlen(p->key), ekey, sizeof(ekey));
 	snprintf(line, LINE_MAX,
 		 "partner failing: partner=%s %s last_pass=%s passes=%u "
 		 "id=%s",
@@ -313,7 +316,7 @@ tlspm_partners_observe(const char *sender, const char *client_addr,
 		       time_t now)
 {
 	const struct tlsp_rule_result *bad;
-	char key[KEY_MAX], ekey[4 * KEY_MAX], line[LINE_MAX];
+	char key[KEY_MAX], line[LINE_MAX];
 	struct partner *p;
 	struct shard *sh;
 	uint32_t h;
@@ -327,11 +330,10 @@ tlspm_partners_observe(const char *sender, const char *client_addr,
 	sh = &shards[h % SHARDS];
 	if (sh->tab == NULL)
 		return; /* not set up */
-	tlsp_escape_log(key, strlen(key), ekey, sizeof(ekey));
 	pthread_mutex_lock(&sh->lock);
 	p = find(sh, key, h);
 	if (p != NULL)
-		update(p, bad, ekey, logid ? logid : "-", now, line);
+		update(p, bad, logid ? logid : "-", now, line);
 	pthread_mutex_unlock(&sh->lock);
 	if (p != NULL && line[0] != '\0')
 		tlspm_log(bad ? LOG_WARNING : LOG_NOTICE, "%s", line);

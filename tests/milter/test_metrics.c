@@ -558,7 +558,7 @@ test_atomic(void **state)
 	const char *first = "# HELP tlspolicy_build_info ";
 	const char *last_series =
 		"tlspolicy_partner_alerts_total{kind=\"recovered\"} ";
-	long until = hn_now_ms() + (hn_quick() ? 2500 : 4500);
+	long until = hn_now_ms() + (hn_quick() ? 3500 : 4500);
 	double stamp, prev = -1;
 	unsigned reads = 0, rewrites = 0, n = 0;
 	char *t, *end;

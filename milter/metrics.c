@@ -61,7 +61,7 @@ static struct {
 	_Atomic(long) conns;
 	struct rule_slot rules[RULE_SLOTS];
 	struct rule_slot other;
-	size_t nrules; /* under rules_lock */
+	_Atomic(size_t) nrules; /* changed under rules_lock */
 } m;
 
 int tlspm_metrics_on;
@@ -93,13 +93,17 @@ get(counter *c)
 
 /* ======================================================= the hot path */
 
+/* Rule names share their prefix ("recipient:") and differ at the end:
+ * the length and the last 12 bytes spread them well enough for a table
+ * that strcmp() confirms. */
 static uint32_t
 hash_name(const char *s)
 {
-	uint32_t h = 2166136261u;
+	size_t n = strlen(s), i = n > 12 ? n - 12 : 0;
+	uint32_t h = 2166136261u ^ (uint32_t)n;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	return h;
 }
 
@@ -123,9 +127,9 @@ claim(const char *name, uint32_t h)
 		}
 		if (have != NULL)
 			continue;
-		if (m.nrules < TLSPM_METRICS_RULES &&
+		if (atomic_load(&m.nrules) < TLSPM_METRICS_RULES &&
 		    (copy = strdup(name)) != NULL) {
-			m.nrules++;
+			atomic_fetch_add(&m.nrules, 1);
 			atomic_store_explicit(&m.rules[i].name, copy,
 					      memory_order_release);
 			r = &m.rules[i];
@@ -152,6 +156,10 @@ rule_slot(const char *name)
 		if (strcmp(have, name) == 0)
 			return &m.rules[i];
 	}
+	/* a full table takes no new name: no lock for those */
+	if (atomic_load_explicit(&m.nrules, memory_order_relaxed) >=
+	    TLSPM_METRICS_RULES)
+		return &m.other;
 	return claim(name, h);
 }
 
@@ -226,6 +234,15 @@ tlspm_metrics_reload(const struct tlsp_policy *p)
 static void
 label(FILE *f, const char *s)
 {
+	const char *p;
+
+	for (p = s; *p && *p != '\\' && *p != '"' && (unsigned char)*p >= 0x20;
+	     p++)
+		;
+	if (*p == '\0') { /* the usual case: nothing to escape */
+		fputs(s, f);
+		return;
+	}
 	for (; *s; s++) {
 		if (*s == '\\' || *s == '"')
 			fprintf(f, "\\%c", *s);

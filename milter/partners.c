@@ -46,13 +46,16 @@ static unsigned window = 20, summary_secs = 15;
 static _Atomic(uint64_t) n_failing, n_tracked, n_warned, n_recovered,
 	n_summaries;
 
+/* The length and the last 12 bytes, where domains differ; strcmp()
+ * confirms a match. */
 static uint32_t
 hash_key(const char *s)
 {
-	uint32_t h = 2166136261u;
+	size_t n = strlen(s), i = n > 12 ? n - 12 : 0;
+	uint32_t h = 2166136261u ^ (uint32_t)n;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	return h;
 }
 
@@ -102,21 +105,29 @@ tlspm_partners_free(void)
 }
 
 /* The sender's domain, lower case, without a trailing dot; else
- * "[client address]". Kept as sent otherwise: each log line escapes it. */
-static void
+ * "[client address]". Kept as sent otherwise: each log line escapes it.
+ * Returns its hash. */
+static uint32_t
 partner_key(const char *sender, const char *client, char *out)
 {
 	const char *at = sender ? strrchr(sender, '@') : NULL;
-	size_t n = 0;
+	size_t n = 0, i;
 
-	if (at != NULL)
-		for (at++; *at && *at != '>' && n + 1 < KEY_MAX; at++)
-			out[n++] = (*at >= 'A' && *at <= 'Z') ? *at + 32 : *at;
+	if (at != NULL) {
+		n = strcspn(++at, ">");
+		if (n > KEY_MAX - 1)
+			n = KEY_MAX - 1;
+		memcpy(out, at, n);
+		for (i = 0; i < n; i++) /* ASCII lower case, not the locale's */
+			out[i] |= (char)(((unsigned char)(out[i] - 'A') < 26u)
+					 << 5);
+	}
 	while (n > 0 && out[n - 1] == '.')
 		n--;
 	out[n] = '\0';
 	if (n == 0)
 		snprintf(out, KEY_MAX, "[%s]", client ? client : "");
+	return hash_key(out);
 }
 
 static void
@@ -325,8 +336,7 @@ tlspm_partners_observe(const char *sender, const char *client_addr,
 	bad = first_failure(v, &applied);
 	if (!applied)
 		return;
-	partner_key(sender, client_addr, key);
-	h = hash_key(key);
+	h = partner_key(sender, client_addr, key);
 	sh = &shards[h % SHARDS];
 	if (sh->tab == NULL)
 		return; /* not set up */

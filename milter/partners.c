@@ -31,7 +31,8 @@ struct partner {
 	int failing;	 /* failed since it was passing; not recovered */
 	time_t last_pass, fail_since, last_said;
 	unsigned long fails, unsaid; /* while failing; since the last line */
-	char key[KEY_MAX];
+	size_t len;
+	char key[KEY_MAX]; /* lower case */
 };
 
 struct shard {
@@ -46,21 +47,40 @@ static unsigned window = 20, summary_secs = 15;
 static _Atomic(uint64_t) n_failing, n_tracked, n_warned, n_recovered,
 	n_summaries;
 
-/* The length and the last 12 bytes, where domains differ; strcmp()
- * confirms a match. */
-static uint32_t
-hash_key(const char *s)
+static unsigned char
+fold(unsigned char c)
 {
-	size_t n = strlen(s), i = n > 12 ? n - 12 : 0;
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* The length and the last 12 bytes (lower case), where domains differ;
+ * the comparison confirms a match. */
+static uint32_t
+hash_fold(const char *s, size_t n)
+{
+	size_t i = n > 12 ? n - 12 : 0;
 	uint32_t h = 2166136261u ^ (uint32_t)n;
 
 	for (; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
+		h = (h ^ fold((unsigned char)s[i])) * 16777619u;
 	return h;
 }
 
-/* The shards' shares add up to max exactly (a shard of share 0 tracks
- * no one: with a cap under SHARDS, some partners go untracked). */
+/* Whether s (n bytes, any case) is the lower-case key k (n bytes). Mail
+ * comes in lower case mostly: memcmp first. */
+static int
+same_fold(const char *k, const char *s, size_t n)
+{
+	size_t i;
+
+	if (memcmp(k, s, n) == 0)
+		return 1;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)k[i] != fold((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 int
 tlspm_partners_init(unsigned win, size_t max, unsigned secs)
 {
@@ -104,30 +124,28 @@ tlspm_partners_free(void)
 	}
 }
 
-/* The sender's domain, lower case, without a trailing dot; else
- * "[client address]". Kept as sent otherwise: each log line escapes it.
- * Returns its hash. */
-static uint32_t
-partner_key(const char *sender, const char *client, char *out)
+/* The partner of a decision, pointed to where it is (no copy: this
+ * runs on every decision): the sender's domain without '>' and trailing
+ * dots, or "[client address]" made in buf. Its length in *n. */
+static const char *
+partner_of(const char *sender, const char *client, char *buf, size_t *n)
 {
 	const char *at = sender ? strrchr(sender, '@') : NULL;
-	size_t n = 0, i;
+	int k;
 
 	if (at != NULL) {
-		n = strcspn(++at, ">");
-		if (n > KEY_MAX - 1)
-			n = KEY_MAX - 1;
-		memcpy(out, at, n);
-		for (i = 0; i < n; i++) /* ASCII lower case, not the locale's */
-			out[i] |= (char)(((unsigned char)(out[i] - 'A') < 26u)
-					 << 5);
+		*n = strcspn(++at, ">");
+		while (*n > 0 && at[*n - 1] == '.')
+			(*n)--;
+		if (*n > 0) {
+			if (*n > KEY_MAX - 1)
+				*n = KEY_MAX - 1;
+			return at;
+		}
 	}
-	while (n > 0 && out[n - 1] == '.')
-		n--;
-	out[n] = '\0';
-	if (n == 0)
-		snprintf(out, KEY_MAX, "[%s]", client ? client : "");
-	return hash_key(out);
+	k = snprintf(buf, KEY_MAX, "[%s]", client ? client : "");
+	*n = k < 0 ? 0 : (size_t)k < KEY_MAX ? (size_t)k : KEY_MAX - 1;
+	return buf;
 }
 
 static void
@@ -169,12 +187,12 @@ hash_unlink(struct shard *sh, struct partner *p)
  * place) when new; NULL out of memory or when the shard tracks no one.
  * Lock held. */
 static struct partner *
-find(struct shard *sh, const char *key, uint32_t h)
+find(struct shard *sh, const char *key, size_t n, uint32_t h)
 {
 	struct partner *p;
 
 	for (p = sh->tab[h & (sh->tabsz - 1)]; p != NULL; p = p->hnext)
-		if (p->hash == h && strcmp(p->key, key) == 0) {
+		if (p->hash == h && p->len == n && same_fold(p->key, key, n)) {
 			lru_unlink(sh, p);
 			lru_front(sh, p);
 			return p;
@@ -195,7 +213,9 @@ find(struct shard *sh, const char *key, uint32_t h)
 	} else {
 		return NULL;
 	}
-	snprintf(p->key, sizeof(p->key), "%s", key);
+	for (p->len = 0; p->len < n; p->len++)
+		p->key[p->len] = (char)fold((unsigned char)key[p->len]);
+	p->key[n] = '\0';
 	p->hash = h;
 	p->hnext = sh->tab[h & (sh->tabsz - 1)];
 	sh->tab[h & (sh->tabsz - 1)] = p;
@@ -271,7 +291,7 @@ update(struct partner *p, const struct tlsp_rule_result *bad, const char *logid,
 		if (!p->failing)
 			return;
 		utc(p->fail_since, t1, sizeof(t1));
-		tlsp_escape_log(p->key, strlen(p->key), ekey, sizeof(ekey));
+		tlsp_escape_log(p->key, p->len, ekey, sizeof(ekey));
 		snprintf(line, LINE_MAX,
 			 "partner recovered: partner=%s failing_since=%s "
 			 "failures=%lu passes=%u",
@@ -291,7 +311,7 @@ update(struct partner *p, const struct tlsp_rule_result *bad, const char *logid,
 		what_failed(bad, what, sizeof(what));
 		utc(p->fail_since, t1, sizeof(t1));
 		utc(p->last_pass, t2, sizeof(t2));
-		tlsp_escape_log(p->key, strlen(p->key), ekey, sizeof(ekey));
+		tlsp_escape_log(p->key, p->len, ekey, sizeof(ekey));
 		snprintf(line, LINE_MAX,
 			 "partner still failing: partner=%s since=%s "
 			 "failures=%lu new=%lu last_pass=%s %s",
@@ -314,7 +334,7 @@ update(struct partner *p, const struct tlsp_rule_result *bad, const char *logid,
 	what_failed(bad, what, sizeof(what));
 	utc(p->last_pass, t2, sizeof(t2));
 	tlsp_escape_log(logid, strlen(logid), elogid, sizeof(elogid));
-	tlsp_escape_log(p->key, strlen(p->key), ekey, sizeof(ekey));
+	tlsp_escape_log(p->key, p->len, ekey, sizeof(ekey));
 	snprintf(line, LINE_MAX,
 		 "partner failing: partner=%s %s last_pass=%s passes=%u "
 		 "id=%s",
@@ -327,7 +347,9 @@ tlspm_partners_observe(const char *sender, const char *client_addr,
 		       time_t now)
 {
 	const struct tlsp_rule_result *bad;
-	char key[KEY_MAX], line[LINE_MAX];
+	char buf[KEY_MAX], line[LINE_MAX];
+	const char *key;
+	size_t n;
 	struct partner *p;
 	struct shard *sh;
 	uint32_t h;
@@ -336,12 +358,13 @@ tlspm_partners_observe(const char *sender, const char *client_addr,
 	bad = first_failure(v, &applied);
 	if (!applied)
 		return;
-	h = partner_key(sender, client_addr, key);
+	key = partner_of(sender, client_addr, buf, &n);
+	h = hash_fold(key, n);
 	sh = &shards[h % SHARDS];
 	if (sh->tab == NULL)
 		return; /* not set up */
 	pthread_mutex_lock(&sh->lock);
-	p = find(sh, key, h);
+	p = find(sh, key, n, h);
 	if (p != NULL)
 		update(p, bad, logid ? logid : "-", now, line);
 	pthread_mutex_unlock(&sh->lock);

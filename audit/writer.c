@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,11 @@ struct tlsp_audit {
 	uint64_t checkpoint_seq;
 	unsigned long failures;
 	char werr[512];
+
+	/* counts for tlsp_audit_stats(): written by the writer thread,
+	 * read by anyone (relaxed: each is a count on its own) */
+	_Atomic(uint64_t) n_written, n_errors, n_syncs, sync_us;
+	_Atomic(uint64_t) sync_bucket[TLSP_AUDIT_SYNC_BUCKETS + 1];
 };
 
 /* ============================================================ helpers */
@@ -182,6 +188,29 @@ ts_add_ns(struct timespec *t, long long ns)
 		t->tv_sec++;
 		t->tv_nsec -= 1000000000L;
 	}
+}
+
+const uint64_t tlsp_audit_sync_bounds_us[TLSP_AUDIT_SYNC_BUCKETS] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 1000000};
+
+/* fdatasync, its time counted for the stats. */
+static int
+timed_sync(struct tlsp_audit *a, char *err, size_t errsz)
+{
+	struct timespec t0;
+	uint64_t us;
+	size_t i = 0;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = tlsp_logfile_sync(&a->lf, err, errsz);
+	us = (uint64_t)(ns_since(&t0) / 1000);
+	while (i < TLSP_AUDIT_SYNC_BUCKETS && us > tlsp_audit_sync_bounds_us[i])
+		i++;
+	atomic_fetch_add_explicit(&a->sync_bucket[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&a->n_syncs, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&a->sync_us, us, memory_order_relaxed);
+	return rc;
 }
 
 /*
@@ -447,8 +476,7 @@ numbered:
 	if (batch == NULL) {
 		if (a->lf.unsynced && a->sync == TLSP_SYNC_BATCH &&
 		    ns_since(&a->lf.last_sync) >= BATCH_NS)
-			return tlsp_logfile_sync(&a->lf, a->werr,
-						 sizeof(a->werr));
+			return timed_sync(a, a->werr, sizeof(a->werr));
 		return 0;
 	}
 	for (e = batch; e != NULL; e = e->next)
@@ -483,8 +511,7 @@ numbered:
 	    (a->sync == TLSP_SYNC_BATCH &&
 	     ns_since(&a->lf.last_sync) >= BATCH_NS))
 		need_sync = 1;
-	if (need_sync &&
-	    tlsp_logfile_sync(&a->lf, a->werr, sizeof(a->werr)) < 0) {
+	if (need_sync && timed_sync(a, a->werr, sizeof(a->werr)) < 0) {
 		/* Not on disk for sure: take the batch back if we can. If we
 		 * cannot, the records stay and count as written, but those
 		 * whose submitters wait still get -1 (see finish()). */
@@ -496,6 +523,7 @@ numbered:
 	}
 	for (e = batch; e != NULL; e = e->next)
 		e->written = 1;
+	atomic_fetch_add_explicit(&a->n_written, n, memory_order_relaxed);
 	a->lf.seq = seq;
 	memcpy(a->lf.hash, hash, sizeof(a->lf.hash));
 	a->lf.torn = 0;
@@ -575,6 +603,8 @@ track_health(struct tlsp_audit *a, int ok)
 		}
 		a->failures++;
 		a->failing = 1;
+		atomic_fetch_add_explicit(&a->n_errors, 1,
+					  memory_order_relaxed);
 	} else if (a->failing) {
 		say(a, LOG_NOTICE,
 		    "audit: %s writable again after %lu failed "
@@ -1174,6 +1204,29 @@ tlsp_audit_submit(struct tlsp_audit *a, const struct tlsp_audit_event *ev,
 	pthread_mutex_unlock(&a->lock);
 	entry_free(e);
 	return rc;
+}
+
+void
+tlsp_audit_stats(struct tlsp_audit *a, struct tlsp_audit_stats *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (a == NULL)
+		return;
+	out->written = atomic_load_explicit(&a->n_written,
+					    memory_order_relaxed);
+	out->write_errors = atomic_load_explicit(&a->n_errors,
+						 memory_order_relaxed);
+	out->syncs = atomic_load_explicit(&a->n_syncs, memory_order_relaxed);
+	out->sync_us = atomic_load_explicit(&a->sync_us, memory_order_relaxed);
+	for (i = 0; i <= TLSP_AUDIT_SYNC_BUCKETS; i++)
+		out->sync_bucket[i] =
+			atomic_load_explicit(&a->sync_bucket[i],
+					     memory_order_relaxed);
+	pthread_mutex_lock(&a->lock);
+	out->queued = a->qlen;
+	pthread_mutex_unlock(&a->lock);
 }
 
 int

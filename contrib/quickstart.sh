@@ -10,7 +10,9 @@ set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 
-# Build and test dependencies, by Debian package name. Postfix is
+# Build and test dependencies, by Debian package name. prometheus is
+# there for promtool (the metrics and alerting-rule tests); the server it
+# also brings is kept from starting (see quiet_prometheus). Postfix is
 # installed unconfigured (no system mail server is started); the tests
 # run private instances on loopback. Sendmail conflicts with it as a
 # package: the Sendmail tests unpack it privately (apt-get download).
@@ -20,7 +22,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev llvm valgrind mandoc groff-base
 	postfix swaks libnet-ssleay-perl libio-socket-ssl-perl m4 openssl
 	python3 python3-jsonschema procps util-linux systemd logrotate strace
-	clang-format
+	clang-format prometheus
 	chromium chromium-driver python3-selenium poppler-utils
 )
 
@@ -34,6 +36,7 @@ install_deps() {
 	done
 	if [ ${#missing[@]} -eq 0 ]; then
 		log "dependencies: all installed"
+		[ "$(id -u)" -ne 0 ] || quiet_prometheus
 		return
 	fi
 	if [ "$(id -u)" -ne 0 ]; then
@@ -45,7 +48,42 @@ install_deps() {
 	echo "postfix postfix/main_mailer_type select No configuration" |
 		debconf-set-selections
 	apt-get update -qq
+	no_service_start
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	[ -z "$policy_rc_ours" ] || rm -f "$policy_rc_ours"
+	quiet_prometheus
+}
+
+# While packages install, no service they bring may start (the
+# prometheus server, postfix): a policy-rc.d that says no, unless the
+# machine has one already. Removed again after the install.
+policy_rc_ours=
+no_service_start() {
+	[ -e /usr/sbin/policy-rc.d ] && return
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 0755 /usr/sbin/policy-rc.d
+	policy_rc_ours=/usr/sbin/policy-rc.d
+}
+
+# Only promtool is wanted from the prometheus package: its server must
+# not run (it would listen on :9090 and scrape). Stopped and masked, with
+# systemd as PID 1 or without it (a container: mask by the symlink
+# systemctl would make, stop whatever the init script started).
+quiet_prometheus() {
+	dpkg-query -W -f='${Status}' prometheus 2>/dev/null |
+		grep -q 'install ok installed' || return 0
+	if [ -d /run/systemd/system ]; then
+		systemctl stop prometheus.service 2>/dev/null || true
+		systemctl mask prometheus.service >/dev/null 2>&1 || true
+	else
+		mkdir -p /etc/systemd/system
+		ln -sf /dev/null /etc/systemd/system/prometheus.service
+		if [ -x /etc/init.d/prometheus ]; then
+			/etc/init.d/prometheus stop >/dev/null 2>&1 || true
+		fi
+		update-rc.d prometheus disable >/dev/null 2>&1 || true
+	fi
+	log "prometheus.service stopped and masked (only promtool is used)"
 }
 
 build() {

@@ -34,6 +34,7 @@
 #include "frame.h"
 #include "holder.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "reload.h"
 #include "state.h"
@@ -449,6 +450,8 @@ shutdown_daemon(pthread_t thr, const char *pidfile, const char *sock)
 	atomic_store(&stopping, 1);
 	tlspm_reload_close();
 	ended = end_signal_thread(thr);
+	/* its last counts, the audit log's among them, before that closes */
+	tlspm_metrics_stop();
 	p = tlspm_holder_get();
 	if (tlspm_accept_shed() > 0)
 		tlspm_log(LOG_WARNING,
@@ -568,6 +571,7 @@ tlspm_daemon_run(const struct tlspm_options *o)
 	rc = tlspm_daemon_spill_plan(st, plan, sizeof(plan));
 	if (rc >= 0)
 		tlspm_log(rc > 0 ? LOG_WARNING : LOG_INFO, "%s", plan);
+	(void)tlspm_metrics_start(st, p);
 	/* Only now: a reload frees p and st, and its record must follow the
 	 * start record. A USR1 or USR2 sent before this waits, blocked. */
 	if (pthread_create(&thr, NULL, signal_thread, &set) != 0) {

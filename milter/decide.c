@@ -16,6 +16,7 @@
 #include "decide.h"
 #include "log.h"
 #include "macros.h"
+#include "metrics.h"
 #include "record.h"
 #include "state.h"
 
@@ -31,6 +32,8 @@ tlspm_decide_mail(SMFICTX *ctx, struct tlspm_session *s, char *const *argv)
 {
 	const char *sender = argv[0];
 	struct tlsp_verdict v;
+	uint64_t t0 = tlspm_metrics_clock();
+	sfsistat rc;
 
 	tlspm_session_begin_tx(s);
 	tlspm_session_mail_params(s, argv + 1);
@@ -43,8 +46,11 @@ tlspm_decide_mail(SMFICTX *ctx, struct tlspm_session *s, char *const *argv)
 	if (!tlsp_evaluate_sender(s->policy, &s->facts, sender, s->tx_time, &v))
 		return SMFIS_CONTINUE;
 	tlspm_record_line(s, "mail", sender, &v, v.reply);
-	return refuses(&v) ? tlspm_act_refuse(ctx, s, TLSP_EV_MAIL, sender, &v)
-			   : SMFIS_CONTINUE;
+	rc = refuses(&v) ? tlspm_act_refuse(ctx, s, TLSP_EV_MAIL, sender, &v)
+			 : SMFIS_CONTINUE;
+	tlspm_metrics_decision(TLSPM_STAGE_MAIL, &v, s->facts.version, sender,
+			       s->client_addr, tlspm_session_logid(s), t0);
+	return rc;
 }
 
 /* Certificate rules that keep failing on TLS sessions which never show
@@ -82,6 +88,8 @@ sfsistat
 tlspm_decide_rcpt(SMFICTX *ctx, struct tlspm_session *s, const char *rcpt)
 {
 	struct tlsp_verdict v;
+	uint64_t t0 = tlspm_metrics_clock();
+	sfsistat rc = SMFIS_CONTINUE;
 
 	tlspm_macros_queue_id(ctx, s);
 	if (tlspm_macros_read_facts(ctx, s, "{rcpt_addr}") < 0)
@@ -89,14 +97,15 @@ tlspm_decide_rcpt(SMFICTX *ctx, struct tlspm_session *s, const char *rcpt)
 	tlsp_evaluate(s->policy, &s->facts, s->sender, rcpt, s->tx_time, &v);
 	watch_certificates(s, &v);
 	tlspm_record_line(s, "rcpt", rcpt, &v, v.reply);
-	if (refuses(&v)) {
-		sfsistat rc = tlspm_act_refuse(ctx, s, TLSP_EV_RCPT, rcpt, &v);
-
-		/* on_error: accept let it through unrecorded: it must still
-		 * count in the message's record and actions. */
-		if (rc != SMFIS_CONTINUE)
-			return rc;
-	}
+	if (refuses(&v))
+		rc = tlspm_act_refuse(ctx, s, TLSP_EV_RCPT, rcpt, &v);
+	tlspm_metrics_decision(TLSPM_STAGE_RCPT, &v, s->facts.version,
+			       s->sender, s->client_addr,
+			       tlspm_session_logid(s), t0);
+	/* on_error: accept let a refusal through unrecorded: it must still
+	 * count in the message's record and actions. */
+	if (rc != SMFIS_CONTINUE)
+		return rc;
 	if (tlspm_session_add_rcpt(s, rcpt, &v) < 0)
 		return tlspm_act_on_error(ctx, s, "out of memory at RCPT");
 	return SMFIS_CONTINUE;

@@ -18,6 +18,7 @@
 
 #include "holder.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "reload.h"
 #include "state.h"
@@ -37,7 +38,7 @@ warn_start_only(const struct tlsp_policy *old, const struct tlsp_policy *new)
 {
 	const struct tlsp_settings *a = tlsp_policy_settings(old);
 	const struct tlsp_settings *b = tlsp_policy_settings(new);
-	const char *changed[12];
+	const char *changed[16];
 	size_t n = 0, i;
 
 	if (differs(a->socket, b->socket))
@@ -63,6 +64,11 @@ warn_start_only(const struct tlsp_policy *old, const struct tlsp_policy *new)
 		changed[n++] = "audit.checkpoint";
 	if (differs(a->audit_spill, b->audit_spill))
 		changed[n++] = "audit.spill";
+	if (differs(a->metrics_file, b->metrics_file) ||
+	    a->metrics_interval != b->metrics_interval ||
+	    a->partner_window != b->partner_window ||
+	    a->partners_max != b->partners_max)
+		changed[n++] = "milter.metrics_file and partner settings";
 	for (i = 0; i < n; i++)
 		tlspm_log(LOG_WARNING,
 			  "reload: %s changed; it takes effect at "
@@ -117,6 +123,7 @@ publish(struct tlsp_policy *p, struct tlsp_diags *d)
 			  d->errors, d->errors == 1 ? "" : "s",
 			  old ? tlsp_policy_hash(old) : "-");
 		tlspm_record_lifecycle(TLSP_EV_RELOAD_FAILED, old, errors);
+		tlspm_metrics_reload(NULL);
 		tlsp_policy_unref(old);
 		return -1;
 	}
@@ -132,6 +139,7 @@ publish(struct tlsp_policy *p, struct tlsp_diags *d)
 		  tlsp_policy_path(p), tlsp_policy_rule_count(p),
 		  tlsp_policy_profile_count(p), tlsp_policy_hash(p));
 	tlspm_record_lifecycle(TLSP_EV_RELOAD, p, NULL);
+	tlspm_metrics_reload(p);
 	tlsp_policy_unref(p);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "holder.h"
+#include "metrics.h"
 #include "session.h"
 #include "state.h"
 
@@ -56,6 +57,7 @@ tlspm_session_new(void)
 	x = (id_base + n * 0x9e3779b97f4a7c15ULL) & 0xffffffffffffULL;
 	snprintf(s->conn_id, sizeof(s->conn_id), "%012llx%llx",
 		 (unsigned long long)x, (unsigned long long)(n & 0xfff));
+	tlspm_metrics_connection(1);
 	return s;
 }
 
@@ -88,6 +90,7 @@ tlspm_session_free(struct tlspm_session *s)
 	tlspm_session_reset_tx(s);
 	tlsp_policy_unref(s->policy);
 	free(s);
+	tlspm_metrics_connection(-1);
 }
 
 void

@@ -311,6 +311,57 @@ read_checkpoint(struct tlsp_compile_ctx *c, const struct setting *k,
 	return 0;
 }
 
+/* An integer within the row's bounds (read_bounded's table below). */
+struct bounds {
+	const char *key;
+	long lo, hi;
+};
+static const struct bounds int_bounds[] = {
+	{"metrics_interval", 1, 3600},
+	{"partner_window", 1, 1000},
+	{"partners_max", 1, 1000000},
+	{NULL, 0, 0},
+};
+
+static int
+read_bounded(struct tlsp_compile_ctx *c, const struct setting *k,
+	     const struct tlsp_ynode *v, const char *where,
+	     struct tlsp_settings *st)
+{
+	const struct bounds *b = int_bounds;
+	long n;
+
+	while (b->key != NULL && strcmp(b->key, k->name) != 0)
+		b++;
+	if (b->key == NULL ||
+	    tlsp_schema_int(c, v, where, k->name, b->lo, b->hi, &n) < 0)
+		return -1;
+	*FIELD(st, k, int) = (int)n;
+	return 0;
+}
+
+/* node_exporter's textfile collector reads only files named *.prom. */
+static int
+read_prom(struct tlsp_compile_ctx *c, const struct setting *k,
+	  const struct tlsp_ynode *v, const char *where,
+	  struct tlsp_settings *st)
+{
+	const char *s = path(c, v, where, k->name);
+	size_t n = s ? strlen(s) : 0;
+
+	if (s &&
+	    (n < 6 || strcmp(s + n - 5, ".prom") != 0 || s[n - 6] == '/')) {
+		tlsp_schema_error(c, v, where,
+				  "'%s' must name a file ending in .prom (the "
+				  "textfile collector reads no other), found "
+				  "'%.80s'",
+				  k->name, s);
+		return -1;
+	}
+	*FIELD(st, k, const char *) = s;
+	return s ? 0 : -1;
+}
+
 static const struct setting milter_keys[] = {
 	{"socket", read_socket, AT(socket), NULL},
 	{"socket_mode", read_mode, AT(socket_mode), NULL},
@@ -324,6 +375,10 @@ static const struct setting milter_keys[] = {
 	{"strip_forged_headers", read_word, AT(strip_forged), strip_words},
 	{"log_decisions", read_log, AT(log_decisions),
 	 tlsp_log_decisions_names},
+	{"metrics_file", read_prom, AT(metrics_file), NULL},
+	{"metrics_interval", read_bounded, AT(metrics_interval), NULL},
+	{"partner_window", read_bounded, AT(partner_window), NULL},
+	{"partners_max", read_bounded, AT(partners_max), NULL},
 	{NULL, NULL, 0, NULL},
 };
 
@@ -351,10 +406,10 @@ static void
 unknown_setting(struct tlsp_compile_ctx *c, const struct tlsp_ynode *key,
 		const char *name, const struct setting *keys)
 {
-	const char *names[16], *near = NULL;
+	const char *names[32], *near = NULL;
 	size_t n = 0;
 
-	for (; keys[n].name != NULL && n < 16; n++)
+	for (; keys[n].name != NULL && n < 32; n++)
 		names[n] = keys[n].name;
 	if (key->type == TLSP_YNODE_SCALAR)
 		near = tlsp_diag_suggest(key->str, names, n);
@@ -405,6 +460,9 @@ tlsp_settings_read(struct tlsp_compile_ctx *c, const struct tlsp_ynode *milter,
 
 	memset(st, 0, sizeof(*st));
 	st->strip_forged = -1;
+	st->metrics_interval = 15;
+	st->partner_window = 20;
+	st->partners_max = 10000;
 	rc |= section(c, milter, "milter", milter_keys, st);
 	st->audit_checkpoint = 60;
 	rc |= section(c, audit, "audit", audit_keys, st);

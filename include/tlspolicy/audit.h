@@ -195,6 +195,26 @@ void tlsp_audit_close_with(struct tlsp_audit *,
 int tlsp_audit_spill_check(const char *path, const char *log, int *same_fs,
 			   char *err, size_t errsz);
 
+/*
+ * What the sink has done, for the daemon's metrics. Counts since open;
+ * the fdatasync latency histogram has TLSP_AUDIT_SYNC_BUCKETS buckets
+ * with the upper bounds (microseconds) of tlsp_audit_sync_bounds_us and
+ * one more for the rest (+Inf); each count is of its bucket alone (not
+ * cumulative).
+ */
+#define TLSP_AUDIT_SYNC_BUCKETS 11
+extern const uint64_t tlsp_audit_sync_bounds_us[TLSP_AUDIT_SYNC_BUCKETS];
+struct tlsp_audit_stats {
+	uint64_t written;      /* records appended to the log */
+	uint64_t write_errors; /* batches that could not be written or synced */
+	uint64_t queued;       /* records waiting for the writer now */
+	uint64_t syncs, sync_us; /* fdatasync calls, their total time */
+	uint64_t sync_bucket[TLSP_AUDIT_SYNC_BUCKETS + 1];
+};
+/* Fills *out; safe from any thread while the sink is open (reads
+ * atomics and, briefly, the queue's lock). A NULL sink gives zeros. */
+void tlsp_audit_stats(struct tlsp_audit *, struct tlsp_audit_stats *out);
+
 /* JSON escaping: tlsp_escape_json() in tlspolicy/policy.h. */
 
 const char *tlsp_event_type_name(enum tlsp_event_type);

@@ -488,6 +488,14 @@ struct tlsp_settings {
 	const char *authserv_id; /* default: the host name */
 	int strip_forged;	 /* -1 auto (when the policy tags), 0, 1 */
 	enum tlsp_log_decisions log_decisions;
+	/* Prometheus textfile (milter.metrics_file; NULL: no metrics), written
+	 * every metrics_interval seconds (default 15); partner alerts watch
+	 * the last partner_window decisions (default 20) of at most
+	 * partners_max partners (default 10000). */
+	const char *metrics_file;
+	int metrics_interval;
+	int partner_window;
+	int partners_max;
 	const char *audit_file;	    /* NULL: no audit log */
 	int audit_sync;		    /* enum tlsp_audit_sync (audit.h) */
 	const char *audit_key_file; /* HMAC key of the chain, or NULL */

@@ -36,6 +36,9 @@
 #   stalls      long-lived connections: max latency, where it was spent
 #   inet        a tagged message over inet: vs unix: (the Nagle stall)
 #   postfix     end to end through a private Postfix (tests/bench/postfix.sh)
+#   metrics     milter.metrics_file on vs off: CPU per transaction (paired
+#               rounds) and callgrind instructions per transaction
+#               (tests/bench/metrics.sh)
 #
 # Knobs (environment): BENCH_ROUNDS (7), BENCH_SECS (10), BENCH_QUICK=1
 # (3 rounds of 2 s, fewer sizes), BENCH_CONC ("1 8 64"), BENCH_ONLY,
@@ -53,7 +56,7 @@ else
 	sizes=10,1000,100000,1000000 reloads=${BENCH_RELOADS:-100}
 fi
 concs=${BENCH_CONC:-"1 8 64"}
-only=${BENCH_ONLY:-"policy throughput audit callgrind strip frame sync reload reloadmem conns stalls inet postfix"}
+only=${BENCH_ONLY:-"policy throughput audit callgrind strip frame sync reload reloadmem conns stalls inet postfix metrics"}
 diskdir=${BENCH_DIR:-/var/tmp}
 out=${BENCH_OUT:-$build/bench-results}
 mtbench=$build/tests/milter/mtbench null=$build/tests/milter/nullmilter
@@ -419,6 +422,9 @@ for section in $only; do
 		;;
 	inet)
 		. "$src/tests/bench/inet.sh"
+		;;
+	metrics)
+		. "$src/tests/bench/metrics.sh"
 		;;
 	postfix)
 		if command -v postfix >/dev/null && command -v smtp-source >/dev/null && [ "$(id -u)" = 0 ]; then

@@ -381,6 +381,26 @@ static const struct err_row err_rows[] = {
 	 "t.yaml:2:21: audit: 'checkpoint' expects a whole number from 0 to "
 	 "86400, found '-5'",
 	 1},
+	{"metrics file not *.prom",
+	 "version: 1\nmilter: {metrics_file: /var/lib/m/tlspolicy.txt}\n",
+	 "t.yaml:2:24: milter: 'metrics_file' must name a file ending in .prom "
+	 "(the textfile collector reads no other), found "
+	 "'/var/lib/m/tlspolicy.txt'",
+	 1},
+	{"metrics file relative",
+	 "version: 1\nmilter: {metrics_file: t.prom}\n",
+	 "t.yaml:2:24: milter: 'metrics_file' must be an absolute path, found "
+	 "'t.prom'",
+	 1},
+	{"metrics interval zero", "version: 1\nmilter: {metrics_interval: 0}\n",
+	 "t.yaml:2:28: milter: 'metrics_interval' expects a whole number from 1 "
+	 "to 3600, found '0'",
+	 1},
+	{"partner window too big",
+	 "version: 1\nmilter: {partner_window: 5000}\n",
+	 "t.yaml:2:26: milter: 'partner_window' expects a whole number from 1 "
+	 "to 1000, found '5000'",
+	 1},
 	{"relative key file", "version: 1\naudit: {key_file: k}\n",
 	 "t.yaml:2:19: audit: 'key_file' must be an absolute path, found 'k'",
 	 1},
@@ -707,6 +727,10 @@ test_settings(void **state)
 		"  authserv_id: mx.example\n"
 		"  strip_forged_headers: always\n"
 		"  log_decisions: all\n"
+		"  metrics_file: /var/lib/prometheus/node-exporter/tlspolicy.prom\n"
+		"  metrics_interval: 30\n"
+		"  partner_window: 5\n"
+		"  partners_max: 200\n"
 		"audit: {file: /var/log/tlspolicy/audit.log, sync: always,\n"
 		"        key_file: /etc/tlspolicy/audit.key, addresses: "
 		"pseudonymize,\n"
@@ -730,6 +754,11 @@ test_settings(void **state)
 	assert_string_equal(st->authserv_id, "mx.example");
 	assert_int_equal(st->strip_forged, 1);
 	assert_int_equal(st->log_decisions, TLSP_LOG_ALL);
+	assert_string_equal(st->metrics_file,
+			    "/var/lib/prometheus/node-exporter/tlspolicy.prom");
+	assert_int_equal(st->metrics_interval, 30);
+	assert_int_equal(st->partner_window, 5);
+	assert_int_equal(st->partners_max, 200);
 	assert_string_equal(st->audit_file, "/var/log/tlspolicy/audit.log");
 	assert_int_equal(st->audit_sync, 1);
 	assert_string_equal(st->audit_key_file, "/etc/tlspolicy/audit.key");
@@ -754,6 +783,10 @@ test_settings(void **state)
 	assert_null(st->audit_key_file);
 	assert_int_equal(st->audit_addresses, 0);
 	assert_int_equal(st->audit_checkpoint, 60);
+	assert_null(st->metrics_file); /* metrics are off by default */
+	assert_int_equal(st->metrics_interval, 15);
+	assert_int_equal(st->partner_window, 20);
+	assert_int_equal(st->partners_max, 10000);
 	tlsp_policy_unref(p);
 	tlsp_diags_free(&d);
 }

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "mtacheck.h"
 #include "query.h"
 #include "tlspolicy/policy.h"
 
@@ -39,7 +40,8 @@ usage(FILE *out)
 		"  -v        also log each connection (debug)\n"
 		"  --run-as-root  serve as root (refused without -u or milter.user)\n"
 		"  -n, -t    check the policy and exit 0, or %d on errors\n"
-		"  --mta M   warn about requirements MTA M cannot show\n"
+		"  --mta M   warn about requirements MTA M cannot show; with\n"
+		"            strip_forged_headers: mta, check Postfix's header_checks\n"
 		"  -q        print the verdict for a session described by\n"
 		"            mail_addr= rcpt_addr=... tls_version= cipher=\n"
 		"            cipher_bits= cert_subject= cert_issuer= verify=\n"
@@ -84,7 +86,7 @@ check(const char *path, enum tlsp_mta mta)
 {
 	struct tlsp_policy *p = load(path, mta, 1, stderr);
 	char plan[1024];
-	int rc;
+	int rc, errors;
 
 	if (p == NULL) {
 		fprintf(stderr, "%s: policy not loaded\n", path);
@@ -103,8 +105,9 @@ check(const char *path, enum tlsp_mta mta)
 		fprintf(stderr, "%s: warning: %s\n", path, plan);
 	else if (rc == 0)
 		printf("%s\n", plan);
+	errors = tlspm_mtacheck_strip(path, tlsp_policy_settings(p), mta);
 	tlsp_policy_unref(p);
-	return EX_OK;
+	return errors ? EX_CONFIG : EX_OK;
 }
 
 static int

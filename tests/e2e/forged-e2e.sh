@@ -205,16 +205,18 @@ tag_values() {
 # session; the rest is fixed).
 OURS='^mx\.test\.example; tls-policy=fail action=tag rules=recipient:tag\.example failed=min_version; tls=TLSv1\.2 cipher=[A-Z0-9-]+ bits=[0-9]+ cert=(none|not-verified)$'
 
+# new_id: a fresh message id in $id (no subshell: the count must stick;
+# the ".m" end keeps one id from being the prefix of another).
 new_id() {
 	seq_id=$((seq_id + 1))
-	echo "forged-$$-$seq_id-$RANDOM"
+	id=forged-$$-$seq_id.m
 }
 
 # one_case LABEL N TLS [EXTRA]: N forged copies over TLS; checks what
 # arrived.
 one_case() {
 	local label=$1 n=$2 tls=$3 more=${4-} id f vals count
-	id=$(new_id)
+	new_id
 	message "$work/$id.eml" "$id" "$n" "$more"
 	if ! send "$id" "$tls" "r@tag.example" "$work/$id.eml"; then
 		not_ok "$label: accepted" "see $work/$id.swaks"
@@ -242,7 +244,7 @@ one_case() {
 # its header lines (folded ones too) in order, and the body.
 untouched() {
 	local label=$1 tls=$2 id f
-	id=$(new_id)
+	new_id
 	message "$work/$id.eml" "$id" 0
 	send "$id" "$tls" r@tag.example "$work/$id.eml" || {
 		not_ok "$label: accepted" "see $work/$id.swaks"

@@ -467,6 +467,7 @@ tlsp_body_build(struct tlsp_jbuf *jb, const struct tlsp_body_opts *o,
 		tlsp_jb_kstr(jb, "would_action",
 			     tlsp_action_name(ev->would_action));
 	}
+	record_opt(jb, "tls_required", ev->tls_required);
 	record_opt(jb, "reply", ev->reply);
 	record_opt(jb, "policy", ev->policy_hash);
 	record_opt(jb, "detail", ev->detail);

@@ -104,9 +104,15 @@ tlspm_act_strips_headers(const struct tlspm_session *s)
 	unsigned marks = (1u << TLSP_ACTION_TAG) |
 			 (1u << TLSP_ACTION_QUARANTINE);
 
-	if (s->st->strip_forged >= 0)
-		return s->st->strip_forged;
-	return (tlsp_policy_actions(s->policy) & marks) != 0;
+	switch (s->st->strip_forged) {
+	case TLSP_STRIP_NEVER:
+	case TLSP_STRIP_MTA: /* the MTA removes them before we see them */
+		return 0;
+	case TLSP_STRIP_ALWAYS:
+		return 1;
+	default:
+		return (tlsp_policy_actions(s->policy) & marks) != 0;
+	}
 }
 
 const char *
@@ -115,6 +121,12 @@ tlspm_act_tag_header(const struct tlspm_session *s)
 	return s->st->tag_header ? s->st->tag_header : "X-TLS-Policy";
 }
 
+/*
+ * Deletes from the highest index down to 1: after a deletion Postfix
+ * renumbers the copies left and Sendmail does not, so only this order
+ * removes every copy on both (an index that no longer exists is ignored
+ * by both).
+ */
 int
 tlspm_act_strip(SMFICTX *ctx, struct tlspm_session *s)
 {

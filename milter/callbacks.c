@@ -210,14 +210,33 @@ cb_data(SMFICTX *ctx)
 	return tlspm_decide_data(ctx, s);
 }
 
+/* RFC 8689's one value, "No", in any case; folding whitespace around it
+ * (a folded header comes with its line breaks) does not count. */
+static enum tlspm_tls_required
+tls_required(const char *value)
+{
+	static const char ws[] = " \t\r\n";
+	size_t lead = strspn(value, ws), len = strlen(value + lead);
+
+	while (len > 0 && strchr(ws, value[lead + len - 1]) != NULL)
+		len--;
+	return len == 2 && strncasecmp(value + lead, "no", 2) == 0
+		       ? TLSPM_TLSREQ_NO
+		       : TLSPM_TLSREQ_OTHER;
+}
+
+/* Counts incoming copies of our header, and notes a TLS-Required header;
+ * the MTA waits for no reply (SMFIP_NR_HDR). */
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct tlspm_session *s = priv(ctx);
 
-	(void)value;
 	if (s && name && strcasecmp(name, tlspm_act_tag_header(s)) == 0)
 		s->forged++;
+	else if (s && name && value && strcasecmp(name, "TLS-Required") == 0 &&
+		 s->tls_required != TLSPM_TLSREQ_NO)
+		s->tls_required = tls_required(value);
 	return quiet(s, SMFIP_NR_HDR);
 }
 

@@ -27,6 +27,21 @@ refuses(const struct tlsp_verdict *v)
 	       v->action == TLSP_ACTION_DEFER;
 }
 
+/* strip_forged_headers: mta trusts the MTA to remove incoming copies of
+ * our header; Sendmail has nothing that does. */
+static void
+warn_mta_strip(const struct tlspm_session *s)
+{
+	if (s->st->strip_forged == TLSP_STRIP_MTA &&
+	    s->facts.mta == TLSP_MTA_SENDMAIL &&
+	    tlspm_log_rate_ok(&tlspm.warned_mta_strip))
+		tlspm_log(LOG_WARNING,
+			  "strip_forged_headers: mta, but the MTA is "
+			  "Sendmail, which cannot remove incoming %s headers: "
+			  "forged copies reach the mailbox; use auto or always",
+			  tlspm_act_tag_header(s));
+}
+
 sfsistat
 tlspm_decide_mail(SMFICTX *ctx, struct tlspm_session *s, char *const *argv)
 {
@@ -43,6 +58,7 @@ tlspm_decide_mail(SMFICTX *ctx, struct tlspm_session *s, char *const *argv)
 	tlspm_macros_queue_id(ctx, s);
 	if (tlspm_macros_read_facts(ctx, s, "{mail_addr}") < 0)
 		return tlspm_act_on_error(ctx, s, "TLS state unknown at MAIL");
+	warn_mta_strip(s);
 	if (!tlsp_evaluate_sender(s->policy, &s->facts, sender, s->tx_time, &v))
 		return SMFIS_CONTINUE;
 	tlspm_record_line(s, "mail", sender, &v, v.reply);

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "mtacheck.h"
 #include "query.h"
 #include "tlspolicy/policy.h"
 
@@ -42,7 +43,8 @@ usage(FILE *out)
 		"  -v        also log each connection (debug)\n"
 		"  --run-as-root  serve as root (refused without -u or milter.user)\n"
 		"  -n, -t    check the policy and exit 0, or %d on errors\n"
-		"  --mta M   warn about requirements MTA M cannot show\n"
+		"  --mta M   warn about requirements MTA M cannot show; with\n"
+		"            strip_forged_headers: mta, check Postfix's header_checks\n"
 		"  --test F  with -n: run the policy's test cases in F; exit 1\n"
 		"            on a verdict not as expected, %d on a bad case file\n"
 		"  --at TIME decide (-q) or check (-n) as at TIME: 2027-01-20,\n"
@@ -126,7 +128,7 @@ check(const char *path, enum tlsp_mta mta, const char *at, unsigned days)
 	char plan[1024];
 	size_t i;
 	time_t now;
-	int rc;
+	int rc, errors;
 
 	if (p == NULL) {
 		fprintf(stderr, "%s: policy not loaded\n", path);
@@ -156,8 +158,9 @@ check(const char *path, enum tlsp_mta mta, const char *at, unsigned days)
 	else if (rc == 0)
 		printf("%s\n", plan);
 	check_dates(p, now, days);
+	errors = tlspm_mtacheck_strip(path, tlsp_policy_settings(p), mta);
 	tlsp_policy_unref(p);
-	return EX_OK;
+	return errors ? EX_CONFIG : EX_OK;
 }
 
 /*

@@ -248,6 +248,13 @@ tlspm_record_refusal(const struct tlspm_session *s, enum tlsp_event_type type,
 	return tlsp_audit_submit(tlspm.audit, &ev, 0);
 }
 
+/* The audit record's words for enum tlspm_tls_required; absent: none. */
+static const struct tlsp_name_code tls_required_words[] = {
+	{"no", TLSPM_TLSREQ_NO},
+	{"other", TLSPM_TLSREQ_OTHER},
+	{NULL, -1},
+};
+
 int
 tlspm_record_message(const struct tlspm_session *s,
 		     const struct tlsp_verdict *verdicts,
@@ -268,6 +275,7 @@ tlspm_record_message(const struct tlspm_session *s,
 		r[i].v = &verdicts[i];
 	}
 	event_init(&ev, TLSP_EV_MESSAGE, s);
+	ev.tls_required = tlsp_code_name(tls_required_words, s->tls_required);
 	ev.rcpts = r;
 	ev.nrcpts = s->nrcpts;
 	ev.action = action;

@@ -79,6 +79,7 @@ tlspm_session_reset_tx(struct tlspm_session *s)
 	s->queue_id_log[0] = '\0';
 	s->forged = 0;
 	s->nmail_params = 0;
+	s->tls_required = TLSPM_TLSREQ_ABSENT;
 	memset(&s->facts, 0, sizeof(s->facts));
 }
 

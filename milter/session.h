@@ -58,7 +58,16 @@ struct tlspm_session {
 	struct tlsp_facts facts;
 	struct tlspm_rcpt *rcpts;
 	size_t nrcpts, cap;
-	unsigned forged; /* incoming copies of our header */
+	unsigned forged;  /* incoming copies of our header */
+	int tls_required; /* enum tlspm_tls_required */
+};
+
+/* A TLS-Required header (RFC 8689) in the message, as far as the header
+ * callback saw it (only where header callbacks are negotiated). */
+enum tlspm_tls_required {
+	TLSPM_TLSREQ_ABSENT = 0,
+	TLSPM_TLSREQ_NO,    /* "TLS-Required: No" */
+	TLSPM_TLSREQ_OTHER, /* a value RFC 8689 does not define */
 };
 
 /* A session pinning the published policy; NULL when out of memory or no

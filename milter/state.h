@@ -18,7 +18,7 @@ struct tlspm_state {
 	_Atomic(unsigned long) conn_seq;
 	/* Blind-milter and configuration warnings, rate-limited. */
 	_Atomic(long) warned_blind, warned_verify, warned_actions,
-		warned_nocert, warned_fds;
+		warned_nocert, warned_fds, warned_mta_strip;
 	_Atomic(unsigned long) tls_cert_rule_sessions, certs_seen;
 };
 extern struct tlspm_state tlspm;

@@ -30,11 +30,12 @@ static const struct tlsp_name_code sync_words[] = {
 	{"none", TLSP_SYNC_NONE},
 	{NULL, -1},
 };
-/* Codes are the values of tlsp_settings.strip_forged. */
+/* Codes are the values of tlsp_settings.strip_forged (enum tlsp_strip). */
 static const struct tlsp_name_code strip_words[] = {
-	{"auto", -1},
-	{"never", 0},
-	{"always", 1},
+	{"auto", TLSP_STRIP_AUTO},
+	{"never", TLSP_STRIP_NEVER},
+	{"always", TLSP_STRIP_ALWAYS},
+	{"mta", TLSP_STRIP_MTA},
 	{NULL, -1},
 };
 
@@ -459,7 +460,7 @@ tlsp_settings_read(struct tlsp_compile_ctx *c, const struct tlsp_ynode *milter,
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	st->strip_forged = -1;
+	st->strip_forged = TLSP_STRIP_AUTO;
 	st->metrics_interval = 15;
 	st->partner_window = 20;
 	st->partners_max = 10000;

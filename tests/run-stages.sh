@@ -213,7 +213,7 @@ stage_valgrind() { # memcheck on the loader, evaluator and query mode
 stage_e2e() { # real Postfix and Sendmail on loopback, real SMTP clients
 	local d=$top/gcc t rc=0 out
 	for t in postfix-selftest postfix-e2e sendmail-selftest sendmail-e2e \
-		mailparams-e2e client-e2e; do
+		mailparams-e2e client-e2e postfix-forged sendmail-forged; do
 		out=$d/$t.out
 		echo "e2e: $t"
 		(cd "$d" && top_builddir="$d" top_srcdir="$src" \

@@ -75,6 +75,9 @@ struct tlsp_audit_event {
 	enum tlsp_mode mode;	       /* ENFORCE unless only monitor rules */
 	enum tlsp_action would_action; /* including monitor-mode rules */
 	const char *reply;	       /* the SMTP reply given, or NULL */
+	/* message: "no" for a "TLS-Required: No" header (RFC 8689), "other"
+	 * for another value, NULL when absent or not looked for */
+	const char *tls_required;
 	const char *policy_hash;
 	const char *detail; /* lifecycle: version, errors, reason */
 };

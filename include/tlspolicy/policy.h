@@ -475,6 +475,16 @@ enum tlsp_log_decisions {
 	TLSP_LOG_NONE,
 };
 
+/* Who removes incoming copies of the tag header (milter.strip_forged_headers),
+ * stored in tlsp_settings.strip_forged. AUTO: the milter, when the policy
+ * tags or quarantines. */
+enum tlsp_strip {
+	TLSP_STRIP_AUTO = -1,
+	TLSP_STRIP_NEVER = 0,  /* nobody */
+	TLSP_STRIP_ALWAYS = 1, /* the milter, whatever the policy */
+	TLSP_STRIP_MTA = 2,    /* the MTA (Postfix header_checks IGNORE) */
+};
+
 /* The daemon's settings from the `milter:` and `audit:` sections; NULL
  * strings are unset (the daemon's defaults and command line apply). */
 struct tlsp_settings {
@@ -486,7 +496,7 @@ struct tlsp_settings {
 	enum tlsp_on_error on_error;
 	const char *tag_header;	 /* default "X-TLS-Policy" */
 	const char *authserv_id; /* default: the host name */
-	int strip_forged;	 /* -1 auto (when the policy tags), 0, 1 */
+	int strip_forged;	 /* enum tlsp_strip */
 	enum tlsp_log_decisions log_decisions;
 	/* Prometheus textfile (milter.metrics_file; NULL: no metrics), written
 	 * every metrics_interval seconds (default 15); partner alerts watch

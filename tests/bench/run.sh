@@ -13,8 +13,12 @@
 #   policy      compile time, memory and lookup time for 10..1M rules,
 #               for 10..10,000 exceptions and for 10..100,000
 #               client_addr networks of one rule
-#   throughput  10,000 rules, audit sync: batch, vs the lean and the naive
-#               null milter, at each concurrency of BENCH_CONC
+#   throughput  10,000 rules, audit sync: batch with an HMAC key, everything
+#               else at its default (forged tag headers removed), with and
+#               without the audit log, and with strip_forged_headers: mta,
+#               vs the protocol floor, the lean and the naive null milter,
+#               at each concurrency of BENCH_CONC; packets and round trips
+#               per transaction of each
 #   audit       the audit record (sync: batch, HMAC key) and the decision
 #               log line at c=1 and c=8, as milter CPU per transaction
 #               over the same daemon with neither, paired per round with
@@ -23,7 +27,10 @@
 #   callgrind   instructions per transaction (callgrind, c=1) of each
 #               milter in BENCH_CALLGRIND, and their top symbols
 #               (tests/bench/callgrind.sh; skipped without valgrind)
-#   strip       removal of forged tag headers on and off, vs lean
+#   strip       removal of forged tag headers: never, auto (header
+#               callbacks without replies, no body), mta (the MTA removes
+#               them, accept at DATA), and null milters with header
+#               callbacks with and without a reply at DATA, vs the floor
 #   frame       the packet guard (milter/frame.c) on and off at c=1 and
 #               c=8: the daemon vs the same built without it, A B A'
 #   sync        audit sync: always vs batch at concurrency 64, and
@@ -99,6 +106,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; 
 TLSM="{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify} {cert_fp} {cert_md5}"
 LEANM=(-m "envfrom:i v {mail_addr} {auth_authen} $TLSM" -m "envrcpt:i v {rcpt_addr} $TLSM"
 	-m "data:i" -m "eom:i")
+# The protocol floor: the TLS macros by symbol list at HELO, MAIL and
+# RCPT, no connect, HELO, header or body events, ACCEPT at DATA; a reply
+# at MAIL, because the bench policy has sender rules (as ours must).
+FLOORM=(-m "helo:$TLSM" -m "envfrom:$TLSM" -m "envrcpt:$TLSM")
 
 # policy FILE RULES AUDIT_SYNC STRIP [MILTER_SETTINGS]: the mix's policy
 # with daemon settings.
@@ -106,6 +117,14 @@ policy() {
 	"$mtbench" -P "$2" >"$1"
 	printf 'milter: {strip_forged_headers: %s%s}\naudit: {file: %s/%s.log, sync: %s}\n' \
 		"$4" "${5:+, $5}" "$audit_dir" "$(basename "$1" .yaml)" "$3" >>"$1"
+}
+# defaults FILE [AUDIT]: the mix's 10,000 rules with every setting at its
+# default; AUDIT=1 adds the audit log with sync: batch and an HMAC key.
+defaults() {
+	"$mtbench" -P 10000 >"$1"
+	[ "${2:-0}" = 1 ] &&
+		printf 'audit: {file: %s/%s.log, sync: batch, key_file: %s}\n' \
+			"$audit_dir" "$(basename "$1" .yaml)" "$work/audit.key" >>"$1"
 }
 
 # start NAME SOCKET: each milter the same way, fresh, in its own session.
@@ -118,6 +137,8 @@ start() {
 	case $name in
 	lean | lean2) cmd=("$null" -p "$sock" -f policy -D accept "${LEANM[@]}") ;;
 	lean-hdrs) cmd=("$null" -p "$sock" -f policy-hdrs "${LEANM[@]}") ;;
+	lean-hdrs-nrdata) cmd=("$null" -p "$sock" -f policy-hdrs,nr_data "${LEANM[@]}") ;;
+	floor | floor2) cmd=("$null" -p "$sock" -f floor -D accept "${FLOORM[@]}") ;;
 	naive) cmd=("$null" -p "$sock" -f all) ;;
 	null-tag) cmd=("$null" -p "$sock" -f policy -a "X-TLS-Policy:tagged") ;;
 	noguard*) cmd=("$noguard" --run-as-root -f -c "$work/ours.yaml" -p "$sock") ;;
@@ -171,7 +192,7 @@ stop() {
 run() {
 	local sec=$1 r=$2 c=$3 name=$4 line expect=
 	shift 4
-	case $name in lean* | naive | null*) ;; *) expect=-e ;; esac
+	case $name in lean* | naive | null* | floor*) ;; *) expect=-e ;; esac
 	start "$name" "unix:$work/m.sock"
 	c0=$(cpu)
 	line=$("$mtbench" -s "unix:$work/m.sock" -c "$c" -t "$secs" "${shape[@]}" \
@@ -249,12 +270,18 @@ say "  $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed
 say "  rounds=$rounds secs=$secs load shape: ${shape[*]}; audit logs in $diskdir"
 
 policy "$work/ours.yaml" 10000 batch never
-policy "$work/ours-strip.yaml" 10000 batch auto
 policy "$work/ours-always.yaml" 10000 always never
 policy "$work/ours-100k.yaml" 100000 batch never
 policy "$work/ours-none.yaml" 10000 none never
 policy "$work/ours-quiet.yaml" 10000 batch never "log_decisions: none"
 { "$mtbench" -P 10000; echo 'milter: {strip_forged_headers: never}'; } >"$work/ours-noaudit.yaml"
+head -c 32 /dev/urandom >"$work/audit.key" && chmod 600 "$work/audit.key"
+defaults "$work/ours-def.yaml" 1
+defaults "$work/ours-def-noaudit.yaml"
+defaults "$work/ours-mta.yaml" 1
+echo 'milter: {strip_forged_headers: mta}' >>"$work/ours-mta.yaml"
+defaults "$work/ours-never.yaml" 1
+echo 'milter: {strip_forged_headers: never}' >>"$work/ours-never.yaml"
 
 for section in $only; do
 	case $section in
@@ -271,28 +298,37 @@ for section in $only; do
 		"$policybench" -c -s 10,1000,10000,100000 | tee -a "$results"
 		;;
 	throughput)
+		# floor2: the floor again, the A/A control
+		tp_milters="floor lean ours-def ours-def-noaudit ours-mta naive floor2"
 		for r in $(seq 1 "$rounds"); do
 			for c in $concs; do
-				# lean2: lean again, the A/A control
-				for m in lean ours naive lean2; do
+				for m in $tp_milters; do
 					run throughput "$r" "$c" "$m"
 				done
 			done
 		done
 		say ""
-		say "== throughput: 10,000 rules, audit sync: batch, medians of $rounds x ${secs}s"
-		say "   tx/s, latency (us) and the milter's CPU per transaction (us, all threads);"
+		say "== throughput: 10,000 rules, medians of $rounds x ${secs}s, unix socket"
+		say "   floor: the protocol floor (null milter: TLS macros at HELO, MAIL, RCPT; replies"
+		say "   at MAIL, RCPT, DATA; ACCEPT at DATA); lean: a null milter with our negotiation;"
+		say "   ours-def: every setting at its default (forged tag headers removed: header"
+		say "   callbacks) + audit log sync: batch with an HMAC key; ours-def-noaudit: the same"
+		say "   without the audit log; ours-mta: ours-def with strip_forged_headers: mta"
+		say "   tx/s, latency (us), the milter's CPU per transaction (us, all threads), and per"
+		say "   transaction: round trips, packets MTA->milter, milter->MTA, MTA send() calls;"
 		say "   ratios of tx/s: of the medians, and (min med max) of the per-round pairs"
-		say "conc milter    tx/s    p50    p99     max  cpu/tx | vs lean (paired)        vs naive | A/A"
+		say "conc milter              tx/s    p50    p99  cpu/tx   rt  p>m  p<m  wr | vs floor (paired)        vs naive | A/A"
 		for c in $concs; do
-			l=$(med throughput "$c" lean tps) n=$(med throughput "$c" naive tps)
-			for m in lean ours naive lean2; do
+			l=$(med throughput "$c" floor tps) n=$(med throughput "$c" naive tps)
+			for m in $tp_milters; do
 				t=$(med throughput "$c" $m tps)
-				say "$(printf '%-4s %-7s %7.0f %6.0f %6.0f %7.0f %7.1f | %5s (%-14s)  %5s | %s' "$c" "$m" "$t" \
+				say "$(printf '%-4s %-16s %7.0f %6.0f %6.0f %7.1f %4.1f %4.1f %4.1f %3.1f | %5s (%-14s)  %5s | %s' "$c" "$m" "$t" \
 					"$(med throughput "$c" $m p50_us)" "$(med throughput "$c" $m p99_us)" \
-					"$(med throughput "$c" $m max_us)" "$(med throughput "$c" $m cpu_us)" \
-					"$(ratio "$t" "$l")" "$(paired throughput "$c" $m lean)" "$(ratio "$t" "$n")" \
-					"$([ $m = lean2 ] && echo "lean2/lean per round: $(paired throughput "$c" lean2 lean)")")"
+					"$(med throughput "$c" $m cpu_us)" "$(med throughput "$c" $m rt_per_tx)" \
+					"$(med throughput "$c" $m pkts_out_per_tx)" "$(med throughput "$c" $m pkts_in_per_tx)" \
+					"$(med throughput "$c" $m writes_per_tx)" \
+					"$(ratio "$t" "$l")" "$(paired throughput "$c" $m floor)" "$(ratio "$t" "$n")" \
+					"$([ $m = floor2 ] && echo "floor2/floor per round: $(paired throughput "$c" floor2 floor)")")"
 			done
 		done
 		;;
@@ -343,18 +379,29 @@ for section in $only; do
 		. "$src/tests/bench/callgrind.sh"
 		;;
 	strip)
+		# Candidates for removing forged tag headers, c=8, all with the
+		# audit log (sync: batch, HMAC key): never (no protection),
+		# auto (header callbacks, SMFIP_NR_HDR, no body: today's
+		# default), mta (the MTA removes them; accept at DATA); and
+		# null milters with header callbacks, with a reply at DATA
+		# (lean-hdrs, as ours) and without (lean-hdrs-nrdata).
+		strip_milters="floor ours-never ours-def ours-mta lean-hdrs lean-hdrs-nrdata"
 		for r in $(seq 1 "$rounds"); do
-			for m in lean-hdrs ours ours-strip; do
+			for m in $strip_milters; do
 				run strip "$r" 8 "$m"
 			done
 		done
 		say ""
-		say "== strip: removal of forged tag headers (header callbacks on every message), c=8"
-		lh=$(med strip 8 lean-hdrs tps) o=$(med strip 8 ours tps) s=$(med strip 8 ours-strip tps)
-		say "$(printf 'lean null, headers negotiated   %7.0f tx/s' "$lh")"
-		say "$(printf 'tlspolicy, strip never          %7.0f tx/s' "$o")"
-		say "$(printf 'tlspolicy, strip auto (tagging) %7.0f tx/s  %sx of strip never (paired %s), %sx of lean-hdrs' \
-			"$s" "$(ratio "$s" "$o")" "$(paired strip 8 ours-strip ours)" "$(ratio "$s" "$lh")")"
+		say "== strip: removal of forged tag headers, c=8, medians of $rounds x ${secs}s"
+		say "milter              tx/s  cpu/tx   rt  p>m  p<m | vs floor (paired)   | vs ours-never (paired)"
+		for m in $strip_milters; do
+			t=$(med strip 8 $m tps)
+			say "$(printf '%-16s %7.0f %7.1f %4.1f %4.1f %4.1f | %5s (%-14s) | %5s (%s)' "$m" "$t" \
+				"$(med strip 8 $m cpu_us)" "$(med strip 8 $m rt_per_tx)" \
+				"$(med strip 8 $m pkts_out_per_tx)" "$(med strip 8 $m pkts_in_per_tx)" \
+				"$(ratio "$t" "$(med strip 8 floor tps)")" "$(paired strip 8 $m floor)" \
+				"$(ratio "$t" "$(med strip 8 ours-never tps)")" "$(paired strip 8 $m ours-never)")"
+		done
 		;;
 	frame)
 		# noguard2: the baseline again, the A/A control

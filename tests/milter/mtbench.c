@@ -192,6 +192,9 @@ struct counts {
 	uint64_t mod[MK_N];
 	uint64_t outcome[OC_N];
 	uint64_t rcpts, unexpected, sessions, over_10ms, over_100ms, over_1s;
+	/* the wire (client.c's counters): what each milter costs in
+	 * packets, system calls and round trips */
+	uint64_t round_trips, pkts_out, pkts_in, writes, reads, bytes_out;
 };
 
 static enum rk
@@ -590,8 +593,18 @@ session_open(struct worker *w)
 static void
 session_close(struct worker *w)
 {
-	if (w->c)
+	if (w->c) {
+		const struct mt_stats *st;
+
 		(void)mt_quit(w->c);
+		st = mt_stats(w->c);
+		w->n.round_trips += st->round_trips;
+		w->n.pkts_out += st->commands + st->macro_packets;
+		w->n.pkts_in += st->replies;
+		w->n.writes += st->writes;
+		w->n.reads += st->reads;
+		w->n.bytes_out += st->bytes_out;
+	}
 	mt_close(w->c);
 	w->c = NULL;
 }
@@ -745,6 +758,19 @@ add_counts(struct counts *a, const struct counts *b)
 	a->over_10ms += b->over_10ms;
 	a->over_100ms += b->over_100ms;
 	a->over_1s += b->over_1s;
+	a->round_trips += b->round_trips;
+	a->pkts_out += b->pkts_out;
+	a->pkts_in += b->pkts_in;
+	a->writes += b->writes;
+	a->reads += b->reads;
+	a->bytes_out += b->bytes_out;
+}
+
+/* A wire counter per transaction; sessions and negotiation included. */
+static double
+per_tx(uint64_t count, size_t tx)
+{
+	return tx ? (double)count / (double)tx : 0;
 }
 
 static void
@@ -778,7 +804,9 @@ report(const struct opts *o, struct worker *w, double secs)
 	printf("tx=%zu errors=%d unexpected=%llu secs=%.3f tps=%.1f "
 	       "p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f "
 	       "max_stage=%s max_step_us=%.0f over_10ms=%llu over_100ms=%llu "
-	       "over_1s=%llu conns=%d sessions=%llu rcpts=%llu\n",
+	       "over_1s=%llu conns=%d sessions=%llu rcpts=%llu "
+	       "rt_per_tx=%.2f pkts_out_per_tx=%.2f pkts_in_per_tx=%.2f "
+	       "writes_per_tx=%.2f reads_per_tx=%.2f bytes_out_per_tx=%.0f\n",
 	       n, errors, (unsigned long long)t.unexpected, secs, n / secs,
 	       n ? all[n / 2] * 1e6 : 0, n ? all[(size_t)(n * 0.99)] * 1e6 : 0,
 	       n ? all[(size_t)(n * 0.999)] * 1e6 : 0, n ? all[n - 1] * 1e6 : 0,
@@ -787,7 +815,9 @@ report(const struct opts *o, struct worker *w, double secs)
 	       (unsigned long long)t.over_10ms,
 	       (unsigned long long)t.over_100ms, (unsigned long long)t.over_1s,
 	       o->conns, (unsigned long long)t.sessions,
-	       (unsigned long long)t.rcpts);
+	       (unsigned long long)t.rcpts, per_tx(t.round_trips, n),
+	       per_tx(t.pkts_out, n), per_tx(t.pkts_in, n), per_tx(t.writes, n),
+	       per_tx(t.reads, n), per_tx(t.bytes_out, n));
 	printf("replies");
 	for (i = 0; i < ST_NSTAGES; i++)
 		for (j = 0; j < RK_N; j++)

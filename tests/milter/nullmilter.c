@@ -9,7 +9,12 @@
  * answer). -f picks other protocol flags, so that the client's handling of
  * each SMFIP_NO* and SMFIP_NR_* flag can be tested against real libmilter.
  *
- * The load benchmark (tests/bench/run.sh) uses it twice as a baseline:
+ * The load benchmark (tests/bench/run.sh) uses it three times as a
+ * baseline. "-f floor -D accept" with the TLS macros asked for at HELO,
+ * MAIL and RCPT is the protocol floor: what any TLS policy milter must
+ * do, and no more (no connect, HELO, header or body events, ACCEPT at
+ * DATA; add nr_mail where the policy has no sender rules, so that no
+ * reply is needed at MAIL). Then
  * "-f policy -D accept" (plus tlspolicy-milter's macro lists) negotiates
  * exactly what tlspolicy-milter does and accepts at DATA, as it does for
  * a message it need not mark: the cost of the milter protocol alone (the
@@ -97,6 +102,9 @@ static const struct name_flag pflag_names[] = {
 			   SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NOHDRS},
 	{"policy-hdrs", SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
 				SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR},
+	/* the protocol floor: replies at MAIL, RCPT and DATA only */
+	{"floor", SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH |
+			  SMFIP_NOBODY | SMFIP_NOUNKNOWN},
 	{"nr", SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
 		       SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH |
 		       SMFIP_NR_BODY | SMFIP_NR_UNKN},
@@ -297,7 +305,7 @@ usage(void)
 		"[-g] [-b backlog]\n"
 		"                  [-E answer] [-D answer]\n"
 		"  -f  protocol flags: lean (default), all, nr, policy,\n"
-		"      policy-hdrs, or names such as\n"
+		"      policy-hdrs, floor, or names such as\n"
 		"      nohdrs,nr_rcpt,skip (see SMFIP_* in mfdef.h)\n"
 		"  -a  add a header at end of message (up to %d)\n"
 		"  -m  ask for macros at a stage: connect helo envfrom "

@@ -34,6 +34,7 @@ struct fake {
 	char reply[2200];
 	char headers[4][1024]; /* inserted "name: value" */
 	int nheaders, nremoved;
+	int removed[64]; /* the indices deleted, in order */
 	char quarantine[1024];
 };
 
@@ -76,9 +77,8 @@ f_chgheader(SMFICTX *ctx, const char *name, int idx, const char *value)
 	struct fake *f = (struct fake *)(void *)ctx;
 
 	(void)name;
-	(void)idx;
-	if (value == NULL)
-		f->nremoved++;
+	if (value == NULL && f->nremoved < 64)
+		f->removed[f->nremoved++] = idx;
 	return MI_SUCCESS;
 }
 
@@ -261,11 +261,74 @@ test_sender_rule_refuses_at_mail(void **state)
 	tlspm_callbacks.xxfi_close(ctx_of(&f));
 }
 
+/* The protocol flags asked for with the policy in yaml. */
+static unsigned long
+negotiated(const char *yaml)
+{
+	struct fake f = {0};
+	unsigned long a, p, x, y;
+
+	use_policy(yaml);
+	assert_int_equal(tlspm_callbacks.xxfi_negotiate(ctx_of(&f), 0x1ff,
+							0x1fffff, 0, 0, &a, &p,
+							&x, &y),
+			 SMFIS_CONTINUE);
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
+	return p;
+}
+
+/* Header callbacks (without a reply to each, and never the body) only
+ * where the milter removes forged copies itself. */
+static void
+test_header_negotiation(void **state)
+{
+	static const struct {
+		const char *name, *strip;
+		int headers;
+	} rows[] = {
+		{"a tagging policy, auto", "auto", 1},
+		{"always", "always", 1},
+		{"never", "never", 0},
+		{"the MTA removes them", "mta", 0},
+	};
+	char yaml[300];
+	unsigned long p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(yaml, sizeof(yaml),
+			 "version: 1\nmilter: {strip_forged_headers: %s}\n"
+			 "recipients: {tag.example: {tls: required, "
+			 "action: tag}}\n",
+			 rows[i].strip);
+		p = negotiated(yaml);
+		print_message("%s\n", rows[i].name);
+		assert_int_equal((p & SMFIP_NOHDRS) == 0, rows[i].headers);
+		assert_int_equal((p & SMFIP_NR_HDR) != 0, rows[i].headers);
+		assert_true(p & SMFIP_NOBODY);
+		assert_true(p & SMFIP_NOEOH);
+		tlspm_holder_set(NULL);
+	}
+	/* auto, with nothing to tag or quarantine: no header callbacks */
+	assert_true(negotiated("version: 1\nrecipients: {a.example: "
+			       "{tls: required}}\n") &
+		    SMFIP_NOHDRS);
+}
+
+/*
+ * Every copy goes, whatever the case of its name, deleted from the last
+ * down to the first: after a deletion Postfix renumbers the copies left
+ * and Sendmail does not, and only this order is right on both.
+ */
 static void
 test_forged_headers_removed(void **state)
 {
 	static const char *const macros[] = {TLS12, SENT, NULL};
+	static const char *const names[] = {"x-tls-policy", "X-TLS-Policy",
+					    "X-Tls-POLICY"};
 	struct fake f = {.macros = macros};
+	size_t i;
 
 	(void)state;
 	use_policy(policy); /* it tags, so headers are watched */
@@ -273,16 +336,142 @@ test_forged_headers_removed(void **state)
 	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
 	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
 	assert_int_equal(tlspm_callbacks.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
-	assert_int_equal(tlspm_callbacks.xxfi_header(ctx_of(&f), "x-tls-policy",
-						     "forged; pass"),
-			 SMFIS_NOREPLY);
-	assert_int_equal(tlspm_callbacks.xxfi_header(ctx_of(&f), "X-TLS-Policy",
-						     "forged again"),
-			 SMFIS_NOREPLY);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(tlspm_callbacks.xxfi_header(ctx_of(&f),
+							     "Received", "x"),
+				 SMFIS_NOREPLY);
+		assert_int_equal(tlspm_callbacks.xxfi_header(ctx_of(&f),
+							     (char *)(uintptr_t)
+								     names[i],
+							     "forged;\n\tpass"),
+				 SMFIS_NOREPLY);
+	}
 	assert_int_equal(tlspm_callbacks.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
-	assert_int_equal(f.nremoved, 2);
+	assert_int_equal(f.nremoved, 3);
+	assert_int_equal(f.removed[0], 3);
+	assert_int_equal(f.removed[1], 2);
+	assert_int_equal(f.removed[2], 1);
 	assert_int_equal(f.nheaders, 0); /* the message passed: no tag */
+	/* the next message of the session has none: nothing is deleted */
+	f.nremoved = 0;
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<b@strict.example>"), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_callbacks.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_callbacks.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
+	assert_int_equal(f.nremoved, 0);
 	tlspm_callbacks.xxfi_close(ctx_of(&f));
+}
+
+/* strip_forged_headers: mta: the MTA removes forged copies, so a message
+ * with nothing to mark is accepted at DATA; a tagged one gets our header
+ * and no deletion. */
+static void
+test_strip_by_mta(void **state)
+{
+	static const char *const macros[] = {TLS12, SENT, NULL};
+	struct fake f = {.macros = macros};
+
+	(void)state;
+	use_policy("version: 1\nmilter: {strip_forged_headers: mta}\n"
+		   "recipients: {tag.example: {min_version: TLSv1.3, "
+		   "action: tag}, ok.example: {}}\n");
+	open_conn(&f);
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<b@ok.example>"), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_callbacks.xxfi_data(ctx_of(&f)), SMFIS_ACCEPT);
+	assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&f, "<b@tag.example>"), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_callbacks.xxfi_data(ctx_of(&f)), SMFIS_CONTINUE);
+	assert_int_equal(tlspm_callbacks.xxfi_eom(ctx_of(&f)), SMFIS_ACCEPT);
+	assert_int_equal(f.nremoved, 0);
+	assert_int_equal(f.nheaders, 1);
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
+}
+
+/* Reads the whole file at path (malloc'd, NUL-terminated). */
+static char *
+slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf = calloc(1, 65536);
+	size_t n;
+
+	assert_non_null(fp);
+	assert_non_null(buf);
+	n = fread(buf, 1, 65535, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* A TLS-Required header (RFC 8689) reaches the message's audit record
+ * where header callbacks run: "no" for its one value in any case and
+ * folding, "other" for anything else, nothing when absent. */
+static void
+test_tls_required_recorded(void **state)
+{
+	static const struct {
+		const char *name, *value, *want;
+	} rows[] = {
+		{"TLS-Required", "No", "\"tls_required\":\"no\""},
+		{"tls-required", " no\r\n\t", "\"tls_required\":\"no\""},
+		{"TLS-Required", "Yes", "\"tls_required\":\"other\""},
+		{"TLS-Required", "No thanks", "\"tls_required\":\"other\""},
+		{"Subject", "No", NULL},
+	};
+	static const char *const macros[] = {TLS12, SENT, NULL};
+	struct fake f = {.macros = macros};
+	char err[256], dir[] = "/tmp/tlsp-cb-XXXXXX", path[64], *log, *line;
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	use_policy(policy); /* it tags: header callbacks run */
+	tlspm.audit = tlsp_audit_open(path, "h", TLSP_SYNC_ALWAYS, err,
+				      sizeof(err));
+	assert_non_null(tlspm.audit);
+	open_conn(&f);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(mail(&f, "<a@x.example>"), SMFIS_CONTINUE);
+		assert_int_equal(rcpt(&f, "<b@strict.example>"),
+				 SMFIS_CONTINUE);
+		assert_int_equal(tlspm_callbacks.xxfi_data(ctx_of(&f)),
+				 SMFIS_CONTINUE);
+		assert_int_equal(tlspm_callbacks
+					 .xxfi_header(ctx_of(&f),
+						      (char *)(uintptr_t)rows[i]
+							      .name,
+						      (char *)(uintptr_t)rows[i]
+							      .value),
+				 SMFIS_NOREPLY);
+		assert_int_equal(tlspm_callbacks.xxfi_eom(ctx_of(&f)),
+				 SMFIS_ACCEPT);
+	}
+	tlspm_callbacks.xxfi_close(ctx_of(&f));
+	tlsp_audit_close(tlspm.audit);
+	tlspm.audit = NULL;
+	log = slurp(path);
+	/* one message record per row, in order */
+	line = log;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *end;
+
+		line = strstr(line, "\"type\":\"message\"");
+		assert_non_null(line);
+		end = strchr(line, '\n');
+		assert_non_null(end);
+		*end = '\0';
+		print_message("%s: %s\n", rows[i].name, rows[i].value);
+		if (rows[i].want)
+			assert_non_null(strstr(line, rows[i].want));
+		else
+			assert_null(strstr(line, "tls_required"));
+		line = end + 1;
+	}
+	free(log);
+	unlink(path);
+	rmdir(dir);
 }
 
 /*
@@ -463,22 +652,6 @@ test_unwritable_audit(void **state)
 	tlspm.audit = NULL;
 	unlink(path);
 	rmdir(dir);
-}
-
-/* The audit log's whole text (malloc'd). */
-static char *
-slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char *buf = calloc(1, 1 << 16);
-	size_t n;
-
-	assert_non_null(fp);
-	assert_non_null(buf);
-	n = fread(buf, 1, (1 << 16) - 1, fp);
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
 }
 
 #define NINES10 "9999999999"
@@ -778,8 +951,11 @@ main(void)
 		cmocka_unit_test_teardown(test_accept_at_data, teardown),
 		cmocka_unit_test_teardown(test_sender_rule_refuses_at_mail,
 					  teardown),
+		cmocka_unit_test_teardown(test_header_negotiation, teardown),
 		cmocka_unit_test_teardown(test_forged_headers_removed,
 					  teardown),
+		cmocka_unit_test_teardown(test_strip_by_mta, teardown),
+		cmocka_unit_test_teardown(test_tls_required_recorded, teardown),
 		cmocka_unit_test_teardown(test_facts_per_transaction, teardown),
 		cmocka_unit_test_teardown(test_queue_id_per_transaction,
 					  teardown),

@@ -354,6 +354,11 @@ static const struct err_row err_rows[] = {
 	{"misspelt milter key", "version: 1\nmilter:\n  sockett: unix:/x\n",
 	 "t.yaml:3:3: milter: unknown key 'sockett'; did you mean 'socket'?",
 	 1},
+	{"misspelt strip_forged_headers word",
+	 "version: 1\nmilter: {strip_forged_headers: mat}\n",
+	 "t.yaml:2:32: milter: 'strip_forged_headers' expects auto, never, "
+	 "always or mta, found 'mat'; did you mean 'mta'?",
+	 1},
 	{"bad socket", "version: 1\nmilter: {socket: /run/x.sock}\n",
 	 "t.yaml:2:18: milter: 'socket' expects unix:/path, inet:port@address or "
 	 "inet6:port@address, found '/run/x.sock'",

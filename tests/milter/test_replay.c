@@ -174,6 +174,9 @@ session(const struct fx *f, const struct sess *s)
 	free(r);
 }
 
+static void write_file(const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 static void
 write_file(const char *path, const char *fmt, ...)
 {

@@ -21,6 +21,9 @@ PACKAGES=(
 	postfix swaks libnet-ssleay-perl libio-socket-ssl-perl m4 openssl
 	python3 python3-jsonschema procps util-linux systemd logrotate strace
 	clang-format
+	# The deb stage (tests/deb/run.sh): a Debian 12 chroot (debootstrap,
+	# cached with zstd), lintian, hardening-check and dch (devscripts).
+	debootstrap devscripts lintian zstd git iproute2
 )
 
 log() { printf '==> %s\n' "$*"; }

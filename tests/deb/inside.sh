@@ -20,6 +20,8 @@
 # at upgrade (deb-systemd-invoke try-restart) and its stop at remove are
 # not covered.
 set -uo pipefail
+# One sort order for the manifest, the snapshots and comm(1).
+export LC_ALL=C
 
 phase=$1 version=$2 upversion=$3
 arch=$(dpkg --print-architecture)
@@ -74,7 +76,7 @@ listing() {
 			/var/lib/tlspolicy /run/tlspolicy
 	} | sort -u | while read -r p; do
 		stat -c '%A %U %G %n' "$p" 2>/dev/null || echo "missing $p"
-	done
+	done | sort
 }
 
 case $phase in

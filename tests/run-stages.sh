@@ -240,7 +240,7 @@ stage_deb() { # the .deb built, checked, installed, upgraded and purged
 	local out=$top/deb.out rc=0
 	mkdir -p "$top"
 	timeout 1500 bash "$src/tests/deb/run.sh" >"$out" 2>&1 || rc=$?
-	grep -E '^(==>|ok|FAIL|deb)' "$out" | tail -n 80
+	grep -E '^(==>|ok|FAIL|deb|note)' "$out" | tail -n 80
 	if [ "$rc" -eq 77 ]; then
 		counted 1 0 1 0 deb
 		return 0

@@ -226,6 +226,7 @@ sed -i 's/^  log_decisions: actions /  log_decisions: all     /' /etc/tlspolicy/
 echo "# edited by the admin" >>/etc/tlspolicy/tlspolicy.yaml
 policy_sum=$(sha256sum </etc/tlspolicy/tlspolicy.yaml)
 key_sum=$(sha256sum <"$key")
+echo "note: no systemd runs here: this test stops and starts the daemon around the upgrade; systemd's own try-restart at upgrade and stop at remove are not covered"
 check "the daemon stops on SIGTERM with status 0" stop_daemon
 if apt-get install -y -q "/build/b/tlspolicy_${upversion}_$arch.deb" \
 	"/build/b/tlspolicy-audit_${upversion}_$arch.deb" </dev/null >/build/apt-b.log 2>&1; then

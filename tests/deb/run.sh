@@ -212,6 +212,33 @@ for prog in usr/sbin/tlspolicy-milter usr/bin/tlspolicy-audit; do
 	done
 done
 
+# What systemd would be asked (it does not run in the chroot, so only the
+# scripts can be checked): nothing enabled or started at install, a
+# running unit restarted after an upgrade (not stopped before it), and
+# stopped at remove.
+step "maintainer scripts"
+dpkg-deb -e "$root/build/a/tlspolicy_${version}_$arch.deb" "$work/ctl"
+script_has() { # SCRIPT REGEX WHAT
+	if grep -q -E "$2" "$work/ctl/$1"; then
+		echo "ok   $1: $3"
+	else
+		echo "FAIL $1: $3 (no /$2/)"
+		exit 1
+	fi
+}
+script_has postinst "deb-systemd-invoke try-restart '?tlspolicy-milter\.service" "try-restart after an upgrade"
+script_has prerm '"\$1" = "remove".*' "a stop at remove"
+script_has prerm "deb-systemd-invoke stop tlspolicy-milter.service" "  of the unit"
+# (Enabling is checked where it happens, in the chroot: postinst only
+# re-enables a unit that the admin had enabled.)
+for s in postinst preinst; do
+	if [ -f "$work/ctl/$s" ] && grep -E 'deb-systemd-invoke (start|stop)' "$work/ctl/$s"; then
+		echo "FAIL $s starts or stops the unit"
+		exit 1
+	fi
+done
+echo "ok   neither preinst nor postinst starts or stops the unit"
+
 # --------------------------------------------------------- install test
 # Two chroot sessions: "install" with the host's network (apt may fetch a
 # dependency the cache lacks), then "run" in a network namespace of its

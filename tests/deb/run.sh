@@ -49,6 +49,13 @@ for tool in debootstrap lintian hardening-check dch zstd unshare git ip; do
 	fi
 done
 
+# The clean copy is git's (the tracked files): a tree without git (an
+# unpacked tarball) cannot say which files are the package's source.
+if ! git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	echo "deb: skipped: $src is not a git work tree (the clean copy comes from git archive)"
+	exit 77
+fi
+
 work=$(mktemp -d /var/tmp/tlsp-deb.XXXXXX)
 root=$work/root
 t0=$(date +%s)

@@ -24,6 +24,9 @@ PACKAGES=(
 	python3 python3-jsonschema procps util-linux systemd logrotate strace
 	clang-format prometheus
 	chromium chromium-driver python3-selenium poppler-utils
+	# The deb stage (tests/deb/run.sh): a Debian 12 chroot (debootstrap,
+	# cached with zstd), lintian, hardening-check and dch (devscripts).
+	debootstrap devscripts lintian zstd git iproute2
 )
 
 log() { printf '==> %s\n' "$*"; }

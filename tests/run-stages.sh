@@ -253,6 +253,33 @@ stage_browser() { # headless Chromium: the HTML report shown and printed
 	counted 1 1 0 0
 }
 
+# The Debian package in a minimal Debian 12 chroot (tests/deb/run.sh:
+# build with build-dep, lintian, hardening-check, install, the daemon with
+# a private Postfix, upgrade, remove, purge). The chroot is cached in
+# /var/cache/tlspolicy-deb; the cold path debootstraps it.
+stage_deb() { # the .deb built, checked, installed, upgraded and purged
+	local out=$top/deb.out rc=0
+	mkdir -p "$top"
+	timeout 1500 bash "$src/tests/deb/run.sh" >"$out" 2>&1 || rc=$?
+	grep -E '^(==>|ok|FAIL|deb|note)' "$out" | tail -n 80
+	if [ "$rc" -eq 77 ]; then
+		counted 1 0 1 0 deb
+		return 0
+	fi
+	# The checks of tests/deb/inside.sh one by one, and the build,
+	# lintian and hardening-check as three more (the package's own make
+	# check repeats the build stage's tests: not counted again).
+	local ok fail
+	ok=$(grep -c '^ok ' "$out" || true)
+	fail=$(grep -c '^FAIL ' "$out" || true)
+	if [ "$rc" -ne 0 ]; then
+		tail -n 60 "$out"
+		counted $((ok + fail + 1)) "$ok" 0 $((fail + 1))
+		return 1
+	fi
+	counted $((ok + 3)) $((ok + 3)) 0 0
+}
+
 stage_fuzz() { # replay every corpus, then a bounded run with a fixed seed
 	local d=$top/fuzz f secs=${FUZZ_SECONDS:-30} rc max
 	local targets=(policy macros audit_reader audit_verify query_args)
@@ -351,7 +378,7 @@ fi
 [ -x configure ] || ./autogen.sh >/dev/null 2>&1
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(build browser distcheck asan tsan valgrind e2e fuzz)
+[ ${#stages[@]} -gt 0 ] || stages=(build browser distcheck asan tsan valgrind e2e fuzz deb)
 for s in "${stages[@]}"; do
 	case $s in
 	build) stage build 900 ;;
@@ -362,6 +389,7 @@ for s in "${stages[@]}"; do
 	valgrind) stage valgrind 900 ;;
 	e2e) stage e2e 1800 ;;
 	fuzz) stage fuzz 600 ;;
+	deb) stage deb 1800 ;;
 	*) echo "run-stages: unknown stage '$s'" >&2; exit 64 ;;
 	esac
 done

@@ -59,14 +59,7 @@ struct irow {
 };
 
 struct inventory {
-	enum tlspa_format format;
-	size_t top;
-	char **domains;
-	size_t ndomains;
-	struct tlspa_scan scan;
-	struct tlsp_chain_key key;
-	int ignore_breaks;
-	char evidence[512];
+	struct tlspa_reading rd;
 	uint64_t records;
 	struct tlspa_table sender, client;
 };
@@ -210,22 +203,8 @@ key_of(const struct tlspa_jv *v, size_t *len, const char *absent)
 }
 
 static int
-sender_wanted(const struct inventory *inv, const char *domain)
-{
-	size_t i;
-
-	if (inv->ndomains == 0)
-		return 1;
-	for (i = 0; i < inv->ndomains; i++)
-		if (tlspa_text_domain_match(domain, inv->domains[i]))
-			return 1;
-	return 0;
-}
-
-static int
 count_record(struct inventory *inv, const struct tlspa_jv *rec, int64_t ms)
 {
-	const struct tlspa_jv *type = tlspa_jv_get(rec, "type");
 	const struct tlspa_jv *sender = tlspa_jv_get(rec, "sender");
 	const struct tlspa_jv *client = tlspa_jv_get(rec, "client");
 	const struct tlspa_jv *name = tlspa_jv_get(client, "name");
@@ -234,17 +213,15 @@ count_record(struct inventory *inv, const struct tlspa_jv *rec, int64_t ms)
 	char domain[256];
 	const char *k;
 	size_t kn;
-	int message = tlspa_jv_is(type, tlsp_event_type_name(TLSP_EV_MESSAGE));
+	int type = tlspa_reading_decision(rec);
 
-	if (!message &&
-	    !tlspa_jv_is(type, tlsp_event_type_name(TLSP_EV_RCPT)) &&
-	    !tlspa_jv_is(type, tlsp_event_type_name(TLSP_EV_MAIL)))
+	if (type < 0)
 		return 0;
 	tlspa_text_sender_key(sender, domain, sizeof(domain));
-	if (!sender_wanted(inv, domain))
+	if (!tlspa_reading_wants(&inv->rd, domain))
 		return 0;
 	inv->records++;
-	session_read(&ss, rec, ms, message);
+	session_read(&ss, rec, ms, type == TLSP_EV_MESSAGE);
 	if ((w = tlspa_table_get(&inv->sender, domain, strlen(domain))) != NULL)
 		add_row(w, &ss);
 	k = key_of(tlspa_jv_get(client, "addr"), &kn, "(no address)");
@@ -263,70 +240,17 @@ static int
 inventory_options(struct inventory *inv, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"since", required_argument, NULL, 'S'},
-		{"until", required_argument, NULL, 'U'},
-		{"tz", required_argument, NULL, 'z'},
-		{"domain", required_argument, NULL, 'd'},
-		{"format", required_argument, NULL, 'f'},
-		{"top", required_argument, NULL, 'n'},
-		{"key", required_argument, NULL, 'k'},
-		{"allow-empty", no_argument, NULL, 'E'},
-		{"ignore-breaks", no_argument, NULL, 'I'},
+		TLSPA_READING_OPTIONS,
+		TLSPA_OUTPUT_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	const char *since = NULL, *until = NULL, *tz = NULL;
-	char **nv, *end;
-	int c;
+	int c, r;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'S')
-			since = optarg;
-		else if (c == 'U')
-			until = optarg;
-		else if (c == 'z')
-			tz = optarg;
-		else if (c == 'E')
-			inv->scan.allow_empty = 1;
-		else if (c == 'I')
-			inv->ignore_breaks = 1;
-		else if (c == 'k') {
-			if (tlspa_tool_key(&inv->key, optarg) < 0)
-				return TLSPA_EX_ERROR;
-		} else if (c == 'd') {
-			nv = realloc(inv->domains,
-				     (inv->ndomains + 1) * sizeof(*nv));
-			if (nv == NULL)
-				return TLSPA_EX_ERROR;
-			nv[inv->ndomains++] = optarg;
-			inv->domains = nv;
-		} else if (c == 'f') {
-			if (strcmp(optarg, "text") == 0)
-				inv->format = F_TEXT;
-			else if (strcmp(optarg, "csv") == 0)
-				inv->format = F_CSV;
-			else if (strcmp(optarg, "json") == 0)
-				inv->format = F_JSON;
-			else {
-				fprintf(stderr,
-					"tlspolicy-audit: --format %s: "
-					"expected text, csv or json\n",
-					optarg);
-				return TLSPA_EX_ERROR;
-			}
-		} else if (c == 'n') {
-			inv->top = strtoul(optarg, &end, 10);
-			if (inv->top == 0 || *end != '\0')
-				return tlspa_tool_usage("inventory");
-		} else
-			return tlspa_tool_usage("inventory");
-	}
-	if (tlspa_scan_window(&inv->scan, tz, since, until) < 0)
-		return TLSPA_EX_ERROR;
-	if (optind >= argc) {
-		fprintf(stderr, "tlspolicy-audit inventory: no FILE given\n");
-		return tlspa_tool_usage("inventory");
-	}
-	return 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if ((r = tlspa_reading_option(&inv->rd, "inventory", c,
+					      optarg)) <= 0)
+			return r < 0 ? -r : tlspa_tool_usage("inventory");
+	return tlspa_reading_start(&inv->rd, "inventory", argc, argv);
 }
 
 /* ============================================================ output */
@@ -439,7 +363,7 @@ text_row(const struct irow *w)
 static size_t
 shown(const struct inventory *inv, size_t n)
 {
-	return inv->top != 0 && inv->top < n ? inv->top : n;
+	return inv->rd.top != 0 && inv->rd.top < n ? inv->rd.top : n;
 }
 
 static void
@@ -468,7 +392,7 @@ write_text(const struct inventory *inv, struct tlspa_ent **s,
 	       inv->records, inv->records == 1 ? "" : "s", inv->sender.n,
 	       inv->sender.n == 1 ? "" : "s", inv->client.n,
 	       inv->client.n == 1 ? "" : "s");
-	printf("evidence: %s\n", inv->evidence);
+	printf("evidence: %s\n", inv->rd.evidence);
 	text_table(inv, "Sender domains", &inv->sender, s);
 	text_table(inv, "Clients", &inv->client, c);
 }
@@ -569,7 +493,7 @@ write_csv(const struct inventory *inv, struct tlspa_ent **s,
 	csv_rows("sender", inv, &inv->sender, s);
 	csv_rows("client", inv, &inv->client, c);
 	printf("evidence,");
-	tlspa_report_csv_cell(inv->evidence, strlen(inv->evidence));
+	tlspa_report_csv_cell(inv->rd.evidence, strlen(inv->rd.evidence));
 	putchar('\n');
 }
 
@@ -680,7 +604,7 @@ static int
 write_json(const struct inventory *inv, struct tlspa_ent **s,
 	   struct tlspa_ent **c)
 {
-	const struct tlspa_follow *f = &inv->scan.chain;
+	const struct tlspa_follow *f = &inv->rd.scan.chain;
 	struct tlsp_jbuf jb;
 	int oom;
 
@@ -690,7 +614,7 @@ write_json(const struct inventory *inv, struct tlspa_ent **s,
 	tlsp_jb_open(&jb, '{');
 	tlsp_jb_kbool(&jb, "verified", f->breaks == 0 && !f->unkeyed);
 	tlsp_jb_kbool(&jb, "hashes_checked", !f->unkeyed);
-	tlsp_jb_kstr(&jb, "summary", inv->evidence);
+	tlsp_jb_kstr(&jb, "summary", inv->rd.evidence);
 	tlsp_jb_close(&jb, '}');
 	tlsp_jb_key(&jb, "records");
 	tlsp_jb_uint(&jb, inv->records);
@@ -738,11 +662,8 @@ tlspa_inventory_main(int argc, char **argv)
 	inv.sender.valsz = inv.client.valsz = sizeof(struct irow);
 	if ((rc = inventory_options(&inv, argc, argv)) != 0)
 		goto done;
-	inv.scan.files = argv + optind;
-	inv.scan.nfiles = argc - optind;
-	inv.scan.key = &inv.key;
-	while ((got = tlspa_scan_next(&inv.scan)) > 0)
-		if (count_record(&inv, inv.scan.rec, inv.scan.ms) < 0)
+	while ((got = tlspa_scan_next(&inv.rd.scan)) > 0)
+		if (count_record(&inv, inv.rd.scan.rec, inv.rd.scan.ms) < 0)
 			break;
 	if (got != 0) {
 		if (got > 0)
@@ -750,7 +671,8 @@ tlspa_inventory_main(int argc, char **argv)
 		rc = TLSPA_EX_ERROR;
 		goto done;
 	}
-	tlspa_scan_evidence(&inv.scan, inv.evidence, sizeof(inv.evidence));
+	tlspa_scan_evidence(&inv.rd.scan, inv.rd.evidence,
+			    sizeof(inv.rd.evidence));
 	s = tlspa_table_sorted(&inv.sender, by_volume);
 	c = tlspa_table_sorted(&inv.client, by_volume);
 	if ((s == NULL && inv.sender.n) || (c == NULL && inv.client.n)) {
@@ -758,26 +680,18 @@ tlspa_inventory_main(int argc, char **argv)
 		rc = TLSPA_EX_ERROR;
 		goto done;
 	}
-	if (inv.format == F_CSV)
+	if (inv.rd.format == F_CSV)
 		write_csv(&inv, s, c);
-	else if (inv.format == F_JSON)
+	else if (inv.rd.format == F_JSON)
 		rc = write_json(&inv, s, c);
 	else
 		write_text(&inv, s, c);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "tlspolicy-audit: standard output: write "
-				"error\n");
-		rc = TLSPA_EX_ERROR;
-	}
-	if (rc == 0)
-		rc = tlspa_scan_status(&inv.scan.chain, inv.ignore_breaks);
+	rc = tlspa_reading_end(&inv.rd, rc);
 done:
 	free(s);
 	free(c);
 	tlspa_table_free(&inv.sender, free_row);
 	tlspa_table_free(&inv.client, free_row);
-	tlspa_scan_close(&inv.scan);
-	tlsp_chain_key_free(&inv.key);
-	free(inv.domains);
+	tlspa_reading_free(&inv.rd);
 	return rc;
 }

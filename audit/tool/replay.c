@@ -59,17 +59,11 @@ struct rec {
 };
 
 struct replay {
+	struct tlspa_reading rd;
 	const char *policy_path;
 	struct tlsp_policy *draft;
-	enum tlspa_format format;
-	int as_enforced, ignore_breaks;
+	int as_enforced;
 	unsigned fail_on; /* (1u << action) */
-	size_t top;
-	char **domains;
-	size_t ndomains;
-	struct tlspa_scan scan;
-	struct tlsp_chain_key key;
-	char evidence[512];
 	uint64_t records, decisions, unchanged, changed, newly;
 	uint64_t tr[NA][NTO];
 	struct example ex[NA][NTO][NEX];
@@ -220,20 +214,6 @@ add_example(struct example *ex, const struct rec *r, const char *rdom,
 	snprintf(e->rule, sizeof(e->rule), "%s", rule);
 }
 
-static int
-domain_wanted(const struct replay *rp, const char *a, const char *b)
-{
-	size_t i;
-
-	if (rp->ndomains == 0)
-		return 1;
-	for (i = 0; i < rp->ndomains; i++)
-		if ((a[0] && tlspa_text_domain_match(a, rp->domains[i])) ||
-		    (b[0] && tlspa_text_domain_match(b, rp->domains[i])))
-			return 1;
-	return 0;
-}
-
 /* One recorded decision: rcpt NULL for a mail record's sender verdict. */
 static void
 decision(struct replay *rp, const struct rec *r, const struct tlspa_jv *addr,
@@ -252,7 +232,8 @@ decision(struct replay *rp, const struct rec *r, const struct tlspa_jv *addr,
 			snprintf(rdom, sizeof(rdom), "(no domain)");
 	} else if (addr != NULL)
 		snprintf(rdom, sizeof(rdom), "(redacted)");
-	if (!domain_wanted(rp, r->sdom, rdom))
+	if (!tlspa_reading_wants(&rp->rd, r->sdom) &&
+	    !tlspa_reading_wants(&rp->rd, rdom))
 		return;
 	rp->decisions++;
 	from = ra != NULL && ra->type == TLSPA_J_STR ? tlsp_action_lookup(ra->s)
@@ -303,16 +284,14 @@ decision(struct replay *rp, const struct rec *r, const struct tlspa_jv *addr,
 static void
 count_record(struct replay *rp, const struct tlspa_jv *jv, int64_t ms)
 {
-	const struct tlspa_jv *type = tlspa_jv_get(jv, "type");
 	const struct tlspa_jv *s = tlspa_jv_get(jv, "sender");
 	const struct tlspa_jv *c = tlspa_jv_get(tlspa_jv_get(jv, "client"),
 						"addr");
 	const struct tlspa_jv *rc;
 	struct rec *r;
-	int mail = tlspa_jv_is(type, tlsp_event_type_name(TLSP_EV_MAIL));
+	int type = tlspa_reading_decision(jv);
 
-	if (!mail && !tlspa_jv_is(type, tlsp_event_type_name(TLSP_EV_RCPT)) &&
-	    !tlspa_jv_is(type, tlsp_event_type_name(TLSP_EV_MESSAGE)))
+	if (type < 0)
 		return;
 	r = &rp->cur;
 	memset(r, 0, offsetof(struct rec, rf));
@@ -327,7 +306,7 @@ count_record(struct replay *rp, const struct tlspa_jv *jv, int64_t ms)
 		 : c != NULL			     ? "(redacted)"
 						     : "(no address)");
 	r->facts_ok = tlspa_recfacts_read(jv, &r->rf) == 0;
-	if (mail) {
+	if (type == TLSP_EV_MAIL) {
 		decision(rp, r, NULL, tlspa_jv_get(jv, "sender_verdict"));
 		return;
 	}
@@ -389,70 +368,28 @@ replay_options(struct replay *rp, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
-		{"since", required_argument, NULL, 'S'},
-		{"until", required_argument, NULL, 'U'},
-		{"tz", required_argument, NULL, 'z'},
-		{"domain", required_argument, NULL, 'd'},
-		{"format", required_argument, NULL, 'f'},
-		{"top", required_argument, NULL, 'n'},
 		{"fail-on", required_argument, NULL, 'F'},
 		{"as-enforced", no_argument, NULL, 'A'},
-		{"key", required_argument, NULL, 'k'},
-		{"allow-empty", no_argument, NULL, 'E'},
-		{"ignore-breaks", no_argument, NULL, 'I'},
+		TLSPA_READING_OPTIONS,
+		TLSPA_OUTPUT_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	const char *since = NULL, *until = NULL, *tz = NULL;
-	char **nv, *end;
-	int c;
+	int c, r;
 
-	rp->top = 20;
+	rp->rd.top = 20;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((r = tlspa_reading_option(&rp->rd, "replay", c, optarg)) <
+		    0)
+			return -r;
+		if (r > 0)
+			continue;
 		if (c == 'p')
 			rp->policy_path = optarg;
-		else if (c == 'S')
-			since = optarg;
-		else if (c == 'U')
-			until = optarg;
-		else if (c == 'z')
-			tz = optarg;
 		else if (c == 'A')
 			rp->as_enforced = 1;
-		else if (c == 'E')
-			rp->scan.allow_empty = 1;
-		else if (c == 'I')
-			rp->ignore_breaks = 1;
 		else if (c == 'F') {
 			if (parse_fail_on(rp, optarg) < 0)
 				return TLSPA_EX_ERROR;
-		} else if (c == 'k') {
-			if (tlspa_tool_key(&rp->key, optarg) < 0)
-				return TLSPA_EX_ERROR;
-		} else if (c == 'd') {
-			nv = realloc(rp->domains,
-				     (rp->ndomains + 1) * sizeof(*nv));
-			if (nv == NULL)
-				return TLSPA_EX_ERROR;
-			nv[rp->ndomains++] = optarg;
-			rp->domains = nv;
-		} else if (c == 'f') {
-			if (strcmp(optarg, "text") == 0)
-				rp->format = F_TEXT;
-			else if (strcmp(optarg, "csv") == 0)
-				rp->format = F_CSV;
-			else if (strcmp(optarg, "json") == 0)
-				rp->format = F_JSON;
-			else {
-				fprintf(stderr,
-					"tlspolicy-audit: --format %s: "
-					"expected text, csv or json\n",
-					optarg);
-				return TLSPA_EX_ERROR;
-			}
-		} else if (c == 'n') {
-			rp->top = strtoul(optarg, &end, 10);
-			if (rp->top == 0 || *end != '\0')
-				return tlspa_tool_usage("replay");
 		} else
 			return tlspa_tool_usage("replay");
 	}
@@ -461,12 +398,8 @@ replay_options(struct replay *rp, int argc, char **argv)
 				"required\n");
 		return tlspa_tool_usage("replay");
 	}
-	if (tlspa_scan_window(&rp->scan, tz, since, until) < 0)
-		return TLSPA_EX_ERROR;
-	if (optind >= argc) {
-		fprintf(stderr, "tlspolicy-audit replay: no FILE given\n");
-		return tlspa_tool_usage("replay");
-	}
+	if ((r = tlspa_reading_start(&rp->rd, "replay", argc, argv)) != 0)
+		return r;
 	return load_draft(rp) < 0 ? TLSPA_EX_ERROR : 0;
 }
 
@@ -534,7 +467,7 @@ static void
 text_table(const struct replay *rp, const char *title,
 	   const struct tlspa_table *t, struct tlspa_ent **v)
 {
-	size_t i, n = rp->top < t->n ? rp->top : t->n;
+	size_t i, n = rp->rd.top < t->n ? rp->rd.top : t->n;
 	const struct crow *w;
 
 	if (t->n == 0)
@@ -563,7 +496,7 @@ write_text(const struct replay *rp, struct tlspa_ent **v[4])
 	printf("tlspolicy-audit replay: draft %s (policy %.16s...)%s\n",
 	       rp->policy_path, tlsp_policy_hash(rp->draft),
 	       rp->as_enforced ? ", monitor rules as enforced" : "");
-	printf("evidence: %s\n", rp->evidence);
+	printf("evidence: %s\n", rp->rd.evidence);
 	printf("decision records: %" PRIu64 "; decisions re-evaluated: "
 	       "%" PRIu64 "\n",
 	       rp->records, rp->decisions);
@@ -620,7 +553,7 @@ static void
 csv_table(const char *section, const struct replay *rp,
 	  const struct tlspa_table *tab, struct tlspa_ent **v)
 {
-	size_t i, n = rp->top < tab->n ? rp->top : tab->n;
+	size_t i, n = rp->rd.top < tab->n ? rp->rd.top : tab->n;
 	const struct crow *w;
 	int f, t;
 
@@ -658,8 +591,8 @@ write_csv(const struct replay *rp, struct tlspa_ent **v[4])
 	csv_table("sender", rp, &rp->sender, v[1]);
 	csv_table("recipient", rp, &rp->rcpt, v[2]);
 	csv_table("client", rp, &rp->client, v[3]);
-	csv_row("evidence", rp->evidence, strlen(rp->evidence), -1, -1,
-		rp->scan.chain.breaks);
+	csv_row("evidence", rp->rd.evidence, strlen(rp->rd.evidence), -1, -1,
+		rp->rd.scan.chain.breaks);
 }
 
 static void
@@ -715,7 +648,7 @@ static void
 j_table(struct tlsp_jbuf *jb, const struct replay *rp, const char *key,
 	const struct tlspa_table *tab, struct tlspa_ent **v)
 {
-	size_t i, n = rp->top < tab->n ? rp->top : tab->n;
+	size_t i, n = rp->rd.top < tab->n ? rp->rd.top : tab->n;
 	const struct crow *w;
 
 	tlsp_jb_key(jb, key);
@@ -737,7 +670,7 @@ j_table(struct tlsp_jbuf *jb, const struct replay *rp, const char *key,
 static int
 write_json(const struct replay *rp, struct tlspa_ent **v[4])
 {
-	const struct tlspa_follow *fo = &rp->scan.chain;
+	const struct tlspa_follow *fo = &rp->rd.scan.chain;
 	struct tlsp_jbuf jb;
 	size_t i;
 	int oom;
@@ -751,7 +684,7 @@ write_json(const struct replay *rp, struct tlspa_ent **v[4])
 	tlsp_jb_open(&jb, '{');
 	tlsp_jb_kbool(&jb, "verified", fo->breaks == 0 && !fo->unkeyed);
 	tlsp_jb_kbool(&jb, "hashes_checked", !fo->unkeyed);
-	tlsp_jb_kstr(&jb, "summary", rp->evidence);
+	tlsp_jb_kstr(&jb, "summary", rp->rd.evidence);
 	tlsp_jb_close(&jb, '}');
 	tlsp_jb_key(&jb, "records");
 	tlsp_jb_uint(&jb, rp->records);
@@ -812,16 +745,14 @@ tlspa_replay_main(int argc, char **argv)
 		tabs[i]->valsz = sizeof(struct crow);
 	if ((rc = replay_options(rp, argc, argv)) != 0)
 		goto done;
-	rp->scan.files = argv + optind;
-	rp->scan.nfiles = argc - optind;
-	rp->scan.key = &rp->key;
-	while ((got = tlspa_scan_next(&rp->scan)) > 0)
-		count_record(rp, rp->scan.rec, rp->scan.ms);
+	while ((got = tlspa_scan_next(&rp->rd.scan)) > 0)
+		count_record(rp, rp->rd.scan.rec, rp->rd.scan.ms);
 	if (got < 0) {
 		rc = TLSPA_EX_ERROR;
 		goto done;
 	}
-	tlspa_scan_evidence(&rp->scan, rp->evidence, sizeof(rp->evidence));
+	tlspa_scan_evidence(&rp->rd.scan, rp->rd.evidence,
+			    sizeof(rp->rd.evidence));
 	for (i = 0; i < 4; i++)
 		if ((v[i] = tlspa_table_sorted(tabs[i], by_changed)) == NULL &&
 		    tabs[i]->n > 0) {
@@ -829,19 +760,13 @@ tlspa_replay_main(int argc, char **argv)
 			rc = TLSPA_EX_ERROR;
 			goto done;
 		}
-	if (rp->format == F_CSV)
+	if (rp->rd.format == F_CSV)
 		write_csv(rp, v);
-	else if (rp->format == F_JSON)
+	else if (rp->rd.format == F_JSON)
 		rc = write_json(rp, v);
 	else
 		write_text(rp, v);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "tlspolicy-audit: standard output: write "
-				"error\n");
-		rc = TLSPA_EX_ERROR;
-	}
-	if (rc == 0)
-		rc = tlspa_scan_status(&rp->scan.chain, rp->ignore_breaks);
+	rc = tlspa_reading_end(&rp->rd, rc);
 	if (rc == 0 && rp->newly > 0) {
 		fprintf(stderr,
 			"tlspolicy-audit: --fail-on: %" PRIu64 " decision%s "
@@ -854,10 +779,8 @@ done:
 		free(v[i]);
 		tlspa_table_free(tabs[i], NULL);
 	}
-	tlspa_scan_close(&rp->scan);
-	tlsp_chain_key_free(&rp->key);
+	tlspa_reading_free(&rp->rd);
 	tlsp_policy_unref(rp->draft);
-	free(rp->domains);
 	free(rp);
 	return rc;
 }

@@ -257,6 +257,57 @@ void tlspa_report_csv_cell(const char *s, size_t n);
 void tlspa_report_csv_col(const char *prefix, const char *name);
 void tlspa_report_json_flush(struct tlsp_jbuf *jb, int all);
 
+/*
+ * What inventory, replay and suggest share (reading.c): the log read as
+ * report reads it, in a window, a domain filter, the output format.
+ * Zero-initialise. Each command's getopt_long table holds
+ * TLSPA_READING_OPTIONS (and TLSPA_OUTPUT_OPTIONS for --format and --top)
+ * and passes every option to tlspa_reading_option first.
+ */
+struct tlspa_reading {
+	struct tlspa_scan scan;
+	struct tlsp_chain_key key;
+	const char *since, *until, *tz;
+	char **domains; /* --domain */
+	size_t ndomains;
+	enum tlspa_format format; /* text, csv or json */
+	size_t top;		  /* 0: every row */
+	int ignore_breaks;
+	char evidence[512];
+};
+#define TLSPA_READING_OPTIONS                                                  \
+	{"since", required_argument, NULL, 'S'},                               \
+		{"until", required_argument, NULL, 'U'},                       \
+		{"tz", required_argument, NULL, 'z'},                          \
+		{"domain", required_argument, NULL, 'd'},                      \
+		{"key", required_argument, NULL, 'k'},                         \
+		{"allow-empty", no_argument, NULL, 'E'},                       \
+	{                                                                      \
+		"ignore-breaks", no_argument, NULL, 'I'                        \
+	}
+#define TLSPA_OUTPUT_OPTIONS                                                   \
+	{"format", required_argument, NULL, 'f'},                              \
+	{                                                                      \
+		"top", required_argument, NULL, 'n'                            \
+	}
+/* 1 when option c is one of the shared ones (taken), 0 when it is not,
+ * or minus an exit status after saying why. */
+int tlspa_reading_option(struct tlspa_reading *rd, const char *cmd, int c,
+			 char *arg);
+/* After the options: the window and the files (argv + optind). 0, or an
+ * exit status. */
+int tlspa_reading_start(struct tlspa_reading *rd, const char *cmd, int argc,
+			char **argv);
+/* 1 if a domain passes --domain (always without it; never ""). */
+int tlspa_reading_wants(const struct tlspa_reading *rd, const char *domain);
+/* The enum tlsp_event_type of a decision record (message, rcpt, mail),
+ * or -1 for any other record. */
+int tlspa_reading_decision(const struct tlspa_jv *rec);
+/* After the output: standard output flushed, then rc, or the status of
+ * the chain (1 unless --ignore-breaks). */
+int tlspa_reading_end(struct tlspa_reading *rd, int rc);
+void tlspa_reading_free(struct tlspa_reading *rd);
+
 /* Writes the report in r->format to stdout. 0, or an exit status. */
 int tlspa_report_write(struct tlspa_report *r);
 

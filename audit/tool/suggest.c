@@ -52,13 +52,8 @@ struct srow {
 };
 
 struct suggest {
+	struct tlspa_reading rd;
 	uint64_t min_messages, min_days;
-	char **domains;
-	size_t ndomains;
-	struct tlspa_scan scan;
-	struct tlsp_chain_key key;
-	int ignore_breaks;
-	char evidence[512];
 	int64_t first_ms, last_ms;
 	uint64_t records, authenticated;
 	struct tlspa_table sender, rcpt;
@@ -156,23 +151,9 @@ add_row(struct tlspa_table *t, const char *k, size_t kn, const struct facts *f,
 	pins_add(&w->issuer, f->issuer);
 }
 
-static int
-wanted(const struct suggest *sg, const char *domain)
-{
-	size_t i;
-
-	if (sg->ndomains == 0)
-		return 1;
-	for (i = 0; i < sg->ndomains; i++)
-		if (tlspa_text_domain_match(domain, sg->domains[i]))
-			return 1;
-	return 0;
-}
-
 static void
 count_record(struct suggest *sg, const struct tlspa_jv *rec, int64_t ms)
 {
-	const struct tlspa_jv *type = tlspa_jv_get(rec, "type");
 	const struct tlspa_jv *tls = tlspa_jv_get(rec, "tls");
 	const struct tlspa_jv *auth = tlspa_jv_get(rec, "authenticated");
 	const struct tlspa_jv *v, *rc;
@@ -180,9 +161,7 @@ count_record(struct suggest *sg, const struct tlspa_jv *rec, int64_t ms)
 	struct facts f;
 	char dom[256];
 
-	if (!tlspa_jv_is(type, tlsp_event_type_name(TLSP_EV_MESSAGE)) &&
-	    !tlspa_jv_is(type, tlsp_event_type_name(TLSP_EV_RCPT)) &&
-	    !tlspa_jv_is(type, tlsp_event_type_name(TLSP_EV_MAIL)))
+	if (tlspa_reading_decision(rec) < 0)
 		return;
 	if (tls == NULL || tls->type != TLSPA_J_OBJ)
 		return;
@@ -220,7 +199,7 @@ count_record(struct suggest *sg, const struct tlspa_jv *rec, int64_t ms)
 	f.subject = tlspa_jv_get(tls, "subject");
 	f.issuer = tlspa_jv_get(tls, "issuer");
 	tlspa_text_sender_key(tlspa_jv_get(rec, "sender"), dom, sizeof(dom));
-	if (wanted(sg, dom))
+	if (tlspa_reading_wants(&sg->rd, dom))
 		add_row(&sg->sender, dom, strlen(dom), &f, 1);
 	rc = tlspa_jv_get(rec, "recipients");
 	for (rc = rc != NULL && rc->type == TLSPA_J_ARR ? rc->kids : NULL; rc;
@@ -228,7 +207,7 @@ count_record(struct suggest *sg, const struct tlspa_jv *rec, int64_t ms)
 		v = tlspa_jv_get(rc, "addr");
 		if (v == NULL || v->type != TLSPA_J_STR ||
 		    tlspa_text_domain(v->s, v->len, dom, sizeof(dom)) == 0 ||
-		    !wanted(sg, dom))
+		    !tlspa_reading_wants(&sg->rd, dom))
 			continue;
 		add_row(&sg->rcpt, dom, strlen(dom), &f, 0);
 	}
@@ -430,7 +409,7 @@ write_draft(const struct suggest *sg, struct tlspa_ent **s,
 	       " decision record%s, %s .. %s\n",
 	       sg->records, sg->records == 1 ? "" : "s", sg->records ? a : "-",
 	       sg->records ? b : "-");
-	printf("# evidence: %s\n", sg->evidence);
+	printf("# evidence: %s\n", sg->rd.evidence);
 	printf("# Each rule is the strictest that all recorded traffic of its "
 	       "domain met\n"
 	       "# (at least %" PRIu64 " records on %" PRIu64
@@ -467,64 +446,32 @@ static int
 suggest_options(struct suggest *sg, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"since", required_argument, NULL, 'S'},
-		{"until", required_argument, NULL, 'U'},
-		{"tz", required_argument, NULL, 'z'},
-		{"domain", required_argument, NULL, 'd'},
 		{"min-messages", required_argument, NULL, 'm'},
 		{"min-days", required_argument, NULL, 'D'},
-		{"key", required_argument, NULL, 'k'},
-		{"allow-empty", no_argument, NULL, 'E'},
-		{"ignore-breaks", no_argument, NULL, 'I'},
+		TLSPA_READING_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	const char *since = NULL, *until = NULL, *tz = NULL;
-	char **nv;
-	int c;
+	int c, r;
 
 	sg->min_messages = 100;
 	sg->min_days = 7;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'S')
-			since = optarg;
-		else if (c == 'U')
-			until = optarg;
-		else if (c == 'z')
-			tz = optarg;
-		else if (c == 'E')
-			sg->scan.allow_empty = 1;
-		else if (c == 'I')
-			sg->ignore_breaks = 1;
-		else if (c == 'm' || c == 'D') {
-			if (number(optarg, c == 'm' ? &sg->min_messages
-						    : &sg->min_days) < 0) {
-				fprintf(stderr,
-					"tlspolicy-audit: --%s %s: expected "
-					"a number\n",
-					c == 'm' ? "min-messages" : "min-days",
-					optarg);
-				return TLSPA_EX_ERROR;
-			}
-		} else if (c == 'k') {
-			if (tlspa_tool_key(&sg->key, optarg) < 0)
-				return TLSPA_EX_ERROR;
-		} else if (c == 'd') {
-			nv = realloc(sg->domains,
-				     (sg->ndomains + 1) * sizeof(*nv));
-			if (nv == NULL)
-				return TLSPA_EX_ERROR;
-			nv[sg->ndomains++] = optarg;
-			sg->domains = nv;
-		} else
+		if ((r = tlspa_reading_option(&sg->rd, "suggest", c, optarg)) <
+		    0)
+			return -r;
+		if (r > 0)
+			continue;
+		if (c != 'm' && c != 'D')
 			return tlspa_tool_usage("suggest");
+		if (number(optarg,
+			   c == 'm' ? &sg->min_messages : &sg->min_days) < 0) {
+			fprintf(stderr,
+				"tlspolicy-audit: --%s %s: expected a number\n",
+				c == 'm' ? "min-messages" : "min-days", optarg);
+			return TLSPA_EX_ERROR;
+		}
 	}
-	if (tlspa_scan_window(&sg->scan, tz, since, until) < 0)
-		return TLSPA_EX_ERROR;
-	if (optind >= argc) {
-		fprintf(stderr, "tlspolicy-audit suggest: no FILE given\n");
-		return tlspa_tool_usage("suggest");
-	}
-	return 0;
+	return tlspa_reading_start(&sg->rd, "suggest", argc, argv);
 }
 
 /* ============================================================== main */
@@ -552,16 +499,14 @@ tlspa_suggest_main(int argc, char **argv)
 	sg.sender.valsz = sg.rcpt.valsz = sizeof(struct srow);
 	if ((rc = suggest_options(&sg, argc, argv)) != 0)
 		goto done;
-	sg.scan.files = argv + optind;
-	sg.scan.nfiles = argc - optind;
-	sg.scan.key = &sg.key;
-	while ((got = tlspa_scan_next(&sg.scan)) > 0)
-		count_record(&sg, sg.scan.rec, sg.scan.ms);
+	while ((got = tlspa_scan_next(&sg.rd.scan)) > 0)
+		count_record(&sg, sg.rd.scan.rec, sg.rd.scan.ms);
 	if (got < 0) {
 		rc = TLSPA_EX_ERROR;
 		goto done;
 	}
-	tlspa_scan_evidence(&sg.scan, sg.evidence, sizeof(sg.evidence));
+	tlspa_scan_evidence(&sg.rd.scan, sg.rd.evidence,
+			    sizeof(sg.rd.evidence));
 	s = tlspa_table_sorted(&sg.sender, by_volume);
 	r = tlspa_table_sorted(&sg.rcpt, by_volume);
 	if ((s == NULL && sg.sender.n) || (r == NULL && sg.rcpt.n)) {
@@ -570,20 +515,12 @@ tlspa_suggest_main(int argc, char **argv)
 		goto done;
 	}
 	write_draft(&sg, s, r);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "tlspolicy-audit: standard output: write "
-				"error\n");
-		rc = TLSPA_EX_ERROR;
-	}
-	if (rc == 0)
-		rc = tlspa_scan_status(&sg.scan.chain, sg.ignore_breaks);
+	rc = tlspa_reading_end(&sg.rd, rc);
 done:
 	free(s);
 	free(r);
 	tlspa_table_free(&sg.sender, free_row);
 	tlspa_table_free(&sg.rcpt, free_row);
-	tlspa_scan_close(&sg.scan);
-	tlsp_chain_key_free(&sg.key);
-	free(sg.domains);
+	tlspa_reading_free(&sg.rd);
 	return rc;
 }

@@ -98,7 +98,8 @@ record_waived(struct tlsp_jbuf *jb, const struct tlsp_failure *fl)
 	tlsp_jb_kstr(jb, "requirement", tlsp_req_name(fl->req));
 	tlsp_jb_kstr(jb, "status", tlsp_body_status_name(fl->status));
 	tlsp_jb_kstr(jb, "required", fl->required);
-	tlsp_jb_kstr(jb, "observed", fl->observed);
+	/* as in failures: null where the client member holds the evidence */
+	tlsp_jb_kstr(jb, "observed", fl->observed[0] ? fl->observed : NULL);
 	tlsp_jb_kstr(jb, "exception", tlsp_exception_name(fl->waived_by));
 	tlsp_jb_kstr(jb, "expires", until);
 	tlsp_jb_close(jb, '}');

@@ -252,6 +252,7 @@ main(int argc, char *argv[])
 	enum tlsp_mta mta = TLSP_MTA_UNKNOWN;
 	const char *at = NULL;
 	unsigned long days = 14;
+	int days_given = 0;
 	char *end;
 	int ch, mode = 0, m;
 
@@ -306,6 +307,7 @@ main(int argc, char *argv[])
 		case 'W':
 			errno = 0;
 			days = strtoul(optarg, &end, 10);
+			days_given = 1;
 			if (errno || end == optarg || *end || days > 3650) {
 				fprintf(stderr,
 					"tlspolicy-milter: --expiry-warning: "
@@ -326,7 +328,14 @@ main(int argc, char *argv[])
 			return EX_USAGE;
 		}
 	}
-	if (cases && (mode == 'n' || mode == 0) && optind == argc)
+	/* options of the checker and the query mode never start a daemon */
+	if ((cases != NULL && mode != 'n') || (at != NULL && mode == 0) ||
+	    (days_given && mode != 'n')) {
+		fprintf(stderr, "tlspolicy-milter: --test and --expiry-warning "
+				"go with -n, --at with -n or -q\n");
+		return EX_USAGE;
+	}
+	if (cases && mode == 'n' && optind == argc)
 		return test(path, mta, cases, at, (unsigned)days);
 	if (mode == 'n' && optind == argc)
 		return check(path, mta, at, (unsigned)days);

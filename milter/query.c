@@ -487,7 +487,7 @@ tlspm_query_cases(const struct tlsp_policy *p, const struct tlsp_cases *cs,
 	struct tlspm_query *q = calloc(cs->n ? cs->n : 1, sizeof(*q));
 	struct tlsp_verdict *v = malloc(sizeof(*v));
 	size_t i, j, verdicts = 0, bad = 0;
-	int facts_bad = 0, rc;
+	int facts_bad = 0, rc, at_mail;
 
 	if (q == NULL || v == NULL) {
 		fprintf(out, "%s: out of memory\n", cs->path);
@@ -508,8 +508,16 @@ tlspm_query_cases(const struct tlsp_policy *p, const struct tlsp_cases *cs,
 		struct tlsp_facts f;
 
 		tlsp_facts_from_macros(&q[i].m, &f);
+		/* as the daemon: a sender rule that refuses at MAIL gives its
+		 * verdict to every recipient */
+		at_mail = q[i].sender != NULL &&
+			  tlsp_evaluate_sender(p, &f, q[i].sender, q[i].at,
+					       v) &&
+			  (v->action == TLSP_ACTION_REJECT ||
+			   v->action == TLSP_ACTION_DEFER);
 		for (j = 0; j < c->nexpect; j++, verdicts++) {
-			query_verdict(p, &f, &q[i], j, v);
+			if (!at_mail)
+				query_verdict(p, &f, &q[i], j, v);
 			if (!mismatch(&c->expect[j], v))
 				continue;
 			print_mismatch(cs, c, &c->expect[j], v, out);

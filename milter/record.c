@@ -200,8 +200,15 @@ tlspm_record_line(const struct tlspm_session *s, const char *stage,
 	put_failures(&l, v, TLSP_UNKNOWN);
 	put_waived(&l, v);
 	put(&l, " reply=\"");
-	put_escaped(&l, reply ? reply : "", 1100);
-	put(&l, "\"");
+	/* the reply is last: cut it, never its closing quote */
+	if (l.n + 2 < sizeof(l.b)) {
+		size_t room = sizeof(l.b) - 1 - l.n; /* the quote's byte */
+
+		put_escaped(&l, reply ? reply : "", room < 1100 ? room : 1100);
+	}
+	if (l.n > sizeof(l.b) - 2)
+		l.n = sizeof(l.b) - 2;
+	l.b[l.n++] = '"';
 	l.b[l.n] = '\0';
 	tlspm_log_text(LOG_INFO, l.b);
 }

@@ -239,6 +239,18 @@ expect "older record, nothing open decides" 0 "unchanged: 1; changed: 0; cannot 
 # ... nor when the draft's scope does not look at it
 printf 'version: 1\nscope: {authenticated: enforce}\nrecipients:\n  old.example: {min_version: TLSv1.3, action: reject}\n' >"$tmp/d4.yaml"
 expect "older record, scope enforces all" 0 "accept -> reject: 1" replay --policy "$tmp/d4.yaml" --domain old.example "$tmp/r.log"
+# a log kept with addresses: domain ("@domain") replays by its domains
+sed 's/"<s@p.example>"/"@p.example"/; s/"<r@\([a-z.]*\)>"/"@\1"/' "$tmp/bodies" >"$tmp/dbodies"
+"$mklog" <"$tmp/dbodies" >"$tmp/rd.log" 2>/dev/null || bad "mklog failed (domain-only)"
+grep -q '"sender":"@p.example"' "$tmp/rd.log" && grep -q '"addr":"@tagged.example"' "$tmp/rd.log" && ok ||
+	bad "the domain-only log was not made"
+expect "domain-only addresses: tag -> quarantine" 0 "tag -> quarantine: 1" replay --policy "$tmp/d1.yaml" "$tmp/rd.log"
+expect "domain-only addresses: quarantine -> tag" 0 "quarantine -> tag: 1" replay --policy "$tmp/d1.yaml" "$tmp/rd.log"
+# --fail-on counts what newly has one of its actions, not a change
+# between two of them
+printf 'version: 1\nrecipients:\n  quar.example: {min_version: TLSv1.3, action: reject}\n  tagged.example: {min_version: TLSv1.3, action: quarantine}\n' >"$tmp/d5.yaml"
+expect "--fail-on: quarantine -> reject is not new" 0 "quarantine -> reject: 1" replay --policy "$tmp/d5.yaml" --fail-on reject,quarantine --domain quar.example "$tmp/r.log"
+expect "--fail-on: tag -> quarantine is new" 3 "would newly be refused or marked" replay --policy "$tmp/d5.yaml" --fail-on reject,quarantine "$tmp/r.log"
 run replay --policy "$tmp/d1.yaml" --format csv "$tmp/r.log"
 if [ "$rc" -eq 0 ] && grep -qx 'transition,,tag,quarantine,1' "$tmp/stdout" &&
 	grep -qx 'recipient,quar.example,quarantine,tag,1' "$tmp/stdout"; then ok; else bad "replay csv"; fi

@@ -146,5 +146,22 @@ expect "-n: included files listed in load order" 0 \
 expect "-q: an included rule decides" 0 "rule sender:a.example: FAIL -> reject" -- \
 	"$bin" -c "$tmp/split/main.yaml" -q mail_addr=x@a.example rcpt_addr=y@corp.example mta=postfix
 
+# --test decides as the daemon does: a sender rule that refuses at MAIL
+# gives its verdict to every recipient, however strict theirs is
+printf 'version: 1\nsenders:\n  bank.example: {min_version: TLSv1.3, action: defer}\nrecipients:\n  corp.example: {min_version: TLSv1.3, action: reject}\n' >"$tmp/stage.yaml"
+cat >"$tmp/stage.cases.yaml" <<'YAML'
+- name: refused at MAIL
+  mail_addr: a@bank.example
+  mta: postfix
+  tls_version: TLSv1.2
+  expect:
+    x@corp.example: {action: defer, rule: "sender:bank.example"}
+YAML
+expect "--test: the MAIL stage decides first" 0 "1 case, 1 verdict: 1 as expected, 0 mismatches" -- \
+	"$bin" -c "$tmp/stage.yaml" -n --test "$tmp/stage.cases.yaml"
+expect "--at alone does not start a daemon" 64 "--at with -n or -q" -- "$bin" --at 2027-01-01
+expect "--test needs -n" 64 "--test and --expiry-warning go with -n" -- \
+	"$bin" -c "$tmp/stage.yaml" -q --test "$tmp/stage.cases.yaml" rcpt_addr=x@corp.example
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

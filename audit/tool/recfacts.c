@@ -113,6 +113,14 @@ xtext(const char *s, char *out, size_t outsz)
 	return *s == '\0' ? out : NULL;
 }
 
+/* 1 if facts.c reads value v as an xtext DN (facts_cert_name). */
+static int
+sendmail_dn(enum tlsp_mta mta, const char *v)
+{
+	return v != NULL && (mta == TLSP_MTA_SENDMAIL ||
+			     (mta == TLSP_MTA_UNKNOWN && v[0] == '/'));
+}
+
 int
 tlspa_recfacts_read(const struct tlspa_jv *rec, struct tlspa_recfacts *rf)
 {
@@ -152,12 +160,14 @@ tlspa_recfacts_read(const struct tlspa_jv *rec, struct tlspa_recfacts *rf)
 	m.cipher_bits = macro(seen, M_BITS, rf->bits[0] ? rf->bits : NULL);
 	m.cert_subject = str_of(tlspa_jv_get(tls, "subject"));
 	m.cert_issuer = str_of(tlspa_jv_get(tls, "issuer"));
-	if (m.mta == TLSP_MTA_SENDMAIL) { /* the record holds decoded DNs */
+	/* the record holds decoded DNs where facts.c decoded xtext: from
+	 * Sendmail, or from an unknown MTA a value that begins with '/' */
+	if (sendmail_dn(m.mta, m.cert_subject))
 		m.cert_subject = xtext(m.cert_subject, rf->subject,
 				       sizeof(rf->subject));
+	if (sendmail_dn(m.mta, m.cert_issuer))
 		m.cert_issuer = xtext(m.cert_issuer, rf->issuer,
 				      sizeof(rf->issuer));
-	}
 	m.cert_subject = macro(seen, M_SUBJECT, m.cert_subject);
 	m.cert_issuer = macro(seen, M_ISSUER, m.cert_issuer);
 	m.verify = macro(seen, M_VERIFY, str_of(tlspa_jv_get(tls, "verify")));

@@ -103,6 +103,21 @@ verdict_action(const struct replay *rp, const struct tlsp_verdict *v,
 }
 
 /*
+ * An address as the engine reads it: a log kept with `addresses: domain`
+ * holds "@domain", which the engine would take as unparsable (no local
+ * part) and judge by the default rules only; rules are looked up by
+ * domain, so any local part gives the same verdict.
+ */
+static const char *
+engine_address(const char *a, char *buf, size_t bufsz)
+{
+	if (a == NULL || a[0] != '@')
+		return a;
+	snprintf(buf, bufsz, "x%s", a);
+	return buf;
+}
+
+/*
  * One decision under the draft with facts f: the sender's verdict alone
  * (rcpt NULL: a mail record) or a recipient's. Returns the action, or
  * TO_UNKNOWN when a mail record's recipients would decide (the draft
@@ -112,9 +127,12 @@ static int
 judge_once(const struct replay *rp, const struct tlsp_facts *f,
 	   const char *sender, const char *rcpt, time_t at, const char **rule)
 {
+	char sbuf[TLSP_DOMAIN_MAX + 8], rbuf[TLSP_DOMAIN_MAX + 8];
 	struct tlsp_verdict v;
 	enum tlsp_action a;
 
+	sender = engine_address(sender, sbuf, sizeof(sbuf));
+	rcpt = engine_address(rcpt, rbuf, sizeof(rbuf));
 	if (tlsp_evaluate_sender(rp->draft, f, sender, at, &v)) {
 		a = verdict_action(rp, &v, rule);
 		if (refuses(a))
@@ -271,7 +289,8 @@ decision(struct replay *rp, const struct rec *r, const struct tlspa_jv *addr,
 		rule = "(none)";
 	rp->changed++;
 	rp->tr[from][to]++;
-	if (to < NA && (rp->fail_on & (1u << to)))
+	if (to < NA && (rp->fail_on & (1u << to)) &&
+	    !(rp->fail_on & (1u << from)))
 		rp->newly++;
 	add_example(rp->ex[from][to], r, rdom, rule);
 	add_crow(&rp->rule, rule, strlen(rule), from, to);

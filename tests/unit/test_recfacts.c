@@ -85,6 +85,18 @@ static const struct row rows[] = {
 	 "null,\"fingerprint\":null,\"observed\":[\"v\",\"{daemon_name}\","
 	 "\"{client_addr}\"]}}",
 	 1, NULL, TLSP_VER_NONE, TLSP_CERT_NONE, "", "", 0, 0, 0, "smtpd"},
+	/* an MTA not recognised, whose subject reads as a DN: facts.c
+	 * decoded it as xtext, so replay encodes it again ('+' intact) */
+	{"unknown MTA, a DN with +",
+	 "{\"mta\":\"unknown\",\"daemon_name\":null,\"authenticated\":"
+	 "false,\"client\":{\"addr\":\"192.0.2.1\",\"name\":null},\"tls\":{"
+	 "\"version\":\"TLSv1.3\",\"cipher\":\"TLS_AES_256_GCM_SHA384\","
+	 "\"bits\":256,\"forward_secrecy\":true,\"cert\":\"verified\","
+	 "\"subject\":\"/CN=foo+bar\",\"issuer\":null,\"verify\":\"OK\","
+	 "\"fingerprint\":null,\"observed\":[\"{tls_version}\",\"{cipher}\","
+	 "\"{cipher_bits}\",\"{cert_subject}\",\"{verify}\"]}}",
+	 1, NULL, TLSP_VER_TLSV1_3, TLSP_CERT_VERIFIED, "/CN=foo+bar",
+	 "foo+bar", 0, 0, 0, ""},
 	/* written before the two members: what was sent is open */
 	{"older record: authentication and listener open",
 	 "{\"mta\":\"postfix\",\"client\":{\"addr\":\"192.0.2.1\",\"name\":"

@@ -326,6 +326,9 @@ stage_case() { # NAME SYMLIST(-s or "") FP_ALG
 }
 stock_lists=$(grep "^define(\`confMILTER_MACROS" "$SM_CACHE/root/usr/share/sendmail/cf/m4/cfhead.m4")
 TLSN='{cert_issuer} {cert_subject} {cipher_bits} {cipher} {tls_version}'
+# the client macros the stage milter asks for (as tlspolicy-milter does
+# for client_name rules), sorted as the dump prints them
+CLIENT='{client_addr} {client_name} {client_ptr} {client_resolve}'
 if [ -n "$stock_lists" ] && command -v python3 >/dev/null; then
 	stage_case ask -s sha256
 	d=$stage_dump
@@ -333,15 +336,15 @@ if [ -n "$stock_lists" ] && command -v python3 >/dev/null; then
 	check_eq "stock lists: first EHLO empty" "$(sent "$d" trusted@s.example helo 0)" ''
 	check_eq "stock lists: EHLO after STARTTLS, no {verify}" "$(sent "$d" trusted@s.example helo 1)" "$TLSN"
 	check_eq "asked: MAIL has {verify} and {cert_fp}" "$(sent "$d" trusted@s.example mail)" \
-		"i v {cert_fp} {cert_issuer} {cert_subject} {cipher_bits} {cipher} {mail_addr} {tls_version} {verify}"
+		"i v {cert_fp} {cert_issuer} {cert_subject} {cipher_bits} {cipher} $CLIENT {mail_addr} {tls_version} {verify}"
 	check_eq "asked: RCPT has {verify} and {cert_fp}" "$(sent "$d" nocert@s.example rcpt)" \
-		"i v {cert_fp} {cert_issuer} {cert_subject} {cipher_bits} {cipher} {rcpt_addr} {tls_version} {verify}"
+		"i v {cert_fp} {cert_issuer} {cert_subject} {cipher_bits} {cipher} $CLIENT {rcpt_addr} {tls_version} {verify}"
 	check_eq "asked: DATA" "$(sent "$d" trusted@s.example data)" 'i'
 	check_eq "asked: the EOM request is ignored" "$(sent "$d" trusted@s.example eom)" '{msg_id}'
-	check_eq "asked: plaintext MAIL has no TLS macro" "$(sent "$d" plain@s.example mail)" 'i v {mail_addr}'
+	check_eq "asked: plaintext MAIL has no TLS macro" "$(sent "$d" plain@s.example mail)" "i v $CLIENT {mail_addr}"
 	stage_case ask-md5 -s ""
 	check_eq "asked, stock fingerprint: {cert_md5} at MAIL" "$(sent "$stage_dump" trusted@s.example mail)" \
-		"i v {cert_issuer} {cert_md5} {cert_subject} {cipher_bits} {cipher} {mail_addr} {tls_version} {verify}"
+		"i v {cert_issuer} {cert_md5} {cert_subject} {cipher_bits} {cipher} $CLIENT {mail_addr} {tls_version} {verify}"
 	stage_case silent "" sha256
 	check_eq "not asked: stock MAIL has no TLS macro" "$(sent "$stage_dump" trusted@s.example mail)" \
 		'i {mail_addr} {mail_host} {mail_mailer}'

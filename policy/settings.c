@@ -173,6 +173,8 @@ read_mode(struct tlsp_compile_ctx *c, const struct setting *k,
 	  const struct tlsp_ynode *v, const char *where,
 	  struct tlsp_settings *st)
 {
+	unsigned mode;
+
 	if (v->type != TLSP_YNODE_SCALAR || v->len > 4 ||
 	    strspn(v->str, "01234567") != v->len || v->len < 3) {
 		tlsp_schema_error(c, v, where,
@@ -180,7 +182,24 @@ read_mode(struct tlsp_compile_ctx *c, const struct setting *k,
 				  "mode like 0660");
 		return -1;
 	}
-	*FIELD(st, k, unsigned) = (unsigned)strtol(v->str, NULL, 8);
+	mode = (unsigned)strtol(v->str, NULL, 8);
+	if (mode > 0777) {
+		tlsp_schema_error(c, v, where,
+				  "'socket_mode' %s: setuid, setgid and sticky "
+				  "bits mean nothing on a socket; expected a "
+				  "mode like 0660",
+				  v->str);
+		return -1;
+	}
+	if ((mode & 0600) != 0600) {
+		tlsp_schema_error(c, v, where,
+				  "'socket_mode' %s: the owner must read and "
+				  "write the socket (0600 at least; the MTA's "
+				  "group needs 0660)",
+				  v->str);
+		return -1;
+	}
+	*FIELD(st, k, unsigned) = mode;
 	return 0;
 }
 

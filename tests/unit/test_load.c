@@ -359,6 +359,16 @@ static const struct err_row err_rows[] = {
 	 "t.yaml:2:32: milter: 'strip_forged_headers' expects auto, never, "
 	 "always or mta, found 'mat'; did you mean 'mta'?",
 	 1},
+	{"socket mode nobody can use",
+	 "version: 1\nmilter: {socket_mode: \"000\"}\n",
+	 "t.yaml:2:23: milter: 'socket_mode' 000: the owner must read and "
+	 "write the socket (0600 at least; the MTA's group needs 0660)",
+	 1},
+	{"socket mode with setgid",
+	 "version: 1\nmilter: {socket_mode: \"2660\"}\n",
+	 "t.yaml:2:23: milter: 'socket_mode' 2660: setuid, setgid and sticky "
+	 "bits mean nothing on a socket; expected a mode like 0660",
+	 1},
 	{"bad socket", "version: 1\nmilter: {socket: /run/x.sock}\n",
 	 "t.yaml:2:18: milter: 'socket' expects unix:/path, inet:port@address or "
 	 "inet6:port@address, found '/run/x.sock'",

@@ -17,27 +17,8 @@ tmp=$(mktemp -d /tmp/tlsp-html.XXXXXX) || exit 1
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 pass=0 fail=0
 
-ok() { pass=$((pass + 1)); }
-bad() {
-	fail=$((fail + 1))
-	printf 'FAIL %s\n' "$*"
-	[ -s "$tmp/out" ] && head -n 20 "$tmp/out" | sed 's/^/    /'
-}
-run() {
-	"$bin" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-	rc=$?
-	cat "$tmp/stdout" "$tmp/stderr" >"$tmp/out"
-}
-expect() {
-	name=$1 want=$2 pattern=$3
-	shift 3
-	run "$@"
-	if [ "$rc" -eq "$want" ] && grep -qF -- "$pattern" "$tmp/out"; then
-		ok
-	else
-		bad "$name: exit $rc (want $want), wanted '$pattern' in:"
-	fi
-}
+. "$(dirname "$0")/check-lib.sh"
+
 # check NAME HTML [ARGS...]: the python below on the HTML, with ARGS
 check() {
 	name=$1

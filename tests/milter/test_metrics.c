@@ -91,7 +91,17 @@ setup(void **state)
 	strcat(f->prom, "/tlspolicy.prom");
 	if (write_policy(f, NULL) < 0)
 		return -1;
-	return hn_start(&f->d);
+	if (hn_start(&f->d) < 0)
+		return -1;
+	/* The socket listens before the daemon writes its first file (it
+	 * writes it after dropping privileges): wait for that first one. */
+	for (long until = hn_now_ms() + WAIT_MS; access(f->prom, F_OK) != 0;
+	     usleep(20000))
+		if (hn_now_ms() >= until) {
+			fprintf(stderr, "%s: not written at start\n", f->prom);
+			return -1;
+		}
+	return 0;
 }
 
 static int

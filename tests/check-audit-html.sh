@@ -152,6 +152,16 @@ elif what == "title":
         sys.exit("title %r, want it to start with %r" % (t, sys.argv[3]))
     if len(sys.argv) > 4 and sys.argv[4] not in "".join(p.text):
         sys.exit("%r not in the text" % sys.argv[4])
+elif what == "files":
+    # each input's row: its size and SHA-256 as stored ("-=PATH": standard
+    # input fed from PATH)
+    rows = p.tables["files"][1:]
+    want = []
+    for a in sys.argv[3:]:
+        name, path = ("-", a[2:]) if a.startswith("-=") else (a, a)
+        b = open(path, "rb").read()
+        want.append([name, str(len(b)), hashlib.sha256(b).hexdigest()])
+    eq("file rows", rows, want)
 elif what == "csv":
     csv, sha = sys.argv[3], hashlib.sha256(open(sys.argv[3], "rb").read()).hexdigest()
     eq("companion", idtext(p, "companion").split("SHA-256 ")[-1].rstrip("."), sha)
@@ -174,6 +184,19 @@ cp "$tmp/stdout" "$tmp/r.json"
 check "numbers equal the JSON report's" numbers "$tmp/r.html" "$tmp/r.json" "$tmp/log"
 size=$(wc -c <"$tmp/r.html")
 [ "$size" -lt 200000 ] && ok || bad "fixture report is $size bytes"
+
+# ===================================== the files' SHA-256, as stored
+# The reader's bytes are hashed as they are read: a plain file, a rotated
+# gzip file (hashed as stored: its compressed bytes), standard input.
+head -n 6 "$tmp/log" | gzip -n >"$tmp/part1.gz"
+tail -n +7 "$tmp/log" >"$tmp/part2"
+run report --format html -o "$tmp/f.html" "$tmp/part1.gz" "$tmp/part2"
+[ "$rc" -eq 0 ] && ok || bad "gzip and plain: exit $rc"
+check "files: a gzip file and a plain one" files "$tmp/f.html" "$tmp/part1.gz" "$tmp/part2"
+"$bin" report --format html -o "$tmp/s.html" - <"$tmp/log" >/dev/null 2>&1 && ok || bad "stdin: exit $?"
+check "files: standard input, hashed as read" files "$tmp/s.html" "-=$tmp/log"
+cat "$tmp/log" | "$bin" report --format html -o "$tmp/p.html" - >/dev/null 2>&1 && ok || bad "a pipe: exit $?"
+check "files: a pipe, hashed as read" files "$tmp/p.html" "-=$tmp/log"
 
 # ======================================================= keys, anchors
 last=$(cat "$tmp/klast")

@@ -197,6 +197,8 @@ stdin_open(struct tlspa_reader *lr)
 		lr->end = 0;
 		if ((lr->fd = gzip_spawn_fed(0, lr->buf, 2, &lr->pid)) < 0)
 			goto fail;
+	} else if (lr->tap != NULL && got > 0) {
+		lr->tap(lr->tap_arg, lr->tap_base + lr->cur, lr->buf, got);
 	}
 	return 0;
 fail:
@@ -349,6 +351,9 @@ lines_fill(struct tlspa_reader *lr)
 	}
 	if (n == 0)
 		lr->eof = 1;
+	else if (lr->tap != NULL && lr->pid == 0)
+		lr->tap(lr->tap_arg, lr->tap_base + lr->cur,
+			lr->buf + lr->end, (size_t)n);
 	lr->end += (size_t)n;
 	return 0;
 }
@@ -392,6 +397,9 @@ tlspa_reader_next(struct tlspa_reader *lr, struct tlspa_reader_line *out)
 			if (lr->end > lr->start || lr->skipping)
 				return line_out(lr, out, lr->end - lr->start,
 						0);
+			if (lr->tap != NULL && lr->pid == 0)
+				lr->tap(lr->tap_arg, lr->tap_base + lr->cur,
+					NULL, 0);
 			if (lines_close_file(lr, 1) < 0)
 				return -1;
 			continue;

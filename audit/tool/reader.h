@@ -40,6 +40,14 @@ struct tlspa_reader {
 	char *const *files;
 	int nfiles;
 	size_t max;
+	/* Optional: sees every byte of a file as stored, in order, then
+	 * once n == 0 when the file was read to its end: a digest of
+	 * exactly the bytes read. Not for a gzip file (its bytes go to
+	 * gzip, not to the reader); a file read only in part never gets
+	 * the n == 0 call. `file` is tap_base plus the file's index. */
+	void (*tap)(void *arg, int file, const char *p, size_t n);
+	void *tap_arg;
+	int tap_base; /* the `file` the tap gets for files[0] */
 
 	/* state, private */
 	int cur;      /* index of the open file; -1 before the first */

@@ -787,15 +787,11 @@ count_exceptions(struct tlspa_report *r, const struct decision *d)
 	}
 }
 
-/* html: the decision's day, and each rule's share that met it. */
+/* html: the decision's day. */
 static void
 count_day(struct tlspa_report *r, const struct decision *d)
 {
-	const struct tlspa_jv *rule, *name;
-	struct tlspa_dayrule *dr;
 	struct tlspa_day *day;
-	char key[400];
-	int n;
 
 	if (d->ss->ms == TLSPA_TIME_MIN)
 		return;
@@ -814,22 +810,40 @@ count_day(struct tlspa_report *r, const struct decision *d)
 	day->ver[d->ss->ver]++;
 	day->cert[d->ss->cert]++;
 	day->action[d->act]++;
-	for (rule = rules_of(d->verdict); rule != NULL; rule = rule->next) {
-		name = tlspa_jv_get(rule, "rule");
+}
+
+/* html: a rule's evaluation on the decision's day (count_day ran first),
+ * and whether it met the rule. The day's entry is cached in the rule's
+ * row: one lookup per rule and day, not per evaluation. */
+static void
+count_dayrule(struct tlspa_report *r, const struct decision *d,
+	      struct tlspa_row *row, const struct tlspa_jv *rule,
+	      const struct tlspa_jv *name)
+{
+	struct tlspa_dayrule *dr = row->dayrule;
+	char key[400];
+	size_t n;
+
+	if (d->ss->ms == TLSPA_TIME_MIN || r->cur_day == NULL)
+		return;
+	if (dr == NULL || row->dayrule_start != r->day_start) {
 		if (name == NULL || name->type != TLSPA_J_STR ||
-		    name->len > 255 || !rule_wanted(r, name))
-			continue;
-		n = (int)strlen(r->day); /* day \0 rule, without printf */
-		memcpy(key, r->day, (size_t)n);
+		    name->len > 255)
+			return;
+		n = strlen(r->day); /* day \0 rule, without printf */
+		memcpy(key, r->day, n);
 		key[n++] = '\0';
 		memcpy(key + n, name->s, name->len);
-		n += (int)name->len;
-		if ((dr = tlspa_table_get(&r->dayrule, key, (size_t)n)) == NULL)
-			continue;
-		dr->n++;
-		dr->met += is_true(tlspa_jv_get(rule, "exempt")) ||
-			   status_is(tlspa_jv_get(rule, "status"), TLSP_PASS);
+		n += name->len;
+		dr = tlspa_table_get(&r->dayrule, key, n);
+		row->dayrule = dr;
+		row->dayrule_start = r->day_start;
+		if (dr == NULL)
+			return;
 	}
+	dr->n++;
+	dr->met += is_true(tlspa_jv_get(rule, "exempt")) ||
+		   status_is(tlspa_jv_get(rule, "status"), TLSP_PASS);
 }
 
 /* A requirement's required or observed value as text, into buf. */
@@ -909,6 +923,8 @@ count_decision(struct tlspa_report *r, struct decision *d)
 	struct tlspa_row *row;
 
 	tally_add(&r->total, d);
+	if (r->format == F_HTML)
+		count_day(r, d);
 	if (d->domain[0] != '\0' &&
 	    (row = tlspa_table_get(&r->dom, d->domain, strlen(d->domain))) !=
 		    NULL)
@@ -922,15 +938,17 @@ count_decision(struct tlspa_report *r, struct decision *d)
 		if (!rule_wanted(r, name))
 			continue;
 		k = value_key(name, &n, buf);
-		if ((row = tlspa_table_get(&r->rule, k, n)) != NULL)
-			tally_rule(&row->t, d, rule);
+		if ((row = tlspa_table_get(&r->rule, k, n)) == NULL)
+			continue;
+		tally_rule(&row->t, d, rule);
+		if (r->format == F_HTML)
+			count_dayrule(r, d, row, rule, name);
 	}
 	count_client(r, d);
 	count_exceptions(r, d);
 	if (r->format == F_TLSRPT)
 		count_tlsrpt(r, d);
 	if (r->format == F_HTML) {
-		count_day(r, d);
 		count_sender(r, d);
 		if (d->failed)
 			count_pairs(r, d);
@@ -1255,7 +1273,7 @@ report_fleet(struct tlspa_report *r)
 	struct tlspa_scan keep = r->scan; /* the window, allow_empty */
 	struct tlspa_follow agg;
 	unsigned long long records = 0, outside = 0, bad = 0;
-	size_t i, nf = 0;
+	size_t i, nf = 0, base = 0;
 	int rc = 0, st;
 
 	memset(&agg, 0, sizeof(agg));
@@ -1280,6 +1298,9 @@ report_fleet(struct tlspa_report *r)
 		r->scan.until = keep.until;
 		r->scan.allow_empty = keep.allow_empty;
 		r->scan.records = records; /* numbers records across hosts */
+		if (r->format == F_HTML)
+			tlspa_report_html_tap(r, &r->scan.lines, (int)base);
+		base += (size_t)r->fleet.hosts[i].nfiles;
 		st = fleet_host(r, &r->fleet.hosts[i], &r->hostev[i], &agg);
 		bad += st != 0 || r->hostev[i].breaks || r->hostev[i].wrong;
 		rc = st > rc ? st : rc;

@@ -91,6 +91,10 @@ struct tlspa_row {
 	char *name; /* clients: the host name first seen; owned */
 	char *cert; /* clients, html: the first certificate's subject and
 		       issuer, as "subject / issuer"; owned */
+	/* rules, html: this rule's entry in dayrule for the day starting at
+	 * dayrule_start (a cache: no lookup per evaluation) */
+	struct tlspa_dayrule *dayrule;
+	int64_t dayrule_start;
 };
 
 struct tlspa_det;
@@ -179,8 +183,8 @@ struct tlspa_policyf {
 	const struct tlspa_reload *from; /* the first record naming it */
 };
 
-/* html: the files' SHA-256, computed on a thread of its own while the
- * records are counted (report_html.c). */
+/* html: the files' SHA-256, from the bytes the reader reads
+ * (report_html.c). */
 struct tlspa_filehash;
 
 struct tlspa_report {
@@ -311,11 +315,18 @@ void tlspa_reading_free(struct tlspa_reading *rd);
 /* Writes the report in r->format to stdout. 0, or an exit status. */
 int tlspa_report_write(struct tlspa_report *r);
 
-/* html (report_html.c): starts hashing the input files on a thread of
- * its own (0, or -1 after saying why); writes the report to r->out and
- * its companion CSV, joining that thread (0, or an exit status); frees
+/* html (report_html.c): starts hashing the input files as they are read
+ * (0, or -1 after saying why); writes the report to r->out and its
+ * companion CSV, hashing from disk what the reader could not show (a
+ * gzip file) (0, or an exit status); frees
  * what the first allocated (also when the second was never called). */
 int tlspa_report_html_start(struct tlspa_report *r);
+/* html: the reader lr reads files base.. of the report's files: their
+ * bytes go to the files' SHA-256 (tlspa_report_html_start taps
+ * r->scan.lines with base 0). */
+struct tlspa_reader;
+void tlspa_report_html_tap(struct tlspa_report *r, struct tlspa_reader *lr,
+			   int base);
 int tlspa_report_html_write(struct tlspa_report *r);
 void tlspa_report_html_free(struct tlspa_report *r);
 

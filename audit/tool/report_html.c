@@ -13,16 +13,14 @@
  * default); the rows past that go to a companion CSV whose SHA-256 the
  * HTML prints, so the HTML stays small for any number of domains.
  *
- * The input files are hashed on a second thread while the records are
- * counted, so the hash costs no time on a machine with two cores. The
- * output is written to FILE.tmp and renamed, so a reader never sees half
+ * The input files are hashed from the bytes the reader reads (one read,
+ * and the hash is of exactly what was counted). The output is written to FILE.tmp and renamed, so a reader never sees half
  * a report.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +37,16 @@
 
 /* =========================================================== hashing */
 
+/* Each input file's SHA-256 over exactly the bytes the report read: the
+ * reader hands them to tap() as it reads (no second read, and a log that
+ * grows while the report runs is hashed as far as it was counted). A
+ * file the reader could not show (gzip: it reads gzip's output) or did
+ * not read to its end is hashed from disk when the report is written. */
 struct tlspa_filehash {
-	pthread_t th;
-	int started;
 	char *const *files;
 	int n;
+	EVP_MD_CTX **ctx; /* per file, while it is being read */
+	int *done;	  /* the tap saw the file's end */
 	char (*hex)[2 * EVP_MAX_MD_SIZE + 1];
 	unsigned long long *size;
 	char (*err)[128];
@@ -63,6 +66,37 @@ hex_of(const unsigned char *md, unsigned n, char *out)
 }
 
 static void
+tap(void *arg, int i, const char *p, size_t n)
+{
+	struct tlspa_filehash *h = arg;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	if (i < 0 || i >= h->n || h->done[i])
+		return;
+	if (h->ctx[i] == NULL) {
+		if ((h->ctx[i] = EVP_MD_CTX_new()) == NULL ||
+		    !EVP_DigestInit_ex(h->ctx[i], EVP_sha256(), NULL)) {
+			h->done[i] = -1; /* hashed from disk at the end */
+			return;
+		}
+	}
+	if (n > 0) {
+		if (!EVP_DigestUpdate(h->ctx[i], p, n))
+			h->done[i] = -1;
+		h->size[i] += n;
+		return;
+	}
+	if (EVP_DigestFinal_ex(h->ctx[i], md, &mdlen)) {
+		hex_of(md, mdlen, h->hex[i]);
+		h->done[i] = 1;
+	} else {
+		h->done[i] = -1;
+	}
+}
+
+/* A file the tap did not see whole, hashed from disk. */
+static void
 hash_file(struct tlspa_filehash *h, int i)
 {
 	unsigned char buf[1 << 16], md[EVP_MAX_MD_SIZE];
@@ -71,9 +105,10 @@ hash_file(struct tlspa_filehash *h, int i)
 	ssize_t got = 0;
 	int fd = -1;
 
+	h->size[i] = 0;
 	if (strcmp(h->files[i], "-") == 0) {
 		snprintf(h->err[i], sizeof(h->err[i]),
-			 "standard input: not hashed");
+			 "standard input (compressed): not hashed");
 		goto done;
 	}
 	if (ctx == NULL || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
@@ -100,15 +135,18 @@ done:
 	EVP_MD_CTX_free(ctx);
 }
 
-static void *
-hash_files(void *arg)
+/* After the reading: every file not hashed whole by the tap, from disk. */
+static void
+hash_rest(struct tlspa_filehash *h)
 {
-	struct tlspa_filehash *h = arg;
 	int i;
 
+	if (h == NULL)
+		return;
 	for (i = 0; i < h->n; i++)
-		hash_file(h, i);
-	return NULL;
+		if (h->done[i] != 1 && h->err[i][0] == '\0' &&
+		    h->hex[i][0] == '\0')
+			hash_file(h, i);
 }
 
 int
@@ -117,41 +155,46 @@ tlspa_report_html_start(struct tlspa_report *r)
 	struct tlspa_filehash *h = calloc(1, sizeof(*h));
 	size_t n = (size_t)r->scan.nfiles;
 
+	r->fh = h;
 	if (h == NULL || (h->hex = calloc(n, sizeof(*h->hex))) == NULL ||
 	    (h->size = calloc(n, sizeof(*h->size))) == NULL ||
-	    (h->err = calloc(n, sizeof(*h->err))) == NULL) {
-		r->fh = h;
+	    (h->err = calloc(n, sizeof(*h->err))) == NULL ||
+	    (h->ctx = calloc(n, sizeof(*h->ctx))) == NULL ||
+	    (h->done = calloc(n, sizeof(*h->done))) == NULL) {
 		fprintf(stderr, "tlspolicy-audit: out of memory\n");
 		return -1;
 	}
-	r->fh = h;
 	h->files = r->scan.files;
 	h->n = r->scan.nfiles;
-	if (pthread_create(&h->th, NULL, hash_files, h) != 0) {
-		hash_files(h); /* no thread: hash now */
-		return 0;
-	}
-	h->started = 1;
+	tlspa_report_html_tap(r, &r->scan.lines, 0);
 	return 0;
 }
 
-static void
-hash_join(struct tlspa_filehash *h)
+void
+tlspa_report_html_tap(struct tlspa_report *r, struct tlspa_reader *lr,
+		      int base)
 {
-	if (h != NULL && h->started) {
-		pthread_join(h->th, NULL);
-		h->started = 0;
-	}
+	struct tlspa_filehash *h = r->fh;
+
+	if (h == NULL || base < 0 || base + lr->nfiles > h->n)
+		return;
+	lr->tap = tap;
+	lr->tap_arg = h;
+	lr->tap_base = base;
 }
 
 void
 tlspa_report_html_free(struct tlspa_report *r)
 {
 	struct tlspa_filehash *h = r->fh;
+	int i;
 
 	if (h == NULL)
 		return;
-	hash_join(h);
+	for (i = 0; h->ctx != NULL && i < h->n; i++)
+		EVP_MD_CTX_free(h->ctx[i]);
+	free(h->ctx);
+	free(h->done);
 	free(h->hex);
 	free(h->size);
 	free(h->err);
@@ -1345,7 +1388,7 @@ tlspa_report_html_write(struct tlspa_report *r)
 	int rc = TLSPA_EX_ERROR, have_csv = 0;
 	FILE *f = NULL;
 
-	hash_join(r->fh);
+	hash_rest(r->fh);
 	if (sort_all(r, &s) < 0 || tlspa_report_named_collect(r) < 0) {
 		fprintf(stderr, "tlspolicy-audit: out of memory\n");
 		goto done;

@@ -171,8 +171,7 @@ tlspa_report_html_start(struct tlspa_report *r)
 }
 
 void
-tlspa_report_html_tap(struct tlspa_report *r, struct tlspa_reader *lr,
-		      int base)
+tlspa_report_html_tap(struct tlspa_report *r, struct tlspa_reader *lr, int base)
 {
 	struct tlspa_filehash *h = r->fh;
 

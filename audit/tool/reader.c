@@ -352,8 +352,8 @@ lines_fill(struct tlspa_reader *lr)
 	if (n == 0)
 		lr->eof = 1;
 	else if (lr->tap != NULL && lr->pid == 0)
-		lr->tap(lr->tap_arg, lr->tap_base + lr->cur,
-			lr->buf + lr->end, (size_t)n);
+		lr->tap(lr->tap_arg, lr->tap_base + lr->cur, lr->buf + lr->end,
+			(size_t)n);
 	lr->end += (size_t)n;
 	return 0;
 }

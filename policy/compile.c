@@ -1571,6 +1571,50 @@ count_rules(const struct tlsp_source *src, size_t nsrc)
 	return n;
 }
 
+
+static int
+ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (const void *const *)a;
+	uintptr_t y = (uintptr_t) * (const void *const *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The specs that name clients (client_addr, client_name), each once: a
+ * report asks, per client, whether a rule names it. 0, or -1 (memory). */
+static int
+client_specs(struct tlsp_policy *pol, struct tlsp_arena *a)
+{
+	const struct tlsp_spec **v = NULL, *sp;
+	size_t i, n = 0, k = 0;
+
+	for (i = 0; i < pol->nrules; i++) {
+		sp = pol->rules[i].spec;
+		n += sp->req.client_addrs.n > 0 || sp->req.nhosts > 0;
+	}
+	if (n == 0)
+		return 0;
+	if ((v = malloc(n * sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0, n = 0; i < pol->nrules; i++) {
+		sp = pol->rules[i].spec;
+		if (sp->req.client_addrs.n > 0 || sp->req.nhosts > 0)
+			v[n++] = sp;
+	}
+	qsort(v, n, sizeof(*v), ptr_cmp);
+	for (i = 0; i < n; i++)
+		if (k == 0 || v[k - 1] != v[i])
+			v[k++] = v[i];
+	pol->client_specs = tlsp_arena_alloc(a, k * sizeof(*v));
+	if (pol->client_specs != NULL) {
+		memcpy(pol->client_specs, v, k * sizeof(*v));
+		pol->nclient_specs = k;
+	}
+	free(v);
+	return pol->client_specs != NULL ? 0 : -1;
+}
+
 /* An included file: a mapping of known keys; rules are read later. */
 static int
 check_included(struct walk *w, const struct tlsp_source *s)
@@ -1649,6 +1693,8 @@ tlsp_compile(struct tlsp_policy *pol, const struct tlsp_source *src,
 			pol->actions |= 1u << sp->action;
 		pol->nscheduled += sp->enforce_from != 0;
 	}
+	if (client_specs(pol, w.c.a) < 0)
+		goto oom;
 	if (rc == 0 && pol->nrules == 0)
 		tlsp_diags_add(diags, 1, file, 0, 0,
 			       "the policy has no rules: "

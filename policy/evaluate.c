@@ -468,8 +468,8 @@ check_client_addr(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 }
 
 /* "mx.example" is that name; ".example" any name below it. */
-static int
-host_match(const struct tlsp_host_pat *p, const char *name)
+int
+tlsp_host_match(const struct tlsp_host_pat *p, const char *name)
 {
 	size_t n = strlen(name), k = strlen(p->name);
 
@@ -500,7 +500,7 @@ check_client_name(const struct tlsp_reqs *q, const struct tlsp_facts *f,
 	if (f->client_name_state != TLSP_NAME_VERIFIED)
 		return TLSP_FAIL;
 	for (i = 0; i < q->nhosts; i++)
-		if (host_match(&q->hosts[i], f->client_name))
+		if (tlsp_host_match(&q->hosts[i], f->client_name))
 			return TLSP_PASS;
 	return TLSP_FAIL;
 }

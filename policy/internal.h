@@ -67,6 +67,8 @@ struct tlsp_host_pat {
 	char *name;
 	int sub;
 };
+/* 1 if name (lowercase, no trailing dot) matches the pattern. */
+int tlsp_host_match(const struct tlsp_host_pat *, const char *name);
 
 /* The requirements, resolved through the profile chain. */
 struct tlsp_reqs {
@@ -286,6 +288,9 @@ struct tlsp_policy {
 	const struct tlsp_exception **by_expiry; /* ascending (arena) */
 	struct tlsp_exindex exidx;
 	size_t nscheduled; /* rules with an enforce_from */
+	/* the specs with client_addr or client_name, each once (arena) */
+	const struct tlsp_spec **client_specs;
+	size_t nclient_specs;
 };
 
 /* What `client_cert:` may require, coded as TLSP_CERT_* (names.c). */

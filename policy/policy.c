@@ -680,6 +680,38 @@ tlsp_policy_scheduled_count(const struct tlsp_policy *p)
 	return p->nscheduled;
 }
 
+int
+tlsp_policy_names_client(const struct tlsp_policy *p, const char *addr,
+			 const char *name)
+{
+	char low[TLSP_DOMAIN_MAX + 1];
+	int have_ip, have_name = 0;
+	uint8_t ip[16];
+	size_t i, k, n;
+
+	have_ip = addr != NULL && tlsp_cidr_parse_ip(addr, ip) == 0;
+	if (name != NULL && (n = strlen(name)) > 0 && n < sizeof(low)) {
+		for (k = 0; k < n; k++)
+			low[k] = name[k] >= 'A' && name[k] <= 'Z'
+					 ? (char)(name[k] - 'A' + 'a')
+					 : name[k];
+		n -= n > 1 && low[n - 1] == '.';
+		low[n] = '\0';
+		have_name = 1;
+	}
+	for (i = 0; i < p->nclient_specs; i++) {
+		const struct tlsp_reqs *q = &p->client_specs[i]->req;
+
+		if (have_ip && q->client_addrs.n > 0 &&
+		    tlsp_cidrset_match(&q->client_addrs, ip))
+			return 1;
+		for (k = 0; have_name && k < q->nhosts; k++)
+			if (tlsp_host_match(&q->hosts[k], low))
+				return 1;
+	}
+	return 0;
+}
+
 const struct tlsp_rule *
 tlsp_policy_rule(const struct tlsp_policy *p, size_t i)
 {

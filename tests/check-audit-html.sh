@@ -141,6 +141,20 @@ elif what == "numbers":
        [['"><img src=x onerror=alert(4)>', "2", "defer 2"]])
     eq("required vs observed", p.tables["t-pairs"][1:],
        [["min_version", "TLSv1.3", "TLSv1.2", "3"], ["tls", "yes", "no", "2"]])
+    eq("per recipient domain: required and observed", [r[6] for r in p.tables["t-rcpt"][1:]],
+       ["min_version: TLSv1.3 required, TLSv1.2 observed (2)",
+        "min_version: TLSv1.3 required, TLSv1.2 observed (1); tls: yes required, no observed (1)",
+        "tls: yes required, no observed (1)"])
+    eq("per sender domain: required and observed", [r[6] for r in p.tables["t-sender"][1:]],
+       ["-", "min_version: TLSv1.3 required, TLSv1.2 observed (3)", "tls: yes required, no observed (2)"])
+    # the pairs of a row add up to its failures by requirement
+    for t in ("t-rcpt", "t-sender"):
+        for r in p.tables[t][1:]:
+            by = {}
+            for m in re.finditer(r"(?:^|; )([a-z_]+): .*? observed \((\d+)\)", r[6]):
+                by[m.group(1)] = by.get(m.group(1), 0) + int(m.group(2))
+            want = {k: int(v) for k, v in re.findall(r"([a-z_]+) (\d+)", r[5])}
+            eq("pairs of %s add up" % r[0], by, want)
     eq("inventory first cert", p.tables["t-inventory"][1][6],
        '<script>alert(1)</script> / "><img src=x onerror=alert(2)>')
     days = re.findall(r'class="xtick"[^>]*>([^<]*)<', open(html).read())
@@ -303,6 +317,36 @@ grep -q "Policy text not supplied" "$tmp/r.html" && ok || bad "without --policy:
 printf 'version: 1\nrecipients:\n  a.example:\n    compliance: [hipa]\n' >"$tmp/badpol.yaml"
 expect "--policy that does not compile" 2 "$tmp/badpol.yaml:4:18:" report --format html -o "$tmp/x.html" --policy "$tmp/badpol.yaml" "$tmp/plog"
 expect "--policy only for html" 2 "--policy is for --format html" report --policy "$tmp/pol.yaml" "$tmp/plog"
+
+# Clients a rule names (client_addr networks, client_name patterns) are
+# listed in the inventory past --top too.
+cat >"$tmp/cpol.yaml" <<'YAML'
+version: 1
+recipients:
+  corp.example:
+    client_addr: [198.51.100.0/24, "2001:db8::/32"]
+  other.example:
+    client_name: [.partner.example]
+YAML
+chash=$("$milter" -c "$tmp/cpol.yaml" -n | sed 's/.*sha256 //')
+C() { printf '{"time":"2026-11-01T1%s:00:00.000Z","host":"mx1.test","type":"message","salt":"00112233445566778899aabbccddee1%s","queue_id":"C%s","client":{"addr":"%s","name":%s},"helo":"c","sender":"<s@s.example>","mta":"postfix",%s,"recipients":[{"addr":"<x@corp.example>","verdict":%s,"reply":null}],"action":"accept","mode":"enforce","would_action":"accept"}\n' "$1" "$1" "$1" "$2" "$3" "$P13" "$(V accept recipient:corp.example pass)"; }
+{
+	printf '{"time":"2026-11-01T00:00:00.000Z","host":"mx1.test","type":"start","format":2,"detail":"tlspolicy","policy":"%s"}\n' "$chash"
+	C 0 192.0.2.9 '"busy.example"'
+	C 1 192.0.2.9 '"busy.example"'
+	C 2 198.51.100.7 null
+	C 3 203.0.113.5 '"quiet.example"'
+	C 4 192.0.2.77 '"MX1.Partner.Example"'
+	C 5 2001:db8::25 null
+} | "$mklog" >"$tmp/clog" 2>/dev/null || bad "mklog (client log)"
+inventory() { sed -n '/<table id="t-inventory">/,/<\/table>/p' "$1" | grep -o '<tr><td>[^<]*' | sed 's/<tr><td>//' | sort | tr '\n' ' '; }
+run report --format html --top 1 -o "$tmp/c1.html" --policy "$tmp/cpol.yaml" "$tmp/clog"
+got=$(inventory "$tmp/c1.html")
+[ "$rc" -eq 0 ] && [ "$got" = "192.0.2.77 192.0.2.9 198.51.100.7 2001:db8::25 " ] && grep -q '^client,"203.0.113.5"' "$tmp/c1.csv" && ok ||
+	bad "--top 1: clients a rule names listed: '$got' (want 192.0.2.77 192.0.2.9 198.51.100.7 2001:db8::25), the other in the CSV"
+run report --format html --top 1 -o "$tmp/c2.html" "$tmp/clog"
+got=$(inventory "$tmp/c2.html")
+[ "$rc" -eq 0 ] && [ "$got" = "192.0.2.9 " ] && ok || bad "--top 1 without --policy: clients '$got' (want the busiest only)"
 
 # ====================== size: a year of days, 1,000 named rules, <= 2 MB
 python3 - >"$tmp/year.bodies" <<'PY'

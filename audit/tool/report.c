@@ -863,8 +863,27 @@ pair_value(const struct tlspa_jv *v, char *buf, size_t n)
 							   : "(a list)");
 }
 
+/* html: a failure's pair under a recipient ('R') or sender ('S') domain. */
+static void
+count_dpair(struct tlspa_report *r, char dir, const char *dom, size_t dn,
+	    const char *pk, size_t pn)
+{
+	struct tlspa_pair *p;
+	char key[700];
+
+	if (dn > 255 || pn > sizeof(key) - 2 - dn)
+		return;
+	key[0] = dir;
+	memcpy(key + 1, dom, dn);
+	key[1 + dn] = '\0';
+	memcpy(key + 2 + dn, pk, pn);
+	if ((p = tlspa_table_get(&r->dpairs, key, 2 + dn + pn)) != NULL)
+		p->n++;
+}
+
 /* html: each failure of a rule that did not exempt the session, by
- * requirement, required and observed value. */
+ * requirement, required and observed value; overall and per domain
+ * (count_sender ran first: r->sender_row is the record's sender). */
 static void
 count_pairs(struct tlspa_report *r, const struct decision *d)
 {
@@ -895,6 +914,12 @@ count_pairs(struct tlspa_report *r, const struct decision *d)
 			n += m < 120 ? m : 119;
 			if ((p = tlspa_table_get(&r->pairs, key, n)) != NULL)
 				p->n++;
+			if (d->domain[0] != '\0')
+				count_dpair(r, 'R', d->domain,
+					    strlen(d->domain), key, n);
+			if (r->sender_row != NULL)
+				count_dpair(r, 'S', r->sender_row->e.key,
+					    r->sender_row->e.klen, key, n);
 		}
 	}
 }
@@ -1175,6 +1200,7 @@ report_free(struct tlspa_report *r)
 	tlspa_table_free(&r->sender, free_row);
 	tlspa_table_free(&r->hosts, free_row);
 	tlspa_table_free(&r->pairs, NULL);
+	tlspa_table_free(&r->dpairs, NULL);
 	tlspa_report_html_free(r);
 	tlspa_report_policies_free(r);
 	free(r->reloads);
@@ -1343,7 +1369,7 @@ tlspa_report_main(int argc, char **argv)
 	r.days.valsz = sizeof(struct tlspa_day);
 	r.dayrule.valsz = sizeof(struct tlspa_dayrule);
 	r.sender.valsz = r.hosts.valsz = sizeof(struct tlspa_row);
-	r.pairs.valsz = sizeof(struct tlspa_pair);
+	r.pairs.valsz = r.dpairs.valsz = sizeof(struct tlspa_pair);
 	r.first_ms = TLSPA_TIME_MAX;
 	r.last_ms = TLSPA_TIME_MIN;
 	if (at > 0 && (rc = tlspa_fleet_parse(&r.fleet, argc, argv, at)) != 0)

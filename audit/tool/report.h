@@ -213,6 +213,9 @@ struct tlspa_report {
 	size_t nanchors;
 	int top_given; /* --top given */
 	struct tlspa_table days, dayrule, sender, hosts, pairs;
+	/* html: pairs per domain (key 'R' or 'S', the recipient or sender
+	 * domain, \0, then the key of pairs) */
+	struct tlspa_table dpairs;
 	struct tlspa_day *cur_day;    /* the day of day_start..day_end */
 	struct tlspa_row *sender_row; /* the sender of record sender_rec */
 	uint64_t sender_rec;
@@ -225,6 +228,8 @@ struct tlspa_report {
 	size_t npolicies;
 	char **named; /* the rule names of matching policies, sorted */
 	size_t nnamed;
+	const struct tlsp_policy **namedpol; /* the matching policies */
+	size_t nnamedpol;
 
 	/* --host: several hosts, each its own chain */
 	struct tlspa_fleet fleet;
@@ -343,11 +348,16 @@ void tlspa_report_controls(FILE *f, const struct tlspa_report *r,
 void tlspa_report_policies_free(struct tlspa_report *r);
 
 /* html: collects the names of the rules of the --policy files that the
- * log names (0, or -1 out of memory); 1 if a rule of them names domain
+ * log names, and those policies (0, or -1 out of memory); 1 if a rule of them names domain
  * d (klen bytes) of direction dir ("recipient", "sender"), exactly or as
  * a subdomain of a ".parent" pattern. */
 int tlspa_report_named_collect(struct tlspa_report *r);
 int tlspa_report_named(const struct tlspa_report *r, const char *dir,
 		       const char *d, size_t klen);
+/* html: 1 if a rule of those policies names the client (its address, of
+ * alen bytes, in a client_addr network, or its name, NULL if none, matching
+ * a client_name pattern). */
+int tlspa_report_named_client(const struct tlspa_report *r, const char *addr,
+			      size_t alen, const char *name);
 
 #endif

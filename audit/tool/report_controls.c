@@ -139,11 +139,13 @@ tlspa_report_named_collect(struct tlspa_report *r)
 			n += tlsp_policy_rule_count(r->policies[i].p);
 	if (n == 0)
 		return 0;
-	if ((r->named = calloc(n, sizeof(*r->named))) == NULL)
+	if ((r->named = calloc(n, sizeof(*r->named))) == NULL ||
+	    (r->namedpol = calloc(r->npolicies, sizeof(*r->namedpol))) == NULL)
 		return -1;
 	for (i = 0; i < r->npolicies; i++) {
 		if (recorded(r, r->policies[i].p) == NULL)
 			continue;
+		r->namedpol[r->nnamedpol++] = r->policies[i].p;
 		for (k = 0; (name = tlsp_policy_rule_at(r->policies[i].p, k,
 							&tags)) != NULL;
 		     k++)
@@ -183,6 +185,23 @@ tlspa_report_named(const struct tlspa_report *r, const char *dir, const char *d,
 	return 0;
 }
 
+int
+tlspa_report_named_client(const struct tlspa_report *r, const char *addr,
+			  size_t alen, const char *name)
+{
+	char a[80];
+	size_t i;
+
+	if (r->nnamedpol == 0 || alen >= sizeof(a))
+		return 0;
+	memcpy(a, addr, alen);
+	a[alen] = '\0';
+	for (i = 0; i < r->nnamedpol; i++)
+		if (tlsp_policy_names_client(r->namedpol[i], a, name))
+			return 1;
+	return 0;
+}
+
 void
 tlspa_report_policies_free(struct tlspa_report *r)
 {
@@ -193,6 +212,9 @@ tlspa_report_policies_free(struct tlspa_report *r)
 	free(r->named);
 	r->named = NULL;
 	r->nnamed = 0;
+	free(r->namedpol);
+	r->namedpol = NULL;
+	r->nnamedpol = 0;
 	for (i = 0; i < r->npolicies; i++)
 		tlsp_policy_unref(r->policies[i].p);
 	free(r->policies);

@@ -835,10 +835,94 @@ more(FILE *f, size_t shown, size_t n, uint64_t dropped, const char *csv)
 			(unsigned long long)dropped, TLSPA_TABLE_MAX);
 }
 
+/* dpairs: by domain (the key up to its first \0), then the most frequent
+ * first, then by key. */
+static size_t
+dpair_prefix(const struct tlspa_ent *e)
+{
+	return strnlen(e->key, e->klen) + 1;
+}
+
+static int
+dpair_cmp(const void *a, const void *b)
+{
+	const struct tlspa_pair *x = *(const struct tlspa_pair *const *)a;
+	const struct tlspa_pair *y = *(const struct tlspa_pair *const *)b;
+	size_t px = dpair_prefix(&x->e), py = dpair_prefix(&y->e);
+	int c = memcmp(x->e.key, y->e.key, px < py ? px : py);
+
+	if (c != 0)
+		return c;
+	if (px != py)
+		return px < py ? -1 : 1;
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return tlspa_table_by_key(a, b);
+}
+
+#define DPAIRS_SHOWN 3 /* per domain; the rest are counted */
+
+/* A domain's most frequent required and observed values (dp sorted by
+ * dpair_cmp), as a cell: "min_version: TLSv1.3 required, TLSv1.2
+ * observed (3)". */
+static void
+td_dpairs(FILE *f, struct tlspa_ent **dp, size_t n, char dir, const char *d,
+	  size_t dn)
+{
+	char pre[260];
+	size_t lo = 0, hi = n, m, pn = dn + 2, shown = 0, more = 0;
+	const struct tlspa_pair *p;
+	const char *k, *req, *obs, *end;
+
+	fputs("<td>", f);
+	if (dn > 255) {
+		fputs("-</td>", f);
+		return;
+	}
+	pre[0] = dir;
+	memcpy(pre + 1, d, dn);
+	pre[dn + 1] = '\0';
+	while (lo < hi) { /* the first entry not below pre */
+		const struct tlspa_ent *e = dp[m = lo + (hi - lo) / 2];
+		size_t pe = dpair_prefix(e);
+		int c = memcmp(e->key, pre, pe < pn ? pe : pn);
+
+		if (c < 0 || (c == 0 && pe < pn))
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	for (; lo < n; lo++) {
+		p = (const struct tlspa_pair *)dp[lo];
+		if (dpair_prefix(&p->e) != pn || memcmp(p->e.key, pre, pn) != 0)
+			break;
+		if (shown == DPAIRS_SHOWN) {
+			more += p->n;
+			continue;
+		}
+		end = p->e.key + p->e.klen;
+		k = p->e.key + pn;
+		req = k + strlen(k) + 1;
+		obs = req + strnlen(req, (size_t)(end - req)) + 1;
+		fputs(shown ? "; " : "", f);
+		escs(f, k);
+		fputs(": ", f);
+		esc(f, req, strnlen(req, (size_t)(end - req)));
+		fputs(" required, ", f);
+		esc(f, obs < end ? obs : end,
+		    obs < end ? (size_t)(end - obs) : 0);
+		fprintf(f, " observed (%llu)", (unsigned long long)p->n);
+		shown++;
+	}
+	if (more)
+		fprintf(f, "; other values (%llu)", (unsigned long long)more);
+	fputs(shown ? "</td>" : "-</td>", f);
+}
+
 static void
 domain_rows(FILE *f, const struct tlspa_report *r, const char *dir,
 	    const char *id, const char *what, struct tlspa_ent **v, size_t n,
-	    uint64_t dropped, const char *csv)
+	    uint64_t dropped, const char *csv, struct tlspa_ent **dp)
 {
 	const struct tlspa_row *w;
 	size_t i, shown = 0;
@@ -847,8 +931,8 @@ domain_rows(FILE *f, const struct tlspa_report *r, const char *dir,
 		"<table id=\"%s\"><thead><tr><th>%s</th>"
 		"<th class=\"n\">decisions</th><th class=\"n\">messages</th>"
 		"<th class=\"n\">met every rule</th><th class=\"n\">failed"
-		"</th><th>failures by requirement</th><th>actions</th>"
-		"</tr></thead><tbody>\n",
+		"</th><th>failures by requirement</th><th>required and "
+		"observed</th><th>actions</th></tr></thead><tbody>\n",
 		id, what);
 	for (i = 0; i < n; i++) {
 		w = (const struct tlspa_row *)v[i];
@@ -865,29 +949,21 @@ domain_rows(FILE *f, const struct tlspa_report *r, const char *dir,
 		td_pct(f, w->t.passed, w->t.n);
 		td_num(f, w->t.failed);
 		td_failures(f, &w->t);
+		td_dpairs(f, dp, r->dpairs.n, dir[0] == 'r' ? 'R' : 'S',
+			  w->e.key, w->e.klen);
 		td_hist(f, &tlspa_report_act, w->t.action);
 		fputs("</tr>\n", f);
 	}
 	if (n == 0)
-		fputs("<tr><td colspan=\"7\">none in the period</td></tr>\n",
+		fputs("<tr><td colspan=\"8\">none in the period</td></tr>\n",
 		      f);
 	fputs("</tbody></table>\n", f);
 	more(f, shown, n, dropped, csv);
 }
 
-static void
-domains(FILE *f, const struct tlspa_report *r, struct tlspa_ent **dom,
-	struct tlspa_ent **snd, const char *csv)
-{
-	section(f, "domains", "Compliance per domain", 0);
-	fputs("<h3>Recipient domains</h3>\n", f);
-	domain_rows(f, r, "recipient", "t-rcpt", "recipient domain", dom,
-		    r->dom.n, r->dom.dropped, csv);
-	fputs("<h3>Sender domains</h3>\n", f);
-	domain_rows(f, r, "sender", "t-sender", "sender domain", snd,
-		    r->sender.n, r->sender.dropped, csv);
-	fputs("</section>\n", f);
-}
+struct sorted;
+static void domains(FILE *f, const struct tlspa_report *r,
+		    const struct sorted *s, const char *csv);
 
 static void
 rules_table(FILE *f, const struct tlspa_report *r, struct tlspa_ent **v)
@@ -1013,9 +1089,13 @@ clients(FILE *f, const struct tlspa_report *r, struct tlspa_ent **byfail,
 	      "<th>cipher bits</th><th>first certificate seen (subject / "
 	      "issuer)</th></tr></thead><tbody>\n",
 	      f);
-	shown = r->client.n < r->top ? r->client.n : r->top;
-	for (i = 0; i < shown; i++) {
+	/* the busiest, and every one a rule of the policy names */
+	for (i = 0, shown = 0; i < r->client.n; i++) {
 		w = (const struct tlspa_row *)bycount[i];
+		if (i >= r->top &&
+		    !tlspa_report_named_client(r, w->e.key, w->e.klen, w->name))
+			continue;
+		shown++;
 		client_cells(f, w);
 		td_hist(f, &tlspa_report_ver, w->t.ver);
 		td_hist(f, &tlspa_report_cert, w->t.cert);
@@ -1309,8 +1389,28 @@ csp_hash(char out[64])
 
 struct sorted {
 	struct tlspa_ent **dom, **snd, **rule, **byfail, **bycount, **days,
-		**dr, **hosts, **rbykey;
+		**dr, **hosts, **rbykey, **dp;
 };
+
+static void
+domains(FILE *f, const struct tlspa_report *r, const struct sorted *s,
+	const char *csv)
+{
+	section(f, "domains", "Compliance per domain", 0);
+	fputs("<h3>Recipient domains</h3>\n", f);
+	domain_rows(f, r, "recipient", "t-rcpt", "recipient domain", s->dom,
+		    r->dom.n, r->dom.dropped, csv, s->dp);
+	fputs("<h3>Sender domains</h3>\n", f);
+	domain_rows(f, r, "sender", "t-sender", "sender domain", s->snd,
+		    r->sender.n, r->sender.dropped, csv, s->dp);
+	if (r->dpairs.dropped)
+		fprintf(f,
+			"<p class=\"note\">%llu failures not in the required "
+			"and observed columns: more than %d distinct domain "
+			"and value pairs.</p>\n",
+			(unsigned long long)r->dpairs.dropped, TLSPA_TABLE_MAX);
+	fputs("</section>\n", f);
+}
 
 static int
 sort_all(const struct tlspa_report *r, struct sorted *s)
@@ -1324,8 +1424,10 @@ sort_all(const struct tlspa_report *r, struct sorted *s)
 	s->dr = tlspa_table_sorted(&r->dayrule, tlspa_table_by_key);
 	s->hosts = tlspa_table_sorted(&r->hosts, tlspa_table_by_key);
 	s->rbykey = tlspa_table_sorted(&r->rule, tlspa_table_by_key);
+	s->dp = tlspa_table_sorted(&r->dpairs, dpair_cmp);
 	return s->dom && s->snd && s->rule && s->byfail && s->bycount &&
-			       s->days && s->dr && s->hosts && s->rbykey
+			       s->days && s->dr && s->hosts && s->rbykey &&
+			       s->dp
 		       ? 0
 		       : -1;
 }
@@ -1342,6 +1444,7 @@ sorted_free(struct sorted *s)
 	free(s->dr);
 	free(s->hosts);
 	free(s->rbykey);
+	free(s->dp);
 }
 
 static int
@@ -1369,7 +1472,7 @@ write_html(FILE *f, const struct tlspa_report *r, const struct sorted *s,
 	reloads(f, r);
 	if (charts(f, r, s->days, s->rule, s->dr) < 0)
 		return -1;
-	domains(f, r, s->dom, s->snd, csv);
+	domains(f, r, s, csv);
 	rules_table(f, r, s->rule);
 	clients(f, r, s->byfail, s->bycount, csv);
 	totals(f, r);

@@ -589,6 +589,13 @@ time_t tlsp_rule_enforce_from(const struct tlsp_rule *);
 enum tlsp_mode tlsp_rule_mode_at(const struct tlsp_rule *, time_t now);
 /* The number of rules and profiles with a schedule (for -n). */
 size_t tlsp_policy_scheduled_count(const struct tlsp_policy *);
+/* 1 if a rule of the policy (its profile's requirements included) names
+ * this client: `addr` (as records and macros spell it) is inside one of
+ * its client_addr networks, or `name` (may be NULL) matches one of its
+ * client_name patterns; else 0. For the reports that list every client
+ * a rule names. */
+int tlsp_policy_names_client(const struct tlsp_policy *, const char *addr,
+			     const char *name);
 
 /* ------------------------------------------------------------- verdicts */
 

@@ -1410,6 +1410,65 @@ test_rule_accessors(void **state)
 	assert_int_equal(tlsp_rule_mode(v.r[0].rule), TLSP_MODE_ENFORCE);
 }
 
+/* Which clients a rule names (for the reports that list them all): the
+ * networks of client_addr, the patterns of client_name, through a profile
+ * and a pair, each spec once; nothing for a policy without them. */
+static void
+test_names_client(void **state)
+{
+	struct tlsp_policy *p, *none;
+
+	(void)state;
+	p = load("names-client.yaml",
+		 "version: 1\n"
+		 "profiles:\n"
+		 "  lan:\n"
+		 "    client_addr: [10.1.0.0/16]\n"
+		 "recipients:\n"
+		 "  a.example: lan\n"
+		 "  b.example: lan\n"
+		 "  c.example:\n"
+		 "    client_addr: [192.0.2.0/28, \"2001:db8::/32\"]\n"
+		 "  d.example:\n"
+		 "    client_name: [mx.partner.example, .relay.example]\n"
+		 "pairs:\n"
+		 "  s.example:\n"
+		 "    e.example:\n"
+		 "      client_addr: [203.0.113.9]\n");
+	assert_non_null(p);
+	assert_int_equal(tlsp_policy_names_client(p, "10.1.200.3", NULL), 1);
+	assert_int_equal(tlsp_policy_names_client(p, "10.2.0.1", NULL), 0);
+	assert_int_equal(tlsp_policy_names_client(p, "192.0.2.15", NULL), 1);
+	assert_int_equal(tlsp_policy_names_client(p, "192.0.2.16", NULL), 0);
+	assert_int_equal(tlsp_policy_names_client(p, "2001:db8::25", NULL), 1);
+	assert_int_equal(tlsp_policy_names_client(p, "IPv6:2001:db8::25", NULL),
+			 1);
+	assert_int_equal(tlsp_policy_names_client(p, "2001:db9::1", NULL), 0);
+	assert_int_equal(tlsp_policy_names_client(p, "203.0.113.9", NULL), 1);
+	assert_int_equal(tlsp_policy_names_client(p, "203.0.113.8", NULL), 0);
+	/* names: exact, below a ".parent", case and a final dot */
+	assert_int_equal(tlsp_policy_names_client(p, "198.51.100.1",
+						  "MX.Partner.Example."),
+			 1);
+	assert_int_equal(tlsp_policy_names_client(p, NULL, "a.relay.example"),
+			 1);
+	assert_int_equal(tlsp_policy_names_client(p, NULL, "relay.example"), 0);
+	assert_int_equal(tlsp_policy_names_client(p, NULL,
+						  "x.mx.partner.example"),
+			 0);
+	/* what a redacted record or a broken value gives: not named */
+	assert_int_equal(tlsp_policy_names_client(p, "sha256:0123abcd", ""), 0);
+	assert_int_equal(tlsp_policy_names_client(p, "", NULL), 0);
+	assert_int_equal(tlsp_policy_names_client(p, NULL, NULL), 0);
+	tlsp_policy_unref(p);
+	none = load("names-none.yaml", "version: 1\n"
+				       "recipients:\n"
+				       "  a.example: {tls: required}\n");
+	assert_non_null(none);
+	assert_int_equal(tlsp_policy_names_client(none, "10.1.200.3", "x"), 0);
+	tlsp_policy_unref(none);
+}
+
 int
 main(void)
 {
@@ -1422,6 +1481,7 @@ main(void)
 		cmocka_unit_test(test_sender_stage),
 		cmocka_unit_test(test_pairs),
 		cmocka_unit_test(test_rule_accessors),
+		cmocka_unit_test(test_names_client),
 	};
 
 	return cmocka_run_group_tests(tests, setup_policies, teardown_policies);

@@ -8,7 +8,8 @@
 #   tests/bench/audit-tools.sh [RECORDS [ROUNDS]]     (from a build dir)
 #
 # Writes RECORDS synthetic records (tests/audit/mklog -n, default
-# 200000, about 1.3 kB each) to BENCH_DIR (default /var/tmp), reads the
+# 200000, about 1.3 kB each; keyed, read with --key, verify and the
+# reports also with --anchor) to BENCH_DIR (default /var/tmp), reads the
 # file once to put it in the page cache, then runs, ROUNDS times
 # (default 5) in alternation, verify, report, report --format json,
 # report --format html (within 1.2x of report's time: its own line) and
@@ -36,7 +37,14 @@ done
 dir=$(mktemp -d "${BENCH_DIR:-/var/tmp}/tlsp-bench-tools.XXXXXX") || exit 2
 trap 'rm -rf "$dir"' EXIT
 log=$dir/audit.log draft=$dir/draft.yaml
-"$mklog" -n "$n" >"$log" 2>/dev/null || exit 2
+# Keyed, as the daemon writes it by default: every command reads it with
+# --key, and verify and both reports also with --anchor (the last seq and
+# hash), as an officer runs them.
+head -c 32 /dev/urandom >"$dir/key"
+"$mklog" -n "$n" -k "$dir/key" >"$log" 2>"$dir/last" || exit 2
+last=$(cat "$dir/last")
+key=(--key "$dir/key")
+anchor=(--anchor "${last% *}:${last#* }")
 awk 'BEGIN { print "version: 1"; print "recipients:"
 	for (i = 0; i < 10000; i++)
 		printf "  d%d.example: {min_version: TLSv1.3, action: reject}\n", i }' >"$draft"
@@ -68,16 +76,17 @@ for ((r = 1; r <= rounds; r++)); do
 	line="round $r:"
 	for name in "${names[@]}"; do
 		case $name in
-		verify) timed "$tool" verify -q "$log" ;;
-		report) timed "$tool" report "$log" ;;
-		report-json) timed "$tool" report --format json "$log" ;;
-		report-html) timed "$tool" report --format html -o "$dir/r.html" "$log" ;;
-		show) timed "$tool" show --type stop "$log" ;;
-		replay) timed "$tool" replay --policy "$draft" "$log" ;;
-		inventory) timed "$tool" inventory "$log" ;;
-		suggest) timed "$tool" suggest "$log" ;;
-		base-verify) timed "$base" verify -q "$log" ;;
-		base-report) timed "$base" report "$log" ;;
+		verify) timed "$tool" verify -q "${key[@]}" "${anchor[@]}" "$log" ;;
+		report) timed "$tool" report "${key[@]}" "${anchor[@]}" "$log" ;;
+		report-json) timed "$tool" report --format json "${key[@]}" "$log" ;;
+		report-html) timed "$tool" report --format html -o "$dir/r.html" \
+			"${key[@]}" "${anchor[@]}" "$log" ;;
+		show) timed "$tool" show --type stop "${key[@]}" "$log" ;;
+		replay) timed "$tool" replay --policy "$draft" "${key[@]}" "$log" ;;
+		inventory) timed "$tool" inventory "${key[@]}" "$log" ;;
+		suggest) timed "$tool" suggest "${key[@]}" "$log" ;;
+		base-verify) timed "$base" verify -q "${key[@]}" "${anchor[@]}" "$log" ;;
+		base-report) timed "$base" report "${key[@]}" "${anchor[@]}" "$log" ;;
 		esac
 		[ "$st" = 0 ] || {
 			echo "audit-tools: $name exited $st" >&2

@@ -46,6 +46,11 @@
 #   metrics     milter.metrics_file on vs off: CPU per transaction (paired
 #               rounds) and callgrind instructions per transaction
 #               (tests/bench/metrics.sh)
+#   tools       tlspolicy-audit's commands on one keyed log of
+#               BENCH_TOOLS_RECORDS records (800,000, about 1.1 GB; quick:
+#               50,000) against verify, and report --format html against
+#               the text report, paired per round; peak RSS over 100,000
+#               sender domains (tests/bench/audit-tools.sh)
 #
 # Knobs (environment): BENCH_ROUNDS (7), BENCH_SECS (10), BENCH_QUICK=1
 # (3 rounds of 2 s, fewer sizes), BENCH_CONC ("1 8 64"), BENCH_ONLY,
@@ -63,7 +68,7 @@ else
 	sizes=10,1000,100000,1000000 reloads=${BENCH_RELOADS:-100}
 fi
 concs=${BENCH_CONC:-"1 8 64"}
-only=${BENCH_ONLY:-"policy throughput audit callgrind strip frame sync reload reloadmem conns stalls inet postfix metrics"}
+only=${BENCH_ONLY:-"policy throughput audit callgrind strip frame sync reload reloadmem conns stalls inet postfix metrics tools"}
 diskdir=${BENCH_DIR:-/var/tmp}
 out=${BENCH_OUT:-$build/bench-results}
 mtbench=$build/tests/milter/mtbench null=$build/tests/milter/nullmilter
@@ -481,6 +486,18 @@ for section in $only; do
 				"$src/tests/bench/postfix.sh" 2>&1 | tee -a "$results"
 		else
 			say "== postfix: skipped (needs root, postfix and smtp-source)"
+		fi
+		;;
+	tools)
+		n_tools=${BENCH_TOOLS_RECORDS:-800000}
+		[ "$quick" = 1 ] && n_tools=${BENCH_TOOLS_RECORDS:-50000}
+		say ""
+		say "== tools: tlspolicy-audit's commands, $n_tools records, $rounds rounds (tests/bench/audit-tools.sh)"
+		(cd "$build" && BENCH_DIR=$diskdir SENDERS=$([ "$quick" = 1 ] && echo 10000 || echo 100000) \
+			bash "$src/tests/bench/audit-tools.sh" "$n_tools" "$rounds") 2>&1 | tee -a "$results"
+		if [ "${PIPESTATUS[0]}" != 0 ]; then
+			say "tools: FAILED"
+			fails=$((fails + 1))
 		fi
 		;;
 	*) echo "bench: unknown section $section" >&2; exit 64 ;;

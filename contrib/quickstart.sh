@@ -23,7 +23,8 @@ PACKAGES=(
 	postfix swaks libnet-ssleay-perl libio-socket-ssl-perl m4 openssl
 	python3 python3-jsonschema procps util-linux systemd logrotate strace
 	clang-format prometheus
-	chromium chromium-driver python3-selenium poppler-utils
+	# The browser stage; the PDF's page count depends on the fonts: named.
+	chromium chromium-driver python3-selenium poppler-utils fonts-dejavu-core
 	# The deb stage (tests/deb/run.sh): a Debian 12 chroot (debootstrap,
 	# cached with zstd), lintian, hardening-check and dch (devscripts).
 	debootstrap devscripts lintian zstd git iproute2

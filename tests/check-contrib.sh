@@ -238,8 +238,8 @@ if [ -x "$bin" ]; then
 	[ "$(id -u)" -ne 0 ] || set -- --run-as-root "$@"
 	"$bin" "$@" >"$tmp/daemon.log" 2>&1 &
 	pid=$!
-	for _ in $(seq 1 100); do
-		[ -S "$tmp/m.sock" ] && break
+	for _ in $(seq 1 100); do # ready: "started", after the socket
+		[ -S "$tmp/m.sock" ] && grep -q 'info: started ' "$tmp/daemon.log" && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done

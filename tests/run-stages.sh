@@ -156,7 +156,7 @@ sanitized_e2e() {
 		out=$d/$t.out
 		echo "$name e2e: $t"
 		(cd "$d" && top_builddir="$d" top_srcdir="$src" \
-			timeout 900 bash "$src/tests/e2e/$t.sh" >"$out" 2>&1) || rc=$?
+			timeout 480 bash "$src/tests/e2e/$t.sh" >"$out" 2>&1) || rc=$?
 		tail -n 1 "$out"
 		if [ "$rc" -ne 0 ]; then
 			grep -E 'FAIL|not ok|Sanitizer|runtime error' "$out" | head -n 40
@@ -385,7 +385,7 @@ for s in "${stages[@]}"; do
 	browser) stage browser 180 ;;
 	distcheck) stage distcheck 900 ;;
 	asan) stage asan 900 ;;
-	tsan) stage tsan 600 ;;
+	tsan) stage tsan 1200 ;;
 	valgrind) stage valgrind 900 ;;
 	e2e) stage e2e 1800 ;;
 	fuzz) stage fuzz 600 ;;

@@ -153,13 +153,15 @@ start_daemon() {
 	. /etc/default/tlspolicy-milter
 	cmd=${cmd//\$DAEMON_OPTS/$DAEMON_OPTS}
 	rm -f /build/milter.out
+	: >/build/milter.out
 	# shellcheck disable=SC2086
 	setpriv --reuid="$user" --regid="$group" --init-groups --inh-caps=-all \
 		--bounding-set=-all /bin/sh -c "umask $umask_; exec $cmd" \
 		>>/build/milter.out 2>&1 &
 	daemon_pid=$!
-	for _ in $(seq 1 100); do
-		[ -S /run/tlspolicy/tlspolicy.sock ] && return 0
+	for _ in $(seq 1 100); do # ready: "started", after the socket
+		[ -S /run/tlspolicy/tlspolicy.sock ] &&
+			grep -q 'info: started ' /build/milter.out && return 0
 		kill -0 "$daemon_pid" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -150,7 +150,17 @@ build_cache() {
 }
 
 if [ ! -s "$tarball" ] || [ -n "$(find "$tarball" -mtime +$max_age_days)" ]; then
-	build_cache
+	# The mirror is the network: a transient error gets two more tries.
+	for attempt in 1 2 3; do
+		build_cache && break
+		[ "$attempt" -lt 3 ] || {
+			echo "deb: the chroot could not be built (3 tries)" >&2
+			exit 1
+		}
+		step "try $attempt failed; again in 15 s"
+		rm -rf --one-file-system "$work/cache-root"
+		sleep 15
+	done
 else
 	step "using the cached chroot $tarball"
 fi

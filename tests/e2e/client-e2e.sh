@@ -228,8 +228,8 @@ check_eq "policy check (sendmail): the {client_resolve} warning" \
 	"$(printf '%s\n' "$out" | grep -c "on Sendmail, 'client_name' is matched only when {client_resolve} is OK")" 1
 "$bin" -f -c "$policy" -u postfix -p "unix:$sock" 2>"$work/milter.log" &
 milter_pid=$!
-for _ in $(seq 1 100); do
-	[ -S "$sock" ] && break
+for _ in $(seq 1 100); do # ready: "started", after the socket
+	[ -S "$sock" ] && grep -q 'info: started ' "$work/milter.log" && break
 	sleep 0.1
 done
 [ -S "$sock" ] || {

@@ -129,10 +129,13 @@ milter_start() {
 	else
 		user=(--run-as-root)
 	fi
+	local n0
+	n0=$(grep -c 'info: started ' "$work/milter.log" 2>/dev/null)
 	"$bin" -f -c "$1" "${user[@]}" -p "unix:$2" 2>>"$work/milter.log" &
 	milter_pid=$!
-	for _ in $(seq 1 100); do
-		[ -S "$2" ] && return 0
+	for _ in $(seq 1 100); do # ready: a new "started" line
+		[ -S "$2" ] && [ "$(grep -c 'info: started ' "$work/milter.log")" -gt "${n0:-0}" ] &&
+			return 0
 		kill -0 "$milter_pid" 2>/dev/null || break
 		sleep 0.1
 	done

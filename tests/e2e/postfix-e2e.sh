@@ -404,8 +404,10 @@ hash_v12=$(policy_hash "$policy")
 "$bin" -f -c "$policy" -u postfix -p "unix:$sock" 2>"$work/milter.log" &
 milter_pid=$!
 started=""
+# Ready when it says "started" (after dropping privileges and writing the
+# start record), not merely when the socket exists (bound before both).
 for _ in $(seq 1 100); do
-	[ -S "$sock" ] && { started=1; break; }
+	[ -S "$sock" ] && grep -q 'info: started ' "$work/milter.log" && { started=1; break; }
 	kill -0 "$milter_pid" 2>/dev/null || break
 	sleep 0.1
 done

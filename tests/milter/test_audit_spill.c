@@ -316,10 +316,11 @@ lines_in(const char *path)
 	return n;
 }
 
+/* Polled: some lines (the spill plan) come just after "started". */
 static void
 assert_said(const struct fx *f, long from, const char *a, const char *b)
 {
-	if (!hn_errlog_has(&f->d, from, a, b)) {
+	if (!hn_errlog_wait(&f->d, from, a, b, 10000)) {
 		hn_errlog_dump(&f->d, from);
 		fail_msg("the daemon's log does not say \"%s\"%s%s", a,
 			 b ? " with " : "", b ? b : "");

@@ -568,12 +568,15 @@ test_atomic(void **state)
 	const char *first = "# HELP tlspolicy_build_info ";
 	const char *last_series =
 		"tlspolicy_partner_alerts_total{kind=\"recovered\"} ";
-	long until = hn_now_ms() + (hn_quick() ? 3500 : 4500);
+	long t0 = hn_now_ms(), until = t0 + (hn_quick() ? 3500 : 4500);
 	double stamp, prev = -1;
 	unsigned reads = 0, rewrites = 0, n = 0;
 	char *t, *end;
 
-	while (hn_now_ms() < until) {
+	/* the window, and longer (at most 15 s) until two rewrites were seen:
+	 * a stalled metrics thread on a loaded machine is not a failure */
+	while (hn_now_ms() < until ||
+	       (rewrites < 2 && hn_now_ms() < t0 + 15000)) {
 		if ((t = slurp(f->prom)) == NULL)
 			fail_msg("%s vanished while it was rewritten", f->prom);
 		end = strstr(t, last_series);
@@ -619,15 +622,16 @@ test_partners(void **state)
 				       "y@refuse.example", 'a'},
 			  evil_fail = {"TLSv1.2", "x@evil\x1b[31m.example",
 				       "y@refuse.example", 'r'};
-	long from = hn_errlog_size(&f->d), t0, burst_ms, i, summaries;
+	long from = hn_errlog_size(&f->d), i, summaries;
+	time_t s0, s1, s2, s3; /* the daemon limits summaries by time(NULL) */
 	char *t;
 
 	for (i = 0; i < WINDOW; i++)
 		run(f, &pass);
-	t0 = hn_now_ms();
+	s0 = time(NULL);
 	for (i = 0; i < 4; i++)
 		run(f, &fail);
-	burst_ms = hn_now_ms() - t0;
+	s1 = time(NULL);
 	assert_int_equal(hn_errlog_count(&f->d, from, "partner failing:"), 1);
 	assert_true(hn_errlog_has(
 		&f->d, from,
@@ -638,18 +642,20 @@ test_partners(void **state)
 	wait_sample(f, "tlspolicy_partners_failing", 1);
 	/* a failure an interval later: one summary */
 	usleep((INTERVAL * 1000 + 200) * 1000);
+	s2 = time(NULL);
 	run(f, &fail);
 	run(f, &fail);
+	s3 = time(NULL);
 	summaries = hn_errlog_count(&f->d, from, "partner still failing:");
-	if (burst_ms < INTERVAL * 1000) {
+	if (s0 == s1 && s2 == s3) {
 		assert_int_equal(summaries, 1);
 		assert_true(hn_errlog_has(
 			&f->d, from,
 			"partner still failing: partner=partner.example",
 			"failures=5 new=4 last_pass="));
-	} else { /* a slow machine: at most one per interval */
+	} else { /* a second began inside a group: one more each time */
 		assert_true(summaries >= 1 &&
-			    summaries <= 1 + burst_ms / (INTERVAL * 1000));
+			    summaries <= 1 + (s1 - s0) + (s3 - s2));
 	}
 	for (i = 0; i < WINDOW; i++)
 		run(f, &pass);

@@ -76,12 +76,28 @@ tlspa_table_get(struct tlspa_table *t, const char *k, size_t kn)
 	memcpy((char *)e + t->valsz, k, kn);
 	e->key = (char *)e + t->valsz;
 	e->klen = kn;
+	e->seq = t->n;
 	for (j = h & (t->cap - 1); t->s[j].h != 0; j = (j + 1) & (t->cap - 1))
 		;
 	t->s[j].h = h;
 	t->s[j].e = e;
 	t->n++;
 	return t->last = e;
+}
+
+void *
+tlspa_table_find(const struct tlspa_table *t, const char *k, size_t kn)
+{
+	uint64_t h = hash_key(k, kn);
+	size_t j;
+
+	if (t->cap == 0)
+		return NULL;
+	for (j = h & (t->cap - 1); t->s[j].h != 0; j = (j + 1) & (t->cap - 1))
+		if (t->s[j].h == h && t->s[j].e->klen == kn &&
+		    memcmp(t->s[j].e->key, k, kn) == 0)
+			return t->s[j].e;
+	return NULL;
 }
 
 struct tlspa_ent **

@@ -14,6 +14,8 @@
 struct tlspa_ent {
 	const char *key;
 	size_t klen;
+	uint64_t seq; /* the order it was added in, 0 first (a fleet report
+			 merges a host's table in that order) */
 };
 
 struct tlspa_slot {
@@ -35,6 +37,10 @@ struct tlspa_table {
  * or memory ran out. The table owns the value.
  */
 void *tlspa_table_get(struct tlspa_table *t, const char *k, size_t kn);
+
+/* The value for key k (kn bytes), or NULL; never adds one, never
+ * counts in t->dropped. */
+void *tlspa_table_find(const struct tlspa_table *t, const char *k, size_t kn);
 
 /* The values of t (caller frees the array) sorted with cmp; NULL when
  * out of memory. */

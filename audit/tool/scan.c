@@ -26,7 +26,8 @@ scan_start(struct tlspa_scan *s)
 	s->chain.key = s->key;
 	s->chain.guess_key = s->key == NULL || s->key->k == NULL;
 	s->chain.allow_empty = s->allow_empty;
-	s->chain.say = tlspa_tool_say;
+	s->chain.say = s->say != NULL ? s->say : tlspa_tool_say;
+	s->chain.say_arg = s->say_arg;
 }
 
 int
@@ -58,7 +59,8 @@ tlspa_scan_next(struct tlspa_scan *s)
 		return 1;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "tlspolicy-audit: %s\n", s->lines.err);
+		fprintf(s->err != NULL ? s->err : stderr,
+			"tlspolicy-audit: %s\n", s->lines.err);
 		return rc;
 	}
 	if (!s->ended) {
@@ -68,7 +70,8 @@ tlspa_scan_next(struct tlspa_scan *s)
 	}
 	return 0;
 oom:
-	fprintf(stderr, "tlspolicy-audit: out of memory\n");
+	fprintf(s->err != NULL ? s->err : stderr,
+		"tlspolicy-audit: out of memory\n");
 	return -1;
 }
 

@@ -17,7 +17,7 @@
 
 #include "tool.h"
 
-#define WARN_MAX 100
+#define WARN_MAX TLSPA_TOOL_SAY_MAX
 
 int tlspa_tool_quiet;
 static unsigned long long warnings, breaks;
@@ -167,6 +167,15 @@ tlspa_tool_say(void *arg, enum tlspa_follow_kind kind, const char *path,
 		tlspa_tool_warn(path, lineno, "%s", text);
 	else if (!tlspa_tool_quiet)
 		fprintf(stderr, "%s:%llu: note: %s\n", path, lineno, text);
+}
+
+void
+tlspa_tool_unsaid(enum tlspa_follow_kind kind, unsigned long long n)
+{
+	if (kind == TLSPA_FOLLOW_BREAK)
+		breaks += n;
+	else if (kind == TLSPA_FOLLOW_WARN && !tlspa_tool_quiet)
+		warnings += n;
 }
 
 /* =============================================================== main */

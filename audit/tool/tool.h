@@ -94,6 +94,13 @@ void tlspa_tool_say(void *arg, enum tlspa_follow_kind kind, const char *path,
 		    unsigned long long lineno, const char *text);
 extern int tlspa_tool_quiet; /* -q: no warnings */
 
+/* Breaks and warnings past the first TLSPA_TOOL_SAY_MAX of each are only
+ * counted ("(N more breaks not shown)"). A thread that keeps findings to
+ * say later in order keeps that many of each kind and gives the number
+ * of the rest to tlspa_tool_unsaid, for the count. */
+#define TLSPA_TOOL_SAY_MAX 100
+void tlspa_tool_unsaid(enum tlspa_follow_kind kind, unsigned long long n);
+
 /* ------------------------------------------------------- time (time.c) */
 
 /* Sets the time zone of day boundaries and of dates without a zone:
@@ -157,8 +164,10 @@ void tlspa_text_put_value(FILE *f, const struct tlspa_jv *v);
  * line that is not in the chain is not evidence: it is reported (where,
  * and why) and not returned. Zero-initialise, set files, nfiles, since
  * and until (TLSPA_TIME_MIN/MAX for none), and optionally key (without
- * one, a keyed log is checked for seq and prev only, and says so) and
- * allow_empty; free with tlspa_scan_close.
+ * one, a keyed log is checked for seq and prev only, and says so),
+ * allow_empty, and say and err (where findings and errors go, for a
+ * scan on a thread that must not write to stderr); free with
+ * tlspa_scan_close.
  */
 struct tlspa_scan {
 	char *const *files;
@@ -166,6 +175,10 @@ struct tlspa_scan {
 	int64_t since, until;
 	const struct tlsp_chain_key *key;
 	int allow_empty;
+	/* the chain's findings; NULL: tlspa_tool_say */
+	tlspa_follow_say_fn *say;
+	void *say_arg;
+	FILE *err; /* read errors, out of memory; NULL: stderr */
 
 	struct tlspa_reader lines;
 	struct tlspa_follow chain;     /* what verified */

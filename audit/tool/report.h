@@ -127,9 +127,11 @@ struct tlspa_pol {
 struct tlspa_det {
 	struct tlspa_ent e;
 	struct tlspa_det *next;
-	const char *result; /* RFC 8460 result-type; static */
-	const char *reason; /* our requirement name; static */
-	int unknown;	    /* the requirement could not be checked */
+	const struct tlspa_pol *pol; /* whose detail it is (its key holds
+					the address) */
+	const char *result;	     /* RFC 8460 result-type; static */
+	const char *reason;	     /* our requirement name; static */
+	int unknown;		     /* the requirement could not be checked */
 	char ip[80];
 	uint64_t count;
 };
@@ -316,6 +318,24 @@ int tlspa_reading_decision(const struct tlspa_jv *rec);
  * the chain (1 unless --ignore-breaks). */
 int tlspa_reading_end(struct tlspa_reading *rd, int rc);
 void tlspa_reading_free(struct tlspa_reading *rd);
+
+/*
+ * report_merge.c: a fleet's hosts are counted each into a struct
+ * tlspa_report of its own (on a thread of its own), then merged into the
+ * fleet's in the order of the hosts, so that the counters are what one
+ * pass over the hosts' records one host after the other gives: sums,
+ * the earliest and latest times, the first name or certificate seen,
+ * the last expiry seen, the reloads in host order. A host's new keys
+ * enter a table in the order that host first saw them; past
+ * TLSPA_TABLE_MAX keys each addition a key stood for counts as dropped.
+ * Takes from `from` what it can (names, certificates): the caller frees
+ * `from` after. 0, or -1 out of memory.
+ */
+int tlspa_report_merge(struct tlspa_report *to, struct tlspa_report *from);
+/* One table of struct tlspa_pair (key -> n) into another, as above. 0,
+ * or -1 out of memory. */
+int tlspa_report_merge_pairs(struct tlspa_table *to,
+			     const struct tlspa_table *from);
 
 /* Writes the report in r->format to stdout. 0, or an exit status. */
 int tlspa_report_write(struct tlspa_report *r);

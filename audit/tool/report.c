@@ -10,9 +10,12 @@
  * place, which the output then says ("N more not shown"). Text is for a terminal, csv has
  * one row per total/domain/rule/client with the same columns, json holds
  * everything, and tlsrpt writes one RFC 8460-shaped report per day.
+ * A fleet (--host) is read each host on a thread of its own into
+ * counters of its own, merged in host order (report_merge.c).
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -721,6 +724,7 @@ rpt_detail(struct tlspa_report *r, struct tlspa_pol *p,
 		x->reason = tlspa_report_req.name(req);
 		x->unknown = unknown;
 		memcpy(x->ip, ip, ipn);
+		x->pol = p;
 		x->next = p->details;
 		p->details = x;
 	}
@@ -1186,8 +1190,9 @@ free_row(struct tlspa_ent *e)
 }
 
 
+/* The counting's tables and reloads (not the options). */
 static void
-report_free(struct tlspa_report *r)
+counters_free(struct tlspa_report *r)
 {
 	tlspa_table_free(&r->dom, free_row);
 	tlspa_table_free(&r->rule, free_row);
@@ -1201,9 +1206,33 @@ report_free(struct tlspa_report *r)
 	tlspa_table_free(&r->hosts, free_row);
 	tlspa_table_free(&r->pairs, NULL);
 	tlspa_table_free(&r->dpairs, NULL);
+	free(r->reloads);
+	r->reloads = NULL;
+}
+
+/* Empty counters (r zeroed): the tables' value sizes, the times. */
+static void
+counters_init(struct tlspa_report *r)
+{
+	r->dom.valsz = r->rule.valsz = r->client.valsz =
+		sizeof(struct tlspa_row);
+	r->pol.valsz = sizeof(struct tlspa_pol);
+	r->det.valsz = sizeof(struct tlspa_det);
+	r->exc.valsz = sizeof(struct tlspa_exrow);
+	r->days.valsz = sizeof(struct tlspa_day);
+	r->dayrule.valsz = sizeof(struct tlspa_dayrule);
+	r->sender.valsz = r->hosts.valsz = sizeof(struct tlspa_row);
+	r->pairs.valsz = r->dpairs.valsz = sizeof(struct tlspa_pair);
+	r->first_ms = TLSPA_TIME_MAX;
+	r->last_ms = TLSPA_TIME_MIN;
+}
+
+static void
+report_free(struct tlspa_report *r)
+{
+	counters_free(r);
 	tlspa_report_html_free(r);
 	tlspa_report_policies_free(r);
-	free(r->reloads);
 	free(r->anchors);
 	tlspa_scan_close(&r->scan);
 	tlsp_chain_key_free(&r->key);
@@ -1216,51 +1245,239 @@ report_free(struct tlspa_report *r)
 
 /* ============================================================= fleet */
 
+/*
+ * Each host of a fleet is read on a thread of its own (as many threads
+ * as online processors, at most one per host), into counters of its own
+ * that number its own records and decisions. Nothing of it reaches
+ * stderr from the thread: what it would say is kept, and after the
+ * threads are joined each host in the order given says it, gives its
+ * evidence and has its counters merged into the fleet's
+ * (report_merge.c). The output is what reading the hosts one after the
+ * other into one set of counters gives.
+ */
+
+/* What reading a host would have said: a chain finding (the arguments
+ * of tlspa_tool_say), or with kind -1 a line as it is. */
+struct said {
+	int kind;
+	const char *path; /* borrowed: a file name from argv */
+	unsigned long long lineno;
+	char *text; /* owned */
+};
+
+/* One host on its thread. The thread writes only here (and its
+ * struct tlspa_hostev); the main thread reads it after the join. */
+struct host_part {
+	const struct tlspa_host *h;
+	struct tlspa_hostev *ev; /* r->hostev[i]: name, nfiles, wrong */
+	size_t base;		 /* its files are r->allfiles[base ..]: the html
+			file tap's index of its first */
+	struct tlspa_report part; /* its counters, and its scan */
+	struct said *said;
+	size_t nsaid, cap;
+	/* breaks and warnings kept, and past TLSPA_TOOL_SAY_MAX only
+	 * counted (by enum tlspa_follow_kind) */
+	unsigned long long kept[3], unsaid[3];
+	FILE *err; /* the scan's read errors, into errs */
+	char *errs;
+	size_t errlen;
+	int got; /* the last tlspa_scan_next: -1 on an error */
+	int oom;
+};
+
+struct fleet_run {
+	struct host_part *parts;
+	size_t n, next;
+	pthread_mutex_t lock;
+};
+
 static void
-wrong_host(const struct tlspa_report *r, const char *declared)
+host_keep(struct host_part *hp, int kind, const char *path,
+	  unsigned long long lineno, const char *text)
 {
-	const struct tlspa_jv *v = tlspa_jv_get(r->scan.rec, "host");
-	char buf[128];
+	struct said *ns;
+
+	if (kind == TLSPA_FOLLOW_BREAK || kind == TLSPA_FOLLOW_WARN) {
+		if (hp->kept[kind] == TLSPA_TOOL_SAY_MAX) {
+			hp->unsaid[kind]++; /* it would not be shown */
+			return;
+		}
+		hp->kept[kind]++;
+	}
+	if (hp->nsaid == hp->cap) {
+		ns = realloc(hp->said,
+			     (hp->cap ? hp->cap * 2 : 16) * sizeof(*ns));
+		if (ns == NULL) {
+			hp->oom = 1;
+			return;
+		}
+		hp->said = ns;
+		hp->cap = hp->cap ? hp->cap * 2 : 16;
+	}
+	ns = &hp->said[hp->nsaid];
+	if ((ns->text = strdup(text)) == NULL) {
+		hp->oom = 1;
+		return;
+	}
+	ns->kind = kind;
+	ns->path = path;
+	ns->lineno = lineno;
+	hp->nsaid++;
+}
+
+static void
+host_say(void *arg, enum tlspa_follow_kind kind, const char *path,
+	 unsigned long long lineno, const char *text)
+{
+	host_keep(arg, (int)kind, path, lineno, text);
+}
+
+static void
+wrong_host(struct host_part *hp)
+{
+	const struct tlspa_scan *s = &hp->part.scan;
+	const struct tlspa_jv *v = tlspa_jv_get(s->rec, "host");
+	char buf[128], *line;
 
 	if (v != NULL && v->type == TLSPA_J_STR)
 		tlspa_text_safe(v->s, v->len, buf, sizeof(buf));
 	else
 		snprintf(buf, sizeof(buf), "(none)");
-	fprintf(stderr,
-		"%s:%llu: the record names host \"%s\", not %s as "
-		"declared\n",
-		r->scan.line.path, r->scan.line.lineno, buf, declared);
+	if (asprintf(&line,
+		     "%s:%llu: the record names host \"%s\", not %s as "
+		     "declared\n",
+		     s->line.path, s->line.lineno, buf, hp->h->name) < 0) {
+		hp->oom = 1;
+		return;
+	}
+	host_keep(hp, -1, NULL, 0, line);
+	free(line);
 }
 
-/* The records of one host of a fleet, each naming that host, into the
- * counters; what its chain showed into *ev and the totals in *agg.
- * 0, TLSPA_EX_BROKEN or TLSPA_EX_ERROR. */
-static int
-fleet_host(struct tlspa_report *r, const struct tlspa_host *h,
-	   struct tlspa_hostev *ev, struct tlspa_follow *agg)
+/* The records of one host, each naming that host, into its counters
+ * (on its thread). */
+static void
+host_read(struct host_part *hp)
 {
-	struct tlspa_follow *f = &r->scan.chain;
-	int got, rc;
+	struct tlspa_scan *s = &hp->part.scan;
 
-	ev->name = h->name;
-	ev->nfiles = h->nfiles;
-	r->scan.files = h->files;
-	r->scan.nfiles = h->nfiles;
-	r->scan.key = &h->key;
-	f->anchors = h->anchors;
-	f->nanchors = h->nanchors;
-	while ((got = tlspa_scan_next(&r->scan)) > 0) {
-		if (!tlspa_fleet_wrong_host(r->scan.rec, h->name)) {
-			count_record(r, r->scan.rec, r->scan.ms);
+	while ((hp->got = tlspa_scan_next(s)) > 0 && !hp->oom) {
+		if (!tlspa_fleet_wrong_host(s->rec, hp->h->name)) {
+			count_record(&hp->part, s->rec, s->ms);
 			continue;
 		}
-		r->scan.records--; /* not this host's evidence */
-		if (ev->wrong++ == 0)
-			wrong_host(r, h->name);
+		s->records--; /* not this host's evidence */
+		if (hp->ev->wrong++ == 0)
+			wrong_host(hp);
 	}
-	if (got < 0)
+	if (hp->oom) {
+		fprintf(hp->err, "tlspolicy-audit: out of memory\n");
+		hp->got = -1;
+	}
+	tlspa_reader_close(&s->lines); /* its buffer; the chain is read on */
+	fflush(hp->err);
+}
+
+static void *
+fleet_worker(void *arg)
+{
+	struct fleet_run *fr = arg;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&fr->lock);
+		i = fr->next++;
+		pthread_mutex_unlock(&fr->lock);
+		if (i >= fr->n)
+			return NULL;
+		host_read(&fr->parts[i]);
+	}
+}
+
+/* Host i's counters, options copied from r, its scan set up. 0, or -1
+ * out of memory. */
+static int
+host_start(struct tlspa_report *r, struct host_part *hp, size_t i,
+	   const struct tlspa_scan *keep, size_t base)
+{
+	struct tlspa_report *p = &hp->part;
+
+	hp->h = &r->fleet.hosts[i];
+	hp->ev = &r->hostev[i];
+	hp->ev->name = hp->h->name;
+	hp->ev->nfiles = hp->h->nfiles;
+	hp->base = base;
+	p->format = r->format;
+	p->domains = r->domains;
+	p->ndomains = r->ndomains;
+	p->rulef = r->rulef;
+	p->nrulef = r->nrulef;
+	counters_init(p);
+	p->scan.files = hp->h->files;
+	p->scan.nfiles = hp->h->nfiles;
+	p->scan.key = &hp->h->key;
+	p->scan.since = keep->since;
+	p->scan.until = keep->until;
+	p->scan.allow_empty = keep->allow_empty;
+	p->scan.chain.anchors = hp->h->anchors;
+	p->scan.chain.nanchors = hp->h->nanchors;
+	p->scan.say = host_say;
+	p->scan.say_arg = hp;
+	hp->err = open_memstream(&hp->errs, &hp->errlen);
+	p->scan.err = hp->err;
+	return hp->err != NULL ? 0 : -1;
+}
+
+static void
+host_free(struct host_part *hp)
+{
+	size_t i;
+
+	for (i = 0; i < hp->nsaid; i++)
+		free(hp->said[i].text);
+	free(hp->said);
+	if (hp->err != NULL)
+		fclose(hp->err);
+	free(hp->errs);
+	counters_free(&hp->part);
+	tlspa_scan_close(&hp->part.scan);
+}
+
+/* What host hp would have said while read, said now. */
+static void
+host_said(struct host_part *hp)
+{
+	const struct said *x;
+	int k;
+
+	for (x = hp->said; x < hp->said + hp->nsaid; x++)
+		if (x->kind < 0)
+			fputs(x->text, stderr);
+		else
+			tlspa_tool_say(NULL, (enum tlspa_follow_kind)x->kind,
+				       x->path, x->lineno, x->text);
+	for (k = 0; k < 3; k++)
+		tlspa_tool_unsaid((enum tlspa_follow_kind)k, hp->unsaid[k]);
+	if (hp->err != NULL && fflush(hp->err) == 0 && hp->errlen > 0)
+		fwrite(hp->errs, 1, hp->errlen, stderr);
+}
+
+/* After the threads, in host order: what host hp said, what its chain
+ * showed into its hostev and the fleet's totals in *agg, its counters
+ * into r's. 0, TLSPA_EX_BROKEN or TLSPA_EX_ERROR. */
+static int
+host_end(struct tlspa_report *r, struct host_part *hp, struct tlspa_follow *agg)
+{
+	const struct tlspa_host *h = hp->h;
+	struct tlspa_hostev *ev = hp->ev;
+	struct tlspa_scan *s = &hp->part.scan;
+	struct tlspa_follow *f = &s->chain;
+	int rc;
+
+	host_said(hp);
+	if (hp->got < 0)
 		return TLSPA_EX_ERROR;
-	tlspa_scan_evidence(&r->scan, ev->evidence, sizeof(ev->evidence));
+	tlspa_scan_evidence(s, ev->evidence, sizeof(ev->evidence));
 	if (ev->wrong > 0)
 		snprintf(ev->evidence, sizeof(ev->evidence),
 			 "NOT VERIFIED: %llu record%s name%s another host "
@@ -1288,51 +1505,92 @@ fleet_host(struct tlspa_report *r, const struct tlspa_host *h,
 	rc = tlspa_scan_status(f, r->ignore_breaks);
 	if (ev->wrong > 0 && !r->ignore_breaks)
 		rc = TLSPA_EX_BROKEN;
+	if (tlspa_report_merge(r, &hp->part) < 0) {
+		fprintf(stderr, "tlspolicy-audit: out of memory\n");
+		return TLSPA_EX_ERROR;
+	}
 	return rc;
 }
 
-/* Each host's chain on its own, one after the other, into one set of
- * counters; then the scan is made to describe the whole fleet. */
+/* Reads the hosts, fr->n of them, on up to nw threads (none started:
+ * one after the other, here). */
+static void
+fleet_read(struct fleet_run *fr, size_t nw)
+{
+	pthread_t *th = calloc(nw, sizeof(*th));
+	size_t i, started = 0;
+
+	pthread_mutex_init(&fr->lock, NULL);
+	for (i = 0; th != NULL && i < nw; i++)
+		if (pthread_create(&th[i], NULL, fleet_worker, fr) == 0)
+			started++;
+	if (started == 0)
+		fleet_worker(fr);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&fr->lock);
+	free(th);
+}
+
+/* Every host's files, in order, into r->allfiles; r->hostev. 0, or -1
+ * out of memory. */
+static int
+fleet_files(struct tlspa_report *r, size_t *nf)
+{
+	size_t i;
+
+	for (i = 0, *nf = 0; i < r->fleet.n; i++)
+		*nf += (size_t)r->fleet.hosts[i].nfiles;
+	r->allfiles = calloc(*nf + 1, sizeof(*r->allfiles));
+	r->hostev = calloc(r->fleet.n, sizeof(*r->hostev));
+	if (r->allfiles == NULL || r->hostev == NULL)
+		return -1;
+	for (i = 0, *nf = 0; i < r->fleet.n; i++) {
+		memcpy(r->allfiles + *nf, r->fleet.hosts[i].files,
+		       (size_t)r->fleet.hosts[i].nfiles * sizeof(char *));
+		*nf += (size_t)r->fleet.hosts[i].nfiles;
+	}
+	return 0;
+}
+
+/* Each host's chain on its own, each host on a thread of its own into
+ * counters of its own, merged in host order; then the scan is made to
+ * describe the whole fleet. */
 static int
 report_fleet(struct tlspa_report *r)
 {
 	struct tlspa_scan keep = r->scan; /* the window, allow_empty */
+	struct fleet_run fr = {.n = r->fleet.n};
 	struct tlspa_follow agg;
 	unsigned long long records = 0, outside = 0, bad = 0;
-	size_t i, nf = 0, base = 0;
+	size_t i, nf = 0;
 	int rc = 0, st;
 
 	memset(&agg, 0, sizeof(agg));
-	for (i = 0; i < r->fleet.n; i++)
-		nf += (size_t)r->fleet.hosts[i].nfiles;
-	r->allfiles = calloc(nf + 1, sizeof(*r->allfiles));
-	r->hostev = calloc(r->fleet.n, sizeof(*r->hostev));
-	if (r->allfiles == NULL || r->hostev == NULL)
-		return TLSPA_EX_ERROR;
+	if (fleet_files(r, &nf) < 0 ||
+	    (fr.parts = calloc(r->fleet.n, sizeof(*fr.parts))) == NULL)
+		goto oom;
 	for (i = 0, nf = 0; i < r->fleet.n; i++) {
-		memcpy(r->allfiles + nf, r->fleet.hosts[i].files,
-		       (size_t)r->fleet.hosts[i].nfiles * sizeof(char *));
+		if (host_start(r, &fr.parts[i], i, &keep, nf) < 0)
+			goto oom;
 		nf += (size_t)r->fleet.hosts[i].nfiles;
 	}
 	r->scan.files = r->allfiles;
 	r->scan.nfiles = (int)nf;
-	if (r->format == F_HTML && tlspa_report_html_start(r) < 0)
-		return TLSPA_EX_ERROR;
+	if (r->format == F_HTML && tlspa_report_html_start(r) < 0) {
+		rc = TLSPA_EX_ERROR;
+		goto done;
+	}
+	for (i = 0; r->format == F_HTML && i < r->fleet.n; i++)
+		tlspa_report_html_tap(r, &fr.parts[i].part.scan.lines,
+				      (int)fr.parts[i].base);
+	fleet_read(&fr, tlspa_fleet_workers(r->fleet.n));
 	for (i = 0; i < r->fleet.n && rc != TLSPA_EX_ERROR; i++) {
-		memset(&r->scan, 0, sizeof(r->scan));
-		r->scan.since = keep.since;
-		r->scan.until = keep.until;
-		r->scan.allow_empty = keep.allow_empty;
-		r->scan.records = records; /* numbers records across hosts */
-		if (r->format == F_HTML)
-			tlspa_report_html_tap(r, &r->scan.lines, (int)base);
-		base += (size_t)r->fleet.hosts[i].nfiles;
-		st = fleet_host(r, &r->fleet.hosts[i], &r->hostev[i], &agg);
+		st = host_end(r, &fr.parts[i], &agg);
 		bad += st != 0 || r->hostev[i].breaks || r->hostev[i].wrong;
 		rc = st > rc ? st : rc;
-		records = r->scan.records;
-		outside += r->scan.outside;
-		tlspa_scan_close(&r->scan);
+		records += fr.parts[i].part.scan.records;
+		outside += fr.parts[i].part.scan.outside;
 	}
 	memset(&r->scan, 0, sizeof(r->scan));
 	r->scan.since = keep.since;
@@ -1352,6 +1610,14 @@ report_fleet(struct tlspa_report *r)
 			 "NOT VERIFIED: %llu of %zu hosts%s", bad, r->fleet.n,
 			 agg.unkeyed ? "; hashes not checked on some (no key)"
 				     : "");
+	goto done;
+oom:
+	fprintf(stderr, "tlspolicy-audit: out of memory\n");
+	rc = TLSPA_EX_ERROR;
+done:
+	for (i = 0; fr.parts != NULL && i < r->fleet.n; i++)
+		host_free(&fr.parts[i]);
+	free(fr.parts);
 	return rc;
 }
 
@@ -1362,16 +1628,7 @@ tlspa_report_main(int argc, char **argv)
 	int rc, got, at = tlspa_fleet_find(argc, argv), st;
 
 	memset(&r, 0, sizeof(r));
-	r.dom.valsz = r.rule.valsz = r.client.valsz = sizeof(struct tlspa_row);
-	r.pol.valsz = sizeof(struct tlspa_pol);
-	r.det.valsz = sizeof(struct tlspa_det);
-	r.exc.valsz = sizeof(struct tlspa_exrow);
-	r.days.valsz = sizeof(struct tlspa_day);
-	r.dayrule.valsz = sizeof(struct tlspa_dayrule);
-	r.sender.valsz = r.hosts.valsz = sizeof(struct tlspa_row);
-	r.pairs.valsz = r.dpairs.valsz = sizeof(struct tlspa_pair);
-	r.first_ms = TLSPA_TIME_MAX;
-	r.last_ms = TLSPA_TIME_MIN;
+	counters_init(&r);
 	if (at > 0 && (rc = tlspa_fleet_parse(&r.fleet, argc, argv, at)) != 0)
 		goto done;
 	if ((rc = report_options(&r, at > 0 ? at : argc, argv)) != 0)

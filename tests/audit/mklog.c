@@ -9,10 +9,11 @@
  *	torn line); "#seq N" sets the next sequence number without
  *	touching prev. The last "SEQ HASH" goes to standard error.
  *
- *   mklog -n COUNT [-S SEED] [-D SENDERS] [-k KEY]
+ *   mklog -n COUNT [-S SEED] [-D SENDERS] [-H HOST] [-k KEY]
  *	COUNT synthetic but realistic records (messages to many domains,
  *	refusals, monitor rules, checkpoints), deterministic for a seed:
- *	what the report tests and the throughput measurement read.
+ *	what the report tests and the throughput measurement read. Each
+ *	names HOST (mx1.example.net): one host of a fleet (--host).
  *
  *   mklog -w LOG [-k KEY]
  *	Writes a few events through the daemon's own writer
@@ -41,6 +42,7 @@ struct gen {
 	uint64_t rng;
 	unsigned senders; /* -D: sender domains drawn from this many; 0: the
 			     client's own */
+	const char *host; /* -H: the host every record names */
 };
 
 /* ============================================================ chaining */
@@ -285,7 +287,7 @@ static void
 gen_envelope(struct gen *g, struct tlsp_jbuf *b, const char *type,
 	     unsigned client)
 {
-	tlsp_jb_kstr(b, "host", "mx1.example.net");
+	tlsp_jb_kstr(b, "host", g->host);
 	tlsp_jb_kstr(b, "type", type);
 	kfmt(b, "txid", "%08x.%u", client * 7919u, 1 + pick(g, 3));
 	kfmt(b, "queue_id", "4Q%05X%04X", (unsigned)(g->seq & 0xfffff), client);
@@ -397,11 +399,11 @@ synth(struct gen *g, unsigned long long count)
 		tlsp_jb_open(b, '{');
 		gen_time(b, n);
 		if (n == 0) {
-			tlsp_jb_kstr(b, "host", "mx1.example.net");
+			tlsp_jb_kstr(b, "host", g->host);
 			tlsp_jb_kstr(b, "type", "start");
 			tlsp_jb_kstr(b, "detail", "tlspolicy 0.1.0");
 		} else if (n % 1000 == 0) {
-			tlsp_jb_kstr(b, "host", "mx1.example.net");
+			tlsp_jb_kstr(b, "host", g->host);
 			tlsp_jb_kstr(b, "type", "checkpoint");
 		} else {
 			gen_salt(g, b);
@@ -500,8 +502,12 @@ main(int argc, char **argv)
 	memset(&g, 0, sizeof(g));
 	memcpy(g.prev, tlsp_chain_genesis, sizeof(g.prev));
 	g.rng = 88172645463325252ULL;
-	while ((c = getopt(argc, argv, "k:s:p:n:S:w:D:")) != -1) {
+	g.host = "mx1.example.net";
+	while ((c = getopt(argc, argv, "k:s:p:n:S:w:D:H:")) != -1) {
 		switch (c) {
+		case 'H':
+			g.host = optarg;
+			break;
 		case 'w':
 			wpath = optarg;
 			break;
@@ -534,7 +540,7 @@ main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: mklog [-k key] [-s seq -p prev] "
 				"< bodies | mklog -n count [-S seed] "
-				"[-D senders] | "
+				"[-D senders] [-H host] | "
 				"mklog -w log [-k key]\n");
 			return EX_USAGE;
 		}

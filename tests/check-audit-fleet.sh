@@ -4,7 +4,9 @@
 # on its own key and anchors, one line per host, exit 1 when any fails,
 # a file whose records name another host than declared, a two-host fleet
 # with one log tampered (verify, and the HTML report's title and host
-# lines), the merged counts, and the usage errors.
+# lines), the merged counts, the parallel fleet report (each host on a
+# thread of its own) identical run to run and equal to the sum of the
+# hosts' own reports, and the usage errors.
 # Exit 0 when all passed, 1 on any failure.
 set -u
 bin=${top_builddir:-.}/tlspolicy-audit
@@ -78,6 +80,69 @@ assert rows == [("mx1.test", "ok", "verified: 13 records, seq 1..13"),
 assert "anchors (syslog checkpoints) given 1, met 1" in h
 PY
 expect "report: records of another host" 1 'not mx1.test as declared' report --host mx1.test "$tmp/mx2.log"
+
+# Four different hosts (two fixtures, two synthetic logs of other days,
+# domains and clients), each read on a thread of its own: every format
+# the same run to run (the HTML but for the time it was made), and the
+# JSON the sum of the four hosts' own reports.
+for h in s1 s2; do
+	head -c 16 /dev/urandom >"$tmp/$h.key"
+	"$mklog" -n 3000 -S "${h#s}" -D 40 -H "$h.test" -k "$tmp/$h.key" \
+		>"$tmp/$h.log" 2>"$tmp/$h.last" || bad "mklog $h"
+	l=$(cat "$tmp/$h.last")
+	eval "a_$h=\"\${l% *}:\${l#* }\""
+done
+S1="--host s1.test --key $tmp/s1.key --anchor $a_s1 $tmp/s1.log"
+S2="--host s2.test --key $tmp/s2.key --anchor $a_s2 $tmp/s2.log"
+for f in text json csv tlsrpt html; do
+	for n in 1 2; do
+		o=
+		[ "$f" = html ] && o="-o $tmp/run$n.html"
+		run report --format "$f" $o $H1 $S1 $H2 $S2
+		[ "$rc" -eq 0 ] || bad "four hosts, $f: exit $rc"
+		cp "$tmp/stdout" "$tmp/run$n.$f"
+		[ "$f" = html ] && sed 's/ at 20[0-9T:-]*Z</ at -</' "$tmp/run$n.html" >"$tmp/run$n.$f"
+	done
+	cmp -s "$tmp/run1.$f" "$tmp/run2.$f" && ok || bad "four hosts, $f: not the same run to run"
+done
+for h in H1 S1 H2 S2; do
+	eval "g=\$$h"
+	run report --format json ${g#--host * }
+	cp "$tmp/stdout" "$tmp/one-$h.json"
+done
+if python3 - "$tmp/run1.json" "$tmp"/one-H1.json "$tmp"/one-S1.json "$tmp"/one-H2.json "$tmp"/one-S2.json \
+	>"$tmp/out" 2>&1 <<'PY'; then ok; else bad "four hosts: the sum of the hosts' reports"; fi
+import json, sys
+fleet = json.load(open(sys.argv[1]))
+hosts = [json.load(open(p)) for p in sys.argv[2:]]
+def add(a, b):
+    """b's numbers added to a's; a string kept from the first host."""
+    if isinstance(a, dict):
+        return {k: add(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k))
+                for k in {**b, **a}}
+    if isinstance(a, list):  # rows: by their name (first member)
+        rows = {tuple(r.items())[0]: r for r in a}
+        for r in b:
+            k = tuple(r.items())[0]
+            rows[k] = add(rows[k], r) if k in rows else r
+        return list(rows.values())
+    if isinstance(a, bool) or not isinstance(a, int):
+        return a if a is not None else b
+    return a + b
+def rows(v):
+    return {tuple(r.items())[0]: r for r in v}
+want = hosts[0]
+for h in hosts[1:]:
+    want = add(want, h)
+for k in ("records", "total", "sender_decisions", "not_counted", "outside_period", "files"):
+    assert fleet[k] == want[k], (k, fleet[k], want[k])
+for k in ("domains", "rules", "clients", "exceptions"):
+    assert rows(fleet[k]) == rows(want[k]), k
+assert len(fleet["domains"]) > 40 and fleet["total"]["decisions"] > 6000, fleet["total"]
+assert fleet["period"]["first_record"] == min(h["period"]["first_record"] for h in hosts)
+assert fleet["period"]["last_record"] == max(h["period"]["last_record"] for h in hosts)
+assert fleet["evidence"]["records"] == sum(h["evidence"]["records"] for h in hosts)
+PY
 
 # =============================================================== usage
 expect "a host without files" 2 "--host mx2.test: no FILE given" verify $H1 --host mx2.test

@@ -1448,14 +1448,17 @@ static void
 host_said(struct host_part *hp)
 {
 	const struct said *x;
+	size_t i;
 	int k;
 
-	for (x = hp->said; x < hp->said + hp->nsaid; x++)
+	for (i = 0; i < hp->nsaid; i++) {
+		x = &hp->said[i];
 		if (x->kind < 0)
 			fputs(x->text, stderr);
 		else
 			tlspa_tool_say(NULL, (enum tlspa_follow_kind)x->kind,
 				       x->path, x->lineno, x->text);
+	}
 	for (k = 0; k < 3; k++)
 		tlspa_tool_unsaid((enum tlspa_follow_kind)k, hp->unsaid[k]);
 	if (hp->err != NULL && fflush(hp->err) == 0 && hp->errlen > 0)

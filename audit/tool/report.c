@@ -1270,8 +1270,9 @@ struct said {
 struct host_part {
 	const struct tlspa_host *h;
 	struct tlspa_hostev *ev; /* r->hostev[i]: name, nfiles, wrong */
-	size_t base;		 /* its files are r->allfiles[base ..]: the html
-			file tap's index of its first */
+	/* its files are r->allfiles[base ..]: the html file tap's index
+	 * of its first */
+	size_t base;
 	struct tlspa_report part; /* its counters, and its scan */
 	struct said *said;
 	size_t nsaid, cap;

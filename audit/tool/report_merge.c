@@ -354,6 +354,7 @@ tlspa_report_merge(struct tlspa_report *to, struct tlspa_report *from)
 	    merge_rows(&to->sender, &from->sender) < 0 ||
 	    merge_rows(&to->hosts, &from->hosts) < 0 ||
 	    tlspa_report_merge_pairs(&to->pairs, &from->pairs) < 0 ||
+	    tlspa_report_merge_pairs(&to->dpairs, &from->dpairs) < 0 ||
 	    merge_reloads(to, from) < 0)
 		return -1;
 	return 0;

@@ -1284,12 +1284,19 @@ struct host_part {
 	size_t errlen;
 	int got; /* the last tlspa_scan_next: -1 on an error */
 	int oom;
+	int done; /* read to its end (under fleet_run.lock) */
 };
 
+/* The hosts and the threads that read them: each takes the next host
+ * not taken; the main thread merges host i once it is done. */
 struct fleet_run {
 	struct host_part *parts;
 	size_t n, next;
+	int stop; /* a host could not be read: take no more */
 	pthread_mutex_t lock;
+	pthread_cond_t read; /* a host is done */
+	pthread_t *th;
+	size_t started;
 };
 
 static void
@@ -1387,11 +1394,15 @@ fleet_worker(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&fr->lock);
-		i = fr->next++;
+		i = fr->stop ? fr->n : fr->next++;
 		pthread_mutex_unlock(&fr->lock);
 		if (i >= fr->n)
 			return NULL;
 		host_read(&fr->parts[i]);
+		pthread_mutex_lock(&fr->lock);
+		fr->parts[i].done = 1;
+		pthread_cond_broadcast(&fr->read);
+		pthread_mutex_unlock(&fr->lock);
 	}
 }
 
@@ -1516,24 +1527,49 @@ host_end(struct tlspa_report *r, struct host_part *hp, struct tlspa_follow *agg)
 	return rc;
 }
 
-/* Reads the hosts, fr->n of them, on up to nw threads (none started:
- * one after the other, here). */
+/* Starts reading the hosts, fr->n of them, on up to nw threads (none
+ * started: reads them all here, one after the other). */
 static void
-fleet_read(struct fleet_run *fr, size_t nw)
+fleet_start(struct fleet_run *fr, size_t nw)
 {
-	pthread_t *th = calloc(nw, sizeof(*th));
-	size_t i, started = 0;
+	size_t i;
 
 	pthread_mutex_init(&fr->lock, NULL);
-	for (i = 0; th != NULL && i < nw; i++)
-		if (pthread_create(&th[i], NULL, fleet_worker, fr) == 0)
-			started++;
-	if (started == 0)
+	pthread_cond_init(&fr->read, NULL);
+	fr->th = calloc(nw, sizeof(*fr->th));
+	for (i = 0; fr->th != NULL && i < nw; i++)
+		if (pthread_create(&fr->th[fr->started], NULL, fleet_worker,
+				   fr) == 0)
+			fr->started++;
+	if (fr->started == 0)
 		fleet_worker(fr);
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+}
+
+/* Waits until host i has been read. */
+static void
+fleet_wait(struct fleet_run *fr, size_t i)
+{
+	pthread_mutex_lock(&fr->lock);
+	while (!fr->parts[i].done)
+		pthread_cond_wait(&fr->read, &fr->lock);
+	pthread_mutex_unlock(&fr->lock);
+}
+
+/* No more hosts taken (those being read are read to their end); the
+ * threads joined. */
+static void
+fleet_join(struct fleet_run *fr)
+{
+	size_t i;
+
+	pthread_mutex_lock(&fr->lock);
+	fr->stop = 1;
+	pthread_mutex_unlock(&fr->lock);
+	for (i = 0; i < fr->started; i++)
+		pthread_join(fr->th[i], NULL);
+	pthread_cond_destroy(&fr->read);
 	pthread_mutex_destroy(&fr->lock);
-	free(th);
+	free(fr->th);
 }
 
 /* Every host's files, in order, into r->allfiles; r->hostev. 0, or -1
@@ -1567,7 +1603,7 @@ report_fleet(struct tlspa_report *r)
 	struct fleet_run fr = {.n = r->fleet.n};
 	struct tlspa_follow agg;
 	unsigned long long records = 0, outside = 0, bad = 0;
-	size_t i, nf = 0;
+	size_t i, nf = 0, merged = 0;
 	int rc = 0, st;
 
 	memset(&agg, 0, sizeof(agg));
@@ -1588,14 +1624,20 @@ report_fleet(struct tlspa_report *r)
 	for (i = 0; r->format == F_HTML && i < r->fleet.n; i++)
 		tlspa_report_html_tap(r, &fr.parts[i].part.scan.lines,
 				      (int)fr.parts[i].base);
-	fleet_read(&fr, tlspa_fleet_workers(r->fleet.n));
+	/* Host i is merged (and its counters freed) as soon as it and the
+	 * hosts before it are read, while the threads read on. */
+	fleet_start(&fr, tlspa_fleet_workers(r->fleet.n));
 	for (i = 0; i < r->fleet.n && rc != TLSPA_EX_ERROR; i++) {
+		fleet_wait(&fr, i);
 		st = host_end(r, &fr.parts[i], &agg);
 		bad += st != 0 || r->hostev[i].breaks || r->hostev[i].wrong;
 		rc = st > rc ? st : rc;
 		records += fr.parts[i].part.scan.records;
 		outside += fr.parts[i].part.scan.outside;
+		host_free(&fr.parts[i]);
+		merged = i + 1;
 	}
+	fleet_join(&fr);
 	memset(&r->scan, 0, sizeof(r->scan));
 	r->scan.since = keep.since;
 	r->scan.until = keep.until;
@@ -1619,7 +1661,7 @@ oom:
 	fprintf(stderr, "tlspolicy-audit: out of memory\n");
 	rc = TLSPA_EX_ERROR;
 done:
-	for (i = 0; fr.parts != NULL && i < r->fleet.n; i++)
+	for (i = merged; fr.parts != NULL && i < r->fleet.n; i++)
 		host_free(&fr.parts[i]);
 	free(fr.parts);
 	return rc;

@@ -80,6 +80,17 @@ assert rows == [("mx1.test", "ok", "verified: 13 records, seq 1..13"),
 assert "anchors (syslog checkpoints) given 1, met 1" in h
 PY
 expect "report: records of another host" 1 'not mx1.test as declared' report --host mx1.test "$tmp/mx2.log"
+# Every host's files, hashed as the host threads read them (a rotated
+# gzip file of mx1 as stored): the size and SHA-256 of each, in order.
+head -n 5 "$tmp/mx1.log" | gzip -n >"$tmp/mx1.a.gz"
+tail -n +6 "$tmp/mx1.log" >"$tmp/mx1.b"
+run report --format html -o "$tmp/h.html" --host mx1.test --key "$tmp/mx1.key" "$tmp/mx1.a.gz" "$tmp/mx1.b" $H2
+got=$(sed -n '/<table id="files">/,/<\/table>/p' "$tmp/h.html" |
+	sed -n 's|.*<code>\([^<]*\)</code></td><td class="n">\([0-9]*\)</td><td class="hash">\([0-9a-f]*\)<.*|\1 \2 \3|p')
+want=$(for f in "$tmp/mx1.a.gz" "$tmp/mx1.b" "$tmp/mx2.log"; do
+	echo "$f $(wc -c <"$f") $(sha256sum "$f" | cut -d' ' -f1)"
+done)
+[ "$rc" -eq 0 ] && [ "$got" = "$want" ] && ok || bad "fleet: the files' sizes and SHA-256 (got '$got', want '$want')"
 
 # Four different hosts (two fixtures, two synthetic logs of other days,
 # domains and clients), each read on a thread of its own: every format

@@ -628,17 +628,30 @@ count_client(struct tlspa_report *r, const struct decision *d)
 	k = value_key(tlspa_jv_get(d->ss->client, "addr"), &n, buf);
 	if ((row = tlspa_table_get(&r->client, k, n)) == NULL)
 		return;
+	if (r->format == F_HTML && r->npolicies > 0 && row->t.n == 0)
+		row->named |= tlspa_report_client_mask(r, k, n, NULL);
 	tally_add(&row->t, d);
 	if (r->format == F_HTML && row->cert == NULL)
 		client_cert(row, d);
-	if (row->name == NULL && name != NULL) {
-		nk = value_key(name, &nn, nbuf);
-		if (nn > 255)
-			nn = 255;
-		if ((row->name = malloc(nn + 1)) != NULL) {
-			memcpy(row->name, nk, nn);
-			row->name[nn] = '\0';
-		}
+	if (name == NULL || name->type == TLSPA_J_NULL)
+		return; /* no name: the first one seen is kept */
+	nk = value_key(name, &nn, nbuf);
+	if (nn > 255)
+		nn = 255;
+	/* html: a rule may name the client by any name it was seen with */
+	if (r->format == F_HTML && r->npolicies > 0 &&
+	    name->type == TLSPA_J_STR &&
+	    (row->name == NULL || strlen(row->name) != nn ||
+	     memcmp(row->name, nk, nn) != 0)) {
+		char one[256];
+
+		memcpy(one, nk, nn);
+		one[nn] = '\0';
+		row->named |= tlspa_report_client_mask(r, NULL, 0, one);
+	}
+	if (row->name == NULL && (row->name = malloc(nn + 1)) != NULL) {
+		memcpy(row->name, nk, nn);
+		row->name[nn] = '\0';
 	}
 }
 
@@ -1401,6 +1414,8 @@ fleet_worker(void *arg)
 		host_read(&fr->parts[i]);
 		pthread_mutex_lock(&fr->lock);
 		fr->parts[i].done = 1;
+		if (fr->parts[i].got < 0) /* the report ends at this host: */
+			fr->stop = 1;	  /* no later one is started */
 		pthread_cond_broadcast(&fr->read);
 		pthread_mutex_unlock(&fr->lock);
 	}
@@ -1424,6 +1439,10 @@ host_start(struct tlspa_report *r, struct host_part *hp, size_t i,
 	p->ndomains = r->ndomains;
 	p->rulef = r->rulef;
 	p->nrulef = r->nrulef;
+	/* borrowed, read only (clients named by rules): not freed by
+	 * counters_free */
+	p->policies = r->policies;
+	p->npolicies = r->npolicies;
 	counters_init(p);
 	p->scan.files = hp->h->files;
 	p->scan.nfiles = hp->h->nfiles;

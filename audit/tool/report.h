@@ -95,6 +95,9 @@ struct tlspa_row {
 	 * dayrule_start (a cache: no lookup per evaluation) */
 	struct tlspa_dayrule *dayrule;
 	int64_t dayrule_start;
+	/* clients, html: bit i set when a rule of --policy file i names the
+	 * client, by its address or by any name it was seen with */
+	uint64_t named;
 };
 
 struct tlspa_det;
@@ -230,8 +233,7 @@ struct tlspa_report {
 	size_t npolicies;
 	char **named; /* the rule names of matching policies, sorted */
 	size_t nnamed;
-	const struct tlsp_policy **namedpol; /* the matching policies */
-	size_t nnamedpol;
+	uint64_t named_mask; /* bit i: policies[i] is one the log names */
 
 	/* --host: several hosts, each its own chain */
 	struct tlspa_fleet fleet;
@@ -374,10 +376,14 @@ void tlspa_report_policies_free(struct tlspa_report *r);
 int tlspa_report_named_collect(struct tlspa_report *r);
 int tlspa_report_named(const struct tlspa_report *r, const char *dir,
 		       const char *d, size_t klen);
-/* html: 1 if a rule of those policies names the client (its address, of
- * alen bytes, in a client_addr network, or its name, NULL if none, matching
- * a client_name pattern). */
-int tlspa_report_named_client(const struct tlspa_report *r, const char *addr,
-			      size_t alen, const char *name);
+/* html, while counting: the --policy files (bit i: file i, the first 64)
+ * with a rule that names the client (its address, of alen bytes, in a
+ * client_addr network, or its name, NULL if none, matching a
+ * client_name pattern). After tlspa_report_named_collect: 1 if a file
+ * of `mask` is one the log names. */
+uint64_t tlspa_report_client_mask(const struct tlspa_report *r,
+				  const char *addr, size_t alen,
+				  const char *name);
+int tlspa_report_named_client(const struct tlspa_report *r, uint64_t mask);
 
 #endif

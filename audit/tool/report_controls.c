@@ -139,13 +139,13 @@ tlspa_report_named_collect(struct tlspa_report *r)
 			n += tlsp_policy_rule_count(r->policies[i].p);
 	if (n == 0)
 		return 0;
-	if ((r->named = calloc(n, sizeof(*r->named))) == NULL ||
-	    (r->namedpol = calloc(r->npolicies, sizeof(*r->namedpol))) == NULL)
+	if ((r->named = calloc(n, sizeof(*r->named))) == NULL)
 		return -1;
 	for (i = 0; i < r->npolicies; i++) {
 		if (recorded(r, r->policies[i].p) == NULL)
 			continue;
-		r->namedpol[r->nnamedpol++] = r->policies[i].p;
+		if (i < 64)
+			r->named_mask |= (uint64_t)1 << i;
 		for (k = 0; (name = tlsp_policy_rule_at(r->policies[i].p, k,
 							&tags)) != NULL;
 		     k++)
@@ -185,21 +185,31 @@ tlspa_report_named(const struct tlspa_report *r, const char *dir, const char *d,
 	return 0;
 }
 
-int
-tlspa_report_named_client(const struct tlspa_report *r, const char *addr,
-			  size_t alen, const char *name)
+uint64_t
+tlspa_report_client_mask(const struct tlspa_report *r, const char *addr,
+			 size_t alen, const char *name)
 {
+	uint64_t mask = 0;
 	char a[80];
 	size_t i;
 
-	if (r->nnamedpol == 0 || alen >= sizeof(a))
-		return 0;
-	memcpy(a, addr, alen);
+	if (addr == NULL || alen >= sizeof(a))
+		alen = 0;
+	if (alen > 0)
+		memcpy(a, addr, alen);
 	a[alen] = '\0';
-	for (i = 0; i < r->nnamedpol; i++)
-		if (tlsp_policy_names_client(r->namedpol[i], a, name))
-			return 1;
-	return 0;
+	for (i = 0; i < r->npolicies && i < 64; i++)
+		if (r->policies[i].p != NULL &&
+		    tlsp_policy_names_client(r->policies[i].p, alen ? a : NULL,
+					     name))
+			mask |= (uint64_t)1 << i;
+	return mask;
+}
+
+int
+tlspa_report_named_client(const struct tlspa_report *r, uint64_t mask)
+{
+	return (mask & r->named_mask) != 0;
 }
 
 void
@@ -212,9 +222,7 @@ tlspa_report_policies_free(struct tlspa_report *r)
 	free(r->named);
 	r->named = NULL;
 	r->nnamed = 0;
-	free(r->namedpol);
-	r->namedpol = NULL;
-	r->nnamedpol = 0;
+	r->named_mask = 0;
 	for (i = 0; i < r->npolicies; i++)
 		tlsp_policy_unref(r->policies[i].p);
 	free(r->policies);

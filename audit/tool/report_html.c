@@ -444,7 +444,10 @@ files_table(FILE *f, const struct tlspa_report *r)
 		fputs("<tr><td><code>", f);
 		escs(f, r->scan.files[i]);
 		fputs("</code></td>", f);
-		td_num(f, h->size[i]);
+		if (h->err[i][0] != '\0' && h->size[i] == 0)
+			fputs("<td class=\"n\">-</td>", f); /* not known */
+		else
+			td_num(f, h->size[i]);
 		if (h->err[i][0] != '\0') {
 			fputs("<td>", f);
 			escs(f, h->err[i]);
@@ -818,6 +821,23 @@ done:
 
 /* ----------------------------------------------------------- tables */
 
+/* Whether the HTML shows row i (by count) of a domain table (dir
+ * "recipient" or "sender") or of the clients: the busiest (--top), and
+ * every one a rule of a --policy file the log names. The CSV holds the
+ * others. */
+static int
+domain_shown(const struct tlspa_report *r, const char *dir, size_t i,
+	     const struct tlspa_row *w)
+{
+	return i < r->top || tlspa_report_named(r, dir, w->e.key, w->e.klen);
+}
+
+static int
+client_shown(const struct tlspa_report *r, size_t i, const struct tlspa_row *w)
+{
+	return i < r->top || tlspa_report_named_client(r, w->named);
+}
+
 /* Rows past `shown` went to the CSV: say so. */
 static void
 more(FILE *f, size_t shown, size_t n, uint64_t dropped, const char *csv)
@@ -936,9 +956,7 @@ domain_rows(FILE *f, const struct tlspa_report *r, const char *dir,
 		id, what);
 	for (i = 0; i < n; i++) {
 		w = (const struct tlspa_row *)v[i];
-		/* the busiest, and every one a rule of the policy names */
-		if (i >= r->top &&
-		    !tlspa_report_named(r, dir, w->e.key, w->e.klen))
+		if (!domain_shown(r, dir, i, w))
 			continue;
 		shown++;
 		fputs("<tr><td>", f);
@@ -1092,8 +1110,7 @@ clients(FILE *f, const struct tlspa_report *r, struct tlspa_ent **byfail,
 	/* the busiest, and every one a rule of the policy names */
 	for (i = 0, shown = 0; i < r->client.n; i++) {
 		w = (const struct tlspa_row *)bycount[i];
-		if (i >= r->top &&
-		    !tlspa_report_named_client(r, w->e.key, w->e.klen, w->name))
+		if (!client_shown(r, i, w))
 			continue;
 		shown++;
 		client_cells(f, w);
@@ -1287,15 +1304,23 @@ csv_cell(FILE *f, const char *s, size_t n)
 	putc('"', f);
 }
 
-static void
-csv_rows(FILE *f, const char *section, struct tlspa_ent **v, size_t from,
-	 size_t n)
+/* The rows of a table (dir: "recipient", "sender" or NULL for the
+ * clients) that the HTML does not show; their number. */
+static size_t
+csv_rows(FILE *f, const struct tlspa_report *r, const char *dir,
+	 const char *section, struct tlspa_ent **v, size_t n)
 {
 	const struct tlspa_row *w;
-	size_t i;
+	size_t i, k = 0;
 
-	for (i = from; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		w = (const struct tlspa_row *)v[i];
+		if (dir != NULL ? domain_shown(r, dir, i, w)
+				: client_shown(r, i, w))
+			continue;
+		k++;
+		if (f == NULL)
+			continue;
 		fprintf(f, "%s,", section);
 		csv_cell(f, w->e.key, w->e.klen);
 		putc(',', f);
@@ -1308,16 +1333,21 @@ csv_rows(FILE *f, const char *section, struct tlspa_ent **v, size_t from,
 			(unsigned long long)w->t.failed,
 			(unsigned long long)w->t.refused);
 	}
+	return k;
 }
 
+/* Whether any row goes to the companion CSV. */
 static int
-rest(const struct tlspa_report *r)
+rest(const struct tlspa_report *r, struct tlspa_ent **dom,
+     struct tlspa_ent **snd, struct tlspa_ent **cli)
 {
-	return r->dom.n > r->top || r->sender.n > r->top ||
-	       r->client.n > r->top;
+	return csv_rows(NULL, r, "recipient", NULL, dom, r->dom.n) +
+		       csv_rows(NULL, r, "sender", NULL, snd, r->sender.n) +
+		       csv_rows(NULL, r, NULL, NULL, cli, r->client.n) >
+	       0;
 }
 
-/* Writes the rows past --top to path (via path.tmp) and their SHA-256
+/* Writes the rows the HTML does not show to path (via path.tmp) and their SHA-256
  * into hex. 0, or -1 after saying why. */
 static int
 write_csv(const struct tlspa_report *r, struct tlspa_ent **dom,
@@ -1336,9 +1366,9 @@ write_csv(const struct tlspa_report *r, struct tlspa_ent **dom,
 	fputs("section,name,client_name,decisions,messages,met,failed,"
 	      "refused\n",
 	      m);
-	csv_rows(m, "recipient_domain", dom, r->top, r->dom.n);
-	csv_rows(m, "sender_domain", snd, r->top, r->sender.n);
-	csv_rows(m, "client", cli, r->top, r->client.n);
+	csv_rows(m, r, "recipient", "recipient_domain", dom, r->dom.n);
+	csv_rows(m, r, "sender", "sender_domain", snd, r->sender.n);
+	csv_rows(m, r, NULL, "client", cli, r->client.n);
 	if (fclose(m) != 0 || buf == NULL)
 		goto done;
 	EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
@@ -1405,9 +1435,10 @@ domains(FILE *f, const struct tlspa_report *r, const struct sorted *s,
 		    r->sender.n, r->sender.dropped, csv, s->dp);
 	if (r->dpairs.dropped)
 		fprintf(f,
-			"<p class=\"note\">%llu failures not in the required "
-			"and observed columns: more than %d distinct domain "
-			"and value pairs.</p>\n",
+			"<p class=\"note\">%llu failures of a recipient or "
+			"sender domain (one failure counts for each) not in the "
+			"required and observed columns: more than %d distinct "
+			"domain and value pairs.</p>\n",
 			(unsigned long long)r->dpairs.dropped, TLSPA_TABLE_MAX);
 	fputs("</section>\n", f);
 }
@@ -1496,7 +1527,7 @@ tlspa_report_html_write(struct tlspa_report *r)
 		goto done;
 	}
 	csv_path(r->out, csv, sizeof(csv));
-	if (rest(r)) {
+	if (rest(r, s.dom, s.snd, s.bycount)) {
 		if (write_csv(r, s.dom, s.snd, s.bycount, csv, csvhex) < 0)
 			goto done;
 		have_csv = 1;

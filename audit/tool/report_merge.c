@@ -96,6 +96,7 @@ merge_rows(struct tlspa_table *to, struct tlspa_table *from)
 		if ((y = merge_get(to, v[i], x->t.n)) == NULL)
 			continue;
 		tally_merge(&y->t, &x->t);
+		y->named |= x->named;
 		if (y->name == NULL) {
 			y->name = x->name;
 			x->name = NULL;

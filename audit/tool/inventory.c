@@ -266,22 +266,11 @@ by_volume(const void *a, const void *b)
 	return tlspa_table_by_key(a, b);
 }
 
-static uint64_t
-total(const uint64_t *c, int n)
-{
-	uint64_t t = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		t += c[i];
-	return t;
-}
-
 /* "  title: name 90.0%, name 10.0%" over the non-zero buckets. */
 static void
 text_share(const char *title, const struct tlspa_hist *h, const uint64_t *c)
 {
-	uint64_t t = total(c, h->n);
+	uint64_t t = tlspa_report_sum(c, h->n);
 	const char *sep = "";
 	int i;
 

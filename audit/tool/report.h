@@ -263,6 +263,8 @@ tlspa_report_exception(const struct tlspa_report *r, const char *name,
  * writes out a JSON builder's bytes (all, or all but the last once it
  * holds 64 KiB). */
 int tlspa_report_version(const struct tlspa_jv *v);
+/* The sum of a histogram's n buckets. */
+uint64_t tlspa_report_sum(const uint64_t *c, int n);
 int tlspa_report_bucket(const struct tlspa_jv *v, const struct tlspa_hist *h,
 			int absent);
 struct tlsp_jbuf;

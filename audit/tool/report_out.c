@@ -132,8 +132,8 @@ text_totals(const struct tlspa_tally *t)
 	text_failures(t);
 }
 
-static uint64_t
-sum(const uint64_t *c, int n)
+uint64_t
+tlspa_report_sum(const uint64_t *c, int n)
 {
 	uint64_t s = 0;
 	int i;
@@ -192,7 +192,7 @@ text_domains(const struct tlspa_report *r, struct tlspa_ent **v)
 		       (unsigned long long)t->ver[V_NONE],
 		       (unsigned long long)t->failed,
 		       (unsigned long long)t->refused,
-		       (unsigned long long)sum(t->would, NACT));
+		       (unsigned long long)tlspa_report_sum(t->would, NACT));
 	}
 	text_more(i, r->dom.n, &r->dom, "domains");
 }
@@ -231,7 +231,8 @@ text_rules(const struct tlspa_report *r, struct tlspa_ent **v)
 		       (unsigned long long)t->status[TLSP_UNKNOWN],
 		       (unsigned long long)t->exempt,
 		       (unsigned long long)t->refused,
-		       (unsigned long long)sum(t->would, NACT), top_failure(t));
+		       (unsigned long long)tlspa_report_sum(t->would, NACT),
+		       top_failure(t));
 	}
 	text_more(i, r->rule.n, &r->rule, "rules");
 }
